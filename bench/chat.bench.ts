@@ -1,0 +1,81 @@
+/**
+ * `npm run bench` (after `npm run build`): the fake Ollama and Vega in their own processes,
+ * driven from this one. Every figure for Vega is printed next to the same figure for the
+ * backend alone, measured in the same run, so the difference is what Vega adds.
+ */
+import { maxThroughput, fixedRate, Latency, sequential, Target, timeToFirstToken } from './load';
+import { rssMb, startFakeOllama, startVega } from './processes';
+
+const SEQUENTIAL_REQUESTS = Number(process.env.BENCH_SEQUENTIAL ?? 3000);
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
+const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 10);
+const CONNECTIONS = 16;
+const PROMPT = 'Summarise the benefits of a circuit breaker in one sentence.';
+
+const fmt = (ms: number) => ms.toFixed(3).padStart(8);
+
+function row(label: string, vega: Latency, backend: Latency): string {
+  const errors = vega.errors + backend.errors ? `  (errors: vega ${vega.errors}, backend ${backend.errors})` : '';
+  return (
+    `${label.padEnd(34)} p50 ${fmt(vega.p50)} ms  p99 ${fmt(vega.p99)} ms | backend p50 ${fmt(backend.p50)} ms  p99 ${fmt(backend.p99)} ms` +
+    ` | added p50 ${fmt(vega.p50 - backend.p50)} ms  p99 ${fmt(vega.p99 - backend.p99)} ms${errors}`
+  );
+}
+
+async function main(): Promise<void> {
+  const fake = await startFakeOllama();
+  // Everything a production request goes through stays on: auth, rate limiting (with a
+  // limit the load cannot reach), PII masking and the SQLite write. The cache is off, or
+  // repeated prompts would be served from memory.
+  const vega = await startVega({
+    OLLAMA_URL: fake.url,
+    PII_MASKING: 'true',
+    CACHE_TTL_SECONDS: '0',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    LOG_LEVEL: 'info',
+  });
+  try {
+    const headers = { 'x-api-key': vega.apiKey };
+    const chat: Target = { url: vega.url, path: '/chat', headers, body: JSON.stringify({ prompt: PROMPT }) };
+    const sse: Target = { url: vega.url, path: '/chat/sse', headers, body: JSON.stringify({ prompt: PROMPT }) };
+    // What Vega itself sends upstream for that prompt: a streaming /api/chat.
+    const backend: Target = {
+      url: fake.url,
+      path: '/api/chat',
+      headers: {},
+      body: JSON.stringify({ model: 'mistral', messages: [{ role: 'user', content: PROMPT }], stream: true }),
+    };
+
+    console.log(`Vega benchmark — ${new Date().toISOString()} — node ${process.version}, ${require('node:os').cpus().length} CPUs`);
+    console.log('(a) sequential, 1 connection');
+    console.log(row('  POST /chat', await sequential(chat, SEQUENTIAL_REQUESTS), await sequential(backend, SEQUENTIAL_REQUESTS)));
+
+    console.log(`(b) fixed load: ${RATE} requests/s over ${CONNECTIONS} connections for ${RATE_SECONDS} s`);
+    const rateBackend = await fixedRate(backend, RATE, CONNECTIONS, RATE_SECONDS);
+    const rateVega = await fixedRate(chat, RATE, CONNECTIONS, RATE_SECONDS);
+    console.log(row('  POST /chat', rateVega, rateBackend));
+
+    console.log('(d) SSE time to first token, 1 connection');
+    const ttftVega = await timeToFirstToken(sse, 'event: token', 1000);
+    const ttftBackend = await timeToFirstToken(backend, '"content"', 1000);
+    console.log(row('  POST /chat/sse (first token)', ttftVega, ttftBackend));
+
+    console.log(`(c) most requests/s, ${CONNECTIONS} connections, ${MAX_SECONDS} s`);
+    const maxBackend = await maxThroughput(backend, CONNECTIONS, MAX_SECONDS);
+    const maxVega = await maxThroughput(chat, CONNECTIONS, MAX_SECONDS);
+    console.log(
+      `  POST /chat                        vega ${maxVega.rps.toFixed(0)} req/s (errors ${maxVega.errors}) | backend ${maxBackend.rps.toFixed(0)} req/s (errors ${maxBackend.errors})`,
+    );
+
+    console.log(`RSS of Vega after the run: ${rssMb(vega.pid).toFixed(1)} MB`);
+  } finally {
+    await vega.stop();
+    await fake.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

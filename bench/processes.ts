@@ -1,0 +1,78 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..');
+
+export interface Running {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+function stopper(child: ChildProcess, cleanup: () => void = () => undefined): () => Promise<void> {
+  return () =>
+    new Promise((done) => {
+      if (child.exitCode !== null) return done(cleanup());
+      child.once('exit', () => done(cleanup()));
+      child.kill('SIGTERM');
+    });
+}
+
+/** The fake Ollama server in its own process, so it does not share an event loop with the load. */
+export async function startFakeOllama(): Promise<Running> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'test/support/fake-ollama.main.ts', '--port', '0'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((done, fail) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const match = /listening on (\S+)/.exec(chunk.toString());
+      if (match) done(match[1]);
+    });
+    child.once('exit', (code) => fail(new Error(`fake-ollama exited with ${code}`)));
+  });
+  return { url, pid: child.pid!, stop: stopper(child) };
+}
+
+/** Vega from `dist/` (run `npm run build` first), with a fresh data directory. */
+export async function startVega(env: Record<string, string>): Promise<Running & { apiKey: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vega-bench-'));
+  const port = await freePort();
+  const apiKey = 'bench-key-0123456789abcdef';
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), VEGA_DATA_DIR: dataDir, API_KEY: apiKey, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((done, fail) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('Listening on')) done();
+    });
+    child.once('exit', (code) => fail(new Error(`vega exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    apiKey,
+    stop: stopper(child, () => rmSync(dataDir, { recursive: true, force: true })),
+  };
+}
+
+/** Resident set size of a process, in MB (Linux). */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}

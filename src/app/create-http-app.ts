@@ -1,0 +1,52 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { LogLevel, LoggerService } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { ApiKeyRing } from '../common/auth/api-key-ring';
+import { HttpAppModule } from './http-app.module';
+import { setupSwagger } from './swagger';
+
+export interface HttpAppOptions {
+  /** The main API key (already resolved: from the environment or the key file). */
+  apiKey: string;
+  logger?: LoggerService | LogLevel[] | false;
+}
+
+const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
+  fatal: ['fatal'],
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  verbose: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+/** Only `application/json` bodies are parsed (others get 415); prototype-poisoning keys are refused. */
+function acceptJsonOnly(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
+}
+
+/** Builds the Fastify-based app exactly as production runs it; `main.ts` and the e2e tests both use it. */
+export async function createHttpApp(config: AppConfig, options: HttpAppOptions): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: false,
+    // Nest's own handlers cover shutdown; keep-alive sockets must not hold it up.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    HttpAppModule.forRoot(config, new ApiKeyRing(options.apiKey, config.auth.extraKeys)),
+    adapter,
+    // Nest's default parsers would also accept form bodies; the API speaks JSON only.
+    { logger: options.logger ?? LEVELS[config.logLevel], abortOnError: false, bodyParser: false },
+  );
+  acceptJsonOnly(app);
+  app.enableShutdownHooks();
+  setupSwagger(app);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}

@@ -1,0 +1,36 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AppConfig } from '../config/app-config';
+import { ApiKeyRing } from '../common/auth/api-key-ring';
+import { ApiKeyGuard } from '../common/auth/api-key.guard';
+import { AuthModule } from '../common/auth/auth.module';
+import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
+import { throttlerOptions } from '../common/throttling/key-throttler.guard';
+import { HealthModule } from '../modules/health/health.module';
+import { CoreModule } from './core.module';
+import { createValidationPipe } from './validation.pipe';
+
+/** The HTTP application: the core graph plus everything that only makes sense over HTTP. */
+@Module({})
+export class HttpAppModule {
+  static forRoot(config: AppConfig, keys: ApiKeyRing): DynamicModule {
+    return {
+      module: HttpAppModule,
+      imports: [
+        CoreModule.forRoot(config),
+        AuthModule.forRoot(keys),
+        ThrottlerModule.forRootAsync({
+          inject: [AppConfig, ApiKeyRing],
+          useFactory: throttlerOptions,
+        }),
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+    };
+  }
+}

@@ -1,0 +1,26 @@
+import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+
+/**
+ * Validates every body and query against its DTO: unknown fields are refused, and the 400
+ * message names each offending field (nested ones by their path, e.g. `options.top_k`).
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) => new BadRequestException(flatten(errors).join('; ') || 'Invalid request'),
+  });
+}
+
+function flatten(errors: ValidationError[], prefix = ''): string[] {
+  return errors.flatMap((error) => {
+    const path = prefix ? `${prefix}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) =>
+      prefix && message.startsWith(error.property) ? `${prefix}.${message}` : message,
+    );
+    return [...own, ...flatten(error.children ?? [], path)];
+  });
+}

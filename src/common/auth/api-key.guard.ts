@@ -1,0 +1,39 @@
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { ApiKeyRing } from './api-key-ring';
+import { IS_PUBLIC } from './public.decorator';
+
+export type AuthenticatedRequest = FastifyRequest & { apiKeyId?: string };
+
+/** Reads the key from `X-API-Key`, or from `Authorization: Bearer <key>`. */
+export function extractApiKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string' && header.length > 0) return header;
+  const authorization = request.headers.authorization;
+  if (authorization && /^bearer\s+/i.test(authorization)) return authorization.replace(/^bearer\s+/i, '').trim();
+  return undefined;
+}
+
+/** Global guard: every route needs a valid API key unless marked `@Public()`. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeyRing,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
+    if (isPublic) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const candidate = extractApiKey(request);
+    if (candidate === undefined) {
+      throw new UnauthorizedException('Missing API key: send it in the X-API-Key header or as Authorization: Bearer <key>');
+    }
+    const id = this.keys.identify(candidate);
+    if (id === null) throw new UnauthorizedException('Invalid API key');
+    request.apiKeyId = id;
+    return true;
+  }
+}

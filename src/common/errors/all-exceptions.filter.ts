@@ -1,0 +1,75 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import { AppError } from './app-errors';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+}
+
+/** Turns any error into the `{ statusCode, error, message }` body of SPEC §3. */
+export function describeError(exception: unknown): { body: ErrorBody; retryAfterSeconds?: number } {
+  if (exception instanceof AppError) {
+    return { body: errorBody(exception.status, exception.message), retryAfterSeconds: exception.retryAfterSeconds };
+  }
+  if (exception instanceof HttpException) {
+    const response = exception.getResponse();
+    const message =
+      typeof response === 'string'
+        ? response
+        : joinMessage((response as { message?: unknown }).message) ?? exception.message;
+    return { body: errorBody(exception.getStatus(), message) };
+  }
+  // Errors raised by Fastify itself (body too large, malformed JSON, wrong content type).
+  const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return { body: errorBody(statusCode, fastifyMessage(exception as Error & { code?: string })) };
+  }
+  return { body: errorBody(500, 'Internal server error') };
+}
+
+function errorBody(statusCode: number, message: string): ErrorBody {
+  // Fastify reports a content type without a parser in several shapes; say what to do instead.
+  if (statusCode === 415) message = 'Unsupported content type: send application/json';
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
+}
+
+function joinMessage(message: unknown): string | undefined {
+  if (Array.isArray(message)) return message.join('; ');
+  return typeof message === 'string' ? message : undefined;
+}
+
+function fastifyMessage(error: Error & { code?: string }): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'Request body is too large';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'Request body is empty: send a JSON object';
+    default:
+      return error.message.startsWith('Unexpected') || error.message.includes('JSON')
+        ? `Malformed JSON body: ${error.message}`
+        : error.message;
+  }
+}
+
+/**
+ * The one exception filter. Once a response has started (an SSE stream), it does nothing:
+ * the stream reports its own errors as `event: error`.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { body, retryAfterSeconds } = describeError(exception);
+    if (body.statusCode >= 500 && !(exception instanceof AppError)) {
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    }
+    if (reply.sent || reply.raw.headersSent) return;
+    if (retryAfterSeconds !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
+    void reply.status(body.statusCode).send(body);
+  }
+}

@@ -1,0 +1,32 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { ErrorResponseDto } from './error-response.dto';
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input: the message names the field.',
+  401: 'Missing or invalid API key.',
+  404: 'Not found (for chat: the model does not exist on the backend; the message is the backend\'s).',
+  413: 'The prompt (or the body) is larger than allowed.',
+  429: 'Rate limited: retry after the number of seconds in Retry-After.',
+  502: 'The model backend answered with an error.',
+  503: 'The model backend is unreachable or overloaded, or the circuit breaker is open; see Retry-After.',
+  504: 'The model backend timed out (whole request, first token, or a stalled stream).',
+};
+
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
+};
+
+/** Documents the error answers a route can give, all with the `ErrorResponseDto` body. */
+export function ApiErrors(...statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...statuses.map((status) =>
+      ApiResponse({
+        status,
+        description: DESCRIPTIONS[status] ?? 'Error.',
+        type: ErrorResponseDto,
+        headers: status === 429 || status === 503 ? RETRY_AFTER : undefined,
+      }),
+    ),
+  );
+}

@@ -1,0 +1,80 @@
+/**
+ * Errors that services throw. They carry no HTTP types: the one exception filter maps
+ * them to status codes, and the CLI maps them to exit codes and readable lines.
+ */
+export interface AppErrorOptions {
+  cause?: unknown;
+  retryAfterSeconds?: number;
+  retryable?: boolean;
+}
+
+export abstract class AppError extends Error {
+  /** The HTTP status the filter answers with. */
+  abstract readonly status: number;
+  /** Seconds a client should wait before retrying, sent as `Retry-After`. */
+  readonly retryAfterSeconds?: number;
+  /** A transient failure of a dependency: worth retrying (LLM calls retry only before the first token). */
+  readonly retryable: boolean;
+
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+export class InvalidInputError extends AppError {
+  readonly status = 400;
+}
+
+export class NotFoundError extends AppError {
+  readonly status = 404;
+}
+
+export class PayloadTooLargeError extends AppError {
+  readonly status = 413;
+}
+
+/** The backend answered with an error of its own (a 5xx, a malformed stream, an error line). */
+export class BackendError extends AppError {
+  readonly status = 502;
+}
+
+/** The backend cannot be reached, is overloaded, or the circuit breaker is open. */
+export class BackendUnavailableError extends AppError {
+  readonly status = 503;
+}
+
+/** The circuit breaker refused the call without contacting the backend. */
+export class BreakerOpenError extends BackendUnavailableError {}
+
+export type TimeoutKind = 'total' | 'first_token' | 'idle';
+
+export class BackendTimeoutError extends AppError {
+  readonly status = 504;
+  constructor(
+    readonly kind: TimeoutKind,
+    message: string,
+  ) {
+    super(message, { retryable: false });
+  }
+}
+
+/** The model does not exist on the backend; the message is the backend's own. */
+export class ModelNotFoundError extends AppError {
+  readonly status = 404;
+}
+
+/** The backend rejected the request itself (Ollama 400, e.g. an invalid option). */
+export class BackendRejectedError extends AppError {
+  readonly status = 400;
+}
+
+/** The client went away before the answer was complete (nginx's 499 "client closed request"). */
+export class ClientClosedError extends AppError {
+  readonly status = 499;
+  constructor() {
+    super('The client closed the request');
+  }
+}

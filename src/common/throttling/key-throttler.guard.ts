@@ -1,0 +1,38 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ThrottlerGuard, ThrottlerModuleOptions } from '@nestjs/throttler';
+import type { AppConfig } from '../../config/app-config';
+import type { ApiKeyRing } from '../auth/api-key-ring';
+import type { AuthenticatedRequest } from '../auth/api-key.guard';
+
+/** Rate limits per API key (the key's id, never the key itself); per client IP without one. */
+@Injectable()
+export class KeyThrottlerGuard extends ThrottlerGuard {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the base class's signature
+  protected override async getTracker(req: Record<string, any>): Promise<string> {
+    const keyId = (req as Partial<AuthenticatedRequest>).apiKeyId;
+    return keyId ? `key:${keyId}` : `ip:${await super.getTracker(req)}`;
+  }
+}
+
+/**
+ * `RATE_LIMIT_PER_MINUTE` for every key, `RATE_LIMIT_OVERRIDES` (`<key>=<n>`) for some;
+ * a limit of 0 switches limiting off.
+ */
+export function throttlerOptions(config: AppConfig, ring: ApiKeyRing): ThrottlerModuleOptions {
+  const byKeyId = new Map<string, number>();
+  for (const [key, limit] of Object.entries(config.rateLimit.overrides)) {
+    const id = ring.identify(key);
+    if (id) byKeyId.set(id, limit);
+  }
+  const limitFor = (context: ExecutionContext): number => {
+    const keyId = context.switchToHttp().getRequest<AuthenticatedRequest>().apiKeyId;
+    const override = keyId === undefined ? undefined : byKeyId.get(keyId);
+    return override ?? config.rateLimit.perMinute;
+  };
+  return {
+    throttlers: [{ name: 'default', ttl: 60_000, limit: limitFor }],
+    skipIf: (context) => limitFor(context) === 0,
+    errorMessage: (_context, detail) =>
+      `Too many requests: the limit is ${detail.limit} per minute; retry in ${detail.timeToBlockExpire} s`,
+  };
+}

@@ -1,0 +1,129 @@
+import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { envSchema, ParsedEnv } from './config.schema';
+
+export interface GenerationDefaults {
+  temperature: number;
+  top_p: number;
+  top_k: number;
+  repeat_penalty: number;
+  presence_penalty: number;
+  frequency_penalty: number;
+  dynamic: boolean;
+}
+
+/** The typed, frozen configuration, parsed once at bootstrap and injected as `AppConfig`. */
+export abstract class AppConfig {
+  abstract readonly http: { host: string; port: number; bodyLimitBytes: number };
+  abstract readonly dataDir: string;
+  abstract readonly database: { type: 'sqlite'; path: string };
+  /** `API_KEY` (may be absent: the HTTP entry point then generates one) and `API_KEYS_EXTRA`. */
+  abstract readonly auth: { apiKey?: string; extraKeys: readonly string[] };
+  abstract readonly llm: {
+    backend: 'ollama';
+    urls: readonly string[];
+    model: string;
+    timeoutMs: number;
+    firstTokenTimeoutMs: number;
+    idleTimeoutMs: number;
+    maxRetries: number;
+    retryBackoffMs: number;
+    breaker: { failThreshold: number; resetMs: number };
+    cache: { ttlMs: number; maxEntries: number };
+    systemPromptFile?: string;
+  };
+  abstract readonly chat: { maxPromptChars: number; maxResponseChars: number; memoryTurns: number; heartbeatMs: number };
+  abstract readonly generation: Readonly<GenerationDefaults>;
+  abstract readonly rateLimit: { perMinute: number; overrides: Readonly<Record<string, number>> };
+  abstract readonly privacy: { piiMasking: boolean };
+  abstract readonly logLevel: ParsedEnv['LOG_LEVEL'];
+}
+
+/** Raised for an invalid environment; its message is the one line the process prints before exiting. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const DEFAULT_SYSTEM_PROMPT_FILE = 'prompts/system_prompt.txt';
+
+/**
+ * Parses the environment into an `AppConfig`. Pure apart from one `existsSync` for the
+ * default system prompt file; never reads the disk otherwise, so it is cheap for the CLI.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const parsed = envSchema.safeParse(pickKnown(env));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const raw = env[name];
+      const shown = raw === undefined || /KEY/.test(name) ? '' : ` (got "${raw}")`;
+      return `${name} ${issue.message}${shown}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  return deepFreeze(toAppConfig(parsed.data));
+}
+
+function pickKnown(env: NodeJS.ProcessEnv): Record<string, string> {
+  const known: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    // An empty variable means "not set", like an unset one, so defaults apply.
+    if (value !== undefined && value.trim() !== '') known[key] = value;
+  }
+  return known;
+}
+
+function toAppConfig(env: ParsedEnv): AppConfig {
+  const dataDir = resolve(env.VEGA_DATA_DIR);
+  const dbPath = env.DATABASE_URL ? resolve(env.DATABASE_URL.slice('sqlite:'.length)) : resolve(dataDir, 'vega.db');
+  const systemPromptFile =
+    env.SYSTEM_PROMPT_FILE ?? (existsSync(DEFAULT_SYSTEM_PROMPT_FILE) ? DEFAULT_SYSTEM_PROMPT_FILE : undefined);
+  return {
+    // The JSON body of a chat request is bounded by the prompt limit (UTF-8 may take 4 bytes
+    // a character, JSON escaping up to 6) plus room for the other fields.
+    http: { host: env.HOST, port: env.PORT, bodyLimitBytes: Math.max(64 * 1024, env.MAX_PROMPT_CHARS * 6 + 16 * 1024) },
+    dataDir,
+    database: { type: 'sqlite', path: dbPath },
+    auth: { apiKey: env.API_KEY, extraKeys: env.API_KEYS_EXTRA },
+    llm: {
+      backend: env.LLM_BACKEND,
+      urls: env.OLLAMA_URL.map((url) => url.replace(/\/+$/, '')),
+      model: env.MODEL_NAME,
+      timeoutMs: Math.round(env.LLM_TIMEOUT_SEC * 1000),
+      firstTokenTimeoutMs: Math.round(env.LLM_FIRST_TOKEN_TIMEOUT_SEC * 1000),
+      idleTimeoutMs: Math.round(env.LLM_IDLE_TIMEOUT_SEC * 1000),
+      maxRetries: env.LLM_MAX_RETRIES,
+      retryBackoffMs: Math.round(env.LLM_RETRY_BACKOFF * 1000),
+      breaker: { failThreshold: env.BREAKER_FAIL_THRESHOLD, resetMs: Math.round(env.BREAKER_RESET_SECONDS * 1000) },
+      cache: { ttlMs: Math.round(env.CACHE_TTL_SECONDS * 1000), maxEntries: env.CACHE_MAX_ENTRIES },
+      systemPromptFile: systemPromptFile ? resolve(systemPromptFile) : undefined,
+    },
+    chat: {
+      maxPromptChars: env.MAX_PROMPT_CHARS,
+      maxResponseChars: env.MAX_RESPONSE_CHARS,
+      memoryTurns: env.MEMORY_TURNS,
+      heartbeatMs: Math.round(env.SSE_HEARTBEAT_SECONDS * 1000),
+    },
+    generation: {
+      temperature: env.GEN_TEMPERATURE,
+      top_p: env.GEN_TOP_P,
+      top_k: env.GEN_TOP_K,
+      repeat_penalty: env.GEN_REPEAT_PENALTY,
+      presence_penalty: env.GEN_PRESENCE_PENALTY,
+      frequency_penalty: env.GEN_FREQUENCY_PENALTY,
+      dynamic: env.GEN_DYNAMIC,
+    },
+    rateLimit: { perMinute: env.RATE_LIMIT_PER_MINUTE, overrides: env.RATE_LIMIT_OVERRIDES },
+    privacy: { piiMasking: env.PII_MASKING },
+    logLevel: env.LOG_LEVEL,
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+
+/**
+ * The environment variables Vega reads (SPEC §2). Every value arrives as a string;
+ * the schema coerces, bounds and defaults it. The keys are the variable names so
+ * that a validation error names the variable the user has to fix.
+ */
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be an integer between ${min} and ${max}` })
+    .int({ error: `must be an integer between ${min} and ${max}` })
+    .min(min, { error: `must be an integer between ${min} and ${max}` })
+    .max(max, { error: `must be an integer between ${min} and ${max}` });
+
+const num = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be a number between ${min} and ${max}` })
+    .min(min, { error: `must be a number between ${min} and ${max}` })
+    .max(max, { error: `must be a number between ${min} and ${max}` });
+
+const bool = () =>
+  z.stringbool({
+    truthy: ['true', '1', 'yes', 'on'],
+    falsy: ['false', '0', 'no', 'off'],
+    error: 'must be true or false',
+  });
+
+const optionalText = () =>
+  z
+    .string()
+    .trim()
+    .transform((value) => (value === '' ? undefined : value))
+    .optional();
+
+const commaList = () =>
+  z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    );
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+export const envSchema = z.object({
+  API_KEY: optionalText().refine((key) => key === undefined || key.length >= 16, {
+    error: 'must be at least 16 characters long',
+  }),
+  API_KEYS_EXTRA: commaList().refine((keys) => keys.every((key) => key.length >= 16), {
+    error: 'every key must be at least 16 characters long',
+  }),
+  HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('127.0.0.1'),
+  PORT: int(0, 65535).default(8000),
+  VEGA_DATA_DIR: z.string().trim().min(1, { error: 'must not be empty' }).default('./data'),
+  DATABASE_URL: optionalText().refine((url) => url === undefined || url.startsWith('sqlite:'), {
+    error: 'must be sqlite:<path> (postgres:// is not supported yet)',
+  }),
+  LLM_BACKEND: z.enum(['ollama'], { error: "must be 'ollama'" }).default('ollama'),
+  OLLAMA_URL: commaList()
+    .pipe(z.array(httpUrl).min(1, { error: 'must list at least one URL' }))
+    .default(['http://127.0.0.1:11434']),
+  MODEL_NAME: z.string().trim().min(1, { error: 'must not be empty' }).default('mistral'),
+  LLM_TIMEOUT_SEC: num(0.01, 3600).default(60),
+  LLM_FIRST_TOKEN_TIMEOUT_SEC: num(0.01, 3600).default(30),
+  LLM_IDLE_TIMEOUT_SEC: num(0.01, 3600).default(30),
+  LLM_MAX_RETRIES: int(0, 10).default(2),
+  LLM_RETRY_BACKOFF: num(0, 60).default(0.5),
+  BREAKER_FAIL_THRESHOLD: int(1, 1000).default(5),
+  BREAKER_RESET_SECONDS: num(0.01, 86400).default(30),
+  CACHE_TTL_SECONDS: num(0, 86400).default(60),
+  CACHE_MAX_ENTRIES: int(0, 1_000_000).default(1000),
+  MAX_PROMPT_CHARS: int(1, 1_000_000).default(4000),
+  MAX_RESPONSE_CHARS: int(1, 10_000_000).default(4000),
+  MEMORY_TURNS: int(0, 100).default(6),
+  SSE_HEARTBEAT_SECONDS: num(0.05, 3600).default(15),
+  SYSTEM_PROMPT_FILE: optionalText(),
+  GEN_TEMPERATURE: num(0, 2).default(0.7),
+  GEN_TOP_P: num(0, 1).default(0.9),
+  GEN_TOP_K: int(1, 1000).default(40),
+  GEN_REPEAT_PENALTY: num(0, 2).default(1.1),
+  GEN_PRESENCE_PENALTY: num(-2, 2).default(0),
+  GEN_FREQUENCY_PENALTY: num(-2, 2).default(0),
+  GEN_DYNAMIC: bool().default(false),
+  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(60),
+  RATE_LIMIT_OVERRIDES: commaList().transform((items, ctx) => {
+    const overrides: Record<string, number> = {};
+    for (const item of items) {
+      const at = item.lastIndexOf('=');
+      const limit = Number(item.slice(at + 1));
+      if (at <= 0 || !Number.isInteger(limit) || limit < 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma list of <api key>=<requests per minute>' });
+        return z.NEVER;
+      }
+      overrides[item.slice(0, at)] = limit;
+    }
+    return overrides;
+  }),
+  PII_MASKING: bool().default(false),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'verbose'], {
+      error: 'must be one of fatal, error, warn, info, debug, verbose',
+    })
+    .default('info'),
+});
+
+export type EnvInput = z.input<typeof envSchema>;
+export type ParsedEnv = z.output<typeof envSchema>;

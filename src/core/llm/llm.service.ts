@@ -1,0 +1,218 @@
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppConfig } from '../../config/app-config';
+import {
+  AppError,
+  BackendTimeoutError,
+  BreakerOpenError,
+  ClientClosedError,
+  TimeoutKind,
+} from '../../common/errors/app-errors';
+import { CircuitBreaker } from './circuit-breaker';
+import { BackendChunk, BackendUsage, ChatMessage, LlmBackend } from './llm-backend';
+import { ResponseCache } from './response-cache';
+
+export interface LlmRequest {
+  model: string;
+  messages: ChatMessage[];
+  options: Record<string, unknown>;
+}
+
+export type LlmEvent =
+  | { type: 'token'; text: string }
+  | { type: 'done'; usage: BackendUsage; cached: boolean; doneReason?: string };
+
+/**
+ * The resilience policy around the backend: exact-match cache, circuit breaker, retries with
+ * exponential backoff (only before the first token was handed on), and three timeouts —
+ * the whole request, the first token, and the longest silence between chunks.
+ */
+@Injectable()
+export class LlmService implements OnApplicationShutdown {
+  readonly breaker: CircuitBreaker;
+  readonly cache: ResponseCache;
+
+  constructor(
+    private readonly config: AppConfig,
+    readonly backend: LlmBackend,
+  ) {
+    this.breaker = new CircuitBreaker(config.llm.breaker);
+    this.cache = new ResponseCache(config.llm.cache.maxEntries, config.llm.cache.ttlMs);
+  }
+
+  /** Throws `BreakerOpenError` when a call made now would be refused (checked before a stream starts). */
+  assertAvailable(): void {
+    if (this.breaker.wouldRefuse()) throw this.breakerOpen();
+  }
+
+  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
+    const cacheKey = this.cache.enabled ? ResponseCache.keyFor(request.model, request.messages, request.options) : '';
+    const hit = cacheKey ? this.cache.get(cacheKey) : undefined;
+    if (hit) {
+      yield { type: 'token', text: hit.text };
+      yield { type: 'done', usage: hit.usage, cached: true };
+      return;
+    }
+    if (signal.aborted) throw new ClientClosedError();
+    const permit = this.breaker.acquire();
+    if (!permit) throw this.breakerOpen();
+
+    const deadline = new Deadline(this.config.llm.timeoutMs, signal);
+    let delivered = false;
+    let settled = false;
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        const watch = new AttemptWatch(deadline, this.config.llm);
+        let text = '';
+        let done: Extract<BackendChunk, { type: 'done' }> | undefined;
+        try {
+          for await (const chunk of this.backend.chatStream(request, watch.signal)) {
+            watch.chunkArrived();
+            if (chunk.type === 'token') {
+              text += chunk.text;
+              delivered = true;
+              yield chunk;
+            } else done = chunk;
+          }
+          // The backend's stream ended cleanly (adapters throw when it ends without a final chunk).
+          watch.finish();
+          if (cacheKey) this.cache.set(cacheKey, { text, usage: done!.usage });
+          settled = true;
+          permit.success();
+          yield { type: 'done', usage: done!.usage, cached: false, doneReason: done!.doneReason };
+          return;
+        } catch (error) {
+          let failure = watch.explain(error);
+          const retry =
+            failure instanceof AppError &&
+            failure.retryable &&
+            !delivered &&
+            attempt < this.config.llm.maxRetries &&
+            !deadline.signal.aborted;
+          if (retry) {
+            await this.backoff(attempt, deadline.signal).catch(() => undefined);
+            if (!deadline.signal.aborted) continue;
+            failure = deadline.signal.reason;
+          }
+          settled = true;
+          if (failure instanceof ClientClosedError) permit.release();
+          else if (failure instanceof BackendTimeoutError || (failure instanceof AppError && failure.status >= 500)) {
+            permit.failure();
+          } else permit.success(); // the backend answered (404 model, 400 options): it is healthy
+          throw failure;
+        } finally {
+          watch.dispose();
+        }
+      }
+    } finally {
+      deadline.dispose();
+      // The consumer stopped early (truncation, client gone): the backend was fine so far.
+      if (!settled) {
+        if (delivered) permit.success();
+        else permit.release();
+      }
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.backend.close();
+  }
+
+  private breakerOpen(): BreakerOpenError {
+    const seconds = Math.max(1, Math.ceil(this.breaker.retryAfterMs() / 1000));
+    return new BreakerOpenError(`The model backend is failing; requests are paused for ${seconds} s (circuit breaker open)`, {
+      retryAfterSeconds: seconds,
+    });
+  }
+
+  private backoff(attempt: number, signal: AbortSignal): Promise<void> {
+    const base = this.config.llm.retryBackoffMs * 2 ** attempt;
+    const jitter = base * 0.2 * Math.random();
+    return sleep(base + jitter, undefined, { signal });
+  }
+}
+
+/** Aborts when the client goes away or the whole-request timeout expires. */
+class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly onClientAbort = () => this.controller.abort(new ClientClosedError());
+
+  constructor(
+    timeoutMs: number,
+    private readonly client: AbortSignal,
+  ) {
+    this.timer = setTimeout(
+      () => this.controller.abort(new BackendTimeoutError('total', `The model did not finish within ${seconds(timeoutMs)} s`)),
+      timeoutMs,
+    );
+    this.timer.unref();
+    client.addEventListener('abort', this.onClientAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.client.removeEventListener('abort', this.onClientAbort);
+  }
+}
+
+/** One attempt: follows the deadline, and adds the first-token and idle timeouts. */
+class AttemptWatch {
+  private readonly controller = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private finished = false;
+  private readonly onDeadline = () => this.controller.abort(this.deadline.signal.reason);
+
+  constructor(
+    private readonly deadline: Deadline,
+    private readonly limits: { firstTokenTimeoutMs: number; idleTimeoutMs: number },
+  ) {
+    if (deadline.signal.aborted) this.controller.abort(deadline.signal.reason);
+    else deadline.signal.addEventListener('abort', this.onDeadline, { once: true });
+    this.arm('first_token', limits.firstTokenTimeoutMs);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  chunkArrived(): void {
+    this.arm('idle', this.limits.idleTimeoutMs);
+  }
+
+  /** The error to report: the abort reason when this attempt was aborted, else the error itself. */
+  explain(error: unknown): unknown {
+    if (this.controller.signal.aborted) return this.controller.signal.reason;
+    return error;
+  }
+
+  /** The attempt completed: stop the timers; nothing upstream is left to cancel. */
+  finish(): void {
+    this.finished = true;
+    clearTimeout(this.timer);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.deadline.signal.removeEventListener('abort', this.onDeadline);
+    // Stops the upstream request if it is still running (the consumer stopped early).
+    if (!this.finished && !this.controller.signal.aborted) this.controller.abort(new ClientClosedError());
+  }
+
+  private arm(kind: TimeoutKind, ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      const message =
+        kind === 'first_token'
+          ? `The model sent no token within ${seconds(ms)} s`
+          : `The model stalled: no data for ${seconds(ms)} s`;
+      this.controller.abort(new BackendTimeoutError(kind, message));
+    }, ms);
+  }
+}
+
+const seconds = (ms: number) => Number((ms / 1000).toFixed(2));

@@ -1,0 +1,209 @@
+import { Agent, errors as undiciErrors, request } from 'undici';
+import type Dispatcher from 'undici/types/dispatcher';
+import {
+  AppError,
+  BackendError,
+  BackendRejectedError,
+  BackendUnavailableError,
+  ModelNotFoundError,
+} from '../../common/errors/app-errors';
+import { BackendChatRequest, BackendChunk, BackendModel, LlmBackend } from './llm-backend';
+import { MalformedLineError, ndjson } from './ndjson';
+
+interface OllamaChatLine {
+  message?: { content?: string };
+  done?: boolean;
+  done_reason?: string;
+  prompt_eval_count?: number;
+  eval_count?: number;
+  error?: string;
+}
+
+const CONNECT_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+/**
+ * Ollama over its REST API (`/api/chat`, NDJSON streaming) with undici: one keep-alive
+ * connection pool per host. With several `OLLAMA_URL` hosts, a request that cannot connect
+ * to one moves on to the next, in order.
+ */
+export class OllamaBackend extends LlmBackend {
+  readonly kind = 'ollama';
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly baseUrls: readonly string[],
+    options: { connectTimeoutMs?: number } = {},
+  ) {
+    super();
+    this.agent = new Agent({
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 600_000,
+      connections: 256,
+      connect: { timeout: options.connectTimeoutMs ?? 5_000 },
+      // Timeouts are enforced by LlmService (first token, idle, whole request).
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+  }
+
+  async *chatStream(chat: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk> {
+    const body = JSON.stringify({ model: chat.model, messages: chat.messages, options: chat.options, stream: true });
+    const response = await this.send('/api/chat', { method: 'POST', body }, signal);
+    let sawDone = false;
+    try {
+      for await (const value of ndjson(response.body)) {
+        const line = value as OllamaChatLine;
+        if (typeof line.error === 'string') throw new BackendError(`Ollama error: ${line.error}`);
+        const text = line.message?.content;
+        if (text) yield { type: 'token', text };
+        if (line.done && !sawDone) {
+          sawDone = true;
+          yield {
+            type: 'done',
+            usage: { promptTokens: line.prompt_eval_count ?? 0, completionTokens: line.eval_count ?? 0 },
+            doneReason: line.done_reason,
+          };
+          // Keep reading to the end of the body (Ollama ends it right after the last line), so
+          // the keep-alive connection goes back to the pool instead of being torn down.
+        }
+      }
+    } catch (error) {
+      throw this.streamError(error, signal);
+    } finally {
+      // Stopped early (consumer done, error, abort): free the socket.
+      if (!response.body.readableEnded && !response.body.destroyed) response.body.destroy();
+    }
+    if (!sawDone && !signal.aborted) {
+      throw new BackendError('Ollama closed the stream before the answer was complete', { retryable: true });
+    }
+  }
+
+  async listModels(signal?: AbortSignal): Promise<BackendModel[]> {
+    const json = (await this.getJson('/api/tags', signal)) as {
+      models?: { name: string; size?: number; modified_at?: string; details?: Record<string, string> }[];
+    };
+    return (json.models ?? []).map((model) => ({
+      name: model.name,
+      size: model.size,
+      modifiedAt: model.modified_at,
+      family: model.details?.family,
+      parameterSize: model.details?.parameter_size,
+      quantization: model.details?.quantization_level,
+    }));
+  }
+
+  async version(signal?: AbortSignal): Promise<string> {
+    const json = (await this.getJson('/api/version', signal)) as { version?: string };
+    return json.version ?? 'unknown';
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async getJson(path: string, signal?: AbortSignal): Promise<unknown> {
+    const response = await this.send(path, { method: 'GET' }, signal ?? AbortSignal.timeout(10_000));
+    return response.body.json();
+  }
+
+  /** Sends the request to the first host that accepts a connection; maps HTTP errors. */
+  private async send(
+    path: string,
+    init: { method: 'GET' | 'POST'; body?: string },
+    signal: AbortSignal,
+  ): Promise<Dispatcher.ResponseData> {
+    let lastError: unknown;
+    for (const base of this.baseUrls) {
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(`${base}${path}`, {
+          method: init.method,
+          body: init.body,
+          headers: init.body === undefined ? undefined : { 'content-type': 'application/json' },
+          dispatcher: this.agent,
+          signal,
+        });
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        if (!isConnectError(error)) throw new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error });
+        lastError = error;
+        continue;
+      }
+      if (response.statusCode === 200) return response;
+      throw await this.httpError(response);
+    }
+    const hosts = this.baseUrls.join(', ');
+    throw new BackendUnavailableError(`Ollama is unreachable at ${hosts} (${describe(lastError)}); is it running?`, {
+      retryable: true,
+      retryAfterSeconds: 5,
+      cause: lastError,
+    });
+  }
+
+  private async httpError(response: Dispatcher.ResponseData): Promise<AppError> {
+    const text = await response.body.text().catch(() => '');
+    let message = text.trim();
+    try {
+      const parsed = JSON.parse(text) as { error?: unknown };
+      if (typeof parsed.error === 'string') message = parsed.error;
+    } catch {
+      // not JSON: keep the text
+    }
+    const status = response.statusCode;
+    message = message.slice(0, 500) || `HTTP ${status}`;
+    if (status === 404) return new ModelNotFoundError(message);
+    if (status === 429) return new BackendUnavailableError(`Ollama is rate limiting: ${message}`, { retryable: true, retryAfterSeconds: 5 });
+    if (status === 503) return new BackendUnavailableError(`Ollama is busy: ${message}`, { retryable: true, retryAfterSeconds: 5 });
+    if (status >= 500) return new BackendError(`Ollama error (HTTP ${status}): ${message}`, { retryable: true });
+    if (status >= 400) return new BackendRejectedError(`Ollama rejected the request: ${message}`);
+    return new BackendError(`Unexpected response from Ollama (HTTP ${status})`);
+  }
+
+  private streamError(error: unknown, signal: AbortSignal): unknown {
+    if (signal.aborted) return signal.reason;
+    if (error instanceof AppError) return error;
+    if (error instanceof MalformedLineError) return new BackendError(error.message);
+    return new BackendError(`Connection to Ollama was lost mid-stream (${describe(error)})`, {
+      retryable: true,
+      cause: error,
+    });
+  }
+}
+
+function isConnectError(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  if (code && CONNECT_ERROR_CODES.has(code)) return true;
+  return error instanceof undiciErrors.ConnectTimeoutError || error instanceof undiciErrors.SocketError;
+}
+
+const FRIENDLY: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'DNS lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
+  UND_ERR_SOCKET: 'socket closed',
+};
+
+/** A short human reason for a network error, looking through AggregateError and `cause`. */
+function describe(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
+  const code = (error as { code?: string } | null)?.code;
+  if (code && FRIENDLY[code]) return FRIENDLY[code];
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (cause) return describe(cause);
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,60 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+export const CONVERSATION_STATUSES = ['ok', 'error', 'aborted', 'cached'] as const;
+export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
+
+export const CONVERSATION_SOURCES = ['api', 'cli', 'integration'] as const;
+export type ConversationSource = (typeof CONVERSATION_SOURCES)[number];
+
+/** One prompt/response exchange (SPEC §4). The schema itself is owned by the migrations. */
+@Entity({ name: 'conversations' })
+export class ConversationEntity {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  /** UTC, stored as `YYYY-MM-DD HH:MM:SS.SSS`. */
+  @Column({ type: 'datetime' })
+  ts!: string;
+
+  @Column({ type: 'text' })
+  prompt!: string;
+
+  @Column({ type: 'text' })
+  response!: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  source!: ConversationSource;
+
+  @Column({ name: 'session_id', type: 'varchar', length: 64, nullable: true })
+  sessionId!: string | null;
+
+  @Column({ type: 'integer', nullable: true })
+  rating!: number | null;
+
+  @Column({ type: 'text', nullable: true })
+  tags!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  notes!: string | null;
+
+  @Column({ type: 'integer', default: 0 })
+  reviewed!: number;
+
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  model!: string | null;
+
+  @Column({ type: 'varchar', length: 16, default: 'ok' })
+  status!: ConversationStatus;
+
+  @Column({ name: 'prompt_tokens', type: 'integer', nullable: true })
+  promptTokens!: number | null;
+
+  @Column({ name: 'completion_tokens', type: 'integer', nullable: true })
+  completionTokens!: number | null;
+
+  @Column({ name: 'duration_ms', type: 'integer', nullable: true })
+  durationMs!: number | null;
+
+  @Column({ name: 'ttft_ms', type: 'integer', nullable: true })
+  ttftMs!: number | null;
+}

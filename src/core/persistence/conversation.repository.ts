@@ -1,0 +1,31 @@
+import type { ConversationSource, ConversationStatus } from './conversation.entity';
+
+/** What is stored for one exchange, whatever its outcome. */
+export interface NewExchange {
+  prompt: string;
+  response: string;
+  source: ConversationSource;
+  sessionId: string | null;
+  model: string | null;
+  status: ConversationStatus;
+  promptTokens?: number | null;
+  completionTokens?: number | null;
+  durationMs?: number | null;
+  ttftMs?: number | null;
+}
+
+export interface Turn {
+  prompt: string;
+  response: string;
+}
+
+/**
+ * The persistence port for conversations. Services depend on this abstract class; the
+ * TypeORM/SQLite adapter is bound to it in the persistence module.
+ */
+export abstract class ConversationRepository {
+  /** Stores an exchange and returns its id. */
+  abstract insert(exchange: NewExchange): Promise<number>;
+  /** The last `limit` completed turns of a session, oldest first (the chat memory). */
+  abstract recentTurns(sessionId: string, limit: number): Promise<Turn[]>;
+}

@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { buildDataSourceOptions } from './data-source-options';
+import { ConversationRepository } from './conversation.repository';
+import { TypeOrmConversationRepository } from './typeorm-conversation.repository';
+import { ConversationsService } from './conversations.service';
+
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [AppConfig],
+      // A database that cannot be opened is a configuration problem: fail at once, do not retry.
+      useFactory: (config: AppConfig) => ({ ...buildDataSourceOptions(config), retryAttempts: 0 }),
+      dataSourceFactory: async (options) => {
+        const dataSource = await new DataSource(options!).initialize();
+        // WAL makes NORMAL durable against application crashes; only an OS crash can lose
+        // the last commits, and it saves an fsync on every stored exchange.
+        await dataSource.query('PRAGMA synchronous = NORMAL');
+        return dataSource;
+      },
+    }),
+  ],
+  providers: [{ provide: ConversationRepository, useClass: TypeOrmConversationRepository }, ConversationsService],
+  exports: [ConversationsService],
+})
+export class PersistenceModule {}

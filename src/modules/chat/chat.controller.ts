@@ -1,0 +1,114 @@
+import { Body, Controller, Get, HttpCode, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { AppConfig } from '../../config/app-config';
+import { ApiErrors } from '../../common/errors/api-errors.decorator';
+import { describeError } from '../../common/errors/all-exceptions.filter';
+import { ClientClosedError } from '../../common/errors/app-errors';
+import { clientGoneSignal } from '../../common/http/client-gone';
+import { SseWriter } from '../../common/streaming/sse-writer';
+import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
+import { ChatInput, ChatResult, ChatService } from './chat.service';
+import { ChatQueryDto, ChatRequestDto } from './dto/chat-request.dto';
+import { ChatResponseDto } from './dto/chat-response.dto';
+
+const SSE_DESCRIPTION = [
+  'A `text/event-stream`: first the comment `: ok`, then one `event: token` per chunk with `data: {"text": "…"}`,',
+  'then `event: done` with `data: {"conversation_id", "session_id", "model", "cached", "usage"}`.',
+  'A failure after the stream started arrives as `event: error` with `data: {"message", "status"}`.',
+  'A comment is sent after 15 s without data. If the client disconnects, the upstream generation is cancelled',
+  'at once and the exchange is stored with status `aborted` and the partial answer.',
+].join(' ');
+
+@ApiTags('chat')
+@Controller()
+@UseGuards(KeyThrottlerGuard)
+@ApiErrors(400, 401, 404, 413, 429, 502, 503, 504)
+export class ChatController {
+  constructor(
+    private readonly chat: ChatService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Post('chat')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Ask the model',
+    description:
+      'Sends the prompt with the session\'s recent exchanges as chat history, stores the exchange, and returns the answer. With `stream: true` the answer is the same SSE stream as POST /chat/sse.',
+  })
+  @ApiOkResponse({ type: ChatResponseDto, description: 'The answer (or, with `stream: true`, an SSE stream).' })
+  @ApiProduces('application/json', 'text/event-stream')
+  async postChat(@Body() body: ChatRequestDto, @Res() reply: FastifyReply): Promise<void> {
+    if (body.stream) return this.streamTo(reply, body);
+    const result = await this.chat.complete(toInput(body), clientGoneSignal(reply));
+    await reply.status(200).send(toResponse(result));
+  }
+
+  @Post('chat/sse')
+  @ApiOperation({ summary: 'Ask the model, streaming the answer as Server-Sent Events', description: SSE_DESCRIPTION })
+  @ApiBody({ type: ChatRequestDto })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: SSE_DESCRIPTION, schema: { type: 'string' } })
+  async postSse(@Body() body: ChatRequestDto, @Res() reply: FastifyReply): Promise<void> {
+    return this.streamTo(reply, body);
+  }
+
+  @Get('chat/sse')
+  @ApiOperation({
+    summary: 'Ask the model, streaming as Server-Sent Events (query parameters)',
+    description: `For clients that can only issue GET (EventSource still needs the key header). ${SSE_DESCRIPTION}`,
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: SSE_DESCRIPTION, schema: { type: 'string' } })
+  async getSse(@Query() query: ChatQueryDto, @Res() reply: FastifyReply): Promise<void> {
+    return this.streamTo(reply, query);
+  }
+
+  /**
+   * Everything that can be refused with a plain HTTP status (size, breaker) is checked before
+   * the headers go out; after that, failures are reported in-stream as `event: error`.
+   */
+  private async streamTo(reply: FastifyReply, body: ChatRequestDto | ChatQueryDto): Promise<void> {
+    const prepared = await this.chat.prepare(toInput(body));
+    const sse = new SseWriter(reply, this.config.chat.heartbeatMs);
+    sse.open(reply.getHeaders() as Record<string, string>);
+    try {
+      for await (const event of this.chat.run(prepared, sse.signal)) {
+        if (event.type === 'token') await sse.event('token', { text: event.text });
+        else await sse.event('done', toDoneEvent(event.result));
+      }
+    } catch (error) {
+      if (!(error instanceof ClientClosedError)) {
+        const { body: failure } = describeError(error);
+        await sse.event('error', { message: failure.message, status: failure.statusCode });
+      }
+    } finally {
+      sse.end();
+    }
+  }
+}
+
+function toInput(body: ChatRequestDto | ChatQueryDto): ChatInput {
+  return {
+    prompt: body.prompt,
+    sessionId: body.session_id,
+    model: body.model,
+    options: 'options' in body ? body.options : undefined,
+    source: 'api',
+  };
+}
+
+function toDoneEvent(result: ChatResult) {
+  return {
+    conversation_id: result.conversationId,
+    session_id: result.sessionId,
+    model: result.model,
+    cached: result.cached,
+    usage: { prompt_tokens: result.usage.promptTokens, completion_tokens: result.usage.completionTokens },
+  };
+}
+
+function toResponse(result: ChatResult): ChatResponseDto {
+  return { response: result.response, ...toDoneEvent(result) };
+}

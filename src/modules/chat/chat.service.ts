@@ -1,0 +1,180 @@
+import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { AppConfig } from '../../config/app-config';
+import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
+import type { ConversationSource, ConversationStatus } from '../../core/persistence/conversation.entity';
+import { ConversationsService } from '../../core/persistence/conversations.service';
+import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
+import type { ChatMessage } from '../../core/llm/llm-backend';
+import { LlmRequest, LlmService } from '../../core/llm/llm.service';
+import { SystemPromptService } from '../../core/llm/system-prompt.service';
+
+export interface ChatInput {
+  prompt: string;
+  sessionId?: string;
+  model?: string;
+  options?: Record<string, unknown>;
+  source: ConversationSource;
+}
+
+export interface ChatUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface ChatResult {
+  response: string;
+  conversationId: number;
+  sessionId: string;
+  model: string;
+  cached: boolean;
+  usage: ChatUsage;
+}
+
+/** A validated request, ready to run: what is checked before a stream's headers go out. */
+export interface PreparedChat {
+  prompt: string;
+  sessionId: string;
+  source: ConversationSource;
+  request: LlmRequest;
+}
+
+export type ChatEvent = { type: 'token'; text: string } | { type: 'done'; result: ChatResult };
+
+const ELLIPSIS = '…';
+
+@Injectable()
+export class ChatService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly llm: LlmService,
+    private readonly conversations: ConversationsService,
+    private readonly generation: GenerationSettingsService,
+    private readonly systemPrompt: SystemPromptService,
+  ) {}
+
+  /** Checks the prompt size and the breaker, and builds the message list with the session's memory. */
+  async prepare(input: ChatInput): Promise<PreparedChat> {
+    const limit = this.config.chat.maxPromptChars;
+    if (input.prompt.length > limit) {
+      throw new PayloadTooLargeError(`prompt is ${input.prompt.length} characters; the limit is ${limit} (MAX_PROMPT_CHARS)`);
+    }
+    this.llm.assertAvailable();
+    const sessionId = input.sessionId ?? randomBytes(8).toString('hex');
+    // A session id we just made up has no history: skip the read.
+    const turns =
+      input.sessionId && this.config.chat.memoryTurns > 0
+        ? await this.conversations.recentTurns(sessionId, this.config.chat.memoryTurns)
+        : [];
+    const messages: ChatMessage[] = [];
+    const system = this.systemPrompt.get();
+    if (system) messages.push({ role: 'system', content: system });
+    for (const turn of turns) {
+      messages.push({ role: 'user', content: turn.prompt }, { role: 'assistant', content: turn.response });
+    }
+    messages.push({ role: 'user', content: input.prompt });
+    const model = input.model ?? this.config.llm.model;
+    return {
+      prompt: input.prompt,
+      sessionId,
+      source: input.source,
+      request: { model, messages, options: this.generation.optionsFor(input.prompt, input.options) },
+    };
+  }
+
+  /**
+   * Runs a prepared chat, yielding tokens as they arrive and a final `done`. The exchange is
+   * stored whatever happens: `ok`/`cached`, `error` or `aborted` with the partial answer.
+   */
+  async *run(chat: PreparedChat, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+    const started = performance.now();
+    const maxChars = this.config.chat.maxResponseChars;
+    let text = '';
+    let chunks = 0;
+    let ttftMs: number | null = null;
+    let stored = false;
+    const finish = (status: ConversationStatus, usage: ChatUsage | null) => {
+      stored = true;
+      return this.store(chat, text, status, usage, started, ttftMs);
+    };
+    try {
+      for await (const event of this.llm.stream(chat.request, signal)) {
+        if (event.type === 'done') {
+          const result = await finish(event.cached ? 'cached' : 'ok', event.usage);
+          yield { type: 'done', result: { ...result, cached: event.cached } };
+          return;
+        }
+        ttftMs ??= Math.round(performance.now() - started);
+        chunks += 1;
+        const room = maxChars - text.length;
+        if (event.text.length <= room) {
+          text += event.text;
+          yield event;
+          continue;
+        }
+        // Over the limit: send what fits plus "…", and stop the generation upstream.
+        const tail = cutAt(event.text, room) + ELLIPSIS;
+        text += tail;
+        yield { type: 'token', text: tail };
+        const result = await finish('ok', { promptTokens: 0, completionTokens: chunks });
+        yield { type: 'done', result: { ...result, cached: false } };
+        return;
+      }
+    } catch (error) {
+      if (stored) throw error;
+      const aborted = error instanceof ClientClosedError || signal.aborted;
+      await finish(aborted ? 'aborted' : 'error', null).catch(() => undefined);
+      throw aborted ? new ClientClosedError() : error;
+    } finally {
+      // A consumer that stops iterating early (its client left while a token was being
+      // written) ends up here without passing through the catch: keep the partial answer.
+      if (!stored) await finish('aborted', null).catch(() => undefined);
+    }
+  }
+
+  /** Runs the whole chat and returns the complete answer (the non-streaming `POST /chat`). */
+  async complete(input: ChatInput, signal: AbortSignal): Promise<ChatResult> {
+    const chat = await this.prepare(input);
+    for await (const event of this.run(chat, signal)) {
+      if (event.type === 'done') return event.result;
+    }
+    throw new ClientClosedError();
+  }
+
+  private async store(
+    chat: PreparedChat,
+    response: string,
+    status: ConversationStatus,
+    usage: ChatUsage | null,
+    started: number,
+    ttftMs: number | null,
+  ): Promise<Omit<ChatResult, 'cached'>> {
+    const conversationId = await this.conversations.record({
+      prompt: chat.prompt,
+      response,
+      source: chat.source,
+      sessionId: chat.sessionId,
+      model: chat.request.model,
+      status,
+      promptTokens: usage?.promptTokens ?? null,
+      completionTokens: usage?.completionTokens ?? null,
+      durationMs: Math.round(performance.now() - started),
+      ttftMs,
+    });
+    return {
+      response,
+      conversationId,
+      sessionId: chat.sessionId,
+      model: chat.request.model,
+      usage: usage ?? { promptTokens: 0, completionTokens: 0 },
+    };
+  }
+}
+
+/** `text.slice(0, n)` that never splits a surrogate pair. */
+function cutAt(text: string, n: number): string {
+  if (n <= 0) return '';
+  const code = text.charCodeAt(n - 1);
+  return code >= 0xd800 && code <= 0xdbff ? text.slice(0, n - 1) : text.slice(0, n);
+}
+

@@ -1,0 +1,218 @@
+import { createServer } from 'node:net';
+import { FakeOllama } from '../support/fake-ollama';
+import { queryDb } from '../support/sqlite';
+import { startTestApp, TestApp } from '../support/test-app';
+
+/** A loopback port with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('POST /chat — backend failures', () => {
+  const fake = new FakeOllama({ models: ['mistral'] });
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await fake.start();
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+  afterEach(async () => {
+    await t?.close();
+    fake.reset();
+  });
+
+  const start = async (env: Record<string, string> = {}) => {
+    t = await startTestApp({ OLLAMA_URL: fake.url, ...env });
+    return t;
+  };
+  const chat = async (prompt = 'hi', extra: Record<string, unknown> = {}) => {
+    const res = await t.request('/chat', { body: { prompt, ...extra } });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
+  };
+  const statuses = async () =>
+    (await queryDb<{ status: string }>(t.dbPath, 'SELECT status FROM conversations ORDER BY id')).map((r) => r.status);
+
+  it("answers 404 with Ollama's own message for an unknown model, and stores the error", async () => {
+    await start();
+    const res = await chat('hi', { model: 'nope' });
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'model "nope" not found, try pulling it first' });
+    expect(await statuses()).toEqual(['error']);
+  });
+
+  it('retries a 5xx with backoff and succeeds when the backend recovers', async () => {
+    await start({ LLM_MAX_RETRIES: '2' });
+    fake.enqueue({ kind: 'status', status: 500 }, { kind: 'status', status: 503 });
+    const res = await chat();
+    expect(res.status).toBe(200);
+    expect(fake.chatRequests()).toHaveLength(3);
+  });
+
+  it('retries a 429 as well', async () => {
+    await start({ LLM_MAX_RETRIES: '1' });
+    fake.enqueue({ kind: 'status', status: 429 });
+    expect((await chat()).status).toBe(200);
+    expect(fake.chatRequests()).toHaveLength(2);
+  });
+
+  it('gives up after LLM_MAX_RETRIES and answers 502 for a backend 500', async () => {
+    await start({ LLM_MAX_RETRIES: '2' });
+    fake.setDefaultFault({ kind: 'status', status: 500, message: 'boom' });
+    const res = await chat();
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe('Ollama error (HTTP 500): boom');
+    expect(fake.chatRequests()).toHaveLength(3);
+    expect(await statuses()).toEqual(['error']);
+  });
+
+  it('answers 503 with Retry-After when the backend stays busy', async () => {
+    await start({ LLM_MAX_RETRIES: '0' });
+    fake.enqueue({ kind: 'status', status: 503 });
+    const res = await chat();
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+  });
+
+  it('does not retry a 400 from the backend and passes its message on', async () => {
+    await start();
+    fake.enqueue({ kind: 'status', status: 400, message: 'invalid options' });
+    const res = await chat();
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('Ollama rejected the request: invalid options');
+    expect(fake.chatRequests()).toHaveLength(1);
+  });
+
+  it('answers 503 quickly with a clear message when Ollama is not running', async () => {
+    const port = await closedPort();
+    await start({ OLLAMA_URL: `http://127.0.0.1:${port}`, LLM_MAX_RETRIES: '2' });
+    const started = Date.now();
+    const res = await chat();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(res.status).toBe(503);
+    expect(res.body.message).toMatch(/^Ollama is unreachable at http:\/\/127\.0\.0\.1:\d+ \(connection refused\); is it running\?$/);
+    expect(res.headers.get('retry-after')).toBe('5');
+  });
+
+  it('fails over to the next OLLAMA_URL host when the first refuses connections', async () => {
+    const port = await closedPort();
+    await start({ OLLAMA_URL: `http://127.0.0.1:${port},${fake.url}`, LLM_MAX_RETRIES: '0' });
+    expect((await chat()).status).toBe(200);
+  });
+
+  it('answers 504 when no token arrives within LLM_FIRST_TOKEN_TIMEOUT_SEC, and cancels upstream', async () => {
+    await start({ LLM_FIRST_TOKEN_TIMEOUT_SEC: '0.2' });
+    fake.enqueue({ kind: 'hang' });
+    const res = await chat();
+    expect(res.status).toBe(504);
+    expect(res.body.message).toBe('The model sent no token within 0.2 s');
+    await fake.waitForAbort(0);
+    expect(await statuses()).toEqual(['error']);
+  });
+
+  it('answers 504 when headers came but no token did', async () => {
+    await start({ LLM_FIRST_TOKEN_TIMEOUT_SEC: '0.2' });
+    fake.enqueue({ kind: 'hang_after_headers' });
+    expect((await chat()).status).toBe(504);
+  });
+
+  it('answers 504 when the stream stalls longer than LLM_IDLE_TIMEOUT_SEC', async () => {
+    await start({ LLM_IDLE_TIMEOUT_SEC: '0.2' });
+    fake.enqueue({ kind: 'stall_after', afterChunks: 1 });
+    const res = await chat('a b c d');
+    expect(res.status).toBe(504);
+    expect(res.body.message).toBe('The model stalled: no data for 0.2 s');
+  });
+
+  it('answers 504 when the whole answer takes longer than LLM_TIMEOUT_SEC', async () => {
+    await start({ LLM_TIMEOUT_SEC: '0.3' });
+    fake.enqueue({ kind: 'slow', delayMs: 100 });
+    const res = await chat('many words in this prompt to make it slow');
+    expect(res.status).toBe(504);
+    expect(res.body.message).toBe('The model did not finish within 0.3 s');
+  });
+
+  it('answers 502 for an error line in the middle of the stream', async () => {
+    await start();
+    fake.enqueue({ kind: 'error_line', afterChunks: 1, message: 'out of memory' });
+    const res = await chat('a b c');
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe('Ollama error: out of memory');
+  });
+
+  it('answers 502 for a malformed line', async () => {
+    await start();
+    fake.enqueue({ kind: 'malformed', afterChunks: 1 });
+    const res = await chat('a b c');
+    expect(res.status).toBe(502);
+    expect(res.body.message).toMatch(/^Malformed line from the backend/);
+  });
+
+  it('does not retry once tokens have been received, and answers 502 when the stream drops', async () => {
+    await start({ LLM_MAX_RETRIES: '2' });
+    fake.enqueue({ kind: 'drop', afterChunks: 1 });
+    const res = await chat('a b c');
+    expect(res.status).toBe(502);
+    expect(res.body.message).toMatch(/^Connection to Ollama was lost mid-stream/);
+    expect(fake.chatRequests()).toHaveLength(1);
+  });
+
+  it('retries a stream dropped before any token', async () => {
+    await start({ LLM_MAX_RETRIES: '1' });
+    fake.enqueue({ kind: 'drop', afterChunks: 0 });
+    expect((await chat()).status).toBe(200);
+    expect(fake.chatRequests()).toHaveLength(2);
+  });
+
+  describe('circuit breaker', () => {
+    it('opens after BREAKER_FAIL_THRESHOLD failures, half-opens after the reset time, and closes on a good probe', async () => {
+      await start({ BREAKER_FAIL_THRESHOLD: '2', BREAKER_RESET_SECONDS: '0.5', LLM_MAX_RETRIES: '0', CACHE_TTL_SECONDS: '0' });
+      fake.enqueue({ kind: 'status', status: 500 }, { kind: 'status', status: 500 });
+      expect((await chat()).status).toBe(502);
+      expect((await chat()).status).toBe(502);
+
+      const refused = await chat();
+      expect(refused.status).toBe(503);
+      expect(refused.body.message).toMatch(/circuit breaker open/);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(fake.chatRequests()).toHaveLength(2); // refused without calling the backend
+
+      await new Promise((resolve) => setTimeout(resolve, 550));
+      expect((await chat()).status).toBe(200); // the half-open probe
+      expect((await chat()).status).toBe(200); // closed again
+      expect(fake.chatRequests()).toHaveLength(4);
+    });
+
+    it('reopens when the half-open probe fails', async () => {
+      await start({ BREAKER_FAIL_THRESHOLD: '1', BREAKER_RESET_SECONDS: '0.3', LLM_MAX_RETRIES: '0' });
+      fake.setDefaultFault({ kind: 'status', status: 500 });
+      expect((await chat()).status).toBe(502);
+      expect((await chat()).status).toBe(503);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      expect((await chat()).status).toBe(502); // probe failed
+      expect((await chat()).status).toBe(503);
+      expect(fake.chatRequests()).toHaveLength(2);
+    });
+
+    it('lets only one probe through while half-open', async () => {
+      await start({ BREAKER_FAIL_THRESHOLD: '1', BREAKER_RESET_SECONDS: '0.2', LLM_MAX_RETRIES: '0', CACHE_TTL_SECONDS: '0' });
+      fake.enqueue({ kind: 'status', status: 500 }, { kind: 'delay_first', delayMs: 300 });
+      expect((await chat()).status).toBe(502);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const [probe, other] = await Promise.all([chat('probe'), new Promise((r) => setTimeout(r, 50)).then(() => chat('other'))]);
+      expect(probe.status).toBe(200);
+      expect(other.status).toBe(503);
+    });
+
+    it('does not count an unknown model as a backend failure', async () => {
+      await start({ BREAKER_FAIL_THRESHOLD: '1' });
+      expect((await chat('hi', { model: 'nope' })).status).toBe(404);
+      expect((await chat()).status).toBe(200);
+    });
+  });
+});

@@ -1,0 +1,192 @@
+import { FakeOllama } from '../support/fake-ollama';
+import { openSse, SseEvent } from '../support/sse-client';
+import { queryDb } from '../support/sqlite';
+import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+
+const auth = { 'x-api-key': TEST_API_KEY };
+
+describe('SSE chat streams', () => {
+  const fake = new FakeOllama({ models: ['mistral'] });
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await fake.start();
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+  afterEach(async () => {
+    await t?.close();
+    fake.reset();
+  });
+
+  const start = async (env: Record<string, string> = {}) => {
+    t = await startTestApp({ OLLAMA_URL: fake.url, ...env });
+    return t;
+  };
+  const rows = () =>
+    queryDb<{ status: string; response: string; prompt: string }>(t.dbPath, 'SELECT status, response, prompt FROM conversations ORDER BY id');
+  const tokens = (events: SseEvent[]) =>
+    events.filter((e) => e.event === 'token').map((e) => (JSON.parse(e.data) as { text: string }).text);
+
+  const expectCompleteStream = async (open: () => ReturnType<typeof openSse>, prompt: string) => {
+    const sse = await open();
+    expect(sse.status).toBe(200);
+    expect(sse.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(sse.headers['cache-control']).toBe('no-cache');
+    expect(sse.headers['x-accel-buffering']).toBe('no');
+    const events = await sse.all();
+    expect(sse.raw().startsWith(': ok\n\n')).toBe(true);
+    expect(tokens(events).join('')).toBe(`Echo: ${prompt}`);
+    expect(tokens(events).length).toBeGreaterThan(1);
+    const done = events.at(-1)!;
+    expect(done.event).toBe('done');
+    expect(JSON.parse(done.data)).toEqual({
+      conversation_id: expect.any(Number),
+      session_id: expect.stringMatching(/^[A-Za-z0-9_-]+$/),
+      model: 'mistral',
+      cached: false,
+      usage: { prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) },
+    });
+    return events;
+  };
+
+  it('POST /chat/sse streams one token event per chunk, then done', async () => {
+    await start();
+    await expectCompleteStream(() => openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'stream me please' } }), 'stream me please');
+    expect(await rows()).toEqual([{ status: 'ok', response: 'Echo: stream me please', prompt: 'stream me please' }]);
+  });
+
+  it('GET /chat/sse takes the prompt and session from the query string', async () => {
+    await start();
+    const url = `${t.url}/chat/sse?prompt=${encodeURIComponent('from a query')}&session_id=q1`;
+    const events = await expectCompleteStream(() => openSse(url, { headers: auth }), 'from a query');
+    expect(JSON.parse(events.at(-1)!.data).session_id).toBe('q1');
+  });
+
+  it('POST /chat with stream: true returns the same stream', async () => {
+    await start();
+    await expectCompleteStream(() => openSse(`${t.url}/chat`, { headers: auth, body: { prompt: 'via chat', stream: true } }), 'via chat');
+  });
+
+  it('keeps newlines and quotes inside token data (JSON-encoded)', async () => {
+    await start();
+    fake.enqueue({ kind: 'reply', text: 'line one\nline "two"\n\nend' });
+    const events = await (await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'x' } })).all();
+    expect(tokens(events).join('')).toBe('line one\nline "two"\n\nend');
+  });
+
+  it('streams a cached answer and marks it cached', async () => {
+    await start();
+    await (await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'again' } })).all();
+    const events = await (await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'again' } })).all();
+    expect(tokens(events).join('')).toBe('Echo: again');
+    expect(JSON.parse(events.at(-1)!.data).cached).toBe(true);
+    expect(fake.chatRequests()).toHaveLength(1);
+    expect((await rows()).map((r) => r.status)).toEqual(['ok', 'cached']);
+  });
+
+  it('sends heartbeat comments while waiting for the model', async () => {
+    await start({ SSE_HEARTBEAT_SECONDS: '0.1' });
+    fake.enqueue({ kind: 'delay_first', delayMs: 450 });
+    const sse = await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'wait' } });
+    await sse.all();
+    expect(sse.comments[0]).toBe('ok');
+    expect(sse.comments.filter((c) => c === 'heartbeat').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reports a failure after the stream started as an error event, and stores the partial answer', async () => {
+    await start();
+    fake.enqueue({ kind: 'error_line', afterChunks: 2, message: 'model crashed' });
+    const events = await (await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'a b c d e' } })).all();
+    expect(tokens(events).join('')).toBe('Echo: a');
+    const error = events.at(-1)!;
+    expect(error.event).toBe('error');
+    expect(JSON.parse(error.data)).toEqual({ message: 'Ollama error: model crashed', status: 502 });
+    expect(await rows()).toEqual([{ status: 'error', response: 'Echo: a', prompt: 'a b c d e' }]);
+  });
+
+  it('reports a timeout as an error event with status 504', async () => {
+    await start({ LLM_FIRST_TOKEN_TIMEOUT_SEC: '0.2' });
+    fake.enqueue({ kind: 'hang' });
+    const events = await (await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'x' } })).all();
+    expect(events).toEqual([{ event: 'error', data: JSON.stringify({ message: 'The model sent no token within 0.2 s', status: 504 }) }]);
+  });
+
+  it('cancels the upstream request at once when the client disconnects, and stores the partial answer as aborted', async () => {
+    await start();
+    fake.enqueue({ kind: 'slow', delayMs: 150 });
+    const sse = await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'one two three four five six seven eight' } });
+    const received: string[] = [];
+    for await (const event of sse.events) {
+      received.push(JSON.parse(event.data).text);
+      if (received.length === 2) break;
+    }
+    const closedAt = Date.now();
+    sse.close();
+    await fake.waitForAbort(0, 2000);
+    expect(Date.now() - closedAt).toBeLessThan(300);
+    await waitFor(async () => (await rows()).length === 1);
+    const [row] = await rows();
+    expect(row.status).toBe('aborted');
+    expect(row.response.startsWith(received.join(''))).toBe(true);
+    expect(row.response.length).toBeLessThan('Echo: one two three four five six seven eight'.length);
+  });
+
+  it('stores an aborted exchange when the client leaves before the first token', async () => {
+    await start();
+    fake.enqueue({ kind: 'hang' });
+    const sse = await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'never answered' } });
+    await fake.waitForRequests(1);
+    sse.close();
+    await fake.waitForAbort(0, 2000);
+    await waitFor(async () => (await rows()).length === 1);
+    expect(await rows()).toEqual([{ status: 'aborted', response: '', prompt: 'never answered' }]);
+  });
+
+  it('cancels upstream and stores aborted when a non-streaming client disconnects', async () => {
+    await start();
+    fake.enqueue({ kind: 'slow', delayMs: 200 });
+    const controller = new AbortController();
+    const res = fetch(`${t.url}/chat`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'to be abandoned' }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    await fake.waitForRequests(1);
+    controller.abort();
+    await res;
+    await fake.waitForAbort(0, 2000);
+    await waitFor(async () => (await rows()).length === 1);
+    expect((await rows())[0]).toMatchObject({ prompt: 'to be abandoned', status: 'aborted' });
+  });
+
+  it('refuses with a plain HTTP status, not a stream, what can be checked up front', async () => {
+    await start({ MAX_PROMPT_CHARS: '5' });
+    const tooBig = await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'too long' } });
+    expect(tooBig.status).toBe(413);
+    const noKey = await openSse(`${t.url}/chat/sse`, { body: { prompt: 'x' } });
+    expect(noKey.status).toBe(401);
+    const invalid = await openSse(`${t.url}/chat/sse?session_id=x`, { headers: auth });
+    expect(invalid.status).toBe(400);
+    expect(JSON.parse(invalid.raw()).message).toMatch(/prompt/);
+  });
+
+  it('refuses with 503 before streaming while the breaker is open', async () => {
+    await start({ BREAKER_FAIL_THRESHOLD: '1', LLM_MAX_RETRIES: '0' });
+    fake.enqueue({ kind: 'status', status: 500 });
+    await (await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'x' } })).all();
+    const refused = await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'y' } });
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBeDefined();
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,128 @@
+import { FakeOllama } from '../support/fake-ollama';
+import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+
+const EXTRA_KEY = 'extra-key-0123456789abcdef';
+const LIMITED_KEY = 'limited-key-0123456789abcd';
+
+describe('API keys and rate limits', () => {
+  const fake = new FakeOllama({ models: ['mistral'] });
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await fake.start();
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+  afterEach(async () => {
+    await t?.close();
+    fake.reset();
+  });
+
+  const start = async (env: Record<string, string> = {}) => {
+    t = await startTestApp({ OLLAMA_URL: fake.url, API_KEYS_EXTRA: `${EXTRA_KEY},${LIMITED_KEY}`, ...env });
+    return t;
+  };
+
+  describe('the API-key guard', () => {
+    beforeEach(() => start());
+
+    it('refuses a request without a key with 401', async () => {
+      const res = await t.request('/chat', { body: { prompt: 'x' }, key: null });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'Missing API key: send it in the X-API-Key header or as Authorization: Bearer <key>',
+      });
+    });
+
+    it('refuses a wrong key with 401', async () => {
+      for (const key of ['wrong', `${TEST_API_KEY}x`, TEST_API_KEY.slice(0, -1), '']) {
+        const res = await t.request('/chat', { body: { prompt: 'x' }, key: null, headers: { 'x-api-key': key } });
+        expect(res.status).toBe(401);
+      }
+      expect(fake.chatRequests()).toHaveLength(0);
+    });
+
+    it('accepts the key in X-API-Key or as a bearer token, and the extra keys', async () => {
+      expect((await t.request('/chat', { body: { prompt: 'a' } })).status).toBe(200);
+      const bearer = await t.request('/chat', { body: { prompt: 'b' }, key: null, headers: { authorization: `Bearer ${TEST_API_KEY}` } });
+      expect(bearer.status).toBe(200);
+      expect((await t.request('/chat', { body: { prompt: 'c' }, key: EXTRA_KEY })).status).toBe(200);
+    });
+
+    it('leaves the health and docs routes public', async () => {
+      expect((await t.request('/healthz', { key: null })).status).toBe(200);
+      expect((await t.request('/docs', { key: null })).status).toBe(200);
+      expect((await t.request('/docs-json', { key: null })).status).toBe(200);
+    });
+
+    it('guards every route of the API except the documented public ones', async () => {
+      const document = await (await t.request('/docs-json', { key: null })).json();
+      const publicRoutes = new Set(['GET /healthz']);
+      const checked: string[] = [];
+      for (const [path, item] of Object.entries<Record<string, { security?: unknown[] }>>(document.paths)) {
+        for (const [method, operation] of Object.entries(item)) {
+          const route = `${method.toUpperCase()} ${path}`;
+          checked.push(route);
+          const concrete = path.replace(/\{[^}]+\}/g, '1');
+          const res = await t.request(concrete, { method: method.toUpperCase(), key: null, body: method === 'get' ? undefined : {} });
+          if (publicRoutes.has(route)) {
+            expect(operation.security).toEqual([]);
+            expect(res.status).not.toBe(401);
+          } else {
+            expect({ route, status: res.status }).toEqual({ route, status: 401 });
+            expect(operation.security).toBeUndefined(); // inherits the global key requirement
+          }
+        }
+      }
+      expect(checked).toEqual(expect.arrayContaining(['POST /chat', 'POST /chat/sse', 'GET /chat/sse', 'GET /healthz']));
+      expect(document.security).toEqual([{ 'api-key': [] }, { bearer: [] }]);
+    });
+  });
+
+  describe('rate limits', () => {
+    it('answers 429 with Retry-After past RATE_LIMIT_PER_MINUTE, per key', async () => {
+      await start({ RATE_LIMIT_PER_MINUTE: '2' });
+      expect((await t.request('/chat', { body: { prompt: '1' } })).status).toBe(200);
+      expect((await t.request('/chat', { body: { prompt: '2' } })).status).toBe(200);
+      const limited = await t.request('/chat', { body: { prompt: '3' } });
+      expect(limited.status).toBe(429);
+      const retryAfter = Number(limited.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(await limited.json()).toEqual({
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: expect.stringMatching(/^Too many requests: the limit is 2 per minute; retry in \d+ s$/),
+      });
+      // Another key has its own budget.
+      expect((await t.request('/chat', { body: { prompt: '4' }, key: EXTRA_KEY })).status).toBe(200);
+      expect(fake.chatRequests()).toHaveLength(3);
+    });
+
+    it('applies RATE_LIMIT_OVERRIDES to the keys it names', async () => {
+      await start({ RATE_LIMIT_PER_MINUTE: '100', RATE_LIMIT_OVERRIDES: `${LIMITED_KEY}=1` });
+      expect((await t.request('/chat', { body: { prompt: '1' }, key: LIMITED_KEY })).status).toBe(200);
+      expect((await t.request('/chat', { body: { prompt: '2' }, key: LIMITED_KEY })).status).toBe(429);
+      expect((await t.request('/chat', { body: { prompt: '3' } })).status).toBe(200);
+    });
+
+    it('limits requests without a valid key per client address, before they reach the guard', async () => {
+      await start({ RATE_LIMIT_PER_MINUTE: '0' });
+      for (let i = 0; i < 5; i += 1) expect((await t.request('/chat', { body: { prompt: `${i}` } })).status).toBe(200);
+    });
+
+    it('counts streaming requests too', async () => {
+      await start({ RATE_LIMIT_PER_MINUTE: '1' });
+      expect((await t.request('/chat/sse', { body: { prompt: '1' } })).status).toBe(200);
+      expect((await t.request('/chat/sse', { body: { prompt: '2' } })).status).toBe(429);
+    });
+  });
+
+  it('binds to 127.0.0.1 by default', async () => {
+    await start();
+    expect(t.config.http.host).toBe('127.0.0.1');
+  });
+});

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createHttpApp } from '../../src/app/create-http-app';
+import { AppConfig, loadConfig } from '../../src/config/app-config';
+
+export const TEST_API_KEY = 'test-key-0123456789abcdef';
+
+/** A fetch Response whose JSON is typed loosely, as tests inspect arbitrary bodies. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type TestResponse = Omit<Response, 'json'> & { json(): Promise<any> };
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  url: string;
+  config: AppConfig;
+  dataDir: string;
+  dbPath: string;
+  /** fetch against the app with the API key (unless `key: null`), JSON body encoded. */
+  request(path: string, init?: { method?: string; body?: unknown; key?: string | null; headers?: Record<string, string> }): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+/** A temporary data directory, removed by the returned function. */
+export function tempDir(prefix = 'vega-test-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Starts the real HTTP app (same factory as production) on a loopback port, with a fresh
+ * SQLite file in a temporary directory. `env` overrides the test defaults.
+ */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const temp = tempDir();
+  const config = loadConfig({
+    VEGA_DATA_DIR: temp.dir,
+    API_KEY: TEST_API_KEY,
+    LOG_LEVEL: 'fatal',
+    LLM_RETRY_BACKOFF: '0.01',
+    ...env,
+  });
+  const app = await createHttpApp(config, { apiKey: config.auth.apiKey ?? TEST_API_KEY, logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address() as { port: number };
+  const url = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    url,
+    config,
+    dataDir: temp.dir,
+    dbPath: config.database.path,
+    request: (path, init = {}) => {
+      const headers: Record<string, string> = { ...init.headers };
+      const key = init.key === undefined ? TEST_API_KEY : init.key;
+      if (key !== null) headers['x-api-key'] = key;
+      let body: string | undefined;
+      if (init.body !== undefined) {
+        body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      return fetch(`${url}${path}`, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+    },
+    close: async () => {
+      await app.close();
+      temp.remove();
+    },
+  };
+}

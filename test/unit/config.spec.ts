@@ -1,0 +1,80 @@
+import { ConfigError, loadConfig } from '../../src/config/app-config';
+
+describe('loadConfig', () => {
+  it('applies the defaults of SPEC §2', () => {
+    const config = loadConfig({});
+    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8000 });
+    expect(config.database.path).toMatch(/data\/vega\.db$/);
+    expect(config.llm).toMatchObject({
+      urls: ['http://127.0.0.1:11434'],
+      model: 'mistral',
+      timeoutMs: 60_000,
+      firstTokenTimeoutMs: 30_000,
+      idleTimeoutMs: 30_000,
+      maxRetries: 2,
+      retryBackoffMs: 500,
+      breaker: { failThreshold: 5, resetMs: 30_000 },
+      cache: { ttlMs: 60_000, maxEntries: 1000 },
+    });
+    expect(config.chat).toEqual({ maxPromptChars: 4000, maxResponseChars: 4000, memoryTurns: 6, heartbeatMs: 15_000 });
+    expect(config.generation).toEqual({
+      temperature: 0.7,
+      top_p: 0.9,
+      top_k: 40,
+      repeat_penalty: 1.1,
+      presence_penalty: 0,
+      frequency_penalty: 0,
+      dynamic: false,
+    });
+    expect(config.rateLimit.perMinute).toBe(60);
+    expect(config.privacy.piiMasking).toBe(false);
+  });
+
+  it('parses lists, booleans and overrides', () => {
+    const config = loadConfig({
+      OLLAMA_URL: 'http://a:1/, http://b:2',
+      API_KEYS_EXTRA: 'extra-key-aaaaaaaaaaaa,extra-key-bbbbbbbbbbbb',
+      GEN_DYNAMIC: 'yes',
+      PII_MASKING: '1',
+      RATE_LIMIT_OVERRIDES: 'extra-key-aaaaaaaaaaaa=5',
+      DATABASE_URL: 'sqlite:/tmp/x.db',
+    });
+    expect(config.llm.urls).toEqual(['http://a:1', 'http://b:2']);
+    expect(config.auth.extraKeys).toHaveLength(2);
+    expect(config.generation.dynamic).toBe(true);
+    expect(config.privacy.piiMasking).toBe(true);
+    expect(config.rateLimit.overrides).toEqual({ 'extra-key-aaaaaaaaaaaa': 5 });
+    expect(config.database.path).toBe('/tmp/x.db');
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', API_KEY: '  ' }).http.port).toBe(8000);
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config.llm.breaker)).toBe(true);
+  });
+
+  it.each([
+    ['PORT', 'abc', /^Invalid configuration: PORT must be an integer between 0 and 65535 \(got "abc"\)$/],
+    ['GEN_TEMPERATURE', '3', /GEN_TEMPERATURE must be a number between 0 and 2/],
+    ['GEN_DYNAMIC', 'maybe', /GEN_DYNAMIC must be true or false/],
+    ['OLLAMA_URL', 'ftp://x', /OLLAMA_URL/],
+    ['LLM_BACKEND', 'hf', /LLM_BACKEND must be 'ollama'/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
+    ['DATABASE_URL', 'mysql://x', /DATABASE_URL must be sqlite:<path>/],
+    ['RATE_LIMIT_OVERRIDES', 'nonsense', /RATE_LIMIT_OVERRIDES must be a comma list/],
+  ])('names the variable when %s=%s is invalid', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('never echoes the value of a key variable', () => {
+    expect(() => loadConfig({ API_KEY: 'short-secret' })).toThrow(/^Invalid configuration: API_KEY must be at least 16 characters long$/);
+  });
+
+  it('reports every invalid variable on one line', () => {
+    expect(() => loadConfig({ PORT: '-1', MEMORY_TURNS: 'x' })).toThrow(/PORT .*; MEMORY_TURNS /);
+  });
+});
