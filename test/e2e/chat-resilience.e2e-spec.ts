@@ -1,7 +1,6 @@
 import { createServer } from 'node:net';
-import { FakeOllama } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
-import { startTestApp, TestApp } from '../support/test-app';
+import { TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -13,22 +12,12 @@ async function closedPort(): Promise<number> {
 }
 
 describe('POST /chat — backend failures', () => {
-  const fake = new FakeOllama({ models: ['mistral'] });
+  const env = useAppWithFakeOllama(['mistral']);
+  const fake = env.fake;
   let t: TestApp;
 
-  beforeAll(async () => {
-    await fake.start();
-  });
-  afterAll(async () => {
-    await fake.stop();
-  });
-  afterEach(async () => {
-    await t?.close();
-    fake.reset();
-  });
-
-  const start = async (env: Record<string, string> = {}) => {
-    t = await startTestApp({ OLLAMA_URL: fake.url, ...env });
+  const start = async (vars: Record<string, string> = {}) => {
+    t = await env.start(vars);
     return t;
   };
   const chat = async (prompt = 'hi', extra: Record<string, unknown> = {}) => {

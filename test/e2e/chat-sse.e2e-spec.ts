@@ -1,27 +1,16 @@
-import { FakeOllama } from '../support/fake-ollama';
 import { openSse, SseEvent } from '../support/sse-client';
 import { queryDb } from '../support/sqlite';
-import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+import { TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 const auth = { 'x-api-key': TEST_API_KEY };
 
 describe('SSE chat streams', () => {
-  const fake = new FakeOllama({ models: ['mistral'] });
+  const env = useAppWithFakeOllama(['mistral']);
+  const fake = env.fake;
   let t: TestApp;
 
-  beforeAll(async () => {
-    await fake.start();
-  });
-  afterAll(async () => {
-    await fake.stop();
-  });
-  afterEach(async () => {
-    await t?.close();
-    fake.reset();
-  });
-
-  const start = async (env: Record<string, string> = {}) => {
-    t = await startTestApp({ OLLAMA_URL: fake.url, ...env });
+  const start = async (vars: Record<string, string> = {}) => {
+    t = await env.start(vars);
     return t;
   };
   const rows = () =>

@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeOllama } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
-import { startTestApp, tempDir, TestApp } from '../support/test-app';
+import { tempDir, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 interface Row {
   id: number;
@@ -21,22 +20,12 @@ interface Row {
 }
 
 describe('POST /chat', () => {
-  const fake = new FakeOllama({ models: ['mistral', 'llama3'] });
+  const env = useAppWithFakeOllama(['mistral', 'llama3']);
+  const fake = env.fake;
   let t: TestApp;
 
-  beforeAll(async () => {
-    await fake.start();
-  });
-  afterAll(async () => {
-    await fake.stop();
-  });
-  afterEach(async () => {
-    await t?.close();
-    fake.reset();
-  });
-
-  const start = async (env: Record<string, string> = {}) => {
-    t = await startTestApp({ OLLAMA_URL: fake.url, ...env });
+  const start = async (vars: Record<string, string> = {}) => {
+    t = await env.start(vars);
     return t;
   };
   const rows = () => queryDb<Row>(t.dbPath, 'SELECT * FROM conversations ORDER BY id');

@@ -1,26 +1,15 @@
-import { FakeOllama } from '../support/fake-ollama';
-import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+import { TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 const EXTRA_KEY = 'extra-key-0123456789abcdef';
 const LIMITED_KEY = 'limited-key-0123456789abcd';
 
 describe('API keys and rate limits', () => {
-  const fake = new FakeOllama({ models: ['mistral'] });
+  const env = useAppWithFakeOllama();
+  const fake = env.fake;
   let t: TestApp;
 
-  beforeAll(async () => {
-    await fake.start();
-  });
-  afterAll(async () => {
-    await fake.stop();
-  });
-  afterEach(async () => {
-    await t?.close();
-    fake.reset();
-  });
-
-  const start = async (env: Record<string, string> = {}) => {
-    t = await startTestApp({ OLLAMA_URL: fake.url, API_KEYS_EXTRA: `${EXTRA_KEY},${LIMITED_KEY}`, ...env });
+  const start = async (vars: Record<string, string> = {}) => {
+    t = await env.start({ API_KEYS_EXTRA: `${EXTRA_KEY},${LIMITED_KEY}`, ...vars });
     return t;
   };
 

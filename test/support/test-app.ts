@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHttpApp } from '../../src/app/create-http-app';
+import { FakeOllama } from './fake-ollama';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 
 export const TEST_API_KEY = 'test-key-0123456789abcdef';
@@ -65,6 +66,33 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     close: async () => {
       await app.close();
       temp.remove();
+    },
+  };
+}
+
+/**
+ * Registers the usual hooks of an e2e file: one fake Ollama for the file, a fresh app (and
+ * SQLite file) per test via `start()`, closed and reset after each test.
+ */
+export function useAppWithFakeOllama(models: string[] = ['mistral']) {
+  const fake = new FakeOllama({ models });
+  let current: TestApp | undefined;
+  beforeAll(async () => {
+    await fake.start();
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+    fake.reset();
+  });
+  return {
+    fake,
+    start: async (env: Record<string, string> = {}): Promise<TestApp> => {
+      current = await startTestApp({ OLLAMA_URL: fake.url, ...env });
+      return current;
     },
   };
 }
