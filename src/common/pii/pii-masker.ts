@@ -9,7 +9,7 @@
  * key=value, high-entropy runs) → IBAN → card → email → IP (IPv6, then IPv4) → phone. Secrets go
  * first because their values may contain anything below; IBAN before card because an
  * IBAN's digits can pass Luhn; card, email and IP before phone because phone shapes are
- * the loosest and would otherwise bite into them. No pattern matches a placeholder, so a
+ * the loosest and would otherwise bite into them. No pattern matches a mask token, so a
  * second pass finds nothing new (idempotent).
  *
  * Linear time: each pattern starts behind a negative look-behind covering its own run
@@ -21,7 +21,7 @@ export type PiiKind = 'email' | 'phone' | 'card' | 'iban' | 'ip' | 'secret';
 
 type Counts = Partial<Record<PiiKind, number>>;
 
-const PLACEHOLDER: Record<PiiKind, string> = {
+const MASK_TOKEN: Record<PiiKind, string> = {
   email: '[EMAIL]',
   phone: '[PHONE]',
   card: '[CARD]',
@@ -35,10 +35,10 @@ const FAST_PATH = /[0-9@:=]|bearer|PRIVATE KEY|[A-Za-z0-9+/_-]{32}/i;
 
 function bump(counts: Counts, kind: PiiKind): string {
   counts[kind] = (counts[kind] ?? 0) + 1;
-  return PLACEHOLDER[kind];
+  return MASK_TOKEN[kind];
 }
 
-function isPlaceholderText(v: string): boolean {
+function isMaskToken(v: string): boolean {
   return /^\[(?:EMAIL|PHONE|CARD|IBAN|IP|SECRET)\]$/.test(v);
 }
 
@@ -184,7 +184,7 @@ const SECRET_KEY = /(?:apikey|token|secret|password|passwd|pwd|accesskey|private
 /** …except counters and tokenizer settings, common in an LLM service's conversations. */
 const NOT_SECRET_KEY =
   /(?:max|min|num|total|count|limit|input|output|prompt|completion|eos|bos|pad|unk|sep|cls|mask|special|stop|start|end)tokens?$/;
-/** Values that are code or configuration placeholders, not secrets. */
+/** Values that are type names, literals or redaction marks in code and config, not secrets. */
 const CODE_VALUE =
   /^(?:string|str|number|int|integer|boolean|bool|null|nil|none|undefined|true|false|any|object|required|optional|secret|password|token|redacted|hidden|x+|\*+|\.+|-+)$/i;
 
@@ -226,7 +226,7 @@ function maskKeyValues(text: string, counts: Counts): string {
     let end = valueStart + v[0].length;
     const quoted = v[1] ?? v[2];
     if (quoted !== undefined) {
-      if (!quoted.trim() || isPlaceholderText(quoted) || looksLikeCode(quoted)) continue;
+      if (!quoted.trim() || isMaskToken(quoted) || looksLikeCode(quoted)) continue;
       start += 1; // keep the quotes
       end -= 1;
     } else {
@@ -236,7 +236,7 @@ function maskKeyValues(text: string, counts: Counts): string {
         value = value.slice(0, -trail.length);
         end -= trail.length;
       }
-      if (isPlaceholderText(value) || looksLikeCode(value)) continue;
+      if (isMaskToken(value) || looksLikeCode(value)) continue;
       // the shell's PWD / OLDPWD hold a directory, not a password
       if (/pwd$/i.test(key) && /^[/~]/.test(value)) continue;
       // "Password: Your password must…" is prose; "password: sunshine" is not
@@ -312,7 +312,7 @@ function maskSecrets(text: string, counts: Counts): string {
   });
   if (out.includes('://')) {
     out = out.replace(URL_CREDENTIALS, (m, prefix: string, password: string) =>
-      isPlaceholderText(password) ? m : `${prefix}${bump(counts, 'secret')}@`,
+      isMaskToken(password) ? m : `${prefix}${bump(counts, 'secret')}@`,
     );
   }
   if (/bearer/i.test(out)) {
@@ -617,7 +617,7 @@ export function maskPiiWithStats(text: string): { text: string; counts: Partial<
   return { text: out, counts };
 }
 
-/** Replaces personal data and secrets with placeholders: [EMAIL], [PHONE], [CARD], [IBAN], [IP], [SECRET]. */
+/** Replaces personal data and secrets with mask tokens: [EMAIL], [PHONE], [CARD], [IBAN], [IP], [SECRET]. */
 export function maskPii(text: string): string {
   return maskPiiWithStats(text).text;
 }
