@@ -7,6 +7,8 @@ import { ApiKeyGuard } from '../common/auth/api-key.guard';
 import { AuthModule } from '../common/auth/auth.module';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { throttlerOptions } from '../common/throttling/key-throttler.guard';
+import { SlidingWindowThrottlerStorage } from '../common/throttling/sliding-window.storage';
+import { ThrottlingModule } from '../common/throttling/throttling.module';
 import { HealthModule } from '../modules/health/health.module';
 import { CoreModule } from './core.module';
 import { createValidationPipe } from './validation.pipe';
@@ -21,7 +23,8 @@ export class HttpAppModule {
         CoreModule.forRoot(config),
         AuthModule.forRoot(keys),
         ThrottlerModule.forRootAsync({
-          inject: [AppConfig, ApiKeyRing],
+          imports: [ThrottlingModule],
+          inject: [AppConfig, ApiKeyRing, SlidingWindowThrottlerStorage],
           useFactory: throttlerOptions,
         }),
         HealthModule,

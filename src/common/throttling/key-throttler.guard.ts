@@ -3,6 +3,7 @@ import { ThrottlerGuard, ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { AppConfig } from '../../config/app-config';
 import type { ApiKeyRing } from '../auth/api-key-ring';
 import type { AuthenticatedRequest } from '../auth/api-key.guard';
+import { SlidingWindowThrottlerStorage } from './sliding-window.storage';
 
 /** Rate limits per API key (the key's id, never the key itself); per client IP without one. */
 @Injectable()
@@ -12,13 +13,22 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
     const keyId = (req as Partial<AuthenticatedRequest>).apiKeyId;
     return keyId ? `key:${keyId}` : `ip:${await super.getTracker(req)}`;
   }
+
+  /** One budget per key across the chat routes (the default hashes class and handler into it). */
+  protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {
+    return `${throttlerName}:${tracker}`;
+  }
 }
 
 /**
  * `RATE_LIMIT_PER_MINUTE` for every key, `RATE_LIMIT_OVERRIDES` (`<key>=<n>`) for some;
  * a limit of 0 switches limiting off.
  */
-export function throttlerOptions(config: AppConfig, ring: ApiKeyRing): ThrottlerModuleOptions {
+export function throttlerOptions(
+  config: AppConfig,
+  ring: ApiKeyRing,
+  storage: SlidingWindowThrottlerStorage,
+): ThrottlerModuleOptions {
   const byKeyId = new Map<string, number>();
   for (const [key, limit] of Object.entries(config.rateLimit.overrides)) {
     const id = ring.identify(key);
@@ -31,6 +41,7 @@ export function throttlerOptions(config: AppConfig, ring: ApiKeyRing): Throttler
   };
   return {
     throttlers: [{ name: 'default', ttl: 60_000, limit: limitFor }],
+    storage,
     skipIf: (context) => limitFor(context) === 0,
     errorMessage: (_context, detail) =>
       `Too many requests: the limit is ${detail.limit} per minute; retry in ${detail.timeToBlockExpire} s`,
