@@ -50,7 +50,7 @@ export async function startVega(env: Record<string, string>): Promise<Running & 
   const dataDir = mkdtempSync(join(tmpdir(), 'vega-bench-'));
   const port = await freePort();
   const apiKey = 'bench-key-0123456789abcdef';
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  const child = spawn(process.execPath, [...(process.env.VEGA_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/src/main.js'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), VEGA_DATA_DIR: dataDir, API_KEY: apiKey, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,0 +1,90 @@
+import sqlite3 from 'sqlite3';
+import { join } from 'node:path';
+import { GroupInsert } from '../../src/core/persistence/group-insert';
+import { tempDir } from '../support/test-app';
+
+interface Row {
+  name: string;
+  n: number | null;
+}
+
+describe('GroupInsert (real SQLite file)', () => {
+  const temp = tempDir('vega-group-insert-');
+  let db: sqlite3.Database;
+  let inserts: GroupInsert<Row>;
+  const statementsRun: string[] = [];
+
+  const all = <T>(sql: string) =>
+    new Promise<T[]>((resolve, reject) => db.all(sql, (error: Error | null, rows: T[]) => (error ? reject(error) : resolve(rows))));
+
+  beforeAll(async () => {
+    db = new sqlite3.Database(join(temp.dir, 'test.db'));
+    db.on('profile', (sql: string) => statementsRun.push(sql));
+    await new Promise<void>((done, fail) =>
+      db.exec(
+        'PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, n INTEGER CHECK (n IS NULL OR n >= 0))',
+        (error) => (error ? fail(error) : done()),
+      ),
+    );
+    inserts = new GroupInsert<Row>(db, 't', ['name', 'n'], (row) => [row.name, row.n]);
+  });
+
+  afterAll(async () => {
+    await inserts.close();
+    await new Promise((done) => db.close(done));
+    temp.remove();
+  });
+
+  beforeEach(() => {
+    statementsRun.length = 0;
+  });
+
+  it('writes a lone row at once and returns its id', async () => {
+    const id = await inserts.insert({ name: 'alone', n: 1 });
+    expect(await all(`SELECT id, name, n FROM t WHERE id = ${id}`)).toEqual([{ id, name: 'alone', n: 1 }]);
+  });
+
+  it('writes rows that queue behind a write in one statement, each caller getting its own id', async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => ({ name: `row-${i}`, n: i }));
+    const ids = await Promise.all(rows.map((row) => inserts.insert(row)));
+    await all('SELECT 1'); // sqlite3 reports finished statements asynchronously
+    // The first row goes alone; the 49 that queued behind it share the next statement.
+    expect(statementsRun.filter((sql) => sql.startsWith('INSERT'))).toHaveLength(2);
+    const stored = await all<{ id: number; name: string }>(`SELECT id, name FROM t WHERE name LIKE 'row-%'`);
+    const byId = new Map(stored.map((row) => [row.id, row.name]));
+    ids.forEach((id, i) => expect(byId.get(id)).toBe(`row-${i}`));
+    expect(new Set(ids).size).toBe(50);
+  });
+
+  it('splits batches larger than SQLite allows in one statement', async () => {
+    const many = Array.from({ length: 1200 }, (_, i) => ({ name: `many-${i}`, n: i }));
+    const ids = await Promise.all(many.map((row) => inserts.insert(row)));
+    expect(new Set(ids).size).toBe(1200);
+    const [{ count }] = await all<{ count: number }>(`SELECT COUNT(*) AS count FROM t WHERE name LIKE 'many-%'`);
+    expect(count).toBe(1200);
+  });
+
+  it('fails only the bad row of a batch', async () => {
+    await inserts.insert({ name: 'warm-up', n: 0 });
+    const results = await Promise.allSettled([
+      inserts.insert({ name: 'first', n: 1 }),
+      inserts.insert({ name: 'good', n: 2 }),
+      inserts.insert({ name: 'bad', n: -1 }),
+      inserts.insert({ name: 'also good', n: 3 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/CHECK constraint failed/);
+    const names = (await all<{ name: string }>(`SELECT name FROM t WHERE name IN ('first', 'good', 'bad', 'also good')`)).map(
+      (row) => row.name,
+    );
+    expect(names.sort()).toEqual(['also good', 'first', 'good']);
+  });
+
+  it('finishes queued rows on close and refuses new ones after', async () => {
+    const local = new GroupInsert<Row>(db, 't', ['name', 'n'], (row) => [row.name, row.n]);
+    const pending = [local.insert({ name: 'late-1', n: 1 }), local.insert({ name: 'late-2', n: 2 })];
+    await local.close();
+    await expect(Promise.all(pending)).resolves.toHaveLength(2);
+    await expect(local.insert({ name: 'too late', n: 3 })).rejects.toThrow(/closing/);
+  });
+});
