@@ -7,6 +7,7 @@ import { ApiKeyGuard } from '../common/auth/api-key.guard';
 import { AuthModule } from '../common/auth/auth.module';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { throttlerOptions } from '../common/throttling/key-throttler.guard';
+import { AdminModule } from '../modules/admin/admin.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryModule } from '../modules/history/history.module';
 import { CoreModule } from './core.module';
@@ -27,6 +28,7 @@ export class HttpAppModule {
         }),
         HealthModule,
         HistoryModule,
+        AdminModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

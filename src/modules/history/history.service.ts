@@ -127,8 +127,12 @@ export class HistoryService {
    * Every matching row, newest first, read in keyset-paged batches: memory stays flat however
    * large the table, and the consumer's pace (a slow HTTP client) sets the reading pace.
    */
-  async *export(query: HistoryQuery): AsyncGenerator<ConversationRecord> {
-    const filter = this.toFilter(query);
+  export(query: HistoryQuery): AsyncGenerator<ConversationRecord> {
+    // The filter is checked now, before anything is read or sent.
+    return this.exportRows(this.toFilter(query));
+  }
+
+  private async *exportRows(filter: HistoryFilter): AsyncGenerator<ConversationRecord> {
     let beforeId: number | undefined;
     for (;;) {
       const rows = await this.repository.newest(filter, { beforeId, limit: EXPORT_BATCH, snippets: false });
