@@ -35,52 +35,51 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     filter: HistoryFilter,
     page: { beforeId?: number; limit: number; snippets?: boolean },
   ): Promise<(ConversationRecord | SearchHit)[]> {
-    const { clauses, params } = conditions(filter);
-    if (page.beforeId !== undefined) {
-      clauses.push('c.id < ?');
-      params.push(page.beforeId);
-    }
+    const { clauses, params, add } = conditions(filter);
     if (filter.match === undefined) {
+      if (page.beforeId !== undefined) add('c.id < ?', page.beforeId);
       const rows: Row[] = await this.dataSource.query(
         `SELECT ${COLUMNS} FROM conversations c ${whereSql(clauses)} ORDER BY c.id DESC LIMIT ?`,
         [...params, page.limit],
       );
       return rows.map(toRecord);
     }
-    if (page.snippets === false) {
-      const rows: Row[] = await this.dataSource.query(
-        `SELECT ${COLUMNS} FROM ${FROM_FTS} WHERE conversations_fts MATCH ? ${andSql(clauses)}
-          ORDER BY conversations_fts.rowid DESC LIMIT ?`,
-        [filter.match, ...params, page.limit],
-      );
-      return rows.map(toRecord);
-    }
+    // Bounds go on the FTS rowid: on `c.id` the planner would walk the table and probe the index per row.
+    if (page.beforeId !== undefined) add('conversations_fts.rowid < ?', page.beforeId);
+    const snippets = page.snippets !== false;
     // FTS5 hands rows out in rowid order itself, so the LIMIT stops the scan early.
     const rows: (Row & { snippet: string; score: number })[] = await this.dataSource.query(
-      `SELECT ${COLUMNS}, ${SNIPPET} AS snippet, -${BM25} AS score FROM ${FROM_FTS}
+      `SELECT ${COLUMNS}${snippets ? `, ${SNIPPET} AS snippet, -${BM25} AS score` : ''} FROM ${FROM_FTS}
         WHERE conversations_fts MATCH ? ${andSql(clauses)}
         ORDER BY conversations_fts.rowid DESC LIMIT ?`,
       [filter.match, ...params, page.limit],
     );
-    return rows.map(toHit);
+    return snippets ? rows.map(toHit) : rows.map(toRecord);
   }
 
   async ranked(filter: HistoryFilter & { match: string }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]> {
     const { clauses, params } = conditions(filter);
-    clauses.push('c.id <= ?');
-    params.push(page.maxId);
-    // Rank first (ids only), then build snippets for the page alone: computing them in the
-    // ranking query would make one for every match before the sort.
+    // First rank, reading only the index (and the table only when a filter needs its columns)…
+    const from = clauses.length > 0 ? FROM_FTS : 'conversations_fts';
+    const ranked: { id: number }[] = await this.dataSource.query(
+      `SELECT conversations_fts.rowid AS id FROM ${from}
+        WHERE conversations_fts MATCH ? AND conversations_fts.rowid <= ? ${andSql(clauses)}
+        ORDER BY ${BM25}, conversations_fts.rowid DESC LIMIT ? OFFSET ?`,
+      [filter.match, page.maxId, ...params, page.limit, page.offset],
+    );
+    if (ranked.length === 0) return [];
+    // …then read the rows and build snippets for that page alone (a snippet per match would cost more than the ranking).
+    const ids = ranked.map((row) => row.id);
     const rows: (Row & { snippet: string; score: number })[] = await this.dataSource.query(
       `SELECT ${COLUMNS}, ${SNIPPET} AS snippet, -${BM25} AS score FROM ${FROM_FTS}
-        WHERE conversations_fts MATCH ? AND conversations_fts.rowid IN (
-          SELECT conversations_fts.rowid FROM ${FROM_FTS}
-           WHERE conversations_fts MATCH ? ${andSql(clauses)}
-           ORDER BY ${BM25}, conversations_fts.rowid DESC LIMIT ? OFFSET ?)
-        ORDER BY ${BM25}, c.id DESC`,
-      [filter.match, filter.match, ...params, page.limit, page.offset],
+        WHERE conversations_fts MATCH ? AND conversations_fts.rowid IN (${ids.map(() => '?').join(', ')})`,
+      [filter.match, ...ids],
     );
-    return rows.map(toHit);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [toHit(row)] : [];
+    });
   }
 
   async session(sessionId: string, page: { afterId?: number; limit: number }): Promise<ConversationRecord[]> {
@@ -145,20 +144,20 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
   }
 }
 
-function conditions(filter: HistoryFilter): { clauses: string[]; params: unknown[] } {
+function conditions(filter: HistoryFilter) {
   const clauses: string[] = [];
   const params: unknown[] = [];
-  const add = (clause: string, value: unknown) => {
+  const add = (clause: string, value?: unknown) => {
     clauses.push(clause);
-    params.push(value);
+    if (value !== undefined) params.push(value);
   };
   if (filter.sessionId !== undefined) add('c.session_id = ?', filter.sessionId);
   if (filter.source !== undefined) add('c.source = ?', filter.source);
   if (filter.since !== undefined) add('c.ts >= ?', filter.since);
   if (filter.until !== undefined) add('c.ts < ?', filter.until);
-  if (filter.reviewed !== undefined) clauses.push(filter.reviewed ? 'c.reviewed <> 0' : 'c.reviewed = 0');
+  if (filter.reviewed !== undefined) add(filter.reviewed ? 'c.reviewed <> 0' : 'c.reviewed = 0');
   if (filter.minRating !== undefined) add('c.rating >= ?', filter.minRating);
-  return { clauses, params };
+  return { clauses, params, add };
 }
 
 const whereSql = (clauses: string[]) => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '');

@@ -50,6 +50,10 @@ export class HistoryService {
 
   /** Validates the query and turns it into a repository filter (the FTS expression made safe). */
   toFilter(query: HistoryQuery): HistoryFilter {
+    for (const field of ['since', 'until'] as const) {
+      const value = query[field];
+      if (value && Number.isNaN(value.getTime())) throw new InvalidInputError(`${field} must be an ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z`);
+    }
     if (query.since && query.until && query.since.getTime() >= query.until.getTime()) {
       throw new InvalidInputError('since must be earlier than until');
     }
