@@ -85,10 +85,11 @@ export async function seedDatabase(path: string, rows: number, log: (line: strin
   let left = 0;
   const PER_STATEMENT = 400;
   const PER_TRANSACTION = 50_000;
-  const placeholders = Array.from({ length: PER_STATEMENT }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+  const group = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  const fullStatement = Array.from({ length: PER_STATEMENT }, () => group).join(', ');
   const insert = (count: number) =>
     `INSERT INTO conversations (ts, prompt, response, source, session_id, rating, reviewed, model, status, prompt_tokens, completion_tokens) VALUES ${
-      count === PER_STATEMENT ? placeholders : Array.from({ length: count }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')
+      count === PER_STATEMENT ? fullStatement : Array.from({ length: count }, () => group).join(', ')
     }`;
 
   await run('BEGIN');
