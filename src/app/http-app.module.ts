@@ -9,7 +9,9 @@ import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { throttlerOptions } from '../common/throttling/key-throttler.guard';
 import { SlidingWindowThrottlerStorage } from '../common/throttling/sliding-window.storage';
 import { ThrottlingModule } from '../common/throttling/throttling.module';
+import { AdminModule } from '../modules/admin/admin.module';
 import { HealthModule } from '../modules/health/health.module';
+import { HistoryModule } from '../modules/history/history.module';
 import { CoreModule } from './core.module';
 import { createValidationPipe } from './validation.pipe';
 
@@ -28,6 +30,8 @@ export class HttpAppModule {
           useFactory: throttlerOptions,
         }),
         HealthModule,
+        HistoryModule,
+        AdminModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -36,6 +36,8 @@ export abstract class AppConfig {
   abstract readonly generation: Readonly<GenerationDefaults>;
   abstract readonly rateLimit: { perMinute: number; overrides: Readonly<Record<string, number>> };
   abstract readonly privacy: { piiMasking: boolean };
+  /** `RETENTION_DAYS`: > 0 purges conversations older than that many days, daily. */
+  abstract readonly retention: { days: number };
   abstract readonly logLevel: ParsedEnv['LOG_LEVEL'];
 }
 
@@ -116,6 +118,7 @@ function toAppConfig(env: ParsedEnv): AppConfig {
     },
     rateLimit: { perMinute: env.RATE_LIMIT_PER_MINUTE, overrides: env.RATE_LIMIT_OVERRIDES },
     privacy: { piiMasking: env.PII_MASKING },
+    retention: { days: env.RETENTION_DAYS },
     logLevel: env.LOG_LEVEL,
   };
 }

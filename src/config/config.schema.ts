@@ -98,6 +98,7 @@ export const envSchema = z.object({
     }
     return overrides;
   }),
+  RETENTION_DAYS: int(0, 36500).default(0),
   PII_MASKING: bool().default(false),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'verbose'], {

@@ -1,11 +1,16 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { ApiKeyRing } from './api-key-ring';
+import { KeyScopes } from './admin-only.decorator';
 
-/** Provides the accepted API keys to the guard and the rate limiter. */
+/** Provides the accepted API keys (and what each may do) to the guards and the rate limiter. */
 @Global()
 @Module({})
 export class AuthModule {
   static forRoot(ring: ApiKeyRing): DynamicModule {
-    return { module: AuthModule, providers: [{ provide: ApiKeyRing, useValue: ring }], exports: [ApiKeyRing] };
+    return {
+      module: AuthModule,
+      providers: [{ provide: ApiKeyRing, useValue: ring }, KeyScopes],
+      exports: [ApiKeyRing, KeyScopes],
+    };
   }
 }

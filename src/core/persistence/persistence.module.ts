@@ -6,6 +6,10 @@ import { buildDataSourceOptions } from './data-source-options';
 import { ConversationRepository } from './conversation.repository';
 import { TypeOrmConversationRepository } from './typeorm-conversation.repository';
 import { ConversationsService } from './conversations.service';
+import { ConversationHistoryRepository } from './conversation-history.repository';
+import { TypeOrmConversationHistoryRepository } from './typeorm-conversation-history.repository';
+import { DatabaseMaintenance } from './database-maintenance';
+import { SqliteDatabaseMaintenance } from './sqlite-database-maintenance';
 
 @Module({
   imports: [
@@ -22,7 +26,12 @@ import { ConversationsService } from './conversations.service';
       },
     }),
   ],
-  providers: [{ provide: ConversationRepository, useClass: TypeOrmConversationRepository }, ConversationsService],
-  exports: [ConversationsService],
+  providers: [
+    { provide: ConversationRepository, useClass: TypeOrmConversationRepository },
+    ConversationsService,
+    { provide: ConversationHistoryRepository, useClass: TypeOrmConversationHistoryRepository },
+    { provide: DatabaseMaintenance, useClass: SqliteDatabaseMaintenance },
+  ],
+  exports: [ConversationsService, ConversationHistoryRepository, DatabaseMaintenance],
 })
 export class PersistenceModule {}

@@ -1,0 +1,81 @@
+import type { ConversationSource, ConversationStatus } from './conversation.entity';
+
+/** One stored exchange as the read side sees it. */
+export interface ConversationRecord {
+  id: number;
+  /** As stored: UTC `YYYY-MM-DD HH:MM:SS.SSS`. */
+  ts: string;
+  prompt: string;
+  response: string;
+  source: ConversationSource;
+  sessionId: string | null;
+  rating: number | null;
+  tags: string | null;
+  notes: string | null;
+  reviewed: boolean;
+  model: string | null;
+  status: ConversationStatus;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  durationMs: number | null;
+  ttftMs: number | null;
+}
+
+/** A search hit: the row, a short extract around the matches, and its relevance. */
+export interface SearchHit extends ConversationRecord {
+  /** Matched words wrapped in `SNIPPET_OPEN` / `SNIPPET_CLOSE`; the rest is the stored text. */
+  snippet: string;
+  /** BM25 relevance (higher is more relevant). */
+  score: number;
+}
+
+/** Control characters that mark the matches in a raw snippet (they never occur in a query term). */
+export const SNIPPET_OPEN = '\u0001';
+export const SNIPPET_CLOSE = '\u0002';
+
+/** Filters shared by history, search, export and the CLI. Times are stored-format UTC strings. */
+export interface HistoryFilter {
+  sessionId?: string;
+  source?: ConversationSource;
+  /** Inclusive lower bound on `ts`. */
+  since?: string;
+  /** Exclusive upper bound on `ts`. */
+  until?: string;
+  reviewed?: boolean;
+  minRating?: number;
+  /** An FTS5 MATCH expression, already made safe by `toFtsQuery`. */
+  match?: string;
+}
+
+export interface FeedbackChanges {
+  rating?: number;
+  tags?: string;
+  notes?: string;
+  reviewed?: boolean;
+}
+
+/**
+ * The read and maintenance side of the conversations table. Kept apart from
+ * `ConversationRepository` (the chat write path) so each can change on its own.
+ */
+export abstract class ConversationHistoryRepository {
+  /** Newest first; rows with `id < beforeId` when given. With `filter.match` and `snippets`, hits carry a snippet. */
+  abstract newest(
+    filter: HistoryFilter,
+    page: { beforeId?: number; limit: number; snippets?: boolean },
+  ): Promise<(ConversationRecord | SearchHit)[]>;
+  /** Rows matching `filter.match`, most relevant first, among rows with `id <= maxId`. */
+  abstract ranked(filter: HistoryFilter & { match: string }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]>;
+  /** A session's exchanges, oldest first; rows with `id > afterId` when given. */
+  abstract session(sessionId: string, page: { afterId?: number; limit: number }): Promise<ConversationRecord[]>;
+  abstract findById(id: number): Promise<ConversationRecord | null>;
+  /** Returns false when there was no such row. */
+  abstract delete(id: number): Promise<boolean>;
+  /** Applies the changes and returns the updated row, or null when there is no such row. */
+  abstract updateFeedback(id: number, changes: FeedbackChanges): Promise<ConversationRecord | null>;
+  /** Deletes up to `batch` rows older than `before` (stored-format UTC); returns how many. */
+  abstract purgeBatch(before: string, batch: number): Promise<number>;
+  /** The highest id in use (0 when empty). */
+  abstract maxId(): Promise<number>;
+  abstract count(): Promise<number>;
+}

@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, QueryResult } from 'typeorm';
+import {
+  ConversationHistoryRepository,
+  ConversationRecord,
+  FeedbackChanges,
+  HistoryFilter,
+  SearchHit,
+} from './conversation-history.repository';
+
+const COLUMNS = `c.id, c.ts, c.prompt, c.response, c.source, c.session_id AS sessionId, c.rating, c.tags, c.notes,
+  c.reviewed, c.model, c.status, c.prompt_tokens AS promptTokens, c.completion_tokens AS completionTokens,
+  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs`;
+
+/** Prompt matches count twice as much as response matches. */
+const BM25 = 'bm25(conversations_fts, 2.0, 1.0)';
+/** The best-matching column, up to 16 tokens, matches between \x01 and \x02. */
+const SNIPPET = `snippet(conversations_fts, -1, char(1), char(2), '…', 16)`;
+const FROM_FTS = 'conversations_fts JOIN conversations c ON c.id = conversations_fts.rowid';
+
+type Row = Omit<ConversationRecord, 'reviewed'> & { reviewed: number };
+
+/**
+ * SQLite adapter of the read side. Plain history walks the primary key (or
+ * `ix_conv_session` for a session) backwards, so a page costs the same at any depth; search
+ * goes through the FTS5 index.
+ */
+@Injectable()
+export class TypeOrmConversationHistoryRepository extends ConversationHistoryRepository {
+  constructor(private readonly dataSource: DataSource) {
+    super();
+  }
+
+  async newest(
+    filter: HistoryFilter,
+    page: { beforeId?: number; limit: number; snippets?: boolean },
+  ): Promise<(ConversationRecord | SearchHit)[]> {
+    const { clauses, params, add } = conditions(filter);
+    if (filter.match === undefined) {
+      if (page.beforeId !== undefined) add('c.id < ?', page.beforeId);
+      const rows: Row[] = await this.dataSource.query(
+        `SELECT ${COLUMNS} FROM conversations c ${whereSql(clauses)} ORDER BY c.id DESC LIMIT ?`,
+        [...params, page.limit],
+      );
+      return rows.map(toRecord);
+    }
+    // Bounds go on the FTS rowid: on `c.id` the planner would walk the table and probe the index per row.
+    if (page.beforeId !== undefined) add('conversations_fts.rowid < ?', page.beforeId);
+    const snippets = page.snippets !== false;
+    // FTS5 hands rows out in rowid order itself, so the LIMIT stops the scan early.
+    const rows: (Row & { snippet: string; score: number })[] = await this.dataSource.query(
+      `SELECT ${COLUMNS}${snippets ? `, ${SNIPPET} AS snippet, -${BM25} AS score` : ''} FROM ${FROM_FTS}
+        WHERE conversations_fts MATCH ? ${andSql(clauses)}
+        ORDER BY conversations_fts.rowid DESC LIMIT ?`,
+      [filter.match, ...params, page.limit],
+    );
+    return snippets ? rows.map(toHit) : rows.map(toRecord);
+  }
+
+  async ranked(filter: HistoryFilter & { match: string }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]> {
+    const { clauses, params } = conditions(filter);
+    // First rank, reading only the index (and the table only when a filter needs its columns)…
+    const from = clauses.length > 0 ? FROM_FTS : 'conversations_fts';
+    const ranked: { id: number }[] = await this.dataSource.query(
+      `SELECT conversations_fts.rowid AS id FROM ${from}
+        WHERE conversations_fts MATCH ? AND conversations_fts.rowid <= ? ${andSql(clauses)}
+        ORDER BY ${BM25}, conversations_fts.rowid DESC LIMIT ? OFFSET ?`,
+      [filter.match, page.maxId, ...params, page.limit, page.offset],
+    );
+    if (ranked.length === 0) return [];
+    // …then read the rows and build snippets for that page alone (a snippet per match would cost more than the ranking).
+    const ids = ranked.map((row) => row.id);
+    const rows: (Row & { snippet: string; score: number })[] = await this.dataSource.query(
+      `SELECT ${COLUMNS}, ${SNIPPET} AS snippet, -${BM25} AS score FROM ${FROM_FTS}
+        WHERE conversations_fts MATCH ? AND conversations_fts.rowid IN (${ids.map(() => '?').join(', ')})`,
+      [filter.match, ...ids],
+    );
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [toHit(row)] : [];
+    });
+  }
+
+  async session(sessionId: string, page: { afterId?: number; limit: number }): Promise<ConversationRecord[]> {
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM conversations c WHERE c.session_id = ? AND c.id > ? ORDER BY c.id ASC LIMIT ?`,
+      [sessionId, page.afterId ?? 0, page.limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  async findById(id: number): Promise<ConversationRecord | null> {
+    const rows: Row[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM conversations c WHERE c.id = ?`, [id]);
+    return rows.length > 0 ? toRecord(rows[0]) : null;
+  }
+
+  async delete(id: number): Promise<boolean> {
+    return (await this.changes(`DELETE FROM conversations WHERE id = ?`, [id])) === 1;
+  }
+
+  async updateFeedback(id: number, changes: FeedbackChanges): Promise<ConversationRecord | null> {
+    const values: Record<string, unknown> = {
+      rating: changes.rating,
+      tags: changes.tags,
+      notes: changes.notes,
+      reviewed: changes.reviewed === undefined ? undefined : changes.reviewed ? 1 : 0,
+    };
+    const given = Object.entries(values).filter(([, value]) => value !== undefined);
+    const sets = given.map(([column]) => `${column} = ?`);
+    const params = given.map(([, value]) => value);
+    if (sets.length > 0) {
+      if ((await this.changes(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ?`, [...params, id])) !== 1) return null;
+    }
+    return this.findById(id);
+  }
+
+  async purgeBatch(before: string, batch: number): Promise<number> {
+    return this.changes(
+      `DELETE FROM conversations WHERE id IN (SELECT id FROM conversations WHERE ts < ? ORDER BY ts LIMIT ?)`,
+      [before, batch],
+    );
+  }
+
+  async maxId(): Promise<number> {
+    const [row]: { n: number | null }[] = await this.dataSource.query(`SELECT max(id) AS n FROM conversations`);
+    return row?.n ?? 0;
+  }
+
+  async count(): Promise<number> {
+    const [row]: { n: number }[] = await this.dataSource.query(`SELECT count(*) AS n FROM conversations`);
+    return row.n;
+  }
+
+  /** Runs a write statement and returns the number of rows it changed. */
+  private async changes(sql: string, params: unknown[]): Promise<number> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const result = (await runner.query(sql, params, true)) as QueryResult;
+      return result.affected ?? 0;
+    } finally {
+      await runner.release();
+    }
+  }
+}
+
+function conditions(filter: HistoryFilter) {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  const add = (clause: string, value?: unknown) => {
+    clauses.push(clause);
+    if (value !== undefined) params.push(value);
+  };
+  if (filter.sessionId !== undefined) add('c.session_id = ?', filter.sessionId);
+  if (filter.source !== undefined) add('c.source = ?', filter.source);
+  if (filter.since !== undefined) add('c.ts >= ?', filter.since);
+  if (filter.until !== undefined) add('c.ts < ?', filter.until);
+  if (filter.reviewed !== undefined) add(filter.reviewed ? 'c.reviewed <> 0' : 'c.reviewed = 0');
+  if (filter.minRating !== undefined) add('c.rating >= ?', filter.minRating);
+  return { clauses, params, add };
+}
+
+const whereSql = (clauses: string[]) => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '');
+const andSql = (clauses: string[]) => clauses.map((clause) => `AND ${clause}`).join(' ');
+
+function toRecord(row: Row): ConversationRecord {
+  const { snippet: _snippet, score: _score, ...rest } = row as Row & { snippet?: unknown; score?: unknown };
+  return { ...rest, reviewed: row.reviewed !== 0 && row.reviewed !== null };
+}
+
+function toHit(row: Row & { snippet: string; score: number }): SearchHit {
+  return { ...toRecord(row), snippet: row.snippet, score: row.score };
+}

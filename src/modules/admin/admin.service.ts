@@ -1,0 +1,108 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
+import type { GenerationOverrides, GenerationSettings } from '../../core/llm/generation-settings';
+import { LlmService } from '../../core/llm/llm.service';
+import { ConversationHistoryRepository } from '../../core/persistence/conversation-history.repository';
+import { DatabaseMaintenance } from '../../core/persistence/database-maintenance';
+import { version } from '../../../package.json';
+import { redactConfig, redactUrlCredentials } from './config-redaction';
+
+export interface BreakerStatus {
+  state: string;
+  consecutive_failures: number;
+  retry_after_seconds: number;
+}
+
+export interface CacheStatus {
+  enabled: boolean;
+  size: number;
+  max_entries: number;
+  ttl_seconds: number;
+  hits: number;
+  misses: number;
+}
+
+/** The report of `GET /admin/status` and `vega db stats`/`vega health`, in the API's field names. */
+export interface AdminStatus {
+  version: string;
+  uptime_seconds: number;
+  started_at: string;
+  backend: { kind: string; urls: string[]; model: string };
+  breaker: BreakerStatus;
+  cache: CacheStatus;
+  database: { path: string; size_bytes: number; wal_bytes: number; conversations: number };
+  config: Record<string, unknown>;
+}
+
+/** Runtime settings, status and the resilience controls (cache, breaker), for the admin API and the CLI. */
+@Injectable()
+export class AdminService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly llm: LlmService,
+    private readonly generationSettings: GenerationSettingsService,
+    private readonly conversations: ConversationHistoryRepository,
+    private readonly database: DatabaseMaintenance,
+  ) {}
+
+  generation(): GenerationSettings {
+    return this.generationSettings.get();
+  }
+
+  updateGeneration(overrides: GenerationOverrides): GenerationSettings {
+    return this.generationSettings.update(overrides);
+  }
+
+  resetGeneration(): GenerationSettings {
+    return this.generationSettings.reset();
+  }
+
+  async status(): Promise<AdminStatus> {
+    const uptime = process.uptime();
+    const [file, conversations] = await Promise.all([this.database.fileInfo(), this.conversations.count()]);
+    return {
+      version,
+      uptime_seconds: Math.round(uptime * 1000) / 1000,
+      started_at: new Date(Date.now() - uptime * 1000).toISOString(),
+      backend: { kind: this.config.llm.backend, urls: this.config.llm.urls.map(redactUrlCredentials), model: this.config.llm.model },
+      breaker: this.breakerStatus(),
+      cache: this.cacheStatus(),
+      database: { path: file.path, size_bytes: file.sizeBytes, wal_bytes: file.walBytes, conversations },
+      config: redactConfig(this.config),
+    };
+  }
+
+  clearCache(): { cleared: number; cache: CacheStatus } {
+    const cleared = this.llm.cache.stats().size;
+    this.llm.cache.clear();
+    return { cleared, cache: this.cacheStatus() };
+  }
+
+  resetBreaker(): { previous_state: string; breaker: BreakerStatus } {
+    const previous = this.llm.breaker.state;
+    this.llm.breaker.reset();
+    return { previous_state: previous, breaker: this.breakerStatus() };
+  }
+
+  private breakerStatus(): BreakerStatus {
+    const breaker = this.llm.breaker;
+    return {
+      state: breaker.state,
+      consecutive_failures: breaker.failures,
+      retry_after_seconds: Math.ceil(breaker.retryAfterMs() / 1000),
+    };
+  }
+
+  private cacheStatus(): CacheStatus {
+    const stats = this.llm.cache.stats();
+    return {
+      enabled: this.llm.cache.enabled,
+      size: stats.size,
+      max_entries: stats.maxEntries,
+      ttl_seconds: stats.ttlMs / 1000,
+      hits: stats.hits,
+      misses: stats.misses,
+    };
+  }
+}

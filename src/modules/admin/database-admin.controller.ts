@@ -1,0 +1,82 @@
+import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
+import { AdminOnly } from '../../common/auth/admin-only.decorator';
+import { ApiErrors } from '../../common/errors/api-errors.decorator';
+import type { ConversationRecord } from '../../core/persistence/conversation-history.repository';
+import { toConversationDto } from '../history/conversation.mapper';
+import { HistoryFilterQueryDto } from '../history/dto/history-query.dto';
+import { toHistoryQuery } from '../history/history.controller';
+import { HistoryService } from '../history/history.service';
+import { DatabaseAdminService } from './database-admin.service';
+import { BackupResponseDto, PurgeRequestDto, PurgeResponseDto } from './dto/database-admin.dto';
+
+/** Lines are sent in chunks of about this size: fewer writes than one per row, still a small buffer. */
+const CHUNK_BYTES = 64 * 1024;
+
+@ApiTags('admin')
+@AdminOnly()
+@Controller('admin')
+@ApiErrors(401)
+export class DatabaseAdminController {
+  constructor(
+    private readonly databaseAdmin: DatabaseAdminService,
+    private readonly history: HistoryService,
+  ) {}
+
+  @Post('db/backup')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Back up the database',
+    description: 'A consistent, compacted copy (`VACUUM INTO`) in `<data dir>/backups/`, made while the service keeps running.',
+  })
+  @ApiOkResponse({ type: BackupResponseDto })
+  async backup(): Promise<BackupResponseDto> {
+    const result = await this.databaseAdmin.backup();
+    return { path: result.path, size_bytes: result.sizeBytes, created_at: result.createdAt.toISOString() };
+  }
+
+  @Post('db/purge')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Delete old conversations', description: 'Deletes conversations stored more than `older_than_days` days ago (from history and search).' })
+  @ApiOkResponse({ type: PurgeResponseDto })
+  @ApiErrors(400)
+  async purge(@Body() body: PurgeRequestDto): Promise<PurgeResponseDto> {
+    const result = await this.databaseAdmin.purgeOlderThan(body.older_than_days);
+    return { deleted: result.deleted, before: result.before.toISOString() };
+  }
+
+  @Get('export')
+  @ApiOperation({
+    summary: 'Export conversations as JSON Lines',
+    description:
+      'Streams every matching conversation, newest first, one JSON object per line (the fields of GET /conversations/{id}). Same filters as GET /history. ' +
+      'Rows are read in keyset-paged batches as the client consumes them, so memory stays flat on any table size.',
+  })
+  @ApiProduces('application/x-ndjson')
+  @ApiOkResponse({ description: 'One conversation per line.', schema: { type: 'string', example: '{"id":2,"ts":"2026-11-24T10:15:30.123Z",…}\n' } })
+  @ApiErrors(400)
+  async export(@Query() query: HistoryFilterQueryDto, @Res() reply: FastifyReply): Promise<void> {
+    // Validated before the first byte, so a bad filter is still a plain 400.
+    const rows = this.history.export(toHistoryQuery(query));
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+    await reply
+      .header('content-type', 'application/x-ndjson; charset=utf-8')
+      .header('content-disposition', `attachment; filename="vega-export-${stamp}.jsonl"`)
+      .header('cache-control', 'no-store')
+      .send(Readable.from(jsonLines(rows), { objectMode: false }));
+  }
+}
+
+async function* jsonLines(rows: AsyncIterable<ConversationRecord>): AsyncGenerator<string> {
+  let chunk = '';
+  for await (const row of rows) {
+    chunk += `${JSON.stringify(toConversationDto(row))}\n`;
+    if (chunk.length >= CHUNK_BYTES) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}

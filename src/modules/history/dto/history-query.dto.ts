@@ -1,0 +1,140 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { CONVERSATION_SOURCES, type ConversationSource } from '../../../core/persistence/conversation.entity';
+import { SESSION_ID_PATTERN } from '../../chat/dto/chat-request.dto';
+
+const ISO_DATE = { strict: true, strictSeparator: true };
+const SESSION_MESSAGE = 'session_id may only contain letters, digits, "_" and "-"';
+
+/** "true"/"false" in a query string → boolean; anything else is left for @IsBoolean to refuse. */
+const toBoolean = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
+
+/** The filters of `GET /history` and `GET /admin/export`. */
+export class HistoryFilterQueryDto {
+  @ApiPropertyOptional({ description: 'Only this session.', example: 'a1b2c3d4e5f60718', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  @Matches(SESSION_ID_PATTERN, { message: SESSION_MESSAGE })
+  session_id?: string;
+
+  @ApiPropertyOptional({ description: 'Only this source.', enum: CONVERSATION_SOURCES, example: 'api' })
+  @IsOptional()
+  @IsIn(CONVERSATION_SOURCES, { message: `source must be one of ${CONVERSATION_SOURCES.join(', ')}` })
+  source?: ConversationSource;
+
+  @ApiPropertyOptional({
+    description: 'Only exchanges stored at or after this time (ISO 8601; UTC unless an offset is given).',
+    example: '2026-11-01T00:00:00Z',
+  })
+  @IsOptional()
+  @IsISO8601(ISO_DATE, { message: 'since must be an ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z' })
+  since?: string;
+
+  @ApiPropertyOptional({
+    description: 'Only exchanges stored before this time (ISO 8601; UTC unless an offset is given).',
+    example: '2026-12-01T00:00:00Z',
+  })
+  @IsOptional()
+  @IsISO8601(ISO_DATE, { message: 'until must be an ISO 8601 date or date-time, e.g. 2026-12-01 or 2026-12-01T12:00:00Z' })
+  until?: string;
+
+  @ApiPropertyOptional({ description: 'Only reviewed (true) or unreviewed (false) exchanges.', type: Boolean, example: true })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'reviewed must be true or false' })
+  reviewed?: boolean;
+
+  @ApiPropertyOptional({ description: 'Only exchanges rated at least this much (1..5).', minimum: 1, maximum: 5, example: 4 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'min_rating must be an integer between 1 and 5' })
+  @Min(1, { message: 'min_rating must be an integer between 1 and 5' })
+  @Max(5, { message: 'min_rating must be an integer between 1 and 5' })
+  min_rating?: number;
+
+  @ApiPropertyOptional({
+    description:
+      'Full-text search over prompt and response: words and "quoted phrases", all required; `word*` matches a prefix. Operators such as AND/OR/NOT are searched as plain words. Results are ranked by relevance (prompt matches weigh more) unless sort=newest.',
+    example: 'breaker "half open"',
+    maxLength: 500,
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(1, { message: 'q must not be empty' })
+  @MaxLength(500)
+  q?: string;
+}
+
+export class HistoryQueryDto extends HistoryFilterQueryDto {
+  @ApiPropertyOptional({ description: 'Page size, 1..500.', minimum: 1, maximum: 500, default: 50, example: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer between 1 and 500' })
+  @Min(1, { message: 'limit must be an integer between 1 and 500' })
+  @Max(500, { message: 'limit must be an integer between 1 and 500' })
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.', example: 'eyJrIjoiaWQiLCJpZCI6NDJ9', maxLength: 400 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(400, { message: 'cursor is not valid: pass back the next_cursor of a previous page' })
+  cursor?: string;
+
+  @ApiPropertyOptional({
+    description: 'Order: `newest` first (the default without q), or `relevance` (the default with q; needs q).',
+    enum: ['newest', 'relevance'],
+  })
+  @IsOptional()
+  @IsIn(['newest', 'relevance'], { message: 'sort must be newest or relevance' })
+  sort?: 'newest' | 'relevance';
+}
+
+export class SessionQueryDto {
+  @ApiPropertyOptional({ description: 'At most this many exchanges, 1..1000.', minimum: 1, maximum: 1000, default: 1000, example: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer between 1 and 1000' })
+  @Min(1, { message: 'limit must be an integer between 1 and 1000' })
+  @Max(1000, { message: 'limit must be an integer between 1 and 1000' })
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page of this session.', maxLength: 400 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(400, { message: 'cursor is not valid: pass back the next_cursor of a previous page' })
+  cursor?: string;
+}
+
+export class SessionParamDto {
+  @ApiProperty({ description: 'The session id.', example: 'a1b2c3d4e5f60718', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
+  @IsString()
+  @MaxLength(64)
+  @Matches(SESSION_ID_PATTERN, { message: SESSION_MESSAGE })
+  session_id!: string;
+}
+
+export class ConversationIdParamDto {
+  @ApiProperty({ description: 'The conversation id.', example: 42, minimum: 1 })
+  @Type(() => Number)
+  @IsInt({ message: 'id must be a positive integer' })
+  @Min(1, { message: 'id must be a positive integer' })
+  @Max(Number.MAX_SAFE_INTEGER, { message: 'id must be a positive integer' })
+  id!: number;
+}
+
+const CALENDAR_DATE = /^\d{4}-\d\d-\d\d$/;
+const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$/i;
+
+/**
+ * A calendar date or a date-time → Date; a date-time without an offset is read as UTC. Other
+ * ISO 8601 shapes (week or ordinal dates, bare years) give an invalid Date, which the service refuses.
+ */
+export function parseIsoUtc(value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  if (CALENDAR_DATE.test(value)) return new Date(`${value}T00:00:00Z`);
+  const match = DATE_TIME.exec(value);
+  if (!match) return new Date(Number.NaN);
+  return new Date(match[3] ? value : `${value}Z`);
+}

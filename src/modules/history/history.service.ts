@@ -1,0 +1,150 @@
+import { Injectable } from '@nestjs/common';
+import { InvalidInputError, NotFoundError } from '../../common/errors/app-errors';
+import type { ConversationSource } from '../../core/persistence/conversation.entity';
+import {
+  ConversationHistoryRepository,
+  ConversationRecord,
+  FeedbackChanges,
+  HistoryFilter,
+  SearchHit,
+} from '../../core/persistence/conversation-history.repository';
+import { toFtsQuery } from '../../core/persistence/fts-query';
+import { decodeCursor, encodeCursor, searchFingerprint } from './history-cursor';
+
+export type HistorySort = 'newest' | 'relevance';
+
+/** What a caller (HTTP query, CLI flags) may ask of the history. */
+export interface HistoryQuery {
+  sessionId?: string;
+  source?: ConversationSource;
+  /** Inclusive. */
+  since?: Date;
+  /** Exclusive. */
+  until?: Date;
+  reviewed?: boolean;
+  minRating?: number;
+  /** Words and "quoted phrases", all required. */
+  q?: string;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+const EXPORT_BATCH = 1000;
+
+/** Stored timestamps are UTC `YYYY-MM-DD HH:MM:SS.SSS`, which sort as text. */
+export const toStoredTs = (date: Date): string => date.toISOString().replace('T', ' ').slice(0, 23);
+
+/** History, sessions, search, feedback and deletion: the read side of the conversations, for the API and the CLI. */
+@Injectable()
+export class HistoryService {
+  constructor(private readonly repository: ConversationHistoryRepository) {}
+
+  /** Validates the query and turns it into a repository filter (the FTS expression made safe). */
+  toFilter(query: HistoryQuery): HistoryFilter {
+    for (const field of ['since', 'until'] as const) {
+      const value = query[field];
+      if (value && Number.isNaN(value.getTime())) throw new InvalidInputError(`${field} must be an ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z`);
+    }
+    if (query.since && query.until && query.since.getTime() >= query.until.getTime()) {
+      throw new InvalidInputError('since must be earlier than until');
+    }
+    return {
+      sessionId: query.sessionId,
+      source: query.source,
+      since: query.since ? toStoredTs(query.since) : undefined,
+      until: query.until ? toStoredTs(query.until) : undefined,
+      reviewed: query.reviewed,
+      minRating: query.minRating,
+      match: query.q === undefined ? undefined : toFtsQuery(query.q),
+    };
+  }
+
+  /**
+   * One page of history. Without `q`, or with `sort: 'newest'`, newest first by id (keyset:
+   * no row is repeated or skipped while rows are added). With `q`, by default most relevant
+   * first, among the rows that existed when the first page was asked for.
+   */
+  async page(query: HistoryQuery, page: PageRequest, sort?: HistorySort): Promise<Page<ConversationRecord | SearchHit>> {
+    const filter = this.toFilter(query);
+    const order = sort ?? (filter.match ? 'relevance' : 'newest');
+    const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    if (order === 'relevance') {
+      if (!filter.match) throw new InvalidInputError('sort=relevance needs a search: give q');
+      const search = searchFingerprint(JSON.stringify(filter));
+      if (cursor && (cursor.kind !== 'rank' || cursor.search !== search)) {
+        throw new InvalidInputError('cursor does not belong to this search: start again without cursor');
+      }
+      const maxId = cursor?.kind === 'rank' ? cursor.maxId : await this.repository.maxId();
+      const offset = cursor?.kind === 'rank' ? cursor.offset : 0;
+      const rows = await this.repository.ranked({ ...filter, match: filter.match }, { maxId, offset, limit: page.limit + 1 });
+      const items = rows.slice(0, page.limit);
+      const more = rows.length > page.limit;
+      return { items, nextCursor: more ? encodeCursor({ kind: 'rank', offset: offset + page.limit, maxId, search }) : null };
+    }
+    if (cursor && cursor.kind !== 'id') throw new InvalidInputError('cursor belongs to a relevance-sorted search, not to sort=newest');
+    const rows = await this.repository.newest(filter, { beforeId: cursor?.id, limit: page.limit + 1 });
+    const items = rows.slice(0, page.limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ kind: 'id', id: last.id }) : null };
+  }
+
+  /** A session's exchanges, oldest first. */
+  async session(sessionId: string, page: PageRequest): Promise<Page<ConversationRecord>> {
+    const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    if (cursor && cursor.kind !== 'id') throw new InvalidInputError('cursor does not belong to a session listing');
+    const rows = await this.repository.session(sessionId, { afterId: cursor?.id, limit: page.limit + 1 });
+    const items = rows.slice(0, page.limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ kind: 'id', id: last.id }) : null };
+  }
+
+  async get(id: number): Promise<ConversationRecord> {
+    const row = await this.repository.findById(id);
+    if (!row) throw notFound(id);
+    return row;
+  }
+
+  /** Removes the exchange from the history and from the search index. */
+  async delete(id: number): Promise<void> {
+    if (!(await this.repository.delete(id))) throw notFound(id);
+  }
+
+  async feedback(id: number, changes: FeedbackChanges): Promise<ConversationRecord> {
+    if (Object.values(changes).every((value) => value === undefined)) {
+      throw new InvalidInputError('give at least one of rating, tags, notes, reviewed');
+    }
+    const row = await this.repository.updateFeedback(id, changes);
+    if (!row) throw notFound(id);
+    return row;
+  }
+
+  /**
+   * Every matching row, newest first, read in keyset-paged batches: memory stays flat however
+   * large the table, and the consumer's pace (a slow HTTP client) sets the reading pace.
+   */
+  export(query: HistoryQuery): AsyncGenerator<ConversationRecord> {
+    // The filter is checked now, before anything is read or sent.
+    return this.exportRows(this.toFilter(query));
+  }
+
+  private async *exportRows(filter: HistoryFilter): AsyncGenerator<ConversationRecord> {
+    let beforeId: number | undefined;
+    for (;;) {
+      const rows = await this.repository.newest(filter, { beforeId, limit: EXPORT_BATCH, snippets: false });
+      yield* rows;
+      if (rows.length < EXPORT_BATCH) return;
+      beforeId = rows[rows.length - 1].id;
+    }
+  }
+}
+
+const notFound = (id: number) => new NotFoundError(`Conversation ${id} not found`);
