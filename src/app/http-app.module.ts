@@ -7,7 +7,9 @@ import { ApiKeyGuard } from '../common/auth/api-key.guard';
 import { AuthModule } from '../common/auth/auth.module';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { throttlerOptions } from '../common/throttling/key-throttler.guard';
+import { LoggingModule } from '../core/logging/logging.module';
 import { HealthModule } from '../modules/health/health.module';
+import { MetricsModule } from '../modules/metrics/metrics.module';
 import { CoreModule } from './core.module';
 import { createValidationPipe } from './validation.pipe';
 
@@ -24,7 +26,9 @@ export class HttpAppModule {
           inject: [AppConfig, ApiKeyRing],
           useFactory: throttlerOptions,
         }),
+        LoggingModule,
         HealthModule,
+        MetricsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -99,6 +99,10 @@ export const envSchema = z.object({
     return overrides;
   }),
   PII_MASKING: bool().default(false),
+  HEALTH_PROBE_SECONDS: num(0.05, 3600).default(30),
+  METRICS_TOKEN: optionalText().refine((token) => token === undefined || token.length >= 16, {
+    error: 'must be at least 16 characters long',
+  }),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'verbose'], {
       error: 'must be one of fatal, error, warn, info, debug, verbose',
