@@ -3,12 +3,15 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { LogLevel, LoggerService } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ApiKeyRing } from '../common/auth/api-key-ring';
+import { NestPinoLogger } from '../core/logging/nest-pino.logger';
+import { requestIdFor } from '../core/logging/request-id';
 import { HttpAppModule } from './http-app.module';
 import { setupSwagger } from './swagger';
 
 export interface HttpAppOptions {
   /** The main API key (already resolved: from the environment or the key file). */
   apiKey: string;
+  /** Nest's logger; by default the app's JSON (pino) logger. */
   logger?: LoggerService | LogLevel[] | false;
 }
 
@@ -36,13 +39,17 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
     // Nest's own handlers cover shutdown; keep-alive sockets must not hold it up.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // The client's X-Request-Id when well-formed, else a UUID; echoed and logged per request.
+    genReqId: requestIdFor,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     HttpAppModule.forRoot(config, new ApiKeyRing(options.apiKey, config.auth.extraKeys)),
     adapter,
     // Nest's default parsers would also accept form bodies; the API speaks JSON only.
-    { logger: options.logger ?? LEVELS[config.logLevel], abortOnError: false, bodyParser: false },
+    // Without a logger given, Nest's lines wait for the JSON logger, which is itself a provider.
+    { logger: options.logger ?? LEVELS[config.logLevel], bufferLogs: options.logger === undefined, abortOnError: false, bodyParser: false },
   );
+  if (options.logger === undefined) app.useLogger(app.get(NestPinoLogger));
   acceptJsonOnly(app);
   app.enableShutdownHooks();
   setupSwagger(app);

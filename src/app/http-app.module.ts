@@ -9,9 +9,11 @@ import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { throttlerOptions } from '../common/throttling/key-throttler.guard';
 import { SlidingWindowThrottlerStorage } from '../common/throttling/sliding-window.storage';
 import { ThrottlingModule } from '../common/throttling/throttling.module';
+import { LoggingModule } from '../core/logging/logging.module';
 import { AdminModule } from '../modules/admin/admin.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryModule } from '../modules/history/history.module';
+import { MetricsModule } from '../modules/metrics/metrics.module';
 import { CoreModule } from './core.module';
 import { createValidationPipe } from './validation.pipe';
 
@@ -29,9 +31,11 @@ export class HttpAppModule {
           inject: [AppConfig, ApiKeyRing, SlidingWindowThrottlerStorage],
           useFactory: throttlerOptions,
         }),
+        LoggingModule,
         HealthModule,
         HistoryModule,
         AdminModule,
+        MetricsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

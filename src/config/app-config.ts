@@ -38,6 +38,10 @@ export abstract class AppConfig {
   abstract readonly privacy: { piiMasking: boolean };
   /** `RETENTION_DAYS`: > 0 purges conversations older than that many days, daily. */
   abstract readonly retention: { days: number };
+  /** `HEALTH_PROBE_SECONDS`: how often the background probe checks the model backend. */
+  abstract readonly health: { probeIntervalMs: number };
+  /** `METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token. */
+  abstract readonly metrics: { token?: string };
   abstract readonly logLevel: ParsedEnv['LOG_LEVEL'];
 }
 
@@ -58,7 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const raw = env[name];
-      const shown = raw === undefined || /KEY/.test(name) ? '' : ` (got "${raw}")`;
+      const shown = raw === undefined || /KEY|TOKEN/.test(name) ? '' : ` (got "${raw}")`;
       return `${name} ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
@@ -119,6 +123,8 @@ function toAppConfig(env: ParsedEnv): AppConfig {
     rateLimit: { perMinute: env.RATE_LIMIT_PER_MINUTE, overrides: env.RATE_LIMIT_OVERRIDES },
     privacy: { piiMasking: env.PII_MASKING },
     retention: { days: env.RETENTION_DAYS },
+    health: { probeIntervalMs: Math.round(env.HEALTH_PROBE_SECONDS * 1000) },
+    metrics: { token: env.METRICS_TOKEN },
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config';
 import {
@@ -10,6 +10,7 @@ import {
 } from '../../common/errors/app-errors';
 import { CircuitBreaker } from './circuit-breaker';
 import { BackendChunk, BackendUsage, ChatMessage, LlmBackend } from './llm-backend';
+import { LlmObserver, outcomeOf } from './llm-observer';
 import { ResponseCache } from './response-cache';
 
 export interface LlmRequest {
@@ -35,27 +36,36 @@ export class LlmService implements OnApplicationShutdown {
   constructor(
     private readonly config: AppConfig,
     readonly backend: LlmBackend,
+    @Optional() private readonly observer?: LlmObserver,
   ) {
     this.breaker = new CircuitBreaker(config.llm.breaker);
     this.cache = new ResponseCache(config.llm.cache.maxEntries, config.llm.cache.ttlMs);
   }
 
   /** Throws `BreakerOpenError` when a call made now would be refused (checked before a stream starts). */
-  assertAvailable(): void {
-    if (this.breaker.wouldRefuse()) throw this.breakerOpen();
+  assertAvailable(model = this.config.llm.model): void {
+    if (!this.breaker.wouldRefuse()) return;
+    this.observer?.record(model, 'breaker_open', performance.now(), 0);
+    throw this.breakerOpen();
   }
 
   async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
+    const startedAt = performance.now();
+    let firstTokenAt = 0;
     const cacheKey = this.cache.enabled ? ResponseCache.keyFor(request.model, request.messages, request.options) : '';
     const hit = cacheKey ? this.cache.get(cacheKey) : undefined;
     if (hit) {
+      this.observer?.record(request.model, 'cached', startedAt, 0);
       yield { type: 'token', text: hit.text };
       yield { type: 'done', usage: hit.usage, cached: true };
       return;
     }
     if (signal.aborted) throw new ClientClosedError();
     const permit = this.breaker.acquire();
-    if (!permit) throw this.breakerOpen();
+    if (!permit) {
+      this.observer?.record(request.model, 'breaker_open', startedAt, 0);
+      throw this.breakerOpen();
+    }
 
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
     let delivered = false;
@@ -70,6 +80,7 @@ export class LlmService implements OnApplicationShutdown {
             watch.chunkArrived();
             if (chunk.type === 'token') {
               text += chunk.text;
+              firstTokenAt ||= performance.now();
               delivered = true;
               yield chunk;
             } else done = chunk;
@@ -79,6 +90,7 @@ export class LlmService implements OnApplicationShutdown {
           if (cacheKey) this.cache.set(cacheKey, { text, usage: done!.usage });
           settled = true;
           permit.success();
+          this.observer?.record(request.model, 'ok', startedAt, firstTokenAt, done!.usage);
           yield { type: 'done', usage: done!.usage, cached: false, doneReason: done!.doneReason };
           return;
         } catch (error) {
@@ -99,6 +111,7 @@ export class LlmService implements OnApplicationShutdown {
           else if (failure instanceof BackendTimeoutError || (failure instanceof AppError && failure.status >= 500)) {
             permit.failure();
           } else permit.success(); // the backend answered (404 model, 400 options): it is healthy
+          this.observer?.record(request.model, outcomeOf(failure), startedAt, firstTokenAt);
           throw failure;
         } finally {
           watch.dispose();
@@ -110,6 +123,7 @@ export class LlmService implements OnApplicationShutdown {
       if (!settled) {
         if (delivered) permit.success();
         else permit.release();
+        this.observer?.record(request.model, delivered && !signal.aborted ? 'ok' : 'aborted', startedAt, firstTokenAt);
       }
     }
   }

@@ -59,7 +59,7 @@ export class ChatService {
     if (input.prompt.length > limit) {
       throw new PayloadTooLargeError(`prompt is ${input.prompt.length} characters; the limit is ${limit} (MAX_PROMPT_CHARS)`);
     }
-    this.llm.assertAvailable();
+    this.llm.assertAvailable(input.model);
     const sessionId = input.sessionId ?? randomBytes(8).toString('hex');
     // A session id we just made up has no history: skip the read.
     const turns =

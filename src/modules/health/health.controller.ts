@@ -1,20 +1,100 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+  type HealthCheckResult,
+  type HealthIndicatorFunction,
+} from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../../common/auth/public.decorator';
+import { BackendProbe } from '../../core/health/backend-probe';
+import { LlmService } from '../../core/llm/llm.service';
+import { EventLoopMonitor, MAX_EVENT_LOOP_DELAY_MS } from './event-loop-monitor';
+import { HealthCheckResponseDto, HealthzResponseDto, ReadinessResponseDto } from './health.dto';
 
-class HealthzResponseDto {
-  @ApiProperty({ description: 'Always true: the process is up and serving HTTP.', example: true })
-  ok!: boolean;
-}
+const DB_PING_TIMEOUT_MS = 1_000;
 
 @ApiTags('health')
 @Public()
 @Controller()
 export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly probe: BackendProbe,
+    private readonly llm: LlmService,
+    private readonly eventLoop: EventLoopMonitor,
+  ) {}
+
   @Get('healthz')
   @ApiOperation({ summary: 'Process liveness', description: 'Answers as long as the process serves HTTP; touches no dependency.' })
   @ApiOkResponse({ type: HealthzResponseDto })
   healthz(): HealthzResponseDto {
     return { ok: true };
+  }
+
+  @Get('livez')
+  @ApiOperation({
+    summary: 'Liveness: the event loop is responsive',
+    description: `503 while the event loop was blocked for more than ${MAX_EVENT_LOOP_DELAY_MS} ms at a stretch in the last 5 to 10 s. Touches no dependency.`,
+  })
+  @ApiOkResponse({ type: HealthCheckResponseDto })
+  @ApiServiceUnavailableResponse({ type: HealthCheckResponseDto, description: 'The event loop was recently blocked for too long, or the app is shutting down.' })
+  livez(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return this.check(reply, [() => this.eventLoopCheck()]);
+  }
+
+  @Get('readyz')
+  @ApiOperation({
+    summary: 'Readiness: the database answers and the model backend is reachable',
+    description:
+      'A database ping, and the result of the background probe of the model backend (`GET /api/version` at start and every HEALTH_PROBE_SECONDS; ' +
+      'this route never waits on the backend). `degraded` is true while the backend is unreachable or the circuit breaker is not closed; ' +
+      'an open breaker with a reachable backend still answers 200, with the `ollama` check `degraded`.',
+  })
+  @ApiOkResponse({ type: ReadinessResponseDto })
+  @ApiServiceUnavailableResponse({ type: ReadinessResponseDto, description: 'The database or the model backend is down (details per check), or the app is shutting down.' })
+  async readyz(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult & { degraded: boolean }> {
+    const result = await this.check(reply, [
+      () => this.database.pingCheck('database', { timeout: DB_PING_TIMEOUT_MS }),
+      () => this.backendCheck(),
+    ]);
+    return { ...result, degraded: !this.probe.state.up || this.llm.breaker.state !== 'closed' };
+  }
+
+  /** Terminus throws 503 with the result as its body; answer that body as-is, not as an error message. */
+  private async check(reply: FastifyReply, checks: HealthIndicatorFunction[]): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(checks);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      void reply.status(503);
+      return error.getResponse() as HealthCheckResult;
+    }
+  }
+
+  private eventLoopCheck() {
+    const maxDelayMs = this.eventLoop.maxDelayMs();
+    const check = this.indicators.check('event_loop');
+    const data = { delay_max_ms: maxDelayMs, limit_ms: MAX_EVENT_LOOP_DELAY_MS };
+    return maxDelayMs < MAX_EVENT_LOOP_DELAY_MS ? check.up(data) : check.down(data);
+  }
+
+  private backendCheck() {
+    const state = this.probe.state;
+    const breaker = this.llm.breaker.state;
+    const check = this.indicators.check('ollama');
+    const data = {
+      version: state.version,
+      latency_ms: state.latencyMs === null ? null : Math.round(state.latencyMs * 100) / 100,
+      checked_at: state.checkedAt,
+      breaker,
+      ...(state.error ? { message: state.error } : {}),
+    };
+    if (!state.up) return check.down(data);
+    return breaker === 'closed' ? check.up(data) : check.degraded(data);
   }
 }

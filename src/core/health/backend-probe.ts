@@ -1,0 +1,97 @@
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { LlmService } from '../llm/llm.service';
+import { AppLogger } from '../logging/app-logger';
+
+export interface BackendState {
+  /** The last probe reached the backend. False until the first probe has answered. */
+  up: boolean;
+  /** Duration of the last probe, in milliseconds (also when it failed). */
+  latencyMs: number | null;
+  /** When the last probe finished (ISO time), or null before the first one. */
+  checkedAt: string | null;
+  /** The backend's version, from the last successful probe. */
+  version: string | null;
+  /** Why the last probe failed. */
+  error: string | null;
+}
+
+/** The longest a single probe may take, whatever the interval. */
+const MAX_PROBE_TIMEOUT_MS = 5_000;
+
+/**
+ * Checks the model backend (`GET /api/version`, then its model list) at start and every
+ * `HEALTH_PROBE_SECONDS`, in the background: readiness and metrics read the last result instead
+ * of calling the backend on each request. Only changes of state are logged.
+ */
+@Injectable()
+export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdown {
+  private current: BackendState = { up: false, latencyMs: null, checkedAt: null, version: null, error: 'not probed yet' };
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<BackendState>;
+  private stopped = false;
+  private readonly modelListeners: ((models: string[]) => void)[] = [];
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly llm: LlmService,
+    private readonly logger: AppLogger,
+  ) {}
+
+  get state(): Readonly<BackendState> {
+    return this.current;
+  }
+
+  /** Called with the backend's model names after each successful probe. */
+  onModels(listener: (models: string[]) => void): void {
+    this.modelListeners.push(listener);
+  }
+
+  onApplicationBootstrap(): void {
+    void this.probe();
+    this.timer = setInterval(() => void this.probe(), this.config.health.probeIntervalMs);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  /** Runs one probe now (or joins the one in flight) and returns the new state. */
+  probe(): Promise<BackendState> {
+    this.running ??= this.run().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async run(): Promise<BackendState> {
+    const timeoutMs = Math.min(MAX_PROBE_TIMEOUT_MS, Math.max(100, this.config.health.probeIntervalMs));
+    const started = performance.now();
+    let next: BackendState;
+    try {
+      const signal = AbortSignal.timeout(timeoutMs);
+      const version = await this.llm.backend.version(signal);
+      const latencyMs = performance.now() - started;
+      const models = await this.llm.backend.listModels(signal).catch(() => undefined);
+      if (models) for (const listener of this.modelListeners) listener(models.map((model) => model.name));
+      next = { up: true, latencyMs, checkedAt: new Date().toISOString(), version, error: null };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      next = {
+        up: false,
+        latencyMs: performance.now() - started,
+        checkedAt: new Date().toISOString(),
+        version: null,
+        error: error instanceof DOMException && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : reason,
+      };
+    }
+    if (this.stopped) return next;
+    const previous = this.current;
+    this.current = next;
+    if (next.up && !previous.up) this.logger.pino.info({ backend: this.llm.backend.kind, version: next.version }, 'model backend is up');
+    if (!next.up && (previous.up || previous.checkedAt === null)) {
+      this.logger.pino.warn({ backend: this.llm.backend.kind, reason: next.error }, 'model backend is down');
+    }
+    return next;
+  }
+}

@@ -1,0 +1,23 @@
+import { BackendTimeoutError, BreakerOpenError, ClientClosedError } from '../../common/errors/app-errors';
+import type { BackendUsage } from './llm-backend';
+
+/** How one model call ended. */
+export const LLM_OUTCOMES = ['ok', 'cached', 'error', 'aborted', 'timeout', 'breaker_open'] as const;
+export type LlmOutcome = (typeof LLM_OUTCOMES)[number];
+
+/**
+ * Told by `LlmService` how each call ended (metrics implement it). Optional: without one
+ * (the CLI), nothing is recorded. Times are `performance.now()` values; `firstTokenAt` is 0
+ * when no token arrived; `usage` is given for complete answers from the backend.
+ */
+export abstract class LlmObserver {
+  abstract record(model: string, outcome: LlmOutcome, startedAt: number, firstTokenAt: number, usage?: BackendUsage): void;
+}
+
+/** The outcome a failed call counts as. */
+export function outcomeOf(error: unknown): LlmOutcome {
+  if (error instanceof ClientClosedError) return 'aborted';
+  if (error instanceof BackendTimeoutError) return 'timeout';
+  if (error instanceof BreakerOpenError) return 'breaker_open';
+  return 'error';
+}

@@ -1,0 +1,45 @@
+import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
+import type { CounterFamily, HistogramFamily } from './metric-families';
+
+let processRegistry: Registry | undefined;
+
+/**
+ * Gauges that prom-client names with a `_total` suffix, which Prometheus reserves for counters
+ * (`promtool check metrics` rejects them). Each is the sum of a by-type gauge that stays
+ * (`nodejs_active_handles{type}`…), so nothing is lost.
+ */
+const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+/**
+ * prom-client's default metrics (CPU, memory, heap, GC, event-loop lag, handles) describe the
+ * process, and their collectors (an event-loop delay monitor, a GC observer) cannot be stopped:
+ * they are set up once per process, not once per app instance.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+    for (const name of MISNAMED_DEFAULTS) processRegistry.removeSingleMetric(name);
+  }
+  return processRegistry;
+}
+
+/** The app's registry: every `vega_*` metric, scraped together with the process metrics. */
+export class MetricsRegistry {
+  readonly registry = new Registry();
+  readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
+
+  constructor() {
+    processMetrics();
+  }
+
+  /** Registers one of our hot-path families (they expose prom-client's `get()` shape). */
+  registerFamily(family: CounterFamily | HistogramFamily): void {
+    this.registry.registerMetric(family as unknown as Metric);
+  }
+
+  /** The Prometheus text exposition of the process and app metrics. */
+  scrape(): Promise<string> {
+    return Registry.merge([processMetrics(), this.registry]).metrics();
+  }
+}

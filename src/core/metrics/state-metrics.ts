@@ -1,0 +1,129 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { BackendProbe } from '../health/backend-probe';
+import type { BreakerState } from '../llm/circuit-breaker';
+import { LlmService } from '../llm/llm.service';
+import { HttpMetrics } from './http-metrics';
+import { LlmMetrics } from './llm-metrics';
+import { MetricsRegistry } from './metrics-registry';
+
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/** Counting the table is a scan of its smallest index; scrapes closer together reuse the last count. */
+const ROW_COUNT_MAX_AGE_MS = 10_000;
+
+/**
+ * Metrics read from the state other parts already keep, when Prometheus scrapes (prom-client
+ * `collect()`): nothing on the request path. Also registers the hot-path families and feeds the
+ * backend's model list into the model label.
+ */
+@Injectable()
+export class StateMetrics {
+  private rowCount?: { value: number; at: number };
+
+  constructor(
+    registry: MetricsRegistry,
+    http: HttpMetrics,
+    llmMetrics: LlmMetrics,
+    llm: LlmService,
+    probe: BackendProbe,
+    private readonly dataSource: DataSource,
+  ) {
+    for (const family of [http.requests, http.duration]) registry.registerFamily(family);
+    for (const family of [
+      llmMetrics.requests,
+      llmMetrics.duration,
+      llmMetrics.ttft,
+      llmMetrics.tokensPerSecond,
+      llmMetrics.promptTokens,
+      llmMetrics.completionTokens,
+    ]) {
+      registry.registerFamily(family);
+    }
+    probe.onModels((models) => llmMetrics.addKnownModels(models));
+    const registers = [registry.registry];
+
+    new Gauge({
+      name: 'vega_http_requests_in_flight',
+      help: 'HTTP requests received and not yet answered (open streams included).',
+      registers,
+      collect() {
+        this.set(http.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'vega_llm_breaker_state',
+      help: 'Circuit breaker in front of the model backend: 0 closed, 1 half-open, 2 open.',
+      registers,
+      collect() {
+        this.set(BREAKER_VALUE[llm.breaker.state]);
+      },
+    });
+    new Counter({
+      name: 'vega_llm_cache_hits_total',
+      help: 'Answers served from the response cache.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(llm.cache.stats().hits);
+      },
+    });
+    new Counter({
+      name: 'vega_llm_cache_misses_total',
+      help: 'Response cache look-ups that found nothing (only counted while the cache is enabled).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(llm.cache.stats().misses);
+      },
+    });
+    new Gauge({
+      name: 'vega_llm_cache_entries',
+      help: 'Answers held in the response cache.',
+      registers,
+      collect() {
+        this.set(llm.cache.stats().size);
+      },
+    });
+    new Gauge({
+      name: 'vega_backend_up',
+      help: 'Whether the last background probe reached the model backend (1) or not (0).',
+      registers,
+      collect() {
+        this.set(probe.state.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'vega_backend_probe_duration_seconds',
+      help: 'Duration of the last background probe of the model backend.',
+      registers,
+      collect() {
+        const latency = probe.state.latencyMs;
+        if (latency !== null) this.set(latency / 1000);
+      },
+    });
+    const rows = () => this.conversationCount();
+    new Gauge({
+      name: 'vega_conversations_stored',
+      help: 'Conversations in the database (counted at most every 10 s).',
+      registers,
+      async collect() {
+        const count = await rows();
+        if (count !== undefined) this.set(count);
+      },
+    });
+  }
+
+  private async conversationCount(): Promise<number | undefined> {
+    const now = Date.now();
+    if (this.rowCount && now - this.rowCount.at < ROW_COUNT_MAX_AGE_MS) return this.rowCount.value;
+    try {
+      const [row] = (await this.dataSource.query('SELECT COUNT(*) AS n FROM conversations')) as { n: number }[];
+      this.rowCount = { value: Number(row?.n ?? 0), at: now };
+    } catch {
+      // The database is unavailable (readiness says so); keep the last value rather than fail the scrape.
+    }
+    return this.rowCount?.value;
+  }
+}
