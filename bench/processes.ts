@@ -55,13 +55,16 @@ export async function startVega(env: Record<string, string>): Promise<Running & 
     env: { ...process.env, PORT: String(port), VEGA_DATA_DIR: dataDir, API_KEY: apiKey, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise<void>((done, fail) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Listening on')) done();
-    });
-    child.once('exit', (code) => fail(new Error(`vega exited with ${code}`)));
-  });
   child.stdout!.resume();
+  // Ready when /healthz answers (whatever LOG_LEVEL prints).
+  let exited: number | null = null;
+  child.once('exit', (code) => (exited = code ?? -1));
+  for (;;) {
+    if (exited !== null) throw new Error(`vega exited with ${exited}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((wait) => setTimeout(wait, 50));
+  }
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid!,
