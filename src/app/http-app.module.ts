@@ -8,6 +8,7 @@ import { AuthModule } from '../common/auth/auth.module';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { throttlerOptions } from '../common/throttling/key-throttler.guard';
 import { HealthModule } from '../modules/health/health.module';
+import { OsintModule } from '../modules/osint/osint.module';
 import { CoreModule } from './core.module';
 import { createValidationPipe } from './validation.pipe';
 
@@ -25,6 +26,7 @@ export class HttpAppModule {
           useFactory: throttlerOptions,
         }),
         HealthModule,
+        OsintModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -36,6 +36,23 @@ export abstract class AppConfig {
   abstract readonly generation: Readonly<GenerationDefaults>;
   abstract readonly rateLimit: { perMinute: number; overrides: Readonly<Record<string, number>> };
   abstract readonly privacy: { piiMasking: boolean };
+  /** The one outbound fetcher (research, OSINT): SSRF policy, limits and the DNS servers it asks. */
+  abstract readonly outbound: {
+    allowPrivate: boolean;
+    /** `host` or `host:port` entries (as URL hosts) exempt from the private-address check. */
+    allowHosts: readonly string[];
+    timeoutMs: number;
+    maxBytes: number;
+    /** Empty: the system resolver (`/etc/hosts`, then DNS). */
+    dnsServers: readonly string[];
+  };
+  abstract readonly search: {
+    provider: 'duckduckgo' | 'searxng';
+    searxngUrl?: string;
+    duckduckgoHtmlUrl: string;
+    duckduckgoUrl: string;
+  };
+  abstract readonly research: { embedModel?: string };
   abstract readonly logLevel: ParsedEnv['LOG_LEVEL'];
 }
 
@@ -75,6 +92,9 @@ function pickKnown(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 function toAppConfig(env: ParsedEnv): AppConfig {
+  if (env.SEARCH_PROVIDER === 'searxng' && !env.SEARXNG_URL) {
+    throw new ConfigError('Invalid configuration: SEARXNG_URL must be set when SEARCH_PROVIDER is searxng');
+  }
   const dataDir = resolve(env.VEGA_DATA_DIR);
   const dbPath = env.DATABASE_URL ? resolve(env.DATABASE_URL.slice('sqlite:'.length)) : resolve(dataDir, 'vega.db');
   const systemPromptFile =
@@ -116,6 +136,20 @@ function toAppConfig(env: ParsedEnv): AppConfig {
     },
     rateLimit: { perMinute: env.RATE_LIMIT_PER_MINUTE, overrides: env.RATE_LIMIT_OVERRIDES },
     privacy: { piiMasking: env.PII_MASKING },
+    outbound: {
+      allowPrivate: env.FETCH_ALLOW_PRIVATE,
+      allowHosts: env.FETCH_ALLOW_HOSTS.map((entry) => new URL(`http://${entry}`).host),
+      timeoutMs: Math.round(env.FETCH_TIMEOUT_SEC * 1000),
+      maxBytes: env.FETCH_MAX_BYTES,
+      dnsServers: env.DNS_SERVERS,
+    },
+    search: {
+      provider: env.SEARCH_PROVIDER,
+      searxngUrl: env.SEARXNG_URL?.replace(/\/+$/, ''),
+      duckduckgoHtmlUrl: env.DUCKDUCKGO_HTML_URL,
+      duckduckgoUrl: env.DUCKDUCKGO_URL.replace(/\/+$/, ''),
+    },
+    research: { embedModel: env.EMBED_MODEL },
     logLevel: env.LOG_LEVEL,
   };
 }

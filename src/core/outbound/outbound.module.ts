@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { DnsServersHostResolver, HostResolver, SystemHostResolver } from './host-resolver';
+import { OutboundFetcher } from './outbound-fetcher';
+
+/** The outbound fetcher and the resolver it vets addresses with (also used by the OSINT DNS look-ups). */
+@Module({
+  providers: [
+    {
+      provide: HostResolver,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): HostResolver =>
+        config.outbound.dnsServers.length > 0
+          ? DnsServersHostResolver.forServers(config.outbound.dnsServers)
+          : new SystemHostResolver(),
+    },
+    OutboundFetcher,
+  ],
+  exports: [HostResolver, OutboundFetcher],
+})
+export class OutboundModule {}
