@@ -9,6 +9,7 @@ import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { throttlerOptions } from '../common/throttling/key-throttler.guard';
 import { HealthModule } from '../modules/health/health.module';
 import { OsintModule } from '../modules/osint/osint.module';
+import { ResearchModule } from '../modules/research/research.module';
 import { CoreModule } from './core.module';
 import { createValidationPipe } from './validation.pipe';
 
@@ -27,6 +28,7 @@ export class HttpAppModule {
         }),
         HealthModule,
         OsintModule,
+        ResearchModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
