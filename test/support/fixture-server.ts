@@ -24,6 +24,9 @@ export interface FixtureRequest {
  */
 export class FixtureServer {
   readonly requests: FixtureRequest[] = [];
+  /** Requests being answered now, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
   private server: Server | undefined;
   private base = '';
 
@@ -66,6 +69,11 @@ export class FixtureServer {
     const url = new URL(req.url ?? '/', this.base);
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers });
     const route = this.routes[url.pathname];
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.on('close', () => {
+      this.inFlight -= 1;
+    });
     const reply: FixtureReply = route === undefined ? { status: 404, body: 'not found' } : typeof route === 'function' ? route(url, req) : route;
     const send = () => {
       if (res.destroyed) return;

@@ -1,7 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { OutboundFetcher } from '../../core/outbound/outbound-fetcher';
+import { LlmModule } from '../../core/llm/llm.module';
 import { OutboundModule } from '../../core/outbound/outbound.module';
+import { PageReaderService } from './page-reader.service';
+import { ResearchController } from './research.controller';
+import { ResearchService } from './research.service';
 import { SearchController } from './search.controller';
 import { DuckDuckGoProvider } from './search/duckduckgo.provider';
 import { SearchProvider } from './search/search-provider';
@@ -9,8 +13,8 @@ import { SearchService } from './search/search.service';
 import { SearxngProvider } from './search/searxng.provider';
 
 @Module({
-  imports: [OutboundModule],
-  controllers: [SearchController],
+  imports: [OutboundModule, LlmModule],
+  controllers: [SearchController, ResearchController],
   providers: [
     {
       provide: SearchProvider,
@@ -21,7 +25,9 @@ import { SearxngProvider } from './search/searxng.provider';
           : new DuckDuckGoProvider(fetcher, { html: config.search.duckduckgoHtmlUrl, base: config.search.duckduckgoUrl }),
     },
     SearchService,
+    PageReaderService,
+    ResearchService,
   ],
-  exports: [SearchService],
+  exports: [SearchService, ResearchService],
 })
 export class ResearchModule {}
