@@ -5,9 +5,9 @@ import { Agent, request } from 'undici';
 import type Dispatcher from 'undici/types/dispatcher';
 import { AppConfig } from '../../config/app-config';
 import { AppError, FetchRefusedError, UpstreamError, UpstreamTimeoutError } from '../../common/errors/app-errors';
-import { version } from '../../../package.json';
-import { HostResolver } from './host-resolver';
 import { classifyAddress } from './ip-address';
+import { version } from '../../../package.json';
+import { AddressRefused, refusal, TargetGuard } from './target-guard';
 
 export const USER_AGENT = `Vega/${version} (local-first LLM service; research and OSINT fetcher)`;
 export const MAX_REDIRECTS = 5;
@@ -45,9 +45,6 @@ export interface FetchResult {
   /** Every URL that answered with a redirect, in order. */
   redirects: string[];
 }
-
-/** Raised inside the connect look-up; turned into a `FetchRefusedError` that names the URL. */
-class AddressRefused extends Error {}
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
@@ -88,7 +85,7 @@ export class OutboundFetcher implements OnApplicationShutdown {
 
   constructor(
     config: AppConfig,
-    private readonly resolver: HostResolver,
+    private readonly guard: TargetGuard,
   ) {
     this.limits = config.outbound;
     const base = {
@@ -158,9 +155,9 @@ export class OutboundFetcher implements OnApplicationShutdown {
     await Promise.all([this.guarded.close(), this.direct.close()]);
   }
 
-  /** Literal IPs are classified here; names go to the guarded agent, whose look-up classifies. */
+  /** Literal IPs are vetted here; names go to the guarded agent, whose look-up vets them. */
   private dispatcherFor(url: URL, trustedOrigin: string | undefined, redirects: string[]): Agent {
-    if (this.limits.allowPrivate || url.origin === trustedOrigin || this.isAllowedHost(url)) return this.direct;
+    if (url.origin === trustedOrigin || this.guard.isExempt(url.host, url.hostname)) return this.direct;
     const literal = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     if (!isIP(literal)) return this.guarded;
     const verdict = classifyAddress(literal);
@@ -168,23 +165,14 @@ export class OutboundFetcher implements OnApplicationShutdown {
     return this.direct;
   }
 
-  private isAllowedHost(url: URL): boolean {
-    return this.limits.allowHosts.some((entry) => entry === url.host || entry === url.hostname);
-  }
-
+  /** The socket's own look-up: the addresses it connects to are the ones the guard vetted. */
   private readonly vettedLookup = (
     hostname: string,
     options: LookupOptions,
     callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
   ): void => {
-    this.resolver.resolve(hostname).then(
+    this.guard.vet(hostname).then(
       (found) => {
-        for (const { address } of found) {
-          const verdict = classifyAddress(address);
-          if (!verdict.allowed) {
-            return callback(new AddressRefused(`${hostname} resolves to ${address}, which is ${verdict.reason}`), '');
-          }
-        }
         const usable = options.family === 4 || options.family === 6 ? found.filter((a) => a.family === options.family) : found;
         if (usable.length === 0) {
           return callback(Object.assign(new Error(`${hostname} has no IPv${options.family} address`), { code: 'ENODATA' }), '');
@@ -282,9 +270,7 @@ export function parseTarget(text: string, base?: URL): URL {
 
 function refused(url: URL, redirects: string[], reason: string): FetchRefusedError {
   const via = redirects.length > 0 ? ` (redirected from ${redirects[redirects.length - 1]})` : '';
-  return new FetchRefusedError(
-    `Refused to fetch ${url.href}${via}: ${reason}. Private, loopback and link-local targets are blocked (FETCH_ALLOW_PRIVATE)`,
-  );
+  return refusal(`fetch ${url.href}${via}`, reason);
 }
 
 /** Stops reading a body; undici reports a plain destroy() as an error event, which nobody wants here. */

@@ -4,17 +4,59 @@ import type { FastifyReply } from 'fastify';
 import { ApiFetchErrors } from '../../common/errors/api-errors.decorator';
 import { clientGoneSignal } from '../../common/http/client-gone';
 import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
+import { ApiErrors } from '../../common/errors/api-errors.decorator';
+import { DnsRequestDto, DnsResponseDto, ReverseDnsRequestDto, ReverseDnsResponseDto } from './dto/dns.dto';
 import { HttpHeadersResponseDto } from './dto/http-headers-response.dto';
+import { SslCertRequestDto, SslCertResponseDto } from './dto/ssl-cert.dto';
 import { RobotsResponseDto } from './dto/robots-response.dto';
 import { UrlRequestDto } from './dto/url-request.dto';
+import { OsintDnsService } from './osint-dns.service';
+import { OsintTlsService } from './osint-tls.service';
 import { OsintWebService } from './osint-web.service';
 
 @ApiTags('osint')
 @Controller('osint')
 @UseGuards(KeyThrottlerGuard)
-@ApiFetchErrors()
 export class OsintController {
-  constructor(private readonly web: OsintWebService) {}
+  constructor(
+    private readonly web: OsintWebService,
+    private readonly dns: OsintDnsService,
+    private readonly tls: OsintTlsService,
+  ) {}
+
+  @Post('dns')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Look up a host name',
+    description: 'Addresses from the resolver (system or DNS_SERVERS), plus the A, AAAA, MX, TXT, NS and CNAME records.',
+  })
+  @ApiOkResponse({ type: DnsResponseDto })
+  @ApiErrors(400, 401, [404, 'The name has no DNS records at all (NXDOMAIN).'], 429, [502, 'The DNS server failed.'], [504, 'The DNS server did not answer.'])
+  lookup(@Body() body: DnsRequestDto): Promise<DnsResponseDto> {
+    return this.dns.lookup(body.hostname);
+  }
+
+  @Post('reverse_dns')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Reverse look-up of an IP address', description: 'The PTR names of the address (empty when there are none).' })
+  @ApiOkResponse({ type: ReverseDnsResponseDto })
+  @ApiErrors(400, 401, 429, [502, 'The DNS server failed.'], [504, 'The DNS server did not answer.'])
+  reverse(@Body() body: ReverseDnsRequestDto): Promise<ReverseDnsResponseDto> {
+    return this.dns.reverse(body.ip);
+  }
+
+  @Post('ssl_cert')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Read a server's TLS certificate",
+    description:
+      'Completes a TLS handshake without trusting the certificate, so self-signed and expired ones are read too; `authorized` and `authorization_error` say whether it would be trusted. The SSRF guard applies to the host.',
+  })
+  @ApiOkResponse({ type: SslCertResponseDto })
+  @ApiFetchErrors()
+  sslCert(@Body() body: SslCertRequestDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<SslCertResponseDto> {
+    return this.tls.certificate(body.host, body.port, clientGoneSignal(reply));
+  }
 
   @Post('http_headers')
   @HttpCode(200)
@@ -23,6 +65,7 @@ export class OsintController {
     description: 'GETs the URL (following up to 5 redirects, each checked by the SSRF guard) and reports the final status and headers, with which common security headers are present.',
   })
   @ApiOkResponse({ type: HttpHeadersResponseDto })
+  @ApiFetchErrors()
   async httpHeaders(@Body() body: UrlRequestDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<HttpHeadersResponseDto> {
     return this.web.httpHeaders(body.url, clientGoneSignal(reply));
   }
@@ -34,6 +77,7 @@ export class OsintController {
     description: 'Fetches /robots.txt at the origin of the given URL. A 404 or 410 answers `found: false`.',
   })
   @ApiOkResponse({ type: RobotsResponseDto })
+  @ApiFetchErrors()
   async robots(@Body() body: UrlRequestDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<RobotsResponseDto> {
     return this.web.robots(body.url, clientGoneSignal(reply));
   }

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { OutboundModule } from '../../core/outbound/outbound.module';
 import { OsintController } from './osint.controller';
+import { OsintDnsService } from './osint-dns.service';
+import { OsintTlsService } from './osint-tls.service';
 import { OsintWebService } from './osint-web.service';
 
 @Module({
   imports: [OutboundModule],
   controllers: [OsintController],
-  providers: [OsintWebService],
+  providers: [OsintWebService, OsintDnsService, OsintTlsService],
 })
 export class OsintModule {}
