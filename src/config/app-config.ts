@@ -53,6 +53,9 @@ export abstract class AppConfig {
     duckduckgoUrl: string;
   };
   abstract readonly research: { embedModel?: string };
+  abstract readonly osint: { usernameSitesFile?: string };
+  /** Hosts and CIDR ranges `/net/scan` may touch. */
+  abstract readonly net: { scanAllow: readonly string[] };
   abstract readonly logLevel: ParsedEnv['LOG_LEVEL'];
 }
 
@@ -150,6 +153,8 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       duckduckgoUrl: env.DUCKDUCKGO_URL.replace(/\/+$/, ''),
     },
     research: { embedModel: env.EMBED_MODEL },
+    osint: { usernameSitesFile: env.USERNAME_SITES_FILE ? resolve(env.USERNAME_SITES_FILE) : undefined },
+    net: { scanAllow: env.NET_SCAN_ALLOW },
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -56,6 +56,17 @@ function isHostAndPort(entry: string): boolean {
   }
 }
 
+/** A host name, an IP address, or a CIDR range of either family. */
+function isScanTarget(entry: string): boolean {
+  const [address, prefix, extra] = entry.split('/');
+  if (extra !== undefined) return false;
+  if (prefix !== undefined) {
+    const family = isIP(address);
+    return family !== 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  }
+  return isIP(address) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/.test(address);
+}
+
 /** `1.2.3.4`, `1.2.3.4:53`, `::1`, `[::1]:53`: what `dns.Resolver#setServers` accepts. */
 function isDnsServer(entry: string): boolean {
   if (isIP(entry)) return true;
@@ -131,6 +142,12 @@ export const envSchema = z.object({
   DUCKDUCKGO_HTML_URL: httpUrl.default('https://html.duckduckgo.com/html/'),
   DUCKDUCKGO_URL: httpUrl.default('https://duckduckgo.com'),
   EMBED_MODEL: optionalText(),
+  USERNAME_SITES_FILE: optionalText(),
+  NET_SCAN_ALLOW: commaList()
+    .refine((entries) => entries.every(isScanTarget), {
+      error: 'must be a comma list of host names, IP addresses or CIDR ranges (e.g. 10.0.0.0/24)',
+    })
+    .default(['127.0.0.1', '::1']),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'verbose'], {
       error: 'must be one of fatal, error, warn, info, debug, verbose',

@@ -25,6 +25,8 @@ export interface FetchOptions {
   maxBytes?: number;
   timeoutMs?: number;
   maxRedirects?: number;
+  /** false: a redirect is the answer (its `location` header says where), not followed. */
+  followRedirects?: boolean;
   signal?: AbortSignal;
   /**
    * The URL is operator-configured (a search provider's base URL), so its origin may be private;
@@ -134,7 +136,7 @@ export class OutboundFetcher implements OnApplicationShutdown {
           throw this.explain(error, url, redirects, controller.signal);
         }
         const location = header(response.headers, 'location');
-        if (REDIRECTS.has(response.statusCode) && location) {
+        if (REDIRECTS.has(response.statusCode) && location && options.followRedirects !== false) {
           await response.body.dump().catch(() => undefined);
           if (redirects.length >= (options.maxRedirects ?? MAX_REDIRECTS)) {
             throw new UpstreamError(`${target} redirected more than ${options.maxRedirects ?? MAX_REDIRECTS} times`);

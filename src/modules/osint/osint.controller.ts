@@ -8,6 +8,8 @@ import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { DnsRequestDto, DnsResponseDto, ReverseDnsRequestDto, ReverseDnsResponseDto } from './dto/dns.dto';
 import { HttpHeadersResponseDto } from './dto/http-headers-response.dto';
 import { SslCertRequestDto, SslCertResponseDto } from './dto/ssl-cert.dto';
+import { UsernameRequestDto, UsernameResponseDto } from './dto/username.dto';
+import { UsernameProbeService } from './username-probe.service';
 import { RobotsResponseDto } from './dto/robots-response.dto';
 import { UrlRequestDto } from './dto/url-request.dto';
 import { OsintDnsService } from './osint-dns.service';
@@ -22,7 +24,22 @@ export class OsintController {
     private readonly web: OsintWebService,
     private readonly dns: OsintDnsService,
     private readonly tls: OsintTlsService,
+    private readonly usernames: UsernameProbeService,
   ) {}
+
+  @Post('username')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Look for a username on many sites',
+    description:
+      'Probes the profile URL of every site in the site list (bundled, or USERNAME_SITES_FILE) concurrently, 16 at a time, at most 5 s each. Each site has an explicit rule (status code, or text present/absent on the page); a 404 means no profile; a redirect or an error is reported as inconclusive (exists: null), never as found.',
+  })
+  @ApiOkResponse({ type: UsernameResponseDto })
+  @ApiErrors([400, 'Invalid input (the message names the field), or an unknown site name.'], 401, 429)
+  async username(@Body() body: UsernameRequestDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<UsernameResponseDto> {
+    const items = await this.usernames.probe(body.username, { includeNsfw: body.include_nsfw, sites: body.sites, signal: clientGoneSignal(reply) });
+    return { items };
+  }
 
   @Post('dns')
   @HttpCode(200)
