@@ -11,6 +11,17 @@ describe('loadConfig: outbound fetcher, search and research', () => {
       duckduckgoUrl: 'https://duckduckgo.com',
     });
     expect(config.research).toEqual({ embedModel: undefined });
+    expect(config.net.scanAllow).toEqual(['127.0.0.1', '::1']);
+    expect(config.osint.usernameSitesFile).toBeUndefined();
+  });
+
+  it('reads NET_SCAN_ALLOW hosts, addresses and CIDR ranges', () => {
+    expect(loadConfig({ NET_SCAN_ALLOW: 'lab.local, 10.0.0.0/24, fd00::/8, 192.168.1.7' }).net.scanAllow).toEqual([
+      'lab.local',
+      '10.0.0.0/24',
+      'fd00::/8',
+      '192.168.1.7',
+    ]);
   });
 
   it('normalises allowed hosts as URL hosts (default ports dropped, IPv6 in brackets)', () => {
@@ -37,6 +48,8 @@ describe('loadConfig: outbound fetcher, search and research', () => {
     ['DNS_SERVERS', { DNS_SERVERS: 'dns.google' }, 'DNS_SERVERS must be a comma list of IP addresses'],
     ['DNS_SERVERS', { DNS_SERVERS: '1.1.1.1:99999' }, 'DNS_SERVERS must be a comma list of IP addresses'],
     ['FETCH_MAX_BYTES', { FETCH_MAX_BYTES: '10' }, 'FETCH_MAX_BYTES must be an integer between 1024 and 100000000'],
+    ['NET_SCAN_ALLOW', { NET_SCAN_ALLOW: '10.0.0.0/33' }, 'NET_SCAN_ALLOW must be a comma list of host names, IP addresses or CIDR ranges'],
+    ['NET_SCAN_ALLOW', { NET_SCAN_ALLOW: 'http://lab/' }, 'NET_SCAN_ALLOW must be a comma list of host names, IP addresses or CIDR ranges'],
     ['SEARCH_PROVIDER', { SEARCH_PROVIDER: 'google' }, "SEARCH_PROVIDER must be 'duckduckgo' or 'searxng'"],
     ['SEARXNG_URL', { SEARXNG_URL: 'ftp://x' }, 'SEARXNG_URL must be an http:// or https:// URL'],
     ['SEARXNG_URL', { SEARCH_PROVIDER: 'searxng' }, 'SEARXNG_URL must be set when SEARCH_PROVIDER is searxng'],

@@ -93,3 +93,8 @@ export class UpstreamError extends AppError {
 export class UpstreamTimeoutError extends AppError {
   readonly status = 504;
 }
+
+/** The operator's configuration forbids this target (e.g. a host outside NET_SCAN_ALLOW). */
+export class ForbiddenTargetError extends AppError {
+  readonly status = 403;
+}

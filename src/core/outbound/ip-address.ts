@@ -116,6 +116,19 @@ export function parseIPv6(text: string): number[] | undefined {
   return [...bytes, ...tail];
 }
 
+/** Whether `address` lies in `cidr` (`10.0.0.0/8`, `fd00::/8`, or a bare address); families never mix. */
+export function cidrContains(cidr: string, address: string): boolean {
+  const [base, prefixText] = cidr.split('/');
+  const baseFamily = isIP(base);
+  if (baseFamily === 0 || baseFamily !== isIP(address)) return false;
+  const parse = baseFamily === 4 ? parseIPv4 : parseIPv6;
+  const baseBytes = parse(base);
+  const bytes = parse(address);
+  if (!baseBytes || !bytes) return false;
+  const prefix = prefixText === undefined ? baseBytes.length * 8 : Number(prefixText);
+  return matches(bytes, { bytes: baseBytes, prefix, reason: '' });
+}
+
 function matches(bytes: number[], range: Range): boolean {
   let bits = range.prefix;
   for (let i = 0; bits > 0; i += 1, bits -= 8) {

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { OutboundModule } from '../../core/outbound/outbound.module';
+import { NetScanController } from './net-scan.controller';
+import { NetScanService } from './net-scan.service';
 import { OsintController } from './osint.controller';
 import { OsintDnsService } from './osint-dns.service';
 import { OsintTlsService } from './osint-tls.service';
@@ -8,8 +10,8 @@ import { UsernameProbeService } from './username-probe.service';
 
 @Module({
   imports: [OutboundModule],
-  controllers: [OsintController],
-  providers: [OsintWebService, OsintDnsService, OsintTlsService, UsernameProbeService],
-  exports: [UsernameProbeService],
+  controllers: [OsintController, NetScanController],
+  providers: [OsintWebService, OsintDnsService, OsintTlsService, UsernameProbeService, NetScanService],
+  exports: [UsernameProbeService, NetScanService],
 })
 export class OsintModule {}
