@@ -53,7 +53,12 @@ export abstract class AppConfig {
     duckduckgoUrl: string;
   };
   abstract readonly research: { embedModel?: string };
-  abstract readonly osint: { usernameSitesFile?: string };
+  abstract readonly osint: {
+    usernameSitesFile?: string;
+    rdapBootstrapUrl: string;
+    /** `host` or `host:port` (default port 43). */
+    whoisServer: string;
+  };
   /** Hosts and CIDR ranges `/net/scan` may touch. */
   abstract readonly net: { scanAllow: readonly string[] };
   abstract readonly logLevel: ParsedEnv['LOG_LEVEL'];
@@ -153,7 +158,11 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       duckduckgoUrl: env.DUCKDUCKGO_URL.replace(/\/+$/, ''),
     },
     research: { embedModel: env.EMBED_MODEL },
-    osint: { usernameSitesFile: env.USERNAME_SITES_FILE ? resolve(env.USERNAME_SITES_FILE) : undefined },
+    osint: {
+      usernameSitesFile: env.USERNAME_SITES_FILE ? resolve(env.USERNAME_SITES_FILE) : undefined,
+      rdapBootstrapUrl: env.RDAP_BOOTSTRAP_URL,
+      whoisServer: env.WHOIS_SERVER,
+    },
     net: { scanAllow: env.NET_SCAN_ALLOW },
     logLevel: env.LOG_LEVEL,
   };

@@ -143,6 +143,12 @@ export const envSchema = z.object({
   DUCKDUCKGO_URL: httpUrl.default('https://duckduckgo.com'),
   EMBED_MODEL: optionalText(),
   USERNAME_SITES_FILE: optionalText(),
+  RDAP_BOOTSTRAP_URL: httpUrl.default('https://data.iana.org/rdap/dns.json'),
+  WHOIS_SERVER: z
+    .string()
+    .trim()
+    .refine(isHostAndPort, { error: 'must be a host name or IP address with an optional :port' })
+    .default('whois.iana.org'),
   NET_SCAN_ALLOW: commaList()
     .refine((entries) => entries.every(isScanTarget), {
       error: 'must be a comma list of host names, IP addresses or CIDR ranges (e.g. 10.0.0.0/24)',

@@ -12,7 +12,7 @@ describe('loadConfig: outbound fetcher, search and research', () => {
     });
     expect(config.research).toEqual({ embedModel: undefined });
     expect(config.net.scanAllow).toEqual(['127.0.0.1', '::1']);
-    expect(config.osint.usernameSitesFile).toBeUndefined();
+    expect(config.osint).toEqual({ usernameSitesFile: undefined, rdapBootstrapUrl: 'https://data.iana.org/rdap/dns.json', whoisServer: 'whois.iana.org' });
   });
 
   it('reads NET_SCAN_ALLOW hosts, addresses and CIDR ranges', () => {
@@ -50,6 +50,8 @@ describe('loadConfig: outbound fetcher, search and research', () => {
     ['FETCH_MAX_BYTES', { FETCH_MAX_BYTES: '10' }, 'FETCH_MAX_BYTES must be an integer between 1024 and 100000000'],
     ['NET_SCAN_ALLOW', { NET_SCAN_ALLOW: '10.0.0.0/33' }, 'NET_SCAN_ALLOW must be a comma list of host names, IP addresses or CIDR ranges'],
     ['NET_SCAN_ALLOW', { NET_SCAN_ALLOW: 'http://lab/' }, 'NET_SCAN_ALLOW must be a comma list of host names, IP addresses or CIDR ranges'],
+    ['WHOIS_SERVER', { WHOIS_SERVER: 'whois://x' }, 'WHOIS_SERVER must be a host name or IP address with an optional :port'],
+    ['RDAP_BOOTSTRAP_URL', { RDAP_BOOTSTRAP_URL: 'file:///etc/passwd' }, 'RDAP_BOOTSTRAP_URL must be an http:// or https:// URL'],
     ['SEARCH_PROVIDER', { SEARCH_PROVIDER: 'google' }, "SEARCH_PROVIDER must be 'duckduckgo' or 'searxng'"],
     ['SEARXNG_URL', { SEARXNG_URL: 'ftp://x' }, 'SEARXNG_URL must be an http:// or https:// URL'],
     ['SEARXNG_URL', { SEARCH_PROVIDER: 'searxng' }, 'SEARXNG_URL must be set when SEARCH_PROVIDER is searxng'],

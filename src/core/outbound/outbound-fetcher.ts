@@ -254,6 +254,15 @@ export function decodeBody(result: FetchResult): string {
   }
 }
 
+/** JSON of a fetched text; malformed JSON is the remote side's failure (502) naming `what`. */
+export function parseJson<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new UpstreamError(`${what} answered with malformed JSON`);
+  }
+}
+
 /** Parses an absolute URL (or one relative to `base`); only http and https are fetched. */
 export function parseTarget(text: string, base?: URL): URL {
   let url: URL;

@@ -9,6 +9,8 @@ import { DnsRequestDto, DnsResponseDto, ReverseDnsRequestDto, ReverseDnsResponse
 import { HttpHeadersResponseDto } from './dto/http-headers-response.dto';
 import { SslCertRequestDto, SslCertResponseDto } from './dto/ssl-cert.dto';
 import { UsernameRequestDto, UsernameResponseDto } from './dto/username.dto';
+import { WhoisRequestDto, WhoisResponseDto } from './dto/whois.dto';
+import { WhoisService } from './whois.service';
 import { UsernameProbeService } from './username-probe.service';
 import { RobotsResponseDto } from './dto/robots-response.dto';
 import { UrlRequestDto } from './dto/url-request.dto';
@@ -25,7 +27,21 @@ export class OsintController {
     private readonly dns: OsintDnsService,
     private readonly tls: OsintTlsService,
     private readonly usernames: UsernameProbeService,
+    private readonly registry: WhoisService,
   ) {}
+
+  @Post('whois')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Registration facts of a domain',
+    description:
+      "RDAP first: the IANA bootstrap file (RDAP_BOOTSTRAP_URL) names the registry's RDAP server. When RDAP is unavailable (no service for the TLD, an error, a timeout), WHOIS on port 43 at WHOIS_SERVER, following one referral; `rdap_error` then says why.",
+  })
+  @ApiOkResponse({ type: WhoisResponseDto })
+  @ApiFetchErrors([404, 'The registry says the domain is not registered.'])
+  whois(@Body() body: WhoisRequestDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<WhoisResponseDto> {
+    return this.registry.lookup(body.domain, clientGoneSignal(reply));
+  }
 
   @Post('username')
   @HttpCode(200)

@@ -7,11 +7,12 @@ import { OsintDnsService } from './osint-dns.service';
 import { OsintTlsService } from './osint-tls.service';
 import { OsintWebService } from './osint-web.service';
 import { UsernameProbeService } from './username-probe.service';
+import { WhoisService } from './whois.service';
 
 @Module({
   imports: [OutboundModule],
   controllers: [OsintController, NetScanController],
-  providers: [OsintWebService, OsintDnsService, OsintTlsService, UsernameProbeService, NetScanService],
+  providers: [OsintWebService, OsintDnsService, OsintTlsService, UsernameProbeService, NetScanService, WhoisService],
   exports: [UsernameProbeService, NetScanService],
 })
 export class OsintModule {}

@@ -1,6 +1,6 @@
 import * as cheerio from 'cheerio';
 import { UpstreamError } from '../../../common/errors/app-errors';
-import { decodeBody, OutboundFetcher } from '../../../core/outbound/outbound-fetcher';
+import { decodeBody, OutboundFetcher, parseJson } from '../../../core/outbound/outbound-fetcher';
 import { ImageResult, SafeSearch, SearchProvider, SearchQuery, WebResult } from './search-provider';
 
 /** DuckDuckGo's `kp` (web) and `p` (images) safe-search values. */
@@ -118,12 +118,4 @@ function unwrapRedirect(href: string | undefined, pageUrl: string): string | und
 
 function squash(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
-}
-
-export function parseJson<T>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new UpstreamError(`${what} answered with malformed JSON`);
-  }
 }

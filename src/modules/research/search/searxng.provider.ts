@@ -1,6 +1,5 @@
 import { UpstreamError } from '../../../common/errors/app-errors';
-import { decodeBody, OutboundFetcher } from '../../../core/outbound/outbound-fetcher';
-import { parseJson } from './duckduckgo.provider';
+import { decodeBody, OutboundFetcher, parseJson } from '../../../core/outbound/outbound-fetcher';
 import { ImageResult, SafeSearch, SearchProvider, SearchQuery, WebResult } from './search-provider';
 
 const SAFESEARCH: Record<SafeSearch, string> = { off: '0', moderate: '1', strict: '2' };
