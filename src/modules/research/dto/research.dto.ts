@@ -1,15 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { MAX_QUERY_CHARS } from './search-request.dto';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { QueryDto } from './search-request.dto';
 
-/** `POST /research/summarize` and `POST /research/rag`. */
-export class ResearchRequestDto {
-  @ApiProperty({ description: 'The question to research.', example: 'How does the circuit breaker pattern work?', minLength: 1, maxLength: MAX_QUERY_CHARS })
-  @IsString()
-  @MinLength(1, { message: 'query must not be empty' })
-  @MaxLength(MAX_QUERY_CHARS)
-  query!: string;
-
+/** `POST /research/summarize` and `POST /research/rag`: `query` is the question to research. */
+export class ResearchRequestDto extends QueryDto {
   @ApiPropertyOptional({ description: 'How many search results to read (each page is fetched).', minimum: 1, maximum: 10, default: 5 })
   @IsOptional()
   @IsInt()

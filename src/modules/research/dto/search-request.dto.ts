@@ -4,14 +4,17 @@ import { SAFESEARCH_LEVELS, type SafeSearch } from '../search/search-provider';
 
 export const MAX_QUERY_CHARS = 500;
 
-/** `POST /search/web` and `POST /search/images`. */
-export class SearchRequestDto {
+/** The `query` every search and research request carries. */
+export class QueryDto {
   @ApiProperty({ description: 'What to search for.', example: 'circuit breaker pattern', minLength: 1, maxLength: MAX_QUERY_CHARS })
   @IsString()
   @MinLength(1, { message: 'query must not be empty' })
   @MaxLength(MAX_QUERY_CHARS)
   query!: string;
+}
 
+/** `POST /search/web` and `POST /search/images`. */
+export class SearchRequestDto extends QueryDto {
   @ApiPropertyOptional({ description: 'How many results to return (after removing repeated URLs).', minimum: 1, maximum: 20, default: 5 })
   @IsOptional()
   @IsInt()
