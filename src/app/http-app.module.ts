@@ -14,6 +14,8 @@ import { AdminModule } from '../modules/admin/admin.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryModule } from '../modules/history/history.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
+import { OsintModule } from '../modules/osint/osint.module';
+import { ResearchModule } from '../modules/research/research.module';
 import { CoreModule } from './core.module';
 import { createValidationPipe } from './validation.pipe';
 
@@ -36,6 +38,8 @@ export class HttpAppModule {
         HistoryModule,
         AdminModule,
         MetricsModule,
+        OsintModule,
+        ResearchModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -42,6 +42,31 @@ export abstract class AppConfig {
   abstract readonly health: { probeIntervalMs: number };
   /** `METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token. */
   abstract readonly metrics: { token?: string };
+  /** The one outbound fetcher (research, OSINT): SSRF policy, limits and the DNS servers it asks. */
+  abstract readonly outbound: {
+    allowPrivate: boolean;
+    /** `host` or `host:port` entries (as URL hosts) exempt from the private-address check. */
+    allowHosts: readonly string[];
+    timeoutMs: number;
+    maxBytes: number;
+    /** Empty: the system resolver (`/etc/hosts`, then DNS). */
+    dnsServers: readonly string[];
+  };
+  abstract readonly search: {
+    provider: 'duckduckgo' | 'searxng';
+    searxngUrl?: string;
+    duckduckgoHtmlUrl: string;
+    duckduckgoUrl: string;
+  };
+  abstract readonly research: { embedModel?: string };
+  abstract readonly osint: {
+    usernameSitesFile?: string;
+    rdapBootstrapUrl: string;
+    /** `host` or `host:port` (default port 43). */
+    whoisServer: string;
+  };
+  /** Hosts and CIDR ranges `/net/scan` may touch. */
+  abstract readonly net: { scanAllow: readonly string[] };
   abstract readonly logLevel: ParsedEnv['LOG_LEVEL'];
 }
 
@@ -81,6 +106,9 @@ function pickKnown(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 function toAppConfig(env: ParsedEnv): AppConfig {
+  if (env.SEARCH_PROVIDER === 'searxng' && !env.SEARXNG_URL) {
+    throw new ConfigError('Invalid configuration: SEARXNG_URL must be set when SEARCH_PROVIDER is searxng');
+  }
   const dataDir = resolve(env.VEGA_DATA_DIR);
   const dbPath = env.DATABASE_URL ? resolve(env.DATABASE_URL.slice('sqlite:'.length)) : resolve(dataDir, 'vega.db');
   const systemPromptFile =
@@ -125,6 +153,26 @@ function toAppConfig(env: ParsedEnv): AppConfig {
     retention: { days: env.RETENTION_DAYS },
     health: { probeIntervalMs: Math.round(env.HEALTH_PROBE_SECONDS * 1000) },
     metrics: { token: env.METRICS_TOKEN },
+    outbound: {
+      allowPrivate: env.FETCH_ALLOW_PRIVATE,
+      allowHosts: env.FETCH_ALLOW_HOSTS.map((entry) => new URL(`http://${entry}`).host),
+      timeoutMs: Math.round(env.FETCH_TIMEOUT_SEC * 1000),
+      maxBytes: env.FETCH_MAX_BYTES,
+      dnsServers: env.DNS_SERVERS,
+    },
+    search: {
+      provider: env.SEARCH_PROVIDER,
+      searxngUrl: env.SEARXNG_URL?.replace(/\/+$/, ''),
+      duckduckgoHtmlUrl: env.DUCKDUCKGO_HTML_URL,
+      duckduckgoUrl: env.DUCKDUCKGO_URL.replace(/\/+$/, ''),
+    },
+    research: { embedModel: env.EMBED_MODEL },
+    osint: {
+      usernameSitesFile: env.USERNAME_SITES_FILE ? resolve(env.USERNAME_SITES_FILE) : undefined,
+      rdapBootstrapUrl: env.RDAP_BOOTSTRAP_URL,
+      whoisServer: env.WHOIS_SERVER,
+    },
+    net: { scanAllow: env.NET_SCAN_ALLOW },
     logLevel: env.LOG_LEVEL,
   };
 }

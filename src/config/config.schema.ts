@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -44,6 +45,34 @@ const commaList = () =>
     );
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+/** `host`, `host:port`, `[v6]` or `[v6]:port`, as the host part of an http URL. */
+function isHostAndPort(entry: string): boolean {
+  try {
+    const url = new URL(`http://${entry}`);
+    return url.pathname === '/' && !url.username && !url.search && !url.hash && url.host !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** A host name, an IP address, or a CIDR range of either family. */
+function isScanTarget(entry: string): boolean {
+  const [address, prefix, extra] = entry.split('/');
+  if (extra !== undefined) return false;
+  if (prefix !== undefined) {
+    const family = isIP(address);
+    return family !== 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  }
+  return isIP(address) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/.test(address);
+}
+
+/** `1.2.3.4`, `1.2.3.4:53`, `::1`, `[::1]:53`: what `dns.Resolver#setServers` accepts. */
+function isDnsServer(entry: string): boolean {
+  if (isIP(entry)) return true;
+  const match = /^\[([^\]]+)\]:(\d{1,5})$/.exec(entry) ?? /^([^:]+):(\d{1,5})$/.exec(entry);
+  return match !== null && isIP(match[1]) !== 0 && Number(match[2]) <= 65535;
+}
 
 export const envSchema = z.object({
   API_KEY: optionalText().refine((key) => key === undefined || key.length >= 16, {
@@ -104,6 +133,32 @@ export const envSchema = z.object({
   METRICS_TOKEN: optionalText().refine((token) => token === undefined || token.length >= 16, {
     error: 'must be at least 16 characters long',
   }),
+  FETCH_ALLOW_PRIVATE: bool().default(false),
+  FETCH_ALLOW_HOSTS: commaList().refine((hosts) => hosts.every(isHostAndPort), {
+    error: 'must be a comma list of host names or IP addresses, each with an optional :port',
+  }),
+  FETCH_TIMEOUT_SEC: num(0.01, 600).default(10),
+  FETCH_MAX_BYTES: int(1024, 100_000_000).default(2_000_000),
+  DNS_SERVERS: commaList().refine((servers) => servers.every(isDnsServer), {
+    error: 'must be a comma list of IP addresses, each with an optional :port ([v6]:port)',
+  }),
+  SEARCH_PROVIDER: z.enum(['duckduckgo', 'searxng'], { error: "must be 'duckduckgo' or 'searxng'" }).default('duckduckgo'),
+  SEARXNG_URL: optionalText().pipe(httpUrl.optional()),
+  DUCKDUCKGO_HTML_URL: httpUrl.default('https://html.duckduckgo.com/html/'),
+  DUCKDUCKGO_URL: httpUrl.default('https://duckduckgo.com'),
+  EMBED_MODEL: optionalText(),
+  USERNAME_SITES_FILE: optionalText(),
+  RDAP_BOOTSTRAP_URL: httpUrl.default('https://data.iana.org/rdap/dns.json'),
+  WHOIS_SERVER: z
+    .string()
+    .trim()
+    .refine(isHostAndPort, { error: 'must be a host name or IP address with an optional :port' })
+    .default('whois.iana.org'),
+  NET_SCAN_ALLOW: commaList()
+    .refine((entries) => entries.every(isScanTarget), {
+      error: 'must be a comma list of host names, IP addresses or CIDR ranges (e.g. 10.0.0.0/24)',
+    })
+    .default(['127.0.0.1', '::1']),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'verbose'], {
       error: 'must be one of fatal, error, warn, info, debug, verbose',

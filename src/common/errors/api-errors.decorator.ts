@@ -17,16 +17,32 @@ const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
 };
 
-/** Documents the error answers a route can give, all with the `ErrorResponseDto` body. */
-export function ApiErrors(...statuses: number[]): MethodDecorator & ClassDecorator {
+/**
+ * Documents the error answers a route can give, all with the `ErrorResponseDto` body; a
+ * `[status, description]` pair replaces the default description (e.g. a 502 from a web site).
+ */
+export function ApiErrors(...statuses: (number | readonly [number, string])[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
-    ...statuses.map((status) =>
-      ApiResponse({
+    ...statuses.map((entry) => {
+      const [status, description] = typeof entry === 'number' ? [entry, DESCRIPTIONS[entry]] : entry;
+      return ApiResponse({
         status,
-        description: DESCRIPTIONS[status] ?? 'Error.',
+        description: description ?? 'Error.',
         type: ErrorResponseDto,
         headers: status === 429 || status === 503 ? RETRY_AFTER : undefined,
-      }),
-    ),
+      });
+    }),
+  );
+}
+
+/** The errors of a route that fetches from the web through the outbound fetcher (plus `extra`). */
+export function ApiFetchErrors(...extra: (number | readonly [number, string])[]): MethodDecorator & ClassDecorator {
+  return ApiErrors(
+    [400, 'Invalid input, or a target the SSRF guard refuses (private, loopback or link-local address, not http(s)); the message says why.'],
+    401,
+    429,
+    [502, 'A remote site failed: unreachable, an error status, a wrong content type, or a body over FETCH_MAX_BYTES.'],
+    [504, 'A remote site did not answer within FETCH_TIMEOUT_SEC.'],
+    ...extra,
   );
 }

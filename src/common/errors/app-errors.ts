@@ -78,3 +78,23 @@ export class ClientClosedError extends AppError {
     super('The client closed the request');
   }
 }
+
+/** An outbound fetch refused before any packet was sent: a private address (SSRF guard), a bad scheme. */
+export class FetchRefusedError extends AppError {
+  readonly status = 400;
+}
+
+/** A remote site or service (not the model backend) failed: unreachable, an error status, a body too large. */
+export class UpstreamError extends AppError {
+  readonly status = 502;
+}
+
+/** A remote site or service did not answer within the fetch timeout. */
+export class UpstreamTimeoutError extends AppError {
+  readonly status = 504;
+}
+
+/** The operator's configuration forbids this target (e.g. a host outside NET_SCAN_ALLOW). */
+export class ForbiddenTargetError extends AppError {
+  readonly status = 403;
+}

@@ -40,6 +40,8 @@ export abstract class LlmBackend {
   abstract chatStream(request: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk>;
   abstract listModels(signal?: AbortSignal): Promise<BackendModel[]>;
   abstract version(signal?: AbortSignal): Promise<string>;
+  /** One embedding vector per input text (Ollama `/api/embed`), in input order. */
+  abstract embed(model: string, input: string[], signal?: AbortSignal): Promise<number[][]>;
   /** Releases connections (graceful shutdown). */
   abstract close(): Promise<void>;
 }

@@ -108,6 +108,17 @@ export class OllamaBackend extends LlmBackend {
     return json.version ?? 'unknown';
   }
 
+  async embed(model: string, input: string[], signal?: AbortSignal): Promise<number[][]> {
+    const body = JSON.stringify({ model, input });
+    const response = await this.send('/api/embed', { method: 'POST', body }, signal ?? AbortSignal.timeout(60_000));
+    const json = (await response.body.json()) as { embeddings?: unknown };
+    const embeddings = json.embeddings;
+    if (!Array.isArray(embeddings) || embeddings.length !== input.length) {
+      throw new BackendError(`Ollama returned ${Array.isArray(embeddings) ? embeddings.length : 'no'} embeddings for ${input.length} inputs`);
+    }
+    return embeddings as number[][];
+  }
+
   async close(): Promise<void> {
     await this.agent.close();
   }
