@@ -374,7 +374,10 @@ describe('maskPii', () => {
     });
   });
 
-  describe('performance', () => {
+  // A guard against catastrophic backtracking, not a speed target: linear code masks 200 KB in a
+  // few ms to tens of ms; a quadratic or exponential pattern would take minutes. The bound is
+  // loose so that a busy machine cannot fail it.
+  describe('no catastrophic backtracking', () => {
     const size = 200 * 1024;
     it.each([
       '1-',
@@ -405,19 +408,19 @@ describe('maskPii', () => {
       '1 1-',
       'x://a:',
       'x://a:b',
-    ])('masks 200 KB of %j repeated in < 200 ms', (unit) => {
+    ])('masks 200 KB of %j repeated in well under 2 s', (unit) => {
       const input = unit.repeat(Math.ceil(size / unit.length));
       const started = performance.now();
       maskPii(input);
-      expect(performance.now() - started).toBeLessThan(200);
+      expect(performance.now() - started).toBeLessThan(2000);
     });
 
-    it('masks 200 KB of realistic mixed text in < 200 ms', () => {
+    it('masks 200 KB of realistic mixed text in well under 2 s', () => {
       const line = 'Hi jane@example.com, call +1 (415) 555-2671, card 4111 1111 1111 1111, v1.2.3 on 2024-01-15. ';
       const input = line.repeat(Math.ceil(size / line.length));
       const started = performance.now();
       const out = maskPii(input);
-      expect(performance.now() - started).toBeLessThan(200);
+      expect(performance.now() - started).toBeLessThan(2000);
       expect(out).not.toMatch(/@example\.com|555-2671|4111/);
     });
   });
