@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
+import { randomHex } from '../../common/ids/random-hex';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
 import type { ConversationSource, ConversationStatus } from '../../core/persistence/conversation.entity';
 import { ConversationsService } from '../../core/persistence/conversations.service';
@@ -60,7 +60,7 @@ export class ChatService {
       throw new PayloadTooLargeError(`prompt is ${input.prompt.length} characters; the limit is ${limit} (MAX_PROMPT_CHARS)`);
     }
     this.llm.assertAvailable(input.model);
-    const sessionId = input.sessionId ?? randomBytes(8).toString('hex');
+    const sessionId = input.sessionId ?? randomHex(8);
     // A session id we just made up has no history: skip the read.
     const turns =
       input.sessionId && this.config.chat.memoryTurns > 0
