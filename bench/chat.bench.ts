@@ -4,7 +4,7 @@
  * backend alone, measured in the same run, so the difference is what Vega adds.
  */
 import { maxThroughput, fixedRate, Latency, sequential, Target, timeToFirstToken } from './load';
-import { rssMb, startFakeOllama, startVega } from './processes';
+import { cpuTimeMs, rssMb, startFakeOllama, startVega } from './processes';
 
 const SEQUENTIAL_REQUESTS = Number(process.env.BENCH_SEQUENTIAL ?? 3000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -63,9 +63,15 @@ async function main(): Promise<void> {
 
     console.log(`(c) most requests/s, ${CONNECTIONS} connections, ${MAX_SECONDS} s`);
     const maxBackend = await maxThroughput(backend, CONNECTIONS, MAX_SECONDS);
+    const cpuBefore = { vega: cpuTimeMs(vega.pid), backend: cpuTimeMs(fake.pid) };
     const maxVega = await maxThroughput(chat, CONNECTIONS, MAX_SECONDS);
+    const perRequestUs = (pid: number, before: number) => ((cpuTimeMs(pid) - before) * 1000) / maxVega.requests;
     console.log(
       `  POST /chat                        vega ${maxVega.rps.toFixed(0)} req/s (errors ${maxVega.errors}) | backend ${maxBackend.rps.toFixed(0)} req/s (errors ${maxBackend.errors})`,
+    );
+    // CPU time per request does not depend on what else the machine runs, unlike the rates above.
+    console.log(
+      `  CPU per request during (c)         vega ${perRequestUs(vega.pid, cpuBefore.vega).toFixed(0)} µs | backend serving vega ${perRequestUs(fake.pid, cpuBefore.backend).toFixed(0)} µs`,
     );
 
     console.log(`RSS of Vega after the run: ${rssMb(vega.pid).toFixed(1)} MB`);

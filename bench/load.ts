@@ -89,7 +89,11 @@ export async function fixedRate(target: Target, rate: number, connections: numbe
 }
 
 /** (c) Closed-loop maximum throughput with autocannon. */
-export async function maxThroughput(target: Target, connections: number, seconds: number): Promise<{ rps: number; errors: number }> {
+export async function maxThroughput(
+  target: Target,
+  connections: number,
+  seconds: number,
+): Promise<{ rps: number; errors: number; requests: number }> {
   const result = await autocannon({
     url: `${target.url}${target.path}`,
     method: 'POST',
@@ -98,7 +102,7 @@ export async function maxThroughput(target: Target, connections: number, seconds
     connections,
     duration: seconds,
   });
-  return { rps: result.requests.average, errors: result.errors + result.non2xx };
+  return { rps: result.requests.average, errors: result.errors + result.non2xx, requests: result.requests.total };
 }
 
 /** Time until the first token of a stream: an `event: token` frame (SSE) or an NDJSON line with content. */
