@@ -1,15 +1,12 @@
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
-import { Logger } from '@nestjs/common';
-import { AppConfig, ConfigError, loadConfig } from './config/app-config';
-import { resolveApiKey } from './common/auth/api-key-ring';
-import { createHttpApp } from './app/create-http-app';
+import { AppConfig, ConfigError } from './config/app-config';
+import { loadEnvironmentConfig } from './config/load-environment';
+import { serve } from './app/serve';
 
 async function bootstrap(): Promise<void> {
-  if (existsSync('.env')) process.loadEnvFile('.env');
   let config: AppConfig;
   try {
-    config = loadConfig(process.env);
+    config = loadEnvironmentConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -17,16 +14,7 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
-  const apiKey = resolveApiKey(config);
-  if (apiKey.source === 'generated') {
-    process.stdout.write(
-      `\nGenerated an API key (shown once; stored in ${apiKey.file}, mode 0600):\n\n    ${apiKey.key}\n\n` +
-        `Send it as "X-API-Key: <key>". Set API_KEY to use your own.\n\n`,
-    );
-  }
-  const app = await createHttpApp(config, { apiKey: apiKey.key });
-  await app.listen({ port: config.http.port, host: config.http.host });
-  new Logger('Vega').log(`Listening on ${await app.getUrl()} (docs at /docs); model backend ${config.llm.urls.join(', ')}`);
+  await serve(config);
 }
 
 bootstrap().catch((error: unknown) => {

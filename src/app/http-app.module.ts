@@ -10,9 +10,10 @@ import { throttlerOptions } from '../common/throttling/key-throttler.guard';
 import { SlidingWindowThrottlerStorage } from '../common/throttling/sliding-window.storage';
 import { ThrottlingModule } from '../common/throttling/throttling.module';
 import { LoggingModule } from '../core/logging/logging.module';
-import { AdminModule } from '../modules/admin/admin.module';
+import { AdminHttpModule } from '../modules/admin/admin-http.module';
+import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { HealthModule } from '../modules/health/health.module';
-import { HistoryModule } from '../modules/history/history.module';
+import { HistoryHttpModule } from '../modules/history/history-http.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 import { OsintModule } from '../modules/osint/osint.module';
 import { ResearchModule } from '../modules/research/research.module';
@@ -35,8 +36,9 @@ export class HttpAppModule {
         }),
         LoggingModule,
         HealthModule,
-        HistoryModule,
-        AdminModule,
+        ChatHttpModule,
+        HistoryHttpModule,
+        AdminHttpModule,
         MetricsModule,
         OsintModule,
         ResearchModule,

@@ -1,14 +1,24 @@
 import { Injectable } from '@nestjs/common';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AppConfig } from '../../config/app-config';
-import { buildOptions, GenerationOverrides, GenerationSettings } from './generation-settings';
+import { buildOptions, GenerationOverrides, GenerationSettings, validGenerationOverrides } from './generation-settings';
 
-/** The generation defaults from `GEN_*`, with the overrides applied at runtime. */
+/**
+ * The generation defaults from `GEN_*`, with the overrides applied at runtime. Overrides are
+ * kept in `<data dir>/generation.json`, so a change made with `vega gen set` or
+ * `POST /admin/gen` survives restarts and reaches the other entry point when it next starts.
+ */
 @Injectable()
 export class GenerationSettingsService {
+  private overrides: GenerationOverrides;
   private current: GenerationSettings;
+  private readonly file: string;
 
   constructor(private readonly config: AppConfig) {
-    this.current = { ...config.generation };
+    this.file = join(config.dataDir, 'generation.json');
+    this.overrides = readOverrides(this.file);
+    this.current = { ...config.generation, ...this.overrides };
   }
 
   get(): GenerationSettings {
@@ -16,17 +26,44 @@ export class GenerationSettingsService {
   }
 
   update(overrides: GenerationOverrides): GenerationSettings {
-    this.current = { ...this.current, ...stripUndefined(overrides) };
+    this.overrides = { ...this.overrides, ...stripUndefined(overrides) };
+    this.current = { ...this.config.generation, ...this.overrides };
+    this.save();
     return this.get();
   }
 
   reset(): GenerationSettings {
+    this.overrides = {};
     this.current = { ...this.config.generation };
+    rmSync(this.file, { force: true });
     return this.get();
   }
 
   optionsFor(prompt: string, requestOptions?: Record<string, unknown>): Record<string, unknown> {
     return buildOptions(this.current, prompt, requestOptions);
+  }
+
+  /** Write-then-rename: a reader never sees half a file. */
+  private save(): void {
+    mkdirSync(this.config.dataDir, { recursive: true });
+    const temp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(temp, `${JSON.stringify(this.overrides, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temp, this.file);
+  }
+}
+
+/** The stored overrides; a missing file means none, and values out of range are ignored. */
+function readOverrides(file: string): GenerationOverrides {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return {};
+  }
+  try {
+    return validGenerationOverrides(JSON.parse(text));
+  } catch {
+    return {};
   }
 }
 

@@ -56,3 +56,36 @@ export function buildOptions(
     ...requestOptions,
   };
 }
+
+/** The accepted range of each numeric setting (as the `GEN_*` variables and `POST /admin/gen`). */
+export const GENERATION_RANGES = {
+  temperature: { min: 0, max: 2, integer: false },
+  top_p: { min: 0, max: 1, integer: false },
+  top_k: { min: 1, max: 1000, integer: true },
+  repeat_penalty: { min: 0, max: 2, integer: false },
+  presence_penalty: { min: -2, max: 2, integer: false },
+  frequency_penalty: { min: -2, max: 2, integer: false },
+} as const satisfies Record<Exclude<keyof GenerationSettings, 'dynamic'>, { min: number; max: number; integer: boolean }>;
+
+export type NumericGenerationSetting = keyof typeof GENERATION_RANGES;
+
+/** Why `value` is not acceptable for `name`, or null when it is. */
+export function generationValueProblem(name: NumericGenerationSetting, value: number): string | null {
+  const range = GENERATION_RANGES[name];
+  const kind = range.integer ? 'an integer' : 'a number';
+  const ok = Number.isFinite(value) && value >= range.min && value <= range.max && (!range.integer || Number.isInteger(value));
+  return ok ? null : `${name} must be ${kind} between ${range.min} and ${range.max}`;
+}
+
+/** The valid settings of an untrusted object (a stored file); anything else is dropped. */
+export function validGenerationOverrides(input: unknown): GenerationOverrides {
+  const result: GenerationOverrides = {};
+  if (!input || typeof input !== 'object') return result;
+  const source = input as Record<string, unknown>;
+  for (const name of Object.keys(GENERATION_RANGES) as NumericGenerationSetting[]) {
+    const value = source[name];
+    if (typeof value === 'number' && generationValueProblem(name, value) === null) result[name] = value;
+  }
+  if (typeof source.dynamic === 'boolean') result.dynamic = source.dynamic;
+  return result;
+}

@@ -47,6 +47,9 @@ export interface HistoryFilter {
   match?: string;
 }
 
+/** A conversation brought in from an export: everything but the id, which the database assigns. */
+export type ImportedConversation = Omit<ConversationRecord, 'id'>;
+
 export interface FeedbackChanges {
   rating?: number;
   tags?: string;
@@ -78,4 +81,6 @@ export abstract class ConversationHistoryRepository {
   /** The highest id in use (0 when empty). */
   abstract maxId(): Promise<number>;
   abstract count(): Promise<number>;
+  /** Inserts the rows in one transaction (new ids, in order); returns how many. */
+  abstract importMany(rows: ImportedConversation[]): Promise<number>;
 }

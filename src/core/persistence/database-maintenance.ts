@@ -11,4 +11,6 @@ export abstract class DatabaseMaintenance {
   abstract fileInfo(): Promise<DatabaseFileInfo>;
   /** Writes a consistent, compacted copy of the database to `file`, which must not exist. */
   abstract backupTo(file: string): Promise<void>;
+  /** Rebuilds the database file to reclaim free pages and empties the write-ahead log. */
+  abstract vacuum(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { stat } from 'node:fs/promises';
 import sqlite3 from 'sqlite3';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { DatabaseFileInfo, DatabaseMaintenance } from './database-maintenance';
 
@@ -14,7 +15,10 @@ const sizeOf = async (file: string): Promise<number> => {
 
 @Injectable()
 export class SqliteDatabaseMaintenance extends DatabaseMaintenance {
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly dataSource: DataSource,
+  ) {
     super();
   }
 
@@ -37,6 +41,16 @@ export class SqliteDatabaseMaintenance extends DatabaseMaintenance {
     } finally {
       await new Promise<void>((resolve) => db.close(() => resolve()));
     }
+  }
+
+  /**
+   * `VACUUM` on the app's own connection (it needs no open transaction elsewhere on it), then
+   * the FTS index merged into one segment, then a checkpoint that truncates the WAL file.
+   */
+  async vacuum(): Promise<void> {
+    await this.dataSource.query(`INSERT INTO conversations_fts(conversations_fts) VALUES ('optimize')`);
+    await this.dataSource.query('VACUUM');
+    await this.dataSource.query('PRAGMA wal_checkpoint(TRUNCATE)');
   }
 }
 

@@ -5,6 +5,7 @@ import {
   ConversationRecord,
   FeedbackChanges,
   HistoryFilter,
+  ImportedConversation,
   SearchHit,
 } from './conversation-history.repository';
 
@@ -17,6 +18,45 @@ const BM25 = 'bm25(conversations_fts, 2.0, 1.0)';
 /** The best-matching column, up to 16 tokens, matches between \x01 and \x02. */
 const SNIPPET = `snippet(conversations_fts, -1, char(1), char(2), '…', 16)`;
 const FROM_FTS = 'conversations_fts JOIN conversations c ON c.id = conversations_fts.rowid';
+
+const IMPORT_COLUMNS = [
+  'ts',
+  'prompt',
+  'response',
+  'source',
+  'session_id',
+  'rating',
+  'tags',
+  'notes',
+  'reviewed',
+  'model',
+  'status',
+  'prompt_tokens',
+  'completion_tokens',
+  'duration_ms',
+  'ttft_ms',
+] as const;
+const IMPORT_PLACEHOLDERS = `(${IMPORT_COLUMNS.map(() => '?').join(', ')})`;
+/** SQLite's historical limit of 999 bound values per statement. */
+const IMPORT_ROWS_PER_STATEMENT = Math.floor(999 / IMPORT_COLUMNS.length);
+
+const importValues = (row: ImportedConversation): unknown[] => [
+  row.ts,
+  row.prompt,
+  row.response,
+  row.source,
+  row.sessionId,
+  row.rating,
+  row.tags,
+  row.notes,
+  row.reviewed ? 1 : 0,
+  row.model,
+  row.status,
+  row.promptTokens,
+  row.completionTokens,
+  row.durationMs,
+  row.ttftMs,
+];
 
 type Row = Omit<ConversationRecord, 'reviewed'> & { reviewed: number };
 
@@ -130,6 +170,26 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
   async count(): Promise<number> {
     const [row]: { n: number }[] = await this.dataSource.query(`SELECT count(*) AS n FROM conversations`);
     return row.n;
+  }
+
+  async importMany(rows: ImportedConversation[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      for (let start = 0; start < rows.length; start += IMPORT_ROWS_PER_STATEMENT) {
+        const chunk = rows.slice(start, start + IMPORT_ROWS_PER_STATEMENT);
+        const placeholders = chunk.map(() => IMPORT_PLACEHOLDERS).join(', ');
+        await runner.query(`INSERT INTO conversations (${IMPORT_COLUMNS.join(', ')}) VALUES ${placeholders}`, chunk.flatMap(importValues));
+      }
+      await runner.commitTransaction();
+      return rows.length;
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      throw error;
+    } finally {
+      await runner.release();
+    }
   }
 
   /** Runs a write statement and returns the number of rows it changed. */

@@ -4,13 +4,17 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config';
-import { ConversationHistoryRepository } from '../../core/persistence/conversation-history.repository';
+import { maskPii } from '../../common/pii/pii-masker';
+import { ConversationHistoryRepository, ImportedConversation } from '../../core/persistence/conversation-history.repository';
 import { DatabaseMaintenance } from '../../core/persistence/database-maintenance';
 import { toStoredTs } from '../history/history.service';
+import { parseExportLine } from './conversation-import';
 
 /** Rows deleted per statement: each batch is a short write, so chat requests keep storing in between. */
 const PURGE_BATCH = 2000;
 const DAY_MS = 86_400_000;
+/** Rows inserted per transaction on import: short writes, like the purge. */
+const IMPORT_BATCH = 1000;
 
 export interface BackupResult {
   path: string;
@@ -21,6 +25,11 @@ export interface BackupResult {
 export interface PurgeResult {
   deleted: number;
   before: Date;
+}
+
+export interface VacuumResult {
+  sizeBeforeBytes: number;
+  sizeAfterBytes: number;
 }
 
 /** Backup and purge of the conversation database, for the admin API, the retention job and the CLI. */
@@ -53,5 +62,48 @@ export class DatabaseAdminService {
       if (count < PURGE_BATCH) return { deleted, before };
       await yieldToOthers();
     }
+  }
+
+  /** Compacts the database file; returns its size (with the WAL) before and after. */
+  async vacuum(): Promise<VacuumResult> {
+    const size = async () => {
+      const info = await this.database.fileInfo();
+      return info.sizeBytes + info.walBytes;
+    };
+    const sizeBeforeBytes = await size();
+    await this.database.vacuum();
+    return { sizeBeforeBytes, sizeAfterBytes: await size() };
+  }
+
+  /**
+   * Imports an export (JSON Lines, the API's conversation shape) in batches of short
+   * transactions; blank lines are skipped. Stops at the first invalid line, naming it (the
+   * batches before it stay imported; the count says how many). PII is masked as on the chat
+   * path when `PII_MASKING` is on. `onProgress` gets the number of rows imported so far.
+   */
+  async importConversations(lines: AsyncIterable<string>, onProgress?: (imported: number) => void): Promise<{ imported: number }> {
+    const mask = this.config.privacy.piiMasking ? maskPii : undefined;
+    let batch: ImportedConversation[] = [];
+    let imported = 0;
+    let lineNumber = 0;
+    const flush = async () => {
+      imported += await this.conversations.importMany(batch);
+      batch = [];
+      onProgress?.(imported);
+    };
+    try {
+      for await (const line of lines) {
+        lineNumber += 1;
+        if (line.trim() === '') continue;
+        const row = parseExportLine(line, lineNumber);
+        batch.push(mask ? { ...row, prompt: mask(row.prompt), response: mask(row.response) } : row);
+        if (batch.length >= IMPORT_BATCH) await flush();
+      }
+      await flush();
+    } catch (error) {
+      if (imported > 0 && error instanceof Error) error.message += ` (${imported} row(s) imported before it)`;
+      throw error;
+    }
+    return { imported };
   }
 }

@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
 import { LlmModule } from '../../core/llm/llm.module';
 import { PersistenceModule } from '../../core/persistence/persistence.module';
-import { ChatController } from './chat.controller';
 import { ChatService } from './chat.service';
 
+/** Chat without transport: what the HTTP routes (`ChatHttpModule`) and the CLI share. */
 @Module({
   imports: [LlmModule, PersistenceModule],
-  controllers: [ChatController],
   providers: [ChatService],
   exports: [ChatService],
 })

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
 import { PersistenceModule } from '../../core/persistence/persistence.module';
-import { HistoryController } from './history.controller';
 import { HistoryService } from './history.service';
 
+/** History, sessions, search and feedback without transport: shared by the HTTP routes and the CLI. */
 @Module({
   imports: [PersistenceModule],
-  controllers: [HistoryController],
   providers: [HistoryService],
   exports: [HistoryService],
 })

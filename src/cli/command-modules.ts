@@ -1,0 +1,18 @@
+import type { Type } from '@nestjs/common';
+
+/**
+ * The Nest module of each top-level command, loaded only when that command runs: a command
+ * pays for the features it uses and nothing else. `require` (not `import()`) keeps these
+ * CommonJS loads synchronous and out of the ES module loader.
+ */
+export const COMMAND_MODULES: Readonly<Record<string, () => Type<unknown>>> = {
+  serve: () => (require('./commands/serve.command') as typeof import('./commands/serve.command')).ServeCommandModule,
+  chat: () => (require('./commands/chat.command') as typeof import('./commands/chat.command')).ChatCommandModule,
+  repl: () => (require('./commands/repl.command') as typeof import('./commands/repl.command')).ReplCommandModule,
+  history: () => (require('./commands/history.commands') as typeof import('./commands/history.commands')).HistoryCommandsModule,
+  session: () => (require('./commands/history.commands') as typeof import('./commands/history.commands')).HistoryCommandsModule,
+  feedback: () => (require('./commands/history.commands') as typeof import('./commands/history.commands')).HistoryCommandsModule,
+  gen: () => (require('./commands/gen.command') as typeof import('./commands/gen.command')).GenCommandModule,
+  db: () => (require('./commands/db.command') as typeof import('./commands/db.command')).DbCommandModule,
+  health: () => (require('./commands/health.command') as typeof import('./commands/health.command')).HealthCommandModule,
+};

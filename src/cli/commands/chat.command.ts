@@ -1,0 +1,92 @@
+import { Module } from '@nestjs/common';
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { ChatModule } from '../../modules/chat/chat.module';
+import { ChatService } from '../../modules/chat/chat.service';
+import { commandMeta, optionMeta } from '../catalogue';
+import { InterruptedError } from '../cli-errors';
+import { Output } from '../output/output';
+import { runTurn } from './chat-turn';
+import { parseSessionId, parseText } from './option-parsers';
+
+interface ChatOptions {
+  session?: string;
+  model?: string;
+  stream?: boolean;
+  json?: boolean;
+}
+
+const PATH = ['chat'];
+
+/** `vega chat "<prompt>"`: one exchange, streamed to stdout. Ctrl-C stops it (exit 130). */
+@Command(commandMeta(...PATH))
+export class ChatCommand extends CommandRunner {
+  private readonly out = new Output();
+
+  constructor(private readonly chat: ChatService) {
+    super();
+  }
+
+  async run(words: string[], options: ChatOptions): Promise<void> {
+    const prompt = parseText(words.join(' '), 'the prompt');
+    const json = options.json === true;
+    const stream = options.stream !== false && !json;
+    const controller = new AbortController();
+    const interrupt = () => controller.abort();
+    process.once('SIGINT', interrupt);
+    try {
+      const { result, endedWithNewline } = await runTurn(this.chat, {
+        prompt,
+        sessionId: options.session,
+        model: options.model,
+        stream,
+        signal: controller.signal,
+      });
+      if (json) {
+        this.out.json({
+          response: result.response,
+          conversation_id: result.conversationId,
+          session_id: result.sessionId,
+          model: result.model,
+          cached: result.cached,
+          usage: { prompt_tokens: result.usage.promptTokens, completion_tokens: result.usage.completionTokens },
+        });
+        return;
+      }
+      if (!stream) this.out.write(result.response);
+      if (!(stream ? endedWithNewline : result.response.endsWith('\n'))) this.out.line();
+      this.out.note(`session ${result.sessionId} · #${result.conversationId} · ${result.usage.completionTokens} tokens${result.cached ? ' · cached' : ''}`);
+    } catch (error) {
+      if (controller.signal.aborted) {
+        if (stream) this.out.line();
+        throw new InterruptedError();
+      }
+      if (stream && process.stdout.isTTY) this.out.line();
+      throw error;
+    } finally {
+      process.off('SIGINT', interrupt);
+    }
+  }
+
+  @Option(optionMeta(PATH, '--session'))
+  parseSession(value: string): string {
+    return parseSessionId(value);
+  }
+
+  @Option(optionMeta(PATH, '--model'))
+  parseModel(value: string): string {
+    return parseText(value, '--model');
+  }
+
+  @Option(optionMeta(PATH, '--no-stream'))
+  parseStream(): boolean {
+    return false;
+  }
+
+  @Option(optionMeta(PATH, '--json'))
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+@Module({ imports: [ChatModule], providers: [ChatCommand] })
+export class ChatCommandModule {}
