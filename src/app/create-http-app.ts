@@ -6,6 +6,7 @@ import { ApiKeyRing } from '../common/auth/api-key-ring';
 import { NestPinoLogger } from '../core/logging/nest-pino.logger';
 import { requestIdFor } from '../core/logging/request-id';
 import { HttpAppModule } from './http-app.module';
+import { registerSecurityHeaders } from './security-headers';
 import { setupSwagger } from './swagger';
 
 export interface HttpAppOptions {
@@ -51,6 +52,7 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
   );
   if (options.logger === undefined) app.useLogger(app.get(NestPinoLogger));
   acceptJsonOnly(app);
+  await registerSecurityHeaders(app, config);
   app.enableShutdownHooks();
   setupSwagger(app);
   await app.init();

@@ -45,6 +45,11 @@ const commaList = () =>
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
+/** A browser origin: scheme, host and optional port, nothing after it (what the `Origin` header carries). */
+const origin = z
+  .string()
+  .regex(/^https?:\/\/[^/?#\s]+\/?$/, { error: 'must list origins like https://app.example.com (scheme, host, port; no path)' });
+
 export const envSchema = z.object({
   API_KEY: optionalText().refine((key) => key === undefined || key.length >= 16, {
     error: 'must be at least 16 characters long',
@@ -104,6 +109,7 @@ export const envSchema = z.object({
   METRICS_TOKEN: optionalText().refine((token) => token === undefined || token.length >= 16, {
     error: 'must be at least 16 characters long',
   }),
+  CORS_ORIGINS: commaList().pipe(z.array(origin)),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'verbose'], {
       error: 'must be one of fatal, error, warn, info, debug, verbose',
