@@ -8,6 +8,7 @@ import { requestIdFor } from '../core/logging/request-id';
 import { HttpAppModule } from './http-app.module';
 import { registerSecurityHeaders } from './security-headers';
 import { setupSwagger } from './swagger';
+import { serveWebUi } from './web-ui';
 
 export interface HttpAppOptions {
   /** The main API key (already resolved: from the environment or the key file). */
@@ -55,6 +56,7 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
   await registerSecurityHeaders(app, config);
   app.enableShutdownHooks();
   setupSwagger(app);
+  await serveWebUi(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;

@@ -14,6 +14,7 @@ import { AdminModule } from '../modules/admin/admin.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryModule } from '../modules/history/history.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
+import { ModelsModule } from '../modules/models/models.module';
 import { CoreModule } from './core.module';
 import { createValidationPipe } from './validation.pipe';
 
@@ -36,6 +37,7 @@ export class HttpAppModule {
         HistoryModule,
         AdminModule,
         MetricsModule,
+        ModelsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
