@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { resolveApiKey } from './common/auth/api-key-ring';
 import { createHttpApp } from './app/create-http-app';
+import { GracefulShutdown } from './app/graceful-shutdown';
 
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -25,6 +26,8 @@ async function bootstrap(): Promise<void> {
     );
   }
   const app = await createHttpApp(config, { apiKey: apiKey.key });
+  // SIGTERM/SIGINT: stop accepting, end streams, let requests finish, close the database, exit 0.
+  new GracefulShutdown(app, config.http.shutdownGraceMs, new Logger('Shutdown')).listen();
   await app.listen({ port: config.http.port, host: config.http.host });
   new Logger('Vega').log(`Listening on ${await app.getUrl()} (docs at /docs); model backend ${config.llm.urls.join(', ')}`);
 }

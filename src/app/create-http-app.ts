@@ -54,7 +54,6 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
   if (options.logger === undefined) app.useLogger(app.get(NestPinoLogger));
   acceptJsonOnly(app);
   await registerSecurityHeaders(app, config);
-  app.enableShutdownHooks();
   setupSwagger(app);
   await serveWebUi(app);
   await app.init();

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { ApiKeyRing } from '../common/auth/api-key-ring';
 import { ApiKeyGuard } from '../common/auth/api-key.guard';
 import { AuthModule } from '../common/auth/auth.module';
+import { ShutdownModule } from '../common/lifecycle/shutdown-signal';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { throttlerOptions } from '../common/throttling/key-throttler.guard';
 import { SlidingWindowThrottlerStorage } from '../common/throttling/sliding-window.storage';
@@ -27,6 +28,7 @@ export class HttpAppModule {
       imports: [
         CoreModule.forRoot(config),
         AuthModule.forRoot(keys),
+        ShutdownModule,
         ThrottlerModule.forRootAsync({
           imports: [ThrottlingModule],
           inject: [AppConfig, ApiKeyRing, SlidingWindowThrottlerStorage],

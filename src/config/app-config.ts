@@ -16,12 +16,14 @@ export interface GenerationDefaults {
 export abstract class AppConfig {
   /**
    * `corsOrigins` (`CORS_ORIGINS`): browser origins allowed to call the API; empty turns CORS off.
+   * `shutdownGraceMs` (`SHUTDOWN_GRACE_SEC`): how long a shutdown lets requests in flight finish.
    */
   abstract readonly http: {
     host: string;
     port: number;
     bodyLimitBytes: number;
     corsOrigins: readonly string[];
+    shutdownGraceMs: number;
   };
   abstract readonly dataDir: string;
   abstract readonly database: { type: 'sqlite'; path: string };
@@ -101,6 +103,7 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       port: env.PORT,
       bodyLimitBytes: Math.max(64 * 1024, env.MAX_PROMPT_CHARS * 6 + 16 * 1024),
       corsOrigins: env.CORS_ORIGINS.map((item) => item.replace(/\/+$/, '').toLowerCase()),
+      shutdownGraceMs: Math.round(env.SHUTDOWN_GRACE_SEC * 1000),
     },
     dataDir,
     database: { type: 'sqlite', path: dbPath },

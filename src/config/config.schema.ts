@@ -110,6 +110,7 @@ export const envSchema = z.object({
     error: 'must be at least 16 characters long',
   }),
   CORS_ORIGINS: commaList().pipe(z.array(origin)),
+  SHUTDOWN_GRACE_SEC: num(0, 3600).default(10),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'verbose'], {
       error: 'must be one of fatal, error, warn, info, debug, verbose',

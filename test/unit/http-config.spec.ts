@@ -15,3 +15,18 @@ describe('loadConfig: CORS_ORIGINS', () => {
     expect(() => loadConfig({ CORS_ORIGINS: value })).toThrow(/CORS_ORIGINS must list origins like https:\/\/app\.example\.com/);
   });
 });
+
+describe('loadConfig: SHUTDOWN_GRACE_SEC', () => {
+  it('defaults to 10 s', () => {
+    expect(loadConfig({}).http.shutdownGraceMs).toBe(10_000);
+  });
+
+  it('accepts fractions and 0', () => {
+    expect(loadConfig({ SHUTDOWN_GRACE_SEC: '0.5' }).http.shutdownGraceMs).toBe(500);
+    expect(loadConfig({ SHUTDOWN_GRACE_SEC: '0' }).http.shutdownGraceMs).toBe(0);
+  });
+
+  it.each(['-1', 'soon', '3601'])('refuses %s', (value) => {
+    expect(() => loadConfig({ SHUTDOWN_GRACE_SEC: value })).toThrow(/SHUTDOWN_GRACE_SEC must be a number between 0 and 3600/);
+  });
+});
