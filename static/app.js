@@ -220,7 +220,8 @@ async function streamAnswer(body, answer, signal) {
       answer.finish(data);
       settled = true;
     } else if (event.event === 'error') {
-      answer.fail(describeFailure(data.status, data.message));
+      // Vega itself is stopping (SIGTERM): not the model backend's fault.
+      answer.fail(data.message === 'server shutting down' ? 'Vega is shutting down: the partial answer is kept; retry in a moment.' : describeFailure(data.status, data.message));
       settled = true;
     }
   }
