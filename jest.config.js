@@ -19,7 +19,7 @@ const swc = [
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/*.browser-spec.ts'],
   transform: { '^.+\\.(ts|js|mjs)$': swc },
   transformIgnorePatterns: [],
   testTimeout: 20000,

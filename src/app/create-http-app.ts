@@ -6,7 +6,9 @@ import { ApiKeyRing } from '../common/auth/api-key-ring';
 import { NestPinoLogger } from '../core/logging/nest-pino.logger';
 import { requestIdFor } from '../core/logging/request-id';
 import { HttpAppModule } from './http-app.module';
+import { registerSecurityHeaders } from './security-headers';
 import { setupSwagger } from './swagger';
+import { serveWebUi } from './web-ui';
 
 export interface HttpAppOptions {
   /** The main API key (already resolved: from the environment or the key file). */
@@ -51,8 +53,9 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
   );
   if (options.logger === undefined) app.useLogger(app.get(NestPinoLogger));
   acceptJsonOnly(app);
-  app.enableShutdownHooks();
+  await registerSecurityHeaders(app, config);
   setupSwagger(app);
+  await serveWebUi(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;

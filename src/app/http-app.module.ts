@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { ApiKeyRing } from '../common/auth/api-key-ring';
 import { ApiKeyGuard } from '../common/auth/api-key.guard';
 import { AuthModule } from '../common/auth/auth.module';
+import { ShutdownModule } from '../common/lifecycle/shutdown-signal';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
 import { throttlerOptions } from '../common/throttling/key-throttler.guard';
 import { SlidingWindowThrottlerStorage } from '../common/throttling/sliding-window.storage';
@@ -17,6 +18,7 @@ import { HistoryHttpModule } from '../modules/history/history-http.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 import { OsintModule } from '../modules/osint/osint.module';
 import { ResearchModule } from '../modules/research/research.module';
+import { ModelsModule } from '../modules/models/models.module';
 import { CoreModule } from './core.module';
 import { createValidationPipe } from './validation.pipe';
 
@@ -29,6 +31,7 @@ export class HttpAppModule {
       imports: [
         CoreModule.forRoot(config),
         AuthModule.forRoot(keys),
+        ShutdownModule,
         ThrottlerModule.forRootAsync({
           imports: [ThrottlingModule],
           inject: [AppConfig, ApiKeyRing, SlidingWindowThrottlerStorage],
@@ -42,6 +45,7 @@ export class HttpAppModule {
         MetricsModule,
         OsintModule,
         ResearchModule,
+        ModelsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -14,7 +14,17 @@ export interface GenerationDefaults {
 
 /** The typed, frozen configuration, parsed once at bootstrap and injected as `AppConfig`. */
 export abstract class AppConfig {
-  abstract readonly http: { host: string; port: number; bodyLimitBytes: number };
+  /**
+   * `corsOrigins` (`CORS_ORIGINS`): browser origins allowed to call the API; empty turns CORS off.
+   * `shutdownGraceMs` (`SHUTDOWN_GRACE_SEC`): how long a shutdown lets requests in flight finish.
+   */
+  abstract readonly http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    corsOrigins: readonly string[];
+    shutdownGraceMs: number;
+  };
   abstract readonly dataDir: string;
   abstract readonly database: { type: 'sqlite'; path: string };
   /** `API_KEY` (may be absent: the HTTP entry point then generates one) and `API_KEYS_EXTRA`. */
@@ -116,7 +126,13 @@ function toAppConfig(env: ParsedEnv): AppConfig {
   return {
     // The JSON body of a chat request is bounded by the prompt limit (UTF-8 may take 4 bytes
     // a character, JSON escaping up to 6) plus room for the other fields.
-    http: { host: env.HOST, port: env.PORT, bodyLimitBytes: Math.max(64 * 1024, env.MAX_PROMPT_CHARS * 6 + 16 * 1024) },
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      bodyLimitBytes: Math.max(64 * 1024, env.MAX_PROMPT_CHARS * 6 + 16 * 1024),
+      corsOrigins: env.CORS_ORIGINS.map((item) => item.replace(/\/+$/, '').toLowerCase()),
+      shutdownGraceMs: Math.round(env.SHUTDOWN_GRACE_SEC * 1000),
+    },
     dataDir,
     database: { type: 'sqlite', path: dbPath },
     auth: { apiKey: env.API_KEY, extraKeys: env.API_KEYS_EXTRA },

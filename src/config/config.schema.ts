@@ -73,6 +73,10 @@ function isDnsServer(entry: string): boolean {
   const match = /^\[([^\]]+)\]:(\d{1,5})$/.exec(entry) ?? /^([^:]+):(\d{1,5})$/.exec(entry);
   return match !== null && isIP(match[1]) !== 0 && Number(match[2]) <= 65535;
 }
+/** A browser origin: scheme, host and optional port, nothing after it (what the `Origin` header carries). */
+const origin = z
+  .string()
+  .regex(/^https?:\/\/[^/?#\s]+\/?$/, { error: 'must list origins like https://app.example.com (scheme, host, port; no path)' });
 
 export const envSchema = z.object({
   API_KEY: optionalText().refine((key) => key === undefined || key.length >= 16, {
@@ -159,6 +163,8 @@ export const envSchema = z.object({
       error: 'must be a comma list of host names, IP addresses or CIDR ranges (e.g. 10.0.0.0/24)',
     })
     .default(['127.0.0.1', '::1']),
+  CORS_ORIGINS: commaList().pipe(z.array(origin)),
+  SHUTDOWN_GRACE_SEC: num(0, 3600).default(10),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'verbose'], {
       error: 'must be one of fatal, error, warn, info, debug, verbose',

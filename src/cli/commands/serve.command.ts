@@ -14,7 +14,7 @@ export class ServeCommand extends CommandRunner {
     // Fastify, Swagger and the rest of the HTTP graph load only for this command.
     const { serve } = require('../../app/serve') as typeof import('../../app/serve');
     const app = await serve(this.config);
-    // Runs until the server closes; SIGTERM/SIGINT go through the app's own shutdown hooks.
+    // Runs until the server closes; SIGTERM/SIGINT run the graceful shutdown installed by serve().
     await new Promise<void>((resolve) => app.getHttpServer().once('close', () => resolve()));
   }
 }

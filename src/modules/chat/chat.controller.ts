@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Optional, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
@@ -6,6 +6,7 @@ import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { describeError } from '../../common/errors/all-exceptions.filter';
 import { ClientClosedError } from '../../common/errors/app-errors';
 import { clientGoneSignal } from '../../common/http/client-gone';
+import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
 import { SseWriter } from '../../common/streaming/sse-writer';
 import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
 import { ChatInput, ChatResult, ChatService } from './chat.service';
@@ -28,6 +29,7 @@ export class ChatController {
   constructor(
     private readonly chat: ChatService,
     private readonly config: AppConfig,
+    @Optional() private readonly shutdown?: ShutdownSignal,
   ) {}
 
   @Post('chat')
@@ -73,13 +75,17 @@ export class ChatController {
     const prepared = await this.chat.prepare(toInput(body));
     const sse = new SseWriter(reply, this.config.chat.heartbeatMs);
     sse.open(reply.getHeaders() as Record<string, string>);
+    // A shutdown ends the stream like a client that left (stored as aborted, upstream cancelled).
+    const stop = this.shutdown ? AbortSignal.any([sse.signal, this.shutdown.signal]) : sse.signal;
     try {
-      for await (const event of this.chat.run(prepared, sse.signal)) {
+      for await (const event of this.chat.run(prepared, stop)) {
         if (event.type === 'token') await sse.event('token', { text: event.text });
         else await sse.event('done', toDoneEvent(event.result));
       }
     } catch (error) {
-      if (!(error instanceof ClientClosedError)) {
+      if (this.shutdown?.active && !sse.signal.aborted) {
+        await sse.event('error', { message: 'server shutting down', status: 503 });
+      } else if (!(error instanceof ClientClosedError)) {
         const { body: failure } = describeError(error);
         await sse.event('error', { message: failure.message, status: failure.statusCode });
       }

@@ -1,0 +1,36 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+
+/**
+ * Where `static/` is: the repository root, two levels above `src/app/` when run from source
+ * and three above `dist/src/app/` when built.
+ */
+export function findStaticRoot(from = __dirname): string {
+  for (const candidate of [resolve(from, '..', '..', 'static'), resolve(from, '..', '..', '..', 'static')]) {
+    if (existsSync(join(candidate, 'index.html'))) return candidate;
+  }
+  throw new Error(`static/index.html not found above ${from}`);
+}
+
+/**
+ * The web UI: `static/index.html` at `/`, its files under `/static/`. Plain Fastify routes, outside
+ * Nest's router, so the API-key guard never sees them (the page asks for the key itself) and they
+ * stay out of the OpenAPI document. No build step: the files are served as they are, revalidated
+ * on every load (`no-cache` with ETags) since their names carry no content hash.
+ */
+export async function serveWebUi(app: NestFastifyApplication, root = findStaticRoot()): Promise<void> {
+  await app.register(fastifyStatic, {
+    root,
+    prefix: '/static/',
+    index: false,
+    dotfiles: 'ignore',
+    cacheControl: false,
+    etag: true,
+    lastModified: true,
+    setHeaders: (reply) => reply.header('cache-control', 'no-cache'),
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.get('/', (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
+}

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { BackendTimeoutError, ClientClosedError } from '../../common/errors/app-errors';
+import type { BackendModel } from '../../core/llm/llm-backend';
+import { LlmService } from '../../core/llm/llm.service';
+
+export interface ModelList {
+  defaultModel: string;
+  models: BackendModel[];
+}
+
+/** The backend's model list, for pickers (the web UI) and scripts. */
+@Injectable()
+export class ModelsService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly llm: LlmService,
+  ) {}
+
+  /** Asks the backend; gives up after the first-token timeout, or when `client` aborts. */
+  async list(client: AbortSignal): Promise<ModelList> {
+    const ms = this.config.llm.firstTokenTimeoutMs;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new BackendTimeoutError('total', `The model backend did not list its models within ${ms / 1000} s`)), ms);
+    const onClient = () => deadline.abort(new ClientClosedError());
+    client.addEventListener('abort', onClient, { once: true });
+    try {
+      const models = await this.llm.backend.listModels(deadline.signal);
+      return { defaultModel: this.config.llm.model, models: [...models].sort((a, b) => a.name.localeCompare(b.name)) };
+    } finally {
+      clearTimeout(timer);
+      client.removeEventListener('abort', onClient);
+    }
+  }
+}

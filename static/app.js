@@ -1,0 +1,465 @@
+// The Vega chat page: key, model, streamed answers with Stop, session memory, history with
+// search and paging, ratings. Model text only ever reaches the page through renderMarkdown (which
+// escapes it first) or as text nodes.
+import { api, ApiError, describeFailure, loadKey, saveKey } from './api.js';
+import { renderMarkdown, snippetFragment } from './markdown.js';
+import { readSse } from './sse.js';
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  keyForm: $('key-form'),
+  key: $('api-key'),
+  model: $('model'),
+  stream: $('stream'),
+  notice: $('notice'),
+  noticeText: $('notice-text'),
+  sessionId: $('session-id'),
+  newSession: $('new-session'),
+  messages: $('messages'),
+  empty: $('empty'),
+  composer: $('composer'),
+  prompt: $('prompt'),
+  send: $('send'),
+  stop: $('stop'),
+  history: $('history'),
+  historyToggle: $('history-toggle'),
+  historySearch: $('history-search'),
+  historyQ: $('history-q'),
+  historyList: $('history-list'),
+  historyEmpty: $('history-empty'),
+  historyMore: $('history-more'),
+};
+
+const prefs = {
+  get session() {
+    return localStorage.getItem('vega.sessionId');
+  },
+  set session(id) {
+    localStorage.setItem('vega.sessionId', id);
+  },
+  get model() {
+    return localStorage.getItem('vega.model') ?? '';
+  },
+  set model(name) {
+    localStorage.setItem('vega.model', name);
+  },
+  get stream() {
+    return localStorage.getItem('vega.stream') !== 'false';
+  },
+  set stream(on) {
+    localStorage.setItem('vega.stream', String(on));
+  },
+};
+
+/** 16 hex characters, like the ids the server makes: the page names its sessions itself, so a
+ * stopped first answer (which never gets a `done` event) still belongs to the session. */
+function newSessionId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+// ---- notices ---------------------------------------------------------------------------------
+
+function showNotice(message) {
+  ui.noticeText.textContent = message;
+  ui.notice.hidden = false;
+}
+
+function clearNotice() {
+  ui.notice.hidden = true;
+  ui.noticeText.textContent = '';
+}
+
+function messageOf(error) {
+  return error instanceof ApiError ? error.message : `Something went wrong: ${error?.message ?? error}`;
+}
+
+// ---- ratings ---------------------------------------------------------------------------------
+
+function ratingControl(conversationId, current) {
+  const box = document.createElement('span');
+  box.className = 'rating';
+  box.setAttribute('role', 'group');
+  box.setAttribute('aria-label', 'Rate this answer');
+  const paint = (rating) => {
+    for (const button of box.children) {
+      const value = Number(button.dataset.value);
+      button.classList.toggle('on', rating !== null && value <= rating);
+      button.setAttribute('aria-pressed', String(rating === value));
+    }
+  };
+  for (let value = 1; value <= 5; value += 1) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'star';
+    button.dataset.value = String(value);
+    button.textContent = '★';
+    button.title = `Rate ${value} of 5`;
+    button.setAttribute('aria-label', `Rate ${value} of 5`);
+    button.addEventListener('click', async () => {
+      try {
+        const response = await api('/feedback', { body: { conversation_id: conversationId, rating: value } });
+        const row = await response.json();
+        paint(row.rating);
+        box.dataset.rating = String(row.rating);
+      } catch (error) {
+        showNotice(messageOf(error));
+      }
+    });
+    box.append(button);
+  }
+  paint(current ?? null);
+  if (current) box.dataset.rating = String(current);
+  return box;
+}
+
+// ---- chat messages -------------------------------------------------------------------------------
+
+function scrollToEnd(force = false) {
+  const list = ui.messages;
+  const nearEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  if (force || nearEnd) list.scrollTop = list.scrollHeight;
+}
+
+function addUserMessage(text) {
+  const item = document.createElement('li');
+  item.className = 'msg user';
+  const body = document.createElement('div');
+  body.className = 'body';
+  body.textContent = text;
+  item.append(body);
+  ui.messages.append(item);
+  ui.empty.hidden = true;
+  scrollToEnd(true);
+}
+
+/** An answer bubble that fills as tokens arrive. */
+class AnswerView {
+  constructor() {
+    this.text = '';
+    this.settled = false;
+    this.item = document.createElement('li');
+    this.item.className = 'msg assistant pending';
+    this.body = document.createElement('div');
+    this.body.className = 'body markdown';
+    this.meta = document.createElement('div');
+    this.meta.className = 'meta';
+    this.status = document.createElement('span');
+    this.status.className = 'status';
+    this.status.textContent = 'thinking…';
+    this.meta.append(this.status);
+    this.item.append(this.body, this.meta);
+    ui.messages.append(this.item);
+    ui.empty.hidden = true;
+    scrollToEnd(true);
+  }
+
+  append(text) {
+    this.text += text;
+    this.status.textContent = 'answering…';
+    this.render();
+  }
+
+  render() {
+    this.body.innerHTML = renderMarkdown(this.text);
+    scrollToEnd();
+  }
+
+  finish({ conversation_id, model, cached, rating = null, status = 'ok' }) {
+    this.settled = true;
+    this.item.classList.remove('pending');
+    this.item.dataset.conversationId = String(conversation_id);
+    this.item.dataset.status = status;
+    const parts = [model, cached ? 'cached' : null, status !== 'ok' && status !== 'cached' ? status : null, `#${conversation_id}`];
+    this.status.textContent = parts.filter(Boolean).join(' · ');
+    this.meta.append(ratingControl(conversation_id, rating));
+  }
+
+  stopped() {
+    if (this.settled) return;
+    this.settled = true;
+    this.item.classList.remove('pending');
+    this.item.dataset.status = 'aborted';
+    this.status.textContent = 'stopped — the partial answer is kept in your history';
+  }
+
+  fail(message) {
+    this.settled = true;
+    this.item.classList.remove('pending');
+    this.item.classList.add('failed');
+    this.item.dataset.status = 'error';
+    this.status.textContent = message;
+  }
+}
+
+function showExchange(row) {
+  addUserMessage(row.prompt);
+  const answer = new AnswerView();
+  answer.text = row.response ?? '';
+  answer.render();
+  answer.finish({ conversation_id: row.id, model: row.model, cached: row.status === 'cached', rating: row.rating, status: row.status });
+}
+
+// ---- sending ---------------------------------------------------------------------------------
+
+let running = null;
+
+function setBusy(busy) {
+  ui.send.disabled = busy;
+  ui.stop.disabled = !busy;
+  ui.prompt.setAttribute('aria-busy', String(busy));
+}
+
+async function streamAnswer(body, answer, signal) {
+  const response = await api('/chat/sse', { body, signal });
+  let settled = false;
+  for await (const event of readSse(response, signal)) {
+    const data = JSON.parse(event.data);
+    if (event.event === 'token') answer.append(data.text);
+    else if (event.event === 'done') {
+      answer.finish(data);
+      settled = true;
+    } else if (event.event === 'error') {
+      // Vega itself is stopping (SIGTERM): not the model backend's fault.
+      answer.fail(data.message === 'server shutting down' ? 'Vega is shutting down: the partial answer is kept; retry in a moment.' : describeFailure(data.status, data.message));
+      settled = true;
+    }
+  }
+  if (!settled && !signal.aborted) answer.fail('The answer was cut off: the connection closed early.');
+}
+
+async function wholeAnswer(body, answer, signal) {
+  const response = await api('/chat', { body, signal });
+  const result = await response.json();
+  answer.append(result.response);
+  answer.finish(result);
+}
+
+async function send(prompt) {
+  if (!loadKey()) {
+    showNotice('Enter your API key first (it is printed when Vega starts, and kept in data/api-key).');
+    ui.key.focus();
+    return;
+  }
+  clearNotice();
+  addUserMessage(prompt);
+  const answer = new AnswerView();
+  const controller = new AbortController();
+  running = controller;
+  setBusy(true);
+  const body = { prompt, session_id: prefs.session };
+  if (ui.model.value) body.model = ui.model.value;
+  try {
+    if (ui.stream.checked) await streamAnswer(body, answer, controller.signal);
+    else await wholeAnswer(body, answer, controller.signal);
+  } catch (error) {
+    if (!controller.signal.aborted) {
+      answer.fail(messageOf(error));
+      if (error instanceof ApiError && [0, 401, 429, 503].includes(error.status)) showNotice(error.message);
+    }
+  } finally {
+    if (controller.signal.aborted) answer.stopped();
+    running = null;
+    setBusy(false);
+    void loadHistory({ reset: true });
+  }
+}
+
+// ---- session ---------------------------------------------------------------------------------
+
+function startSession(id = newSessionId()) {
+  prefs.session = id;
+  ui.sessionId.textContent = id;
+  ui.messages.replaceChildren();
+  ui.empty.hidden = false;
+}
+
+async function restoreSession() {
+  const id = prefs.session;
+  if (!id) return startSession();
+  startSession(id);
+  if (!loadKey()) return;
+  try {
+    const page = await (await api(`/session/${encodeURIComponent(id)}`)).json();
+    for (const row of page.items) showExchange(row);
+    scrollToEnd(true);
+  } catch (error) {
+    showNotice(messageOf(error));
+  }
+}
+
+/** A one-line preview without the Markdown punctuation. */
+function plainText(markdown) {
+  return markdown
+    .replace(/```[\w+#.-]*|[*`~]|^#+\s|^\s*>\s?/gm, '')
+    .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+// ---- history ---------------------------------------------------------------------------------
+
+const history = { cursor: null, q: '', loading: null };
+
+function historyItem(row) {
+  const item = document.createElement('li');
+  item.className = 'history-item';
+  item.dataset.conversationId = String(row.id);
+  const head = document.createElement('button');
+  head.type = 'button';
+  head.className = 'history-head';
+  head.setAttribute('aria-expanded', 'false');
+  const when = document.createElement('time');
+  when.dateTime = row.ts;
+  when.textContent = new Date(row.ts).toLocaleString();
+  const status = document.createElement('span');
+  status.className = `badge ${row.status}`;
+  status.textContent = row.status;
+  const prompt = document.createElement('span');
+  prompt.className = 'history-prompt';
+  prompt.textContent = row.prompt;
+  head.append(when, status, prompt);
+  const preview = document.createElement('p');
+  preview.className = 'history-preview';
+  if (row.snippet) preview.append(snippetFragment(row.snippet));
+  else preview.textContent = plainText(row.response ?? '').slice(0, 160);
+  item.append(head, preview);
+
+  let details = null;
+  head.addEventListener('click', () => {
+    const open = head.getAttribute('aria-expanded') !== 'true';
+    head.setAttribute('aria-expanded', String(open));
+    if (open && !details) {
+      details = document.createElement('div');
+      details.className = 'history-details';
+      const answer = document.createElement('div');
+      answer.className = 'markdown';
+      answer.innerHTML = renderMarkdown(row.response ?? '');
+      const actions = document.createElement('div');
+      actions.className = 'meta';
+      actions.append(ratingControl(row.id, row.rating));
+      if (row.session_id) {
+        const resume = document.createElement('button');
+        resume.type = 'button';
+        resume.textContent = 'Continue this session';
+        resume.addEventListener('click', () => {
+          prefs.session = row.session_id;
+          void restoreSession();
+          ui.prompt.focus();
+        });
+        actions.append(resume);
+      }
+      details.append(answer, actions);
+      item.append(details);
+    }
+    if (details) details.hidden = !open;
+    preview.hidden = open;
+  });
+  return item;
+}
+
+async function loadHistory({ reset = false } = {}) {
+  if (!loadKey()) return;
+  if (reset) history.cursor = null;
+  const params = new URLSearchParams({ limit: '20' });
+  if (history.q) params.set('q', history.q);
+  if (history.cursor) params.set('cursor', history.cursor);
+  const loading = (async () => {
+    const page = await (await api(`/history?${params}`)).json();
+    if (reset) ui.historyList.replaceChildren();
+    for (const row of page.items) ui.historyList.append(historyItem(row));
+    history.cursor = page.next_cursor;
+    ui.historyMore.hidden = !page.next_cursor;
+    ui.historyEmpty.hidden = ui.historyList.children.length > 0;
+    ui.historyEmpty.textContent = history.q ? 'No match.' : 'Nothing here yet.';
+  })();
+  history.loading = loading;
+  try {
+    await loading;
+  } catch (error) {
+    if (history.loading === loading) showNotice(messageOf(error));
+  }
+}
+
+// ---- models ----------------------------------------------------------------------------------
+
+async function loadModels() {
+  if (!loadKey()) return;
+  try {
+    const list = await (await api('/models')).json();
+    const wanted = prefs.model || list.default_model;
+    const options = list.items.map((model) => {
+      const option = document.createElement('option');
+      option.value = model.name;
+      option.textContent = model.parameter_size ? `${model.name} (${model.parameter_size})` : model.name;
+      return option;
+    });
+    const fallback = document.createElement('option');
+    fallback.value = '';
+    fallback.textContent = `default (${list.default_model})`;
+    ui.model.replaceChildren(fallback, ...options);
+    ui.model.value = list.items.some((model) => model.name === wanted) ? wanted : '';
+  } catch (error) {
+    showNotice(messageOf(error));
+  }
+}
+
+// ---- wiring ----------------------------------------------------------------------------------
+
+function refreshAll() {
+  clearNotice();
+  void loadModels();
+  void restoreSession();
+  void loadHistory({ reset: true });
+}
+
+ui.key.value = loadKey();
+ui.stream.checked = prefs.stream;
+
+ui.keyForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  saveKey(ui.key.value.trim());
+  refreshAll();
+});
+ui.stream.addEventListener('change', () => {
+  prefs.stream = ui.stream.checked;
+});
+ui.model.addEventListener('change', () => {
+  prefs.model = ui.model.value;
+});
+ui.newSession.addEventListener('click', () => {
+  startSession();
+  ui.prompt.focus();
+});
+ui.composer.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const prompt = ui.prompt.value.trim();
+  if (!prompt || running) return;
+  ui.prompt.value = '';
+  void send(prompt);
+});
+ui.prompt.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    ui.composer.requestSubmit();
+  }
+});
+ui.stop.addEventListener('click', () => running?.abort());
+ui.notice.querySelector('#notice-close').addEventListener('click', clearNotice);
+ui.historySearch.addEventListener('submit', (event) => {
+  event.preventDefault();
+  history.q = ui.historyQ.value.trim();
+  void loadHistory({ reset: true });
+});
+ui.historyMore.addEventListener('click', () => void loadHistory());
+ui.historyToggle.addEventListener('click', () => {
+  const open = !ui.history.classList.contains('open');
+  ui.history.classList.toggle('open', open);
+  ui.historyToggle.setAttribute('aria-expanded', String(open));
+});
+
+if (loadKey()) refreshAll();
+else {
+  startSession(prefs.session ?? undefined);
+  showNotice('Enter your API key to start (it is printed when Vega starts, and kept in data/api-key).');
+}
