@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,7 +55,9 @@ export async function startVega(env: Record<string, string>): Promise<Running & 
     env: { ...process.env, PORT: String(port), VEGA_DATA_DIR: dataDir, API_KEY: apiKey, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  child.stdout!.resume();
+  // VEGA_STDOUT=<file> keeps Vega's output (logs, --trace-gc lines) for a look afterwards.
+  if (process.env.VEGA_STDOUT) child.stdout!.pipe(createWriteStream(process.env.VEGA_STDOUT));
+  else child.stdout!.resume();
   // Ready when /healthz answers (whatever LOG_LEVEL prints).
   let exited: number | null = null;
   child.once('exit', (code) => (exited = code ?? -1));
