@@ -161,6 +161,25 @@ export const COMMANDS: CommandSpec[] = [
     options: [JSON_OPTION],
     examples: ['vega health', 'vega health --json'],
   },
+  {
+    name: 'dataset',
+    summary: 'training datasets from your files',
+    subcommands: [
+      {
+        name: 'build',
+        arguments: '<dir>',
+        summary: 'read .jsonl, .json, .csv, .txt and .md files under DIR into one JSONL dataset',
+        details:
+          'Walks DIR recursively (symbolic links and hidden entries are not followed) and recognises {prompt, response}, Alpaca {instruction, input, output}, chat {messages}, ShareGPT {conversations}, CSV with prompt/response (or question/answer, instruction/output) columns, and Q:/A: or "### Question"/"### Answer" pairs in text and Markdown. A bad file or record is skipped and counted by reason, never fatal. Records go to --out (never overwritten) or stdout; the summary table goes to stdout with --out, else to stderr.',
+        options: [
+          { flags: '--out <file>', description: 'write the dataset to this new file instead of stdout' },
+          { flags: '--format <format>', description: 'chat, alpaca, sharegpt or prompt-response (default)' },
+          { ...JSON_OPTION, description: 'print the summary as JSON' },
+        ],
+        examples: ['vega dataset build ./notes --out dataset.jsonl', 'vega dataset build ./exports --format chat --out chat.jsonl --json'],
+      },
+    ],
+  },
 ];
 
 /** Options every command accepts; handled before a command runs. */

@@ -15,4 +15,5 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Type<unknown>>> = {
   gen: () => (require('./commands/gen.command') as typeof import('./commands/gen.command')).GenCommandModule,
   db: () => (require('./commands/db.command') as typeof import('./commands/db.command')).DbCommandModule,
   health: () => (require('./commands/health.command') as typeof import('./commands/health.command')).HealthCommandModule,
+  dataset: () => (require('./commands/dataset.command') as typeof import('./commands/dataset.command')).DatasetCommandModule,
 };
