@@ -16,8 +16,8 @@ import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryHttpModule } from '../modules/history/history-http.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
-import { OsintModule } from '../modules/osint/osint.module';
-import { ResearchModule } from '../modules/research/research.module';
+import { OsintHttpModule } from '../modules/osint/osint-http.module';
+import { ResearchHttpModule } from '../modules/research/research-http.module';
 import { ModelsModule } from '../modules/models/models.module';
 import { CoreModule } from './core.module';
 import { createValidationPipe } from './validation.pipe';
@@ -43,8 +43,8 @@ export class HttpAppModule {
         HistoryHttpModule,
         AdminHttpModule,
         MetricsModule,
-        OsintModule,
-        ResearchModule,
+        OsintHttpModule,
+        ResearchHttpModule,
         ModelsModule,
       ],
       providers: [

@@ -91,6 +91,132 @@ export const COMMANDS: CommandSpec[] = [
     examples: ['vega feedback 42 --rating 5 --tags good,concise', 'vega feedback 42 --notes "wrong date" --reviewed'],
   },
   {
+    name: 'search',
+    summary: 'web and image search, and research answers with numbered sources',
+    details:
+      'Asks the configured provider (SEARCH_PROVIDER: DuckDuckGo or SearXNG). Pages are fetched through the SSRF-guarded fetcher: private and loopback targets are refused unless FETCH_ALLOW_PRIVATE=true or FETCH_ALLOW_HOSTS lists them.',
+    subcommands: [
+      {
+        name: 'web',
+        arguments: '<query...>',
+        summary: 'search the web: title and URL of each result, each URL once',
+        options: [
+          { flags: '--max <n>', description: 'how many results (1..20, default 5)' },
+          { flags: '--safesearch <level>', description: 'off, moderate (default) or strict' },
+          JSON_OPTION,
+        ],
+        examples: ['vega search web circuit breaker pattern', 'vega search web "sqlite wal mode" --max 10 --json | jq -r ".items[].href"'],
+      },
+      {
+        name: 'images',
+        arguments: '<query...>',
+        summary: 'search for images: size, image URL and title, each image once',
+        options: [
+          { flags: '--max <n>', description: 'how many images (1..20, default 5)' },
+          { flags: '--safesearch <level>', description: 'off, moderate (default) or strict' },
+          JSON_OPTION,
+        ],
+        examples: ['vega search images miniature circuit breaker --max 3', 'vega search images "red panda" --safesearch strict --json'],
+      },
+      {
+        name: 'research',
+        arguments: '<query...>',
+        summary: 'search, read the top pages and have the model answer citing them as [n]',
+        details:
+          'Prints the answer, then the numbered sources. By default the model summarizes the pages (POST /research/summarize); --rag answers from the most relevant passages instead (POST /research/rag). Pages that fail are listed with their error.',
+        options: [
+          { flags: '--max <n>', description: 'how many search results to read (1..10, default 5)' },
+          { flags: '--rag', description: 'answer from the best passages (BM25, plus embeddings when EMBED_MODEL is set)' },
+          JSON_OPTION,
+        ],
+        examples: ['vega search research "how does a circuit breaker recover?"', 'vega search research --rag --max 8 "half-open state"', 'vega search research "wal mode" --json | jq -r .summary'],
+      },
+    ],
+  },
+  {
+    name: 'osint',
+    summary: 'look-ups: DNS, reverse DNS, HTTP headers, TLS certificate, robots.txt, WHOIS, usernames',
+    details:
+      'The same services as the /osint/* routes. Web targets go through the SSRF-guarded fetcher (private and loopback targets refused unless FETCH_ALLOW_PRIVATE=true or FETCH_ALLOW_HOSTS); DNS uses the system resolver or DNS_SERVERS.',
+    subcommands: [
+      {
+        name: 'dns',
+        arguments: '<host>',
+        summary: 'addresses and the A, AAAA, MX, TXT, NS and CNAME records of a name',
+        options: [JSON_OPTION],
+        examples: ['vega osint dns example.com', 'vega osint dns example.com --json | jq .records.MX'],
+      },
+      {
+        name: 'reverse-dns',
+        arguments: '<ip>',
+        summary: 'the PTR names of an IPv4 or IPv6 address',
+        options: [JSON_OPTION],
+        examples: ['vega osint reverse-dns 8.8.8.8'],
+      },
+      {
+        name: 'headers',
+        arguments: '<url>',
+        summary: 'the response headers of a URL, and which security headers are missing',
+        options: [JSON_OPTION],
+        examples: ['vega osint headers https://example.com/', 'vega osint headers https://example.com/ --json | jq .security.missing'],
+      },
+      {
+        name: 'ssl',
+        arguments: '<host>',
+        summary: "a server's TLS certificate (self-signed and expired ones too), days left and whether it is trusted",
+        options: [{ flags: '--port <n>', description: 'TLS port (1..65535, default 443)' }, JSON_OPTION],
+        examples: ['vega osint ssl example.com', 'vega osint ssl mail.example.com --port 993 --json'],
+      },
+      {
+        name: 'robots',
+        arguments: '<url>',
+        summary: "a site's robots.txt (at the origin of the URL)",
+        options: [JSON_OPTION],
+        examples: ['vega osint robots https://example.com/', 'vega osint robots https://example.com/ | grep -i disallow'],
+      },
+      {
+        name: 'whois',
+        arguments: '<domain>',
+        summary: 'registrar, dates, status and name servers of a domain (RDAP, then WHOIS on port 43)',
+        options: [JSON_OPTION],
+        examples: ['vega osint whois example.com', 'vega osint whois example.com --json | jq -r .expires'],
+      },
+      {
+        name: 'username',
+        arguments: '<name>',
+        summary: 'look for a username on many sites, each by its own rule (progress bar on a terminal)',
+        details:
+          'Probes the profile URL of every site in the site list (bundled, or USERNAME_SITES_FILE), 16 at a time. FOUND is yes, no, or ? when inconclusive (a redirect, an error, a rate limit): a redirect is never taken as proof.',
+        options: [
+          { flags: '--nsfw', description: 'also probe adult sites' },
+          { flags: '--sites <names>', description: 'only these sites, comma-separated (names from the site list, any case)' },
+          JSON_OPTION,
+        ],
+        examples: ['vega osint username octocat', 'vega osint username octocat --sites GitHub,Reddit', 'vega osint username octocat --json | jq -r ".items[] | select(.exists) | .url"'],
+      },
+    ],
+  },
+  {
+    name: 'net',
+    summary: 'network checks of allowed hosts (NET_SCAN_ALLOW)',
+    subcommands: [
+      {
+        name: 'scan',
+        arguments: '<host>',
+        summary: 'TCP connect scan: open, closed or filtered, only hosts NET_SCAN_ALLOW covers',
+        details:
+          'A host (and every address its name resolves to) outside NET_SCAN_ALLOW is refused before any connection is tried (exit 1). Ports are a comma list of ports and ranges, at most 1024 in all.',
+        options: [
+          { flags: '--ports <list>', description: 'ports to try, e.g. 22,80,443 or 8000-8010 (required)' },
+          { flags: '--timeout <seconds>', description: 'wait for each connection (0.01..10, default 0.6)' },
+          { flags: '--concurrency <n>', description: 'connections tried at once (1..1000, default 200)' },
+          JSON_OPTION,
+        ],
+        examples: ['vega net scan 127.0.0.1 --ports 22,80,443', 'vega net scan 10.0.0.5 --ports 8000-8010,9090 --timeout 1 --json'],
+      },
+    ],
+  },
+  {
     name: 'gen',
     summary: 'generation settings (temperature, top_p, …), kept across restarts',
     details:

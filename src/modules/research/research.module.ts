@@ -4,17 +4,15 @@ import { OutboundFetcher } from '../../core/outbound/outbound-fetcher';
 import { LlmModule } from '../../core/llm/llm.module';
 import { OutboundModule } from '../../core/outbound/outbound.module';
 import { PageReaderService } from './page-reader.service';
-import { ResearchController } from './research.controller';
 import { ResearchService } from './research.service';
-import { SearchController } from './search.controller';
 import { DuckDuckGoProvider } from './search/duckduckgo.provider';
 import { SearchProvider } from './search/search-provider';
 import { SearchService } from './search/search.service';
 import { SearxngProvider } from './search/searxng.provider';
 
+/** Search, summarize and RAG without transport: shared by the HTTP routes and the CLI. */
 @Module({
   imports: [OutboundModule, LlmModule],
-  controllers: [SearchController, ResearchController],
   providers: [
     {
       provide: SearchProvider,
