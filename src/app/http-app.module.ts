@@ -15,6 +15,7 @@ import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryHttpModule } from '../modules/history/history-http.module';
+import { IntegrationsHttpModule } from '../modules/integrations/integrations-http.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 import { OsintModule } from '../modules/osint/osint.module';
 import { ResearchModule } from '../modules/research/research.module';
@@ -46,6 +47,7 @@ export class HttpAppModule {
         OsintModule,
         ResearchModule,
         ModelsModule,
+        IntegrationsHttpModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

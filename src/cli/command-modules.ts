@@ -15,4 +15,6 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Type<unknown>>> = {
   gen: () => (require('./commands/gen.command') as typeof import('./commands/gen.command')).GenCommandModule,
   db: () => (require('./commands/db.command') as typeof import('./commands/db.command')).DbCommandModule,
   health: () => (require('./commands/health.command') as typeof import('./commands/health.command')).HealthCommandModule,
+  integrations: () =>
+    (require('./commands/integrations.command') as typeof import('./commands/integrations.command')).IntegrationsCommandModule,
 };
