@@ -15,6 +15,7 @@ import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryHttpModule } from '../modules/history/history-http.module';
+import { IntegrationsHttpModule } from '../modules/integrations/integrations-http.module';
 import { MetricsModule } from '../modules/metrics/metrics.module';
 import { OsintHttpModule } from '../modules/osint/osint-http.module';
 import { ResearchHttpModule } from '../modules/research/research-http.module';
@@ -46,6 +47,7 @@ export class HttpAppModule {
         OsintHttpModule,
         ResearchHttpModule,
         ModelsModule,
+        IntegrationsHttpModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

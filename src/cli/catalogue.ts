@@ -306,6 +306,20 @@ export const COMMANDS: CommandSpec[] = [
       },
     ],
   },
+  {
+    name: 'integrations',
+    summary: 'check the integrations (Slack)',
+    subcommands: [
+      {
+        name: 'test',
+        summary: 'post a test message to SLACK_WEBHOOK_URL (exit 1 when Slack refuses it, 2 when Slack is not configured)',
+        details:
+          'Sent through the outbound fetcher, like the API\'s POST /integrations/test: the SSRF guard applies (FETCH_ALLOW_HOSTS, FETCH_ALLOW_PRIVATE). Slack\'s reason (invalid_token, no_service, channel_is_archived…) is printed when it refuses.',
+        options: [JSON_OPTION],
+        examples: ['vega integrations test', 'vega integrations test --json'],
+      },
+    ],
+  },
 ];
 
 /** Options every command accepts; handled before a command runs. */

@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { envSchema, ParsedEnv } from './config.schema';
 
+export type SlackNotifyKind = ParsedEnv['SLACK_NOTIFY'][number];
+
 export interface GenerationDefaults {
   temperature: number;
   top_p: number;
@@ -77,6 +79,12 @@ export abstract class AppConfig {
   };
   /** Hosts and CIDR ranges `/net/scan` may touch. */
   abstract readonly net: { scanAllow: readonly string[] };
+  /**
+   * `SLACK_WEBHOOK_URL` (a secret: never logged, redacted in `/admin/status`), the kinds of
+   * events announced there (`SLACK_NOTIFY`), and the least time between two messages of one
+   * kind (`SLACK_NOTIFY_INTERVAL_SEC`).
+   */
+  abstract readonly slack: { webhookUrl?: string; notify: readonly SlackNotifyKind[]; notifyIntervalMs: number };
   abstract readonly logLevel: ParsedEnv['LOG_LEVEL'];
 }
 
@@ -97,7 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const raw = env[name];
-      const shown = raw === undefined || /KEY|TOKEN/.test(name) ? '' : ` (got "${raw}")`;
+      const shown = raw === undefined || /KEY|TOKEN|WEBHOOK/.test(name) ? '' : ` (got "${raw}")`;
       return `${name} ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
@@ -119,6 +127,7 @@ function toAppConfig(env: ParsedEnv): AppConfig {
   if (env.SEARCH_PROVIDER === 'searxng' && !env.SEARXNG_URL) {
     throw new ConfigError('Invalid configuration: SEARXNG_URL must be set when SEARCH_PROVIDER is searxng');
   }
+  checkSlack(env);
   const dataDir = resolve(env.VEGA_DATA_DIR);
   const dbPath = env.DATABASE_URL ? resolve(env.DATABASE_URL.slice('sqlite:'.length)) : resolve(dataDir, 'vega.db');
   const systemPromptFile =
@@ -189,8 +198,26 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       whoisServer: env.WHOIS_SERVER,
     },
     net: { scanAllow: env.NET_SCAN_ALLOW },
+    slack: {
+      webhookUrl: env.SLACK_WEBHOOK_URL,
+      notify: env.SLACK_NOTIFY,
+      notifyIntervalMs: Math.round(env.SLACK_NOTIFY_INTERVAL_SEC * 1000),
+    },
     logLevel: env.LOG_LEVEL,
   };
+}
+
+/** The webhook must be Slack's own (https://hooks.slack.com/…) unless SLACK_ALLOW_ANY_URL; never echoed: it is a secret. */
+function checkSlack(env: ParsedEnv): void {
+  const url = env.SLACK_WEBHOOK_URL === undefined ? undefined : new URL(env.SLACK_WEBHOOK_URL);
+  if (url && !env.SLACK_ALLOW_ANY_URL && (url.protocol !== 'https:' || url.host !== 'hooks.slack.com' || url.pathname === '/')) {
+    throw new ConfigError(
+      'Invalid configuration: SLACK_WEBHOOK_URL must be a Slack incoming webhook (https://hooks.slack.com/services/…); SLACK_ALLOW_ANY_URL=true lifts this',
+    );
+  }
+  if (!url && env.SLACK_NOTIFY.length > 0) {
+    throw new ConfigError('Invalid configuration: SLACK_NOTIFY needs SLACK_WEBHOOK_URL to be set');
+  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -165,6 +165,13 @@ export const envSchema = z.object({
     .default(['127.0.0.1', '::1']),
   CORS_ORIGINS: commaList().pipe(z.array(origin)),
   SHUTDOWN_GRACE_SEC: num(0, 3600).default(10),
+  // Whether the URL must be Slack's is checked in app-config (it depends on SLACK_ALLOW_ANY_URL).
+  SLACK_WEBHOOK_URL: optionalText().pipe(httpUrl.optional()),
+  SLACK_ALLOW_ANY_URL: bool().default(false),
+  SLACK_NOTIFY: commaList().pipe(
+    z.array(z.enum(['breaker', 'backend'], { error: 'must be a comma list of breaker, backend' })).transform((kinds) => [...new Set(kinds)]),
+  ),
+  SLACK_NOTIFY_INTERVAL_SEC: num(1, 86400).default(300),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'verbose'], {
       error: 'must be one of fatal, error, warn, info, debug, verbose',

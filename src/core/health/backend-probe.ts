@@ -31,6 +31,7 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
   private running?: Promise<BackendState>;
   private stopped = false;
   private readonly modelListeners: ((models: string[]) => void)[] = [];
+  private readonly statusListeners: ((state: Readonly<BackendState>) => void)[] = [];
 
   constructor(
     private readonly config: AppConfig,
@@ -45,6 +46,11 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
   /** Called with the backend's model names after each successful probe. */
   onModels(listener: (models: string[]) => void): void {
     this.modelListeners.push(listener);
+  }
+
+  /** Called when the backend goes down (or is down at the first probe) and when it comes back. */
+  onStatusChange(listener: (state: Readonly<BackendState>) => void): void {
+    this.statusListeners.push(listener);
   }
 
   onApplicationBootstrap(): void {
@@ -88,10 +94,11 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
     if (this.stopped) return next;
     const previous = this.current;
     this.current = next;
-    if (next.up && !previous.up) this.logger.pino.info({ backend: this.llm.backend.kind, version: next.version }, 'model backend is up');
-    if (!next.up && (previous.up || previous.checkedAt === null)) {
-      this.logger.pino.warn({ backend: this.llm.backend.kind, reason: next.error }, 'model backend is down');
-    }
+    const cameUp = next.up && !previous.up;
+    const wentDown = !next.up && (previous.up || previous.checkedAt === null);
+    if (cameUp) this.logger.pino.info({ backend: this.llm.backend.kind, version: next.version }, 'model backend is up');
+    if (wentDown) this.logger.pino.warn({ backend: this.llm.backend.kind, reason: next.error }, 'model backend is down');
+    if (cameUp || wentDown) for (const listener of this.statusListeners) listener(next);
     return next;
   }
 }

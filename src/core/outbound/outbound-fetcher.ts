@@ -13,8 +13,10 @@ export const USER_AGENT = `Vega/${version} (local-first LLM service; research an
 export const MAX_REDIRECTS = 5;
 
 export interface FetchOptions {
-  method?: 'GET' | 'HEAD';
+  method?: 'GET' | 'HEAD' | 'POST';
   headers?: Record<string, string>;
+  /** A request body (a webhook's JSON). Only sent with POST; a redirect is then never followed. */
+  body?: string;
   /**
    * Media types a successful (2xx) answer may have, e.g. `text/html` or `text/*`; anything
    * else is refused before the body is read. Omitted: any type.
@@ -129,6 +131,7 @@ export class OutboundFetcher implements OnApplicationShutdown {
               accept: options.accept?.join(', ') ?? '*/*',
               ...options.headers,
             },
+            body: options.method === 'POST' ? options.body : undefined,
             dispatcher,
             signal: controller.signal,
           });
@@ -136,7 +139,9 @@ export class OutboundFetcher implements OnApplicationShutdown {
           throw this.explain(error, url, redirects, controller.signal);
         }
         const location = header(response.headers, 'location');
-        if (REDIRECTS.has(response.statusCode) && location && options.followRedirects !== false) {
+        // A POST is never replayed to wherever a redirect points.
+        const follow = options.followRedirects !== false && options.method !== 'POST';
+        if (REDIRECTS.has(response.statusCode) && location && follow) {
           await response.body.dump().catch(() => undefined);
           if (redirects.length >= (options.maxRedirects ?? MAX_REDIRECTS)) {
             throw new UpstreamError(`${target} redirected more than ${options.maxRedirects ?? MAX_REDIRECTS} times`);
