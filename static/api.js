@@ -13,12 +13,24 @@ export function saveKey(key) {
 }
 
 export class ApiError extends Error {
-  constructor(status, message, retryAfter) {
+  constructor(status, message, retryAfter, serverMessage = '') {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.retryAfter = retryAfter;
+    /** The server's own `message`, for callers that word a failure themselves. */
+    this.serverMessage = serverMessage;
   }
+}
+
+/** The readable message of any failure: an `ApiError`'s sentence, or what went wrong otherwise. */
+export function messageOf(error) {
+  return error instanceof ApiError ? error.message : `Something went wrong: ${error?.message ?? error}`;
+}
+
+/** Failures that concern the whole page (no server, wrong key, rate limit, backend down), not one request. */
+export function isPageWideFailure(error) {
+  return error instanceof ApiError && [0, 401, 429, 503].includes(error.status);
 }
 
 /** The readable message for an HTTP status, with the server's own message as detail where it helps. */
@@ -78,5 +90,5 @@ export async function api(path, { method, body, signal } = {}) {
     // not JSON: the status says enough
   }
   const retryAfter = retryAfterOf(response);
-  throw new ApiError(response.status, describeFailure(response.status, serverMessage, retryAfter), retryAfter);
+  throw new ApiError(response.status, describeFailure(response.status, serverMessage, retryAfter), retryAfter, serverMessage);
 }

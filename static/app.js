@@ -1,9 +1,12 @@
 // The Vega chat page: key, model, streamed answers with Stop, session memory, history with
 // search and paging, ratings. Model text only ever reaches the page through renderMarkdown (which
-// escapes it first) or as text nodes.
-import { api, ApiError, describeFailure, loadKey, saveKey } from './api.js';
+// escapes it first) or as text nodes. The research and username panels live in their own modules.
+import { api, describeFailure, isPageWideFailure, loadKey, messageOf, saveKey } from './api.js';
 import { renderMarkdown, snippetFragment } from './markdown.js';
+import { initResearchPanel } from './research.js';
 import { readSse } from './sse.js';
+import { initTabs } from './tabs.js';
+import { initUsernamePanel } from './username.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -68,10 +71,6 @@ function showNotice(message) {
 function clearNotice() {
   ui.notice.hidden = true;
   ui.noticeText.textContent = '';
-}
-
-function messageOf(error) {
-  return error instanceof ApiError ? error.message : `Something went wrong: ${error?.message ?? error}`;
 }
 
 // ---- ratings ---------------------------------------------------------------------------------
@@ -255,7 +254,7 @@ async function send(prompt) {
   } catch (error) {
     if (!controller.signal.aborted) {
       answer.fail(messageOf(error));
-      if (error instanceof ApiError && [0, 401, 429, 503].includes(error.status)) showNotice(error.message);
+      if (isPageWideFailure(error)) showNotice(error.message);
     }
   } finally {
     if (controller.signal.aborted) answer.stopped();
@@ -456,6 +455,15 @@ ui.historyToggle.addEventListener('click', () => {
   const open = !ui.history.classList.contains('open');
   ui.history.classList.toggle('open', open);
   ui.historyToggle.setAttribute('aria-expanded', String(open));
+});
+
+initResearchPanel({ showNotice });
+initUsernamePanel({ showNotice });
+initTabs({
+  onShow: (panel) => {
+    // The history drawer belongs to the chat panel.
+    ui.historyToggle.hidden = panel !== 'panel-chat';
+  },
 });
 
 if (loadKey()) refreshAll();

@@ -1,13 +1,12 @@
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { FakeOllama } from '../support/fake-ollama';
 import { seedConversations } from '../support/seed';
 import { queryDb } from '../support/sqlite';
 import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
 import { describeWithChromium, launchChromium, SCREENSHOT_DIR } from './chromium';
+import { WAIT_MS, waitForCount, waitForText } from './waits';
 
-// Two shared cores and a real browser: waits are generous, and every wait names what it waited for.
-const WAIT_MS = 20_000;
 jest.setTimeout(120_000);
 
 interface Row {
@@ -27,27 +26,6 @@ async function waitForRows(t: TestApp, sql: string, check: (rows: Row[]) => bool
     if (check(rows)) return rows;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; rows: ${JSON.stringify(rows)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function waitForText(locator: Locator, pattern: RegExp, what: string): Promise<string> {
-  const deadline = Date.now() + WAIT_MS;
-  let last = '';
-  for (;;) {
-    last = (await locator.count()) > 0 ? ((await locator.first().textContent()) ?? '') : '';
-    if (pattern.test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} to match ${pattern}; text: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function waitForCount(locator: Locator, count: number, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const found = await locator.count();
-    if (found === count) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} ${what}; found ${found}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

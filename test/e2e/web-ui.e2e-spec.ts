@@ -38,6 +38,10 @@ describe('web UI files', () => {
       ['api.js', /javascript/],
       ['sse.js', /javascript/],
       ['markdown.js', /javascript/],
+      ['research.js', /javascript/],
+      ['username.js', /javascript/],
+      ['tabs.js', /javascript/],
+      ['tools.js', /javascript/],
       ['app.css', /^text\/css/],
       ['favicon.svg', /^image\/svg\+xml/],
     ] as const) {
