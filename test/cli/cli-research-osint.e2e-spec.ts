@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { FakeDns } from '../support/fake-dns';
 import { FakeOllama } from '../support/fake-ollama';
 import { FixtureServer } from '../support/fixture-server';
@@ -12,6 +13,28 @@ import { tempDir } from '../support/test-app';
 import { ANSI, ROOT, runVega, VegaOptions } from '../support/cli';
 
 jest.setTimeout(60_000);
+
+const TLS_DIR = join(__dirname, '..', 'fixtures', 'tls');
+const pem = (name: string) => readFileSync(join(TLS_DIR, name));
+
+/** A WHOIS server (port-43 protocol on a loopback port): reads the query line, answers, closes. */
+function whoisServer(answer: (query: string) => string): { server: Server; queries: string[]; sockets: Set<Socket> } {
+  const queries: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let buffered = '';
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString();
+      if (!buffered.includes('\r\n')) return;
+      const query = buffered.trim();
+      queries.push(query);
+      socket.end(answer(query));
+    });
+  });
+  return { server, queries, sockets };
+}
 
 /** A TCP server on `host` that counts the connections it receives. */
 function counting(): { server: Server; connections: () => number; sockets: Set<Socket> } {
@@ -43,13 +66,17 @@ const pages = new FixtureServer({
   '/gh/alice': { body: '<h1>alice</h1>' },
   '/hn': (url) => ({ body: url.searchParams.get('id') === 'alice' ? '<td>user: alice</td>' : 'No such user.' }),
   '/redir/alice': { status: 302, headers: { location: '/login' } },
+  '/robots.txt': { headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'User-agent: *\nDisallow: /private/\n' },
 });
 /** What the fake SearXNG answers: [title, url, snippet]. */
 let results: [string, string, string][] = [];
 const searx = new FixtureServer({
-  '/search': () => ({
+  '/search': (url) => ({
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: 'q', results: results.map(([title, url, content]) => ({ title, url, content, engine: 'fixture' })) }),
+    body:
+      url.searchParams.get('categories') === 'images'
+        ? fixture('searxng/search-images.json')
+        : JSON.stringify({ query: 'q', results: results.map(([title, url, content]) => ({ title, url, content, engine: 'fixture' })) }),
   }),
 });
 const dns = new FakeDns({
@@ -59,15 +86,34 @@ const dns = new FakeDns({
     TXT: ['v=spf1 -all'],
     NS: ['ns1.example.test'],
   },
+  'self-signed.vega.test': { A: ['127.0.0.1'] },
+  '1.0.0.127.in-addr.arpa': { PTR: ['localhost.example.test', 'loop.example.test'] },
 });
+const selfSigned = createTlsServer({ key: pem('self-signed.key'), cert: pem('self-signed.crt') }, (socket) => socket.end());
+const tlsSockets = new Set<Socket>();
+selfSigned.on('connection', (socket) => {
+  tlsSockets.add(socket);
+  socket.on('close', () => tlsSockets.delete(socket));
+});
+const RDAP = { 'content-type': 'application/rdap+json' };
+const rdap = new FixtureServer({ '/rdap/domain/example.test': { headers: RDAP, body: fixture('rdap-example.json') } });
+const registry = whoisServer(() => fixture('whois-registry.txt'));
+const iana = whoisServer(() => `% IANA WHOIS server\r\n\r\ndomain:       WHOIS\r\n\r\nrefer:        127.0.0.1:${ports.registry}\r\n`);
 const open = counting();
 const other = counting();
-const ports = { open: 0, closed: 0, other: 0 };
+const ports = { open: 0, closed: 0, other: 0, tls: 0, registry: 0, iana: 0 };
 let data: ReturnType<typeof tempDir>;
 let sitesFile = '';
 
 beforeAll(async () => {
-  await Promise.all([fake.start(), pages.start(), searx.start(), dns.start()]);
+  await Promise.all([fake.start(), pages.start(), searx.start(), dns.start(), rdap.start()]);
+  rdap.route('/dns.json', {
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ version: '1.0', publication: '2026-11-24T00:00:00Z', services: [[['test'], [`${rdap.origin}/rdap/`]]] }),
+  });
+  ports.tls = await listen(selfSigned, '127.0.0.1');
+  ports.registry = await listen(registry.server, '127.0.0.1');
+  ports.iana = await listen(iana.server, '127.0.0.1');
   ports.open = await listen(open.server, '127.0.0.1');
   const probe = createServer();
   ports.closed = await listen(probe, '127.0.0.1');
@@ -75,8 +121,10 @@ beforeAll(async () => {
   ports.other = await listen(other.server, '127.0.0.2');
 });
 afterAll(async () => {
-  await Promise.all([fake.stop(), pages.stop(), searx.stop(), dns.stop()]);
-  for (const s of [open, other]) {
+  await Promise.all([fake.stop(), pages.stop(), searx.stop(), dns.stop(), rdap.stop()]);
+  for (const socket of tlsSockets) socket.destroy();
+  await new Promise((resolve) => selfSigned.close(resolve));
+  for (const s of [open, other, registry, iana]) {
     for (const socket of s.sockets) socket.destroy();
     await new Promise((resolve) => s.server.close(resolve));
   }
@@ -150,6 +198,35 @@ describe('vega search', () => {
     });
   });
 
+  it('images: size, image URL and title as a table when piped, the API JSON with --json', async () => {
+    const table = await vega(['search', 'images', 'circuit', 'breaker']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).not.toMatch(ANSI);
+    const rows = lines(table.stdout);
+    expect(rows).toHaveLength(4);
+    expect(rows[0]).toMatch(/^#\s+SIZE  IMAGE\s+TITLE$/);
+    expect(rows[1]).toMatch(/^1  1600x1200  https:\/\/upload\.wikimedia\.org\/wikipedia\/commons\/6\/6a\/Miniature_circuit_breaker\.jpg\s+Miniature circuit breaker$/);
+    expect(rows[2]).toMatch(/^2\s+1200x630  https:\/\/martinfowler\.com\/bliki\/images\/circuitBreaker\/state\.png\s+Circuit Breaker state diagram$/);
+    expect(rows[3]).toMatch(/^3\s+-  https:\/\/example\.org\/gallery\/breaker\.webp\s+Breaker panel$/);
+    expect(rows[3].indexOf('Breaker panel')).toBe(rows[1].indexOf('Miniature circuit breaker'));
+    const request = searx.requests.at(-1)!;
+    expect(request.query.get('categories')).toBe('images');
+    expect(request.query.get('q')).toBe('circuit breaker');
+
+    const json = await vega(['search', 'images', '--json', 'circuit breaker']);
+    expect(json.code).toBe(0);
+    const { items } = JSON.parse(json.stdout);
+    expect(items[0]).toEqual({
+      title: 'Miniature circuit breaker',
+      image: 'https://upload.wikimedia.org/wikipedia/commons/6/6a/Miniature_circuit_breaker.jpg',
+      thumbnail: 'https://upload.wikimedia.org/wikipedia/commons/thumb/6/6a/Miniature_circuit_breaker.jpg/320px-Miniature_circuit_breaker.jpg',
+      url: 'https://commons.wikimedia.org/wiki/File:Miniature_circuit_breaker.jpg',
+      width: 1600,
+      height: 1200,
+    });
+    expect(items[2]).toMatchObject({ title: 'Breaker panel', width: null, height: null });
+  });
+
   it('research: the summary from the model, then the numbered sources, failed pages marked', async () => {
     fake.enqueue({ kind: 'reply', text: 'A breaker trips after repeated failures [1]; retry transient ones [2].' });
     const result = await vega(['search', 'research', 'circuit breaker']);
@@ -191,6 +268,86 @@ describe('vega osint', () => {
       addresses: ['127.0.0.10'],
       records: { A: ['127.0.0.10'], AAAA: [], MX: [{ exchange: 'mx1.example.test', priority: 10 }], TXT: ['v=spf1 -all'], NS: ['ns1.example.test'], CNAME: [] },
     });
+  });
+
+  it('reverse-dns: one PTR name a line from the configured DNS server, or JSON', async () => {
+    const table = await vega(['osint', 'reverse-dns', '127.0.0.1']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toBe('localhost.example.test\nloop.example.test\n');
+    expect(dns.queries.at(-1)).toEqual({ name: '1.0.0.127.in-addr.arpa', type: 'PTR' });
+
+    const json = await vega(['osint', 'reverse-dns', '--json', '127.0.0.1']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ ip: '127.0.0.1', names: ['localhost.example.test', 'loop.example.test'] });
+  });
+
+  it('ssl: the certificate of an allowed host and port, why it is not trusted, as fields or JSON', async () => {
+    // The guard stays on: only this host and port are exempt; the name resolves through the local DNS server.
+    const env = { FETCH_ALLOW_HOSTS: `self-signed.vega.test:${ports.tls}` };
+    const table = await vega(['osint', 'ssl', 'self-signed.vega.test', '--port', String(ports.tls)], { env });
+    expect(table.code).toBe(0);
+    expect(table.stdout).not.toMatch(ANSI);
+    expect(table.stdout).toMatch(new RegExp(`^host\\s+self-signed\\.vega\\.test:${ports.tls}$`, 'm'));
+    expect(table.stdout).toMatch(/^subject\s+CN=self-signed\.vega\.test, O=Vega Test Fixtures$/m);
+    expect(table.stdout).toMatch(/^san\s+self-signed\.vega\.test, www\.self-signed\.vega\.test, 127\.0\.0\.1$/m);
+    expect(table.stdout).toMatch(/^trusted\s+no \(DEPTH_ZERO_SELF_SIGNED_CERT\)$/m);
+    expect(table.stdout).toMatch(/^protocol\s+TLSv1\.3$/m);
+
+    const json = await vega(['osint', 'ssl', 'self-signed.vega.test', '--port', String(ports.tls), '--json'], { env });
+    expect(json.code).toBe(0);
+    const cert = JSON.parse(json.stdout);
+    expect(cert).toMatchObject({
+      host: 'self-signed.vega.test',
+      port: ports.tls,
+      subject: { CN: 'self-signed.vega.test', O: 'Vega Test Fixtures' },
+      authorized: false,
+      authorization_error: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+      fingerprint256: expect.stringMatching(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/),
+    });
+    expect(cert.days_left).toBeGreaterThan(30_000);
+  });
+
+  it("robots: the robots.txt at the URL's origin as text, or JSON", async () => {
+    const text = await vega(['osint', 'robots', pages.url('/some/page?q=1')]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe('User-agent: *\nDisallow: /private/\n');
+
+    const json = await vega(['osint', 'robots', '--json', pages.origin]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ url: pages.url('/robots.txt'), found: true, robots: 'User-agent: *\nDisallow: /private/\n' });
+  });
+
+  it('whois: RDAP found through the bootstrap file as fields; WHOIS on port 43 as JSON', async () => {
+    // The guard stays on: the RDAP server and the registry's WHOIS port are allowed, nothing else.
+    const env = {
+      RDAP_BOOTSTRAP_URL: rdap.url('/dns.json'),
+      WHOIS_SERVER: `127.0.0.1:${ports.iana}`,
+      FETCH_ALLOW_HOSTS: `${new URL(rdap.origin).host},127.0.0.1:${ports.registry}`,
+    };
+    const table = await vega(['osint', 'whois', 'example.test'], { env });
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^domain\s+example\.test$/m);
+    expect(table.stdout).toMatch(/^registrar\s+RESERVED-Internet Assigned Numbers Authority$/m);
+    expect(table.stdout).toMatch(/^expires\s+2026-08-13T04:00:00Z$/m);
+    expect(table.stdout).toMatch(/^name servers\s+a\.iana-servers\.net, b\.iana-servers\.net$/m);
+    expect(table.stdout).toContain(`rdap (${rdap.url('/rdap/domain/example.test')})`);
+
+    const json = await vega(['osint', 'whois', 'example.whois', '--json'], { env });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      domain: 'example.whois',
+      source: 'whois',
+      registrar: 'Example Registrar, Inc.',
+      created: '1995-08-14T04:00:00Z',
+      updated: '2025-08-14T07:01:39Z',
+      expires: '2026-08-13T04:00:00Z',
+      status: ['clientDeleteProhibited', 'clientTransferProhibited'],
+      nameservers: ['a.iana-servers.net', 'b.iana-servers.net'],
+      server: `whois://127.0.0.1:${ports.registry}`,
+      rdap_error: 'no RDAP service for .whois',
+    });
+    expect(iana.queries.at(-1)).toBe('example.whois');
+    expect(registry.queries.at(-1)).toBe('example.whois');
   });
 
   it('headers: status, redirects, headers and the security summary; a target the guard refuses is exit 2', async () => {
