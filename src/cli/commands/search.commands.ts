@@ -31,6 +31,25 @@ function searchRequest(words: string[], options: SearchOptions): SearchRequestDt
   });
 }
 
+/** Shared by `search web` and `search images`: validate, search with a spinner, print. */
+async function runSearch<Item>(
+  out: Output,
+  words: string[],
+  options: SearchOptions,
+  find: (query: { query: string; maxResults: number; safesearch: SearchRequestDto['safesearch']; signal: AbortSignal }) => Promise<Item[]>,
+  none: string,
+  print: (out: Output, items: Item[]) => void,
+): Promise<void> {
+  const request = searchRequest(words, options);
+  const spinner = new Spinner('searching').start();
+  const items = await interruptible((signal) =>
+    find({ query: request.query, maxResults: request.max_results, safesearch: request.safesearch, signal }),
+  ).finally(() => spinner.stop());
+  if (options.json) return out.json({ items });
+  if (items.length === 0) return out.note(none);
+  print(out, items);
+}
+
 /** `vega search web QUERY`: the results as a table, or the API's JSON. */
 @SubCommand(commandMeta(...WEB))
 export class SearchWebCommand extends CommandRunner {
@@ -40,15 +59,8 @@ export class SearchWebCommand extends CommandRunner {
     super();
   }
 
-  async run(words: string[], options: SearchOptions): Promise<void> {
-    const request = searchRequest(words, options);
-    const spinner = new Spinner('searching').start();
-    const items = await interruptible((signal) =>
-      this.search.web({ query: request.query, maxResults: request.max_results, safesearch: request.safesearch, signal }),
-    ).finally(() => spinner.stop());
-    if (options.json) return this.out.json({ items });
-    if (items.length === 0) return this.out.note('No results.');
-    printWebResults(this.out, items);
+  run(words: string[], options: SearchOptions): Promise<void> {
+    return runSearch(this.out, words, options, (query) => this.search.web(query), 'No results.', printWebResults);
   }
 
   @Option(optionMeta(WEB, '--max'))
@@ -76,15 +88,8 @@ export class SearchImagesCommand extends CommandRunner {
     super();
   }
 
-  async run(words: string[], options: SearchOptions): Promise<void> {
-    const request = searchRequest(words, options);
-    const spinner = new Spinner('searching').start();
-    const items = await interruptible((signal) =>
-      this.search.images({ query: request.query, maxResults: request.max_results, safesearch: request.safesearch, signal }),
-    ).finally(() => spinner.stop());
-    if (options.json) return this.out.json({ items });
-    if (items.length === 0) return this.out.note('No images.');
-    printImageResults(this.out, items);
+  run(words: string[], options: SearchOptions): Promise<void> {
+    return runSearch(this.out, words, options, (query) => this.search.images(query), 'No images.', printImageResults);
   }
 
   @Option(optionMeta(IMAGES, '--max'))
