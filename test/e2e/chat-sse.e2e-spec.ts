@@ -19,6 +19,8 @@ describe('SSE chat streams', () => {
     events.filter((e) => e.event === 'token').map((e) => (JSON.parse(e.data) as { text: string }).text);
 
   const expectCompleteStream = async (open: () => ReturnType<typeof openSse>, prompt: string) => {
+    // Tokens 20 ms apart, as a model produces them: each reaches the client on its own.
+    fake.enqueue({ kind: 'slow', delayMs: 20 });
     const sse = await open();
     expect(sse.status).toBe(200);
     expect(sse.headers['content-type']).toBe('text/event-stream; charset=utf-8');
@@ -40,7 +42,7 @@ describe('SSE chat streams', () => {
     return events;
   };
 
-  it('POST /chat/sse streams one token event per chunk, then done', async () => {
+  it('POST /chat/sse streams a token event per chunk as it arrives, then done', async () => {
     await start();
     await expectCompleteStream(() => openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'stream me please' } }), 'stream me please');
     expect(await rows()).toEqual([{ status: 'ok', response: 'Echo: stream me please', prompt: 'stream me please' }]);
@@ -56,6 +58,13 @@ describe('SSE chat streams', () => {
   it('POST /chat with stream: true returns the same stream', async () => {
     await start();
     await expectCompleteStream(() => openSse(`${t.url}/chat`, { headers: auth, body: { prompt: 'via chat', stream: true } }), 'via chat');
+  });
+
+  it('sends the lines that arrived together as one token event', async () => {
+    await start();
+    const events = await (await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'all at once' } })).all();
+    expect(tokens(events)).toEqual(['Echo: all at once']);
+    expect(events.at(-1)!.event).toBe('done');
   });
 
   it('keeps newlines and quotes inside token data (JSON-encoded)', async () => {

@@ -1,25 +1,44 @@
 import { StringDecoder } from 'node:string_decoder';
 
 /**
- * Splits a byte stream into parsed JSON lines as bytes arrive. Multi-byte characters cut
- * across chunks are reassembled by the decoder; a line that is not JSON raises
- * `MalformedLineError` with the offending text (shortened).
+ * Splits a byte stream into parsed JSON lines, one network chunk at a time. Multi-byte
+ * characters cut across chunks are reassembled by the decoder, and a line cut across chunks
+ * waits for its end; a line that is not JSON raises `MalformedLineError` with the offending
+ * text (shortened).
  */
-export async function* ndjson(source: AsyncIterable<Buffer | string>): AsyncGenerator<unknown> {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  for await (const chunk of source) {
-    pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
-    let newline = pending.indexOf('\n');
+export class NdjsonDecoder {
+  private readonly decoder = new StringDecoder('utf8');
+  private pending = '';
+
+  /** The lines completed by `chunk`, parsed, in order. */
+  push(chunk: Buffer | string): unknown[] {
+    this.pending += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const values: unknown[] = [];
+    let start = 0;
+    let newline = this.pending.indexOf('\n');
     while (newline !== -1) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      if (line.trim() !== '') yield parseLine(line);
-      newline = pending.indexOf('\n');
+      const line = this.pending.slice(start, newline);
+      if (line.trim() !== '') values.push(parseLine(line));
+      start = newline + 1;
+      newline = this.pending.indexOf('\n', start);
     }
+    this.pending = this.pending.slice(start);
+    return values;
   }
-  pending += decoder.end();
-  if (pending.trim() !== '') yield parseLine(pending);
+
+  /** The last line when the stream ended without a newline after it. */
+  end(): unknown[] {
+    const rest = this.pending + this.decoder.end();
+    this.pending = '';
+    return rest.trim() === '' ? [] : [parseLine(rest)];
+  }
+}
+
+/** `NdjsonDecoder` as an async generator: one parsed value per line. */
+export async function* ndjson(source: AsyncIterable<Buffer | string>): AsyncGenerator<unknown> {
+  const decoder = new NdjsonDecoder();
+  for await (const chunk of source) yield* decoder.push(chunk);
+  yield* decoder.end();
 }
 
 export class MalformedLineError extends Error {

@@ -8,7 +8,7 @@ import {
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
 import { BackendChatRequest, BackendChunk, BackendModel, LlmBackend } from './llm-backend';
-import { MalformedLineError, ndjson } from './ndjson';
+import { MalformedLineError, NdjsonDecoder } from './ndjson';
 
 interface OllamaChatLine {
   message?: { content?: string };
@@ -60,31 +60,22 @@ export class OllamaBackend extends LlmBackend {
   async *chatStream(chat: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk> {
     const body = JSON.stringify({ model: chat.model, messages: chat.messages, options: chat.options, stream: true });
     const response = await this.send('/api/chat', { method: 'POST', body }, signal);
-    let sawDone = false;
+    const lines = new NdjsonDecoder();
+    const reader = new ChatLineReader();
     try {
-      for await (const value of ndjson(response.body)) {
-        const line = value as OllamaChatLine;
-        if (typeof line.error === 'string') throw new BackendError(`Ollama error: ${line.error}`);
-        const text = line.message?.content;
-        if (text) yield { type: 'token', text };
-        if (line.done && !sawDone) {
-          sawDone = true;
-          yield {
-            type: 'done',
-            usage: { promptTokens: line.prompt_eval_count ?? 0, completionTokens: line.eval_count ?? 0 },
-            doneReason: line.done_reason,
-          };
-          // Keep reading to the end of the body (Ollama ends it right after the last line), so
-          // the keep-alive connection goes back to the pool instead of being torn down.
-        }
-      }
+      // The lines that arrived together are handed on as one token: the consumer would have
+      // received them at the same moment anyway, and every hand-on costs a trip through each
+      // async generator between here and the client.
+      for await (const chunk of response.body) yield* reader.read(lines.push(chunk));
+      yield* reader.read(lines.end());
     } catch (error) {
       throw this.streamError(error, signal);
     } finally {
-      // Stopped early (consumer done, error, abort): free the socket.
+      // Stopped early (consumer done, error, abort): free the socket. After the last line
+      // the body was read to its end, so the keep-alive connection is back in the pool.
       if (!response.body.readableEnded && !response.body.destroyed) response.body.destroy();
     }
-    if (!sawDone && !signal.aborted) {
+    if (!reader.sawDone && !signal.aborted) {
       throw new BackendError('Ollama closed the stream before the answer was complete', { retryable: true });
     }
   }
@@ -189,6 +180,39 @@ export class OllamaBackend extends LlmBackend {
       retryable: true,
       cause: error,
     });
+  }
+}
+
+/**
+ * Turns the `/api/chat` lines of one network chunk into backend chunks: their text joined
+ * into one token, then the final chunk. Text that came before an `{"error"}` line is still
+ * handed on before the error is raised, as it would have been line by line.
+ */
+class ChatLineReader {
+  sawDone = false;
+
+  *read(values: unknown[]): Generator<BackendChunk> {
+    let text = '';
+    for (const value of values) {
+      const line = value as OllamaChatLine;
+      if (typeof line.error === 'string') {
+        if (text) yield { type: 'token', text };
+        throw new BackendError(`Ollama error: ${line.error}`);
+      }
+      const content = line.message?.content;
+      if (content) text += content;
+      if (line.done && !this.sawDone) {
+        this.sawDone = true;
+        if (text) yield { type: 'token', text };
+        text = '';
+        yield {
+          type: 'done',
+          usage: { promptTokens: line.prompt_eval_count ?? 0, completionTokens: line.eval_count ?? 0 },
+          doneReason: line.done_reason,
+        };
+      }
+    }
+    if (text) yield { type: 'token', text };
   }
 }
 
