@@ -100,11 +100,14 @@ export class LlmService implements OnApplicationShutdown {
             failure.retryable &&
             !delivered &&
             attempt < this.config.llm.maxRetries &&
-            !deadline.signal.aborted;
+            !deadline.reason();
           if (retry) {
-            await this.backoff(attempt, deadline.signal).catch(() => undefined);
-            if (!deadline.signal.aborted) continue;
-            failure = deadline.signal.reason;
+            const interrupted = await deadline.wait(this.backoffMs(attempt)).then(
+              () => undefined,
+              (reason: unknown) => reason ?? new ClientClosedError(),
+            );
+            if (!interrupted) continue;
+            failure = interrupted;
           }
           settled = true;
           if (failure instanceof ClientClosedError) permit.release();
@@ -118,7 +121,6 @@ export class LlmService implements OnApplicationShutdown {
         }
       }
     } finally {
-      deadline.dispose();
       // The consumer stopped early (truncation, client gone): the backend was fine so far.
       if (!settled) {
         if (delivered) permit.success();
@@ -139,55 +141,79 @@ export class LlmService implements OnApplicationShutdown {
     });
   }
 
-  private backoff(attempt: number, signal: AbortSignal): Promise<void> {
+  private backoffMs(attempt: number): number {
     const base = this.config.llm.retryBackoffMs * 2 ** attempt;
-    const jitter = base * 0.2 * Math.random();
-    return sleep(base + jitter, undefined, { signal });
+    return base + base * 0.2 * Math.random();
   }
 }
 
-/** Aborts when the client goes away or the whole-request timeout expires. */
+/** When the whole request must be over, and why a wait between attempts would be cut short. */
 class Deadline {
-  private readonly controller = new AbortController();
-  private readonly timer: NodeJS.Timeout;
-  private readonly onClientAbort = () => this.controller.abort(new ClientClosedError());
+  private readonly at: number;
 
   constructor(
-    timeoutMs: number,
-    private readonly client: AbortSignal,
+    private readonly timeoutMs: number,
+    readonly client: AbortSignal,
   ) {
-    this.timer = setTimeout(
-      () => this.controller.abort(new BackendTimeoutError('total', `The model did not finish within ${seconds(timeoutMs)} s`)),
-      timeoutMs,
-    );
-    this.timer.unref();
-    client.addEventListener('abort', this.onClientAbort, { once: true });
+    this.at = performance.now() + timeoutMs;
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  remainingMs(): number {
+    return this.at - performance.now();
   }
 
-  dispose(): void {
-    clearTimeout(this.timer);
-    this.client.removeEventListener('abort', this.onClientAbort);
+  /** The error that ends the request now, if any: the client left, or the time is up. */
+  reason(): unknown {
+    if (this.client.aborted) return new ClientClosedError();
+    if (this.remainingMs() <= 0) return this.expired();
+    return undefined;
+  }
+
+  expired(): BackendTimeoutError {
+    return new BackendTimeoutError('total', `The model did not finish within ${seconds(this.timeoutMs)} s`);
+  }
+
+  /** Sleeps `ms`, cut short (rejecting with the reason) by the client leaving or the deadline. */
+  async wait(ms: number): Promise<void> {
+    const remaining = this.remainingMs();
+    const controller = new AbortController();
+    const onClientAbort = () => controller.abort(new ClientClosedError());
+    this.client.addEventListener('abort', onClientAbort, { once: true });
+    try {
+      if (ms >= remaining) {
+        await sleep(Math.max(0, remaining), undefined, { signal: controller.signal });
+        throw this.expired();
+      }
+      await sleep(ms, undefined, { signal: controller.signal });
+    } catch (error) {
+      throw controller.signal.aborted ? controller.signal.reason : error;
+    } finally {
+      this.client.removeEventListener('abort', onClientAbort);
+    }
   }
 }
 
-/** One attempt: follows the deadline, and adds the first-token and idle timeouts. */
+/**
+ * One attempt: one abort signal for the upstream request, fired by the client leaving or by
+ * the first of the three timeouts (first token, idle, the whole request's deadline). A single
+ * timer is armed for whichever of them is due first.
+ */
 class AttemptWatch {
   private readonly controller = new AbortController();
   private timer?: NodeJS.Timeout;
   private finished = false;
-  private readonly onDeadline = () => this.controller.abort(this.deadline.signal.reason);
+  private readonly onClientAbort = () => this.controller.abort(new ClientClosedError());
 
   constructor(
     private readonly deadline: Deadline,
     private readonly limits: { firstTokenTimeoutMs: number; idleTimeoutMs: number },
   ) {
-    if (deadline.signal.aborted) this.controller.abort(deadline.signal.reason);
-    else deadline.signal.addEventListener('abort', this.onDeadline, { once: true });
-    this.arm('first_token', limits.firstTokenTimeoutMs);
+    const reason = deadline.reason();
+    if (reason) this.controller.abort(reason);
+    else {
+      deadline.client.addEventListener('abort', this.onClientAbort, { once: true });
+      this.arm('first_token', limits.firstTokenTimeoutMs);
+    }
   }
 
   get signal(): AbortSignal {
@@ -204,7 +230,7 @@ class AttemptWatch {
     return error;
   }
 
-  /** The attempt completed: stop the timers; nothing upstream is left to cancel. */
+  /** The attempt completed: stop the timer; nothing upstream is left to cancel. */
   finish(): void {
     this.finished = true;
     clearTimeout(this.timer);
@@ -212,13 +238,19 @@ class AttemptWatch {
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.deadline.signal.removeEventListener('abort', this.onDeadline);
+    this.deadline.client.removeEventListener('abort', this.onClientAbort);
     // Stops the upstream request if it is still running (the consumer stopped early).
     if (!this.finished && !this.controller.signal.aborted) this.controller.abort(new ClientClosedError());
   }
 
   private arm(kind: TimeoutKind, ms: number): void {
+    if (this.controller.signal.aborted) return;
     clearTimeout(this.timer);
+    const remaining = this.deadline.remainingMs();
+    if (remaining <= ms) {
+      this.timer = setTimeout(() => this.controller.abort(this.deadline.expired()), Math.max(0, remaining));
+      return;
+    }
     this.timer = setTimeout(() => {
       const message =
         kind === 'first_token'
