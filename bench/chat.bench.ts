@@ -4,7 +4,7 @@
  * backend alone, measured in the same run, so the difference is what Vega adds.
  */
 import { maxThroughput, fixedRate, Latency, sequential, Target, timeToFirstToken } from './load';
-import { cpuTimeMs, rssMb, startFakeOllama, startVega } from './processes';
+import { cpuTimeMs, rssMb, startFakeOllama, startReferenceProxy, startVega } from './processes';
 
 const SEQUENTIAL_REQUESTS = Number(process.env.BENCH_SEQUENTIAL ?? 3000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -23,8 +23,17 @@ function row(label: string, vega: Latency, backend: Latency): string {
   );
 }
 
+/** The floor: what the framework-free reference proxy adds over the backend, measured alongside. */
+function floorRow(proxy: Latency, backend: Latency): string {
+  return (
+    `${'  reference proxy (floor)'.padEnd(34)} p50 ${fmt(proxy.p50)} ms  p99 ${fmt(proxy.p99)} ms |${' '.repeat(44)}` +
+    `| added p50 ${fmt(proxy.p50 - backend.p50)} ms  p99 ${fmt(proxy.p99 - backend.p99)} ms`
+  );
+}
+
 async function main(): Promise<void> {
   const fake = await startFakeOllama();
+  const proxy = await startReferenceProxy(fake.url);
   // Everything a production request goes through stays on: auth, rate limiting (with a
   // limit the load cannot reach), PII masking and the SQLite write. The cache is off, or
   // repeated prompts would be served from memory.
@@ -48,13 +57,19 @@ async function main(): Promise<void> {
     };
 
     console.log(`Vega benchmark — ${new Date().toISOString()} — node ${process.version}, ${require('node:os').cpus().length} CPUs`);
+    // The same prompt through the reference proxy, to show what any Node proxy adds here.
+    const floor: Target = { url: proxy.url, path: '/chat', headers: {}, body: JSON.stringify({ prompt: PROMPT }) };
+
     console.log('(a) sequential, 1 connection');
-    console.log(row('  POST /chat', await sequential(chat, SEQUENTIAL_REQUESTS), await sequential(backend, SEQUENTIAL_REQUESTS)));
+    const seqBackend = await sequential(backend, SEQUENTIAL_REQUESTS);
+    console.log(row('  POST /chat', await sequential(chat, SEQUENTIAL_REQUESTS), seqBackend));
+    console.log(floorRow(await sequential(floor, SEQUENTIAL_REQUESTS), seqBackend));
 
     console.log(`(b) fixed load: ${RATE} requests/s over ${CONNECTIONS} connections for ${RATE_SECONDS} s`);
     const rateBackend = await fixedRate(backend, RATE, CONNECTIONS, RATE_SECONDS);
     const rateVega = await fixedRate(chat, RATE, CONNECTIONS, RATE_SECONDS);
     console.log(row('  POST /chat', rateVega, rateBackend));
+    console.log(floorRow(await fixedRate(floor, RATE, CONNECTIONS, RATE_SECONDS), rateBackend));
 
     console.log('(d) SSE time to first token, 1 connection');
     const ttftVega = await timeToFirstToken(sse, 'event: token', 1000);
@@ -74,8 +89,15 @@ async function main(): Promise<void> {
       `  CPU per request during (c)         vega ${perRequestUs(vega.pid, cpuBefore.vega).toFixed(0)} µs | backend serving vega ${perRequestUs(fake.pid, cpuBefore.backend).toFixed(0)} µs`,
     );
 
+    const cpuFloor = cpuTimeMs(proxy.pid);
+    const maxFloor = await maxThroughput(floor, CONNECTIONS, MAX_SECONDS);
+    console.log(
+      `  reference proxy (floor)           ${maxFloor.rps.toFixed(0)} req/s, CPU per request ${(((cpuTimeMs(proxy.pid) - cpuFloor) * 1000) / maxFloor.requests).toFixed(0)} µs`,
+    );
+
     console.log(`RSS of Vega after the run: ${rssMb(vega.pid).toFixed(1)} MB`);
   } finally {
+    await proxy.stop();
     await vega.stop();
     await fake.stop();
   }

@@ -45,6 +45,22 @@ export async function startFakeOllama(): Promise<Running> {
   return { url, pid: child.pid!, stop: stopper(child) };
 }
 
+/** The framework-free proxy of `reference-proxy.ts`, in front of `upstream`. */
+export async function startReferenceProxy(upstream: string): Promise<Running> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'bench/reference-proxy.ts', '--upstream', upstream], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((done, fail) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const match = /listening on (\S+)/.exec(chunk.toString());
+      if (match) done(match[1]);
+    });
+    child.once('exit', (code) => fail(new Error(`reference proxy exited with ${code}`)));
+  });
+  return { url, pid: child.pid!, stop: stopper(child) };
+}
+
 /** Vega from `dist/` (run `npm run build` first), with a fresh data directory. */
 export async function startVega(env: Record<string, string>): Promise<Running & { apiKey: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vega-bench-'));
