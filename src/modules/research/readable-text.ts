@@ -1,4 +1,4 @@
-import * as cheerio from 'cheerio';
+import { loadHtml } from './html';
 
 /** Page furniture that is not the article. */
 const NOISE =
@@ -16,7 +16,7 @@ export interface ReadablePage {
  * at most `maxChars` characters (cut at a word, ending with "…").
  */
 export function readableText(html: string, maxChars: number): ReadablePage {
-  const $ = cheerio.load(html);
+  const $ = loadHtml(html);
   const title = collapse($('title').first().text()) || collapse($('h1').first().text());
   $(NOISE).remove();
   const root = $('main, article').first().length ? $('main, article').first() : $('body');

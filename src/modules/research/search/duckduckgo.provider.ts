@@ -1,4 +1,4 @@
-import * as cheerio from 'cheerio';
+import { loadHtml } from '../html';
 import { UpstreamError } from '../../../common/errors/app-errors';
 import { decodeBody, OutboundFetcher, parseJson } from '../../../core/outbound/outbound-fetcher';
 import { ImageResult, SafeSearch, SearchProvider, SearchQuery, WebResult } from './search-provider';
@@ -83,7 +83,7 @@ export class DuckDuckGoProvider extends SearchProvider {
 
 /** Organic results of DuckDuckGo's HTML page; ads and links that stay on DuckDuckGo are skipped. */
 export function parseHtmlResults(html: string, pageUrl: string): WebResult[] {
-  const $ = cheerio.load(html);
+  const $ = loadHtml(html);
   const results: WebResult[] = [];
   $('div.result').each((_, element) => {
     const result = $(element);
