@@ -9,6 +9,7 @@ export interface CommanderProgram {
   name(name: string): CommanderProgram;
   exitOverride(): CommanderProgram;
   allowExcessArguments(allow: boolean): CommanderProgram;
+  enablePositionalOptions(positional?: boolean): CommanderProgram;
   configureOutput(output: { writeOut?: (text: string) => void; writeErr?: (text: string) => void; outputError?: (text: string, write: (text: string) => void) => void }): CommanderProgram;
 }
 

@@ -19,6 +19,8 @@ export interface CommandSpec {
   options?: OptionSpec[];
   examples?: string[];
   subcommands?: CommandSpec[];
+  /** With subcommands, the command also runs by itself with its own options (`vega train --config`). */
+  runsItself?: boolean;
 }
 
 const JSON_OPTION: OptionSpec = { flags: '--json', description: 'print JSON for scripts instead of text' };
@@ -303,6 +305,39 @@ export const COMMANDS: CommandSpec[] = [
           { ...JSON_OPTION, description: 'print the summary as JSON' },
         ],
         examples: ['vega dataset build ./notes --out dataset.jsonl', 'vega dataset build ./exports --format chat --out chat.jsonl --json'],
+      },
+    ],
+  },
+  {
+    name: 'train',
+    runsItself: true,
+    summary: 'fine-tuning hand-off: a training bundle for a GPU machine, then the tuned model in Ollama',
+    details:
+      "Vega does not train. vega train --config FILE validates the YAML config (each bad field is named), builds the dataset in the trainer's format and writes a bundle to output_dir (or --out): dataset.jsonl, axolotl.yaml (an Axolotl LoRA config), README.md with the exact commands for the GPU machine, and a Modelfile. An existing non-empty directory is never written into. Once trained, vega train register creates the model in Ollama.",
+    options: [
+      { flags: '--config <file>', description: 'the training config (YAML), e.g. training/config.yaml (required)' },
+      { flags: '--out <dir>', description: "write the bundle here instead of the config's output_dir" },
+      { ...JSON_OPTION, description: 'print the summary as JSON' },
+    ],
+    examples: ['vega train --config training/config.yaml', 'vega train --config training/config.yaml --out /tmp/bundle --json'],
+    subcommands: [
+      {
+        name: 'register',
+        summary: 'create the tuned model in Ollama from a base model and a trained LoRA adapter',
+        details:
+          'Checks the adapter (a GGUF file, or a directory with adapter_model.safetensors and adapter_config.json) and that Ollama has the base model, uploads the adapter blobs Ollama does not have yet, creates the model (POST /api/create) with the system prompt and parameters, and checks that /api/tags lists it. The system prompt is --system-prompt, else SYSTEM_PROMPT_FILE when set. Exit 2 for a bad adapter path or option, 1 when Ollama is down or lacks the base model.',
+        options: [
+          { flags: '--adapter <path>', description: 'the trained adapter: a .gguf file or a PEFT safetensors directory (required)' },
+          { flags: '--base <model>', description: 'the Ollama model the adapter was trained on, e.g. qwen2.5:1.5b-instruct (required)' },
+          { flags: '--name <name>', description: 'the name of the new model, e.g. vega-tuned (required)' },
+          { flags: '--system-prompt <file>', description: 'the system prompt of the model (default: SYSTEM_PROMPT_FILE)' },
+          { flags: '--param <name=value>', description: 'a model parameter such as temperature=0.7 or stop="<|im_end|>" (repeatable)' },
+          JSON_OPTION,
+        ],
+        examples: [
+          'vega train register --adapter outputs/adapter.gguf --base qwen2.5:1.5b-instruct --name vega-tuned',
+          'vega train register --adapter outputs/adapter --base llama3.2:3b --name support-bot --param temperature=0.3 --param num_ctx=4096 --json',
+        ],
       },
     ],
   },

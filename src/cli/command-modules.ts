@@ -19,6 +19,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Type<unknown>>> = {
   db: () => (require('./commands/db.command') as typeof import('./commands/db.command')).DbCommandModule,
   health: () => (require('./commands/health.command') as typeof import('./commands/health.command')).HealthCommandModule,
   dataset: () => (require('./commands/dataset.command') as typeof import('./commands/dataset.command')).DatasetCommandModule,
+  train: () => (require('./commands/train.commands') as typeof import('./commands/train.commands')).TrainCommandsModule,
   integrations: () =>
     (require('./commands/integrations.command') as typeof import('./commands/integrations.command')).IntegrationsCommandModule,
 };

@@ -47,7 +47,8 @@ export function renderHelp(path: readonly string[], spec: CommandSpec | undefine
 
 /** `name <command> <args>`: what the command line looks like after its parent's path. */
 function signature(spec: CommandSpec): string {
-  return [spec.name, spec.subcommands ? '<command>' : '', spec.arguments ?? ''].filter(Boolean).join(' ');
+  const command = spec.subcommands ? (spec.runsItself ? '[command]' : '<command>') : '';
+  return [spec.name, command, spec.arguments ?? ''].filter(Boolean).join(' ');
 }
 
 function wrap(text: string, width: number): string {

@@ -60,7 +60,7 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
     if (words.some((word) => VERSION.has(word))) return { verbose, invocation: { kind: 'version' } };
     return { verbose, invocation: { kind: 'usage', path, message: `vega: unknown option '${words[0]}'; see vega --help` } };
   }
-  if (spec.subcommands) {
+  if (spec.subcommands && !spec.runsItself) {
     const names = spec.subcommands.map((command) => command.name).join(', ');
     return { verbose, invocation: { kind: 'usage', path, message: `vega ${path.join(' ')}: give a command: ${names}` } };
   }

@@ -43,5 +43,7 @@ function strict(command: CommanderProgram): void {
   command.exitOverride();
   command.allowExcessArguments(false);
   command.configureOutput({ outputError: () => undefined });
+  // A parent's own options stop at its subcommand: `vega train --json` and `vega train register --json` are two options.
+  if (command.commands.length > 0) command.enablePositionalOptions();
   for (const child of command.commands) strict(child);
 }

@@ -81,6 +81,24 @@ interface ModelEntry {
   size: number;
 }
 
+/** What `/api/create` was asked to make (tests read it back with `createdModel`). */
+export interface CreatedModel {
+  name: string;
+  from: string;
+  adapters: Record<string, string>;
+  system?: string;
+  parameters?: Record<string, unknown>;
+}
+
+type CreateFailure = { error: string; code?: number };
+type CreateEvent = { status: string } | CreateFailure;
+
+const BLOB_PATH = '/api/blobs/';
+const BLOB_DIGEST = /^sha256[:-][0-9a-fA-F]{64}$/;
+const GGUF_MAGIC = 'GGUF';
+/** Ollama's model names: optional host and namespace, a name, an optional tag. */
+const MODEL_NAME = /^(?:[A-Za-z0-9][A-Za-z0-9._-]*(?::\d+)?\/){0,2}[A-Za-z0-9][A-Za-z0-9._-]{0,79}(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,79})?$/;
+
 /** One HTTP exchange, alive from request arrival until the response's 'close'. */
 interface Exchange {
   readonly res: ServerResponse;
@@ -101,6 +119,16 @@ const isBoolean = (value: unknown): boolean => typeof value === 'boolean';
 const CHAT_FIELDS: readonly FieldSpec[] = [
   ['model', isString, 'string'],
   ['messages', Array.isArray, '[]api.Message'],
+  ['stream', isBoolean, 'bool'],
+];
+const isStringMap = (value: unknown): boolean => isObject(value) && Object.values(value).every(isString);
+const CREATE_FIELDS: readonly FieldSpec[] = [
+  ['model', isString, 'string'],
+  ['from', isString, 'string'],
+  ['system', isString, 'string'],
+  ['files', isStringMap, 'map[string]string'],
+  ['adapters', isStringMap, 'map[string]string'],
+  ['parameters', (value) => isObject(value), 'map[string]interface {}'],
   ['stream', isBoolean, 'bool'],
 ];
 const GENERATE_FIELDS: readonly FieldSpec[] = [
@@ -141,6 +169,9 @@ interface Plan {
 export class FakeOllama {
   private readonly opts: FakeOllamaOptions;
   private readonly models = new Map<string, ModelEntry>();
+  /** Uploaded blobs by file name (`sha256-<hex>`, as Ollama stores them). */
+  private readonly blobs = new Map<string, Buffer>();
+  private readonly created = new Map<string, CreatedModel>();
   private readonly recorded: RecordedRequest[] = [];
   private readonly recordedChats: RecordedRequest[] = [];
   private readonly faults: FakeFault[] = [];
@@ -172,6 +203,16 @@ export class FakeOllama {
 
   chatRequests(): RecordedRequest[] {
     return this.recordedChats.slice();
+  }
+
+  /** The digests (`sha256:<hex>`) of the blobs uploaded so far. */
+  blobDigests(): string[] {
+    return [...this.blobs.keys()].map((file) => file.replace('-', ':'));
+  }
+
+  /** What `/api/create` made of a model (by any of its names), if it created it. */
+  createdModel(name: string): CreatedModel | undefined {
+    return this.created.get(normalizeModelName(name));
   }
 
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
@@ -298,9 +339,9 @@ export class FakeOllama {
     res.on('close', () => this.onClose(exchange));
     // A client that disconnects mid-upload makes req emit 'error'; that is not our failure.
     req.on('error', noop);
-    readBody(req, (raw) => {
+    readBody(req, (bytes) => {
       try {
-        this.route(req, exchange, path, raw);
+        this.route(req, exchange, path, bytes);
       } catch (error) {
         failExchange(exchange, error);
       }
@@ -318,8 +359,9 @@ export class FakeOllama {
     }
   }
 
-  private route(req: IncomingMessage, exchange: Exchange, path: string, raw: string): void {
+  private route(req: IncomingMessage, exchange: Exchange, path: string, bytes: Buffer): void {
     const method = req.method ?? 'GET';
+    const raw = bytes.length === 0 ? '' : bytes.toString('utf8');
     const parsed = method === 'POST' ? parseJson(raw) : undefined;
     if (this.opts.record !== false) this.record(req, exchange, path, raw, parsed);
     const res = exchange.res;
@@ -329,6 +371,8 @@ export class FakeOllama {
     if (path === '/api/version' && read) return sendJson(res, 200, { version: this.opts.version ?? '0.12.6' });
     if (path === '/api/tags' && read) return sendJson(res, 200, { models: this.tags() });
     if (path === '/api/ps' && method === 'GET') return sendJson(res, 200, { models: [] });
+    if (path.startsWith(BLOB_PATH) && method === 'HEAD') return this.handleHeadBlob(res, path.slice(BLOB_PATH.length));
+    if (path.startsWith(BLOB_PATH) && method === 'POST') return this.handlePushBlob(res, path.slice(BLOB_PATH.length), bytes);
     if (method === 'POST' && parsed) {
       switch (path) {
         case '/api/chat':
@@ -341,6 +385,8 @@ export class FakeOllama {
           return this.handleEmbed(res, raw, parsed, false);
         case '/api/embeddings':
           return this.handleEmbed(res, raw, parsed, true);
+        case '/api/create':
+          return this.handleCreate(res, raw, parsed);
       }
     }
     sendText(res, 404, 'text/plain', '404 page not found');
@@ -536,6 +582,120 @@ export class FakeOllama {
     });
   }
 
+  private handleHeadBlob(res: ServerResponse, digest: string): void {
+    if (!BLOB_DIGEST.test(digest)) return sendError(res, { status: 400, message: 'invalid digest format' });
+    if (this.blobs.has(blobFile(digest))) return sendStatus(res, 200);
+    sendError(res, { status: 404, message: `blob ${JSON.stringify(digest)} not found` });
+  }
+
+  /** Ollama hashes what it receives and keeps it only when the digest in the path matches. */
+  private handlePushBlob(res: ServerResponse, digest: string, bytes: Buffer): void {
+    if (!BLOB_DIGEST.test(digest)) return sendError(res, { status: 400, message: 'invalid digest format' });
+    if (this.blobs.has(blobFile(digest))) return sendStatus(res, 200);
+    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (actual !== digest) {
+      return sendError(res, { status: 400, message: `digest mismatch, expected ${JSON.stringify(digest)}, got ${JSON.stringify(actual)}` });
+    }
+    this.blobs.set(blobFile(digest), Buffer.from(bytes));
+    sendStatus(res, 201);
+  }
+
+  /**
+   * `POST /api/create` from an existing model (`from`), with LoRA `adapters`, `system` and
+   * `parameters`, in the order and with the messages of Ollama's CreateHandler: the events are
+   * worked out first, then sent as NDJSON progress lines (or, with `stream:false`, only the
+   * last one). An error before any line goes out keeps its status; after, it is an `{error}` line.
+   */
+  private handleCreate(res: ServerResponse, raw: string, parsed: Parsed): void {
+    if (!parsed.ok) return sendError(res, { status: 400, message: raw.trim() === '' ? 'missing request body' : parsed.error });
+    const body = parsed.value;
+    if (!isObject(body)) return sendError(res, badType(body, 'Go value of type api.CreateRequest'));
+    for (const [name, accepts, goType] of CREATE_FIELDS) {
+      const value = body[name];
+      if (value !== undefined && value !== null && !accepts(value)) return sendError(res, badType(value, `Go struct field CreateRequest.${name} of type ${goType}`));
+    }
+    const adapters = body.adapters as Record<string, string> | undefined;
+    if (adapters && Object.values(adapters).some((digest) => digest === '')) return sendError(res, { status: 400, message: 'invalid digest format' });
+    const name = stringField(body, 'model') || stringField(body, 'name');
+    if (!MODEL_NAME.test(name)) return sendError(res, { status: 400, message: 'invalid model name' });
+    const events = this.createEvents(normalizeModelName(name), body);
+    if (body.stream === false) {
+      const failure = events.find((event) => 'error' in event) as CreateFailure | undefined;
+      if (failure) return sendError(res, { status: failure.code ?? 500, message: failure.error });
+      return sendJson(res, 200, { status: 'success' });
+    }
+    const first = events[0];
+    if ('error' in first) return sendError(res, { status: first.code ?? 500, message: first.error });
+    res.writeHead(200, NDJSON_HEADERS);
+    res.end(events.map((event) => `${JSON.stringify('error' in event ? { error: event.error } : event)}\n`).join(''));
+  }
+
+  private createEvents(name: string, body: Record<string, unknown>): CreateEvent[] {
+    const events: CreateEvent[] = [];
+    const fail = (error: string, code?: number): CreateEvent[] => [...events, { error, ...(code ? { code } : {}) }];
+    const from = stringField(body, 'from');
+    if (!from) {
+      return body.files ? fail('the fake Ollama creates models from an existing model (from) only', 400) : fail("neither 'from' or 'files' was specified", 400);
+    }
+    const base = this.findModel(from);
+    // Ollama pulls a `from` it does not have; offline, or for a name the registry does not know, the pull fails.
+    if (!base) return [{ status: 'pulling manifest' }, { error: 'pull model manifest: file does not exist' }];
+    const layers = [`using existing layer sha256:${base.digest}`];
+    let size = base.size;
+
+    const adapters = body.adapters as Record<string, string> | undefined;
+    if (adapters) {
+      const names = Object.keys(adapters).sort();
+      const kind = this.adapterKind(adapters);
+      if (!kind) return fail('unknown type', 400);
+      if (kind === 'gguf') {
+        if (names.length > 1) return fail('only one adapter is currently supported', 400);
+        events.push({ status: 'parsing GGUF' });
+        const digest = adapters[names[0]];
+        if (!BLOB_DIGEST.test(digest)) return fail('invalid digest format', 400);
+        const blob = this.blobs.get(blobFile(digest));
+        if (!blob) return fail(`open /root/.ollama/models/blobs/${blobFile(digest)}: no such file or directory`, 400);
+        if (blob.subarray(0, 4).toString('latin1') !== GGUF_MAGIC) return fail('supplied file was not in GGUF format', 400);
+        layers.push(`using existing layer ${digest}`);
+        size += blob.length;
+      } else {
+        const hash = createHash('sha256');
+        for (const file of names) {
+          const digest = adapters[file];
+          if (!BLOB_DIGEST.test(digest)) return fail('invalid digest format', 400);
+          const blob = this.blobs.get(blobFile(digest));
+          if (!blob) return fail(`link /root/.ollama/models/blobs/${blobFile(digest)} /root/.ollama/models/ollama-safetensors/${file}: no such file or directory`, 400);
+          hash.update(blob);
+          size += blob.length;
+        }
+        events.push({ status: 'converting adapter' });
+        if (!names.includes('adapter_config.json')) return fail('open adapter_config.json: file does not exist', 400);
+        layers.push(`creating new layer sha256:${hash.digest('hex')}`);
+      }
+    }
+    const system = stringField(body, 'system');
+    if (system) layers.push(`creating new layer sha256:${sha256Hex(system)}`);
+    const parameters = isObject(body.parameters) && Object.keys(body.parameters).length > 0 ? body.parameters : undefined;
+    if (parameters) layers.push(`creating new layer sha256:${sha256Hex(JSON.stringify(parameters))}`);
+    events.push(...layers.map((status) => ({ status })), { status: 'writing manifest' });
+
+    const digest = sha256Hex(`${name}\n${layers.join('\n')}`);
+    this.models.set(name, { name, digest, size });
+    this.created.set(name, { name, from, adapters: { ...(adapters ?? {}) }, ...(system ? { system } : {}), ...(parameters ? { parameters } : {}) });
+    events.push({ status: 'success' });
+    return events;
+  }
+
+  /** As Ollama's detectModelTypeFromFiles: by extension, else a GGUF blob by its magic. */
+  private adapterKind(adapters: Record<string, string>): 'gguf' | 'safetensors' | undefined {
+    for (const [file, digest] of Object.entries(adapters)) {
+      if (file.endsWith('.safetensors')) return 'safetensors';
+      if (file.endsWith('.gguf')) return 'gguf';
+      if (this.blobs.get(blobFile(digest))?.subarray(0, 4).toString('latin1') === GGUF_MAGIC) return 'gguf';
+    }
+    return undefined;
+  }
+
   private findModel(name: string): ModelEntry | undefined {
     return this.models.get(normalizeModelName(name));
   }
@@ -660,14 +820,24 @@ function sendError(res: ServerResponse, error: ApiError): void {
   sendJson(res, error.status, { error: error.message });
 }
 
+/** Gin's c.Status: the status line and no body. */
+function sendStatus(res: ServerResponse, status: number): void {
+  res.writeHead(status, { 'content-length': 0 }).end();
+}
+
+/** Ollama keeps blob `sha256:<hex>` in the file `sha256-<hex>`. */
+const blobFile = (digest: string): string => digest.replace(':', '-');
+
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 function defaultStatusMessage(status: number): string {
   return DEFAULT_STATUS_MESSAGES[status] ?? (STATUS_CODES[status] ?? 'error').toLowerCase();
 }
 
-function readBody(req: IncomingMessage, done: (raw: string) => void): void {
+function readBody(req: IncomingMessage, done: (bytes: Buffer) => void): void {
   const parts: Buffer[] = [];
   req.on('data', (part: Buffer) => parts.push(part));
-  req.on('end', () => done(parts.length === 0 ? '' : Buffer.concat(parts).toString('utf8')));
+  req.on('end', () => done(parts.length === 1 ? parts[0] : Buffer.concat(parts)));
 }
 
 function pathOf(url: string | undefined): string {

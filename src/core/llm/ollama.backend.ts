@@ -216,7 +216,7 @@ class ChatLineReader {
   }
 }
 
-function isConnectError(error: unknown): boolean {
+export function isConnectError(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code;
   if (code && CONNECT_ERROR_CODES.has(code)) return true;
   return error instanceof undiciErrors.ConnectTimeoutError || error instanceof undiciErrors.SocketError;
@@ -234,7 +234,7 @@ const FRIENDLY: Record<string, string> = {
 };
 
 /** A short human reason for a network error, looking through AggregateError and `cause`. */
-function describe(error: unknown): string {
+export function describe(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
   const code = (error as { code?: string } | null)?.code;
   if (code && FRIENDLY[code]) return FRIENDLY[code];

@@ -1,6 +1,6 @@
 import { formatExample } from './dataset-formats';
 import type { DatasetFormat } from './dataset-example';
-import { walkDatasetDir } from './dataset-walk';
+import { walkDatasetDir, type WalkResult } from './dataset-walk';
 import type { LineSink } from './line-sink';
 import { DATASET_LOADERS, loaderFor } from './loaders';
 import { FileSkipError, type DatasetLoader } from './loaders/dataset-loader';
@@ -42,6 +42,11 @@ export interface BuildSummary {
 export async function buildDataset(request: BuildRequest): Promise<BuildSummary> {
   const loaders = request.loaders ?? DATASET_LOADERS;
   const walk = await walkDatasetDir(request.dir, (extension) => loaderFor(extension, loaders), request.exclude);
+  return writeExamples(walk, request);
+}
+
+/** The same, for files already listed (`vega train` with one dataset file). */
+export async function writeExamples(walk: WalkResult, request: Pick<BuildRequest, 'format' | 'sink' | 'onProgress'>): Promise<BuildSummary> {
   const records = new SkipTally();
   const files = new SkipTally();
   for (const skipped of walk.skipped) files.add(skipped.reason, skipped.name);
