@@ -32,12 +32,12 @@ export async function readCandidates(path: string): Promise<CandidateSet> {
   const set = isDirectory ? await fromDirectory(path) : fromJsonl(await readFile(path, 'utf8'), path);
   if (set.candidates.length === 0) {
     const first = set.skipped[0];
-    throw new InvalidInputError(`no usable candidate prompt in ${path}${first ? ` (first problem: ${describe(first)})` : ''}`);
+    throw new InvalidInputError(`no usable candidate prompt in ${path}${first ? ` (first problem: ${skipText(first)})` : ''}`);
   }
   return set;
 }
 
-export const describe = (skip: SkippedLine): string => (skip.line > 0 ? `line ${skip.line}: ${skip.reason}` : skip.reason);
+export const skipText = (skip: SkippedLine): string => (skip.line > 0 ? `line ${skip.line}: ${skip.reason}` : skip.reason);
 
 async function fromDirectory(dir: string): Promise<CandidateSet> {
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
