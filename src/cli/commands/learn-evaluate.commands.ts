@@ -4,7 +4,7 @@ import { AppConfig } from '../../config/app-config';
 import { readCandidates, skipText } from '../../modules/evaluation/candidates';
 import { EvalReport, readReport, writeReport } from '../../modules/evaluation/eval-report';
 import { EvaluationService, MAX_CONCURRENCY } from '../../modules/evaluation/evaluation.service';
-import { PromptOptimizerService } from '../../modules/evaluation/prompt-optimizer.service';
+import { AppliedPrompt, PromptOptimizerService } from '../../modules/evaluation/prompt-optimizer.service';
 import { compareReports } from '../../modules/evaluation/report-comparison';
 import { optionMeta, commandMeta } from '../catalogue';
 import { CommandFailedError, InterruptedError } from '../cli-errors';
@@ -12,7 +12,7 @@ import { Output } from '../output/output';
 import { ProgressBar } from '../output/progress';
 import { renderComparison, renderEvalItems, renderEvalSummary, renderRanking, skippedLines } from './evaluation-views';
 import { parseInteger, parseText } from './option-parsers';
-import { askServerToReload } from './server-reload';
+import { askServerToReload, ServerReload } from './server-reload';
 
 const EVALUATE = ['learn', 'evaluate'];
 const COMPARE = ['learn', 'compare'];
@@ -135,6 +135,8 @@ export class LearnCompareCommand extends CommandRunner {
   }
 }
 
+type Applied = AppliedPrompt & { server: ServerReload | null };
+
 interface OptimizeOptions {
   apply?: boolean;
   model?: string;
@@ -204,7 +206,7 @@ export class LearnOptimizePromptCommand extends CommandRunner {
     }
   }
 
-  private async apply(prompt: string): Promise<Awaited<ReturnType<PromptOptimizerService['apply']>> & { server: Awaited<ReturnType<typeof askServerToReload>> | null }> {
+  private async apply(prompt: string): Promise<Applied> {
     const applied = await this.optimizer.apply(prompt);
     const server = applied.unchanged ? null : await askServerToReload(this.config);
     return { ...applied, server };
@@ -236,7 +238,7 @@ export class LearnOptimizePromptCommand extends CommandRunner {
   }
 }
 
-function applyLines(applied: Awaited<ReturnType<LearnOptimizePromptCommand['apply']>>): string {
+function applyLines(applied: Applied): string {
   if (applied.unchanged) return `${applied.file} already holds the winner; nothing written\n`;
   const lines = [`wrote ${applied.file} (sha256 ${applied.sha256.slice(0, 12)}…)${applied.backup ? `; previous kept as ${applied.backup}` : ''}`];
   const server = applied.server;
