@@ -20,6 +20,7 @@ import { MetricsModule } from '../modules/metrics/metrics.module';
 import { OsintHttpModule } from '../modules/osint/osint-http.module';
 import { ResearchHttpModule } from '../modules/research/research-http.module';
 import { ModelsModule } from '../modules/models/models.module';
+import { SystemPromptHttpModule } from '../modules/admin/system-prompt-http.module';
 import { CoreModule } from './core.module';
 import { createValidationPipe } from './validation.pipe';
 
@@ -48,6 +49,7 @@ export class HttpAppModule {
         ResearchHttpModule,
         ModelsModule,
         IntegrationsHttpModule,
+        SystemPromptHttpModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

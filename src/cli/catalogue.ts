@@ -342,6 +342,55 @@ export const COMMANDS: CommandSpec[] = [
     ],
   },
   {
+    name: 'learn',
+    summary: 'make the model better: evaluate it, compare runs, pick the best system prompt',
+    subcommands: [
+      {
+        name: 'evaluate',
+        arguments: '<eval-file>',
+        summary: 'run each {prompt, expected} line through the model and score the answers',
+        details:
+          'Each prompt goes through the same model service as the API (cache, circuit breaker, retries, timeouts), with the system prompt of SYSTEM_PROMPT_FILE unless --system-prompt is given; nothing is stored in the history. Scores: exact match after trimming 1.0, the expected text contained in the answer (lower case, NFKC, punctuation and extra spaces ignored, whole words) 0.8, token-overlap F1 (SQuAD); the item keeps the highest. A bad line is skipped with its number; a failed call scores 0 and the run goes on. The run report is written to <data dir>/runs/eval-<time>.json (--runs-dir to change). Exit 1 when no item could be answered.',
+        options: [
+          { flags: '--system-prompt <file>', description: 'use this system prompt instead of SYSTEM_PROMPT_FILE' },
+          { flags: '--model <name>', description: 'evaluate this model instead of MODEL_NAME' },
+          { flags: '--concurrency <n>', description: 'prompts in flight at once (1..64, default 4)' },
+          { flags: '--judge <model>', description: 'also have this model grade each answer 0..1 with a fixed rubric' },
+          { flags: '--runs-dir <dir>', description: 'write the run report here instead of <data dir>/runs' },
+          { ...JSON_OPTION, description: 'print the run report as JSON' },
+        ],
+        examples: [
+          'vega learn evaluate eval.jsonl',
+          'vega learn evaluate eval.jsonl --system-prompt prompts/concise.txt --concurrency 8',
+          'vega learn evaluate eval.jsonl --judge llama3.1:70b --json | jq .summary',
+        ],
+      },
+      {
+        name: 'compare',
+        arguments: '<report-a> <report-b>',
+        summary: 'compare two run reports of the same eval file, item by item (B against A)',
+        details: 'Items are matched by prompt. Reports of different eval files are refused (exit 2): their means do not measure the same thing.',
+        options: [JSON_OPTION],
+        examples: ['vega learn compare data/runs/eval-2026-11-24T09-00-00.000Z.json data/runs/eval-2026-11-24T10-00-00.000Z.json'],
+      },
+      {
+        name: 'optimize-prompt',
+        arguments: '<candidates> <eval-file>',
+        summary: 'evaluate candidate system prompts on an eval set and rank them; --apply installs the best',
+        details:
+          'CANDIDATES is a directory (each file is one prompt, named after the file) or a JSON Lines file of {name?, prompt}. Ranked by mean score; ties go to fewer failed items, then to the earlier candidate. Each run report is written to the runs directory. --apply writes the winner to SYSTEM_PROMPT_FILE (the previous file kept as <file>.bak-<time>, written atomically) and asks a server at HOST:PORT to reload it; a running server also picks the change up through its file watch. --apply refuses when any call failed (the ranking would not be fair).',
+        options: [
+          { flags: '--apply', description: 'write the winner to SYSTEM_PROMPT_FILE (keeping a backup) and have the server reload it' },
+          { flags: '--model <name>', description: 'evaluate with this model instead of MODEL_NAME' },
+          { flags: '--concurrency <n>', description: 'prompts in flight at once (1..64, default 4)' },
+          { flags: '--runs-dir <dir>', description: 'write the run reports here instead of <data dir>/runs' },
+          { ...JSON_OPTION, description: 'print the ranking as JSON' },
+        ],
+        examples: ['vega learn optimize-prompt prompts/candidates/ eval.jsonl', 'vega learn optimize-prompt candidates.jsonl eval.jsonl --apply'],
+      },
+    ],
+  },
+  {
     name: 'integrations',
     summary: 'check the integrations (Slack)',
     subcommands: [

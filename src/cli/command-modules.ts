@@ -20,6 +20,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Type<unknown>>> = {
   health: () => (require('./commands/health.command') as typeof import('./commands/health.command')).HealthCommandModule,
   dataset: () => (require('./commands/dataset.command') as typeof import('./commands/dataset.command')).DatasetCommandModule,
   train: () => (require('./commands/train.commands') as typeof import('./commands/train.commands')).TrainCommandsModule,
+  learn: () => (require('./commands/learn.command') as typeof import('./commands/learn.command')).LearnCommandModule,
   integrations: () =>
     (require('./commands/integrations.command') as typeof import('./commands/integrations.command')).IntegrationsCommandModule,
 };

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
-import { DEFAULT_ERROR_LINE_MESSAGE, FakeOllama, type FakeOllamaOptions } from '../support/fake-ollama';
+import { DEFAULT_ERROR_LINE_MESSAGE, FakeOllama, scriptedReply, type FakeOllamaOptions } from '../support/fake-ollama';
 import { openSse, SseParser, type SseEvent } from '../support/sse-client';
 
 type Body = Dispatcher.ResponseData['body'];
@@ -142,6 +142,23 @@ describe(FakeOllama.name, () => {
       expect(chunks.slice(0, -1).map((c) => c.message.content)).toEqual(['a', '😀', 'b', '🎉']);
       expect(contentOf(chunks)).toBe('a😀b🎉');
       expect(reply).toHaveBeenCalledWith(expect.objectContaining(HELLO));
+    });
+
+    it('answers by system prompt and user message with scriptedReply, on the same wire format', async () => {
+      await startFake({
+        reply: scriptedReply([
+          { system: 'terse', user: /capital/, reply: 'Paris' },
+          { system: /pirate/i, reply: (req) => `Arr, ${req.messages!.length} messages` },
+        ]),
+      });
+      const ask = async (messages: { role: string; content: string }[]) => contentOf(await ndjson(await post('/api/chat', { model: 'mistral', messages })));
+      const user = { role: 'user', content: 'the capital of France?' };
+      expect(await ask([{ role: 'system', content: 'Be terse.' }, user])).toBe('Paris');
+      expect(await ask([{ role: 'system', content: 'A PIRATE you are.' }, user])).toBe('Arr, 2 messages');
+      // No system message: a system rule never matches, the usual echo answers.
+      expect(await ask([user])).toBe('Echo: the capital of France?');
+      const whole = await post('/api/chat', { model: 'mistral', messages: [{ role: 'system', content: 'terse' }, user], stream: false });
+      expect(((await whole.body.json()) as any).message).toEqual({ role: 'assistant', content: 'Paris' });
     });
 
     it('matches model names with and without the :latest tag', async () => {

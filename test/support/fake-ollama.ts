@@ -891,6 +891,35 @@ export function normalizeModelName(name: string): string {
   return name.indexOf(':', lastSlash + 1) === -1 ? `${name}:latest` : name;
 }
 
+/**
+ * One rule of a scripted responder: it answers when every matcher given matches (a string
+ * matches when the text contains it). `system` looks at the system message, so a backend can
+ * answer differently per system prompt; a request without one never matches a `system` rule.
+ */
+export interface ScriptRule {
+  system?: string | RegExp;
+  user?: string | RegExp;
+  reply: string | ((req: ChatRequestBody) => string);
+}
+
+/**
+ * A `reply` function for `FakeOllama` from rules tried in order; no match answers with
+ * `fallback` (default: the usual `Echo: <last user message>`). Only the content changes:
+ * the wire protocol stays the fake's.
+ */
+export function scriptedReply(rules: readonly ScriptRule[], fallback?: (req: ChatRequestBody) => string): (req: ChatRequestBody) => string {
+  const matches = (matcher: string | RegExp | undefined, text: string | undefined): boolean =>
+    matcher === undefined || (text !== undefined && (typeof matcher === 'string' ? text.includes(matcher) : matcher.test(text)));
+  return (req) => {
+    const messages = req.messages ?? [];
+    const system = messages.find((m) => m?.role === 'system')?.content;
+    const user = lastUserContent(messages);
+    const rule = rules.find((candidate) => matches(candidate.system, typeof system === 'string' ? system : undefined) && matches(candidate.user, user));
+    if (!rule) return fallback ? fallback(req) : `Echo: ${user}`;
+    return typeof rule.reply === 'string' ? rule.reply : rule.reply(req);
+  };
+}
+
 function lastUserContent(messages: ChatMessage[]): string {
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i];
