@@ -43,6 +43,11 @@ export interface HistoryFilter {
   until?: string;
   reviewed?: boolean;
   minRating?: number;
+  /**
+   * Rows carrying any of these tags. Tags are stored as comma-separated text; each stored tag
+   * is trimmed and lower-cased (ASCII) before it is compared, so give these lower-cased and trimmed.
+   */
+  tags?: readonly string[];
   /** An FTS5 MATCH expression, already made safe by `toFtsQuery`. */
   match?: string;
 }
