@@ -19,6 +19,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Type<unknown>>> = {
   db: () => (require('./commands/db.command') as typeof import('./commands/db.command')).DbCommandModule,
   health: () => (require('./commands/health.command') as typeof import('./commands/health.command')).HealthCommandModule,
   dataset: () => (require('./commands/dataset.command') as typeof import('./commands/dataset.command')).DatasetCommandModule,
+  learn: () => (require('./commands/learn.command') as typeof import('./commands/learn.command')).LearnCommandModule,
   integrations: () =>
     (require('./commands/integrations.command') as typeof import('./commands/integrations.command')).IntegrationsCommandModule,
 };
