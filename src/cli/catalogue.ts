@@ -314,7 +314,7 @@ export const COMMANDS: CommandSpec[] = [
         name: 'curate',
         summary: 'export the stored exchanges as a training set: only ok ones, duplicates removed, PII masked',
         details:
-          'Reads the conversations database, newest first. Only exchanges with status ok are kept (not error, aborted or cached); a prompt that repeats an earlier one, also up to case, whitespace, punctuation and Unicode forms, is kept once: the newest exchange wins. Emails, phone and card numbers, IBANs, IP addresses and secrets are masked in prompt and response, whatever PII_MASKING says. Without filters every ok exchange is exported; --tags keeps exchanges carrying any of the tags (case-insensitive). Records go to --out (never overwritten) or stdout; the summary table goes to stdout with --out, else to stderr. The same export is GET /admin/export?format=….',
+          'Reads the conversations database, newest first. Only exchanges with status ok are kept (not error, aborted or cached); a prompt asked more than once, also up to case, whitespace, punctuation and Unicode forms, is kept once: the newest exchange wins. Emails, phone and card numbers, IBANs, IP addresses and secrets are masked in prompt and response, whatever PII_MASKING says. Without filters every ok exchange is exported; --tags keeps exchanges carrying any of the tags (trimmed; ASCII letters ignore case). Records go to --out (never overwritten) or stdout; the summary table goes to stdout with --out, else to stderr. The same export is GET /admin/export?format=….',
         options: [
           { flags: '--min-rating <n>', description: 'only exchanges rated at least n (1..5)' },
           { flags: '--reviewed-only', description: 'only exchanges marked as reviewed' },

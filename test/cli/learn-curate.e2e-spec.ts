@@ -88,6 +88,14 @@ describe('vega learn curate', () => {
     });
   });
 
+  it('--json without --out: the records on stdout, the summary as JSON on stderr', async () => {
+    await seeded();
+    const result = await vega(['learn', 'curate', '--json', '--format', 'chat', '--tags', 'verbose']);
+    expect(result.code).toBe(0);
+    expect(jsonLines(result.stdout)).toEqual([{ messages: [{ role: 'user', content: 'Meh' }, { role: 'assistant', content: 'so-so' }] }]);
+    expect(JSON.parse(result.stderr)).toMatchObject({ out: null, format: 'chat', rows_read: 1, records_written: 1 });
+  });
+
   it('never overwrites an existing --out file (exit 1)', async () => {
     await seeded();
     const out = join(temp.dir, 'taken.jsonl');

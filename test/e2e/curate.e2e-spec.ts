@@ -123,6 +123,17 @@ describe('curated export (GET /admin/export?format=, CurateService)', () => {
       expect(await prompts('&tags=nothing')).toEqual([]);
     });
 
+    it('compares tags the same way in the query and in the database: ASCII letters ignore case, other letters as written', async () => {
+      await seed([
+        { prompt: 'accented', response: 'r', tags: 'Été,\tQualité\n' },
+        { prompt: 'upper', response: 'r', tags: 'ÉTÉ' },
+      ]);
+      expect(await prompts(`&tags=${encodeURIComponent('Été')}`)).toEqual(['accented']);
+      expect(await prompts(`&tags=${encodeURIComponent('été')}`)).toEqual([]);
+      expect(await prompts(`&tags=${encodeURIComponent('ÉTÉ')}`)).toEqual(['upper']);
+      expect(await prompts(`&tags=${encodeURIComponent(' QUALITé ')}`)).toEqual(['accented']);
+    });
+
     it('reads a large table in batches and keeps the newest of each prompt across batch boundaries', async () => {
       await execDb(
         t.dbPath,

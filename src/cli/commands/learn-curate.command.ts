@@ -1,7 +1,7 @@
 import { Option, SubCommand, CommandRunner } from 'nest-commander';
 import { CurateService, type CurateSummary } from '../../modules/datasets/curate.service';
 import type { DatasetFormat } from '../../modules/datasets/dataset-example';
-import { parseIsoUtc } from '../../modules/history/dto/history-query.dto';
+import { parseIsoUtc } from '../../modules/history/iso-date';
 import { commandMeta, optionMeta } from '../catalogue';
 import { UsageError } from '../cli-errors';
 import { paletteFor } from '../output/colour';

@@ -45,7 +45,8 @@ export interface HistoryFilter {
   minRating?: number;
   /**
    * Rows carrying any of these tags. Tags are stored as comma-separated text; each stored tag
-   * is trimmed and lower-cased (ASCII) before it is compared, so give these lower-cased and trimmed.
+   * is trimmed (spaces, tabs, line breaks) and its ASCII letters lower-cased before it is
+   * compared, so give these the same way (`normaliseTags`).
    */
   tags?: readonly string[];
   /** An FTS5 MATCH expression, already made safe by `toFtsQuery`. */

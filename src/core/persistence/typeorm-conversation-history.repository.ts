@@ -223,7 +223,7 @@ function conditions(filter: HistoryFilter) {
   if (filter.reviewed !== undefined) add(filter.reviewed ? 'c.reviewed <> 0' : 'c.reviewed = 0');
   if (filter.minRating !== undefined) add('c.rating >= ?', filter.minRating);
   if (filter.tags !== undefined && filter.tags.length > 0) {
-    clauses.push(`c.tags IS NOT NULL AND EXISTS (${TAG_SPLIT} WHERE lower(trim(tag, ' ' || char(9))) IN (${filter.tags.map(() => '?').join(', ')}))`);
+    clauses.push(`c.tags IS NOT NULL AND EXISTS (${TAG_SPLIT} WHERE lower(trim(tag, ' ' || char(9, 10, 13))) IN (${filter.tags.map(() => '?').join(', ')}))`);
     params.push(...filter.tags);
   }
   return { clauses, params, add };

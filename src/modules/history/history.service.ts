@@ -151,11 +151,14 @@ export class HistoryService {
 }
 
 /**
- * Tags as the filter compares them: trimmed, lower-cased, empty ones dropped, each once.
- * A filter that names no tag at all is refused (it would match nothing, silently).
+ * Tags as the filter compares them, the way SQL treats the stored ones: spaces, tabs and line
+ * breaks trimmed, ASCII letters lower-cased (SQLite's `lower()` leaves other letters alone, so
+ * `QUALITé` matches `qualité` but `ÉTÉ` does not match `été`), empty ones dropped, each once. A filter that
+ * names no tag at all is refused (it would match nothing, silently).
  */
 export function normaliseTags(tags: readonly string[]): string[] {
-  const clean = [...new Set(tags.map((tag) => tag.trim().toLowerCase()).filter((tag) => tag !== ''))];
+  const normalise = (tag: string) => tag.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '').replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+  const clean = [...new Set(tags.map(normalise).filter((tag) => tag !== ''))];
   if (clean.length === 0) throw new InvalidInputError('tags must name at least one tag, e.g. good,concise');
   return clean;
 }
