@@ -343,8 +343,28 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'learn',
-    summary: 'make the model better: evaluate it, compare runs, pick the best system prompt',
+    summary: 'make your model better: a training set from your rated conversations, evaluation, the best system prompt',
     subcommands: [
+      {
+        name: 'curate',
+        summary: 'export the stored exchanges as a training set: only ok ones, duplicates removed, PII masked',
+        details:
+          'Reads the conversations database, newest first. Only exchanges with status ok are kept (not error, aborted or cached); a prompt asked more than once, also up to case, whitespace, punctuation and Unicode forms, is kept once: the newest exchange wins. Emails, phone and card numbers, IBANs, IP addresses and secrets are masked in prompt and response, whatever PII_MASKING says. Without filters every ok exchange is exported; --tags keeps exchanges carrying any of the tags (trimmed; ASCII letters ignore case). Records go to --out (never overwritten) or stdout; the summary table goes to stdout with --out, else to stderr. The same export is GET /admin/export?format=….',
+        options: [
+          { flags: '--min-rating <n>', description: 'only exchanges rated at least n (1..5)' },
+          { flags: '--reviewed-only', description: 'only exchanges marked as reviewed' },
+          { flags: '--since <date>', description: 'only exchanges stored at or after this ISO 8601 date or date-time (UTC unless an offset is given)' },
+          { flags: '--tags <list>', description: 'only exchanges carrying any of these comma-separated tags' },
+          { flags: '--out <file>', description: 'write the dataset to this new file instead of stdout' },
+          { flags: '--format <format>', description: 'chat, alpaca, sharegpt or prompt-response (default)' },
+          { ...JSON_OPTION, description: 'print the summary as JSON' },
+        ],
+        examples: [
+          'vega learn curate --min-rating 4 --out curated.jsonl',
+          'vega learn curate --reviewed-only --tags good,concise --format chat --out chat.jsonl --json',
+          'vega learn curate --since 2026-11-01 | wc -l',
+        ],
+      },
       {
         name: 'evaluate',
         arguments: '<eval-file>',

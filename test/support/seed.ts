@@ -7,6 +7,7 @@ export interface SeedRow {
   source?: string;
   session_id?: string | null;
   rating?: number | null;
+  tags?: string | null;
   reviewed?: number;
   status?: string;
   model?: string | null;
@@ -34,8 +35,8 @@ export async function seedConversations(file: string, rows: SeedRow[]): Promise<
   for (const row of rows) {
     const { lastID } = await execDb(
       file,
-      `INSERT INTO conversations (ts, prompt, response, source, session_id, rating, reviewed, status, model)
-       VALUES (coalesce(?, strftime('%Y-%m-%d %H:%M:%f', 'now')), ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO conversations (ts, prompt, response, source, session_id, rating, tags, reviewed, status, model)
+       VALUES (coalesce(?, strftime('%Y-%m-%d %H:%M:%f', 'now')), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         row.ts ?? null,
         row.prompt,
@@ -43,6 +44,7 @@ export async function seedConversations(file: string, rows: SeedRow[]): Promise<
         row.source ?? 'api',
         row.session_id ?? null,
         row.rating ?? null,
+        row.tags ?? null,
         row.reviewed ?? 0,
         row.status ?? 'ok',
         row.model ?? 'mistral',

@@ -43,6 +43,12 @@ export interface HistoryFilter {
   until?: string;
   reviewed?: boolean;
   minRating?: number;
+  /**
+   * Rows carrying any of these tags. Tags are stored as comma-separated text; each stored tag
+   * is trimmed (spaces, tabs, line breaks) and its ASCII letters lower-cased before it is
+   * compared, so give these the same way (`normaliseTags`).
+   */
+  tags?: readonly string[];
   /** An FTS5 MATCH expression, already made safe by `toFtsQuery`. */
   match?: string;
 }

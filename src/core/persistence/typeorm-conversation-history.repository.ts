@@ -19,6 +19,11 @@ const BM25 = 'bm25(conversations_fts, 2.0, 1.0)';
 const SNIPPET = `snippet(conversations_fts, -1, char(1), char(2), '…', 16)`;
 const FROM_FTS = 'conversations_fts JOIN conversations c ON c.id = conversations_fts.rowid';
 
+/** Splits the row's comma-separated `tags` into one row per tag (SQLite has no split function). */
+const TAG_SPLIT = `WITH RECURSIVE split(tag, rest) AS (
+    SELECT NULL, c.tags || ',' UNION ALL SELECT substr(rest, 1, instr(rest, ',') - 1), substr(rest, instr(rest, ',') + 1) FROM split WHERE rest <> ''
+  ) SELECT 1 FROM split`;
+
 const IMPORT_COLUMNS = [
   'ts',
   'prompt',
@@ -217,6 +222,10 @@ function conditions(filter: HistoryFilter) {
   if (filter.until !== undefined) add('c.ts < ?', filter.until);
   if (filter.reviewed !== undefined) add(filter.reviewed ? 'c.reviewed <> 0' : 'c.reviewed = 0');
   if (filter.minRating !== undefined) add('c.rating >= ?', filter.minRating);
+  if (filter.tags !== undefined && filter.tags.length > 0) {
+    clauses.push(`c.tags IS NOT NULL AND EXISTS (${TAG_SPLIT} WHERE lower(trim(tag, ' ' || char(9, 10, 13))) IN (${filter.tags.map(() => '?').join(', ')}))`);
+    params.push(...filter.tags);
+  }
   return { clauses, params, add };
 }
 

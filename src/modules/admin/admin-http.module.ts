@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { CurateModule } from '../datasets/curate.module';
 import { HistoryModule } from '../history/history.module';
 import { AdminController } from './admin.controller';
 import { AdminModule } from './admin.module';
@@ -11,7 +12,7 @@ import { RetentionService } from './retention.service';
  * retention: a CLI command must not start a cron.
  */
 @Module({
-  imports: [ScheduleModule.forRoot(), AdminModule, HistoryModule],
+  imports: [ScheduleModule.forRoot(), AdminModule, HistoryModule, CurateModule],
   controllers: [AdminController, DatabaseAdminController],
   providers: [RetentionService],
 })

@@ -6,11 +6,12 @@ import { AdminOnly } from '../../common/auth/admin-only.decorator';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import type { ConversationRecord } from '../../core/persistence/conversation-history.repository';
 import { toConversationDto } from '../history/conversation.mapper';
-import { HistoryFilterQueryDto } from '../history/dto/history-query.dto';
 import { toHistoryQuery } from '../history/history.controller';
 import { HistoryService } from '../history/history.service';
+import { CurateService } from '../datasets/curate.service';
 import { DatabaseAdminService } from './database-admin.service';
 import { BackupResponseDto, PurgeRequestDto, PurgeResponseDto } from './dto/database-admin.dto';
+import { ExportQueryDto } from './dto/export-query.dto';
 
 /** Lines are sent in chunks of about this size: fewer writes than one per row, still a small buffer. */
 const CHUNK_BYTES = 64 * 1024;
@@ -23,6 +24,7 @@ export class DatabaseAdminController {
   constructor(
     private readonly databaseAdmin: DatabaseAdminService,
     private readonly history: HistoryService,
+    private readonly curate: CurateService,
   ) {}
 
   @Post('db/backup')
@@ -49,30 +51,43 @@ export class DatabaseAdminController {
 
   @Get('export')
   @ApiOperation({
-    summary: 'Export conversations as JSON Lines',
+    summary: 'Export conversations as JSON Lines, raw or as a curated training set',
     description:
-      'Streams every matching conversation, newest first, one JSON object per line (the fields of GET /conversations/{id}). Same filters as GET /history. ' +
+      'Without `format`: streams every matching conversation, newest first, one JSON object per line (the fields of GET /conversations/{id}). Same filters as GET /history, plus `tags`. ' +
+      'With `format`: the curated training set of `vega learn curate` in that format: only `ok` exchanges, exact and near-duplicate prompts (case, whitespace, punctuation, Unicode forms) kept once (the newest), ' +
+      'personal data and secrets masked in prompt and response whatever PII_MASKING says. ' +
       'Rows are read in keyset-paged batches as the client consumes them, so memory stays flat on any table size.',
   })
   @ApiProduces('application/x-ndjson')
-  @ApiOkResponse({ description: 'One conversation per line.', schema: { type: 'string', example: '{"id":2,"ts":"2026-11-24T10:15:30.123Z",…}\n' } })
+  @ApiOkResponse({
+    description: 'One conversation, or one training record, per line.',
+    schema: { type: 'string', example: '{"id":2,"ts":"2026-11-24T10:15:30.123Z",…}\n' },
+  })
   @ApiErrors(400)
-  async export(@Query() query: HistoryFilterQueryDto, @Res() reply: FastifyReply): Promise<void> {
+  async export(@Query() query: ExportQueryDto, @Res() reply: FastifyReply): Promise<void> {
+    const { format, tags, ...filters } = query;
+    const historyQuery = { ...toHistoryQuery(filters), tags: tags?.split(',') };
     // Validated before the first byte, so a bad filter is still a plain 400.
-    const rows = this.history.export(toHistoryQuery(query));
+    const lines = format ? this.curate.curate(historyQuery, format).lines : conversationLines(this.history.export(historyQuery));
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+    const name = format ? `vega-curated-${format}-${stamp}.jsonl` : `vega-export-${stamp}.jsonl`;
     await reply
       .header('content-type', 'application/x-ndjson; charset=utf-8')
-      .header('content-disposition', `attachment; filename="vega-export-${stamp}.jsonl"`)
+      .header('content-disposition', `attachment; filename="${name}"`)
       .header('cache-control', 'no-store')
-      .send(Readable.from(jsonLines(rows), { objectMode: false }));
+      .send(Readable.from(chunked(lines), { objectMode: false }));
   }
 }
 
-async function* jsonLines(rows: AsyncIterable<ConversationRecord>): AsyncGenerator<string> {
+async function* conversationLines(rows: AsyncIterable<ConversationRecord>): AsyncGenerator<string> {
+  for await (const row of rows) yield JSON.stringify(toConversationDto(row));
+}
+
+/** JSON texts → newline-terminated lines, sent in chunks of about `CHUNK_BYTES`. */
+async function* chunked(lines: AsyncIterable<string>): AsyncGenerator<string> {
   let chunk = '';
-  for await (const row of rows) {
-    chunk += `${JSON.stringify(toConversationDto(row))}\n`;
+  for await (const line of lines) {
+    chunk += `${line}\n`;
     if (chunk.length >= CHUNK_BYTES) {
       yield chunk;
       chunk = '';

@@ -23,6 +23,8 @@ export interface HistoryQuery {
   until?: Date;
   reviewed?: boolean;
   minRating?: number;
+  /** Any of these tags (case-insensitive, see `normaliseTags`). */
+  tags?: readonly string[];
   /** Words and "quoted phrases", all required. */
   q?: string;
 }
@@ -64,6 +66,7 @@ export class HistoryService {
       until: query.until ? toStoredTs(query.until) : undefined,
       reviewed: query.reviewed,
       minRating: query.minRating,
+      tags: query.tags === undefined ? undefined : normaliseTags(query.tags),
       match: query.q === undefined ? undefined : toFtsQuery(query.q),
     };
   }
@@ -145,6 +148,19 @@ export class HistoryService {
       beforeId = rows[rows.length - 1].id;
     }
   }
+}
+
+/**
+ * Tags as the filter compares them, the way SQL treats the stored ones: spaces, tabs and line
+ * breaks trimmed, ASCII letters lower-cased (SQLite's `lower()` leaves other letters alone, so
+ * `QUALITé` matches `qualité` but `ÉTÉ` does not match `été`), empty ones dropped, each once. A filter that
+ * names no tag at all is refused (it would match nothing, silently).
+ */
+export function normaliseTags(tags: readonly string[]): string[] {
+  const normalise = (tag: string) => tag.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '').replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+  const clean = [...new Set(tags.map(normalise).filter((tag) => tag !== ''))];
+  if (clean.length === 0) throw new InvalidInputError('tags must name at least one tag, e.g. good,concise');
+  return clean;
 }
 
 const notFound = (id: number) => new NotFoundError(`Conversation ${id} not found`);

@@ -4,6 +4,9 @@ import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, 
 import { CONVERSATION_SOURCES, type ConversationSource } from '../../../core/persistence/conversation.entity';
 import { SESSION_ID_PATTERN } from '../../chat/dto/chat-request.dto';
 
+// Kept importable from here; it lives apart so the CLI can parse dates without loading Swagger.
+export { parseIsoUtc } from '../iso-date';
+
 const ISO_DATE = { strict: true, strictSeparator: true };
 const SESSION_MESSAGE = 'session_id may only contain letters, digits, "_" and "-"';
 
@@ -122,19 +125,4 @@ export class ConversationIdParamDto {
   @Min(1, { message: 'id must be a positive integer' })
   @Max(Number.MAX_SAFE_INTEGER, { message: 'id must be a positive integer' })
   id!: number;
-}
-
-const CALENDAR_DATE = /^\d{4}-\d\d-\d\d$/;
-const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$/i;
-
-/**
- * A calendar date or a date-time → Date; a date-time without an offset is read as UTC. Other
- * ISO 8601 shapes (week or ordinal dates, bare years) give an invalid Date, which the service refuses.
- */
-export function parseIsoUtc(value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  if (CALENDAR_DATE.test(value)) return new Date(`${value}T00:00:00Z`);
-  const match = DATE_TIME.exec(value);
-  if (!match) return new Date(Number.NaN);
-  return new Date(match[3] ? value : `${value}Z`);
 }
