@@ -325,18 +325,20 @@ export const COMMANDS: CommandSpec[] = [
         name: 'register',
         summary: 'create the tuned model in Ollama from a base model and a trained LoRA adapter',
         details:
-          'Checks the adapter (a GGUF file, or a directory with adapter_model.safetensors and adapter_config.json) and that Ollama has the base model, uploads the adapter blobs Ollama does not have yet, creates the model (POST /api/create) with the system prompt and parameters, and checks that /api/tags lists it. The system prompt is --system-prompt, else SYSTEM_PROMPT_FILE when set. Exit 2 for a bad adapter path or option, 1 when Ollama is down or lacks the base model.',
+          'Checks the adapter (a GGUF file, or a directory with adapter_model.safetensors and adapter_config.json) and that Ollama has the base model, uploads the adapter blobs Ollama does not have yet, creates the model (POST /api/create) with the system prompt and parameters, and checks that /api/tags lists it. The system prompt is --system-prompt, else SYSTEM_PROMPT_FILE when set. With --eval FILE, the eval set then runs against the new model (its own system prompt, nothing sent over it), scored as vega learn evaluate scores, and the run report is written to <data dir>/runs; exit 1 when no item could be answered. Exit 2 for a bad adapter path or option, 1 when Ollama is down or lacks the base model.',
         options: [
           { flags: '--adapter <path>', description: 'the trained adapter: a .gguf file or a PEFT safetensors directory (required)' },
           { flags: '--base <model>', description: 'the Ollama model the adapter was trained on, e.g. qwen2.5:1.5b-instruct (required)' },
           { flags: '--name <name>', description: 'the name of the new model, e.g. vega-tuned (required)' },
           { flags: '--system-prompt <file>', description: 'the system prompt of the model (default: SYSTEM_PROMPT_FILE)' },
           { flags: '--param <name=value>', description: 'a model parameter such as temperature=0.7 or stop="<|im_end|>" (repeatable)' },
+          { flags: '--eval <file>', description: 'then run this eval set ({prompt, expected} lines) against the new model, as vega learn evaluate does' },
           JSON_OPTION,
         ],
         examples: [
           'vega train register --adapter outputs/adapter.gguf --base qwen2.5:1.5b-instruct --name vega-tuned',
           'vega train register --adapter outputs/adapter --base llama3.2:3b --name support-bot --param temperature=0.3 --param num_ctx=4096 --json',
+          'vega train register --adapter outputs/adapter.gguf --base qwen2.5:1.5b-instruct --name vega-tuned --eval eval.jsonl',
         ],
       },
     ],

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { runVega } from '../support/cli';
@@ -35,6 +35,42 @@ afterEach(async () => {
 });
 
 describe('vega train register', () => {
+  it('--eval runs the eval set against the new model and writes the run report', async () => {
+    const adapter = writeGguf('adapter.gguf', 'eval');
+    writeFileSync(
+      join(temp.dir, 'eval.jsonl'),
+      [
+        JSON.stringify({ prompt: 'hello there', expected: 'Echo: hello there' }),
+        'not json',
+        JSON.stringify({ prompt: 'capital of France?', expected: 'Paris' }),
+      ].join('\n'),
+    );
+    const result = await vega(['train', 'register', '--adapter', adapter.path, '--base', BASE, '--name', 'vega-tuned', '--eval', 'eval.jsonl', '--json']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('eval.jsonl: line 2 skipped');
+    const summary = JSON.parse(result.stdout);
+    expect(summary).toMatchObject({ name: 'vega-tuned', evaluation: { summary: { items: 2, answered: 2, failed: 0, mean: 0.5 } } });
+    // The new model answered, with its own system prompt (none sent over it).
+    const asked = fake.chatRequests().map((request) => request.body);
+    expect(asked).toHaveLength(2);
+    for (const body of asked) {
+      expect(body.model).toBe('vega-tuned');
+      expect(body.messages.map((message: { role: string }) => message.role)).toEqual(['user']);
+    }
+    const report = JSON.parse(readFileSync(summary.evaluation.report_path, 'utf8'));
+    expect(summary.evaluation.report_path.startsWith(join(temp.dir, 'data', 'runs'))).toBe(true);
+    expect(report).toMatchObject({ model: 'vega-tuned', summary: { mean: 0.5 } });
+  });
+
+  it('--eval with a file that has no usable line is refused before anything is uploaded', async () => {
+    const adapter = writeGguf('adapter.gguf', 'bad-eval');
+    writeFileSync(join(temp.dir, 'eval.jsonl'), 'nothing here\n');
+    const result = await vega(['train', 'register', '--adapter', adapter.path, '--base', BASE, '--name', 'vega-tuned', '--eval', 'eval.jsonl']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/eval\.jsonl/);
+    expect(routes()).toEqual([]);
+  });
+
   it('uploads a GGUF adapter, creates the model with the system prompt and parameters, and the model answers', async () => {
     const adapter = writeGguf('adapter.gguf', 'one');
     writeFileSync(join(temp.dir, 'system.txt'), 'You are the tuned Vega.\n');

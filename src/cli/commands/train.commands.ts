@@ -1,15 +1,20 @@
 import { Module } from '@nestjs/common';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import type { AdapterFile } from '../../modules/training/adapter-files';
+import { EvalReport, writeReport } from '../../modules/evaluation/eval-report';
+import { EvalSet } from '../../modules/evaluation/eval-set';
+import { EvaluationModule } from '../../modules/evaluation/evaluation.module';
+import { EvaluationService } from '../../modules/evaluation/evaluation.service';
 import { ModelRegistrationService, RegisterSummary } from '../../modules/training/model-registration.service';
 import { BundleSummary, TrainingBundleService } from '../../modules/training/training-bundle.service';
 import { loadTrainingConfig } from '../../modules/training/training-config';
 import { TrainingModule } from '../../modules/training/training.module';
 import { commandMeta, optionMeta } from '../catalogue';
-import { UsageError } from '../cli-errors';
+import { CommandFailedError, UsageError } from '../cli-errors';
 import { formatBytes, Output } from '../output/output';
 import { ProgressBar } from '../output/progress';
 import { renderTable } from '../output/table';
+import { renderEvalItems, renderEvalSummary, skippedLines } from './evaluation-views';
 import { parseText } from './option-parsers';
 
 const TRAIN = ['train'];
@@ -27,6 +32,7 @@ interface RegisterOptions {
   name?: string;
   systemPrompt?: string;
   param?: [string, string][];
+  eval?: string;
   json?: boolean;
 }
 
@@ -57,7 +63,10 @@ export function parametersFrom(pairs: readonly [string, string][]): Record<strin
 export class TrainRegisterCommand extends CommandRunner {
   private readonly out = new Output();
 
-  constructor(private readonly registration: ModelRegistrationService) {
+  constructor(
+    private readonly registration: ModelRegistrationService,
+    private readonly evaluation: EvaluationService,
+  ) {
     super();
   }
 
@@ -65,6 +74,9 @@ export class TrainRegisterCommand extends CommandRunner {
     for (const flag of ['adapter', 'base', 'name'] as const) {
       if (!options[flag]) throw new UsageError(`vega train register: --${flag} is required (see vega train register --help)`);
     }
+    // A bad eval file is reported before anything is uploaded.
+    const evalSet = options.eval ? await this.evaluation.readEvalSet(options.eval) : undefined;
+    if (evalSet) process.stderr.write(skippedLines(options.eval!, evalSet.skipped));
     const bars = new Map<string, ProgressBar>();
     let summary: RegisterSummary;
     try {
@@ -83,7 +95,41 @@ export class TrainRegisterCommand extends CommandRunner {
     } finally {
       for (const bar of bars.values()) bar.finish();
     }
-    if (options.json) return this.out.json(summary);
+    const evaluation = evalSet ? await this.evaluate(summary.name, evalSet) : undefined;
+    if (options.json) {
+      this.out.json(evaluation ? { ...summary, evaluation: { report_path: evaluation.path, summary: evaluation.report.summary } } : summary);
+    } else this.print(summary);
+    if (evaluation) {
+      if (!options.json) {
+        this.out.write(renderEvalItems(evaluation.report, this.out));
+        this.out.write(renderEvalSummary(evaluation.report, evaluation.path));
+      }
+      if (evaluation.report.summary.answered === 0) {
+        const first = evaluation.report.items.find((item) => item.error)?.error;
+        throw new CommandFailedError(
+          `${summary.name} is registered, but no eval item could be answered${first ? ` (${first.type}: ${first.message})` : ''}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * The eval set against the new model, with the model's own system prompt (none is sent), so
+   * the scores are those of the model as registered. The run report goes to the runs directory.
+   */
+  private async evaluate(model: string, set: EvalSet): Promise<{ report: EvalReport; path: string }> {
+    const bar = new ProgressBar(`evaluating ${model}`, set.items.length);
+    let report: EvalReport;
+    try {
+      report = await this.evaluation.evaluate(set, { model, systemPrompt: null, onProgress: (done, total) => bar.update(done, done === total) });
+    } finally {
+      bar.finish();
+    }
+    const path = report.summary.answered === 0 ? '(not written: nothing answered)' : await writeReport(report, this.evaluation.defaultRunsDir, model);
+    return { report, path };
+  }
+
+  private print(summary: RegisterSummary): void {
     const c = this.out.colour;
     this.out.line(`${c.green('registered')} ${summary.model} (from ${summary.base}) at ${summary.ollama_url}`);
     for (const file of summary.adapter.files) {
@@ -119,6 +165,11 @@ export class TrainRegisterCommand extends CommandRunner {
   @Option(optionMeta(REGISTER, '--param'))
   parseParam(value: string, previous?: [string, string][]): [string, string][] {
     return parseParam(value, previous);
+  }
+
+  @Option(optionMeta(REGISTER, '--eval'))
+  parseEval(value: string): string {
+    return parseText(value, '--eval');
   }
 
   @Option(optionMeta(REGISTER, '--json'))
@@ -202,5 +253,5 @@ export function renderBundleSummary(summary: BundleSummary, width?: number): str
   ].join('\n');
 }
 
-@Module({ imports: [TrainingModule], providers: [TrainCommand, TrainRegisterCommand] })
+@Module({ imports: [TrainingModule, EvaluationModule], providers: [TrainCommand, TrainRegisterCommand] })
 export class TrainCommandsModule {}
