@@ -1,3 +1,4 @@
+import { ShutdownSignal } from '../../src/common/lifecycle/shutdown-signal';
 import { Metrics } from '../support/prometheus';
 import { openSse } from '../support/sse-client';
 import { queryDb } from '../support/sqlite';
@@ -108,6 +109,25 @@ describe('OpenAI wire format over raw HTTP', () => {
       while ((await rows()).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       expect((await rows())[0]).toMatchObject({ status: 'aborted', source: 'openai' });
     });
+
+    it('ends an open stream with a 503 error frame when the server shuts down, and stores it as aborted', async () => {
+      await start();
+      fake.enqueue({ kind: 'slow', delayMs: 150 });
+      const sse = await openSse(`${t.url}/v1/chat/completions`, { headers: auth, body: ask('one two three four five six', { stream: true }) });
+      let seen = 0;
+      for await (const event of sse.events) {
+        expect(event.event).toBe('message');
+        if (++seen === 2) break;
+      }
+      t.app.get(ShutdownSignal).begin();
+      await sse.all();
+      const frames = dataFrames(sse.raw());
+      expect(JSON.parse(frames.at(-1)!)).toEqual({
+        error: { message: 'Vega is shutting down', type: 'server_error', param: null, code: 'backend_unavailable' },
+      });
+      await fake.waitForAbort(0, 2000);
+      expect((await rows())[0]).toMatchObject({ status: 'aborted', source: 'openai' });
+    });
   });
 
   describe('POST /v1/chat/completions, stream absent', () => {
@@ -168,6 +188,17 @@ describe('OpenAI wire format over raw HTTP', () => {
       expect(error.param).toBe('stream');
       expect(error.message).toContain('temperature must be a number');
       expect(error.message).toContain('stream must be a boolean value');
+    });
+
+    it('413 for a body over the HTTP body limit (a conversation too long to take)', async () => {
+      await start();
+      const history = Array.from({ length: 40 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x'.repeat(2000) }));
+      const res = await t.request('/v1/chat/completions', { body: { model: 'mistral', messages: [...history, { role: 'user', content: 'and?' }] } });
+      expect(res.status).toBe(413);
+      expect(await res.json()).toEqual({
+        error: { message: 'Request body is too large', type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' },
+      });
+      expect(fake.chatRequests()).toHaveLength(0);
     });
 
     it('404 for an unknown route under /v1/', async () => {

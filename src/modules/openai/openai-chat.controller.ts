@@ -46,7 +46,7 @@ export class OpenAiChatController {
     description: 'The completion, or with `stream: true` the event stream described above.',
     content: {
       'application/json': { schema: { $ref: getSchemaPath(ChatCompletionResponseDto) } },
-      'text/event-stream': { schema: { type: 'string', description: `Frames of ${getSchemaPath(ChatCompletionChunkDto)}, then \`[DONE]\`.` } },
+      'text/event-stream': { schema: { type: 'string', description: '`data:` frames, each a ChatCompletionChunkDto as JSON, then `data: [DONE]`.' } },
     },
   })
   @ApiProduces('application/json', 'text/event-stream')

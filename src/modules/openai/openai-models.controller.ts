@@ -1,22 +1,13 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { IsString, Matches, MaxLength } from 'class-validator';
 import { ModelNotFoundError } from '../../common/errors/app-errors';
 import { clientGoneSignal } from '../../common/http/client-gone';
 import type { BackendModel } from '../../core/llm/llm-backend';
 import { LlmService } from '../../core/llm/llm.service';
-import { MODEL_PATTERN } from '../chat/dto/chat-request.dto';
 import { ModelsService } from '../models/models.service';
 import { ApiOpenAiErrors } from './dto/openai-error.dto';
-import { OpenAiModelDto, OpenAiModelListDto } from './dto/openai-model.dto';
-
-export class ModelIdParamDto {
-  @IsString()
-  @MaxLength(200)
-  @Matches(MODEL_PATTERN, { message: 'id is not a valid model name' })
-  id!: string;
-}
+import { ModelIdParamDto, OpenAiModelDto, OpenAiModelListDto } from './dto/openai-model.dto';
 
 /** `GET /v1/models` and `GET /v1/models/{id}`: the backend's models in OpenAI's shape. */
 @ApiTags('openai')
@@ -44,7 +35,7 @@ export class OpenAiModelsController {
     summary: 'One model (OpenAI-compatible)',
     description: 'The model of that name, as in the list; `mistral` also finds `mistral:latest`, as Ollama does.',
   })
-  @ApiParam({ name: 'id', description: 'The model name (URL-encoded when it holds a "/").', example: 'mistral:latest' })
+  @ApiParam({ name: 'id', type: String, description: 'The model name (URL-encoded when it holds a "/").', example: 'mistral:latest' })
   @ApiOkResponse({ type: OpenAiModelDto })
   @ApiOpenAiErrors(400, 401, 404, 502, 503, 504)
   async retrieve(@Param() params: ModelIdParamDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<OpenAiModelDto> {

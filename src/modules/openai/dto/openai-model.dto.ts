@@ -1,4 +1,14 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { IsString, Matches, MaxLength } from 'class-validator';
+import { MODEL_PATTERN } from '../../chat/dto/chat-request.dto';
+
+/** The path parameter of `GET /v1/models/{id}` (documented with `@ApiParam` on the route). */
+export class ModelIdParamDto {
+  @IsString()
+  @MaxLength(200)
+  @Matches(MODEL_PATTERN, { message: 'id is not a valid model name' })
+  id!: string;
+}
 
 /** One model, as OpenAI's `GET /v1/models` describes it. */
 export class OpenAiModelDto {
