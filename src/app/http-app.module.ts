@@ -13,6 +13,7 @@ import { ThrottlingModule } from '../common/throttling/throttling.module';
 import { LoggingModule } from '../core/logging/logging.module';
 import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
+import { OpenAiHttpModule } from '../modules/openai/openai-http.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryHttpModule } from '../modules/history/history-http.module';
 import { IntegrationsHttpModule } from '../modules/integrations/integrations-http.module';
@@ -42,6 +43,7 @@ export class HttpAppModule {
         LoggingModule,
         HealthModule,
         ChatHttpModule,
+        OpenAiHttpModule,
         HistoryHttpModule,
         AdminHttpModule,
         MetricsModule,

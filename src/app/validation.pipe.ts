@@ -11,7 +11,8 @@ export function createValidationPipe(): ValidationPipe {
     forbidUnknownValues: true,
     transform: true,
     validationError: { target: false, value: false },
-    exceptionFactory: (errors) => new BadRequestException(flatten(errors).join('; ') || 'Invalid request'),
+    // The errors ride along as the cause, for error shapes that name the field apart (OpenAI's `param`).
+    exceptionFactory: (errors) => new BadRequestException(flatten(errors).join('; ') || 'Invalid request', { cause: errors }),
   });
 }
 

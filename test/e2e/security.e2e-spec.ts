@@ -66,7 +66,7 @@ describe('API keys and rate limits', () => {
           }
         }
       }
-      expect(checked).toEqual(expect.arrayContaining(['POST /chat', 'POST /chat/sse', 'GET /chat/sse', 'GET /healthz']));
+      expect(checked).toEqual(expect.arrayContaining(['POST /chat', 'POST /chat/sse', 'GET /chat/sse', 'GET /healthz', 'POST /v1/chat/completions', 'GET /v1/models', 'GET /v1/models/{id}']));
       expect(document.security).toEqual([{ 'api-key': [] }, { bearer: [] }]);
     });
   });

@@ -164,6 +164,8 @@ interface Plan {
   readonly promptEvalCount: number;
   readonly evalCount: number;
   readonly startedAt: bigint;
+  /** `length` when `options.num_predict` cut the reply short, as Ollama reports it. */
+  readonly doneReason: 'stop' | 'length';
 }
 
 export class FakeOllama {
@@ -422,7 +424,9 @@ export class FakeOllama {
     const replyFault = fault?.kind === 'reply' ? fault : undefined;
     const text = replyFault?.text ?? this.opts.reply?.(req) ?? `Echo: ${lastUserContent(req.messages)}`;
     const promptWords = countWords(req.messages.map((m) => m?.content));
-    this.respond(exchange, this.plan(req.model, CHAT_SHAPE, text, promptWords, replyFault), stream, fault);
+    const numPredict = isObject(req.options) ? req.options.num_predict : undefined;
+    const limit = typeof numPredict === 'number' && numPredict > 0 ? numPredict : undefined;
+    this.respond(exchange, this.plan(req.model, CHAT_SHAPE, text, promptWords, replyFault, limit), stream, fault);
   }
 
   private handleGenerate(exchange: Exchange, raw: string, parsed: Parsed): void {
@@ -465,9 +469,13 @@ export class FakeOllama {
     text: string,
     promptWords: number,
     replyFault?: { promptEvalCount?: number; evalCount?: number },
+    numPredict?: number,
   ): Plan {
-    const chunks = splitText(text, this.opts.chunkSize ?? 'word');
+    const all = splitText(text, this.opts.chunkSize ?? 'word');
+    // One chunk stands for one token: num_predict stops the generation after that many.
+    const chunks = numPredict !== undefined && all.length > numPredict ? all.slice(0, numPredict) : all;
     return {
+      doneReason: chunks.length < all.length ? 'length' : 'stop',
       model,
       modelJson: JSON.stringify(model),
       shape,
@@ -768,7 +776,7 @@ function finalJson(plan: Plan, content: string): string {
     created_at: new Date().toISOString(),
     ...plan.shape.fields(content),
     done: true,
-    done_reason: 'stop',
+    done_reason: plan.doneReason,
     ...metrics(plan),
   });
 }

@@ -1,7 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './app-errors';
+import { isOpenAiPath, openAiErrorBody } from './openai-error';
 
 export interface ErrorBody {
   statusCode: number;
@@ -56,7 +57,8 @@ function fastifyMessage(error: Error & { code?: string }): string {
 
 /**
  * The one exception filter. Once a response has started (an SSE stream), it does nothing:
- * the stream reports its own errors as `event: error`.
+ * the stream reports its own errors as `event: error`. Under `/v1/` (the OpenAI-compatible
+ * routes) the same status and message go out in OpenAI's error shape.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -70,6 +72,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (reply.sent || reply.raw.headersSent) return;
     if (retryAfterSeconds !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
-    void reply.status(body.statusCode).send(body);
+    const url = host.switchToHttp().getRequest<FastifyRequest | undefined>()?.url;
+    void reply.status(body.statusCode).send(isOpenAiPath(url) ? openAiErrorBody(exception, body) : body);
   }
 }

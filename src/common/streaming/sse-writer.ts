@@ -53,6 +53,16 @@ export class SseWriter {
     }
   }
 
+  /**
+   * Sends an unnamed event (`data:` only, as OpenAI-style streams need); `data` is JSON-encoded
+   * unless it is a string, which is sent as is (`[DONE]`). Waits if the socket is full.
+   */
+  async data(data: unknown): Promise<void> {
+    if (!this.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)) {
+      await Promise.race([once(this.raw, 'drain'), once(this.raw, 'close')]);
+    }
+  }
+
   end(): void {
     this.stopHeartbeat();
     if (!this.raw.destroyed && !this.raw.writableEnded) this.raw.end();

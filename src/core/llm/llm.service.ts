@@ -57,7 +57,7 @@ export class LlmService implements OnApplicationShutdown {
     if (hit) {
       this.observer?.record(request.model, 'cached', startedAt, 0);
       yield { type: 'token', text: hit.text };
-      yield { type: 'done', usage: hit.usage, cached: true };
+      yield { type: 'done', usage: hit.usage, cached: true, doneReason: hit.doneReason };
       return;
     }
     if (signal.aborted) throw new ClientClosedError();
@@ -87,7 +87,7 @@ export class LlmService implements OnApplicationShutdown {
           }
           // The backend's stream ended cleanly (adapters throw when it ends without a final chunk).
           watch.finish();
-          if (cacheKey) this.cache.set(cacheKey, { text, usage: done!.usage });
+          if (cacheKey) this.cache.set(cacheKey, { text, usage: done!.usage, doneReason: done!.doneReason });
           settled = true;
           permit.success();
           this.observer?.record(request.model, 'ok', startedAt, firstTokenAt, done!.usage);

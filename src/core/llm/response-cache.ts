@@ -5,6 +5,8 @@ import type { BackendUsage, ChatMessage } from './llm-backend';
 export interface CachedAnswer {
   text: string;
   usage: BackendUsage;
+  /** Why the generation ended (Ollama `done_reason`: `stop`, `length`…), replayed on a hit. */
+  doneReason?: string;
 }
 
 export interface CacheStats {

@@ -3,7 +3,8 @@ import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 export const CONVERSATION_STATUSES = ['ok', 'error', 'aborted', 'cached'] as const;
 export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
 
-export const CONVERSATION_SOURCES = ['api', 'cli', 'integration'] as const;
+/** `openai`: the OpenAI-compatible routes (`/v1/chat/completions`). */
+export const CONVERSATION_SOURCES = ['api', 'cli', 'integration', 'openai'] as const;
 export type ConversationSource = (typeof CONVERSATION_SOURCES)[number];
 
 /** One prompt/response exchange (SPEC §4). The schema itself is owned by the migrations. */

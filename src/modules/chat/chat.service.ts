@@ -22,6 +22,9 @@ export interface ChatUsage {
   completionTokens: number;
 }
 
+/** Why the answer ended: the model finished (`stop`) or hit a length limit (`length`: num_predict, MAX_RESPONSE_CHARS). */
+export type FinishReason = 'stop' | 'length';
+
 export interface ChatResult {
   response: string;
   conversationId: number;
@@ -29,6 +32,7 @@ export interface ChatResult {
   model: string;
   cached: boolean;
   usage: ChatUsage;
+  finishReason: FinishReason;
 }
 
 /** A validated request, ready to run: what is checked before a stream's headers go out. */
@@ -101,7 +105,8 @@ export class ChatService {
       for await (const event of this.llm.stream(chat.request, signal)) {
         if (event.type === 'done') {
           const result = await finish(event.cached ? 'cached' : 'ok', event.usage);
-          yield { type: 'done', result: { ...result, cached: event.cached } };
+          const finishReason = event.doneReason === 'length' ? 'length' : 'stop';
+          yield { type: 'done', result: { ...result, cached: event.cached, finishReason } };
           return;
         }
         ttftMs ??= Math.round(performance.now() - started);
@@ -117,7 +122,7 @@ export class ChatService {
         text += tail;
         yield { type: 'token', text: tail };
         const result = await finish('ok', { promptTokens: 0, completionTokens: chunks });
-        yield { type: 'done', result: { ...result, cached: false } };
+        yield { type: 'done', result: { ...result, cached: false, finishReason: 'length' } };
         return;
       }
     } catch (error) {
@@ -148,7 +153,7 @@ export class ChatService {
     usage: ChatUsage | null,
     started: number,
     ttftMs: number | null,
-  ): Promise<Omit<ChatResult, 'cached'>> {
+  ): Promise<Omit<ChatResult, 'cached' | 'finishReason'>> {
     const conversationId = await this.conversations.record({
       prompt: chat.prompt,
       response,

@@ -7,5 +7,6 @@ import { ModelsService } from './models.service';
   imports: [LlmModule],
   controllers: [ModelsController],
   providers: [ModelsService],
+  exports: [ModelsService],
 })
 export class ModelsModule {}

@@ -1,0 +1,94 @@
+import { Body, Controller, HttpCode, Optional, Post, Res, UseGuards } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { AppConfig } from '../../config/app-config';
+import { describeError } from '../../common/errors/all-exceptions.filter';
+import { BackendUnavailableError, ClientClosedError } from '../../common/errors/app-errors';
+import { openAiErrorBody } from '../../common/errors/openai-error';
+import { clientGoneSignal } from '../../common/http/client-gone';
+import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
+import { SseWriter } from '../../common/streaming/sse-writer';
+import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
+import { CompletionFrames, completionResponse, DONE_FRAME } from './completion-frames';
+import { ChatCompletionRequestDto, TextContentPartDto } from './dto/chat-completion-request.dto';
+import { ChatCompletionChunkDto, ChatCompletionResponseDto } from './dto/chat-completion-response.dto';
+import { ApiOpenAiErrors } from './dto/openai-error.dto';
+import { OpenAiChatService, PreparedCompletion } from './openai-chat.service';
+
+const STREAM_DESCRIPTION = [
+  'With `stream: true`, a `text/event-stream` of unnamed events: `data: {chat.completion.chunk}` frames — the first with',
+  '`delta.role`, then `delta.content` pieces, the last with an empty delta and `finish_reason` — then, with',
+  '`stream_options.include_usage`, a chunk with `usage` and empty `choices`, then `data: [DONE]`.',
+  'The response starts with the first token: a failure before it is an ordinary HTTP error, one after it is a',
+  '`data: {"error": {...}}` frame that ends the stream (the OpenAI SDKs raise it as an APIError).',
+  'If the client disconnects, the generation is cancelled at once and the exchange is stored as `aborted`.',
+].join(' ');
+
+/** `POST /v1/chat/completions`: OpenAI's Chat Completions, so any OpenAI SDK can talk to Vega. */
+@ApiTags('openai')
+@Controller('v1')
+@UseGuards(KeyThrottlerGuard)
+@ApiExtraModels(ChatCompletionResponseDto, ChatCompletionChunkDto, TextContentPartDto)
+export class OpenAiChatController {
+  constructor(
+    private readonly completions: OpenAiChatService,
+    private readonly config: AppConfig,
+    @Optional() private readonly shutdown?: ShutdownSignal,
+  ) {}
+
+  @Post('chat/completions')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Chat completion (OpenAI-compatible)',
+    description: `OpenAI's Chat Completions request and response, so the OpenAI SDKs work with \`base_url\` set to Vega's \`/v1\` and Vega's API key as theirs. The client's messages are sent to the model as given (Vega's system prompt goes first only when they hold no system or developer message; no session memory is added), through the same cache, circuit breaker, retries and timeouts as POST /chat. Every exchange is stored like one of POST /chat, with source \`openai\`, the last user message as the prompt, and the hex part of the completion id as its session_id. ${STREAM_DESCRIPTION}`,
+  })
+  @ApiOkResponse({
+    description: 'The completion, or with `stream: true` the event stream described above.',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(ChatCompletionResponseDto) } },
+      'text/event-stream': { schema: { type: 'string', description: '`data:` frames, each a ChatCompletionChunkDto as JSON, then `data: [DONE]`.' } },
+    },
+  })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOpenAiErrors(400, 401, 404, 413, 429, 502, 503, 504)
+  async create(@Body() body: ChatCompletionRequestDto, @Res() reply: FastifyReply): Promise<void> {
+    const prepared = this.completions.prepare(body);
+    const client = clientGoneSignal(reply);
+    if (body.stream) return this.streamTo(reply, prepared, client);
+    const result = await this.completions.complete(prepared, client);
+    await reply.status(200).send(completionResponse(prepared, result));
+  }
+
+  /**
+   * The headers go out with the first event, so a failure before any token (unknown model,
+   * backend down, first-token timeout) keeps its HTTP status, as with OpenAI itself.
+   */
+  private async streamTo(reply: FastifyReply, prepared: PreparedCompletion, client: AbortSignal): Promise<void> {
+    // A shutdown ends the stream like a client that left (stored as aborted, upstream cancelled).
+    const stop = this.shutdown ? AbortSignal.any([client, this.shutdown.signal]) : client;
+    const frames = new CompletionFrames(prepared);
+    let sse: SseWriter | undefined;
+    try {
+      for await (const event of this.completions.run(prepared, stop)) {
+        if (!sse) {
+          sse = new SseWriter(reply, this.config.chat.heartbeatMs);
+          sse.open(reply.getHeaders() as Record<string, string>);
+          await sse.data(frames.first());
+        }
+        if (event.type === 'token') {
+          await sse.data(frames.content(event.text));
+          continue;
+        }
+        await sse.data(frames.finish(event.result));
+        if (prepared.includeUsage) await sse.data(frames.usage(event.result));
+        await sse.data(DONE_FRAME);
+      }
+    } catch (error) {
+      const failure = this.shutdown?.active && !client.aborted ? new BackendUnavailableError('Vega is shutting down', { retryAfterSeconds: 5 }) : error;
+      if (!sse) throw failure;
+      if (!(failure instanceof ClientClosedError)) await sse.data(openAiErrorBody(failure, describeError(failure).body));
+    } finally {
+      sse?.end();
+    }
+  }
+}
