@@ -206,6 +206,8 @@ describe('OpenAI SDK against /v1', () => {
   describe('streaming', () => {
     it('streams chunks, a usage chunk with include_usage, and ends; the exchange is stored', async () => {
       await start();
+      // Tokens 20 ms apart, as a model makes them: each becomes its own chunk.
+      fake.enqueue({ kind: 'slow', delayMs: 20 });
       const stream = await client.chat.completions.create({
         model: 'mistral',
         messages: [{ role: 'user', content: 'stream me please' }],
