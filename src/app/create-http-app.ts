@@ -6,6 +6,7 @@ import { ApiKeyRing } from '../common/auth/api-key-ring';
 import { NestPinoLogger } from '../core/logging/nest-pino.logger';
 import { requestIdFor } from '../core/logging/request-id';
 import { HttpAppModule } from './http-app.module';
+import { raiseOpenAiChatBodyLimit } from '../modules/openai/openai-body-limit';
 import { registerSecurityHeaders } from './security-headers';
 import { setupSwagger } from './swagger';
 import { serveWebUi } from './web-ui';
@@ -53,6 +54,7 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
   );
   if (options.logger === undefined) app.useLogger(app.get(NestPinoLogger));
   acceptJsonOnly(app);
+  raiseOpenAiChatBodyLimit(app);
   await registerSecurityHeaders(app, config);
   setupSwagger(app);
   await serveWebUi(app);

@@ -195,15 +195,28 @@ describe('OpenAI wire format over raw HTTP', () => {
       expect(error.message).toContain('stream must be a boolean value');
     });
 
-    it('413 for a body over the HTTP body limit (a conversation too long to take)', async () => {
+    it('takes a long conversation (past the global body limit) and refuses one over its own 4 MiB limit', async () => {
       await start();
+      // 80 KB of history: more than the 64 KiB every other route takes.
       const history = Array.from({ length: 40 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x'.repeat(2000) }));
-      const res = await t.request('/v1/chat/completions', { body: { model: 'mistral', messages: [...history, { role: 'user', content: 'and?' }] } });
+      const long = await t.request('/v1/chat/completions', { body: { model: 'mistral', messages: [...history, { role: 'user', content: 'and?' }] } });
+      expect(long.status).toBe(200);
+      expect(fake.chatRequests()[0].body.messages).toHaveLength(41);
+
+      const huge = Array.from({ length: 300 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x'.repeat(15_000) }));
+      const res = await t.request('/v1/chat/completions', { body: { model: 'mistral', messages: [...huge, { role: 'user', content: 'and?' }] } });
       expect(res.status).toBe(413);
       expect(await res.json()).toEqual({
         error: { message: 'Request body is too large', type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' },
       });
-      expect(fake.chatRequests()).toHaveLength(0);
+      expect(fake.chatRequests()).toHaveLength(1);
+    });
+
+    it('keeps the global body limit on the other routes', async () => {
+      await start();
+      const res = await t.request('/chat', { body: { prompt: 'x'.repeat(100_000) } });
+      expect(res.status).toBe(413);
+      expect(JSON.stringify(await res.json())).toContain('Request body is too large');
     });
 
     it('404 for an unknown route under /v1/', async () => {
