@@ -31,9 +31,16 @@ export abstract class AppConfig {
   abstract readonly database: { type: 'sqlite'; path: string };
   /** `API_KEY` (may be absent: the HTTP entry point then generates one) and `API_KEYS_EXTRA`. */
   abstract readonly auth: { apiKey?: string; extraKeys: readonly string[] };
+  /**
+   * `urls` are the base URLs of the selected backend (`OLLAMA_URL`, or `OPENAI_BASE_URL` for
+   * `LLM_BACKEND=openai`); `ollamaUrls` are always `OLLAMA_URL` (model registration talks to Ollama).
+   * `apiKey` (`OPENAI_API_KEY`) is sent as a bearer token to the OpenAI-compatible server: a secret.
+   */
   abstract readonly llm: {
-    backend: 'ollama';
+    backend: 'ollama' | 'openai';
     urls: readonly string[];
+    ollamaUrls: readonly string[];
+    apiKey?: string;
     model: string;
     timeoutMs: number;
     firstTokenTimeoutMs: number;
@@ -128,6 +135,10 @@ function toAppConfig(env: ParsedEnv): AppConfig {
     throw new ConfigError('Invalid configuration: SEARXNG_URL must be set when SEARCH_PROVIDER is searxng');
   }
   checkSlack(env);
+  if (env.LLM_BACKEND === 'openai' && env.OPENAI_BASE_URL.length === 0) {
+    throw new ConfigError('Invalid configuration: OPENAI_BASE_URL must be set when LLM_BACKEND is openai (e.g. http://127.0.0.1:8080/v1)');
+  }
+  const ollamaUrls = env.OLLAMA_URL.map((url) => url.replace(/\/+$/, ''));
   const dataDir = resolve(env.VEGA_DATA_DIR);
   const dbPath = env.DATABASE_URL ? resolve(env.DATABASE_URL.slice('sqlite:'.length)) : resolve(dataDir, 'vega.db');
   const systemPromptFile =
@@ -147,7 +158,9 @@ function toAppConfig(env: ParsedEnv): AppConfig {
     auth: { apiKey: env.API_KEY, extraKeys: env.API_KEYS_EXTRA },
     llm: {
       backend: env.LLM_BACKEND,
-      urls: env.OLLAMA_URL.map((url) => url.replace(/\/+$/, '')),
+      urls: env.LLM_BACKEND === 'openai' ? env.OPENAI_BASE_URL.map((url) => url.replace(/\/+$/, '')) : ollamaUrls,
+      ollamaUrls,
+      apiKey: env.OPENAI_API_KEY,
       model: env.MODEL_NAME,
       timeoutMs: Math.round(env.LLM_TIMEOUT_SEC * 1000),
       firstTokenTimeoutMs: Math.round(env.LLM_FIRST_TOKEN_TIMEOUT_SEC * 1000),

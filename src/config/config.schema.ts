@@ -91,10 +91,13 @@ export const envSchema = z.object({
   DATABASE_URL: optionalText().refine((url) => url === undefined || url.startsWith('sqlite:'), {
     error: 'must be sqlite:<path> (postgres:// is not supported yet)',
   }),
-  LLM_BACKEND: z.enum(['ollama'], { error: "must be 'ollama'" }).default('ollama'),
+  LLM_BACKEND: z.enum(['ollama', 'openai'], { error: "must be 'ollama' or 'openai'" }).default('ollama'),
   OLLAMA_URL: commaList()
     .pipe(z.array(httpUrl).min(1, { error: 'must list at least one URL' }))
     .default(['http://127.0.0.1:11434']),
+  // Required when LLM_BACKEND=openai (checked in app-config); the API base, e.g. http://127.0.0.1:8080/v1.
+  OPENAI_BASE_URL: commaList().pipe(z.array(httpUrl)),
+  OPENAI_API_KEY: optionalText(),
   MODEL_NAME: z.string().trim().min(1, { error: 'must not be empty' }).default('mistral'),
   LLM_TIMEOUT_SEC: num(0.01, 3600).default(60),
   LLM_FIRST_TOKEN_TIMEOUT_SEC: num(0.01, 3600).default(30),

@@ -61,13 +61,31 @@ describe('loadConfig', () => {
     ['GEN_TEMPERATURE', '3', /GEN_TEMPERATURE must be a number between 0 and 2/],
     ['GEN_DYNAMIC', 'maybe', /GEN_DYNAMIC must be true or false/],
     ['OLLAMA_URL', 'ftp://x', /OLLAMA_URL/],
-    ['LLM_BACKEND', 'hf', /LLM_BACKEND must be 'ollama'/],
+    ['LLM_BACKEND', 'hf', /LLM_BACKEND must be 'ollama' or 'openai' \(got "hf"\)/],
+    ['OPENAI_BASE_URL', 'ftp://x', /OPENAI_BASE_URL must be an http:\/\/ or https:\/\/ URL/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
     ['DATABASE_URL', 'mysql://x', /DATABASE_URL must be sqlite:<path>/],
     ['RATE_LIMIT_OVERRIDES', 'nonsense', /RATE_LIMIT_OVERRIDES must be a comma list/],
   ])('names the variable when %s=%s is invalid', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('selects an OpenAI-compatible backend: its URLs, its bearer token, OLLAMA_URL kept for model registration', () => {
+    const config = loadConfig({ LLM_BACKEND: 'openai', OPENAI_BASE_URL: 'http://a:8080/v1/, http://b:8000/v1', OPENAI_API_KEY: 'sk-local' });
+    expect(config.llm).toMatchObject({
+      backend: 'openai',
+      urls: ['http://a:8080/v1', 'http://b:8000/v1'],
+      ollamaUrls: ['http://127.0.0.1:11434'],
+      apiKey: 'sk-local',
+    });
+    expect(loadConfig({}).llm).toMatchObject({ backend: 'ollama', urls: ['http://127.0.0.1:11434'], apiKey: undefined });
+  });
+
+  it('needs OPENAI_BASE_URL when LLM_BACKEND=openai, said in one line', () => {
+    expect(() => loadConfig({ LLM_BACKEND: 'openai' })).toThrow(
+      /^Invalid configuration: OPENAI_BASE_URL must be set when LLM_BACKEND is openai \(e\.g\. http:\/\/127\.0\.0\.1:8080\/v1\)$/,
+    );
   });
 
   it('never echoes the value of a key variable', () => {

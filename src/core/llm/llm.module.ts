@@ -4,6 +4,7 @@ import { GenerationSettingsService } from './generation-settings.service';
 import { LlmBackend } from './llm-backend';
 import { LlmService } from './llm.service';
 import { OllamaBackend } from './ollama.backend';
+import { OpenAiBackend } from './openai.backend';
 import { SystemPromptService } from './system-prompt.service';
 
 @Module({
@@ -11,7 +12,8 @@ import { SystemPromptService } from './system-prompt.service';
     {
       provide: LlmBackend,
       inject: [AppConfig],
-      useFactory: (config: AppConfig): LlmBackend => new OllamaBackend(config.llm.urls),
+      useFactory: (config: AppConfig): LlmBackend =>
+        config.llm.backend === 'openai' ? new OpenAiBackend(config.llm.urls, config.llm.apiKey) : new OllamaBackend(config.llm.urls),
     },
     LlmService,
     GenerationSettingsService,

@@ -51,9 +51,9 @@ export class HealthController {
   @ApiOperation({
     summary: 'Readiness: the database answers and the model backend is reachable',
     description:
-      'A database ping, and the result of the background probe of the model backend (`GET /api/version` at start and every HEALTH_PROBE_SECONDS; ' +
+      'A database ping, and the result of the background probe of the model backend (`GET /api/version`, or `GET /models` for LLM_BACKEND=openai, at start and every HEALTH_PROBE_SECONDS; ' +
       'this route never waits on the backend). `degraded` is true while the backend is unreachable or the circuit breaker is not closed; ' +
-      'an open breaker with a reachable backend still answers 200, with the `ollama` check `degraded`.',
+      'an open breaker with a reachable backend still answers 200, with the `ollama` (or `openai`) check `degraded`.',
   })
   @ApiOkResponse({ type: ReadinessResponseDto })
   @ApiServiceUnavailableResponse({ type: ReadinessResponseDto, description: 'The database or the model backend is down (details per check), or the app is shutting down.' })
@@ -86,7 +86,8 @@ export class HealthController {
   private backendCheck() {
     const state = this.probe.state;
     const breaker = this.llm.breaker.state;
-    const check = this.indicators.check('ollama');
+    // Named after the backend: `ollama`, or `openai` for an OpenAI-compatible server.
+    const check = this.indicators.check(this.llm.backend.kind);
     const data = {
       version: state.version,
       latency_ms: state.latencyMs === null ? null : Math.round(state.latencyMs * 100) / 100,

@@ -14,7 +14,7 @@ import { TrainingBundleService } from './training-bundle.service';
     {
       provide: OllamaModelsClient,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => new OllamaModelsClient(config.llm.urls),
+      useFactory: (config: AppConfig) => new OllamaModelsClient(config.llm.ollamaUrls),
     },
   ],
   exports: [TrainingBundleService, ModelRegistrationService],
