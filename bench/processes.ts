@@ -29,37 +29,26 @@ function stopper(child: ChildProcess, cleanup: () => void = () => undefined): ()
     });
 }
 
-/** The fake Ollama server in its own process, so it does not share an event loop with the load. */
-export async function startFakeOllama(): Promise<Running> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'test/support/fake-ollama.main.ts', '--port', '0'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** A TypeScript entry point in its own process, once it prints `listening on <url>`. */
+async function startListening(name: string, args: string[]): Promise<Running> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((done, fail) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       const match = /listening on (\S+)/.exec(chunk.toString());
       if (match) done(match[1]);
     });
-    child.once('exit', (code) => fail(new Error(`fake-ollama exited with ${code}`)));
+    child.once('exit', (code) => fail(new Error(`${name} exited with ${code}`)));
   });
   return { url, pid: child.pid!, stop: stopper(child) };
 }
 
+/** The fake Ollama server in its own process, so it does not share an event loop with the load. */
+export const startFakeOllama = (): Promise<Running> =>
+  startListening('fake-ollama', ['test/support/fake-ollama.main.ts', '--port', '0']);
+
 /** The framework-free proxy of `reference-proxy.ts`, in front of `upstream`. */
-export async function startReferenceProxy(upstream: string): Promise<Running> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'bench/reference-proxy.ts', '--upstream', upstream], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((done, fail) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const match = /listening on (\S+)/.exec(chunk.toString());
-      if (match) done(match[1]);
-    });
-    child.once('exit', (code) => fail(new Error(`reference proxy exited with ${code}`)));
-  });
-  return { url, pid: child.pid!, stop: stopper(child) };
-}
+export const startReferenceProxy = (upstream: string): Promise<Running> =>
+  startListening('reference proxy', ['bench/reference-proxy.ts', '--upstream', upstream]);
 
 /** Vega from `dist/` (run `npm run build` first), with a fresh data directory. */
 export async function startVega(env: Record<string, string>): Promise<Running & { apiKey: string }> {

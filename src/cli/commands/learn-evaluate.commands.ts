@@ -12,6 +12,7 @@ import { Output } from '../output/output';
 import { ProgressBar } from '../output/progress';
 import { renderComparison, renderEvalItems, renderEvalSummary, renderRanking, skippedLines } from './evaluation-views';
 import { parseInteger, parseText } from './option-parsers';
+import { interruptible } from './request-input';
 import { askServerToReload, ServerReload } from './server-reload';
 
 const EVALUATE = ['learn', 'evaluate'];
@@ -25,21 +26,6 @@ interface EvaluateOptions {
   judge?: string;
   runsDir?: string;
   json?: boolean;
-}
-
-/** Runs `work` with an abort signal that Ctrl-C fires; an aborted run ends as `InterruptedError` (exit 130). */
-async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const interrupt = () => controller.abort();
-  process.once('SIGINT', interrupt);
-  try {
-    return await work(controller.signal);
-  } catch (error) {
-    if (controller.signal.aborted) throw new InterruptedError();
-    throw error;
-  } finally {
-    process.off('SIGINT', interrupt);
-  }
 }
 
 /** No item answered: the backend is down or refuses the model; the first error says which. */

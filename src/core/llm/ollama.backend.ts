@@ -7,6 +7,7 @@ import {
   BackendUnavailableError,
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
+import { backendAgent } from './backend-agent';
 import { BackendChatRequest, BackendChunk, BackendModel, LlmBackend } from './llm-backend';
 import { MalformedLineError, NdjsonDecoder } from './ndjson';
 
@@ -46,15 +47,7 @@ export class OllamaBackend extends LlmBackend {
     options: { connectTimeoutMs?: number } = {},
   ) {
     super();
-    this.agent = new Agent({
-      keepAliveTimeout: 60_000,
-      keepAliveMaxTimeout: 600_000,
-      connections: 256,
-      connect: { timeout: options.connectTimeoutMs ?? 5_000 },
-      // Timeouts are enforced by LlmService (first token, idle, whole request).
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
+    this.agent = backendAgent(options.connectTimeoutMs);
   }
 
   async *chatStream(chat: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk> {
@@ -143,7 +136,7 @@ export class OllamaBackend extends LlmBackend {
         continue;
       }
       if (response.statusCode === 200) return response;
-      throw await this.httpError(response);
+      throw await ollamaHttpError(response);
     }
     const hosts = this.baseUrls.join(', ');
     throw new BackendUnavailableError(`Ollama is unreachable at ${hosts} (${describe(lastError)}); is it running?`, {
@@ -151,25 +144,6 @@ export class OllamaBackend extends LlmBackend {
       retryAfterSeconds: 5,
       cause: lastError,
     });
-  }
-
-  private async httpError(response: Dispatcher.ResponseData): Promise<AppError> {
-    const text = await response.body.text().catch(() => '');
-    let message = text.trim();
-    try {
-      const parsed = JSON.parse(text) as { error?: unknown };
-      if (typeof parsed.error === 'string') message = parsed.error;
-    } catch {
-      // not JSON: keep the text
-    }
-    const status = response.statusCode;
-    message = message.slice(0, 500) || `HTTP ${status}`;
-    if (status === 404) return new ModelNotFoundError(message);
-    if (status === 429) return new BackendUnavailableError(`Ollama is rate limiting: ${message}`, { retryable: true, retryAfterSeconds: 5 });
-    if (status === 503) return new BackendUnavailableError(`Ollama is busy: ${message}`, { retryable: true, retryAfterSeconds: 5 });
-    if (status >= 500) return new BackendError(`Ollama error (HTTP ${status}): ${message}`, { retryable: true });
-    if (status >= 400) return new BackendRejectedError(`Ollama rejected the request: ${message}`);
-    return new BackendError(`Unexpected response from Ollama (HTTP ${status})`);
   }
 
   private streamError(error: unknown, signal: AbortSignal): unknown {
@@ -214,6 +188,26 @@ class ChatLineReader {
     }
     if (text) yield { type: 'token', text };
   }
+}
+
+/** The error for an Ollama answer that is not 200, with Ollama's own message (`{"error"}` body). */
+export async function ollamaHttpError(response: Dispatcher.ResponseData): Promise<AppError> {
+  const text = await response.body.text().catch(() => '');
+  let message = text.trim();
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    if (typeof parsed.error === 'string') message = parsed.error;
+  } catch {
+    // not JSON: keep the text
+  }
+  const status = response.statusCode;
+  message = message.slice(0, 500) || `HTTP ${status}`;
+  if (status === 404) return new ModelNotFoundError(message);
+  if (status === 429) return new BackendUnavailableError(`Ollama is rate limiting: ${message}`, { retryable: true, retryAfterSeconds: 5 });
+  if (status === 503) return new BackendUnavailableError(`Ollama is busy: ${message}`, { retryable: true, retryAfterSeconds: 5 });
+  if (status >= 500) return new BackendError(`Ollama error (HTTP ${status}): ${message}`, { retryable: true });
+  if (status >= 400) return new BackendRejectedError(`Ollama rejected the request: ${message}`);
+  return new BackendError(`Unexpected response from Ollama (HTTP ${status})`);
 }
 
 export function isConnectError(error: unknown): boolean {

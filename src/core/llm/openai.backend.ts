@@ -7,6 +7,7 @@ import {
   BackendUnavailableError,
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
+import { backendAgent } from './backend-agent';
 import { BackendChatRequest, BackendChunk, BackendModel, BackendUsage, LlmBackend } from './llm-backend';
 import { describe, isConnectError } from './ollama.backend';
 import { SseDecoder, SseEvent } from './sse';
@@ -45,15 +46,7 @@ export class OpenAiBackend extends LlmBackend {
     options: { connectTimeoutMs?: number } = {},
   ) {
     super();
-    this.agent = new Agent({
-      keepAliveTimeout: 60_000,
-      keepAliveMaxTimeout: 600_000,
-      connections: 256,
-      connect: { timeout: options.connectTimeoutMs ?? 5_000 },
-      // Timeouts are enforced by LlmService (first token, idle, whole request).
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
+    this.agent = backendAgent(options.connectTimeoutMs);
   }
 
   async *chatStream(chat: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk> {

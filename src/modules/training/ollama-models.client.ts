@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type Dispatcher from 'undici/types/dispatcher';
-import { AppError, BackendError, BackendRejectedError, BackendUnavailableError, ModelNotFoundError } from '../../common/errors/app-errors';
+import { AppError, BackendError, BackendUnavailableError } from '../../common/errors/app-errors';
 import { MalformedLineError, ndjson } from '../../core/llm/ndjson';
-import { describe as describeNetworkError, isConnectError } from '../../core/llm/ollama.backend';
+import { describe as describeNetworkError, isConnectError, ollamaHttpError } from '../../core/llm/ollama.backend';
 
 /** `POST /api/create` as Vega uses it: a base model plus adapter blobs, a system prompt and parameters. */
 export interface CreateModelRequest {
@@ -115,26 +115,9 @@ export class OllamaModelsClient {
       }
       this.pinned = base;
       if ((response.statusCode >= 200 && response.statusCode < 300) || init.allow?.includes(response.statusCode)) return response;
-      throw await httpError(response);
+      throw await ollamaHttpError(response);
     }
     throw new BackendUnavailableError(`Ollama is unreachable at ${hosts.join(', ')} (${describeNetworkError(lastError)}); is it running?`, { cause: lastError });
   }
 }
 
-async function httpError(response: Dispatcher.ResponseData): Promise<AppError> {
-  const text = await response.body.text().catch(() => '');
-  let message = text.trim();
-  try {
-    const parsed = JSON.parse(text) as { error?: unknown };
-    if (typeof parsed.error === 'string') message = parsed.error;
-  } catch {
-    // not JSON: keep the text
-  }
-  const status = response.statusCode;
-  message = message.slice(0, 500) || `HTTP ${status}`;
-  if (status === 404) return new ModelNotFoundError(message);
-  if (status === 429 || status === 503) return new BackendUnavailableError(`Ollama is busy: ${message}`);
-  if (status >= 500) return new BackendError(`Ollama error (HTTP ${status}): ${message}`);
-  if (status >= 400) return new BackendRejectedError(`Ollama rejected the request: ${message}`);
-  return new BackendError(`unexpected response from Ollama (HTTP ${status})`);
-}
