@@ -5,9 +5,11 @@ import {
   BackendError,
   BackendRejectedError,
   BackendUnavailableError,
+  ClientClosedError,
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
 import { backendAgent } from './backend-agent';
+import { StreamedExchange } from './streamed-exchange';
 import { BackendChatRequest, BackendChunk, BackendModel, LlmBackend } from './llm-backend';
 import { MalformedLineError, NdjsonDecoder } from './ndjson';
 
@@ -41,6 +43,8 @@ const CONNECT_ERROR_CODES = new Set([
 export class OllamaBackend extends LlmBackend {
   readonly kind = 'ollama';
   private readonly agent: Agent;
+  /** Each base URL as undici's dispatch wants it: the origin, and a path prefix (behind a proxy). */
+  private readonly targets: { origin: string; prefix: string }[];
 
   constructor(
     private readonly baseUrls: readonly string[],
@@ -48,25 +52,30 @@ export class OllamaBackend extends LlmBackend {
   ) {
     super();
     this.agent = backendAgent(options.connectTimeoutMs);
+    this.targets = baseUrls.map((base) => {
+      const url = new URL(base);
+      return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
+    });
   }
 
   async *chatStream(chat: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk> {
     const body = JSON.stringify({ model: chat.model, messages: chat.messages, options: chat.options, stream: true });
-    const response = await this.send('/api/chat', { method: 'POST', body }, signal);
+    const { exchange, release } = await this.openStream('/api/chat', body, signal);
     const lines = new NdjsonDecoder();
     const reader = new ChatLineReader();
     try {
       // The lines that arrived together are handed on as one token: the consumer would have
       // received them at the same moment anyway, and every hand-on costs a trip through each
       // async generator between here and the client.
-      for await (const chunk of response.body) yield* reader.read(lines.push(chunk));
+      for await (const chunk of exchange.body()) yield* reader.read(lines.push(chunk));
       yield* reader.read(lines.end());
     } catch (error) {
       throw this.streamError(error, signal);
     } finally {
-      // Stopped early (consumer done, error, abort): free the socket. After the last line
-      // the body was read to its end, so the keep-alive connection is back in the pool.
-      if (!response.body.readableEnded && !response.body.destroyed) response.body.destroy();
+      release();
+      // Stopped early (consumer done, error): close the socket. After the last line the body
+      // was read to its end, so the keep-alive connection is back in the pool.
+      if (!exchange.complete) exchange.abort(new ClientClosedError());
     }
     if (!reader.sawDone && !signal.aborted) {
       throw new BackendError('Ollama closed the stream before the answer was complete', { retryable: true });
@@ -112,6 +121,41 @@ export class OllamaBackend extends LlmBackend {
     return response.body.json();
   }
 
+  /**
+   * POSTs `body` to the first host that accepts a connection and waits for a 200 with its body
+   * to come; maps HTTP errors. `signal` aborts the exchange until `release()` is called.
+   */
+  private async openStream(path: string, body: string, signal: AbortSignal): Promise<{ exchange: StreamedExchange; release: () => void }> {
+    let lastError: unknown;
+    for (const target of this.targets) {
+      if (signal.aborted) throw signal.reason;
+      const exchange = new StreamedExchange(this.agent, {
+        origin: target.origin,
+        path: `${target.prefix}${path}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      const onAbort = () => exchange.abort(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const release = () => signal.removeEventListener('abort', onAbort);
+      try {
+        await exchange.started;
+      } catch (error) {
+        release();
+        if (signal.aborted) throw signal.reason;
+        if (!isConnectError(error)) throw new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error });
+        lastError = error;
+        continue;
+      }
+      if (exchange.statusCode === 200) return { exchange, release };
+      const text = await exchange.text().catch(() => '');
+      release();
+      throw ollamaErrorFor(exchange.statusCode, text);
+    }
+    throw this.unreachable(lastError);
+  }
+
   /** Sends the request to the first host that accepts a connection; maps HTTP errors. */
   private async send(
     path: string,
@@ -138,8 +182,12 @@ export class OllamaBackend extends LlmBackend {
       if (response.statusCode === 200) return response;
       throw await ollamaHttpError(response);
     }
+    throw this.unreachable(lastError);
+  }
+
+  private unreachable(lastError: unknown): BackendUnavailableError {
     const hosts = this.baseUrls.join(', ');
-    throw new BackendUnavailableError(`Ollama is unreachable at ${hosts} (${describe(lastError)}); is it running?`, {
+    return new BackendUnavailableError(`Ollama is unreachable at ${hosts} (${describe(lastError)}); is it running?`, {
       retryable: true,
       retryAfterSeconds: 5,
       cause: lastError,
@@ -192,7 +240,11 @@ class ChatLineReader {
 
 /** The error for an Ollama answer that is not 200, with Ollama's own message (`{"error"}` body). */
 export async function ollamaHttpError(response: Dispatcher.ResponseData): Promise<AppError> {
-  const text = await response.body.text().catch(() => '');
+  return ollamaErrorFor(response.statusCode, await response.body.text().catch(() => ''));
+}
+
+/** The error for an HTTP `status` from Ollama whose body was `text`. */
+export function ollamaErrorFor(status: number, text: string): AppError {
   let message = text.trim();
   try {
     const parsed = JSON.parse(text) as { error?: unknown };
@@ -200,7 +252,6 @@ export async function ollamaHttpError(response: Dispatcher.ResponseData): Promis
   } catch {
     // not JSON: keep the text
   }
-  const status = response.statusCode;
   message = message.slice(0, 500) || `HTTP ${status}`;
   if (status === 404) return new ModelNotFoundError(message);
   if (status === 429) return new BackendUnavailableError(`Ollama is rate limiting: ${message}`, { retryable: true, retryAfterSeconds: 5 });

@@ -1,0 +1,112 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Agent } from 'undici';
+import type Dispatcher from 'undici/types/dispatcher';
+
+/** Queued body bytes past which the socket is paused until the consumer catches up. */
+const HIGH_WATER_BYTES = 64 * 1024;
+
+/**
+ * One HTTP request through undici's `dispatch` handler API, its response body read as an async
+ * iterable of Buffers. It does what `request()` does for a streamed body without a `Readable`
+ * and its async iterator in between, and without registering an `AbortSignal` inside undici:
+ * `abort()` is called directly. On a chat request that is about a third of undici's CPU time.
+ * Back-pressure is kept: past 64 KiB of unread body the socket is paused.
+ */
+export class StreamedExchange implements Dispatcher.DispatchHandler {
+  statusCode = 0;
+  headers: IncomingHttpHeaders = {};
+  /** Resolves when the status line and headers are in; rejects when the request failed before that. */
+  readonly started: Promise<void>;
+
+  private controller?: Dispatcher.DispatchController;
+  private abortReason?: Error;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private ended = false;
+  private failure?: Error;
+  private wake?: () => void;
+  private resolveStart!: () => void;
+  private rejectStart!: (error: Error) => void;
+
+  constructor(agent: Agent, options: Dispatcher.DispatchOptions) {
+    this.started = new Promise<void>((resolve, reject) => {
+      this.resolveStart = resolve;
+      this.rejectStart = reject;
+    });
+    // Nothing awaits `started` once the body is being read; its rejection is seen there.
+    this.started.catch(() => undefined);
+    agent.dispatch(options, this);
+  }
+
+  /** Ends the exchange now (the socket is closed); the body, if read, throws `reason`. */
+  abort(reason: Error): void {
+    if (this.ended || this.failure) return;
+    if (this.controller) this.controller.abort(reason);
+    else this.abortReason = reason;
+  }
+
+  get complete(): boolean {
+    return this.ended;
+  }
+
+  /** The body's chunks as they arrive; throws what ended the exchange early. */
+  async *body(): AsyncGenerator<Buffer> {
+    for (;;) {
+      if (this.queue.length > 0) {
+        const chunks = this.queue;
+        this.queue = [];
+        this.queuedBytes = 0;
+        if (this.controller?.paused) this.controller.resume();
+        yield* chunks;
+        continue;
+      }
+      if (this.failure) throw this.failure;
+      if (this.ended) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  /** The whole body as text (for error responses). */
+  async text(): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.body()) chunks.push(chunk);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abortReason) controller.abort(this.abortReason);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.statusCode = statusCode;
+    this.headers = headers;
+    this.resolveStart();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.queue.push(chunk);
+    this.queuedBytes += chunk.length;
+    if (this.queuedBytes > HIGH_WATER_BYTES) controller.pause();
+    this.notify();
+  }
+
+  onResponseEnd(): void {
+    this.ended = true;
+    this.notify();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.failure = error;
+    this.rejectStart(error);
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    if (wake) {
+      this.wake = undefined;
+      wake();
+    }
+  }
+}
