@@ -44,16 +44,25 @@ describe('GroupInsert (real SQLite file)', () => {
     expect(await all(`SELECT id, name, n FROM t WHERE id = ${id}`)).toEqual([{ id, name: 'alone', n: 1 }]);
   });
 
-  it('writes rows that queue behind a write in one statement, each caller getting its own id', async () => {
+  it('writes the rows of one event-loop turn in one statement, each caller getting its own id', async () => {
     const rows = Array.from({ length: 50 }, (_, i) => ({ name: `row-${i}`, n: i }));
     const ids = await Promise.all(rows.map((row) => inserts.insert(row)));
     await all('SELECT 1'); // sqlite3 reports finished statements asynchronously
-    // The first row goes alone; the 49 that queued behind it share the next statement.
-    expect(statementsRun.filter((sql) => sql.startsWith('INSERT'))).toHaveLength(2);
+    expect(statementsRun.filter((sql) => sql.startsWith('INSERT'))).toHaveLength(1);
     const stored = await all<{ id: number; name: string }>(`SELECT id, name FROM t WHERE name LIKE 'row-%'`);
     const byId = new Map(stored.map((row) => [row.id, row.name]));
     ids.forEach((id, i) => expect(byId.get(id)).toBe(`row-${i}`));
     expect(new Set(ids).size).toBe(50);
+  });
+
+  it('writes the rows that queue behind a write in the next statement', async () => {
+    const first = inserts.insert({ name: 'behind-0', n: 0 });
+    await new Promise((next) => setImmediate(next)); // the first write is now in flight
+    const rest = Array.from({ length: 20 }, (_, i) => inserts.insert({ name: `behind-${i + 1}`, n: i + 1 }));
+    const ids = await Promise.all([first, ...rest]);
+    await all('SELECT 1');
+    expect(statementsRun.filter((sql) => sql.startsWith('INSERT')).map((sql) => sql.split('(?, ?)').length - 1)).toEqual([1, 20]);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
 
   it('splits batches larger than SQLite allows in one statement', async () => {

@@ -7,11 +7,11 @@ interface Pending<Row> {
 }
 
 /**
- * Group commit for one INSERT: rows that arrive while a write is in flight are written
- * together by the next one, as a single multi-row `INSERT … RETURNING id` (one statement, one
- * transaction, one hop to sqlite3's thread pool). A lone row is written at once, so nothing
- * waits for a batch to fill; under load, each write carries everything that queued behind the
- * previous one. Each caller still gets its own row's id, and only after the row is committed.
+ * Group commit for one INSERT: the rows stored during one turn of the event loop, and those
+ * that arrive while a write is in flight, are written together by the next write, as a single
+ * multi-row `INSERT … RETURNING id` (one statement, one transaction, one hop to sqlite3's
+ * thread pool). A lone row waits for nothing but the end of the current turn (`setImmediate`);
+ * under load, each write carries everything that queued behind the previous one. Each caller still gets its own row's id, and only after the row is committed.
  * A batch that fails is retried row by row, so one bad row cannot fail its neighbours.
  */
 export class GroupInsert<Row> {
@@ -47,6 +47,8 @@ export class GroupInsert<Row> {
 
   private async drain(): Promise<void> {
     try {
+      // Rows stored by requests handled in this same turn of the event loop go with this one.
+      await new Promise((next) => setImmediate(next));
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxRows);
         try {
