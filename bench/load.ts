@@ -53,7 +53,8 @@ export async function sequential(target: Target, requests: number, warmup = 200)
 
 /**
  * (b) Open-loop load at a fixed rate over `connections` connections. Latency is measured from
- * the moment each request was due, so a stalled server cannot hide its queueing delay.
+ * the moment each request was due (or sent, when a timer let it leave early), so a stalled server
+ * cannot hide its queueing delay.
  */
 export async function fixedRate(target: Target, rate: number, connections: number, seconds: number): Promise<Latency> {
   const pool = new Pool(target.url, { connections, pipelining: 1 });
@@ -69,11 +70,15 @@ export async function fixedRate(target: Target, rate: number, connections: numbe
       const wait = Number(due - process.hrtime.bigint()) / 1e6;
       if (wait > 1) await new Promise((done) => setTimeout(done, wait));
       else if (wait > 0) await new Promise((done) => setImmediate(done));
+      // Timers are good to about a millisecond, so a request may leave a little before it is
+      // due: its latency counts from when it left then, never from before it was sent.
+      const sent = process.hrtime.bigint();
+      const from = sent > due ? due : sent;
       inFlight.push(
         once(pool, target).then(
           (ok) => {
             if (!ok) errors += 1;
-            samples.push(Number(process.hrtime.bigint() - due) / 1e6);
+            samples.push(Number(process.hrtime.bigint() - from) / 1e6);
           },
           () => {
             errors += 1;
