@@ -9,7 +9,7 @@ import {
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
 import { backendAgent } from './backend-agent';
-import { StreamedExchange } from './streamed-exchange';
+import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from './streamed-exchange';
 import { BackendChatRequest, BackendChunk, BackendModel, LlmBackend } from './llm-backend';
 import { MalformedLineError, NdjsonDecoder } from './ndjson';
 
@@ -43,8 +43,13 @@ const CONNECT_ERROR_CODES = new Set([
 export class OllamaBackend extends LlmBackend {
   readonly kind = 'ollama';
   private readonly agent: Agent;
-  /** Each base URL as undici's dispatch wants it: the origin, and a path prefix (behind a proxy). */
-  private readonly targets: { origin: string; prefix: string }[];
+  private readonly targets: DispatchTarget[];
+  private readonly streamErrors: StreamErrors = {
+    isConnectError,
+    failed: (error) => new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error }),
+    http: ollamaErrorFor,
+    unreachable: (lastError) => this.unreachable(lastError),
+  };
 
   constructor(
     private readonly baseUrls: readonly string[],
@@ -52,15 +57,18 @@ export class OllamaBackend extends LlmBackend {
   ) {
     super();
     this.agent = backendAgent(options.connectTimeoutMs);
-    this.targets = baseUrls.map((base) => {
-      const url = new URL(base);
-      return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
-    });
+    this.targets = dispatchTargets(baseUrls);
   }
 
   async *chatStream(chat: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk> {
     const body = JSON.stringify({ model: chat.model, messages: chat.messages, options: chat.options, stream: true });
-    const { exchange, release } = await this.openStream('/api/chat', body, signal);
+    const { exchange, release } = await openStream(
+      this.agent,
+      this.targets,
+      { path: '/api/chat', body, headers: { 'content-type': 'application/json' } },
+      signal,
+      this.streamErrors,
+    );
     const lines = new NdjsonDecoder();
     const reader = new ChatLineReader();
     try {
@@ -119,41 +127,6 @@ export class OllamaBackend extends LlmBackend {
   private async getJson(path: string, signal?: AbortSignal): Promise<unknown> {
     const response = await this.send(path, { method: 'GET' }, signal ?? AbortSignal.timeout(10_000));
     return response.body.json();
-  }
-
-  /**
-   * POSTs `body` to the first host that accepts a connection and waits for a 200 with its body
-   * to come; maps HTTP errors. `signal` aborts the exchange until `release()` is called.
-   */
-  private async openStream(path: string, body: string, signal: AbortSignal): Promise<{ exchange: StreamedExchange; release: () => void }> {
-    let lastError: unknown;
-    for (const target of this.targets) {
-      if (signal.aborted) throw signal.reason;
-      const exchange = new StreamedExchange(this.agent, {
-        origin: target.origin,
-        path: `${target.prefix}${path}`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
-      const onAbort = () => exchange.abort(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
-      const release = () => signal.removeEventListener('abort', onAbort);
-      try {
-        await exchange.started;
-      } catch (error) {
-        release();
-        if (signal.aborted) throw signal.reason;
-        if (!isConnectError(error)) throw new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error });
-        lastError = error;
-        continue;
-      }
-      if (exchange.statusCode === 200) return { exchange, release };
-      const text = await exchange.text().catch(() => '');
-      release();
-      throw ollamaErrorFor(exchange.statusCode, text);
-    }
-    throw this.unreachable(lastError);
   }
 
   /** Sends the request to the first host that accepts a connection; maps HTTP errors. */

@@ -5,12 +5,14 @@ import {
   BackendError,
   BackendRejectedError,
   BackendUnavailableError,
+  ClientClosedError,
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
 import { backendAgent } from './backend-agent';
 import { BackendChatRequest, BackendChunk, BackendModel, BackendUsage, LlmBackend } from './llm-backend';
 import { describe, isConnectError } from './ollama.backend';
 import { SseDecoder, SseEvent } from './sse';
+import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from './streamed-exchange';
 
 const NAME = 'the OpenAI-compatible server';
 
@@ -39,6 +41,13 @@ interface ChatCompletionChunk {
 export class OpenAiBackend extends LlmBackend {
   readonly kind = 'openai';
   private readonly agent: Agent;
+  private readonly targets: DispatchTarget[];
+  private readonly streamErrors: StreamErrors = {
+    isConnectError,
+    failed: (error) => new BackendError(`Request to ${NAME} failed: ${describe(error)}`, { cause: error }),
+    http: openAiErrorFor,
+    unreachable: (lastError) => this.unreachable(lastError),
+  };
 
   constructor(
     private readonly baseUrls: readonly string[],
@@ -47,6 +56,7 @@ export class OpenAiBackend extends LlmBackend {
   ) {
     super();
     this.agent = backendAgent(options.connectTimeoutMs);
+    this.targets = dispatchTargets(baseUrls);
   }
 
   async *chatStream(chat: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk> {
@@ -57,18 +67,25 @@ export class OpenAiBackend extends LlmBackend {
       stream: true,
       stream_options: { include_usage: true },
     });
-    const response = await this.send('/chat/completions', { method: 'POST', body, accept: 'text/event-stream' }, signal);
+    const { exchange, release } = await openStream(
+      this.agent,
+      this.targets,
+      { path: '/chat/completions', body, headers: this.headers('text/event-stream', true) },
+      signal,
+      this.streamErrors,
+    );
     const events = new SseDecoder();
     const reader = new ChatEventReader();
     try {
       // The events of one network read are handed on as one token, as the Ollama adapter does.
-      for await (const chunk of response.body) yield* reader.read(events.push(chunk));
+      for await (const chunk of exchange.body()) yield* reader.read(events.push(chunk));
       yield* reader.read(events.end());
       yield* reader.finish();
     } catch (error) {
       throw this.streamError(error, signal);
     } finally {
-      if (!response.body.readableEnded && !response.body.destroyed) response.body.destroy();
+      release();
+      if (!exchange.complete) exchange.abort(new ClientClosedError());
     }
     if (!reader.sawDone && !signal.aborted) {
       throw new BackendError(`${capital(NAME)} closed the stream before the answer was complete`, { retryable: true });
@@ -125,9 +142,7 @@ export class OpenAiBackend extends LlmBackend {
     init: { method: 'GET' | 'POST'; body?: string; accept?: string },
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
-    const headers: Record<string, string> = { accept: init.accept ?? 'application/json' };
-    if (init.body !== undefined) headers['content-type'] = 'application/json';
-    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    const headers = this.headers(init.accept ?? 'application/json', init.body !== undefined);
     let lastError: unknown;
     for (const base of this.baseUrls) {
       let response: Dispatcher.ResponseData;
@@ -142,7 +157,18 @@ export class OpenAiBackend extends LlmBackend {
       if (response.statusCode === 200) return response;
       throw await httpError(response);
     }
-    throw new BackendUnavailableError(
+    throw this.unreachable(lastError);
+  }
+
+  private headers(accept: string, withBody: boolean): Record<string, string> {
+    const headers: Record<string, string> = { accept };
+    if (withBody) headers['content-type'] = 'application/json';
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    return headers;
+  }
+
+  private unreachable(lastError: unknown): BackendUnavailableError {
+    return new BackendUnavailableError(
       `${capital(NAME)} is unreachable at ${this.baseUrls.join(', ')} (${describe(lastError)}); is it running?`,
       { retryable: true, retryAfterSeconds: 5, cause: lastError },
     );
@@ -165,8 +191,11 @@ export function toOpenAiOptions(options: Record<string, unknown>): Record<string
 
 /** Maps an error status like the Ollama adapter does; the message is the server's own. */
 async function httpError(response: Dispatcher.ResponseData): Promise<AppError> {
-  const text = await response.body.text().catch(() => '');
-  const status = response.statusCode;
+  return openAiErrorFor(response.statusCode, await response.body.text().catch(() => ''));
+}
+
+/** The error for an HTTP `status` from the server whose body was `text`. */
+function openAiErrorFor(status: number, text: string): AppError {
   const { message: parsed, code } = errorOf(text);
   const message = (parsed ?? text.trim()).slice(0, 500) || `HTTP ${status}`;
   if (status === 404 || code === 'model_not_found') return new ModelNotFoundError(message);

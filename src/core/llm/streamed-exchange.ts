@@ -110,3 +110,70 @@ export class StreamedExchange implements Dispatcher.DispatchHandler {
     }
   }
 }
+
+/** A backend base URL as undici's dispatch wants it: the origin and a path prefix (behind a proxy). */
+export interface DispatchTarget {
+  origin: string;
+  prefix: string;
+}
+
+export function dispatchTargets(baseUrls: readonly string[]): DispatchTarget[] {
+  return baseUrls.map((base) => {
+    const url = new URL(base);
+    return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
+  });
+}
+
+/** How a backend names what went wrong while opening a stream. */
+export interface StreamErrors {
+  /** Whether the request may go to the next host (it never reached this one). */
+  isConnectError(error: unknown): boolean;
+  /** A failure that is not a connect error. */
+  failed(error: unknown): Error;
+  /** A status other than 200, with the body's text. */
+  http(status: number, text: string): Error;
+  /** No host accepted a connection; `lastError` is the last host's. */
+  unreachable(lastError: unknown): Error;
+}
+
+/**
+ * POSTs `body` to the first target that accepts a connection and waits for a 200 and its
+ * headers; any other status becomes `errors.http`. `signal` aborts the exchange until
+ * `release()` is called.
+ */
+export async function openStream(
+  agent: Agent,
+  targets: readonly DispatchTarget[],
+  request: { path: string; body: string; headers: Record<string, string> },
+  signal: AbortSignal,
+  errors: StreamErrors,
+): Promise<{ exchange: StreamedExchange; release: () => void }> {
+  let lastError: unknown;
+  for (const target of targets) {
+    if (signal.aborted) throw signal.reason;
+    const exchange = new StreamedExchange(agent, {
+      origin: target.origin,
+      path: `${target.prefix}${request.path}`,
+      method: 'POST',
+      headers: request.headers,
+      body: request.body,
+    });
+    const onAbort = () => exchange.abort(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const release = () => signal.removeEventListener('abort', onAbort);
+    try {
+      await exchange.started;
+    } catch (error) {
+      release();
+      if (signal.aborted) throw signal.reason;
+      if (!errors.isConnectError(error)) throw errors.failed(error);
+      lastError = error;
+      continue;
+    }
+    if (exchange.statusCode === 200) return { exchange, release };
+    const text = await exchange.text().catch(() => '');
+    release();
+    throw errors.http(exchange.statusCode, text);
+  }
+  throw errors.unreachable(lastError);
+}
