@@ -5,7 +5,6 @@ import {
   BackendError,
   BackendRejectedError,
   BackendUnavailableError,
-  ClientClosedError,
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
 import { backendAgent } from './backend-agent';
@@ -62,7 +61,7 @@ export class OllamaBackend extends LlmBackend {
 
   async *chatStream(chat: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk> {
     const body = JSON.stringify({ model: chat.model, messages: chat.messages, options: chat.options, stream: true });
-    const { exchange, release } = await openStream(
+    const { exchange, finish } = await openStream(
       this.agent,
       this.targets,
       { path: '/api/chat', body, headers: { 'content-type': 'application/json' } },
@@ -80,10 +79,8 @@ export class OllamaBackend extends LlmBackend {
     } catch (error) {
       throw this.streamError(error, signal);
     } finally {
-      release();
-      // Stopped early (consumer done, error): close the socket. After the last line the body
-      // was read to its end, so the keep-alive connection is back in the pool.
-      if (!exchange.complete) exchange.abort(new ClientClosedError());
+      // Stopped early (consumer done, error): the socket is closed; read to the end, it is reused.
+      finish();
     }
     if (!reader.sawDone && !signal.aborted) {
       throw new BackendError('Ollama closed the stream before the answer was complete', { retryable: true });

@@ -5,7 +5,6 @@ import {
   BackendError,
   BackendRejectedError,
   BackendUnavailableError,
-  ClientClosedError,
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
 import { backendAgent } from './backend-agent';
@@ -67,7 +66,7 @@ export class OpenAiBackend extends LlmBackend {
       stream: true,
       stream_options: { include_usage: true },
     });
-    const { exchange, release } = await openStream(
+    const { exchange, finish } = await openStream(
       this.agent,
       this.targets,
       { path: '/chat/completions', body, headers: this.headers('text/event-stream', true) },
@@ -84,8 +83,8 @@ export class OpenAiBackend extends LlmBackend {
     } catch (error) {
       throw this.streamError(error, signal);
     } finally {
-      release();
-      if (!exchange.complete) exchange.abort(new ClientClosedError());
+      // Stopped early (consumer done, error): the socket is closed; read to the end, it is reused.
+      finish();
     }
     if (!reader.sawDone && !signal.aborted) {
       throw new BackendError(`${capital(NAME)} closed the stream before the answer was complete`, { retryable: true });

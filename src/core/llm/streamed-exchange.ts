@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Agent } from 'undici';
+import { ClientClosedError } from '../../common/errors/app-errors';
 import type Dispatcher from 'undici/types/dispatcher';
 
 /** Queued body bytes past which the socket is paused until the consumer catches up. */
@@ -138,8 +139,9 @@ export interface StreamErrors {
 
 /**
  * POSTs `body` to the first target that accepts a connection and waits for a 200 and its
- * headers; any other status becomes `errors.http`. `signal` aborts the exchange until
- * `release()` is called.
+ * headers; any other status becomes `errors.http`. `signal` aborts the exchange until `finish()`
+ * is called, which also closes the socket when the body was not read to its end (a body read
+ * to its end leaves the keep-alive connection in the pool).
  */
 export async function openStream(
   agent: Agent,
@@ -147,7 +149,7 @@ export async function openStream(
   request: { path: string; body: string; headers: Record<string, string> },
   signal: AbortSignal,
   errors: StreamErrors,
-): Promise<{ exchange: StreamedExchange; release: () => void }> {
+): Promise<{ exchange: StreamedExchange; finish: () => void }> {
   let lastError: unknown;
   for (const target of targets) {
     if (signal.aborted) throw signal.reason;
@@ -170,7 +172,13 @@ export async function openStream(
       lastError = error;
       continue;
     }
-    if (exchange.statusCode === 200) return { exchange, release };
+    if (exchange.statusCode === 200) {
+      const finish = () => {
+        release();
+        if (!exchange.complete) exchange.abort(new ClientClosedError());
+      };
+      return { exchange, finish };
+    }
     const text = await exchange.text().catch(() => '');
     release();
     throw errors.http(exchange.statusCode, text);
