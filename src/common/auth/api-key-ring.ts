@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppConfig } from '../../config/app-config';
@@ -8,7 +8,8 @@ interface StoredKey {
   digest: Buffer;
 }
 
-const digestOf = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
+// One-shot `hash()`: no Hash object per request (it checks every request's key).
+const digestOf = (key: string): Buffer => hash('sha256', key, 'buffer');
 
 /**
  * The accepted API keys, held only as SHA-256 digests. Comparing digests of equal length
