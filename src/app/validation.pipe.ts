@@ -1,10 +1,12 @@
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { cacheValidationMetadata } from './validation-metadata-cache';
 
 /**
  * Validates every body and query against its DTO: unknown fields are refused, and the 400
  * message names each offending field (nested ones by their path, e.g. `options.top_k`).
  */
 export function createValidationPipe(): ValidationPipe {
+  cacheValidationMetadata();
   return new ValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
