@@ -21,6 +21,35 @@ interface OllamaChatLine {
   error?: string;
 }
 
+/** A JSON string's body: no quote, backslash or control character unescaped. */
+const JSON_CHARS = String.raw`[^"\\\u0000-\u001f]*(?:\\.[^"\\\u0000-\u001f]*)*`;
+/**
+ * A token line exactly as Ollama writes it (Go's encoding/json: fixed field order, no spaces):
+ * `{"model":"…","created_at":"…","message":{"role":"assistant","content":"…"},"done":false}`.
+ */
+const TOKEN_LINE = new RegExp(
+  `^\\{"model":"${JSON_CHARS}","created_at":"${JSON_CHARS}","message":\\{"role":"assistant","content":"(${JSON_CHARS})"\\},"done":false\\}$`,
+);
+
+/**
+ * The content of an Ollama token line, read without building the line's object (most lines of
+ * a stream are token lines, and `JSON.parse` of each was the biggest single cost of relaying
+ * them). A line of any other shape — a server that orders or spaces its fields differently,
+ * extra fields such as `thinking`, the final line, an error — returns `undefined` and is parsed
+ * in full. Escapes are decoded by `JSON.parse`, so they are read exactly as it would.
+ */
+export function ollamaTokenLine(line: string): OllamaChatLine | undefined {
+  const match = TOKEN_LINE.exec(line);
+  if (!match) return undefined;
+  const raw = match[1];
+  if (!raw.includes('\\')) return { message: { content: raw } };
+  try {
+    return { message: { content: JSON.parse(`"${raw}"`) as string } };
+  } catch {
+    return undefined; // a bad escape: the full parse reports the line
+  }
+}
+
 const CONNECT_ERROR_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -68,7 +97,7 @@ export class OllamaBackend extends LlmBackend {
       signal,
       this.streamErrors,
     );
-    const lines = new NdjsonDecoder();
+    const lines = new NdjsonDecoder(ollamaTokenLine);
     const reader = new ChatLineReader();
     try {
       // The lines that arrived together are handed on as one token: the consumer would have
