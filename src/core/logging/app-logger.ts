@@ -27,6 +27,75 @@ const REDACT = [
 
 /** The longest a log line waits in the buffer. */
 const FLUSH_MS = 200;
+/** How much text collects before it is written without waiting for FLUSH_MS. */
+const BATCH_CHARS = 8 * 1024;
+
+type SonicBoom = ReturnType<typeof pino.destination>;
+
+/** Batches not yet written when the process exits (one `exit` listener for all of them). */
+const unflushed = new Set<LineBatch>();
+let exitHookInstalled = false;
+
+/**
+ * Collects log lines in an array and hands them to sonic-boom joined, once per batch.
+ * (sonic-boom's own buffering, `minLength`, measures its whole growing buffer in bytes on every
+ * line, which flattens and copies it each time: ~4 KB of garbage per request with an 8 KB buffer.)
+ * Lines still held when the process exits are written synchronously.
+ */
+export class LineBatch implements DestinationStream {
+  private lines: string[] = [];
+  private chars = 0;
+
+  constructor(
+    private readonly target: SonicBoom,
+    private readonly maxChars: number,
+  ) {
+    unflushed.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', () => unflushed.forEach((batch) => batch.flushSync()));
+    }
+  }
+
+  write(line: string): void {
+    this.lines.push(line);
+    this.chars += line.length;
+    if (this.chars >= this.maxChars) this.flush();
+  }
+
+  /** Hands the collected lines to sonic-boom, which writes them asynchronously. */
+  flush(done?: (error?: Error) => void): void {
+    if (this.lines.length > 0) {
+      const text = this.lines.join('');
+      this.lines = [];
+      this.chars = 0;
+      this.target.write(text);
+    }
+    if (done) {
+      try {
+        this.target.flush(done);
+      } catch (error) {
+        done(error as Error);
+      }
+    }
+  }
+
+  /** Writes everything now (at shutdown and exit). */
+  flushSync(): void {
+    this.flush();
+    try {
+      this.target.flushSync();
+    } catch {
+      // Not open yet, or already closed: nothing more can be written.
+    }
+  }
+
+  end(): void {
+    this.flushSync();
+    unflushed.delete(this);
+    this.target.end();
+  }
+}
 
 /**
  * The process's pino logger: JSON lines on stdout, written asynchronously and in batches (see
@@ -56,16 +125,10 @@ export class AppLogger implements OnApplicationShutdown {
    * burst instead of one system call per request (a write to a pipe costs tens of µs here).
    */
   private bufferedStdout(): DestinationStream {
-    const stream = pino.destination({ dest: 1, sync: false, minLength: 8 * 1024 });
-    this.flusher = setInterval(() => {
-      try {
-        stream.flush();
-      } catch {
-        // Not open yet, or a write is in flight: the next tick flushes.
-      }
-    }, FLUSH_MS);
+    const batch = new LineBatch(pino.destination({ dest: 1, sync: false }), BATCH_CHARS);
+    this.flusher = setInterval(() => batch.flush(), FLUSH_MS);
     this.flusher.unref();
-    return stream;
+    return batch;
   }
 
   /** Writes what is still buffered before the process exits. */

@@ -1,0 +1,48 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { LineBatch } from '../../src/core/logging/app-logger';
+
+describe('LineBatch', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'vega-lines-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const open = (maxChars: number) => {
+    const file = join(dir, 'log');
+    const target = pino.destination({ dest: file, sync: true });
+    return { batch: new LineBatch(target, maxChars), read: () => readFileSync(file, 'utf8') };
+  };
+
+  it('holds lines until a flush, then writes them in order', () => {
+    const { batch, read } = open(1024);
+    batch.write('{"a":1}\n');
+    batch.write('{"b":"é👋"}\n');
+    expect(read()).toBe('');
+    batch.flushSync();
+    expect(read()).toBe('{"a":1}\n{"b":"é👋"}\n');
+    batch.end();
+  });
+
+  it('writes without waiting once a batch is full', () => {
+    const { batch, read } = open(16);
+    batch.write('0123456789\n');
+    expect(read()).toBe('');
+    batch.write('abcdefghij\n');
+    expect(read()).toBe('0123456789\nabcdefghij\n');
+    batch.write('tail\n');
+    batch.end();
+    expect(read()).toBe('0123456789\nabcdefghij\ntail\n');
+  });
+
+  it('carries pino lines intact', () => {
+    const { batch, read } = open(1 << 20);
+    const logger = pino({ base: undefined, timestamp: false }, batch);
+    for (let i = 0; i < 100; i += 1) logger.info({ i }, 'line');
+    batch.flushSync();
+    const lines = read().trimEnd().split('\n').map((line) => JSON.parse(line) as { i: number; msg: string });
+    expect(lines.map((line) => line.i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    batch.end();
+  });
+});
