@@ -3,13 +3,15 @@ import {
   CanActivate,
   ExecutionContext,
   ForbiddenException,
+  Inject,
   Injectable,
   SetMetadata,
   UseGuards,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { ApiExtension, ApiForbiddenResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../errors/error-response.dto';
+import { Reflector } from '@nestjs/core';
+import { MemoizedReflector } from '../metadata/memoized-reflector';
 import type { AuthenticatedRequest } from './api-key.guard';
 
 export type Scope = 'admin';
@@ -32,7 +34,7 @@ export class KeyScopes {
 @Injectable()
 export class ScopeGuard implements CanActivate {
   constructor(
-    private readonly reflector: Reflector,
+    @Inject(MemoizedReflector) private readonly reflector: Reflector,
     private readonly scopes: KeyScopes,
   ) {}
 

@@ -1,6 +1,7 @@
-import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { Reflector } from '@nestjs/core';
+import { MemoizedReflector } from '../metadata/memoized-reflector';
 import { ApiKeyRing } from './api-key-ring';
 import { IS_PUBLIC } from './public.decorator';
 
@@ -19,7 +20,7 @@ export function extractApiKey(request: FastifyRequest): string | undefined {
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
-    private readonly reflector: Reflector,
+    @Inject(MemoizedReflector) private readonly reflector: Reflector,
     private readonly keys: ApiKeyRing,
   ) {}
 

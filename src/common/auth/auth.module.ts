@@ -1,16 +1,20 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { ApiKeyRing } from './api-key-ring';
 import { KeyScopes } from './admin-only.decorator';
+import { MemoizedReflector } from '../metadata/memoized-reflector';
 
-/** Provides the accepted API keys (and what each may do) to the guards and the rate limiter. */
+/**
+ * Provides the accepted API keys (and what each may do) to the guards and the rate limiter,
+ * and the metadata reader they share.
+ */
 @Global()
 @Module({})
 export class AuthModule {
   static forRoot(ring: ApiKeyRing): DynamicModule {
     return {
       module: AuthModule,
-      providers: [{ provide: ApiKeyRing, useValue: ring }, KeyScopes],
-      exports: [ApiKeyRing, KeyScopes],
+      providers: [{ provide: ApiKeyRing, useValue: ring }, KeyScopes, MemoizedReflector],
+      exports: [ApiKeyRing, KeyScopes, MemoizedReflector],
     };
   }
 }

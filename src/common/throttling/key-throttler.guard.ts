@@ -1,13 +1,25 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
-import { ThrottlerGuard, ThrottlerModuleOptions } from '@nestjs/throttler';
+import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { InjectThrottlerOptions, InjectThrottlerStorage, ThrottlerGuard } from '@nestjs/throttler';
+import type { ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import type { AppConfig } from '../../config/app-config';
 import type { ApiKeyRing } from '../auth/api-key-ring';
 import type { AuthenticatedRequest } from '../auth/api-key.guard';
+import { Reflector } from '@nestjs/core';
+import { MemoizedReflector } from '../metadata/memoized-reflector';
 import { SlidingWindowThrottlerStorage } from './sliding-window.storage';
 
 /** Rate limits per API key (the key's id, never the key itself); per client IP without one. */
 @Injectable()
 export class KeyThrottlerGuard extends ThrottlerGuard {
+  // The same dependencies as the base class, but the metadata reader that caches.
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    @Inject(MemoizedReflector) reflector: Reflector,
+  ) {
+    super(options, storage, reflector);
+  }
+
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the base class's signature
   protected override async getTracker(req: Record<string, any>): Promise<string> {
     const keyId = (req as Partial<AuthenticatedRequest>).apiKeyId;
