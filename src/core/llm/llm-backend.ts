@@ -1,3 +1,5 @@
+import type { CancelSignal } from '../../common/async/cancellation';
+
 export type ChatRole = 'system' | 'user' | 'assistant';
 
 export interface ChatMessage {
@@ -37,7 +39,7 @@ export interface BackendModel {
  */
 export abstract class LlmBackend {
   abstract readonly kind: string;
-  abstract chatStream(request: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk>;
+  abstract chatStream(request: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk>;
   abstract listModels(signal?: AbortSignal): Promise<BackendModel[]>;
   abstract version(signal?: AbortSignal): Promise<string>;
   /** One embedding vector per input text (Ollama `/api/embed`), in input order. */

@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config';
+import { Cancellation, CancelSignal } from '../../common/async/cancellation';
 import {
   AppError,
   BackendTimeoutError,
@@ -49,7 +50,7 @@ export class LlmService implements OnApplicationShutdown {
     throw this.breakerOpen();
   }
 
-  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
+  async *stream(request: LlmRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
     const startedAt = performance.now();
     let firstTokenAt = 0;
     const cacheKey = this.cache.enabled ? ResponseCache.keyFor(request.model, request.messages, request.options) : '';
@@ -153,7 +154,7 @@ class Deadline {
 
   constructor(
     private readonly timeoutMs: number,
-    readonly client: AbortSignal,
+    readonly client: CancelSignal,
   ) {
     this.at = performance.now() + timeoutMs;
   }
@@ -199,25 +200,25 @@ class Deadline {
  * timer is armed for whichever of them is due first.
  */
 class AttemptWatch {
-  private readonly controller = new AbortController();
+  private readonly cancellation = new Cancellation();
   private timer?: NodeJS.Timeout;
   private finished = false;
-  private readonly onClientAbort = () => this.controller.abort(new ClientClosedError());
+  private readonly onClientAbort = () => this.cancellation.abort(new ClientClosedError());
 
   constructor(
     private readonly deadline: Deadline,
     private readonly limits: { firstTokenTimeoutMs: number; idleTimeoutMs: number },
   ) {
     const reason = deadline.reason();
-    if (reason) this.controller.abort(reason);
+    if (reason) this.cancellation.abort(reason);
     else {
       deadline.client.addEventListener('abort', this.onClientAbort, { once: true });
       this.arm('first_token', limits.firstTokenTimeoutMs);
     }
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  get signal(): CancelSignal {
+    return this.cancellation;
   }
 
   chunkArrived(): void {
@@ -226,7 +227,7 @@ class AttemptWatch {
 
   /** The error to report: the abort reason when this attempt was aborted, else the error itself. */
   explain(error: unknown): unknown {
-    if (this.controller.signal.aborted) return this.controller.signal.reason;
+    if (this.cancellation.aborted) return this.cancellation.reason;
     return error;
   }
 
@@ -240,15 +241,15 @@ class AttemptWatch {
     clearTimeout(this.timer);
     this.deadline.client.removeEventListener('abort', this.onClientAbort);
     // Stops the upstream request if it is still running (the consumer stopped early).
-    if (!this.finished && !this.controller.signal.aborted) this.controller.abort(new ClientClosedError());
+    if (!this.finished && !this.cancellation.aborted) this.cancellation.abort(new ClientClosedError());
   }
 
   private arm(kind: TimeoutKind, ms: number): void {
-    if (this.controller.signal.aborted) return;
+    if (this.cancellation.aborted) return;
     clearTimeout(this.timer);
     const remaining = this.deadline.remainingMs();
     if (remaining <= ms) {
-      this.timer = setTimeout(() => this.controller.abort(this.deadline.expired()), Math.max(0, remaining));
+      this.timer = setTimeout(() => this.cancellation.abort(this.deadline.expired()), Math.max(0, remaining));
       return;
     }
     this.timer = setTimeout(() => {
@@ -256,7 +257,7 @@ class AttemptWatch {
         kind === 'first_token'
           ? `The model sent no token within ${seconds(ms)} s`
           : `The model stalled: no data for ${seconds(ms)} s`;
-      this.controller.abort(new BackendTimeoutError(kind, message));
+      this.cancellation.abort(new BackendTimeoutError(kind, message));
     }, ms);
   }
 }

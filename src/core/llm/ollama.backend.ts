@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../../common/async/cancellation';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type Dispatcher from 'undici/types/dispatcher';
 import {
@@ -88,7 +89,7 @@ export class OllamaBackend extends LlmBackend {
     this.targets = dispatchTargets(baseUrls);
   }
 
-  async *chatStream(chat: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk> {
+  async *chatStream(chat: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
     const body = JSON.stringify({ model: chat.model, messages: chat.messages, options: chat.options, stream: true });
     const { exchange, finish } = await openStream(
       this.agent,
@@ -193,7 +194,7 @@ export class OllamaBackend extends LlmBackend {
     });
   }
 
-  private streamError(error: unknown, signal: AbortSignal): unknown {
+  private streamError(error: unknown, signal: CancelSignal): unknown {
     if (signal.aborted) return signal.reason;
     if (error instanceof AppError) return error;
     if (error instanceof MalformedLineError) return new BackendError(error.message);

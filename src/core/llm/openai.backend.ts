@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../../common/async/cancellation';
 import { Agent, request } from 'undici';
 import type Dispatcher from 'undici/types/dispatcher';
 import {
@@ -58,7 +59,7 @@ export class OpenAiBackend extends LlmBackend {
     this.targets = dispatchTargets(baseUrls);
   }
 
-  async *chatStream(chat: BackendChatRequest, signal: AbortSignal): AsyncIterable<BackendChunk> {
+  async *chatStream(chat: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
     const body = JSON.stringify({
       model: chat.model,
       messages: chat.messages,
@@ -173,7 +174,7 @@ export class OpenAiBackend extends LlmBackend {
     );
   }
 
-  private streamError(error: unknown, signal: AbortSignal): unknown {
+  private streamError(error: unknown, signal: CancelSignal): unknown {
     if (signal.aborted) return signal.reason;
     if (error instanceof AppError) return error;
     return new BackendError(`Connection to ${NAME} was lost mid-stream (${describe(error)})`, { retryable: true, cause: error });

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Agent } from 'undici';
+import type { CancelSignal } from '../../common/async/cancellation';
 import { ClientClosedError } from '../../common/errors/app-errors';
 import type Dispatcher from 'undici/types/dispatcher';
 
@@ -147,7 +148,7 @@ export async function openStream(
   agent: Agent,
   targets: readonly DispatchTarget[],
   request: { path: string; body: string; headers: Record<string, string> },
-  signal: AbortSignal,
+  signal: CancelSignal,
   errors: StreamErrors,
 ): Promise<{ exchange: StreamedExchange; finish: () => void }> {
   let lastError: unknown;

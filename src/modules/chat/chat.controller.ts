@@ -5,7 +5,7 @@ import { AppConfig } from '../../config/app-config';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { describeError } from '../../common/errors/all-exceptions.filter';
 import { ClientClosedError } from '../../common/errors/app-errors';
-import { clientGoneSignal } from '../../common/http/client-gone';
+import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
 import { SseWriter } from '../../common/streaming/sse-writer';
 import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
@@ -43,7 +43,7 @@ export class ChatController {
   @ApiProduces('application/json', 'text/event-stream')
   async postChat(@Body() body: ChatRequestDto, @Res() reply: FastifyReply): Promise<void> {
     if (body.stream) return this.streamTo(reply, body);
-    const result = await this.chat.complete(toInput(body), clientGoneSignal(reply));
+    const result = await this.chat.complete(toInput(body), clientGone(reply));
     await reply.status(200).send(toResponse(result));
   }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
+import type { CancelSignal } from '../../common/async/cancellation';
 import { randomHex } from '../../common/ids/random-hex';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
 import type { ConversationSource, ConversationStatus } from '../../core/persistence/conversation.entity';
@@ -90,7 +91,7 @@ export class ChatService {
    * Runs a prepared chat, yielding tokens as they arrive and a final `done`. The exchange is
    * stored whatever happens: `ok`/`cached`, `error` or `aborted` with the partial answer.
    */
-  async *run(chat: PreparedChat, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+  async *run(chat: PreparedChat, signal: CancelSignal): AsyncGenerator<ChatEvent> {
     const started = performance.now();
     const maxChars = this.config.chat.maxResponseChars;
     let text = '';
@@ -138,7 +139,7 @@ export class ChatService {
   }
 
   /** Runs the whole chat and returns the complete answer (the non-streaming `POST /chat`). */
-  async complete(input: ChatInput, signal: AbortSignal): Promise<ChatResult> {
+  async complete(input: ChatInput, signal: CancelSignal): Promise<ChatResult> {
     const chat = await this.prepare(input);
     for await (const event of this.run(chat, signal)) {
       if (event.type === 'done') return event.result;

@@ -1,0 +1,41 @@
+/**
+ * What the chat path needs of a cancellation signal: whether it fired, why, and a way to hear
+ * when it does. Every `AbortSignal` is one, so callers pass theirs unchanged. Inside one chat
+ * request the path uses `Cancellation` instead: creating an `AbortSignal` costs about 2 µs in
+ * Node 20 and each listener goes through `EventTarget`, on a request that costs ~200 µs in all.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * A `CancelSignal` and its trigger in one object, as an `AbortController` and its signal are.
+ * `abort()` fires every listener once, in the order they were added; listeners added after
+ * that are not called (as with `AbortSignal`); a second `abort()` does nothing.
+ */
+export class Cancellation implements CancelSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: (() => void)[] = [];
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) listener();
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.aborted) this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const at = this.listeners.indexOf(listener);
+    if (at >= 0) this.listeners.splice(at, 1);
+  }
+}
