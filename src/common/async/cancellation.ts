@@ -39,3 +39,25 @@ export class Cancellation implements CancelSignal {
     if (at >= 0) this.listeners.splice(at, 1);
   }
 }
+
+/**
+ * A `Cancellation` that fires when the first of `sources` does, with that source's reason,
+ * until `release()` detaches it from them. Unlike `AbortSignal.any`, nothing is left attached
+ * to a long-lived source (the shutdown signal) once the request it served is over.
+ */
+export function firstOf(sources: readonly CancelSignal[]): { signal: Cancellation; release(): void } {
+  const signal = new Cancellation();
+  const fired = sources.find((source) => source.aborted);
+  if (fired) {
+    signal.abort(fired.reason);
+    return { signal, release: () => undefined };
+  }
+  const listeners = sources.map((source) => {
+    const listener = () => signal.abort(source.reason);
+    source.addEventListener('abort', listener, { once: true });
+    return listener;
+  });
+  const release = () => sources.forEach((source, i) => source.removeEventListener('abort', listeners[i]));
+  signal.addEventListener('abort', release);
+  return { signal, release };
+}

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import { Cancellation, CancelSignal } from '../async/cancellation';
+import { ClientClosedError } from '../errors/app-errors';
 
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -16,7 +18,7 @@ export const SSE_HEADERS = {
  */
 export class SseWriter {
   private readonly raw: ServerResponse;
-  private readonly controller = new AbortController();
+  private readonly closed = new Cancellation();
   private heartbeat?: NodeJS.Timeout;
   private lastWrite = 0;
 
@@ -28,14 +30,14 @@ export class SseWriter {
   }
 
   /** Aborted when the client disconnects before the stream ended. */
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  get signal(): CancelSignal {
+    return this.closed;
   }
 
   open(extraHeaders: Record<string, string> = {}): void {
     this.reply.hijack();
     this.raw.on('close', () => {
-      if (!this.raw.writableFinished) this.controller.abort();
+      if (!this.raw.writableFinished) this.closed.abort(new ClientClosedError());
       this.stopHeartbeat();
     });
     this.raw.writeHead(200, { ...extraHeaders, ...SSE_HEADERS });

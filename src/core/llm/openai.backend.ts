@@ -1,6 +1,6 @@
-import type { CancelSignal } from '../../common/async/cancellation';
 import { Agent, request } from 'undici';
 import type Dispatcher from 'undici/types/dispatcher';
+import type { CancelSignal } from '../../common/async/cancellation';
 import {
   AppError,
   BackendError,

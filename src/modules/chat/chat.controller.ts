@@ -5,6 +5,7 @@ import { AppConfig } from '../../config/app-config';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { describeError } from '../../common/errors/all-exceptions.filter';
 import { ClientClosedError } from '../../common/errors/app-errors';
+import { firstOf } from '../../common/async/cancellation';
 import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
 import { SseWriter } from '../../common/streaming/sse-writer';
@@ -76,9 +77,9 @@ export class ChatController {
     const sse = new SseWriter(reply, this.config.chat.heartbeatMs);
     sse.open(reply.getHeaders() as Record<string, string>);
     // A shutdown ends the stream like a client that left (stored as aborted, upstream cancelled).
-    const stop = this.shutdown ? AbortSignal.any([sse.signal, this.shutdown.signal]) : sse.signal;
+    const stop = this.shutdown ? firstOf([sse.signal, this.shutdown.signal]) : undefined;
     try {
-      for await (const event of this.chat.run(prepared, stop)) {
+      for await (const event of this.chat.run(prepared, stop?.signal ?? sse.signal)) {
         if (event.type === 'token') await sse.event('token', { text: event.text });
         else await sse.event('done', toDoneEvent(event.result));
       }
@@ -90,6 +91,7 @@ export class ChatController {
         await sse.event('error', { message: failure.message, status: failure.statusCode });
       }
     } finally {
+      stop?.release();
       sse.end();
     }
   }

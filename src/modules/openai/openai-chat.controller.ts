@@ -5,7 +5,8 @@ import { AppConfig } from '../../config/app-config';
 import { describeError } from '../../common/errors/all-exceptions.filter';
 import { BackendUnavailableError, ClientClosedError } from '../../common/errors/app-errors';
 import { openAiErrorBody } from '../../common/errors/openai-error';
-import { clientGoneSignal } from '../../common/http/client-gone';
+import { CancelSignal, firstOf } from '../../common/async/cancellation';
+import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
 import { SseWriter } from '../../common/streaming/sse-writer';
 import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
@@ -53,7 +54,7 @@ export class OpenAiChatController {
   @ApiOpenAiErrors(400, 401, 404, 413, 429, 502, 503, 504)
   async create(@Body() body: ChatCompletionRequestDto, @Res() reply: FastifyReply): Promise<void> {
     const prepared = this.completions.prepare(body);
-    const client = clientGoneSignal(reply);
+    const client = clientGone(reply);
     if (body.stream) return this.streamTo(reply, prepared, client);
     const result = await this.completions.complete(prepared, client);
     await reply.status(200).send(completionResponse(prepared, result));
@@ -63,13 +64,13 @@ export class OpenAiChatController {
    * The headers go out with the first event, so a failure before any token (unknown model,
    * backend down, first-token timeout) keeps its HTTP status, as with OpenAI itself.
    */
-  private async streamTo(reply: FastifyReply, prepared: PreparedCompletion, client: AbortSignal): Promise<void> {
+  private async streamTo(reply: FastifyReply, prepared: PreparedCompletion, client: CancelSignal): Promise<void> {
     // A shutdown ends the stream like a client that left (stored as aborted, upstream cancelled).
-    const stop = this.shutdown ? AbortSignal.any([client, this.shutdown.signal]) : client;
+    const stop = this.shutdown ? firstOf([client, this.shutdown.signal]) : undefined;
     const frames = new CompletionFrames(prepared);
     let sse: SseWriter | undefined;
     try {
-      for await (const event of this.completions.run(prepared, stop)) {
+      for await (const event of this.completions.run(prepared, stop?.signal ?? client)) {
         if (!sse) {
           sse = new SseWriter(reply, this.config.chat.heartbeatMs);
           sse.open(reply.getHeaders() as Record<string, string>);
@@ -88,6 +89,7 @@ export class OpenAiChatController {
       if (!sse) throw failure;
       if (!(failure instanceof ClientClosedError)) await sse.data(openAiErrorBody(failure, describeError(failure).body));
     } finally {
+      stop?.release();
       sse?.end();
     }
   }

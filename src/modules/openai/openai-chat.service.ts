@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
+import type { CancelSignal } from '../../common/async/cancellation';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
@@ -69,12 +70,12 @@ export class OpenAiChatService {
   }
 
   /** Tokens as they arrive, then `done`; the exchange is stored whatever happens. */
-  run(prepared: PreparedCompletion, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+  run(prepared: PreparedCompletion, signal: CancelSignal): AsyncGenerator<ChatEvent> {
     return this.chat.run(prepared.chat, signal);
   }
 
   /** The whole answer (a non-streaming request). */
-  async complete(prepared: PreparedCompletion, signal: AbortSignal): Promise<ChatResult> {
+  async complete(prepared: PreparedCompletion, signal: CancelSignal): Promise<ChatResult> {
     for await (const event of this.run(prepared, signal)) {
       if (event.type === 'done') return event.result;
     }
