@@ -1,23 +1,28 @@
 import { Global, Injectable, Module } from '@nestjs/common';
+import { Cancellation, CancelSignal } from '../async/cancellation';
+import { ClientClosedError } from '../errors/app-errors';
 
 /**
- * Aborted when the process starts shutting down. Long-lived work that would hold the shutdown
+ * Fires when the process starts shutting down. Long-lived work that would hold the shutdown
  * up — open SSE streams — listens to it and ends itself; ordinary requests are left to finish.
+ * Every open stream adds a listener, so it is a `Cancellation`: an `AbortSignal` warns about a
+ * leak past ten listeners.
  */
 @Injectable()
 export class ShutdownSignal {
-  private readonly controller = new AbortController();
+  private readonly cancellation = new Cancellation();
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  get signal(): CancelSignal {
+    return this.cancellation;
   }
 
   get active(): boolean {
-    return this.controller.signal.aborted;
+    return this.cancellation.aborted;
   }
 
   begin(): void {
-    this.controller.abort();
+    // The streams it ends are treated as if their client had left: stored as aborted.
+    this.cancellation.abort(new ClientClosedError());
   }
 }
 
