@@ -10,6 +10,7 @@ const SEQUENTIAL_REQUESTS = Number(process.env.BENCH_SEQUENTIAL ?? 3000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const CONNECTIONS = 16;
 const PROMPT = 'Summarise the benefits of a circuit breaker in one sentence.';
 
@@ -59,6 +60,11 @@ async function main(): Promise<void> {
     console.log(`Vega benchmark — ${new Date().toISOString()} — node ${process.version}, ${require('node:os').cpus().length} CPUs`);
     // The same prompt through the reference proxy, to show what any Node proxy adds here.
     const floor: Target = { url: proxy.url, path: '/chat', headers: {}, body: JSON.stringify({ prompt: PROMPT }) };
+
+    // Every server is measured warm: a freshly started Node process runs its first thousands of
+    // requests through the interpreter and V8's compiler threads, which is not the steady state.
+    console.log(`warm-up: ${WARMUP_SECONDS} s of load on each server before measuring`);
+    for (const target of [backend, chat, sse, floor]) await maxThroughput(target, CONNECTIONS, WARMUP_SECONDS);
 
     console.log('(a) sequential, 1 connection');
     const seqBackend = await sequential(backend, SEQUENTIAL_REQUESTS);
