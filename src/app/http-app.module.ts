@@ -11,6 +11,7 @@ import { throttlerOptions } from '../common/throttling/key-throttler.guard';
 import { SlidingWindowThrottlerStorage } from '../common/throttling/sliding-window.storage';
 import { ThrottlingModule } from '../common/throttling/throttling.module';
 import { LoggingModule } from '../core/logging/logging.module';
+import { WalCheckpointer } from '../core/persistence/wal-checkpointer';
 import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { OpenAiHttpModule } from '../modules/openai/openai-http.module';
@@ -57,6 +58,8 @@ export class HttpAppModule {
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
+        // The server stores an exchange per request: its checkpoints run beside, not in, them.
+        WalCheckpointer,
       ],
     };
   }
