@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { LineBatch } from '../../src/core/logging/app-logger';
+import { isoTime, LineBatch } from '../../src/core/logging/app-logger';
 
 describe('LineBatch', () => {
   let dir: string;
@@ -44,5 +44,20 @@ describe('LineBatch', () => {
     const lines = read().trimEnd().split('\n').map((line) => JSON.parse(line) as { i: number; msg: string });
     expect(lines.map((line) => line.i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     batch.end();
+  });
+});
+
+describe('isoTime', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it("writes pino's time field, formatted once per millisecond", () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(Date.UTC(2026, 10, 25, 3, 4, 5, 678));
+    const toIso = jest.spyOn(Date.prototype, 'toISOString');
+    expect(isoTime()).toBe(',"time":"2026-11-25T03:04:05.678Z"');
+    expect(isoTime()).toBe(',"time":"2026-11-25T03:04:05.678Z"');
+    expect(toIso).toHaveBeenCalledTimes(1);
+    now.mockReturnValue(Date.UTC(2026, 10, 25, 3, 4, 5, 679));
+    expect(isoTime()).toBe(',"time":"2026-11-25T03:04:05.679Z"');
+    expect(JSON.parse(`{"level":30${isoTime()}}`)).toEqual({ level: 30, time: '2026-11-25T03:04:05.679Z' });
   });
 });

@@ -8,6 +8,9 @@ import { Reflector } from '@nestjs/core';
  * and each `reflect-metadata` lookup walks the target's prototype chain. Here each
  * (target, key) pair is looked up once and then served from a map.
  */
+/** Remembers that a key has no value on a target, in one map lookup. */
+const ABSENT = Symbol('absent');
+
 @Injectable()
 export class MemoizedReflector extends Reflector {
   private readonly byTarget = new WeakMap<object, Map<unknown, unknown>>();
@@ -19,9 +22,10 @@ export class MemoizedReflector extends Reflector {
       known = new Map();
       this.byTarget.set(target, known);
     }
-    if (known.has(metadataKeyOrDecorator)) return known.get(metadataKeyOrDecorator);
+    const seen = known.get(metadataKeyOrDecorator);
+    if (seen !== undefined) return seen === ABSENT ? undefined : seen;
     const value: unknown = super.get(metadataKeyOrDecorator, target);
-    known.set(metadataKeyOrDecorator, value);
+    known.set(metadataKeyOrDecorator, value === undefined ? ABSENT : value);
     return value;
   }
 }

@@ -25,6 +25,22 @@ const REDACT = [
   'headers["x-api-key"]',
 ];
 
+let isoMs = -1;
+let isoField = '';
+
+/**
+ * pino's `isoTime` (`,"time":"<ISO 8601>"`), formatted once per millisecond: under load several
+ * lines share a millisecond, and `toISOString()` was a microsecond and a half per line.
+ */
+export function isoTime(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoField = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return isoField;
+}
+
 /** The longest a log line waits in the buffer. */
 const FLUSH_MS = 200;
 /** How much text collects before it is written without waiting for FLUSH_MS. */
@@ -113,7 +129,7 @@ export class AppLogger implements OnApplicationShutdown {
     const options: pino.LoggerOptions = {
       level: PINO_LEVEL[config.logLevel],
       base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTime,
       redact: { paths: REDACT, censor: '[REDACTED]' },
     };
     this.destination = destination ?? prettyTransport() ?? this.bufferedStdout();
