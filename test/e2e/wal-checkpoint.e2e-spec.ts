@@ -1,6 +1,11 @@
 import { statSync } from 'node:fs';
 import { DataSource } from 'typeorm';
-import { BACKSTOP_CHECKPOINT_PAGES, CHECKPOINT_INTERVAL_MS } from '../../src/core/persistence/wal-checkpointer';
+import {
+  BACKSTOP_CHECKPOINT_PAGES,
+  CHECKPOINT_INTERVAL_MS,
+  IDLE_CHECKPOINT_INTERVAL_MS,
+  WalCheckpointer,
+} from '../../src/core/persistence/wal-checkpointer';
 import { useAppWithFakeOllama } from '../support/test-app';
 
 const sizeOf = (file: string) => statSync(file).size;
@@ -13,8 +18,8 @@ describe('WAL checkpoints (server)', () => {
     // The connection that stores exchanges only checkpoints past the backstop...
     const [{ wal_autocheckpoint }] = await t.app.get(DataSource).query('PRAGMA wal_autocheckpoint');
     expect(wal_autocheckpoint).toBe(BACKSTOP_CHECKPOINT_PAGES);
-    // ...let a quarter-second pass pick the first writes up, then measure from there.
-    await new Promise((wait) => setTimeout(wait, 2 * CHECKPOINT_INTERVAL_MS));
+    // ...let a pass pick the first writes up, then measure from there.
+    await new Promise((wait) => setTimeout(wait, 4 * CHECKPOINT_INTERVAL_MS));
     const before = sizeOf(t.dbPath);
 
     // ~200 pages of new rows: far below SQLite's default checkpoint threshold (1,000 pages),
@@ -24,7 +29,7 @@ describe('WAL checkpoints (server)', () => {
       expect(response.status).toBe(200);
     }
 
-    const deadline = Date.now() + 10 * CHECKPOINT_INTERVAL_MS;
+    const deadline = Date.now() + 40 * CHECKPOINT_INTERVAL_MS;
     while (sizeOf(t.dbPath) - before < 50 * 4096 && Date.now() < deadline) {
       await new Promise((wait) => setTimeout(wait, 50));
     }
@@ -33,5 +38,20 @@ describe('WAL checkpoints (server)', () => {
     const { items } = await (await t.request('/history?limit=100')).json();
     expect(items).toHaveLength(50);
     expect(items[0].prompt).toMatch(/^49 lorem ipsum/);
+  });
+
+  it('passes less often while nothing is written, and often again as soon as something is', async () => {
+    const t = await start();
+    const checkpointer = t.app.get(WalCheckpointer);
+    const waitFor = async (condition: () => boolean) => {
+      const deadline = Date.now() + 5_000;
+      while (!condition() && Date.now() < deadline) await new Promise((wait) => setTimeout(wait, 20));
+      return condition();
+    };
+    expect(await waitFor(() => checkpointer.nextPassInMs === IDLE_CHECKPOINT_INTERVAL_MS)).toBe(true);
+    // A write while the checkpointer sleeps: the pass after it goes back to the short interval
+    // (and the wait then doubles again, taking 750 ms to climb back to the idle one).
+    expect((await t.request('/chat', { body: { prompt: 'wake up' } })).status).toBe(200);
+    expect(await waitFor(() => checkpointer.nextPassInMs < IDLE_CHECKPOINT_INTERVAL_MS)).toBe(true);
   });
 });
