@@ -9,10 +9,10 @@ describe('LineBatch', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'vega-lines-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const open = (maxChars: number) => {
+  const open = (maxChars: number, maxWaitMs?: number) => {
     const file = join(dir, 'log');
     const target = pino.destination({ dest: file, sync: true });
-    return { batch: new LineBatch(target, maxChars), read: () => readFileSync(file, 'utf8') };
+    return { batch: new LineBatch(target, maxChars, maxWaitMs), read: () => readFileSync(file, 'utf8') };
   };
 
   it('holds lines until a flush, then writes them in order', () => {
@@ -34,6 +34,26 @@ describe('LineBatch', () => {
     batch.write('tail\n');
     batch.end();
     expect(read()).toBe('0123456789\nabcdefghij\ntail\n');
+  });
+
+  it('writes a batch maxWaitMs after its first line, with a timer only while lines wait', () => {
+    jest.useFakeTimers();
+    try {
+      const { batch, read } = open(1024, 200);
+      jest.advanceTimersByTime(1_000); // whatever the file stream arms when it opens
+      const idle = jest.getTimerCount();
+      batch.write('first\n');
+      jest.advanceTimersByTime(150);
+      batch.write('second\n');
+      expect(jest.getTimerCount()).toBe(idle + 1);
+      expect(read()).toBe('');
+      jest.advanceTimersByTime(50);
+      expect(read()).toBe('first\nsecond\n');
+      expect(jest.getTimerCount()).toBe(idle);
+      batch.end();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('carries pino lines intact', () => {

@@ -53,18 +53,22 @@ const unflushed = new Set<LineBatch>();
 let exitHookInstalled = false;
 
 /**
- * Collects log lines in an array and hands them to sonic-boom joined, once per batch.
- * (sonic-boom's own buffering, `minLength`, measures its whole growing buffer in bytes on every
- * line, which flattens and copies it each time: ~4 KB of garbage per request with an 8 KB buffer.)
- * Lines still held when the process exits are written synchronously.
+ * Collects log lines in an array and hands them to sonic-boom joined, once per batch: when the
+ * batch reaches `maxChars`, or `maxWaitMs` after its first line (a timer armed only while lines
+ * wait, so an idle process is not woken for nothing). (sonic-boom's own buffering, `minLength`,
+ * measures its whole growing buffer in bytes on every line, which flattens and copies it each
+ * time: ~4 KB of garbage per request with an 8 KB buffer.) Lines still held when the process
+ * exits are written synchronously.
  */
 export class LineBatch implements DestinationStream {
   private lines: string[] = [];
   private chars = 0;
+  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly target: SonicBoom,
     private readonly maxChars: number,
+    private readonly maxWaitMs?: number,
   ) {
     unflushed.add(this);
     if (!exitHookInstalled) {
@@ -74,6 +78,10 @@ export class LineBatch implements DestinationStream {
   }
 
   write(line: string): void {
+    if (this.lines.length === 0 && this.maxWaitMs !== undefined) {
+      this.timer = setTimeout(() => this.flush(), this.maxWaitMs);
+      this.timer.unref();
+    }
     this.lines.push(line);
     this.chars += line.length;
     if (this.chars >= this.maxChars) this.flush();
@@ -81,6 +89,8 @@ export class LineBatch implements DestinationStream {
 
   /** Hands the collected lines to sonic-boom, which writes them asynchronously. */
   flush(done?: (error?: Error) => void): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.lines.length > 0) {
       const text = this.lines.join('');
       this.lines = [];
@@ -123,7 +133,6 @@ export class LineBatch implements DestinationStream {
 export class AppLogger implements OnApplicationShutdown {
   readonly pino: Logger;
   private readonly destination?: pino.DestinationStream & { flushSync?: () => void };
-  private flusher?: NodeJS.Timeout;
 
   constructor(config: AppConfig, destination?: DestinationStream) {
     const options: pino.LoggerOptions = {
@@ -141,15 +150,11 @@ export class AppLogger implements OnApplicationShutdown {
    * burst instead of one system call per request (a write to a pipe costs tens of µs here).
    */
   private bufferedStdout(): DestinationStream {
-    const batch = new LineBatch(pino.destination({ dest: 1, sync: false }), BATCH_CHARS);
-    this.flusher = setInterval(() => batch.flush(), FLUSH_MS);
-    this.flusher.unref();
-    return batch;
+    return new LineBatch(pino.destination({ dest: 1, sync: false }), BATCH_CHARS, FLUSH_MS);
   }
 
   /** Writes what is still buffered before the process exits. */
   onApplicationShutdown(): void {
-    clearInterval(this.flusher);
     try {
       this.destination?.flushSync?.();
     } catch {
