@@ -17,21 +17,29 @@ export interface CancelSignal {
  * that are not called (as with `AbortSignal`); a second `abort()` does nothing.
  */
 export class Cancellation implements CancelSignal {
-  aborted = false;
-  reason: unknown = undefined;
+  private fired = false;
+  private why: unknown = undefined;
   private listeners: (() => void)[] = [];
 
+  get aborted(): boolean {
+    return this.fired;
+  }
+
+  get reason(): unknown {
+    return this.why;
+  }
+
   abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
+    if (this.fired) return;
+    this.fired = true;
+    this.why = reason;
     const listeners = this.listeners;
     this.listeners = [];
     for (const listener of listeners) listener();
   }
 
   addEventListener(_type: 'abort', listener: () => void): void {
-    if (!this.aborted) this.listeners.push(listener);
+    if (!this.fired) this.listeners.push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {

@@ -17,8 +17,8 @@ export function clientGoneSignal(reply: FastifyReply): AbortSignal {
 }
 
 /**
- * The same as a `Cancellation`, for the chat path, which takes any `CancelSignal` and is the
- * hottest route: fires with `ClientClosedError` when the client leaves early.
+ * `clientGoneSignal` as a `Cancellation` (fired with `ClientClosedError`), for the chat routes:
+ * they take any `CancelSignal`, and they are the hottest path, where an `AbortSignal` costs.
  */
 export function clientGone(reply: FastifyReply): Cancellation {
   const cancellation = new Cancellation();
