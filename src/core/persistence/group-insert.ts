@@ -11,7 +11,8 @@ interface Pending<Row> {
  * that arrive while a write is in flight, are written together by the next write, as a single
  * multi-row `INSERT … RETURNING id` (one statement, one transaction, one hop to sqlite3's
  * thread pool). A lone row waits for nothing but the end of the current turn (`setImmediate`);
- * under load, each write carries everything that queued behind the previous one. Each caller still gets its own row's id, and only after the row is committed.
+ * under load, each write carries everything that queued behind the previous one. Each caller
+ * still gets its own row's id, and only after the row is committed.
  * A batch that fails is retried row by row, so one bad row cannot fail its neighbours.
  */
 export class GroupInsert<Row> {

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { stat } from 'node:fs/promises';
-import sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { DatabaseFileInfo, DatabaseMaintenance } from './database-maintenance';
+import { openSqlite } from './open-sqlite';
 
 const sizeOf = async (file: string): Promise<number> => {
   try {
@@ -33,7 +33,7 @@ export class SqliteDatabaseMaintenance extends DatabaseMaintenance {
    * keeps serving (and, under WAL, writing) while a large database is copied.
    */
   async backupTo(file: string): Promise<void> {
-    const db = await open(this.config.database.path);
+    const db = await openSqlite(this.config.database.path, 'readonly');
     try {
       await new Promise<void>((resolve, reject) => {
         db.run('VACUUM INTO ?', [file], (error) => (error ? reject(error) : resolve()));
@@ -52,10 +52,4 @@ export class SqliteDatabaseMaintenance extends DatabaseMaintenance {
     await this.dataSource.query('VACUUM');
     await this.dataSource.query('PRAGMA wal_checkpoint(TRUNCATE)');
   }
-}
-
-function open(path: string): Promise<sqlite3.Database> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(path, sqlite3.OPEN_READONLY, (error) => (error ? reject(error) : resolve(db)));
-  });
 }

@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import sqlite3 from 'sqlite3';
+import type sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
+import { openSqlite } from './open-sqlite';
 
 /** How often the server checkpoints the WAL into the database file while it is written to. */
 export const CHECKPOINT_INTERVAL_MS = 50;
@@ -42,7 +43,7 @@ export class WalCheckpointer implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     await this.dataSource.query(`PRAGMA wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
-    this.db = await openReadWrite(this.config.database.path);
+    this.db = await openSqlite(this.config.database.path, 'readwrite');
     this.scheduleNext();
   }
 
@@ -91,10 +92,4 @@ export class WalCheckpointer implements OnApplicationBootstrap, OnApplicationShu
     this.reported.add(error.message);
     this.logger.warn(`WAL checkpoint failed (the WAL grows until one succeeds): ${error.message}`);
   }
-}
-
-function openReadWrite(path: string): Promise<sqlite3.Database> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(path, sqlite3.OPEN_READWRITE, (error) => (error ? reject(error) : resolve(db)));
-  });
 }
