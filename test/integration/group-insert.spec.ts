@@ -61,16 +61,37 @@ describe('GroupInsert (real SQLite file)', () => {
     const rest = Array.from({ length: 20 }, (_, i) => inserts.insert({ name: `behind-${i + 1}`, n: i + 1 }));
     const ids = await Promise.all([first, ...rest]);
     await all('SELECT 1');
-    expect(statementsRun.filter((sql) => sql.startsWith('INSERT')).map((sql) => sql.split('(?, ?)').length - 1)).toEqual([1, 20]);
+    expect(statementsRun.filter((sql) => sql.startsWith('INSERT'))).toHaveLength(2);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(21);
   });
 
-  it('splits batches larger than SQLite allows in one statement', async () => {
+  it('splits batches larger than one statement takes', async () => {
     const many = Array.from({ length: 1200 }, (_, i) => ({ name: `many-${i}`, n: i }));
     const ids = await Promise.all(many.map((row) => inserts.insert(row)));
+    await all('SELECT 1');
+    expect(statementsRun.filter((sql) => sql.startsWith('INSERT'))).toHaveLength(3); // 500 + 500 + 200
     expect(new Set(ids).size).toBe(1200);
-    const [{ count }] = await all<{ count: number }>(`SELECT COUNT(*) AS count FROM t WHERE name LIKE 'many-%'`);
-    expect(count).toBe(1200);
+    const stored = await all<{ id: number; name: string }>(`SELECT id, name FROM t WHERE name LIKE 'many-%'`);
+    const byId = new Map(stored.map((row) => [row.id, row.name]));
+    ids.forEach((id, i) => expect(byId.get(id)).toBe(`many-${i}`));
+  });
+
+  it('stores each value as a bound parameter would: text exactly, numbers and null by type', async () => {
+    const names = ['nul \u0000 inside', 'emoji 😀 and é', 'quote " backslash \\ newline \n', 'x'.repeat(100_000), '', 'lone \ud800 surrogate'];
+    const ids = await Promise.all(names.map((name, i) => inserts.insert({ name, n: i % 2 === 0 ? i : null })));
+    const rows = await all<{ id: number; name: string; n: number | null; type: string }>(
+      `SELECT id, name, n, typeof(n) AS type FROM t WHERE id IN (${ids.join(', ')}) ORDER BY id`,
+    );
+    expect(rows.map((row) => row.name)).toEqual([...names.slice(0, 5), 'lone \ufffd surrogate']);
+    expect(rows.map((row) => [row.n, row.type])).toEqual([
+      [0, 'integer'],
+      [null, 'null'],
+      [2, 'integer'],
+      [null, 'null'],
+      [4, 'integer'],
+      [null, 'null'],
+    ]);
   });
 
   it('fails only the bad row of a batch', async () => {

@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'sqlite3';
+import type { Database, RunResult, Statement } from 'sqlite3';
 
 interface Pending<Row> {
   row: Row;
@@ -9,17 +9,24 @@ interface Pending<Row> {
 /**
  * Group commit for one INSERT: the rows stored during one turn of the event loop, and those
  * that arrive while a write is in flight, are written together by the next write, as a single
- * multi-row `INSERT … RETURNING id` (one statement, one transaction, one hop to sqlite3's
+ * `INSERT … SELECT … FROM json_each(?)` (one statement, one transaction, one hop to sqlite3's
  * thread pool). A lone row waits for nothing but the end of the current turn (`setImmediate`);
  * under load, each write carries everything that queued behind the previous one. Each caller
  * still gets its own row's id, and only after the row is committed.
  * A batch that fails is retried row by row, so one bad row cannot fail its neighbours.
+ *
+ * The batch travels as one JSON parameter rather than one bound parameter per value: sqlite3
+ * binds each value through N-API on the main thread, which cost more than the statement itself.
+ * Values must therefore be strings, finite numbers, booleans (stored as 1/0) or null.
+ * The ids come from the statement's last row id: one INSERT assigns consecutive row ids to
+ * its rows in the order it inserts them (the next id is always the largest so far plus one,
+ * and the statement holds the write lock), and `ORDER BY key` inserts them in array order.
  */
 export class GroupInsert<Row> {
   private queue: Pending<Row>[] = [];
   /** The write loop while it runs. */
   private draining?: Promise<void>;
-  private readonly statements = new Map<number, Statement>();
+  private statement?: Statement;
   private closed = false;
 
   constructor(
@@ -27,7 +34,7 @@ export class GroupInsert<Row> {
     private readonly table: string,
     private readonly columns: readonly string[],
     private readonly toValues: (row: Row) => unknown[],
-    private readonly maxRows = Math.floor(999 / columns.length),
+    private readonly maxRows = 500,
   ) {}
 
   insert(row: Row): Promise<number> {
@@ -42,8 +49,9 @@ export class GroupInsert<Row> {
   async close(): Promise<void> {
     this.closed = true;
     await this.draining;
-    await Promise.all([...this.statements.values()].map((statement) => new Promise((done) => statement.finalize(done))));
-    this.statements.clear();
+    const statement = this.statement;
+    this.statement = undefined;
+    if (statement) await new Promise((done) => statement.finalize(done));
   }
 
   private async drain(): Promise<void> {
@@ -76,26 +84,32 @@ export class GroupInsert<Row> {
   }
 
   private write(rows: Row[]): Promise<number[]> {
-    const statement = this.statementFor(rows.length);
-    const values = rows.flatMap(this.toValues);
+    this.statement ??= this.db.prepare(
+      `INSERT INTO ${this.table} (${this.columns.join(', ')}) ` +
+        `SELECT ${this.columns.map((_, i) => `value->>${i}`).join(', ')} FROM json_each(?) ORDER BY key`,
+    );
+    const json = batchJson(rows.map(this.toValues));
     return new Promise((resolve, reject) => {
-      statement.all(values, (error: Error | null, result: { id: number }[]) => {
+      this.statement!.run(json, function (this: RunResult, error: Error | null) {
         if (error) return reject(error);
-        // Row ids grow with each row the statement inserts: ascending ids are insertion order
-        // (RETURNING itself does not promise an order).
-        resolve(result.map((r) => r.id).sort((a, b) => a - b));
+        if (this.changes !== rows.length) {
+          return reject(new Error(`inserted ${this.changes} rows of ${rows.length}`));
+        }
+        const first = this.lastID - rows.length + 1;
+        resolve(rows.map((_, i) => first + i));
       });
     });
   }
+}
 
-  private statementFor(rows: number): Statement {
-    let statement = this.statements.get(rows);
-    if (!statement) {
-      const tuple = `(${this.columns.map(() => '?').join(', ')})`;
-      const sql = `INSERT INTO ${this.table} (${this.columns.join(', ')}) VALUES ${Array(rows).fill(tuple).join(', ')} RETURNING id`;
-      statement = this.db.prepare(sql);
-      this.statements.set(rows, statement);
-    }
-    return statement;
-  }
+/**
+ * The rows as one JSON array. `JSON.stringify` writes a lone UTF-16 surrogate as a `\udxxx`
+ * escape, which SQLite would decode into bytes that are not UTF-8; such strings are made well
+ * formed first (U+FFFD in its place, as sqlite3 does for a bound string). The check runs on the
+ * whole text, so a batch without the sequence pays nothing more.
+ */
+function batchJson(values: unknown[][]): string {
+  const json = JSON.stringify(values);
+  if (!json.includes('\\ud')) return json;
+  return JSON.stringify(values.map((row) => row.map((value) => (typeof value === 'string' ? value.toWellFormed() : value))));
 }
