@@ -118,6 +118,25 @@ describe('POST /chat — backend failures', () => {
     expect(res.body.message).toBe('The model stalled: no data for 0.2 s');
   });
 
+  it('applies the idle limit from the first token on, even when it is shorter than the first-token limit', async () => {
+    await start({ LLM_FIRST_TOKEN_TIMEOUT_SEC: '20', LLM_IDLE_TIMEOUT_SEC: '0.2' });
+    fake.enqueue({ kind: 'stall_after', afterChunks: 1 });
+    const started = Date.now();
+    const res = await chat('a b c d');
+    expect(res.status).toBe(504);
+    expect(res.body.message).toBe('The model stalled: no data for 0.2 s');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('lets a stream run past the idle limit as long as no gap between chunks reaches it', async () => {
+    // 8 chunks 100 ms apart: 0.8 s in all, every gap well under the 0.3 s idle limit.
+    await start({ LLM_IDLE_TIMEOUT_SEC: '0.3', LLM_FIRST_TOKEN_TIMEOUT_SEC: '0.3' });
+    fake.enqueue({ kind: 'slow', delayMs: 100 });
+    const res = await chat('one two three four five six seven eight');
+    expect(res.status).toBe(200);
+    expect(await statuses()).toEqual(['ok']);
+  });
+
   it('answers 504 when the whole answer takes longer than LLM_TIMEOUT_SEC', async () => {
     await start({ LLM_TIMEOUT_SEC: '0.3' });
     fake.enqueue({ kind: 'slow', delayMs: 100 });

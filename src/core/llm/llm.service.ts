@@ -7,7 +7,6 @@ import {
   BackendTimeoutError,
   BreakerOpenError,
   ClientClosedError,
-  TimeoutKind,
 } from '../../common/errors/app-errors';
 import { CircuitBreaker } from './circuit-breaker';
 import { BackendChunk, BackendUsage, ChatMessage, LlmBackend } from './llm-backend';
@@ -150,7 +149,8 @@ export class LlmService implements OnApplicationShutdown {
 
 /** When the whole request must be over, and why a wait between attempts would be cut short. */
 class Deadline {
-  private readonly at: number;
+  /** When the whole request must be over (performance.now() time). */
+  readonly at: number;
 
   constructor(
     private readonly timeoutMs: number,
@@ -196,14 +196,24 @@ class Deadline {
 
 /**
  * One attempt: one abort signal for the upstream request, fired by the client leaving or by
- * the first of the three timeouts (first token, idle, the whole request's deadline). A single
- * timer is armed for whichever of them is due first.
+ * the first of the three timeouts (first token, idle, the whole request's deadline).
+ *
+ * A single timer is armed for whichever of them is due first, and a chunk does not re-arm it:
+ * it only records when it arrived. When the timer fires early for the limit now in force (the
+ * idle limit counts from the last chunk), it is armed again for the rest. A stream of hundreds
+ * of chunks thus sets a timer about once per idle period instead of once per chunk.
  */
 class AttemptWatch {
   private readonly cancellation = new Cancellation();
+  private readonly startedAt = performance.now();
   private timer?: NodeJS.Timeout;
+  /** When the armed timer fires (performance.now() time). */
+  private timerDueAt = Infinity;
+  /** When the last chunk arrived; 0 until the first one (the first-token limit applies until then). */
+  private lastChunkAt = 0;
   private finished = false;
   private readonly onClientAbort = () => this.cancellation.abort(new ClientClosedError());
+  private readonly onTimer = () => this.check();
 
   constructor(
     private readonly deadline: Deadline,
@@ -213,7 +223,7 @@ class AttemptWatch {
     if (reason) this.cancellation.abort(reason);
     else {
       deadline.client.addEventListener('abort', this.onClientAbort, { once: true });
-      this.arm('first_token', limits.firstTokenTimeoutMs);
+      this.arm(this.dueAt() - this.startedAt);
     }
   }
 
@@ -222,7 +232,9 @@ class AttemptWatch {
   }
 
   chunkArrived(): void {
-    this.arm('idle', this.limits.idleTimeoutMs);
+    this.lastChunkAt = performance.now();
+    // Only the switch from the first-token limit can bring the due time forward.
+    if (this.lastChunkAt + this.limits.idleTimeoutMs < this.timerDueAt) this.arm(this.limits.idleTimeoutMs);
   }
 
   /** The error to report: the abort reason when this attempt was aborted, else the error itself. */
@@ -234,31 +246,54 @@ class AttemptWatch {
   /** The attempt completed: stop the timer; nothing upstream is left to cancel. */
   finish(): void {
     this.finished = true;
-    clearTimeout(this.timer);
+    this.disarm();
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
+    this.disarm();
     this.deadline.client.removeEventListener('abort', this.onClientAbort);
     // Stops the upstream request if it is still running (the consumer stopped early).
     if (!this.finished && !this.cancellation.aborted) this.cancellation.abort(new ClientClosedError());
   }
 
-  private arm(kind: TimeoutKind, ms: number): void {
-    if (this.cancellation.aborted) return;
-    clearTimeout(this.timer);
-    const remaining = this.deadline.remainingMs();
-    if (remaining <= ms) {
-      this.timer = setTimeout(() => this.cancellation.abort(this.deadline.expired()), Math.max(0, remaining));
-      return;
+  /** When the limit now in force runs out: first token or idle, capped by the deadline. */
+  private dueAt(): number {
+    const limit =
+      this.lastChunkAt === 0
+        ? this.startedAt + this.limits.firstTokenTimeoutMs
+        : this.lastChunkAt + this.limits.idleTimeoutMs;
+    return Math.min(limit, this.deadline.at);
+  }
+
+  private check(): void {
+    this.timer = undefined;
+    this.timerDueAt = Infinity;
+    if (this.cancellation.aborted || this.finished) return;
+    const now = performance.now();
+    const due = this.dueAt();
+    // Timers fire on whole milliseconds: within one of the due time counts as due.
+    if (due - now > 1) return this.arm(due - now);
+    if (due === this.deadline.at) return this.cancellation.abort(this.deadline.expired());
+    if (this.lastChunkAt === 0) {
+      const ms = this.limits.firstTokenTimeoutMs;
+      return this.cancellation.abort(new BackendTimeoutError('first_token', `The model sent no token within ${seconds(ms)} s`));
     }
-    this.timer = setTimeout(() => {
-      const message =
-        kind === 'first_token'
-          ? `The model sent no token within ${seconds(ms)} s`
-          : `The model stalled: no data for ${seconds(ms)} s`;
-      this.cancellation.abort(new BackendTimeoutError(kind, message));
-    }, ms);
+    const ms = this.limits.idleTimeoutMs;
+    this.cancellation.abort(new BackendTimeoutError('idle', `The model stalled: no data for ${seconds(ms)} s`));
+  }
+
+  private arm(ms: number): void {
+    if (this.cancellation.aborted) return;
+    this.disarm();
+    const delay = Math.max(0, ms);
+    this.timerDueAt = performance.now() + delay;
+    this.timer = setTimeout(this.onTimer, delay);
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDueAt = Infinity;
   }
 }
 
