@@ -1,5 +1,20 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { plainAcceptFor } from '../common/validation/accept-plain';
 import { cacheValidationMetadata } from './validation-metadata-cache';
+
+/** Nest's ValidationPipe, with the `AcceptPlainWhen` shortcut for request bodies. */
+class DtoValidationPipe extends ValidationPipe {
+  // A value, not a promise, when the shortcut applies: Nest awaits whatever a pipe returns.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the base class's signature
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<any> {
+    const type = metadata.type === 'body' ? metadata.metatype : undefined;
+    const accept = type && plainAcceptFor(type);
+    if (accept && accept(value)) {
+      return Object.assign(new (type as new () => object)(), value) as unknown as Promise<unknown>;
+    }
+    return super.transform(value, metadata);
+  }
+}
 
 /**
  * Validates every body and query against its DTO: unknown fields are refused, and the 400
@@ -7,7 +22,12 @@ import { cacheValidationMetadata } from './validation-metadata-cache';
  */
 export function createValidationPipe(): ValidationPipe {
   cacheValidationMetadata();
-  return new ValidationPipe({
+  return new DtoValidationPipe(validationPipeOptions());
+}
+
+/** The options of the app's pipe (also what the tests compare the shortcut against). */
+export function validationPipeOptions(): ConstructorParameters<typeof ValidationPipe>[0] {
+  return {
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
@@ -15,7 +35,7 @@ export function createValidationPipe(): ValidationPipe {
     validationError: { target: false, value: false },
     // The errors ride along as the cause, for error shapes that name the field apart (OpenAI's `param`).
     exceptionFactory: (errors) => new BadRequestException(flatten(errors).join('; ') || 'Invalid request', { cause: errors }),
-  });
+  };
 }
 
 /** One message per failed constraint, nested fields named by their path (also used by the CLI). */

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, Matches, MaxLength, MinLength, Validate } from 'class-validator';
+import { AcceptPlainWhen, isPlainObject } from '../../../common/validation/accept-plain';
 import { OllamaOptionsConstraint, OLLAMA_OPTIONS } from './ollama-options.validator';
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
@@ -37,6 +38,40 @@ export class ChatQueryDto {
   model?: string;
 }
 
+/**
+ * The common chat body — a prompt, perhaps a session id, a model and `stream` — checked without
+ * class-validator: the same rules as the decorators, on plain strings and booleans. Anything
+ * else (`options`, `null`s, other types, unknown fields) goes through the full validation.
+ * A unit test holds it to the decorators on generated bodies.
+ */
+export function isPlainChatRequest(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  let prompt = false;
+  for (const key in value) {
+    const field = value[key];
+    switch (key) {
+      case 'prompt':
+        if (typeof field !== 'string' || field.length === 0) return false;
+        prompt = true;
+        break;
+      case 'session_id':
+        // Both patterns are ASCII-only, so `length` counts characters as MaxLength does.
+        if (typeof field !== 'string' || field.length > 64 || !SESSION_ID_PATTERN.test(field)) return false;
+        break;
+      case 'model':
+        if (typeof field !== 'string' || field.length > 200 || !MODEL_PATTERN.test(field)) return false;
+        break;
+      case 'stream':
+        if (typeof field !== 'boolean') return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return prompt;
+}
+
+@AcceptPlainWhen(isPlainChatRequest)
 export class ChatRequestDto extends ChatQueryDto {
   @ApiPropertyOptional({
     description: 'true: answer as a Server-Sent Events stream, exactly like POST /chat/sse.',
