@@ -15,6 +15,8 @@ const CONNECTIONS = 16;
 const PROMPT = 'Summarise the benefits of a circuit breaker in one sentence.';
 
 const fmt = (ms: number) => ms.toFixed(3).padStart(8);
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+const percent = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(0)} %` : 'n/a');
 
 function row(label: string, vega: Latency, backend: Latency): string {
   const errors = vega.errors + backend.errors ? `  (errors: vega ${vega.errors}, backend ${backend.errors})` : '';
@@ -68,14 +70,17 @@ async function main(): Promise<void> {
 
     console.log('(a) sequential, 1 connection');
     const seqBackend = await sequential(backend, SEQUENTIAL_REQUESTS);
-    console.log(row('  POST /chat', await sequential(chat, SEQUENTIAL_REQUESTS), seqBackend));
-    console.log(floorRow(await sequential(floor, SEQUENTIAL_REQUESTS), seqBackend));
+    const seqVega = await sequential(chat, SEQUENTIAL_REQUESTS);
+    console.log(row('  POST /chat', seqVega, seqBackend));
+    const seqFloor = await sequential(floor, SEQUENTIAL_REQUESTS);
+    console.log(floorRow(seqFloor, seqBackend));
 
     console.log(`(b) fixed load: ${RATE} requests/s over ${CONNECTIONS} connections for ${RATE_SECONDS} s`);
     const rateBackend = await fixedRate(backend, RATE, CONNECTIONS, RATE_SECONDS);
     const rateVega = await fixedRate(chat, RATE, CONNECTIONS, RATE_SECONDS);
     console.log(row('  POST /chat', rateVega, rateBackend));
-    console.log(floorRow(await fixedRate(floor, RATE, CONNECTIONS, RATE_SECONDS), rateBackend));
+    const rateFloor = await fixedRate(floor, RATE, CONNECTIONS, RATE_SECONDS);
+    console.log(floorRow(rateFloor, rateBackend));
 
     console.log('(d) SSE time to first token, 1 connection');
     const ttftVega = await timeToFirstToken(sse, 'event: token', 1000);
@@ -87,21 +92,47 @@ async function main(): Promise<void> {
     const cpuBefore = { vega: cpuTimeMs(vega.pid), backend: cpuTimeMs(fake.pid) };
     const maxVega = await maxThroughput(chat, CONNECTIONS, MAX_SECONDS);
     const perRequestUs = (pid: number, before: number) => ((cpuTimeMs(pid) - before) * 1000) / maxVega.requests;
+    const cpuVega = perRequestUs(vega.pid, cpuBefore.vega);
     console.log(
       `  POST /chat                        vega ${maxVega.rps.toFixed(0)} req/s (errors ${maxVega.errors}) | backend ${maxBackend.rps.toFixed(0)} req/s (errors ${maxBackend.errors})`,
     );
     // CPU time per request does not depend on what else the machine runs, unlike the rates above.
     console.log(
-      `  CPU per request during (c)         vega ${perRequestUs(vega.pid, cpuBefore.vega).toFixed(0)} µs | backend serving vega ${perRequestUs(fake.pid, cpuBefore.backend).toFixed(0)} µs`,
+      `  CPU per request during (c)         vega ${cpuVega.toFixed(0)} µs | backend serving vega ${perRequestUs(fake.pid, cpuBefore.backend).toFixed(0)} µs`,
     );
 
-    const cpuFloor = cpuTimeMs(proxy.pid);
+    const cpuFloorBefore = cpuTimeMs(proxy.pid);
     const maxFloor = await maxThroughput(floor, CONNECTIONS, MAX_SECONDS);
-    console.log(
-      `  reference proxy (floor)           ${maxFloor.rps.toFixed(0)} req/s, CPU per request ${(((cpuTimeMs(proxy.pid) - cpuFloor) * 1000) / maxFloor.requests).toFixed(0)} µs`,
-    );
+    const cpuFloor = ((cpuTimeMs(proxy.pid) - cpuFloorBefore) * 1000) / maxFloor.requests;
+    console.log(`  reference proxy (floor)           ${maxFloor.rps.toFixed(0)} req/s, CPU per request ${cpuFloor.toFixed(0)} µs`);
 
-    console.log(`RSS of Vega after the run: ${rssMb(vega.pid).toFixed(1)} MB`);
+    const rss = rssMb(vega.pid);
+    console.log(`RSS of Vega after the run: ${rss.toFixed(1)} MB`);
+
+    // The same machine has measured 2-3x apart on different days (a shared VM), so the figures
+    // that carry from one run to the next are these ratios, each taken within this run.
+    console.log('ratios, this run');
+    const added = (v: Latency, b: Latency, f: Latency) =>
+      `Vega adds ${ratio(v.p50 - b.p50, f.p50 - b.p50)} (p50) and ${ratio(v.p99 - b.p99, f.p99 - b.p99)} (p99) what the reference proxy adds`;
+    console.log(`  (a) sequential                    ${added(seqVega, seqBackend, seqFloor)}`);
+    console.log(`  (b) ${RATE} req/s`.padEnd(36) + added(rateVega, rateBackend, rateFloor));
+    console.log(
+      `  (c) most requests/s               Vega ${percent(maxVega.rps, maxFloor.rps)} of the reference proxy's, ${percent(maxVega.rps, maxBackend.rps)} of the backend's`,
+    );
+    console.log(`  CPU per request                   Vega ${ratio(cpuVega, cpuFloor)} the reference proxy's`);
+
+    console.log('targets (added by Vega, absolute)');
+    const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
+    const seqAdded = { p50: seqVega.p50 - seqBackend.p50, p99: seqVega.p99 - seqBackend.p99 };
+    const rateAdded = { p50: rateVega.p50 - rateBackend.p50, p99: rateVega.p99 - rateBackend.p99 };
+    const ttftAdded = ttftVega.p50 - ttftBackend.p50;
+    console.log(`  (a) p50 ≤ 0.5 ms: ${verdict(seqAdded.p50 <= 0.5)}; p99 ≤ 3 ms: ${verdict(seqAdded.p99 <= 3)}`);
+    console.log(`  (b) p50 ≤ 0.5 ms: ${verdict(rateAdded.p50 <= 0.5)}; p99 ≤ 3 ms: ${verdict(rateAdded.p99 <= 3)}`);
+    console.log(
+      `  (c) ≥ 5,000 req/s: ${verdict(maxVega.rps >= 5000)} (the reference proxy reached ${maxFloor.rps.toFixed(0)} on this machine)`,
+    );
+    console.log(`  (d) SSE first token ≤ 1 ms: ${verdict(ttftAdded <= 1)}`);
+    console.log(`  RSS ≤ 150 MB: ${verdict(rss <= 150)}`);
   } finally {
     await proxy.stop();
     await vega.stop();
