@@ -24,6 +24,7 @@ import { ResearchHttpModule } from '../modules/research/research-http.module';
 import { ModelsModule } from '../modules/models/models.module';
 import { SystemPromptHttpModule } from '../modules/admin/system-prompt-http.module';
 import { CoreModule } from './core.module';
+import { IdleMemoryTrimmer } from './idle-memory-trimmer';
 import { createValidationPipe } from './validation.pipe';
 
 /** The HTTP application: the core graph plus everything that only makes sense over HTTP. */
@@ -60,6 +61,8 @@ export class HttpAppModule {
         { provide: APP_PIPE, useFactory: createValidationPipe },
         // The server stores an exchange per request: its checkpoints run beside, not in, them.
         WalCheckpointer,
+        // A long-running server hands the heap a burst left behind back once it is idle.
+        IdleMemoryTrimmer,
       ],
     };
   }

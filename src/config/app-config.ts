@@ -19,6 +19,8 @@ export abstract class AppConfig {
   /**
    * `corsOrigins` (`CORS_ORIGINS`): browser origins allowed to call the API; empty turns CORS off.
    * `shutdownGraceMs` (`SHUTDOWN_GRACE_SEC`): how long a shutdown lets requests in flight finish.
+   * `memoryTrimIdleMs` (`MEMORY_TRIM_IDLE_SEC`): how long the server must be idle, after work, before
+   * it hands its spare heap back to the system; 0 never does.
    */
   abstract readonly http: {
     host: string;
@@ -26,6 +28,7 @@ export abstract class AppConfig {
     bodyLimitBytes: number;
     corsOrigins: readonly string[];
     shutdownGraceMs: number;
+    memoryTrimIdleMs: number;
   };
   abstract readonly dataDir: string;
   abstract readonly database: { type: 'sqlite'; path: string };
@@ -152,6 +155,7 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       bodyLimitBytes: Math.max(64 * 1024, env.MAX_PROMPT_CHARS * 6 + 16 * 1024),
       corsOrigins: env.CORS_ORIGINS.map((item) => item.replace(/\/+$/, '').toLowerCase()),
       shutdownGraceMs: Math.round(env.SHUTDOWN_GRACE_SEC * 1000),
+      memoryTrimIdleMs: Math.round(env.MEMORY_TRIM_IDLE_SEC * 1000),
     },
     dataDir,
     database: { type: 'sqlite', path: dbPath },

@@ -1,0 +1,81 @@
+import { getHeapStatistics } from 'node:v8';
+import { IdleMemoryTrimmer, TRIM_MIN_GROWTH_BYTES } from '../../src/app/idle-memory-trimmer';
+import { loadConfig } from '../../src/config/app-config';
+import { HttpMetrics } from '../../src/core/metrics/http-metrics';
+
+/** Leaves at least `bytes` of garbage on the heap (arrays of strings, dropped at once). */
+function makeGarbage(bytes: number): void {
+  let kept: string[][] = [];
+  for (let made = 0; made < bytes; made += 64 * 1024) kept.push(Array.from({ length: 1024 }, (_, i) => `garbage ${i} ${made}`));
+  kept = [];
+}
+
+describe('IdleMemoryTrimmer', () => {
+  let http: HttpMetrics;
+  let trimmer: IdleMemoryTrimmer;
+
+  const start = (idleSeconds: string) => {
+    http = new HttpMetrics();
+    trimmer = new IdleMemoryTrimmer(loadConfig({ MEMORY_TRIM_IDLE_SEC: idleSeconds }), http);
+    trimmer.onApplicationBootstrap();
+  };
+  afterEach(() => trimmer.onApplicationShutdown());
+
+  it('collects once the server has been idle for MEMORY_TRIM_IDLE_SEC after the heap grew', () => {
+    start('6');
+    trimmer.check(0);
+    trimmer.check(5_000);
+    expect(trimmer.trims).toBe(0); // idle, but not for 6 s yet
+    const usedBefore = getHeapStatistics().used_heap_size;
+    trimmer.check(6_000);
+    expect(trimmer.trims).toBe(1);
+    // The garbage of the start went with it, so the heap in use fell or stayed put.
+    expect(getHeapStatistics().used_heap_size).toBeLessThanOrEqual(usedBefore);
+  });
+
+  it('waits while requests arrive or are in flight, and counts the idle time from the last one', () => {
+    start('6');
+    trimmer.check(0);
+    http.started += 1; // a request arrives and is still running
+    trimmer.check(7_000);
+    trimmer.check(14_000);
+    expect(trimmer.trims).toBe(0);
+    http.finished += 1;
+    trimmer.check(15_000); // done: the idle time starts now
+    trimmer.check(20_000);
+    expect(trimmer.trims).toBe(0);
+    trimmer.check(21_000);
+    expect(trimmer.trims).toBe(1);
+  });
+
+  it('does not collect again until enough garbage piled up since the last time', () => {
+    start('1');
+    trimmer.check(0);
+    trimmer.check(1_000);
+    expect(trimmer.trims).toBe(1);
+    http.started += 1;
+    http.finished += 1;
+    trimmer.check(2_000);
+    trimmer.check(3_000);
+    expect(trimmer.trims).toBe(1); // one small request: not worth a pause
+    http.started += 1;
+    http.finished += 1;
+    makeGarbage(2 * TRIM_MIN_GROWTH_BYTES);
+    trimmer.check(4_000);
+    trimmer.check(5_000);
+    expect(trimmer.trims).toBe(2);
+  });
+
+  it('never collects with MEMORY_TRIM_IDLE_SEC=0', () => {
+    start('0');
+    makeGarbage(2 * TRIM_MIN_GROWTH_BYTES);
+    trimmer.check(0);
+    trimmer.check(1_000_000);
+    expect(trimmer.trims).toBe(0);
+  });
+
+  it('leaves gc off the global object', () => {
+    start('1');
+    expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
+  });
+});
