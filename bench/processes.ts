@@ -50,12 +50,24 @@ export const startFakeOllama = (): Promise<Running> =>
 export const startReferenceProxy = (upstream: string): Promise<Running> =>
   startListening('reference proxy', ['bench/reference-proxy.ts', '--upstream', upstream]);
 
-/** Vega from `dist/` (run `npm run build` first), with a fresh data directory. */
+/** The Node flags of `npm start` (`node <flags> dist/src/main.js`), so Vega runs here as it does there. */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string; scripts: { start: string } };
+  const [node, ...args] = pkg.scripts.start.split(/\s+/);
+  if (node !== 'node' || args.pop() !== pkg.main) throw new Error(`unexpected start script: ${pkg.scripts.start}`);
+  return args;
+}
+
+/**
+ * Vega from `dist/` (run `npm run build` first), with a fresh data directory, started as
+ * `npm start` starts it; `VEGA_NODE_ARGS` adds flags after those.
+ */
 export async function startVega(env: Record<string, string>): Promise<Running & { apiKey: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vega-bench-'));
   const port = await freePort();
   const apiKey = 'bench-key-0123456789abcdef';
-  const child = spawn(process.execPath, [...(process.env.VEGA_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/src/main.js'], {
+  const nodeArgs = [...startFlags(), ...(process.env.VEGA_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), VEGA_DATA_DIR: dataDir, API_KEY: apiKey, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -65,13 +65,14 @@ describe('systemd/vega.service', () => {
     expect(one('EnvironmentFile')).toBe('-/etc/vega/vega.env');
     expect(one('StateDirectory')).toBe('vega');
     expect(service.Environment).toContain('VEGA_DATA_DIR=/var/lib/vega');
-    const [node, entry, ...rest] = one('ExecStart').split(/\s+/);
+    const [node, ...args] = one('ExecStart').split(/\s+/);
     expect(node).toBe('/usr/bin/node');
-    expect(rest).toEqual([]);
-    // The entry is what `npm run build` produces and `npm start` runs.
+    const entry = args.pop()!;
+    // The entry is what `npm run build` produces, run with the same Node flags as `npm start`.
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string; scripts: Record<string, string> };
     expect(posix.relative(one('WorkingDirectory'), entry)).toBe(pkg.main);
-    expect(pkg.scripts.start).toBe(`node ${pkg.main}`);
+    expect(pkg.scripts.start).toBe(['node', ...args, pkg.main].join(' '));
+    expect(args.every((arg) => arg.startsWith('--'))).toBe(true);
     // No watchdog that the process would have to feed, no notify protocol it does not speak.
     expect(service.WatchdogSec).toBeUndefined();
     expect(unit.Install.WantedBy).toEqual(['multi-user.target']);
@@ -102,7 +103,7 @@ describe('systemd/vega.service', () => {
     const appDir = fromReadme(commands, /^git archive HEAD \| tar -x -C (\S+)$/, 'where the app is unpacked');
     expect(fromReadme(commands, /^cd (\S+) && npm ci && npm run build/, 'the build')).toBe(appDir);
     expect(one('WorkingDirectory')).toBe(appDir);
-    expect(one('ExecStart')).toBe(`/usr/bin/node ${appDir}/dist/src/main.js`);
+    expect(one('ExecStart')).toMatch(new RegExp(`^/usr/bin/node (--\\S+ )*${appDir}/dist/src/main\\.js$`));
 
     const envFile = fromReadme(commands, /^cat > (\S+) <<'ENV'$/, 'the environment file');
     expect(one('EnvironmentFile')).toBe(`-${envFile}`);
