@@ -168,7 +168,7 @@ export const envSchema = z.object({
     .default(['127.0.0.1', '::1']),
   CORS_ORIGINS: commaList().pipe(z.array(origin)),
   SHUTDOWN_GRACE_SEC: num(0, 3600).default(10),
-  MEMORY_TRIM_IDLE_SEC: num(0, 86400).default(6),
+  MEMORY_TRIM_IDLE_SEC: num(0, 86400).default(30),
   // Whether the URL must be Slack's is checked in app-config (it depends on SLACK_ALLOW_ANY_URL).
   SLACK_WEBHOOK_URL: optionalText().pipe(httpUrl.optional()),
   SLACK_ALLOW_ANY_URL: bool().default(false),
