@@ -234,7 +234,8 @@ class AttemptWatch {
   chunkArrived(): void {
     this.lastChunkAt = performance.now();
     // Only the switch from the first-token limit can bring the due time forward.
-    if (this.lastChunkAt + this.limits.idleTimeoutMs < this.timerDueAt) this.arm(this.limits.idleTimeoutMs);
+    const due = this.dueAt();
+    if (due < this.timerDueAt) this.arm(due - this.lastChunkAt);
   }
 
   /** The error to report: the abort reason when this attempt was aborted, else the error itself. */
