@@ -32,7 +32,10 @@ export class OsintDnsService {
       this.resolver.resolve6(name).catch(emptyOr(name)),
       this.resolver
         .resolveMx(name)
-        .then((records) => records.sort((a, b) => a.priority - b.priority))
+        .then((records) =>
+          // Node 24 adds `type: 'MX'` to each record; the API's shape stays {exchange, priority}.
+          records.map(({ exchange, priority }) => ({ exchange, priority })).sort((a, b) => a.priority - b.priority),
+        )
         .catch(emptyOr(name)),
       this.resolver
         .resolveTxt(name)
