@@ -15,41 +15,39 @@ const toBoolean = ({ value }: { value: unknown }) => (value === 'true' ? true : 
 
 /** The filters of `GET /history` and `GET /admin/export`. */
 export class HistoryFilterQueryDto {
-  @ApiPropertyOptional({ description: 'Only this session.', example: 'a1b2c3d4e5f60718', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
+  @ApiPropertyOptional({ description: 'Only this session.', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
   @IsOptional()
   @IsString()
   @MaxLength(64)
   @Matches(SESSION_ID_PATTERN, { message: SESSION_MESSAGE })
   session_id?: string;
 
-  @ApiPropertyOptional({ description: 'Only this source.', enum: CONVERSATION_SOURCES, example: 'api' })
+  @ApiPropertyOptional({ description: 'Only this source.', enum: CONVERSATION_SOURCES })
   @IsOptional()
   @IsIn(CONVERSATION_SOURCES, { message: `source must be one of ${CONVERSATION_SOURCES.join(', ')}` })
   source?: ConversationSource;
 
   @ApiPropertyOptional({
-    description: 'Only exchanges stored at or after this time (ISO 8601; UTC unless an offset is given).',
-    example: '2026-11-01T00:00:00Z',
+    description: 'Only exchanges stored at or after this time (ISO 8601; UTC unless an offset is given), e.g. `2026-11-01T00:00:00Z`.',
   })
   @IsOptional()
   @IsISO8601(ISO_DATE, { message: 'since must be an ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z' })
   since?: string;
 
   @ApiPropertyOptional({
-    description: 'Only exchanges stored before this time (ISO 8601; UTC unless an offset is given).',
-    example: '2026-12-01T00:00:00Z',
+    description: 'Only exchanges stored before this time (ISO 8601; UTC unless an offset is given), e.g. `2026-12-01`.',
   })
   @IsOptional()
   @IsISO8601(ISO_DATE, { message: 'until must be an ISO 8601 date or date-time, e.g. 2026-12-01 or 2026-12-01T12:00:00Z' })
   until?: string;
 
-  @ApiPropertyOptional({ description: 'Only reviewed (true) or unreviewed (false) exchanges.', type: Boolean, example: true })
+  @ApiPropertyOptional({ description: 'Only reviewed (true) or unreviewed (false) exchanges.', type: Boolean })
   @IsOptional()
   @Transform(toBoolean)
   @IsBoolean({ message: 'reviewed must be true or false' })
   reviewed?: boolean;
 
-  @ApiPropertyOptional({ description: 'Only exchanges rated at least this much (1..5).', minimum: 1, maximum: 5, example: 4 })
+  @ApiPropertyOptional({ description: 'Only exchanges rated at least this much (1..5).', minimum: 1, maximum: 5 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'min_rating must be an integer between 1 and 5' })
@@ -59,8 +57,7 @@ export class HistoryFilterQueryDto {
 
   @ApiPropertyOptional({
     description:
-      'Full-text search over prompt and response: words and "quoted phrases", all required; `word*` matches a prefix. Operators such as AND/OR/NOT are searched as plain words. Results are ranked by relevance (prompt matches weigh more) unless sort=newest.',
-    example: 'breaker "half open"',
+      'Full-text search over prompt and response: words and "quoted phrases", all required (e.g. `breaker "half open"`); `word*` matches a prefix. Operators such as AND/OR/NOT are searched as plain words. Results are ranked by relevance (prompt matches weigh more) unless sort=newest.',
     maxLength: 500,
   })
   @IsOptional()
@@ -79,7 +76,7 @@ export class HistoryQueryDto extends HistoryFilterQueryDto {
   @Max(500, { message: 'limit must be an integer between 1 and 500' })
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.', example: 'eyJrIjoiaWQiLCJpZCI6NDJ9', maxLength: 400 })
+  @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.', maxLength: 400 })
   @IsOptional()
   @IsString()
   @MaxLength(400, { message: 'cursor is not valid: pass back the next_cursor of a previous page' })
@@ -111,7 +108,7 @@ export class SessionQueryDto {
 }
 
 export class SessionParamDto {
-  @ApiProperty({ description: 'The session id.', example: 'a1b2c3d4e5f60718', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
+  @ApiProperty({ description: 'The session id (the `session_id` of an answer).', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
   @IsString()
   @MaxLength(64)
   @Matches(SESSION_ID_PATTERN, { message: SESSION_MESSAGE })
@@ -119,7 +116,7 @@ export class SessionParamDto {
 }
 
 export class ConversationIdParamDto {
-  @ApiProperty({ description: 'The conversation id.', example: 42, minimum: 1 })
+  @ApiProperty({ description: 'The conversation id (the `conversation_id` of an answer, the `id` of a history item).', minimum: 1 })
   @Type(() => Number)
   @IsInt({ message: 'id must be a positive integer' })
   @Min(1, { message: 'id must be a positive integer' })
