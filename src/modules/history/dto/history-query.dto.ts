@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { CONVERSATION_SOURCES, type ConversationSource } from '../../../core/persistence/conversation.entity';
+import { CONVERSATION_SOURCES, CONVERSATION_STATUSES, type ConversationSource } from '../../../core/persistence/conversation.entity';
 import { SESSION_ID_PATTERN } from '../../chat/dto/chat-request.dto';
 
 // Kept importable from here; it lives apart so the CLI can parse dates without loading Swagger.
@@ -9,6 +9,10 @@ export { parseIsoUtc } from '../iso-date';
 
 const ISO_DATE = { strict: true, strictSeparator: true };
 const SESSION_MESSAGE = 'session_id may only contain letters, digits, "_" and "-"';
+const STATUS_NAME = `(${CONVERSATION_STATUSES.join('|')})`;
+/** One status or a comma list of them, spaces allowed around each. */
+const STATUS_LIST = new RegExp(`^\\s*${STATUS_NAME}\\s*(,\\s*${STATUS_NAME}\\s*)*$`);
+const STATUS_MESSAGE = `status must be a comma-separated list of ${CONVERSATION_STATUSES.join(', ')}`;
 
 /** "true"/"false" in a query string → boolean; anything else is left for @IsBoolean to refuse. */
 const toBoolean = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
@@ -57,7 +61,18 @@ export class HistoryFilterQueryDto {
 
   @ApiPropertyOptional({
     description:
-      'Full-text search over prompt and response: words and "quoted phrases", all required (e.g. `breaker "half open"`); `word*` matches a prefix. Operators such as AND/OR/NOT are searched as plain words. Results are ranked by relevance (prompt matches weigh more) unless sort=newest.',
+      'Only exchanges with one of these statuses (comma-separated): `ok` and `cached` were answered, `error` failed, `aborted` was cut short by the client or a shutdown. E.g. `ok,cached`.',
+    maxLength: 100,
+  })
+  @IsOptional()
+  @IsString({ message: STATUS_MESSAGE })
+  @MaxLength(100, { message: STATUS_MESSAGE })
+  @Matches(STATUS_LIST, { message: STATUS_MESSAGE })
+  status?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Full-text search over prompt and response: words and "quoted phrases", all required (e.g. `breaker "half open"`); `word*` matches a prefix. Operators such as AND/OR/NOT are searched as plain words. Results are ranked answered exchanges (`ok`, `cached`) first, then failed ones, each by relevance (prompt matches weigh more), unless sort=newest.',
     maxLength: 500,
   })
   @IsOptional()
