@@ -1,8 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SchemaObject, SwaggerModule } from '@nestjs/swagger';
 import { PUBLIC_EXTENSION } from '../common/auth/public.decorator';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
-import { version } from '../../package.json';
+import { license, version } from '../../package.json';
 
 const DESCRIPTION = `Vega puts one secure, observable HTTP API in front of a local model server (Ollama).
 
@@ -14,8 +14,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('Vega')
     .setDescription(DESCRIPTION)
     .setVersion(version)
+    .setLicense(license, `https://spdx.org/licenses/${license}.html`)
+    // Relative: Swagger UI and generated clients call the host that served the document.
+    .addServer('/', 'This Vega server')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The API key' }, 'api-key')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' }, 'bearer')
+    // addSecurity, not addBearerAuth: that one claims `bearerFormat: JWT`, and the token is the API key.
+    .addSecurity('bearer', { type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' })
     .addSecurityRequirements('api-key')
     .addSecurityRequirements('bearer')
     .build();
@@ -29,7 +33,48 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       }
     }
   }
+  statesRequestDefaultsInWords(document);
   return document;
+}
+
+/**
+ * openapi-typescript (with its default `defaultNonNullable`) makes every property that has a
+ * `default` non-optional, request bodies included, so a generated client would have to send
+ * `stream` and `n`. In the schemas a client sends, the default moves into the description, and
+ * becomes the example when there is none, so Swagger UI's sample keeps the value.
+ */
+function statesRequestDefaultsInWords(document: OpenAPIObject): void {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, SchemaObject>;
+  const bodies = Object.values(document.paths).flatMap((item) =>
+    Object.values(item).map((operation) => (operation as { requestBody?: unknown }).requestBody),
+  );
+  const seen = new Set<string>();
+  const queue = schemaRefs(bodies);
+  while (queue.length > 0) {
+    const name = queue.pop()!;
+    if (seen.has(name) || !schemas[name]) continue;
+    seen.add(name);
+    queue.push(...schemaRefs(schemas[name]));
+    for (const property of Object.values(schemas[name].properties ?? {}) as SchemaObject[]) {
+      if (property.default === undefined) continue;
+      const words = `Default: \`${JSON.stringify(property.default)}\`.`;
+      property.description = property.description ? `${property.description} ${words}` : words;
+      property.example ??= property.default;
+      delete property.default;
+    }
+  }
+}
+
+/** The component schema names referenced anywhere below `node`. */
+function schemaRefs(node: unknown, found: string[] = []): string[] {
+  if (Array.isArray(node)) for (const child of node) schemaRefs(child, found);
+  else if (node && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$ref' && typeof value === 'string' && value.startsWith('#/components/schemas/')) found.push(value.slice('#/components/schemas/'.length));
+      else schemaRefs(value, found);
+    }
+  }
+  return found;
 }
 
 /** Swagger UI at `/docs`, the OpenAPI JSON at `/docs-json`. */

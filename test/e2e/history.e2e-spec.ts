@@ -93,6 +93,22 @@ describe('GET /history', () => {
     expect(ids(await ok('?session_id=s1&limit=1'))).toEqual([2]);
   });
 
+  it('filters by status, one or a comma list', async () => {
+    await seedConversations(t.dbPath, [
+      row('one', 'r', { status: 'ok' }),
+      row('two', '', { status: 'error' }),
+      row('three', 'r', { status: 'cached' }),
+      row('four', 'par', { status: 'aborted' }),
+    ]);
+    expect(ids(await ok('?status=ok,cached'))).toEqual([3, 1]);
+    expect(ids(await ok('?status=error'))).toEqual([2]);
+    expect(ids(await ok('?status=aborted,%20error'))).toEqual([4, 2]);
+    expect(ids(await ok('?status=ok,cached&limit=1'))).toEqual([3]);
+    const exported = await t.request('/admin/export?status=error,aborted');
+    expect(exported.status).toBe(200);
+    expect((await exported.text()).trim().split('\n').map((line) => JSON.parse(line).id)).toEqual([4, 2]);
+  });
+
   it.each([
     ['limit=0', 'limit must be an integer between 1 and 500'],
     ['limit=501', 'limit must be an integer between 1 and 500'],
@@ -114,6 +130,9 @@ describe('GET /history', () => {
     ['min_rating=0', 'min_rating must be an integer between 1 and 5'],
     ['min_rating=6', 'min_rating must be an integer between 1 and 5'],
     ['source=web', 'source must be one of api, cli, integration'],
+    ['status=failed', 'status must be a comma-separated list of ok, error, aborted, cached'],
+    ['status=', 'status must be a comma-separated list of ok, error, aborted, cached'],
+    ['status=ok,,', 'status must be a comma-separated list of ok, error, aborted, cached'],
     ['session_id=a%20b', 'session_id may only contain letters'],
     ['sort=oldest', 'sort must be newest or relevance'],
     ['sort=relevance', 'sort=relevance needs a search: give q'],
@@ -151,6 +170,51 @@ describe('GET /history?q= (full-text search)', () => {
     expect(body.items[1].snippet).toContain('circuit <mark>breaker</mark> pattern');
     expect(body.items[0].score).toBeGreaterThan(body.items[1].score);
     expect(body.next_cursor).toBeNull();
+  });
+
+  it('ranks answered exchanges (ok, cached) above failed ones (error, aborted), each by relevance', async () => {
+    await seedConversations(t.dbPath, [
+      row('how does a circuit breaker work in a service mesh?', 'A circuit breaker stops calling a failing upstream for a while, then lets a trial call through.'),
+      row('how does a circuit breaker work?', '', { status: 'error' }),
+      row('circuit breaker', 'A circu', { status: 'aborted' }),
+      row('explain the circuit breaker pattern with an example from payments', 'It opens after repeated failures.', { status: 'cached' }),
+      row('unrelated', 'nothing'),
+    ]);
+    const body = await search('q=%22circuit%20breaker%22');
+    expect(body.items.map((item: { id: number; status: string }) => [item.id, item.status])).toEqual([
+      [4, 'cached'],
+      [1, 'ok'],
+      [3, 'aborted'],
+      [2, 'error'],
+    ]);
+    // Within each group the order is BM25's; the failed rows score higher (short, empty answers) yet come last.
+    const scores = body.items.map((item: { score: number }) => item.score);
+    expect(scores[0]).toBeGreaterThan(scores[1]);
+    expect(scores[2]).toBeGreaterThan(scores[3]);
+    expect(scores[3]).toBeGreaterThan(scores[0]);
+    // sort=newest is unchanged: newest first whatever the status.
+    expect(ids(await search('q=%22circuit%20breaker%22&sort=newest'))).toEqual([4, 3, 2, 1]);
+    expect(ids(await search('q=%22circuit%20breaker%22&status=ok,cached'))).toEqual([4, 1]);
+    expect(ids(await search('q=%22circuit%20breaker%22&status=error,aborted'))).toEqual([3, 2]);
+  });
+
+  it('pages the answered-first ranking within the rows that existed at the first page', async () => {
+    await seedConversations(t.dbPath, [
+      row('needle', '', { status: 'error' }),
+      row('needle hay', 'x'),
+      row('needle', 'x'),
+      row('needle hay hay', '', { status: 'aborted' }),
+      row('needle hay hay hay', 'x', { status: 'cached' }),
+    ]);
+    const first = await search('q=needle&limit=2');
+    expect(ids(first)).toEqual([3, 2]);
+    // Rows stored after the first page, answered or not, stay out of this search's pages.
+    await seedConversations(t.dbPath, [row('needle', 'x'), row('needle', '', { status: 'error' })]);
+    const second = await search(`q=needle&limit=2&cursor=${first.next_cursor}`);
+    expect(ids(second)).toEqual([5, 1]);
+    const third = await search(`q=needle&limit=2&cursor=${second.next_cursor}`);
+    expect(ids(third)).toEqual([4]);
+    expect(third.next_cursor).toBeNull();
   });
 
   it('matches quoted phrases, prefixes, accents and several words (all required)', async () => {

@@ -43,6 +43,8 @@ export interface HistoryFilter {
   until?: string;
   reviewed?: boolean;
   minRating?: number;
+  /** Rows with any of these statuses. */
+  statuses?: readonly ConversationStatus[];
   /**
    * Rows carrying any of these tags. Tags are stored as comma-separated text; each stored tag
    * is trimmed (spaces, tabs, line breaks) and its ASCII letters lower-cased before it is
@@ -73,7 +75,10 @@ export abstract class ConversationHistoryRepository {
     filter: HistoryFilter,
     page: { beforeId?: number; limit: number; snippets?: boolean },
   ): Promise<(ConversationRecord | SearchHit)[]>;
-  /** Rows matching `filter.match`, most relevant first, among rows with `id <= maxId`. */
+  /**
+   * Rows matching `filter.match` among rows with `id <= maxId`: answered ones (`ok`, `cached`)
+   * first, then failed ones (`error`, `aborted`), each group most relevant first.
+   */
   abstract ranked(filter: HistoryFilter & { match: string }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]>;
   /** A session's exchanges, oldest first; rows with `id > afterId` when given. */
   abstract session(sessionId: string, page: { afterId?: number; limit: number }): Promise<ConversationRecord[]>;

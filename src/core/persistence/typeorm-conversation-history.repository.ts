@@ -18,6 +18,12 @@ const BM25 = 'bm25(conversations_fts, 2.0, 1.0)';
 /** The best-matching column, up to 16 tokens, matches between \x01 and \x02. */
 const SNIPPET = `snippet(conversations_fts, -1, char(1), char(2), '…', 16)`;
 const FROM_FTS = 'conversations_fts JOIN conversations c ON c.id = conversations_fts.rowid';
+/**
+ * 1 for an exchange without a full answer (`error`, `aborted`), else 0. The set comes from the
+ * partial index `ix_conv_failed` (its WHERE must stay the same text), read once per query, so
+ * ranking by it needs no read of the matching rows themselves.
+ */
+const FAILED = `conversations_fts.rowid IN (SELECT id FROM conversations WHERE status IN ('error', 'aborted'))`;
 
 /** Splits the row's comma-separated `tags` into one row per tag (SQLite has no split function). */
 const TAG_SPLIT = `WITH RECURSIVE split(tag, rest) AS (
@@ -109,7 +115,7 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     const ranked: { id: number }[] = await this.dataSource.query(
       `SELECT conversations_fts.rowid AS id FROM ${from}
         WHERE conversations_fts MATCH ? AND conversations_fts.rowid <= ? ${andSql(clauses)}
-        ORDER BY ${BM25}, conversations_fts.rowid DESC LIMIT ? OFFSET ?`,
+        ORDER BY ${FAILED}, ${BM25}, conversations_fts.rowid DESC LIMIT ? OFFSET ?`,
       [filter.match, page.maxId, ...params, page.limit, page.offset],
     );
     if (ranked.length === 0) return [];
@@ -222,6 +228,10 @@ function conditions(filter: HistoryFilter) {
   if (filter.until !== undefined) add('c.ts < ?', filter.until);
   if (filter.reviewed !== undefined) add(filter.reviewed ? 'c.reviewed <> 0' : 'c.reviewed = 0');
   if (filter.minRating !== undefined) add('c.rating >= ?', filter.minRating);
+  if (filter.statuses !== undefined) {
+    clauses.push(`c.status IN (${filter.statuses.map(() => '?').join(', ')})`);
+    params.push(...filter.statuses);
+  }
   if (filter.tags !== undefined && filter.tags.length > 0) {
     clauses.push(`c.tags IS NOT NULL AND EXISTS (${TAG_SPLIT} WHERE lower(trim(tag, ' ' || char(9, 10, 13))) IN (${filter.tags.map(() => '?').join(', ')}))`);
     params.push(...filter.tags);

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Optional, Post, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiBodyOptions, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
@@ -22,6 +22,17 @@ const SSE_DESCRIPTION = [
   'at once and the exchange is stored with status `aborted` and the partial answer.',
 ].join(' ');
 
+/**
+ * What Swagger UI's "Try it out" sends: a prompt alone, so a default install answers it with
+ * MODEL_NAME in a new session (a sample built from the schema would fill in every field).
+ */
+const CHAT_BODY: ApiBodyOptions = {
+  type: ChatRequestDto,
+  examples: {
+    question: { summary: 'A question, in a new session, to the default model', value: { prompt: 'Explain what a circuit breaker does in two sentences.' } },
+  },
+};
+
 @ApiTags('chat')
 @Controller()
 @UseGuards(KeyThrottlerGuard)
@@ -40,6 +51,7 @@ export class ChatController {
     description:
       'Sends the prompt with the session\'s recent exchanges as chat history, stores the exchange, and returns the answer. With `stream: true` the answer is the same SSE stream as POST /chat/sse.',
   })
+  @ApiBody(CHAT_BODY)
   @ApiOkResponse({ type: ChatResponseDto, description: 'The answer (or, with `stream: true`, an SSE stream).' })
   @ApiProduces('application/json', 'text/event-stream')
   async postChat(@Body() body: ChatRequestDto, @Res() reply: FastifyReply): Promise<void> {
@@ -50,7 +62,7 @@ export class ChatController {
 
   @Post('chat/sse')
   @ApiOperation({ summary: 'Ask the model, streaming the answer as Server-Sent Events', description: SSE_DESCRIPTION })
-  @ApiBody({ type: ChatRequestDto })
+  @ApiBody(CHAT_BODY)
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: SSE_DESCRIPTION, schema: { type: 'string' } })
   async postSse(@Body() body: ChatRequestDto, @Res() reply: FastifyReply): Promise<void> {

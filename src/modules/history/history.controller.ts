@@ -12,6 +12,7 @@ import {
   SessionParamDto,
   SessionQueryDto,
 } from './dto/history-query.dto';
+import type { ConversationStatus } from '../../core/persistence/conversation.entity';
 import { HistoryQuery, HistoryService } from './history.service';
 
 /** The query-string filters as the service's terms; shared with the admin export. */
@@ -23,6 +24,8 @@ export function toHistoryQuery(dto: HistoryFilterQueryDto): HistoryQuery {
     until: parseIsoUtc(dto.until),
     reviewed: dto.reviewed,
     minRating: dto.min_rating,
+    // The DTO has checked that each entry is a status.
+    statuses: dto.status?.split(',').map((status) => status.trim() as ConversationStatus),
     q: dto.q,
   };
 }
@@ -38,7 +41,7 @@ export class HistoryController {
     summary: 'Stored exchanges, newest first, or searched',
     description:
       'Pages with `limit` and the opaque `cursor` (the previous `next_cursor`): newest first by id, so rows stored meanwhile never repeat or skip a row. ' +
-      'With `q`, a full-text search over prompt and response, most relevant first (prompt matches weigh more), each item with a highlighted `snippet`; ' +
+      'With `q`, a full-text search over prompt and response: answered exchanges (`ok`, `cached`) first, then failed ones (`error`, `aborted`), each most relevant first (prompt matches weigh more), each item with a highlighted `snippet`; ' +
       'relevance pages stay within the rows that existed at the first page. `sort=newest` lists the matches newest first instead. ' +
       'An unbalanced quote or a `q` without any word is refused with 400.',
   })

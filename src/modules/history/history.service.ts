@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidInputError, NotFoundError } from '../../common/errors/app-errors';
-import type { ConversationSource } from '../../core/persistence/conversation.entity';
+import { CONVERSATION_STATUSES, type ConversationSource, type ConversationStatus } from '../../core/persistence/conversation.entity';
 import {
   ConversationHistoryRepository,
   ConversationRecord,
@@ -23,6 +23,8 @@ export interface HistoryQuery {
   until?: Date;
   reviewed?: boolean;
   minRating?: number;
+  /** Any of these statuses. */
+  statuses?: readonly ConversationStatus[];
   /** Any of these tags (case-insensitive, see `normaliseTags`). */
   tags?: readonly string[];
   /** Words and "quoted phrases", all required. */
@@ -66,6 +68,8 @@ export class HistoryService {
       until: query.until ? toStoredTs(query.until) : undefined,
       reviewed: query.reviewed,
       minRating: query.minRating,
+      // In one order, each once: `ok,cached` and `cached,ok` are the same search (and cursor).
+      statuses: query.statuses === undefined ? undefined : CONVERSATION_STATUSES.filter((status) => query.statuses!.includes(status)),
       tags: query.tags === undefined ? undefined : normaliseTags(query.tags),
       match: query.q === undefined ? undefined : toFtsQuery(query.q),
     };
@@ -73,8 +77,9 @@ export class HistoryService {
 
   /**
    * One page of history. Without `q`, or with `sort: 'newest'`, newest first by id (keyset:
-   * no row is repeated or skipped while rows are added). With `q`, by default most relevant
-   * first, among the rows that existed when the first page was asked for.
+   * no row is repeated or skipped while rows are added). With `q`, by default answered exchanges
+   * first, then failed ones, each most relevant first, among the rows that existed when the
+   * first page was asked for.
    */
   async page(query: HistoryQuery, page: PageRequest, sort?: HistorySort): Promise<Page<ConversationRecord | SearchHit>> {
     const filter = this.toFilter(query);

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Optional, Post, Res, UseGuards } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { describeError } from '../../common/errors/all-exceptions.filter';
@@ -43,11 +43,22 @@ export class OpenAiChatController {
     summary: 'Chat completion (OpenAI-compatible)',
     description: `OpenAI's Chat Completions request and response, so the OpenAI SDKs work with \`base_url\` set to Vega's \`/v1\` and Vega's API key as theirs. The client's messages are sent to the model as given (Vega's system prompt goes first only when they hold no system or developer message; no session memory is added), through the same cache, circuit breaker, retries and timeouts as POST /chat. Every exchange is stored like one of POST /chat, with source \`openai\`, the last user message as the prompt, and the hex part of the completion id as its session_id. ${STREAM_DESCRIPTION}`,
   })
+  @ApiBody({
+    type: ChatCompletionRequestDto,
+    // What Swagger UI's "Try it out" sends: the default model, nothing a default install lacks.
+    examples: {
+      question: {
+        summary: 'One question to the default model',
+        value: { model: 'mistral', messages: [{ role: 'user', content: 'Explain what a circuit breaker does in two sentences.' }] },
+      },
+    },
+  })
   @ApiOkResponse({
-    description: 'The completion, or with `stream: true` the event stream described above.',
+    description:
+      'The completion, or with `stream: true` the event stream described above: `data:` frames, each a ChatCompletionChunkDto as JSON, then `data: [DONE]` (described per frame, as OpenAI\'s own document does).',
     content: {
       'application/json': { schema: { $ref: getSchemaPath(ChatCompletionResponseDto) } },
-      'text/event-stream': { schema: { type: 'string', description: '`data:` frames, each a ChatCompletionChunkDto as JSON, then `data: [DONE]`.' } },
+      'text/event-stream': { schema: { $ref: getSchemaPath(ChatCompletionChunkDto) } },
     },
   })
   @ApiProduces('application/json', 'text/event-stream')

@@ -35,7 +35,7 @@ export class OpenAiModelsController {
     summary: 'One model (OpenAI-compatible)',
     description: 'The model of that name, as in the list; `mistral` also finds `mistral:latest`, as Ollama does.',
   })
-  @ApiParam({ name: 'id', type: String, description: 'The model name (URL-encoded when it holds a "/").', example: 'mistral:latest' })
+  @ApiParam({ name: 'id', type: String, description: 'The model name (URL-encoded when it holds a "/").', example: 'mistral' })
   @ApiOkResponse({ type: OpenAiModelDto })
   @ApiOpenAiErrors(400, 401, 404, 502, 503, 504)
   async retrieve(@Param() params: ModelIdParamDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<OpenAiModelDto> {

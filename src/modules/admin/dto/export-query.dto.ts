@@ -9,8 +9,7 @@ const TAGS_MESSAGE = 'tags must be a comma-separated list naming at least one ta
 export class ExportQueryDto extends HistoryFilterQueryDto {
   @ApiPropertyOptional({
     description:
-      'Only exchanges carrying any of these tags (comma-separated). Stored tags are comma-separated text; each is trimmed and compared case-insensitively (ASCII letters).',
-    example: 'good,concise',
+      'Only exchanges carrying any of these tags (comma-separated). Stored tags are comma-separated text; each is trimmed and compared case-insensitively (ASCII letters). E.g. `good,concise`.',
     maxLength: 500,
   })
   @IsOptional()
@@ -24,7 +23,6 @@ export class ExportQueryDto extends HistoryFilterQueryDto {
       'Export a curated training set in this format instead of the raw conversations: only `ok` exchanges, exact and near-duplicate prompts removed (the newest kept), PII always masked. ' +
       '`chat` → `{messages}`, `alpaca` → `{instruction, input, output}`, `sharegpt` → `{conversations}`, `prompt-response` → `{prompt, response}`.',
     enum: DATASET_FORMATS,
-    example: 'chat',
   })
   @IsOptional()
   @IsIn(DATASET_FORMATS, { message: `format must be one of ${DATASET_FORMATS.join(', ')}` })

@@ -19,8 +19,7 @@ export class ChatQueryDto {
 
   @ApiPropertyOptional({
     description:
-      'Conversation to continue. Its last MEMORY_TURNS exchanges are sent to the model as history. A new 16-hex-character id is made when absent.',
-    example: 'a1b2c3d4e5f60718',
+      'Conversation to continue: the `session_id` of an earlier answer. Its last MEMORY_TURNS exchanges are sent to the model as history. A new 16-hex-character id is made when absent.',
     maxLength: 64,
     pattern: SESSION_ID_PATTERN.source,
   })
@@ -30,7 +29,7 @@ export class ChatQueryDto {
   @Matches(SESSION_ID_PATTERN, { message: 'session_id may only contain letters, digits, "_" and "-"' })
   session_id?: string;
 
-  @ApiPropertyOptional({ description: 'Model to use instead of MODEL_NAME.', example: 'llama3.1:8b', maxLength: 200 })
+  @ApiPropertyOptional({ description: 'Model to use instead of MODEL_NAME (a name from GET /models).', maxLength: 200 })
   @IsOptional()
   @IsString()
   @MaxLength(200)

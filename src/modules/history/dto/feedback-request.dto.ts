@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 export class FeedbackRequestDto {
-  @ApiProperty({ description: 'The conversation to give feedback on.', example: 42, minimum: 1 })
+  @ApiProperty({ description: 'The conversation to give feedback on (the `conversation_id` of an answer; 1 is the first one stored).', example: 1, minimum: 1 })
   @IsInt({ message: 'conversation_id must be a positive integer' })
   @Min(1, { message: 'conversation_id must be a positive integer' })
   @Max(Number.MAX_SAFE_INTEGER, { message: 'conversation_id must be a positive integer' })

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { CONVERSATION_SOURCES, type ConversationSource } from '../../../core/persistence/conversation.entity';
+import { CONVERSATION_SOURCES, CONVERSATION_STATUSES, type ConversationSource } from '../../../core/persistence/conversation.entity';
 import { SESSION_ID_PATTERN } from '../../chat/dto/chat-request.dto';
 
 // Kept importable from here; it lives apart so the CLI can parse dates without loading Swagger.
@@ -9,47 +9,49 @@ export { parseIsoUtc } from '../iso-date';
 
 const ISO_DATE = { strict: true, strictSeparator: true };
 const SESSION_MESSAGE = 'session_id may only contain letters, digits, "_" and "-"';
+const STATUS_NAME = `(${CONVERSATION_STATUSES.join('|')})`;
+/** One status or a comma list of them, spaces allowed around each. */
+const STATUS_LIST = new RegExp(`^\\s*${STATUS_NAME}\\s*(,\\s*${STATUS_NAME}\\s*)*$`);
+const STATUS_MESSAGE = `status must be a comma-separated list of ${CONVERSATION_STATUSES.join(', ')}`;
 
 /** "true"/"false" in a query string → boolean; anything else is left for @IsBoolean to refuse. */
 const toBoolean = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
 
 /** The filters of `GET /history` and `GET /admin/export`. */
 export class HistoryFilterQueryDto {
-  @ApiPropertyOptional({ description: 'Only this session.', example: 'a1b2c3d4e5f60718', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
+  @ApiPropertyOptional({ description: 'Only this session.', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
   @IsOptional()
   @IsString()
   @MaxLength(64)
   @Matches(SESSION_ID_PATTERN, { message: SESSION_MESSAGE })
   session_id?: string;
 
-  @ApiPropertyOptional({ description: 'Only this source.', enum: CONVERSATION_SOURCES, example: 'api' })
+  @ApiPropertyOptional({ description: 'Only this source.', enum: CONVERSATION_SOURCES })
   @IsOptional()
   @IsIn(CONVERSATION_SOURCES, { message: `source must be one of ${CONVERSATION_SOURCES.join(', ')}` })
   source?: ConversationSource;
 
   @ApiPropertyOptional({
-    description: 'Only exchanges stored at or after this time (ISO 8601; UTC unless an offset is given).',
-    example: '2026-11-01T00:00:00Z',
+    description: 'Only exchanges stored at or after this time (ISO 8601; UTC unless an offset is given), e.g. `2026-11-01T00:00:00Z`.',
   })
   @IsOptional()
   @IsISO8601(ISO_DATE, { message: 'since must be an ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z' })
   since?: string;
 
   @ApiPropertyOptional({
-    description: 'Only exchanges stored before this time (ISO 8601; UTC unless an offset is given).',
-    example: '2026-12-01T00:00:00Z',
+    description: 'Only exchanges stored before this time (ISO 8601; UTC unless an offset is given), e.g. `2026-12-01`.',
   })
   @IsOptional()
   @IsISO8601(ISO_DATE, { message: 'until must be an ISO 8601 date or date-time, e.g. 2026-12-01 or 2026-12-01T12:00:00Z' })
   until?: string;
 
-  @ApiPropertyOptional({ description: 'Only reviewed (true) or unreviewed (false) exchanges.', type: Boolean, example: true })
+  @ApiPropertyOptional({ description: 'Only reviewed (true) or unreviewed (false) exchanges.', type: Boolean })
   @IsOptional()
   @Transform(toBoolean)
   @IsBoolean({ message: 'reviewed must be true or false' })
   reviewed?: boolean;
 
-  @ApiPropertyOptional({ description: 'Only exchanges rated at least this much (1..5).', minimum: 1, maximum: 5, example: 4 })
+  @ApiPropertyOptional({ description: 'Only exchanges rated at least this much (1..5).', minimum: 1, maximum: 5 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'min_rating must be an integer between 1 and 5' })
@@ -59,8 +61,18 @@ export class HistoryFilterQueryDto {
 
   @ApiPropertyOptional({
     description:
-      'Full-text search over prompt and response: words and "quoted phrases", all required; `word*` matches a prefix. Operators such as AND/OR/NOT are searched as plain words. Results are ranked by relevance (prompt matches weigh more) unless sort=newest.',
-    example: 'breaker "half open"',
+      'Only exchanges with one of these statuses (comma-separated): `ok` and `cached` were answered, `error` failed, `aborted` was cut short by the client or a shutdown. E.g. `ok,cached`.',
+    maxLength: 100,
+  })
+  @IsOptional()
+  @IsString({ message: STATUS_MESSAGE })
+  @MaxLength(100, { message: STATUS_MESSAGE })
+  @Matches(STATUS_LIST, { message: STATUS_MESSAGE })
+  status?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Full-text search over prompt and response: words and "quoted phrases", all required (e.g. `breaker "half open"`); `word*` matches a prefix. Operators such as AND/OR/NOT are searched as plain words. Results are ranked answered exchanges (`ok`, `cached`) first, then failed ones, each by relevance (prompt matches weigh more), unless sort=newest.',
     maxLength: 500,
   })
   @IsOptional()
@@ -79,7 +91,7 @@ export class HistoryQueryDto extends HistoryFilterQueryDto {
   @Max(500, { message: 'limit must be an integer between 1 and 500' })
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.', example: 'eyJrIjoiaWQiLCJpZCI6NDJ9', maxLength: 400 })
+  @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.', maxLength: 400 })
   @IsOptional()
   @IsString()
   @MaxLength(400, { message: 'cursor is not valid: pass back the next_cursor of a previous page' })
@@ -111,7 +123,7 @@ export class SessionQueryDto {
 }
 
 export class SessionParamDto {
-  @ApiProperty({ description: 'The session id.', example: 'a1b2c3d4e5f60718', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
+  @ApiProperty({ description: 'The session id (the `session_id` of an answer).', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
   @IsString()
   @MaxLength(64)
   @Matches(SESSION_ID_PATTERN, { message: SESSION_MESSAGE })
@@ -119,7 +131,7 @@ export class SessionParamDto {
 }
 
 export class ConversationIdParamDto {
-  @ApiProperty({ description: 'The conversation id.', example: 42, minimum: 1 })
+  @ApiProperty({ description: 'The conversation id (the `conversation_id` of an answer, the `id` of a history item).', minimum: 1 })
   @Type(() => Number)
   @IsInt({ message: 'id must be a positive integer' })
   @Min(1, { message: 'id must be a positive integer' })

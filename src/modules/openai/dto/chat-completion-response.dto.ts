@@ -84,7 +84,7 @@ export class ChatCompletionChunkChoiceDto {
   @ApiProperty({ description: 'Always null.', type: 'object', additionalProperties: true, nullable: true, example: null })
   logprobs!: null;
 
-  @ApiProperty({ description: 'null until the last chunk, which says `stop` or `length`.', enum: FINISH_REASONS, nullable: true, example: null })
+  @ApiProperty({ description: 'null until the last chunk, which says `stop` or `length`.', enum: [...FINISH_REASONS, null], nullable: true, example: null })
   finish_reason!: (typeof FINISH_REASONS)[number] | null;
 }
 
