@@ -10,6 +10,8 @@ import { ConversationHistoryRepository } from './conversation-history.repository
 import { TypeOrmConversationHistoryRepository } from './typeorm-conversation-history.repository';
 import { DatabaseMaintenance } from './database-maintenance';
 import { SqliteDatabaseMaintenance } from './sqlite-database-maintenance';
+import { DatabaseHealth } from './database-health';
+import { ExchangeSpool } from './exchange-spool';
 
 @Module({
   imports: [
@@ -31,7 +33,9 @@ import { SqliteDatabaseMaintenance } from './sqlite-database-maintenance';
     ConversationsService,
     { provide: ConversationHistoryRepository, useClass: TypeOrmConversationHistoryRepository },
     { provide: DatabaseMaintenance, useClass: SqliteDatabaseMaintenance },
+    DatabaseHealth,
+    ExchangeSpool,
   ],
-  exports: [ConversationsService, ConversationHistoryRepository, DatabaseMaintenance],
+  exports: [ConversationsService, ConversationHistoryRepository, DatabaseMaintenance, DatabaseHealth],
 })
 export class PersistenceModule {}
