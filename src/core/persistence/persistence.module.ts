@@ -20,7 +20,10 @@ import { ExchangeSpool } from './exchange-spool';
       // A database that cannot be opened is a configuration problem: fail at once, do not retry.
       useFactory: (config: AppConfig) => ({ ...buildDataSourceOptions(config), retryAttempts: 0 }),
       dataSourceFactory: async (options) => {
-        const dataSource = await new DataSource(options!).initialize();
+        // A damaged file stops the start with the way out (restore a backup), not SQLite's bare words.
+        const dataSource = await new DataSource(options!).initialize().catch((error: unknown) => {
+          throw new DatabaseHealth().translate(error);
+        });
         // WAL makes NORMAL durable against application crashes; only an OS crash can lose
         // the last commits, and it saves an fsync on every stored exchange.
         await dataSource.query('PRAGMA synchronous = NORMAL');
