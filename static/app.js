@@ -169,9 +169,11 @@ class AnswerView {
     this.item.classList.remove('pending');
     this.item.dataset.conversationId = String(conversation_id);
     this.item.dataset.status = status;
-    const parts = [model, cached ? 'cached' : null, status !== 'ok' && status !== 'cached' ? status : null, `#${conversation_id}`];
+    // null: the database was locked and the exchange waits in the server's spool (no id to rate yet).
+    const stored = conversation_id === null ? 'storage pending' : `#${conversation_id}`;
+    const parts = [model, cached ? 'cached' : null, status !== 'ok' && status !== 'cached' ? status : null, stored];
     this.status.textContent = parts.filter(Boolean).join(' · ');
-    this.meta.append(ratingControl(conversation_id, rating));
+    if (conversation_id !== null) this.meta.append(ratingControl(conversation_id, rating));
   }
 
   stopped() {

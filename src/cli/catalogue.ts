@@ -244,13 +244,21 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'db',
-    summary: 'database maintenance: backup, vacuum, export, import, purge, search, stats',
+    summary: 'database maintenance: backup, check, vacuum, export, import, purge, search, stats',
     subcommands: [
       {
         name: 'backup',
         summary: 'a consistent copy in <data dir>/backups/',
         options: [JSON_OPTION],
         examples: ['vega db backup'],
+      },
+      {
+        name: 'check',
+        summary: 'is the database file sound? PRAGMA quick_check and the search index check (exit 1 with the findings)',
+        details:
+          'Examines the file from a connection of its own, also when the server runs, and changes nothing. A damaged database is restored from a backup: stop Vega, copy the newest file of <data dir>/backups/ over the database file, start again.',
+        options: [{ flags: '--full', description: 'PRAGMA integrity_check instead: slower, also matches every index against its table' }, JSON_OPTION],
+        examples: ['vega db check', 'vega db check --full --json'],
       },
       { name: 'vacuum', summary: 'compact the database file', options: [JSON_OPTION], examples: ['vega db vacuum'] },
       {

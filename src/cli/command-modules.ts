@@ -1,7 +1,7 @@
 import type { Type } from '@nestjs/common';
 
 /**
- * The Nest module of each top-level command, loaded only when that command runs: a command
+ * The Nest module of each top-level command (or of one subcommand, keyed `'db check'`), loaded only when that command runs: a command
  * pays for the features it uses and nothing else. `require` (not `import()`) keeps these
  * CommonJS loads synchronous and out of the ES module loader.
  */
@@ -17,6 +17,8 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Type<unknown>>> = {
   net: () => (require('./commands/net.commands') as typeof import('./commands/net.commands')).NetCommandsModule,
   gen: () => (require('./commands/gen.command') as typeof import('./commands/gen.command')).GenCommandModule,
   db: () => (require('./commands/db.command') as typeof import('./commands/db.command')).DbCommandModule,
+  // Without the persistence module: a file too damaged for TypeORM to open is still examined.
+  'db check': () => (require('./commands/db-check.command') as typeof import('./commands/db-check.command')).DbCheckCommandModule,
   health: () => (require('./commands/health.command') as typeof import('./commands/health.command')).HealthCommandModule,
   dataset: () => (require('./commands/dataset.command') as typeof import('./commands/dataset.command')).DatasetCommandModule,
   train: () => (require('./commands/train.commands') as typeof import('./commands/train.commands')).TrainCommandsModule,

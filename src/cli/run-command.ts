@@ -12,7 +12,7 @@ import { COMMAND_MODULES } from './command-modules';
  */
 export async function runCommand(path: string[], argv: string[]): Promise<number> {
   const config = loadEnvironmentConfig();
-  const load = COMMAND_MODULES[path[0]];
+  const load = COMMAND_MODULES[path.slice(0, 2).join(' ')] ?? COMMAND_MODULES[path[0]];
   if (!load) throw new UsageError(`vega: unknown command '${path[0]}'`);
   let failure: unknown;
   const app = await CommandFactory.createWithoutRunning(CliAppModule.forCommand(config, load()), {

@@ -31,7 +31,12 @@ export abstract class AppConfig {
     memoryTrimIdleMs: number;
   };
   abstract readonly dataDir: string;
-  abstract readonly database: { type: 'sqlite'; path: string };
+  /**
+   * `busyTimeoutMs` (`DB_BUSY_TIMEOUT_SEC`): how long one statement waits for a lock held by another
+   * connection. `writeWaitMs` (`DB_WRITE_WAIT_SEC`): how long storing an exchange keeps retrying
+   * while the database stays locked, before the exchange goes to `spoolPath` (replayed later).
+   */
+  abstract readonly database: { type: 'sqlite'; path: string; busyTimeoutMs: number; writeWaitMs: number; spoolPath: string };
   /** `API_KEY` (may be absent: the HTTP entry point then generates one) and `API_KEYS_EXTRA`. */
   abstract readonly auth: { apiKey?: string; extraKeys: readonly string[] };
   /**
@@ -158,7 +163,13 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       memoryTrimIdleMs: Math.round(env.MEMORY_TRIM_IDLE_SEC * 1000),
     },
     dataDir,
-    database: { type: 'sqlite', path: dbPath },
+    database: {
+      type: 'sqlite',
+      path: dbPath,
+      busyTimeoutMs: Math.round(env.DB_BUSY_TIMEOUT_SEC * 1000),
+      writeWaitMs: Math.round(env.DB_WRITE_WAIT_SEC * 1000),
+      spoolPath: resolve(dataDir, 'pending-exchanges.jsonl'),
+    },
     auth: { apiKey: env.API_KEY, extraKeys: env.API_KEYS_EXTRA },
     llm: {
       backend: env.LLM_BACKEND,

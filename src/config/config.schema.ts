@@ -91,6 +91,8 @@ export const envSchema = z.object({
   DATABASE_URL: optionalText().refine((url) => url === undefined || url.startsWith('sqlite:'), {
     error: 'must be sqlite:<path> (postgres:// is not supported yet)',
   }),
+  DB_BUSY_TIMEOUT_SEC: num(0, 600).default(5),
+  DB_WRITE_WAIT_SEC: num(0, 3600).default(30),
   LLM_BACKEND: z.enum(['ollama', 'openai'], { error: "must be 'ollama' or 'openai'" }).default('ollama'),
   OLLAMA_URL: commaList()
     .pipe(z.array(httpUrl).min(1, { error: 'must list at least one URL' }))

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeOllama } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
+import { seedMany, zeroTablePages } from '../support/corrupt-db';
 import { tempDir } from '../support/test-app';
 import { ANSI, finished, runVega, spawnVega, VegaOptions, waitForOutput } from '../support/cli';
 
@@ -56,7 +57,7 @@ describe('vega --help and usage errors', () => {
     [['history', '--limit', '0'], /--limit must be an integer between 1 and 500/],
     [['history', 'extra'], /too many arguments/],
     [['feedback', '1', '--rating', '9'], /--rating must be an integer between 1 and 5/],
-    [['db'], /give a command: backup, vacuum/],
+    [['db'], /give a command: backup, check, vacuum/],
     [['gen', 'set', 'temperature=7'], /temperature must be a number between 0 and 2/],
     [['chat'], /missing required argument/],
   ])('%j → exit 2 with one line on stderr', async (args, message) => {
@@ -264,6 +265,47 @@ describe('vega gen and db', () => {
     expect(existsSync(backup.path)).toBe(true);
     expect(JSON.parse((await vega(['db', 'vacuum', '--json'])).stdout)).toEqual({ size_before_bytes: expect.any(Number), size_after_bytes: expect.any(Number) });
     expect(JSON.parse((await vega(['db', 'purge', '30', '--json'])).stdout)).toMatchObject({ deleted: 0 });
+  });
+});
+
+describe('vega db check', () => {
+  it('says ok and exits 0 on a sound database, in text and JSON, quick or full', async () => {
+    await vega(['chat', 'kubernetes pods']);
+    const text = await vega(['db', 'check']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/ok +quick_check/);
+    expect(text.stdout).toMatch(/ok +fts5 integrity-check/);
+    const full = await vega(['db', 'check', '--full', '--json']);
+    expect(full.code).toBe(0);
+    expect(JSON.parse(full.stdout)).toEqual({
+      ok: true,
+      path: dbPath(),
+      integrity: { ok: true, check: 'integrity_check', findings: [] },
+      fts: { ok: true, check: 'fts5 integrity-check', findings: [] },
+    });
+  });
+
+  it('exits 1 with the findings, and says how to restore, when pages are damaged', async () => {
+    await vega(['db', 'stats']);
+    await seedMany(dbPath(), 3000);
+    await zeroTablePages(dbPath(), 8);
+    const result = await vega(['db', 'check', '--json']);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.integrity.check).toBe('quick_check');
+    expect(report.integrity.findings.length).toBeGreaterThan(0);
+    expect(result.stderr).toContain(`restore a backup from ${join(data.dir, 'backups')}`);
+    const text = await vega(['db', 'check']);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/FAIL +quick_check/);
+  });
+
+  it('exits 1 on a file that is not a database at all', async () => {
+    writeFileSync(dbPath(), Buffer.alloc(8192, 0x41));
+    const result = await vega(['db', 'check', '--json']);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).integrity.findings.join(' ')).toMatch(/not a database/);
   });
 });
 

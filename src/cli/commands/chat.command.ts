@@ -45,6 +45,7 @@ export class ChatCommand extends CommandRunner {
         this.out.json({
           response: result.response,
           conversation_id: result.conversationId,
+          ...(result.conversationId === null ? { conversation_pending: true } : {}),
           session_id: result.sessionId,
           model: result.model,
           cached: result.cached,
@@ -54,7 +55,7 @@ export class ChatCommand extends CommandRunner {
       }
       if (!stream) this.out.write(result.response);
       if (!(stream ? endedWithNewline : result.response.endsWith('\n'))) this.out.line();
-      this.out.note(`session ${result.sessionId} · #${result.conversationId} · ${result.usage.completionTokens} tokens${result.cached ? ' · cached' : ''}`);
+      this.out.note(`session ${result.sessionId} · ${result.conversationId === null ? 'storage pending (database locked)' : `#${result.conversationId}`} · ${result.usage.completionTokens} tokens${result.cached ? ' · cached' : ''}`);
     } catch (error) {
       if (controller.signal.aborted) {
         if (stream) this.out.line();

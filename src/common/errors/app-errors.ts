@@ -98,3 +98,25 @@ export class UpstreamTimeoutError extends AppError {
 export class ForbiddenTargetError extends AppError {
   readonly status = 403;
 }
+
+/**
+ * The database stayed locked by another connection (a backup tool, a second process) past the
+ * busy timeout. Transient: the client should retry after `Retry-After`.
+ */
+export class DatabaseBusyError extends AppError {
+  readonly status = 503;
+  constructor(options?: AppErrorOptions) {
+    super('the database is busy (locked by another connection); retry in a few seconds', { retryAfterSeconds: 5, retryable: true, ...options });
+  }
+}
+
+/** The database file is damaged (or is not a database). Only restoring a backup helps. */
+export class DatabaseCorruptError extends AppError {
+  readonly status = 503;
+  constructor(readonly detail: string, options?: AppErrorOptions) {
+    super(
+      'database is corrupted: restore a backup (vega db backup writes them to <data dir>/backups/; stop Vega, copy the newest over the database file, start again; vega db check tells what is damaged)',
+      options,
+    );
+  }
+}

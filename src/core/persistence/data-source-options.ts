@@ -11,14 +11,19 @@ import { MIGRATIONS } from './migrations';
  */
 const sqlite3WithoutTracing = Object.assign(Object.create(sqlite3) as typeof sqlite3, { verbose: () => sqlite3 });
 
+/** `DB_BUSY_TIMEOUT_SEC`'s default. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
 /** The one place TypeORM is configured: used by the app, by `ormconfig.ts` and by the tests. */
-export function buildDataSourceOptions(config: Pick<AppConfig, 'database'>): DataSourceOptions {
+export function buildDataSourceOptions(config: {
+  database: Pick<AppConfig['database'], 'type' | 'path'> & Partial<Pick<AppConfig['database'], 'busyTimeoutMs'>>;
+}): DataSourceOptions {
   return {
     type: 'sqlite',
     database: config.database.path,
     driver: sqlite3WithoutTracing,
     enableWAL: true,
-    busyTimeout: 5000,
+    busyTimeout: config.database.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
     entities: [ConversationEntity],
     migrations: MIGRATIONS,
     migrationsRun: true,

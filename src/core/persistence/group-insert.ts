@@ -2,9 +2,27 @@ import type { Database, RunResult, Statement } from 'sqlite3';
 
 interface Pending<Row> {
   row: Row;
+  /** `performance.now()` past which the row stops waiting for a lock held elsewhere. */
+  deadline: number;
   resolve(id: number): void;
   reject(error: unknown): void;
 }
+
+/**
+ * Waiting out a lock another connection holds (a backup tool, `BEGIN EXCLUSIVE` in a shell): each
+ * attempt waits up to `busyTimeoutMs` inside SQLite, and attempts go on, with a growing pause,
+ * until a row has waited `maxWaitMs` in all; then its insert fails with the last `SQLITE_BUSY`.
+ * Only for a connection of its own: the busy timeout is set on the connection before each attempt.
+ */
+export interface LockWait {
+  maxWaitMs: number;
+  busyTimeoutMs: number;
+}
+
+const FIRST_PAUSE_MS = 25;
+const LONGEST_PAUSE_MS = 1000;
+
+const isBusyError = (error: unknown) => (error as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
 
 /**
  * Group commit for one INSERT: the rows stored during one turn of the event loop, and those
@@ -13,7 +31,8 @@ interface Pending<Row> {
  * thread pool). A lone row waits for nothing but the end of the current turn (`setImmediate`);
  * under load, each write carries everything that queued behind the previous one. Each caller
  * still gets its own row's id, and only after the row is committed.
- * A batch that fails is retried row by row, so one bad row cannot fail its neighbours.
+ * A batch that fails is retried row by row, so one bad row cannot fail its neighbours; a batch
+ * that failed because the database stayed locked fails as a whole (with `lockWait`, only after waiting).
  *
  * The batch travels as one JSON parameter rather than one bound parameter per value: sqlite3
  * binds each value through N-API on the main thread, which cost more than the statement itself.
@@ -35,17 +54,21 @@ export class GroupInsert<Row> {
     private readonly columns: readonly string[],
     private readonly toValues: (row: Row) => unknown[],
     private readonly maxRows = 500,
+    private readonly lockWait?: LockWait,
   ) {}
 
   insert(row: Row): Promise<number> {
     if (this.closed) return Promise.reject(new Error('the database is closing'));
     return new Promise<number>((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
+      this.queue.push({ row, deadline: performance.now() + (this.lockWait?.maxWaitMs ?? 0), resolve, reject });
       this.draining ??= this.drain();
     });
   }
 
-  /** Waits for the rows already queued, then releases the prepared statements. */
+  /**
+   * Waits for the rows already queued, then releases the prepared statements. Rows waiting for a
+   * lock stop waiting (their inserts fail with `SQLITE_BUSY`): a shutdown does not wait on another process.
+   */
   async close(): Promise<void> {
     this.closed = true;
     await this.draining;
@@ -61,10 +84,10 @@ export class GroupInsert<Row> {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxRows);
         try {
-          const ids = await this.write(batch.map((pending) => pending.row));
+          const ids = await this.writeWaiting(batch);
           batch.forEach((pending, i) => pending.resolve(ids[i]));
         } catch (error) {
-          if (batch.length === 1) batch[0].reject(error);
+          if (batch.length === 1 || isBusyError(error)) batch.forEach((pending) => pending.reject(error));
           else await this.oneByOne(batch);
         }
       }
@@ -73,10 +96,28 @@ export class GroupInsert<Row> {
     }
   }
 
+  /** One write, attempted again while the database is locked and the batch's oldest row may still wait. */
+  private async writeWaiting(batch: Pending<Row>[]): Promise<number[]> {
+    const rows = batch.map((pending) => pending.row);
+    if (!this.lockWait) return this.write(rows);
+    const deadline = batch.reduce((soonest, pending) => Math.min(soonest, pending.deadline), Infinity);
+    for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, LONGEST_PAUSE_MS)) {
+      const left = this.closed ? 0 : deadline - performance.now();
+      this.db.configure('busyTimeout', Math.max(0, Math.min(this.lockWait.busyTimeoutMs, Math.floor(left))));
+      try {
+        return await this.write(rows);
+      } catch (error) {
+        const after = this.closed ? 0 : deadline - performance.now();
+        if (!isBusyError(error) || after <= 0) throw error;
+        await new Promise((next) => setTimeout(next, Math.min(pause, after)));
+      }
+    }
+  }
+
   private async oneByOne(batch: Pending<Row>[]): Promise<void> {
     for (const pending of batch) {
       try {
-        pending.resolve((await this.write([pending.row]))[0]);
+        pending.resolve((await this.writeWaiting([pending]))[0]);
       } catch (error) {
         pending.reject(error);
       }

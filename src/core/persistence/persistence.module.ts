@@ -10,6 +10,8 @@ import { ConversationHistoryRepository } from './conversation-history.repository
 import { TypeOrmConversationHistoryRepository } from './typeorm-conversation-history.repository';
 import { DatabaseMaintenance } from './database-maintenance';
 import { SqliteDatabaseMaintenance } from './sqlite-database-maintenance';
+import { DatabaseHealth } from './database-health';
+import { ExchangeSpool } from './exchange-spool';
 
 @Module({
   imports: [
@@ -18,7 +20,10 @@ import { SqliteDatabaseMaintenance } from './sqlite-database-maintenance';
       // A database that cannot be opened is a configuration problem: fail at once, do not retry.
       useFactory: (config: AppConfig) => ({ ...buildDataSourceOptions(config), retryAttempts: 0 }),
       dataSourceFactory: async (options) => {
-        const dataSource = await new DataSource(options!).initialize();
+        // A damaged file stops the start with the way out (restore a backup), not SQLite's bare words.
+        const dataSource = await new DataSource(options!).initialize().catch((error: unknown) => {
+          throw new DatabaseHealth().translate(error);
+        });
         // WAL makes NORMAL durable against application crashes; only an OS crash can lose
         // the last commits, and it saves an fsync on every stored exchange.
         await dataSource.query('PRAGMA synchronous = NORMAL');
@@ -31,7 +36,9 @@ import { SqliteDatabaseMaintenance } from './sqlite-database-maintenance';
     ConversationsService,
     { provide: ConversationHistoryRepository, useClass: TypeOrmConversationHistoryRepository },
     { provide: DatabaseMaintenance, useClass: SqliteDatabaseMaintenance },
+    DatabaseHealth,
+    ExchangeSpool,
   ],
-  exports: [ConversationsService, ConversationHistoryRepository, DatabaseMaintenance],
+  exports: [ConversationsService, ConversationHistoryRepository, DatabaseMaintenance, DatabaseHealth],
 })
 export class PersistenceModule {}

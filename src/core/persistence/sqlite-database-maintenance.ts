@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { DatabaseFileInfo, DatabaseMaintenance } from './database-maintenance';
+import { DatabaseHealth } from './database-health';
 import { openSqlite } from './open-sqlite';
 
 const sizeOf = async (file: string): Promise<number> => {
@@ -18,6 +19,7 @@ export class SqliteDatabaseMaintenance extends DatabaseMaintenance {
   constructor(
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
+    private readonly health: DatabaseHealth,
   ) {
     super();
   }
@@ -32,7 +34,11 @@ export class SqliteDatabaseMaintenance extends DatabaseMaintenance {
    * consistent copy. It runs on a connection of its own, read-only, so the app's connection
    * keeps serving (and, under WAL, writing) while a large database is copied.
    */
-  async backupTo(file: string): Promise<void> {
+  backupTo(file: string): Promise<void> {
+    return this.health.guard(this.vacuumInto(file));
+  }
+
+  private async vacuumInto(file: string): Promise<void> {
     const db = await openSqlite(this.config.database.path, 'readonly');
     try {
       await new Promise<void>((resolve, reject) => {
@@ -47,7 +53,11 @@ export class SqliteDatabaseMaintenance extends DatabaseMaintenance {
    * `VACUUM` on the app's own connection (it needs no open transaction elsewhere on it), then
    * the FTS index merged into one segment, then a checkpoint that truncates the WAL file.
    */
-  async vacuum(): Promise<void> {
+  vacuum(): Promise<void> {
+    return this.health.guard(this.compact());
+  }
+
+  private async compact(): Promise<void> {
     await this.dataSource.query(`INSERT INTO conversations_fts(conversations_fts) VALUES ('optimize')`);
     await this.dataSource.query('VACUUM');
     await this.dataSource.query('PRAGMA wal_checkpoint(TRUNCATE)');

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryResult } from 'typeorm';
+import { DatabaseHealth } from './database-health';
 import {
   ConversationHistoryRepository,
   ConversationRecord,
@@ -78,7 +79,10 @@ type Row = Omit<ConversationRecord, 'reviewed'> & { reviewed: number };
  */
 @Injectable()
 export class TypeOrmConversationHistoryRepository extends ConversationHistoryRepository {
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly health: DatabaseHealth,
+  ) {
     super();
   }
 
@@ -89,7 +93,7 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     const { clauses, params, add } = conditions(filter);
     if (filter.match === undefined) {
       if (page.beforeId !== undefined) add('c.id < ?', page.beforeId);
-      const rows: Row[] = await this.dataSource.query(
+      const rows: Row[] = await this.query(
         `SELECT ${COLUMNS} FROM conversations c ${whereSql(clauses)} ORDER BY c.id DESC LIMIT ?`,
         [...params, page.limit],
       );
@@ -99,7 +103,7 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     if (page.beforeId !== undefined) add('conversations_fts.rowid < ?', page.beforeId);
     const snippets = page.snippets !== false;
     // FTS5 hands rows out in rowid order itself, so the LIMIT stops the scan early.
-    const rows: (Row & { snippet: string; score: number })[] = await this.dataSource.query(
+    const rows: (Row & { snippet: string; score: number })[] = await this.query(
       `SELECT ${COLUMNS}${snippets ? `, ${SNIPPET} AS snippet, -${BM25} AS score` : ''} FROM ${FROM_FTS}
         WHERE conversations_fts MATCH ? ${andSql(clauses)}
         ORDER BY conversations_fts.rowid DESC LIMIT ?`,
@@ -112,7 +116,7 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     const { clauses, params } = conditions(filter);
     // First rank, reading only the index (and the table only when a filter needs its columns)…
     const from = clauses.length > 0 ? FROM_FTS : 'conversations_fts';
-    const ranked: { id: number }[] = await this.dataSource.query(
+    const ranked: { id: number }[] = await this.query(
       `SELECT conversations_fts.rowid AS id FROM ${from}
         WHERE conversations_fts MATCH ? AND conversations_fts.rowid <= ? ${andSql(clauses)}
         ORDER BY ${FAILED}, ${BM25}, conversations_fts.rowid DESC LIMIT ? OFFSET ?`,
@@ -121,7 +125,7 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     if (ranked.length === 0) return [];
     // …then read the rows and build snippets for that page alone (a snippet per match would cost more than the ranking).
     const ids = ranked.map((row) => row.id);
-    const rows: (Row & { snippet: string; score: number })[] = await this.dataSource.query(
+    const rows: (Row & { snippet: string; score: number })[] = await this.query(
       `SELECT ${COLUMNS}, ${SNIPPET} AS snippet, -${BM25} AS score FROM ${FROM_FTS}
         WHERE conversations_fts MATCH ? AND conversations_fts.rowid IN (${ids.map(() => '?').join(', ')})`,
       [filter.match, ...ids],
@@ -134,7 +138,7 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
   }
 
   async session(sessionId: string, page: { afterId?: number; limit: number }): Promise<ConversationRecord[]> {
-    const rows: Row[] = await this.dataSource.query(
+    const rows: Row[] = await this.query(
       `SELECT ${COLUMNS} FROM conversations c WHERE c.session_id = ? AND c.id > ? ORDER BY c.id ASC LIMIT ?`,
       [sessionId, page.afterId ?? 0, page.limit],
     );
@@ -142,7 +146,7 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
   }
 
   async findById(id: number): Promise<ConversationRecord | null> {
-    const rows: Row[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM conversations c WHERE c.id = ?`, [id]);
+    const rows: Row[] = await this.query(`SELECT ${COLUMNS} FROM conversations c WHERE c.id = ?`, [id]);
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
@@ -174,16 +178,20 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
   }
 
   async maxId(): Promise<number> {
-    const [row]: { n: number | null }[] = await this.dataSource.query(`SELECT max(id) AS n FROM conversations`);
+    const [row]: { n: number | null }[] = await this.query(`SELECT max(id) AS n FROM conversations`);
     return row?.n ?? 0;
   }
 
   async count(): Promise<number> {
-    const [row]: { n: number }[] = await this.dataSource.query(`SELECT count(*) AS n FROM conversations`);
+    const [row]: { n: number }[] = await this.query(`SELECT count(*) AS n FROM conversations`);
     return row.n;
   }
 
-  async importMany(rows: ImportedConversation[]): Promise<number> {
+  importMany(rows: ImportedConversation[]): Promise<number> {
+    return this.health.guard(this.importInOneTransaction(rows));
+  }
+
+  private async importInOneTransaction(rows: ImportedConversation[]): Promise<number> {
     if (rows.length === 0) return 0;
     const runner = this.dataSource.createQueryRunner();
     try {
@@ -203,11 +211,16 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     }
   }
 
+  /** A read; a busy or damaged database fails with the app's error for it (`DatabaseHealth`). */
+  private query<T>(sql: string, params?: unknown[]): Promise<T> {
+    return this.health.guard(this.dataSource.query(sql, params));
+  }
+
   /** Runs a write statement and returns the number of rows it changed. */
   private async changes(sql: string, params: unknown[]): Promise<number> {
     const runner = this.dataSource.createQueryRunner();
     try {
-      const result = (await runner.query(sql, params, true)) as QueryResult;
+      const result = (await this.health.guard(runner.query(sql, params, true))) as QueryResult;
       return result.affected ?? 0;
     } finally {
       await runner.release();

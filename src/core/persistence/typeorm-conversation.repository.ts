@@ -1,9 +1,12 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { Database } from 'sqlite3';
+import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
-import type { SqliteDriver } from 'typeorm/driver/sqlite/SqliteDriver';
+import { AppConfig } from '../../config/app-config';
 import { ConversationRepository, NewExchange, Turn } from './conversation.repository';
+import { DatabaseHealth } from './database-health';
 import { GroupInsert } from './group-insert';
+import { openSqlite } from './open-sqlite';
+import { BACKSTOP_CHECKPOINT_PAGES } from './wal-checkpointer';
 
 const INSERT_COLUMNS = [
   'prompt',
@@ -22,15 +25,36 @@ const INSERT_COLUMNS = [
  * SQLite adapter. The hot-path statements are written as SQL on sqlite3's own handle: they
  * run on every chat request, and concurrent exchanges are stored by one multi-row INSERT
  * (group commit) rather than one statement and one transaction each.
+ * Exchanges are written on a connection of their own: while another process holds the write
+ * lock, the inserts wait there (up to DB_WRITE_WAIT_SEC) without holding up the reads, which
+ * WAL serves from TypeORM's connection meanwhile.
  */
 @Injectable()
-export class TypeOrmConversationRepository extends ConversationRepository implements OnApplicationShutdown {
-  private readonly inserts: GroupInsert<NewExchange>;
+export class TypeOrmConversationRepository extends ConversationRepository implements OnModuleInit, OnApplicationShutdown {
+  private writer?: sqlite3.Database;
+  private inserts?: GroupInsert<NewExchange>;
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly health: DatabaseHealth,
+  ) {
     super();
-    const db = (dataSource.driver as SqliteDriver).databaseConnection as Database;
-    this.inserts = new GroupInsert(db, 'conversations', INSERT_COLUMNS, (exchange) => [
+  }
+
+  /** Runs after TypeORM has opened the database and applied the migrations (it is injected above). */
+  async onModuleInit(): Promise<void> {
+    const writer = await openSqlite(this.config.database.path, 'readwrite');
+    this.writer = writer;
+    // As on TypeORM's connection: NORMAL is durable under WAL against application crashes; the
+    // server's checkpointer takes the WAL checkpoints, this connection only past the backstop.
+    await new Promise<void>((resolve, reject) =>
+      writer.exec(`PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`, (error) =>
+        error ? reject(error) : resolve(),
+      ),
+    );
+    const { writeWaitMs, busyTimeoutMs } = this.config.database;
+    this.inserts = new GroupInsert(writer, 'conversations', INSERT_COLUMNS, (exchange) => [
       exchange.prompt,
       exchange.response,
       exchange.source,
@@ -41,26 +65,32 @@ export class TypeOrmConversationRepository extends ConversationRepository implem
       exchange.completionTokens ?? null,
       exchange.durationMs ?? null,
       exchange.ttftMs ?? null,
-    ]);
+    ], 500, { maxWaitMs: writeWaitMs, busyTimeoutMs });
   }
 
   insert(exchange: NewExchange): Promise<number> {
-    return this.inserts.insert(exchange);
+    if (!this.inserts) return Promise.reject(new Error('the database is not open yet'));
+    return this.health.guard(this.inserts.insert(exchange));
   }
 
   async recentTurns(sessionId: string, limit: number): Promise<Turn[]> {
     if (limit <= 0) return [];
-    const rows: Turn[] = await this.dataSource.query(
-      `SELECT prompt, response FROM conversations
-        WHERE session_id = ? AND status IN ('ok', 'cached')
-        ORDER BY id DESC LIMIT ?`,
-      [sessionId, limit],
+    const rows: Turn[] = await this.health.guard(
+      this.dataSource.query(
+        `SELECT prompt, response FROM conversations
+          WHERE session_id = ? AND status IN ('ok', 'cached')
+          ORDER BY id DESC LIMIT ?`,
+        [sessionId, limit],
+      ),
     );
     return rows.reverse();
   }
 
-  /** Lets queued rows reach the database before TypeORM closes it. */
+  /** Lets queued rows reach the database (or give up waiting for a lock), then closes the connection. */
   async onApplicationShutdown(): Promise<void> {
-    await this.inserts.close();
+    await this.inserts?.close();
+    const writer = this.writer;
+    this.writer = undefined;
+    if (writer) await new Promise<void>((done) => writer.close(() => done()));
   }
 }

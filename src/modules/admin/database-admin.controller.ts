@@ -71,12 +71,21 @@ export class DatabaseAdminController {
     const lines = format ? this.curate.curate(historyQuery, format).lines : conversationLines(this.history.export(historyQuery));
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
     const name = format ? `vega-curated-${format}-${stamp}.jsonl` : `vega-export-${stamp}.jsonl`;
+    // The first chunk is read before the headers go out: a database that cannot be read (busy,
+    // damaged) is then a plain 503. A failure later can only cut the body short.
+    const chunks = chunked(lines);
+    const first = await chunks.next();
     await reply
       .header('content-type', 'application/x-ndjson; charset=utf-8')
       .header('content-disposition', `attachment; filename="${name}"`)
       .header('cache-control', 'no-store')
-      .send(Readable.from(chunked(lines), { objectMode: false }));
+      .send(Readable.from(first.done ? [] : prepend(first.value, chunks), { objectMode: false }));
   }
+}
+
+async function* prepend(head: string, rest: AsyncGenerator<string>): AsyncGenerator<string> {
+  yield head;
+  yield* rest;
 }
 
 async function* conversationLines(rows: AsyncIterable<ConversationRecord>): AsyncGenerator<string> {

@@ -16,7 +16,8 @@ import { ChatResponseDto } from './dto/chat-response.dto';
 
 const SSE_DESCRIPTION = [
   'A `text/event-stream`: first the comment `: ok`, then one `event: token` per chunk with `data: {"text": "…"}`,',
-  'then `event: done` with `data: {"conversation_id", "session_id", "model", "cached", "usage"}`.',
+  'then `event: done` with `data: {"conversation_id", "session_id", "model", "cached", "usage"}`',
+  '(`conversation_id` null and `conversation_pending: true` when the database was locked and the exchange is stored later).',
   'A failure after the stream started arrives as `event: error` with `data: {"message", "status"}`.',
   'A comment is sent after 15 s without data. If the client disconnects, the upstream generation is cancelled',
   'at once and the exchange is stored with status `aborted` and the partial answer.',
@@ -122,6 +123,7 @@ function toInput(body: ChatRequestDto | ChatQueryDto): ChatInput {
 function toDoneEvent(result: ChatResult) {
   return {
     conversation_id: result.conversationId,
+    ...(result.conversationId === null ? { conversation_pending: true as const } : {}),
     session_id: result.sessionId,
     model: result.model,
     cached: result.cached,

@@ -28,7 +28,8 @@ export type FinishReason = 'stop' | 'length';
 
 export interface ChatResult {
   response: string;
-  conversationId: number;
+  /** null when the database could not take the exchange in time: it waits in the spool (see `ConversationsService.record`). */
+  conversationId: number | null;
   sessionId: string;
   model: string;
   cached: boolean;

@@ -9,8 +9,10 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../common/auth/public.decorator';
+import { DatabaseCorruptError } from '../../common/errors/app-errors';
 import { BackendProbe } from '../../core/health/backend-probe';
 import { LlmService } from '../../core/llm/llm.service';
+import { DatabaseHealth } from '../../core/persistence/database-health';
 import { EventLoopMonitor, MAX_EVENT_LOOP_DELAY_MS } from './event-loop-monitor';
 import { HealthCheckResponseDto, HealthzResponseDto, ReadinessResponseDto } from './health.dto';
 
@@ -27,6 +29,7 @@ export class HealthController {
     private readonly probe: BackendProbe,
     private readonly llm: LlmService,
     private readonly eventLoop: EventLoopMonitor,
+    private readonly databaseHealth: DatabaseHealth,
   ) {}
 
   @Get('healthz')
@@ -59,7 +62,7 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ type: ReadinessResponseDto, description: 'The database or the model backend is down (details per check), or the app is shutting down.' })
   async readyz(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult & { degraded: boolean }> {
     const result = await this.check(reply, [
-      () => this.database.pingCheck('database', { timeout: DB_PING_TIMEOUT_MS }),
+      () => this.databaseCheck(),
       () => this.backendCheck(),
     ]);
     return { ...result, degraded: !this.probe.state.up || this.llm.breaker.state !== 'closed' };
@@ -74,6 +77,13 @@ export class HealthController {
       void reply.status(503);
       return error.getResponse() as HealthCheckResult;
     }
+  }
+
+  /** A ping; down for good once any statement met a damaged database (a ping reads no table page). */
+  private databaseCheck() {
+    const corruption = this.databaseHealth.corruption;
+    if (corruption === undefined) return this.database.pingCheck('database', { timeout: DB_PING_TIMEOUT_MS });
+    return this.indicators.check('database').down({ message: new DatabaseCorruptError(corruption).message, detail: corruption });
   }
 
   private eventLoopCheck() {

@@ -1,6 +1,12 @@
 import { CreateConversations1732400000000 } from './1732400000000-create-conversations';
 import { CreateConversationsFts1732480000000 } from './1732480000000-create-conversations-fts';
 import { IndexFailedConversations1764979200000 } from './1764979200000-index-failed-conversations';
+import { CreateSpoolApplied1796500000000 } from './1796500000000-create-spool-applied';
 
 /** Listed explicitly (not globbed) so they load the same from `src/` in tests and `dist/` in production. */
-export const MIGRATIONS = [CreateConversations1732400000000, CreateConversationsFts1732480000000, IndexFailedConversations1764979200000];
+export const MIGRATIONS = [
+  CreateConversations1732400000000,
+  CreateConversationsFts1732480000000,
+  IndexFailedConversations1764979200000,
+  CreateSpoolApplied1796500000000,
+];

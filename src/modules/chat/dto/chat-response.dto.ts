@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class UsageDto {
   @ApiProperty({ description: 'Tokens in the prompt as counted by the backend (prompt_eval_count).', example: 42 })
@@ -12,8 +12,19 @@ export class ChatResponseDto {
   @ApiProperty({ description: 'The answer, truncated to MAX_RESPONSE_CHARS with "…" when longer.', example: 'A circuit breaker…' })
   response!: string;
 
-  @ApiProperty({ description: 'Id of the stored exchange (for /feedback and /conversations/{id}).', example: 1234 })
-  conversation_id!: number;
+  @ApiProperty({
+    description: 'Id of the stored exchange (for /feedback and /conversations/{id}); null when the database was locked past DB_WRITE_WAIT_SEC (see conversation_pending).',
+    example: 1234,
+    type: 'integer',
+    nullable: true,
+  })
+  conversation_id!: number | null;
+
+  @ApiPropertyOptional({
+    description: 'Present (true) only when the exchange could not be stored yet: it waits in the spool and is written once the database is free.',
+    example: true,
+  })
+  conversation_pending?: true;
 
   @ApiProperty({ description: 'The session the exchange belongs to; send it back to continue the conversation.', example: 'a1b2c3d4e5f60718' })
   session_id!: string;
@@ -29,8 +40,11 @@ export class ChatResponseDto {
 }
 
 export class SseDoneEventDto {
-  @ApiProperty({ example: 1234 })
-  conversation_id!: number;
+  @ApiProperty({ example: 1234, type: 'integer', nullable: true })
+  conversation_id!: number | null;
+
+  @ApiPropertyOptional({ example: true })
+  conversation_pending?: true;
 
   @ApiProperty({ example: 'a1b2c3d4e5f60718' })
   session_id!: string;
