@@ -7,7 +7,8 @@ import { ApiKeyGuard } from '../common/auth/api-key.guard';
 import { AuthModule } from '../common/auth/auth.module';
 import { ShutdownModule } from '../common/lifecycle/shutdown-signal';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
-import { throttlerOptions } from '../common/throttling/key-throttler.guard';
+import { AuthFailureGuard } from '../common/throttling/auth-failure.guard';
+import { KeyThrottlerGuard, throttlerOptions } from '../common/throttling/key-throttler.guard';
 import { SlidingWindowThrottlerStorage } from '../common/throttling/sliding-window.storage';
 import { ThrottlingModule } from '../common/throttling/throttling.module';
 import { LoggingModule } from '../core/logging/logging.module';
@@ -37,6 +38,7 @@ export class HttpAppModule {
         CoreModule.forRoot(config),
         AuthModule.forRoot(keys),
         ShutdownModule,
+        ThrottlingModule,
         ThrottlerModule.forRootAsync({
           imports: [ThrottlingModule],
           inject: [AppConfig, ApiKeyRing, SlidingWindowThrottlerStorage],
@@ -56,7 +58,12 @@ export class HttpAppModule {
         SystemPromptHttpModule,
       ],
       providers: [
+        // Global guards run in this order: an address that sent too many wrong keys is refused
+        // before its key is checked; then the key; then the key's budget (every route except
+        // those with @SkipThrottle(): the probes and metrics).
+        { provide: APP_GUARD, useClass: AuthFailureGuard },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_GUARD, useClass: KeyThrottlerGuard },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         // The server stores an exchange per request: its checkpoints run beside, not in, them.

@@ -61,7 +61,15 @@ export abstract class AppConfig {
   };
   abstract readonly chat: { maxPromptChars: number; maxResponseChars: number; memoryTurns: number; heartbeatMs: number };
   abstract readonly generation: Readonly<GenerationDefaults>;
-  abstract readonly rateLimit: { perMinute: number; overrides: Readonly<Record<string, number>> };
+  /**
+   * Requests per minute per key (`RATE_LIMIT_*`), and wrong keys per client address within a window
+   * (`AUTH_FAILURE_*`) before the address is refused; 0 switches either off.
+   */
+  abstract readonly rateLimit: {
+    perMinute: number;
+    overrides: Readonly<Record<string, number>>;
+    authFailures: { limit: number; windowMs: number };
+  };
   abstract readonly privacy: { piiMasking: boolean };
   /** `RETENTION_DAYS`: > 0 purges conversations older than that many days, daily. */
   abstract readonly retention: { days: number };
@@ -201,7 +209,11 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       frequency_penalty: env.GEN_FREQUENCY_PENALTY,
       dynamic: env.GEN_DYNAMIC,
     },
-    rateLimit: { perMinute: env.RATE_LIMIT_PER_MINUTE, overrides: env.RATE_LIMIT_OVERRIDES },
+    rateLimit: {
+      perMinute: env.RATE_LIMIT_PER_MINUTE,
+      overrides: env.RATE_LIMIT_OVERRIDES,
+      authFailures: { limit: env.AUTH_FAILURE_LIMIT, windowMs: env.AUTH_FAILURE_WINDOW_SEC * 1000 },
+    },
     privacy: { piiMasking: env.PII_MASKING },
     retention: { days: env.RETENTION_DAYS },
     health: { probeIntervalMs: Math.round(env.HEALTH_PROBE_SECONDS * 1000) },

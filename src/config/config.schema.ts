@@ -123,6 +123,8 @@ export const envSchema = z.object({
   GEN_FREQUENCY_PENALTY: num(-2, 2).default(0),
   GEN_DYNAMIC: bool().default(false),
   RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(60),
+  AUTH_FAILURE_LIMIT: int(0, 1_000_000).default(20),
+  AUTH_FAILURE_WINDOW_SEC: int(1, 86_400).default(60),
   RATE_LIMIT_OVERRIDES: commaList().transform((items, ctx) => {
     const overrides: Record<string, number> = {};
     for (const item of items) {

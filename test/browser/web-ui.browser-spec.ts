@@ -222,7 +222,9 @@ describeWithChromium('web UI in Chromium', () => {
   });
 
   it('explains a wrong key, a rate limit and a backend that is down in plain words', async () => {
-    await start({ RATE_LIMIT_PER_MINUTE: '1' });
+    // The key's budget covers every route: entering it spends 3 (/models, /session, /history), an
+    // answer 2 (the chat and the history refresh after it), so the second question is the sixth request.
+    await start({ RATE_LIMIT_PER_MINUTE: '5' });
     const page = await open();
     await enterKey(page, 'wrong-key-0123456789abcdef');
     await waitForText(page.locator('#notice-text'), /check your API key/, 'the wrong-key message');
@@ -230,6 +232,7 @@ describeWithChromium('web UI in Chromium', () => {
     await enterKey(page);
     await ask(page, 'first');
     await waitForText(lastAnswer(page).locator('.status'), /#\d+/, 'the first answer');
+    await waitForText(page.locator('#history-list > li').first(), /first/, 'the first exchange in the history');
     await ask(page, 'second');
     const limited = await waitForText(page.locator('#notice-text'), /Slow down/, 'the rate-limit message');
     expect(limited).toMatch(/retry in \d+ s/);

@@ -98,9 +98,31 @@ describe('API keys and rate limits', () => {
       expect((await t.request('/chat', { body: { prompt: '3' } })).status).toBe(200);
     });
 
-    it('limits requests without a valid key per client address, before they reach the guard', async () => {
+    it('turns per-key limiting off with RATE_LIMIT_PER_MINUTE=0', async () => {
       await start({ RATE_LIMIT_PER_MINUTE: '0' });
       for (let i = 0; i < 5; i += 1) expect((await t.request('/chat', { body: { prompt: `${i}` } })).status).toBe(200);
+    });
+
+    it('counts every route of the API against the key\'s one budget, except the probes and metrics', async () => {
+      await start({ RATE_LIMIT_PER_MINUTE: '1' });
+      expect((await t.request('/history')).status).toBe(200);
+      const document = await (await t.request('/docs-json', { key: null })).json();
+      const unlimited = new Set(['GET /healthz', 'GET /livez', 'GET /readyz', 'GET /metrics']);
+      const checked: string[] = [];
+      for (const [path, item] of Object.entries<Record<string, { responses: Record<string, unknown> }>>(document.paths)) {
+        for (const [method, operation] of Object.entries(item)) {
+          const route = `${method.toUpperCase()} ${path}`;
+          checked.push(route);
+          const concrete = path.replace(/\{[^}]+\}/g, '1');
+          const res = await t.request(concrete, { method: method.toUpperCase(), body: method === 'get' ? undefined : {} });
+          const seen = { route, status: res.status, retryAfter: Number(res.headers.get('retry-after')) > 0, documented: '429' in operation.responses };
+          if (unlimited.has(route)) expect({ ...seen, limited: res.status === 429 }).toMatchObject({ route, limited: false, documented: false, retryAfter: false });
+          else expect(seen).toEqual({ route, status: 429, retryAfter: true, documented: true });
+        }
+      }
+      expect(checked).toEqual(expect.arrayContaining(['GET /history', 'GET /models', 'GET /admin/status', 'POST /chat', 'GET /v1/models', 'GET /metrics']));
+      // The web UI and the API docs are not API routes: they load without spending the budget.
+      for (const path of ['/', '/static/app.js', '/docs', '/docs-json']) expect({ path, status: (await t.request(path, { key: null })).status }).toEqual({ path, status: 200 });
     });
 
     it('counts streaming requests too', async () => {

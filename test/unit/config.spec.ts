@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       dynamic: false,
     });
     expect(config.rateLimit.perMinute).toBe(60);
+    expect(config.rateLimit.authFailures).toEqual({ limit: 20, windowMs: 60_000 });
     expect(config.privacy.piiMasking).toBe(false);
   });
 
@@ -66,6 +67,8 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
     ['DATABASE_URL', 'mysql://x', /DATABASE_URL must be sqlite:<path>/],
     ['RATE_LIMIT_OVERRIDES', 'nonsense', /RATE_LIMIT_OVERRIDES must be a comma list/],
+    ['AUTH_FAILURE_LIMIT', '-1', /AUTH_FAILURE_LIMIT must be an integer between 0 and 1000000/],
+    ['AUTH_FAILURE_WINDOW_SEC', '0', /AUTH_FAILURE_WINDOW_SEC must be an integer between 1 and 86400/],
   ])('names the variable when %s=%s is invalid', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

@@ -60,6 +60,18 @@ describe('SlidingWindowThrottlerStorage', () => {
     await expect(storage.increment('a', TTL, 1)).resolves.toMatchObject({ isBlocked: false, totalHits: 1 });
   });
 
+  it('peeks without counting', () => {
+    expect(storage.peek('k', TTL, 1)).toMatchObject({ isBlocked: false, timeToBlockExpire: 0 });
+    expect(storage.size).toBe(0);
+    storage.hit('k', TTL, 2);
+    now += 10_000;
+    for (let i = 0; i < 5; i += 1) expect(storage.peek('k', TTL, 2)).toMatchObject({ isBlocked: false, totalHits: 2 });
+    storage.hit('k', TTL, 2);
+    expect(storage.peek('k', TTL, 2)).toMatchObject({ isBlocked: true, totalHits: 3, timeToBlockExpire: 50 });
+    now += 50_000;
+    expect(storage.peek('k', TTL, 2).isBlocked).toBe(false);
+  });
+
   it('starts from zero after a long silence', () => {
     storage.hit('k', TTL, 1);
     now += 5 * TTL;

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedExceptio
 import type { FastifyRequest } from 'fastify';
 import { Reflector } from '@nestjs/core';
 import { MemoizedReflector } from '../metadata/memoized-reflector';
+import { AuthFailureLimiter } from '../throttling/auth-failure.limiter';
 import { ApiKeyRing } from './api-key-ring';
 import { IS_PUBLIC } from './public.decorator';
 
@@ -16,12 +17,17 @@ export function extractApiKey(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** Global guard: every route needs a valid API key unless marked `@Public()`. */
+/**
+ * Global guard: every route needs a valid API key unless marked `@Public()`. A wrong key counts
+ * against the client's address (`AuthFailureGuard`, registered before this one, refuses it past
+ * `AUTH_FAILURE_LIMIT`).
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
     @Inject(MemoizedReflector) private readonly reflector: Reflector,
     private readonly keys: ApiKeyRing,
+    private readonly failures: AuthFailureLimiter,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -33,7 +39,10 @@ export class ApiKeyGuard implements CanActivate {
       throw new UnauthorizedException('Missing API key: send it in the X-API-Key header or as Authorization: Bearer <key>');
     }
     const id = this.keys.identify(candidate);
-    if (id === null) throw new UnauthorizedException('Invalid API key');
+    if (id === null) {
+      this.failures.recordFailure(request.ip);
+      throw new UnauthorizedException('Invalid API key');
+    }
     request.apiKeyId = id;
     return true;
   }

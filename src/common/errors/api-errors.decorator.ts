@@ -7,7 +7,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'Missing or invalid API key.',
   404: 'Not found (for chat: the model does not exist on the backend; the message is the backend\'s).',
   413: 'The prompt (or the body) is larger than allowed.',
-  429: 'Rate limited: retry after the number of seconds in Retry-After.',
+  429: "Rate limited (the key's requests per minute, or too many wrong keys from this address): retry after the number of seconds in Retry-After.",
   502: 'The model backend answered with an error.',
   503: 'The model backend is unreachable or overloaded, or the circuit breaker is open; see Retry-After.',
   504: 'The model backend timed out (whole request, first token, or a stalled stream).',

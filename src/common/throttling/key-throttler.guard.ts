@@ -8,7 +8,11 @@ import { Reflector } from '@nestjs/core';
 import { MemoizedReflector } from '../metadata/memoized-reflector';
 import { SlidingWindowThrottlerStorage } from './sliding-window.storage';
 
-/** Rate limits per API key (the key's id, never the key itself); per client IP without one. */
+/**
+ * Global guard, after the API-key guard: one budget per API key (the key's id, never the key
+ * itself) across every route except those with `@SkipThrottle()`; per client IP on a public
+ * route that is not skipped. Wrong keys are limited earlier, per address (`AuthFailureGuard`).
+ */
 @Injectable()
 export class KeyThrottlerGuard extends ThrottlerGuard {
   // The same dependencies as the base class, but the metadata reader that caches.
@@ -26,7 +30,7 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
     return keyId ? `key:${keyId}` : `ip:${await super.getTracker(req)}`;
   }
 
-  /** One budget per key across the chat routes (the default hashes class and handler into it). */
+  /** One budget per key across all routes (the default hashes class and handler into it). */
   protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {
     return `${throttlerName}:${tracker}`;
   }

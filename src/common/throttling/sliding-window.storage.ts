@@ -35,7 +35,8 @@ export class SlidingWindowThrottlerStorage implements ThrottlerStorage, OnModule
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly now: () => number = Date.now,
+    /** The clock of the windows (a test's own), for callers that keep time beside them. */
+    readonly now: () => number = Date.now,
     sweepIntervalMs = 60_000,
   ) {
     this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
@@ -48,11 +49,24 @@ export class SlidingWindowThrottlerStorage implements ThrottlerStorage, OnModule
 
   /** The synchronous core of `increment`. */
   hit(key: string, ttl: number, limit: number): ThrottleDecision {
+    return this.decide(key, ttl, limit, true);
+  }
+
+  /**
+   * Whether one more hit would be admitted, without counting it: for limits on an outcome
+   * (failed authentication) that is known only after the request was let through.
+   */
+  peek(key: string, ttl: number, limit: number): ThrottleDecision {
+    return this.decide(key, ttl, limit, false);
+  }
+
+  private decide(key: string, ttl: number, limit: number, count: boolean): ThrottleDecision {
     const now = this.now();
     const slotMs = Math.max(1, ttl / SLOTS);
     const slot = Math.floor(now / slotMs);
     let counter = this.counters.get(key);
     if (!counter || counter.slotMs !== slotMs) {
+      if (!count) return { totalHits: 1, timeToExpire: seconds(ttl), isBlocked: limit < 1, timeToBlockExpire: limit < 1 ? seconds(ttl) : 0 };
       counter = { slotMs, slots: new Array<number>(SLOTS).fill(0), newest: slot, total: 0 };
       this.counters.set(key, counter);
     }
@@ -65,6 +79,7 @@ export class SlidingWindowThrottlerStorage implements ThrottlerStorage, OnModule
         timeToBlockExpire: Math.max(1, seconds(admissionTime(counter, limit) - now)),
       };
     }
+    if (!count) return { totalHits: counter.total + 1, timeToExpire: seconds(expiryOfOldest(counter) - now), isBlocked: false, timeToBlockExpire: 0 };
     counter.slots[slot % SLOTS] += 1;
     counter.total += 1;
     return { totalHits: counter.total, timeToExpire: seconds(expiryOfOldest(counter) - now), isBlocked: false, timeToBlockExpire: 0 };

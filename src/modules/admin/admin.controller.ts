@@ -16,7 +16,7 @@ function toSettingsDto(settings: GenerationSettings): GenerationSettingsDto {
 @ApiTags('admin')
 @AdminOnly()
 @Controller('admin')
-@ApiErrors(401)
+@ApiErrors(401, 429)
 export class AdminController {
   constructor(private readonly admin: AdminService) {}
 

@@ -19,7 +19,7 @@ const CHUNK_BYTES = 64 * 1024;
 @ApiTags('admin')
 @AdminOnly()
 @Controller('admin')
-@ApiErrors(401)
+@ApiErrors(401, 429)
 export class DatabaseAdminController {
   constructor(
     private readonly databaseAdmin: DatabaseAdminService,

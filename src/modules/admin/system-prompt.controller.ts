@@ -8,7 +8,7 @@ import { SystemPromptReloadResponseDto } from './dto/system-prompt.dto';
 @ApiTags('admin')
 @AdminOnly()
 @Controller('admin/system-prompt')
-@ApiErrors(401)
+@ApiErrors(401, 429)
 export class SystemPromptController {
   constructor(private readonly systemPrompt: SystemPromptService) {}
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Optional, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Optional, Post, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiBodyOptions, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
@@ -9,7 +9,6 @@ import { firstOf } from '../../common/async/cancellation';
 import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
 import { SseWriter } from '../../common/streaming/sse-writer';
-import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
 import { ChatInput, ChatResult, ChatService } from './chat.service';
 import { ChatQueryDto, ChatRequestDto } from './dto/chat-request.dto';
 import { ChatResponseDto } from './dto/chat-response.dto';
@@ -36,7 +35,6 @@ const CHAT_BODY: ApiBodyOptions = {
 
 @ApiTags('chat')
 @Controller()
-@UseGuards(KeyThrottlerGuard)
 @ApiErrors(400, 401, 404, 413, 429, 502, 503, 504)
 export class ChatController {
   constructor(

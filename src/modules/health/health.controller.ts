@@ -8,6 +8,7 @@ import {
   type HealthIndicatorFunction,
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../../common/auth/public.decorator';
 import { DatabaseCorruptError } from '../../common/errors/app-errors';
 import { BackendProbe } from '../../core/health/backend-probe';
@@ -20,6 +21,8 @@ const DB_PING_TIMEOUT_MS = 1_000;
 
 @ApiTags('health')
 @Public()
+// Probes and scrapes run often and need no key: no rate limit of any kind.
+@SkipThrottle()
 @Controller()
 export class HealthController {
   constructor(

@@ -32,7 +32,7 @@ export function toHistoryQuery(dto: HistoryFilterQueryDto): HistoryQuery {
 
 @ApiTags('history')
 @Controller()
-@ApiErrors(400, 401)
+@ApiErrors(400, 401, 429)
 export class HistoryController {
   constructor(private readonly history: HistoryService) {}
 

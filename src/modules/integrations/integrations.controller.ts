@@ -8,7 +8,7 @@ import { IntegrationsService } from './integrations.service';
 @ApiTags('integrations')
 @AdminOnly()
 @Controller('integrations')
-@ApiErrors(401)
+@ApiErrors(401, 429)
 export class IntegrationsController {
   constructor(private readonly integrations: IntegrationsService) {}
 

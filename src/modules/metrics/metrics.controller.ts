@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '
 import type { FastifyReply } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../../common/auth/public.decorator';
 import { ErrorResponseDto } from '../../common/errors/error-response.dto';
 import { MetricsRegistry } from '../../core/metrics/metrics-registry';
@@ -11,6 +12,8 @@ const digestOf = (value: string): Buffer => createHash('sha256').update(value, '
 
 @ApiTags('metrics')
 @Public()
+// Probes and scrapes run often and need no key: no rate limit of any kind.
+@SkipThrottle()
 @Controller()
 export class MetricsController {
   /** SHA-256 of `METRICS_TOKEN`: equal-length digests compare in constant time. */

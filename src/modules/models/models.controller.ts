@@ -16,7 +16,7 @@ export class ModelsController {
     description: 'Asks the model backend (Ollama `/api/tags`) which models it can run, sorted by name, with the default model.',
   })
   @ApiOkResponse({ type: ModelListResponseDto })
-  @ApiErrors(401, 502, 503, 504)
+  @ApiErrors(401, 429, 502, 503, 504)
   async list(@Req() request: FastifyRequest): Promise<ModelListResponseDto> {
     const controller = new AbortController();
     request.raw.once('close', () => controller.abort());

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Optional, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Optional, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
@@ -9,7 +9,6 @@ import { CancelSignal, firstOf } from '../../common/async/cancellation';
 import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
 import { SseWriter } from '../../common/streaming/sse-writer';
-import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
 import { CompletionFrames, completionResponse, DONE_FRAME } from './completion-frames';
 import { ChatCompletionRequestDto, TextContentPartDto } from './dto/chat-completion-request.dto';
 import { ChatCompletionChunkDto, ChatCompletionResponseDto } from './dto/chat-completion-response.dto';
@@ -28,7 +27,6 @@ const STREAM_DESCRIPTION = [
 /** `POST /v1/chat/completions`: OpenAI's Chat Completions, so any OpenAI SDK can talk to Vega. */
 @ApiTags('openai')
 @Controller('v1')
-@UseGuards(KeyThrottlerGuard)
 @ApiExtraModels(ChatCompletionResponseDto, ChatCompletionChunkDto, TextContentPartDto)
 export class OpenAiChatController {
   constructor(

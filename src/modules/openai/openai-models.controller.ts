@@ -24,7 +24,7 @@ export class OpenAiModelsController {
     description: "The backend's models (Ollama `/api/tags`) as OpenAI's model list, sorted by name.",
   })
   @ApiOkResponse({ type: OpenAiModelListDto })
-  @ApiOpenAiErrors(401, 502, 503, 504)
+  @ApiOpenAiErrors(401, 429, 502, 503, 504)
   async list(@Res({ passthrough: true }) reply: FastifyReply): Promise<OpenAiModelListDto> {
     const { models } = await this.models.list(clientGoneSignal(reply));
     return { object: 'list', data: models.map((model) => this.toDto(model)) };
@@ -37,7 +37,7 @@ export class OpenAiModelsController {
   })
   @ApiParam({ name: 'id', type: String, description: 'The model name (URL-encoded when it holds a "/").', example: 'mistral' })
   @ApiOkResponse({ type: OpenAiModelDto })
-  @ApiOpenAiErrors(400, 401, 404, 502, 503, 504)
+  @ApiOpenAiErrors(400, 401, 404, 429, 502, 503, 504)
   async retrieve(@Param() params: ModelIdParamDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<OpenAiModelDto> {
     const { models } = await this.models.list(clientGoneSignal(reply));
     const wanted = [params.id, `${params.id}:latest`];

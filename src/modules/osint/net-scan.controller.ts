@@ -1,16 +1,14 @@
-import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { setMaxListeners } from 'node:events';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { clientGoneSignal } from '../../common/http/client-gone';
-import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
 import { NetScanRequestDto, NetScanResponseDto } from './dto/net-scan.dto';
 import { NetScanService } from './net-scan.service';
 
 @ApiTags('osint')
 @Controller('net')
-@UseGuards(KeyThrottlerGuard)
 export class NetScanController {
   constructor(private readonly scanner: NetScanService) {}
 

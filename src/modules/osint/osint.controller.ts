@@ -1,9 +1,8 @@
-import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiFetchErrors } from '../../common/errors/api-errors.decorator';
 import { clientGoneSignal } from '../../common/http/client-gone';
-import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { DnsRequestDto, DnsResponseDto, ReverseDnsRequestDto, ReverseDnsResponseDto } from './dto/dns.dto';
 import { HttpHeadersResponseDto } from './dto/http-headers-response.dto';
@@ -20,7 +19,6 @@ import { OsintWebService } from './osint-web.service';
 
 @ApiTags('osint')
 @Controller('osint')
-@UseGuards(KeyThrottlerGuard)
 export class OsintController {
   constructor(
     private readonly web: OsintWebService,

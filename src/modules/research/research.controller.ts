@@ -1,15 +1,13 @@
-import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { clientGoneSignal } from '../../common/http/client-gone';
-import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
 import { RagResponseDto, ResearchRequestDto, SummarizeResponseDto } from './dto/research.dto';
 import { ResearchService } from './research.service';
 
 @ApiTags('research')
 @Controller('research')
-@UseGuards(KeyThrottlerGuard)
 @ApiErrors(
   400,
   401,

@@ -1,16 +1,14 @@
-import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiFetchErrors } from '../../common/errors/api-errors.decorator';
 import { clientGoneSignal } from '../../common/http/client-gone';
-import { KeyThrottlerGuard } from '../../common/throttling/key-throttler.guard';
 import { SearchRequestDto } from './dto/search-request.dto';
 import { ImageSearchResponseDto, WebSearchResponseDto } from './dto/search-response.dto';
 import { SearchService } from './search/search.service';
 
 @ApiTags('research')
 @Controller('search')
-@UseGuards(KeyThrottlerGuard)
 @ApiFetchErrors()
 export class SearchController {
   constructor(private readonly search: SearchService) {}

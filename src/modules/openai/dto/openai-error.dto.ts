@@ -35,7 +35,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'Missing or invalid API key (`invalid_api_key`).',
   404: 'The model does not exist on the backend (`model_not_found`).',
   413: 'The last user message is longer than MAX_PROMPT_CHARS, or the body is too large (`context_length_exceeded`).',
-  429: 'Rate limited (`rate_limit_exceeded`): retry after the seconds in Retry-After.',
+  429: "Rate limited (`rate_limit_exceeded`: the key's requests per minute, or too many wrong keys from this address): retry after the seconds in Retry-After.",
   502: 'The model backend answered with an error (`backend_error`).',
   503: 'The model backend is unreachable or overloaded, or the circuit breaker is open (`backend_unavailable`); see Retry-After.',
   504: 'The model backend timed out (`backend_timeout`).',
