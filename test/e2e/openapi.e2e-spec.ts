@@ -1,4 +1,8 @@
 import Ajv from 'ajv';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { license } from '../../package.json';
 import { FakeOllama } from '../support/fake-ollama';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -212,6 +216,31 @@ describe('GET /docs-json (the OpenAPI document)', () => {
       }
     }
   });
+
+  it('generates a client with openapi-typescript (its defaults) that compiles with requests leaving defaulted fields out', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vega-openapi-'));
+    try {
+      writeFileSync(join(dir, 'openapi.json'), JSON.stringify(document));
+      const generate = spawnSync(process.execPath, [join(__dirname, '../../node_modules/openapi-typescript/bin/cli.js'), 'openapi.json', '-o', 'schema.d.ts'], { cwd: dir, encoding: 'utf8' });
+      expect({ status: generate.status, stderr: generate.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+      writeFileSync(
+        join(dir, 'client.ts'),
+        [
+          "import type { paths } from './schema';",
+          "type Json<P extends keyof paths, M extends 'post'> = paths[P][M] extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;",
+          "export const chat: Json<'/chat', 'post'> = { prompt: 'Explain a circuit breaker.' };",
+          "export const completion: Json<'/v1/chat/completions', 'post'> = { model: 'mistral', messages: [{ role: 'user', content: 'Hi' }] };",
+          "export const search: Json<'/search/web', 'post'> = { query: 'sqlite wal' };",
+          '',
+        ].join('\n'),
+      );
+      const tsc = spawnSync(process.execPath, [join(__dirname, '../../node_modules/typescript/bin/tsc'), '--strict', '--noEmit', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', 'client.ts'], { cwd: dir, encoding: 'utf8' });
+      expect(tsc.stdout + tsc.stderr).toBe('');
+      expect(tsc.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('runs every example as Swagger UI sends it on a default install: no made-up model or session', async () => {
     const ran: string[] = [];
