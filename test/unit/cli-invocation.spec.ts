@@ -26,7 +26,10 @@ describe('parseCommandLine', () => {
 });
 
 describe('the command catalogue', () => {
-  it('has a module for every top-level command', () => {
-    expect(Object.keys(COMMAND_MODULES).sort()).toEqual(COMMANDS.map((command) => command.name).sort());
+  it('has a module for every top-level command, and subcommand keys only for real subcommands', () => {
+    const keys = Object.keys(COMMAND_MODULES);
+    expect(keys.filter((key) => !key.includes(' ')).sort()).toEqual(COMMANDS.map((command) => command.name).sort());
+    const subcommands = COMMANDS.flatMap((command) => (command.subcommands ?? []).map((sub) => `${command.name} ${sub.name}`));
+    for (const key of keys.filter((name) => name.includes(' '))) expect(subcommands).toContain(key);
   });
 });
