@@ -161,6 +161,50 @@ describe('POST /chat — backend failures', () => {
     expect(res.body.message).toMatch(/^Malformed line from the backend/);
   });
 
+  it('stops a line longer than BACKEND_MAX_LINE_BYTES: 502 naming the limit, upstream closed, error stored', async () => {
+    // 16 MB without a newline; the first-token limit only bounds the test if the line is not stopped.
+    await start({ LLM_MAX_RETRIES: '0', LLM_FIRST_TOKEN_TIMEOUT_SEC: '10' });
+    fake.enqueue({ kind: 'huge_line', bytes: 16 * 1024 * 1024 });
+    const res = await chat();
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe('Ollama sent a line longer than 1048576 bytes (the BACKEND_MAX_LINE_BYTES limit); the stream was stopped');
+    await fake.waitForAbort(0);
+    expect(await statuses()).toEqual(['error']);
+  });
+
+  it('takes the line limit from BACKEND_MAX_LINE_BYTES', async () => {
+    await start({ LLM_MAX_RETRIES: '0', LLM_FIRST_TOKEN_TIMEOUT_SEC: '10', BACKEND_MAX_LINE_BYTES: '4096' });
+    expect((await chat('a short answer fits')).status).toBe(200);
+    fake.enqueue({ kind: 'huge_line', bytes: 64 * 1024 });
+    const res = await chat();
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe('Ollama sent a line longer than 4096 bytes (the BACKEND_MAX_LINE_BYTES limit); the stream was stopped');
+  });
+
+  it('answers 502 "closed the connection before answering" when Ollama accepts the request and hangs up, not "unreachable"', async () => {
+    await start({ LLM_MAX_RETRIES: '0' });
+    fake.enqueue({ kind: 'close_before_answer' });
+    const res = await chat();
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe(`Ollama at ${fake.url} closed the connection before answering`);
+    expect(await statuses()).toEqual(['error']);
+  });
+
+  it('answers 502 "closed the connection before answering" when Ollama sends headers and hangs up', async () => {
+    await start({ LLM_MAX_RETRIES: '0' });
+    fake.enqueue({ kind: 'close_after_headers' });
+    const res = await chat();
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe(`Ollama at ${fake.url} closed the connection before answering`);
+  });
+
+  it('retries a connection closed before answering, like other transient failures', async () => {
+    await start({ LLM_MAX_RETRIES: '1' });
+    fake.enqueue({ kind: 'close_before_answer' });
+    expect((await chat()).status).toBe(200);
+    expect(fake.chatRequests()).toHaveLength(2);
+  });
+
   it('does not retry once tokens have been received, and answers 502 when the stream drops', async () => {
     await start({ LLM_MAX_RETRIES: '2' });
     fake.enqueue({ kind: 'drop', afterChunks: 1 });

@@ -13,6 +13,8 @@ describe('loadConfig', () => {
       idleTimeoutMs: 30_000,
       maxRetries: 2,
       retryBackoffMs: 500,
+      maxLineBytes: 1_048_576,
+      maxConnections: 1024,
       breaker: { failThreshold: 5, resetMs: 30_000 },
       cache: { ttlMs: 60_000, maxEntries: 1000 },
     });

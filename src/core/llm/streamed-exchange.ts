@@ -20,6 +20,9 @@ export class StreamedExchange implements Dispatcher.DispatchHandler {
   /** Resolves when the status line and headers are in; rejects when the request failed before that. */
   readonly started: Promise<void>;
 
+  /** Whether any body bytes arrived (a connection closed before them closed before answering). */
+  receivedBody = false;
+
   private controller?: Dispatcher.DispatchController;
   private abortReason?: Error;
   private queue: Buffer[] = [];
@@ -49,6 +52,11 @@ export class StreamedExchange implements Dispatcher.DispatchHandler {
 
   get complete(): boolean {
     return this.ended;
+  }
+
+  /** Whether the request got a connection and was sent on it (undici has started it). */
+  get sent(): boolean {
+    return this.controller !== undefined;
   }
 
   /** The body's chunks as they arrive; throws what ended the exchange early. */
@@ -87,6 +95,7 @@ export class StreamedExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.receivedBody = true;
     this.queue.push(chunk);
     this.queuedBytes += chunk.length;
     if (this.queuedBytes > HIGH_WATER_BYTES) controller.pause();
@@ -136,6 +145,8 @@ export interface StreamErrors {
   http(status: number, text: string): Error;
   /** No host accepted a connection; `lastError` is the last host's. */
   unreachable(lastError: unknown): Error;
+  /** The host at `base` accepted the request, then closed the connection without answering. */
+  closed(base: string, error: unknown): Error;
 }
 
 /**
@@ -150,7 +161,7 @@ export async function openStream(
   request: { path: string; body: string; headers: Record<string, string> },
   signal: CancelSignal,
   errors: StreamErrors,
-): Promise<{ exchange: StreamedExchange; finish: () => void }> {
+): Promise<{ exchange: StreamedExchange; finish: () => void; base: string }> {
   let lastError: unknown;
   for (const target of targets) {
     if (signal.aborted) throw signal.reason;
@@ -170,6 +181,8 @@ export async function openStream(
       release();
       if (signal.aborted) throw signal.reason;
       if (!errors.isConnectError(error)) throw errors.failed(error);
+      // Sent on a connection: the host is up and may have started on it, so no other host is tried.
+      if (exchange.sent) throw errors.closed(baseOf(target), error);
       lastError = error;
       continue;
     }
@@ -178,7 +191,7 @@ export async function openStream(
         release();
         if (!exchange.complete) exchange.abort(new ClientClosedError());
       };
-      return { exchange, finish };
+      return { exchange, finish, base: baseOf(target) };
     }
     const text = await exchange.text().catch(() => '');
     release();
@@ -186,3 +199,5 @@ export async function openStream(
   }
   throw errors.unreachable(lastError);
 }
+
+const baseOf = (target: DispatchTarget): string => `${target.origin}${target.prefix}`;
