@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
+import { openSse, SseConnection } from '../support/sse-client';
 import { queryDb } from '../support/sqlite';
-import { TestApp, useAppWithFakeOllama } from '../support/test-app';
+import { TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -203,6 +204,31 @@ describe('POST /chat — backend failures', () => {
     fake.enqueue({ kind: 'close_before_answer' });
     expect((await chat()).status).toBe(200);
     expect(fake.chatRequests()).toHaveLength(2);
+  });
+
+  it('takes the pool size from BACKEND_MAX_CONNECTIONS; a stream that times out waiting for a connection says so', async () => {
+    await start({ BACKEND_MAX_CONNECTIONS: '2', LLM_FIRST_TOKEN_TIMEOUT_SEC: '1', LLM_IDLE_TIMEOUT_SEC: '60', LLM_MAX_RETRIES: '0' });
+    // Two streams that send one token and then hold their connection open.
+    fake.enqueue({ kind: 'stall_after', afterChunks: 1 }, { kind: 'stall_after', afterChunks: 1 });
+    const open = () => openSse(`${t.url}/chat/sse`, { headers: { 'x-api-key': TEST_API_KEY }, body: { prompt: 'a b c' } });
+    const firstToken = async (sse: SseConnection) => {
+      for await (const event of sse.events) if (event.event === 'token') return;
+    };
+    const held = [await open(), await open()];
+    try {
+      await Promise.all(held.map(firstToken));
+      const third = await open();
+      const events = await third.all();
+      const error = events.find((event) => event.event === 'error');
+      expect(error && JSON.parse(error.data)).toEqual({
+        status: 504,
+        message:
+          'The model sent no token within 1 s; the request was still waiting for a free connection to the backend (all 2 in use; BACKEND_MAX_CONNECTIONS)',
+      });
+      expect(fake.chatRequests()).toHaveLength(2);
+    } finally {
+      for (const sse of held) sse.close();
+    }
   });
 
   it('does not retry once tokens have been received, and answers 502 when the stream drops', async () => {

@@ -28,8 +28,8 @@ export function backendAgent(options: BackendOptions = {}): Agent {
   });
 }
 
-/** Whether requests to `origin` are queued in `agent` because every connection to it is busy. */
-export function waitingForConnection(agent: Agent, origin: string): boolean {
-  const stats = agent.stats[origin] as { queued?: number } | undefined;
-  return (stats?.queued ?? 0) > 0;
+/** How many connections to `origin` are busy when requests to it are queued for one, else undefined. */
+export function connectionsInUse(agent: Agent, origin: string): number | undefined {
+  const stats = agent.stats[origin] as { queued?: number; connected?: number } | undefined;
+  return stats?.queued ? stats.connected : undefined;
 }
