@@ -12,6 +12,14 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/** A loopback server that accepts connections and closes each one as soon as the request arrives. */
+async function hangUpServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((socket) => socket.once('data', () => socket.destroy()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
 describe('POST /chat — backend failures', () => {
   const env = useAppWithFakeOllama(['mistral']);
   const fake = env.fake;
@@ -197,6 +205,21 @@ describe('POST /chat — backend failures', () => {
     const res = await chat();
     expect(res.status).toBe(502);
     expect(res.body.message).toBe(`Ollama at ${fake.url} closed the connection before answering`);
+  });
+
+  it('says "closed the connection before answering" for a host that accepts TCP and hangs up, on chat and on /models', async () => {
+    const host = await hangUpServer();
+    try {
+      await start({ OLLAMA_URL: host.url, LLM_MAX_RETRIES: '0' });
+      const res = await chat();
+      expect(res.status).toBe(502);
+      expect(res.body.message).toBe(`Ollama at ${host.url} closed the connection before answering`);
+      const models = await t.request('/models');
+      expect(models.status).toBe(502);
+      expect((await models.json()).message).toBe(`Ollama at ${host.url} closed the connection before answering`);
+    } finally {
+      await host.close();
+    }
   });
 
   it('retries a connection closed before answering, like other transient failures', async () => {

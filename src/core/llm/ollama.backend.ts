@@ -177,6 +177,7 @@ export class OllamaBackend extends LlmBackend {
         });
       } catch (error) {
         if (signal.aborted) throw signal.reason;
+        if (closedByPeer(error)) throw closedBeforeAnswering('Ollama', base, error);
         if (!isConnectError(error)) throw new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error });
         lastError = error;
         continue;
@@ -268,6 +269,14 @@ export function isConnectError(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code;
   if (code && CONNECT_ERROR_CODES.has(code)) return true;
   return error instanceof undiciErrors.ConnectTimeoutError || error instanceof undiciErrors.SocketError;
+}
+
+/**
+ * Whether a request made with undici's `request()` failed because the host closed a connection
+ * it had accepted (the stream path knows this exactly, from whether the request was sent).
+ */
+export function closedByPeer(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === 'UND_ERR_SOCKET';
 }
 
 /** A host that took the request and hung up without an answer: up but failing, so a retry may help. */

@@ -10,7 +10,7 @@ import {
 } from '../../common/errors/app-errors';
 import { backendAgent, BackendOptions } from './backend-agent';
 import { BackendChatRequest, BackendChunk, BackendModel, BackendUsage, LlmBackend } from './llm-backend';
-import { closedBeforeAnswering, describe, isConnectError } from './ollama.backend';
+import { closedBeforeAnswering, closedByPeer, describe, isConnectError } from './ollama.backend';
 import { LineTooLongError, lineTooLong } from './ndjson';
 import { SseDecoder, SseEvent } from './sse';
 import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from './streamed-exchange';
@@ -153,6 +153,7 @@ export class OpenAiBackend extends LlmBackend {
         response = await request(`${base}${path}`, { method: init.method, body: init.body, headers, dispatcher: this.agent, signal });
       } catch (error) {
         if (signal.aborted) throw signal.reason;
+        if (closedByPeer(error)) throw closedBeforeAnswering(capital(NAME), base, error);
         if (!isConnectError(error)) throw new BackendError(`Request to ${NAME} failed: ${describe(error)}`, { cause: error });
         lastError = error;
         continue;
