@@ -90,6 +90,12 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the backend line limit and pool size, and refuses a pool of 0 or a limit under 1 KiB', () => {
+    expect(loadConfig({ BACKEND_MAX_LINE_BYTES: '65536', BACKEND_MAX_CONNECTIONS: '8' }).llm).toMatchObject({ maxLineBytes: 65536, maxConnections: 8 });
+    expect(() => loadConfig({ BACKEND_MAX_CONNECTIONS: '0' })).toThrow(/^Invalid configuration: BACKEND_MAX_CONNECTIONS must be an integer between 1 and 65536/);
+    expect(() => loadConfig({ BACKEND_MAX_LINE_BYTES: '100' })).toThrow(/^Invalid configuration: BACKEND_MAX_LINE_BYTES must be an integer between 1024 and/);
+  });
+
   it('never echoes the value of a key variable', () => {
     expect(() => loadConfig({ API_KEY: 'short-secret' })).toThrow(/^Invalid configuration: API_KEY must be at least 16 characters long$/);
   });
