@@ -68,8 +68,9 @@ export interface EventSourceRun {
  * Emulates what a browser's `EventSource` does with a GET stream (HTML standard, "server-sent
  * events"): after each stream ends it reconnects, sending the last event id it saw as
  * `Last-Event-ID`; an answer that is not a 200 `text/event-stream` (such as 204) fails the
- * connection for good. The `eventsource` package is not installed, so this stands in for it;
- * `reconnectMs` stands in for the browser's ~3 s default delay.
+ * connection for good. The `eventsource` package is not installed, so this stands in for it
+ * (test/browser/event-source.browser-spec.ts runs Chromium's own EventSource against the same
+ * route); `reconnectMs` stands in for the browser's ~3 s default delay.
  */
 export async function runEventSource(
   url: string,
