@@ -43,6 +43,8 @@ export abstract class AppConfig {
    * `urls` are the base URLs of the selected backend (`OLLAMA_URL`, or `OPENAI_BASE_URL` for
    * `LLM_BACKEND=openai`); `ollamaUrls` are always `OLLAMA_URL` (model registration talks to Ollama).
    * `apiKey` (`OPENAI_API_KEY`) is sent as a bearer token to the OpenAI-compatible server: a secret.
+   * `maxLineBytes` (`BACKEND_MAX_LINE_BYTES`): the longest line (NDJSON) or event (SSE) a backend may
+   * send; `maxConnections` (`BACKEND_MAX_CONNECTIONS`): the connection pool's size per backend host.
    */
   abstract readonly llm: {
     backend: 'ollama' | 'openai';
@@ -55,6 +57,8 @@ export abstract class AppConfig {
     idleTimeoutMs: number;
     maxRetries: number;
     retryBackoffMs: number;
+    maxLineBytes: number;
+    maxConnections: number;
     breaker: { failThreshold: number; resetMs: number };
     cache: { ttlMs: number; maxEntries: number };
     systemPromptFile?: string;
@@ -190,6 +194,8 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       idleTimeoutMs: Math.round(env.LLM_IDLE_TIMEOUT_SEC * 1000),
       maxRetries: env.LLM_MAX_RETRIES,
       retryBackoffMs: Math.round(env.LLM_RETRY_BACKOFF * 1000),
+      maxLineBytes: env.BACKEND_MAX_LINE_BYTES,
+      maxConnections: env.BACKEND_MAX_CONNECTIONS,
       breaker: { failThreshold: env.BREAKER_FAIL_THRESHOLD, resetMs: Math.round(env.BREAKER_RESET_SECONDS * 1000) },
       cache: { ttlMs: Math.round(env.CACHE_TTL_SECONDS * 1000), maxEntries: env.CACHE_MAX_ENTRIES },
       systemPromptFile: systemPromptFile ? resolve(systemPromptFile) : undefined,

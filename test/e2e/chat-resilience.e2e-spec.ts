@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
+import { openSse, SseConnection } from '../support/sse-client';
 import { queryDb } from '../support/sqlite';
-import { TestApp, useAppWithFakeOllama } from '../support/test-app';
+import { TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -9,6 +10,14 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** A loopback server that accepts connections and closes each one as soon as the request arrives. */
+async function hangUpServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((socket) => socket.once('data', () => socket.destroy()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 describe('POST /chat — backend failures', () => {
@@ -159,6 +168,90 @@ describe('POST /chat — backend failures', () => {
     const res = await chat('a b c');
     expect(res.status).toBe(502);
     expect(res.body.message).toMatch(/^Malformed line from the backend/);
+  });
+
+  it('stops a line longer than BACKEND_MAX_LINE_BYTES: 502 naming the limit, upstream closed, error stored', async () => {
+    // 16 MB without a newline; the first-token limit only bounds the test if the line is not stopped.
+    await start({ LLM_MAX_RETRIES: '0', LLM_FIRST_TOKEN_TIMEOUT_SEC: '10' });
+    fake.enqueue({ kind: 'huge_line', bytes: 16 * 1024 * 1024 });
+    const res = await chat();
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe('Ollama sent a line longer than 1048576 bytes (the BACKEND_MAX_LINE_BYTES limit); the stream was stopped');
+    await fake.waitForAbort(0);
+    expect(await statuses()).toEqual(['error']);
+  });
+
+  it('takes the line limit from BACKEND_MAX_LINE_BYTES', async () => {
+    await start({ LLM_MAX_RETRIES: '0', LLM_FIRST_TOKEN_TIMEOUT_SEC: '10', BACKEND_MAX_LINE_BYTES: '4096' });
+    expect((await chat('a short answer fits')).status).toBe(200);
+    fake.enqueue({ kind: 'huge_line', bytes: 64 * 1024 });
+    const res = await chat();
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe('Ollama sent a line longer than 4096 bytes (the BACKEND_MAX_LINE_BYTES limit); the stream was stopped');
+  });
+
+  it('answers 502 "closed the connection before answering" when Ollama accepts the request and hangs up, not "unreachable"', async () => {
+    await start({ LLM_MAX_RETRIES: '0' });
+    fake.enqueue({ kind: 'close_before_answer' });
+    const res = await chat();
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe(`Ollama at ${fake.url} closed the connection before answering`);
+    expect(await statuses()).toEqual(['error']);
+  });
+
+  it('answers 502 "closed the connection before answering" when Ollama sends headers and hangs up', async () => {
+    await start({ LLM_MAX_RETRIES: '0' });
+    fake.enqueue({ kind: 'close_after_headers' });
+    const res = await chat();
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe(`Ollama at ${fake.url} closed the connection before answering`);
+  });
+
+  it('says "closed the connection before answering" for a host that accepts TCP and hangs up, on chat and on /models', async () => {
+    const host = await hangUpServer();
+    try {
+      await start({ OLLAMA_URL: host.url, LLM_MAX_RETRIES: '0' });
+      const res = await chat();
+      expect(res.status).toBe(502);
+      expect(res.body.message).toBe(`Ollama at ${host.url} closed the connection before answering`);
+      const models = await t.request('/models');
+      expect(models.status).toBe(502);
+      expect((await models.json()).message).toBe(`Ollama at ${host.url} closed the connection before answering`);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('retries a connection closed before answering, like other transient failures', async () => {
+    await start({ LLM_MAX_RETRIES: '1' });
+    fake.enqueue({ kind: 'close_before_answer' });
+    expect((await chat()).status).toBe(200);
+    expect(fake.chatRequests()).toHaveLength(2);
+  });
+
+  it('takes the pool size from BACKEND_MAX_CONNECTIONS; a stream that times out waiting for a connection says so', async () => {
+    await start({ BACKEND_MAX_CONNECTIONS: '2', LLM_FIRST_TOKEN_TIMEOUT_SEC: '1', LLM_IDLE_TIMEOUT_SEC: '60', LLM_MAX_RETRIES: '0' });
+    // Two streams that send one token and then hold their connection open.
+    fake.enqueue({ kind: 'stall_after', afterChunks: 1 }, { kind: 'stall_after', afterChunks: 1 });
+    const open = () => openSse(`${t.url}/chat/sse`, { headers: { 'x-api-key': TEST_API_KEY }, body: { prompt: 'a b c' } });
+    const firstToken = async (sse: SseConnection) => {
+      for await (const event of sse.events) if (event.event === 'token') return;
+    };
+    const held = [await open(), await open()];
+    try {
+      await Promise.all(held.map(firstToken));
+      const third = await open();
+      const events = await third.all();
+      const error = events.find((event) => event.event === 'error');
+      expect(error && JSON.parse(error.data)).toEqual({
+        status: 504,
+        message:
+          'The model sent no token within 1 s; the request was still waiting for a free connection to the backend (all 2 in use; BACKEND_MAX_CONNECTIONS)',
+      });
+      expect(fake.chatRequests()).toHaveLength(2);
+    } finally {
+      for (const sse of held) sse.close();
+    }
   });
 
   it('does not retry once tokens have been received, and answers 502 when the stream drops', async () => {

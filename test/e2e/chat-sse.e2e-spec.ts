@@ -1,4 +1,4 @@
-import { openSse, SseEvent } from '../support/sse-client';
+import { openSse, runEventSource, SseEvent } from '../support/sse-client';
 import { queryDb } from '../support/sqlite';
 import { TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
@@ -108,7 +108,9 @@ describe('SSE chat streams', () => {
     await start({ LLM_FIRST_TOKEN_TIMEOUT_SEC: '0.2' });
     fake.enqueue({ kind: 'hang' });
     const events = await (await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'x' } })).all();
-    expect(events).toEqual([{ event: 'error', data: JSON.stringify({ message: 'The model sent no token within 0.2 s', status: 504 }) }]);
+    expect(events).toEqual([
+      { event: 'error', data: JSON.stringify({ message: 'The model sent no token within 0.2 s', status: 504 }), id: expect.stringMatching(/:1:error$/) },
+    ]);
   });
 
   it('cancels the upstream request at once when the client disconnects, and stores the partial answer as aborted', async () => {
@@ -158,6 +160,68 @@ describe('SSE chat streams', () => {
     await fake.waitForAbort(0, 2000);
     await waitFor(async () => (await rows()).length === 1);
     expect((await rows())[0]).toMatchObject({ prompt: 'to be abandoned', status: 'aborted' });
+  });
+
+  describe('EventSource reconnects', () => {
+    const ID = /^[0-9a-f]{16}:(\d+)$/;
+
+    it('numbers every event of a stream, marks the final one, and answers the reconnect after done with 204: one run, one row', async () => {
+      await start();
+      const run = await runEventSource(`${t.url}/chat/sse?prompt=${encodeURIComponent('a b c')}`, { headers: auth });
+      expect(run.statuses).toEqual([200, 204]);
+      expect(run.stopped).toBe(true);
+      const stream = run.events[0].id!.split(':')[0];
+      const seqs = run.events.slice(0, -1).map((event) => {
+        expect(event.event).toBe('token');
+        expect(event.id).toMatch(ID);
+        expect(event.id!.startsWith(`${stream}:`)).toBe(true);
+        return Number(ID.exec(event.id!)![1]);
+      });
+      expect(seqs).toEqual(seqs.map((_, index) => index + 1));
+      const done = run.events.at(-1)!;
+      expect(done.event).toBe('done');
+      expect(done.id).toBe(`${stream}:${seqs.length + 1}:done`);
+      expect(run.sentIds).toEqual(['', done.id]);
+      expect(fake.chatRequests()).toHaveLength(1);
+      expect((await rows()).map((row) => row.status)).toEqual(['ok']);
+    });
+
+    it('answers the reconnect after an error event with 204: the failing prompt is not run again', async () => {
+      await start({ LLM_MAX_RETRIES: '0' });
+      fake.enqueue({ kind: 'status', status: 500, message: 'boom' });
+      const run = await runEventSource(`${t.url}/chat/sse?prompt=fails`, { headers: auth });
+      expect(run.statuses).toEqual([200, 204]);
+      expect(run.events.map((event) => event.event)).toEqual(['error']);
+      expect(run.events[0].id).toMatch(/^[0-9a-f]{16}:1:error$/);
+      expect(fake.chatRequests()).toHaveLength(1);
+      expect((await rows()).map((row) => row.status)).toEqual(['error']);
+    });
+
+    it('answers 204 to a reconnect after a dropped stream too (that exchange was stored as aborted), on every stream route', async () => {
+      await start();
+      fake.enqueue({ kind: 'slow', delayMs: 50 });
+      const sse = await openSse(`${t.url}/chat/sse`, { headers: auth, body: { prompt: 'one two three four' } });
+      let lastId = '';
+      for await (const event of sse.events) {
+        lastId = event.id!;
+        break;
+      }
+      sse.close();
+      expect(lastId).toMatch(ID);
+      const again = { ...auth, 'last-event-id': lastId };
+      expect((await openSse(`${t.url}/chat/sse?prompt=x`, { headers: again })).status).toBe(204);
+      expect((await openSse(`${t.url}/chat/sse`, { headers: again, body: { prompt: 'x' } })).status).toBe(204);
+      expect((await openSse(`${t.url}/chat`, { headers: again, body: { prompt: 'x', stream: true } })).status).toBe(204);
+      await fake.waitForAbort(0);
+      expect(fake.chatRequests()).toHaveLength(1);
+    });
+
+    it('ignores a Last-Event-ID that no chat stream sent', async () => {
+      await start();
+      const sse = await openSse(`${t.url}/chat/sse?prompt=hi`, { headers: { ...auth, 'last-event-id': '42' } });
+      expect(sse.status).toBe(200);
+      expect((await sse.all()).at(-1)!.event).toBe('done');
+    });
   });
 
   it('refuses with a plain HTTP status, not a stream, what can be checked up front', async () => {

@@ -219,6 +219,26 @@ describe('LLM_BACKEND=openai against an OpenAI-compatible server', () => {
     expect(errored.body.message).toBe('The OpenAI-compatible server reported an error mid-stream: CUDA out of memory');
   });
 
+  it('stops an event line longer than BACKEND_MAX_LINE_BYTES with a 502 naming the limit, and stores the error', async () => {
+    const app = await start({ LLM_MAX_RETRIES: '0', LLM_FIRST_TOKEN_TIMEOUT_SEC: '10' });
+    fake.enqueue({ kind: 'huge_line', bytes: 16 * 1024 * 1024 });
+    const res = await chat(app, { prompt: 'hi' });
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe(
+      'The OpenAI-compatible server sent a line longer than 1048576 bytes (the BACKEND_MAX_LINE_BYTES limit); the stream was stopped',
+    );
+    await fake.waitForAbort(0);
+    expect(await statuses(app)).toEqual(['error']);
+  });
+
+  it('answers 502 "closed the connection before answering" when the server takes the request and hangs up', async () => {
+    const app = await start({ LLM_MAX_RETRIES: '0' });
+    fake.enqueue({ kind: 'close_before_answer' });
+    const res = await chat(app, { prompt: 'hi' });
+    expect(res.status).toBe(502);
+    expect(res.body.message).toBe(`The OpenAI-compatible server at ${fake.url} closed the connection before answering`);
+  });
+
   it('fails a stream that ends before the answer is complete (retryable), after LLM_MAX_RETRIES', async () => {
     const app = await start({ LLM_MAX_RETRIES: '1' });
     fake.setDefaultFault({ kind: 'end_early', afterChunks: 0 });

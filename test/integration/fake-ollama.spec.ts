@@ -302,6 +302,35 @@ describe(FakeOllama.name, () => {
       expect(lines(text).map((line) => JSON.parse(line).message.content)).toEqual(['Echo:']);
     });
 
+    it('close_before_answer: reads the request, then closes the connection without a status line', async () => {
+      await startFake();
+      fake.enqueue({ kind: 'close_before_answer' });
+      await expect(post('/api/chat', HELLO)).rejects.toMatchObject({ code: 'UND_ERR_SOCKET' });
+    });
+
+    it('close_after_headers: sends 200 and its headers, then closes the connection', async () => {
+      await startFake();
+      fake.enqueue({ kind: 'close_after_headers' });
+      const res = await post('/api/chat', HELLO);
+      expect(res.statusCode).toBe(200);
+      const { text, error } = await readToFailure(res.body);
+      expect(text).toBe('');
+      expect(error).toMatchObject({ code: 'UND_ERR_SOCKET' });
+    });
+
+    it('huge_line: streams one line of the given size without a newline, then goes silent', async () => {
+      await startFake();
+      fake.enqueue({ kind: 'huge_line', bytes: 300_000 });
+      const controller = new AbortController();
+      const res = await post('/api/chat', HELLO, { signal: controller.signal });
+      const text = await readUntilIdle(res.body, 300);
+      expect(text).toHaveLength(300_000);
+      expect(text.startsWith('{"model":"mistral"')).toBe(true);
+      expect(text.includes('\n')).toBe(false);
+      controller.abort();
+      await fake.waitForAbort(0);
+    });
+
     it('malformed: sends N chunks, then a line that is not JSON, then ends', async () => {
       await startFake();
       fake.enqueue({ kind: 'malformed', afterChunks: 1 });

@@ -12,6 +12,12 @@ export type FakeFault =
   | { kind: 'status'; status: number; message?: string }
   | { kind: 'hang' }
   | { kind: 'hang_after_headers' }
+  /** Accept the request, then close the connection without answering. */
+  | { kind: 'close_before_answer' }
+  /** Send the 200 status line and headers, then close the connection. */
+  | { kind: 'close_after_headers' }
+  /** Stream a line of `bytes` bytes that never ends (no newline), as fast as the client reads, then hang. */
+  | { kind: 'huge_line'; bytes: number }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'delay_first'; delayMs: number }
   | { kind: 'stall_after'; afterChunks: number }
@@ -414,7 +420,7 @@ export class FakeOllama {
   private handleChat(exchange: Exchange, raw: string, parsed: Parsed): void {
     const fault = this.faults.shift() ?? this.defaultFault;
     const stream = !(parsed.ok && isObject(parsed.value) && parsed.value.stream === false);
-    if (fault && applyTransportFault(fault, exchange.res, stream)) return;
+    if (fault && applyTransportFault(fault, exchange, stream)) return;
 
     const checked = this.validate(raw, parsed, 'ChatRequest', CHAT_FIELDS);
     if ('error' in checked) return sendError(exchange.res, checked.error);
@@ -720,7 +726,8 @@ export class FakeOllama {
   }
 }
 
-function applyTransportFault(fault: FakeFault, res: ServerResponse, stream: boolean): boolean {
+function applyTransportFault(fault: FakeFault, exchange: Exchange, stream: boolean): boolean {
+  const res = exchange.res;
   switch (fault.kind) {
     case 'status':
       sendError(res, { status: fault.status, message: fault.message ?? defaultStatusMessage(fault.status) });
@@ -731,9 +738,47 @@ function applyTransportFault(fault: FakeFault, res: ServerResponse, stream: bool
       res.writeHead(200, stream ? NDJSON_HEADERS : JSON_HEADERS);
       res.flushHeaders();
       return true;
+    case 'close_before_answer':
+      exchange.endedByServer = true;
+      res.destroy();
+      return true;
+    case 'close_after_headers':
+      res.writeHead(200, stream ? NDJSON_HEADERS : JSON_HEADERS);
+      // Destroy only once the headers reached the kernel, or the client might never see them.
+      res.write('', () => {
+        exchange.endedByServer = true;
+        res.destroy();
+      });
+      return true;
+    case 'huge_line':
+      res.writeHead(200, NDJSON_HEADERS);
+      void writeEndlessLine(exchange, '{"model":"mistral","created_at":"2025-06-01T12:00:00Z","message":{"role":"assistant","content":"', fault.bytes);
+      return true;
     default:
       return false;
   }
+}
+
+/** Writes `head` then filler up to `bytes` in all, in 64 KiB writes that wait for the client to read; no newline. */
+async function writeEndlessLine(exchange: Exchange, head: string, bytes: number): Promise<void> {
+  const res = exchange.res;
+  const filler = 'a'.repeat(64 * 1024);
+  let written = 0;
+  const write = (text: string): Promise<void> => {
+    written += Buffer.byteLength(text);
+    if (res.write(text)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  };
+  await write(head);
+  while (written < bytes && !exchange.closed) await write(filler.slice(0, Math.min(filler.length, bytes - written)));
 }
 
 /** How many content chunks a fault lets through before it strikes; undefined = all. */

@@ -22,7 +22,11 @@ export type OpenAiFault =
   /** Ends the body cleanly, without a finish_reason or [DONE]. */
   | { kind: 'end_early'; afterChunks: number }
   | { kind: 'malformed'; afterChunks: number }
-  | { kind: 'error_frame'; afterChunks: number; message?: string };
+  | { kind: 'error_frame'; afterChunks: number; message?: string }
+  /** Accept the request, then close the connection without answering. */
+  | { kind: 'close_before_answer' }
+  /** Stream one `data:` line of `bytes` bytes that never ends (no line end), as fast as the client reads, then hang. */
+  | { kind: 'huge_line'; bytes: number };
 
 export interface FakeOpenAiOptions {
   models?: string[];
@@ -191,6 +195,8 @@ export class FakeOpenAi {
       return sendError(res, fault.status, fault.message ?? `fault ${fault.status}`, fault.status >= 500 ? 'server_error' : 'invalid_request_error', fault.code ?? null);
     }
     if (fault?.kind === 'hang') return;
+    if (fault?.kind === 'close_before_answer') return void res.destroy();
+    if (fault?.kind === 'huge_line') return this.hugeLine(exchange, fault.bytes);
     if (typeof body?.model !== 'string' || !Array.isArray(body.messages)) {
       return sendError(res, 400, "'model' and 'messages' are required", 'invalid_request_error', null);
     }
@@ -240,6 +246,19 @@ export class FakeOpenAi {
       if (fault?.kind === 'slow' && index < events.length - 1) await this.sleep(exchange, fault.delayMs);
     }
     res.end();
+  }
+
+  private async hugeLine(exchange: Exchange, bytes: number): Promise<void> {
+    const { res } = exchange;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const filler = 'a'.repeat(64 * 1024);
+    let written = 0;
+    const write = async (text: string): Promise<void> => {
+      written += Buffer.byteLength(text);
+      if (!res.write(text)) await new Promise<void>((resolve) => exchange.res.once('drain', resolve).once('close', resolve));
+    };
+    await write('data: {"choices":[{"index":0,"delta":{"content":"');
+    while (written < bytes && !exchange.closed && !res.destroyed) await write(filler.slice(0, Math.min(filler.length, bytes - written)));
   }
 
   private sleep(exchange: Exchange, ms: number): Promise<void> {

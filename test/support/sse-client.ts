@@ -52,6 +52,56 @@ export function openSse(url: string, init: SseRequestInit = {}): Promise<SseConn
   });
 }
 
+/** What an emulated EventSource saw before it stopped (or was stopped). */
+export interface EventSourceRun {
+  /** the status of each connection, in order */
+  statuses: number[];
+  /** every event of every connection, in order */
+  events: SseEvent[];
+  /** the `Last-Event-ID` each connection sent ('' when none) */
+  sentIds: string[];
+  /** true when it stopped on its own (an answer that is not a 200 event stream), false when `maxConnections` cut it short */
+  stopped: boolean;
+}
+
+/**
+ * Emulates what a browser's `EventSource` does with a GET stream (HTML standard, "server-sent
+ * events"): after each stream ends it reconnects, sending the last event id it saw as
+ * `Last-Event-ID`; an answer that is not a 200 `text/event-stream` (such as 204) fails the
+ * connection for good. The `eventsource` package is not installed, so this stands in for it
+ * (test/browser/event-source.browser-spec.ts runs Chromium's own EventSource against the same
+ * route); `reconnectMs` stands in for the browser's ~3 s default delay.
+ */
+export async function runEventSource(
+  url: string,
+  init: { headers?: Record<string, string>; reconnectMs?: number; maxConnections?: number } = {},
+): Promise<EventSourceRun> {
+  const run: EventSourceRun = { statuses: [], events: [], sentIds: [], stopped: false };
+  let lastEventId = '';
+  for (let n = 0; n < (init.maxConnections ?? 4); n++) {
+    if (n > 0) await new Promise((resolve) => setTimeout(resolve, init.reconnectMs ?? 50));
+    const headers: Record<string, string> = { 'cache-control': 'no-cache', ...init.headers };
+    if (lastEventId !== '') headers['last-event-id'] = lastEventId;
+    run.sentIds.push(lastEventId);
+    const sse = await openSse(url, { method: 'GET', headers });
+    run.statuses.push(sse.status);
+    if (sse.status !== 200 || !isEventStream(sse.headers)) {
+      sse.close();
+      run.stopped = true;
+      return run;
+    }
+    try {
+      for await (const event of sse.events) {
+        run.events.push(event);
+        if (event.id !== undefined) lastEventId = event.id;
+      }
+    } catch {
+      // a dropped connection is reconnected too
+    }
+  }
+  return run;
+}
+
 type StreamState = { kind: 'open' } | { kind: 'ended' } | { kind: 'failed'; error: Error };
 
 class SseStream implements SseConnection {

@@ -13,6 +13,8 @@ describe('loadConfig', () => {
       idleTimeoutMs: 30_000,
       maxRetries: 2,
       retryBackoffMs: 500,
+      maxLineBytes: 1_048_576,
+      maxConnections: 1024,
       breaker: { failThreshold: 5, resetMs: 30_000 },
       cache: { ttlMs: 60_000, maxEntries: 1000 },
     });
@@ -89,6 +91,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LLM_BACKEND: 'openai' })).toThrow(
       /^Invalid configuration: OPENAI_BASE_URL must be set when LLM_BACKEND is openai \(e\.g\. http:\/\/127\.0\.0\.1:8080\/v1\)$/,
     );
+  });
+
+  it('reads the backend line limit and pool size, and refuses a pool of 0 or a limit under 1 KiB', () => {
+    expect(loadConfig({ BACKEND_MAX_LINE_BYTES: '65536', BACKEND_MAX_CONNECTIONS: '8' }).llm).toMatchObject({ maxLineBytes: 65536, maxConnections: 8 });
+    expect(() => loadConfig({ BACKEND_MAX_CONNECTIONS: '0' })).toThrow(/^Invalid configuration: BACKEND_MAX_CONNECTIONS must be an integer between 1 and 65536/);
+    expect(() => loadConfig({ BACKEND_MAX_LINE_BYTES: '100' })).toThrow(/^Invalid configuration: BACKEND_MAX_LINE_BYTES must be an integer between 1024 and/);
   });
 
   it('never echoes the value of a key variable', () => {

@@ -1,4 +1,4 @@
-import { MalformedLineError, NdjsonDecoder, ndjson } from '../../src/core/llm/ndjson';
+import { LineTooLongError, MalformedLineError, NdjsonDecoder, ndjson } from '../../src/core/llm/ndjson';
 import { ollamaTokenLine } from '../../src/core/llm/ollama.backend';
 
 async function collect(chunks: (string | Buffer)[]): Promise<unknown[]> {
@@ -23,6 +23,57 @@ describe('ndjson', () => {
 
   it('raises MalformedLineError on a line that is not JSON', async () => {
     await expect(collect(['{"a":1}\nnot json\n'])).rejects.toBeInstanceOf(MalformedLineError);
+  });
+});
+
+describe('NdjsonDecoder line limit', () => {
+  it('joins a line cut into many chunks, with a multi-byte character cut inside one', () => {
+    const bytes = Buffer.from(`{"t":"${'é'.repeat(20)}👋"}\n{"u":1}\n`);
+    const decoder = new NdjsonDecoder(undefined, 64);
+    const values: unknown[] = [];
+    for (let at = 0; at < bytes.length; at += 3) values.push(...decoder.push(bytes.subarray(at, at + 3)));
+    expect([...values, ...decoder.end()]).toEqual([{ t: `${'é'.repeat(20)}👋` }, { u: 1 }]);
+  });
+
+  it('accepts a line of exactly the limit, across chunks and within one', () => {
+    const line = `{"t":"${'x'.repeat(10)}"}`; // 18 bytes
+    const across = new NdjsonDecoder(undefined, 18);
+    expect([...across.push(line.slice(0, 5)), ...across.push(`${line.slice(5)}\n${line}`), ...across.end()]).toEqual([{ t: 'x'.repeat(10) }, { t: 'x'.repeat(10) }]);
+    const within = new NdjsonDecoder(undefined, 18);
+    expect(within.push(Buffer.from(`${line}\n${line}\n`))).toEqual([{ t: 'x'.repeat(10) }, { t: 'x'.repeat(10) }]);
+  });
+
+  it('raises LineTooLongError as soon as an unfinished line passes the limit, counting bytes', () => {
+    const decoder = new NdjsonDecoder(undefined, 16);
+    expect(decoder.push(Buffer.from('{"a":1}\n{"t":"ééé'))).toEqual([{ a: 1 }]); // 12 bytes pending
+    expect(() => decoder.push(Buffer.from('ééé'))).toThrow(LineTooLongError); // 18 bytes, 12 characters
+  });
+
+  it('raises LineTooLongError for a long line that ends in the chunk that carries it over the limit', () => {
+    const decoder = new NdjsonDecoder(undefined, 16);
+    decoder.push('{"t":"0123456');
+    expect(() => decoder.push('789abcdef"}\n')).toThrow(new LineTooLongError(16));
+  });
+
+  it('raises LineTooLongError for a long line inside one big chunk', () => {
+    const decoder = new NdjsonDecoder(undefined, 16);
+    expect(() => decoder.push(Buffer.from(`{"a":1}\n{"t":"${'x'.repeat(20)}"}\n`))).toThrow(LineTooLongError);
+  });
+
+  it('keeps memory flat and time linear for a huge line without a newline', () => {
+    const decoder = new NdjsonDecoder();
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const started = performance.now();
+    let sent = 0;
+    expect(() => {
+      for (; sent < 16 * 1024 * 1024; sent += chunk.length) decoder.push(chunk);
+    }).toThrow('The backend sent a line longer than 1048576 bytes (the BACKEND_MAX_LINE_BYTES limit); the stream was stopped');
+    expect(sent).toBeLessThanOrEqual(1024 * 1024);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('is a MalformedLineError, so every reader of the stream reports it as a backend error', () => {
+    expect(new LineTooLongError(1)).toBeInstanceOf(MalformedLineError);
   });
 });
 

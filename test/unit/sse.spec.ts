@@ -1,6 +1,7 @@
 import { BackendError } from '../../src/common/errors/app-errors';
 import type { BackendChunk } from '../../src/core/llm/llm-backend';
 import { ChatEventReader, errorOf, toOpenAiOptions } from '../../src/core/llm/openai.backend';
+import { LineTooLongError } from '../../src/core/llm/ndjson';
 import { SseDecoder, SseEvent } from '../../src/core/llm/sse';
 
 /** Feeds `pieces` one at a time, then ends. */
@@ -41,6 +42,47 @@ describe('SseDecoder', () => {
       { event: 'message', data: 'a' },
       { event: 'message', data: '[DONE]' },
     ]);
+  });
+
+  it('reassembles a line cut into many chunks, with multi-byte characters cut inside them', () => {
+    const bytes = Buffer.from(`data: ${'é'.repeat(30)}👋\r\n\r\ndata: b\n\n`);
+    const decoder = new SseDecoder(70); // the first line is 70 bytes
+    const events: SseEvent[] = [];
+    for (let at = 0; at < bytes.length; at += 5) events.push(...decoder.push(bytes.subarray(at, at + 5)));
+    expect([...events, ...decoder.end()]).toEqual([
+      { event: 'message', data: `${'é'.repeat(30)}👋` },
+      { event: 'message', data: 'b' },
+    ]);
+  });
+
+  it('raises LineTooLongError when a line passes the limit without a line end, counting bytes', () => {
+    const decoder = new SseDecoder(16);
+    expect(decoder.push(Buffer.from('data: a\n\ndata: éé'))).toEqual([{ event: 'message', data: 'a' }]); // 10 bytes pending
+    expect(() => decoder.push(Buffer.from('éééé'))).toThrow(LineTooLongError); // 18 bytes, 10 characters
+  });
+
+  it('raises LineTooLongError for a long line that ends in the chunk that carries it over the limit, or inside one chunk', () => {
+    const across = new SseDecoder(16);
+    across.push('data: 0123456');
+    expect(() => across.push('789abcdef\n\n')).toThrow(LineTooLongError);
+    expect(() => new SseDecoder(16).push(`data: ${'x'.repeat(60)}\n\n`)).toThrow(LineTooLongError);
+  });
+
+  it('raises LineTooLongError when data lines pile up past the limit without a blank line', () => {
+    const decoder = new SseDecoder(16);
+    expect(() => decoder.push('data: 01234\ndata: 56789\ndata: abcde\n')).toThrow(LineTooLongError);
+  });
+
+  it('keeps time linear for a huge line without a line end', () => {
+    const decoder = new SseDecoder();
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const started = performance.now();
+    let sent = 0;
+    expect(() => {
+      for (; sent < 16 * 1024 * 1024; sent += chunk.length) decoder.push(chunk);
+    }).toThrow(LineTooLongError);
+    expect(sent).toBeLessThanOrEqual(1024 * 1024);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it("reads llama.cpp's `error:` field and `event: error` as error events", () => {

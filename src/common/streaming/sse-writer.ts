@@ -48,9 +48,13 @@ export class SseWriter {
     this.heartbeat.unref();
   }
 
-  /** Sends one event; `data` is JSON-encoded so newlines in tokens survive. Waits if the socket is full. */
-  async event(name: string, data: unknown): Promise<void> {
-    if (!this.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)) {
+  /**
+   * Sends one event, with an `id:` when `id` is given; `data` is JSON-encoded so newlines in tokens
+   * survive. Waits if the socket is full.
+   */
+  async event(name: string, data: unknown, id?: string): Promise<void> {
+    const frame = `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+    if (!this.write(id === undefined ? frame : `id: ${id}\n${frame}`)) {
       await Promise.race([once(this.raw, 'drain'), once(this.raw, 'close')]);
     }
   }

@@ -12,8 +12,10 @@ import { SystemPromptService } from './system-prompt.service';
     {
       provide: LlmBackend,
       inject: [AppConfig],
-      useFactory: (config: AppConfig): LlmBackend =>
-        config.llm.backend === 'openai' ? new OpenAiBackend(config.llm.urls, config.llm.apiKey) : new OllamaBackend(config.llm.urls),
+      useFactory: ({ llm }: AppConfig): LlmBackend => {
+        const options = { maxConnections: llm.maxConnections, maxLineBytes: llm.maxLineBytes };
+        return llm.backend === 'openai' ? new OpenAiBackend(llm.urls, llm.apiKey, options) : new OllamaBackend(llm.urls, options);
+      },
     },
     LlmService,
     GenerationSettingsService,

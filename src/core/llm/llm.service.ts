@@ -238,10 +238,16 @@ class AttemptWatch {
     if (due < this.timerDueAt) this.arm(due - this.lastChunkAt);
   }
 
-  /** The error to report: the abort reason when this attempt was aborted, else the error itself. */
+  /**
+   * The error to report: the abort reason when this attempt was aborted, else the error itself.
+   * An adapter may restate the timeout that stopped it with what it knows (the request was
+   * still waiting for a connection): that one is reported.
+   */
   explain(error: unknown): unknown {
-    if (this.cancellation.aborted) return this.cancellation.reason;
-    return error;
+    if (!this.cancellation.aborted) return error;
+    const reason = this.cancellation.reason;
+    if (error instanceof BackendTimeoutError && reason instanceof BackendTimeoutError && error.kind === reason.kind) return error;
+    return reason;
   }
 
   /** The attempt completed: stop the timer; nothing upstream is left to cancel. */

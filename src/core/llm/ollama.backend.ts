@@ -8,10 +8,10 @@ import {
   BackendUnavailableError,
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
-import { backendAgent } from './backend-agent';
+import { backendAgent, BackendOptions } from './backend-agent';
 import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from './streamed-exchange';
 import { BackendChatRequest, BackendChunk, BackendModel, LlmBackend } from './llm-backend';
-import { MalformedLineError, NdjsonDecoder } from './ndjson';
+import { LineTooLongError, lineTooLong, MalformedLineError, NdjsonDecoder } from './ndjson';
 
 interface OllamaChatLine {
   message?: { content?: string };
@@ -78,27 +78,28 @@ export class OllamaBackend extends LlmBackend {
     failed: (error) => new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error }),
     http: ollamaErrorFor,
     unreachable: (lastError) => this.unreachable(lastError),
+    closed: (base, error) => closedBeforeAnswering('Ollama', base, error),
   };
 
   constructor(
     private readonly baseUrls: readonly string[],
-    options: { connectTimeoutMs?: number } = {},
+    private readonly options: BackendOptions = {},
   ) {
     super();
-    this.agent = backendAgent(options.connectTimeoutMs);
+    this.agent = backendAgent(options);
     this.targets = dispatchTargets(baseUrls);
   }
 
   async *chatStream(chat: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
     const body = JSON.stringify({ model: chat.model, messages: chat.messages, options: chat.options, stream: true });
-    const { exchange, finish } = await openStream(
+    const { exchange, finish, base } = await openStream(
       this.agent,
       this.targets,
       { path: '/api/chat', body, headers: { 'content-type': 'application/json' } },
       signal,
       this.streamErrors,
     );
-    const lines = new NdjsonDecoder(ollamaTokenLine);
+    const lines = new NdjsonDecoder(ollamaTokenLine, this.options.maxLineBytes);
     const reader = new ChatLineReader();
     try {
       // The lines that arrived together are handed on as one token: the consumer would have
@@ -107,6 +108,7 @@ export class OllamaBackend extends LlmBackend {
       for await (const chunk of exchange.body()) yield* reader.read(lines.push(chunk));
       yield* reader.read(lines.end());
     } catch (error) {
+      if (!exchange.receivedBody && !signal.aborted && isConnectError(error)) throw this.streamErrors.closed(base, error);
       throw this.streamError(error, signal);
     } finally {
       // Stopped early (consumer done, error): the socket is closed; read to the end, it is reused.
@@ -175,6 +177,7 @@ export class OllamaBackend extends LlmBackend {
         });
       } catch (error) {
         if (signal.aborted) throw signal.reason;
+        if (closedByPeer(error)) throw closedBeforeAnswering('Ollama', base, error);
         if (!isConnectError(error)) throw new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error });
         lastError = error;
         continue;
@@ -197,6 +200,7 @@ export class OllamaBackend extends LlmBackend {
   private streamError(error: unknown, signal: CancelSignal): unknown {
     if (signal.aborted) return signal.reason;
     if (error instanceof AppError) return error;
+    if (error instanceof LineTooLongError) return new BackendError(lineTooLong('Ollama', error.limitBytes));
     if (error instanceof MalformedLineError) return new BackendError(error.message);
     return new BackendError(`Connection to Ollama was lost mid-stream (${describe(error)})`, {
       retryable: true,
@@ -265,6 +269,19 @@ export function isConnectError(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code;
   if (code && CONNECT_ERROR_CODES.has(code)) return true;
   return error instanceof undiciErrors.ConnectTimeoutError || error instanceof undiciErrors.SocketError;
+}
+
+/**
+ * Whether a request made with undici's `request()` failed because the host closed a connection
+ * it had accepted (the stream path knows this exactly, from whether the request was sent).
+ */
+export function closedByPeer(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === 'UND_ERR_SOCKET';
+}
+
+/** A host that took the request and hung up without an answer: up but failing, so a retry may help. */
+export function closedBeforeAnswering(name: string, base: string, error: unknown): BackendError {
+  return new BackendError(`${name} at ${base} closed the connection before answering`, { retryable: true, cause: error });
 }
 
 const FRIENDLY: Record<string, string> = {

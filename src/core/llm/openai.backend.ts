@@ -8,9 +8,10 @@ import {
   BackendUnavailableError,
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
-import { backendAgent } from './backend-agent';
+import { backendAgent, BackendOptions } from './backend-agent';
 import { BackendChatRequest, BackendChunk, BackendModel, BackendUsage, LlmBackend } from './llm-backend';
-import { describe, isConnectError } from './ollama.backend';
+import { closedBeforeAnswering, closedByPeer, describe, isConnectError } from './ollama.backend';
+import { LineTooLongError, lineTooLong } from './ndjson';
 import { SseDecoder, SseEvent } from './sse';
 import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from './streamed-exchange';
 
@@ -47,15 +48,16 @@ export class OpenAiBackend extends LlmBackend {
     failed: (error) => new BackendError(`Request to ${NAME} failed: ${describe(error)}`, { cause: error }),
     http: openAiErrorFor,
     unreachable: (lastError) => this.unreachable(lastError),
+    closed: (base, error) => closedBeforeAnswering(capital(NAME), base, error),
   };
 
   constructor(
     private readonly baseUrls: readonly string[],
     private readonly apiKey?: string,
-    options: { connectTimeoutMs?: number } = {},
+    private readonly options: BackendOptions = {},
   ) {
     super();
-    this.agent = backendAgent(options.connectTimeoutMs);
+    this.agent = backendAgent(options);
     this.targets = dispatchTargets(baseUrls);
   }
 
@@ -67,14 +69,14 @@ export class OpenAiBackend extends LlmBackend {
       stream: true,
       stream_options: { include_usage: true },
     });
-    const { exchange, finish } = await openStream(
+    const { exchange, finish, base } = await openStream(
       this.agent,
       this.targets,
       { path: '/chat/completions', body, headers: this.headers('text/event-stream', true) },
       signal,
       this.streamErrors,
     );
-    const events = new SseDecoder();
+    const events = new SseDecoder(this.options.maxLineBytes);
     const reader = new ChatEventReader();
     try {
       // The events of one network read are handed on as one token, as the Ollama adapter does.
@@ -82,6 +84,7 @@ export class OpenAiBackend extends LlmBackend {
       yield* reader.read(events.end());
       yield* reader.finish();
     } catch (error) {
+      if (!exchange.receivedBody && !signal.aborted && isConnectError(error)) throw this.streamErrors.closed(base, error);
       throw this.streamError(error, signal);
     } finally {
       // Stopped early (consumer done, error): the socket is closed; read to the end, it is reused.
@@ -150,6 +153,7 @@ export class OpenAiBackend extends LlmBackend {
         response = await request(`${base}${path}`, { method: init.method, body: init.body, headers, dispatcher: this.agent, signal });
       } catch (error) {
         if (signal.aborted) throw signal.reason;
+        if (closedByPeer(error)) throw closedBeforeAnswering(capital(NAME), base, error);
         if (!isConnectError(error)) throw new BackendError(`Request to ${NAME} failed: ${describe(error)}`, { cause: error });
         lastError = error;
         continue;
@@ -177,6 +181,7 @@ export class OpenAiBackend extends LlmBackend {
   private streamError(error: unknown, signal: CancelSignal): unknown {
     if (signal.aborted) return signal.reason;
     if (error instanceof AppError) return error;
+    if (error instanceof LineTooLongError) return new BackendError(lineTooLong(capital(NAME), error.limitBytes));
     return new BackendError(`Connection to ${NAME} was lost mid-stream (${describe(error)})`, { retryable: true, cause: error });
   }
 }

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Agent } from 'undici';
 import type { CancelSignal } from '../../common/async/cancellation';
-import { ClientClosedError } from '../../common/errors/app-errors';
+import { BackendTimeoutError, ClientClosedError } from '../../common/errors/app-errors';
+import { connectionsInUse } from './backend-agent';
 import type Dispatcher from 'undici/types/dispatcher';
 
 /** Queued body bytes past which the socket is paused until the consumer catches up. */
@@ -19,6 +20,9 @@ export class StreamedExchange implements Dispatcher.DispatchHandler {
   headers: IncomingHttpHeaders = {};
   /** Resolves when the status line and headers are in; rejects when the request failed before that. */
   readonly started: Promise<void>;
+
+  /** Whether any body bytes arrived (a connection closed before them closed before answering). */
+  receivedBody = false;
 
   private controller?: Dispatcher.DispatchController;
   private abortReason?: Error;
@@ -40,15 +44,27 @@ export class StreamedExchange implements Dispatcher.DispatchHandler {
     agent.dispatch(options, this);
   }
 
-  /** Ends the exchange now (the socket is closed); the body, if read, throws `reason`. */
+  /**
+   * Ends the exchange now (the socket is closed); the body, if read, throws `reason`. A request
+   * still waiting for a connection fails at once: undici cannot take it out of its queue, so it
+   * is aborted when a connection takes it up, but nobody waits for that.
+   */
   abort(reason: Error): void {
     if (this.ended || this.failure) return;
-    if (this.controller) this.controller.abort(reason);
-    else this.abortReason = reason;
+    if (this.controller) return this.controller.abort(reason);
+    this.abortReason = reason;
+    this.failure = reason;
+    this.rejectStart(reason);
+    this.notify();
   }
 
   get complete(): boolean {
     return this.ended;
+  }
+
+  /** Whether the request got a connection and was sent on it (undici has started it). */
+  get sent(): boolean {
+    return this.controller !== undefined;
   }
 
   /** The body's chunks as they arrive; throws what ended the exchange early. */
@@ -87,6 +103,7 @@ export class StreamedExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.receivedBody = true;
     this.queue.push(chunk);
     this.queuedBytes += chunk.length;
     if (this.queuedBytes > HIGH_WATER_BYTES) controller.pause();
@@ -99,6 +116,7 @@ export class StreamedExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.abortReason) return; // failed already, when it was aborted before it had a connection
     this.failure = error;
     this.rejectStart(error);
     this.notify();
@@ -136,6 +154,8 @@ export interface StreamErrors {
   http(status: number, text: string): Error;
   /** No host accepted a connection; `lastError` is the last host's. */
   unreachable(lastError: unknown): Error;
+  /** The host at `base` accepted the request, then closed the connection without answering. */
+  closed(base: string, error: unknown): Error;
 }
 
 /**
@@ -150,7 +170,7 @@ export async function openStream(
   request: { path: string; body: string; headers: Record<string, string> },
   signal: CancelSignal,
   errors: StreamErrors,
-): Promise<{ exchange: StreamedExchange; finish: () => void }> {
+): Promise<{ exchange: StreamedExchange; finish: () => void; base: string }> {
   let lastError: unknown;
   for (const target of targets) {
     if (signal.aborted) throw signal.reason;
@@ -168,8 +188,10 @@ export async function openStream(
       await exchange.started;
     } catch (error) {
       release();
-      if (signal.aborted) throw signal.reason;
+      if (signal.aborted) throw exchange.sent ? signal.reason : whileWaiting(signal.reason, agent, target.origin);
       if (!errors.isConnectError(error)) throw errors.failed(error);
+      // Sent on a connection: the host is up and may have started on it, so no other host is tried.
+      if (exchange.sent) throw errors.closed(baseOf(target), error);
       lastError = error;
       continue;
     }
@@ -178,11 +200,26 @@ export async function openStream(
         release();
         if (!exchange.complete) exchange.abort(new ClientClosedError());
       };
-      return { exchange, finish };
+      return { exchange, finish, base: baseOf(target) };
     }
     const text = await exchange.text().catch(() => '');
     release();
     throw errors.http(exchange.statusCode, text);
   }
   throw errors.unreachable(lastError);
+}
+
+const baseOf = (target: DispatchTarget): string => `${target.origin}${target.prefix}`;
+
+/**
+ * A timeout that struck while the request was still queued for a connection (every one to the
+ * host busy with other streams) says so: the model was never asked, the pool was too small.
+ */
+function whileWaiting(reason: unknown, agent: Agent, origin: string): unknown {
+  const inUse = connectionsInUse(agent, origin);
+  if (!(reason instanceof BackendTimeoutError) || inUse === undefined) return reason;
+  return new BackendTimeoutError(
+    reason.kind,
+    `${reason.message}; the request was still waiting for a free connection to the backend (all ${inUse} in use; BACKEND_MAX_CONNECTIONS)`,
+  );
 }

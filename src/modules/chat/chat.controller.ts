@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Optional, Post, Query, Res } from '@nestjs/common';
-import { ApiBody, ApiBodyOptions, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiBodyOptions, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
@@ -12,6 +12,9 @@ import { SseWriter } from '../../common/streaming/sse-writer';
 import { ChatInput, ChatResult, ChatService } from './chat.service';
 import { ChatQueryDto, ChatRequestDto } from './dto/chat-request.dto';
 import { ChatResponseDto } from './dto/chat-response.dto';
+import { SseEventIds } from './sse-event-ids';
+
+const RECONNECT_DESCRIPTION = 'The request carried the `Last-Event-ID` of a chat stream (an EventSource reconnecting after the stream ended): nothing was run.';
 
 const SSE_DESCRIPTION = [
   'A `text/event-stream`: first the comment `: ok`, then one `event: token` per chunk with `data: {"text": "…"}`,',
@@ -20,6 +23,9 @@ const SSE_DESCRIPTION = [
   'A failure after the stream started arrives as `event: error` with `data: {"message", "status"}`.',
   'A comment is sent after 15 s without data. If the client disconnects, the upstream generation is cancelled',
   'at once and the exchange is stored with status `aborted` and the partial answer.',
+  'Every event has an `id:` (`<stream>:<seq>`, the final one `<stream>:<seq>:done` or `:error`); a request that',
+  "carries one of them as `Last-Event-ID` (an EventSource reconnecting) gets 204 No Content, which stops it:",
+  'the prompt is not run again.',
 ].join(' ');
 
 /**
@@ -64,6 +70,7 @@ export class ChatController {
   @ApiBody(CHAT_BODY)
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: SSE_DESCRIPTION, schema: { type: 'string' } })
+  @ApiNoContentResponse({ description: RECONNECT_DESCRIPTION })
   async postSse(@Body() body: ChatRequestDto, @Res() reply: FastifyReply): Promise<void> {
     return this.streamTo(reply, body);
   }
@@ -75,6 +82,7 @@ export class ChatController {
   })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: SSE_DESCRIPTION, schema: { type: 'string' } })
+  @ApiNoContentResponse({ description: RECONNECT_DESCRIPTION })
   async getSse(@Query() query: ChatQueryDto, @Res() reply: FastifyReply): Promise<void> {
     return this.streamTo(reply, query);
   }
@@ -84,22 +92,25 @@ export class ChatController {
    * the headers go out; after that, failures are reported in-stream as `event: error`.
    */
   private async streamTo(reply: FastifyReply, body: ChatRequestDto | ChatQueryDto): Promise<void> {
+    // An EventSource reconnecting after the stream ended: 204 makes it stop (HTML standard).
+    if (SseEventIds.isFromChatStream(reply.request.headers['last-event-id'])) return void (await reply.status(204).send());
     const prepared = await this.chat.prepare(toInput(body));
     const sse = new SseWriter(reply, this.config.chat.heartbeatMs);
     sse.open(reply.getHeaders() as Record<string, string>);
+    const ids = new SseEventIds();
     // A shutdown ends the stream like a client that left (stored as aborted, upstream cancelled).
     const stop = this.shutdown ? firstOf([sse.signal, this.shutdown.signal]) : undefined;
     try {
       for await (const event of this.chat.run(prepared, stop?.signal ?? sse.signal)) {
-        if (event.type === 'token') await sse.event('token', { text: event.text });
-        else await sse.event('done', toDoneEvent(event.result));
+        if (event.type === 'token') await sse.event('token', { text: event.text }, ids.next());
+        else await sse.event('done', toDoneEvent(event.result), ids.final('done'));
       }
     } catch (error) {
       if (this.shutdown?.active && !sse.signal.aborted) {
-        await sse.event('error', { message: 'server shutting down', status: 503 });
+        await sse.event('error', { message: 'server shutting down', status: 503 }, ids.final('error'));
       } else if (!(error instanceof ClientClosedError)) {
         const { body: failure } = describeError(error);
-        await sse.event('error', { message: failure.message, status: failure.statusCode });
+        await sse.event('error', { message: failure.message, status: failure.statusCode }, ids.final('error'));
       }
     } finally {
       stop?.release();
