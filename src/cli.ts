@@ -28,6 +28,8 @@ async function main(args: string[]): Promise<number> {
         const { runCommand } = require('./cli/run-command') as typeof import('./cli/run-command');
         return await runCommand(invocation.path, invocation.argv);
       } catch (error) {
+        // A write that failed because the reader left reached the command as an error: a normal end.
+        if (readerLeft(error)) return EXIT_OK;
         process.stderr.write(`${errorLine(invocation.path, error, verbose)}\n`);
         return exitCodeFor(error);
       }
@@ -45,13 +47,21 @@ function errorLine(path: string[], error: unknown, verbose: boolean): string {
   return `${paletteFor(process.stderr).red('vega:')} ${text}`;
 }
 
-// `vega history | head`: the reader left; stop quietly instead of failing on the next write.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
+function readerLeft(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | null)?.code === 'EPIPE';
+}
 
 let settled = false;
+
+// `vega history | head`: the reader left, which is how a pipe ends, not a failure. Stop at once,
+// even mid-stream (as SIGPIPE would), with exit 0 and nothing on stderr — unless the command had
+// already ended with its own code.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (!readerLeft(error)) throw error;
+  const code = settled ? (process.exitCode ?? EXIT_OK) : EXIT_OK;
+  settled = true;
+  process.exit(code);
+});
 // A command whose work was left waiting on nothing would otherwise end with exit 0.
 process.once('exit', () => {
   if (settled) return;
