@@ -119,6 +119,15 @@ describeWithChromium('web UI in Chromium', () => {
     expect(row.response).not.toContain('word60');
     expect(await page.locator('#send').isEnabled()).toBe(true);
 
+    // Without a reload: the history panel lists the aborted row, and the stopped bubble gets its id and a rating control.
+    const listed = page.locator(`#history-list li[data-conversation-id="${row.id}"]`);
+    await waitForText(listed.locator('.badge'), /^aborted$/, 'the aborted row in the history panel');
+    await waitForText(lastAnswer(page).locator('.status'), new RegExp(`stopped.*#${row.id}$`), 'the stopped answer with its id');
+    expect(await lastAnswer(page).getAttribute('data-conversation-id')).toBe(String(row.id));
+    await lastAnswer(page).locator('.rating button[aria-label="Rate 2 of 5"]').click();
+    await waitForRows(t!, 'SELECT * FROM conversations', (rows) => rows[0]?.rating === 2, 'the rating of the stopped answer');
+    await waitForCount(lastAnswer(page).locator('.rating .star.on'), 2, 'lit stars');
+
     // After a reload the key, the session and the exchange are still there.
     await page.reload();
     const item = page.locator(`#history-list li[data-conversation-id="${row.id}"]`);
@@ -218,6 +227,57 @@ describeWithChromium('web UI in Chromium', () => {
     for (const head of await page.locator('#history-list .history-head').all()) await head.click();
     expect(await page.locator('#history img, #history script, #history svg, #history a').count()).toBe(0);
     expect(await page.evaluate('typeof window.__xss')).toBe('undefined');
+    expectCleanPage();
+  });
+
+  it('asks for the key on first load as a neutral prompt, not in the error style', async () => {
+    await start();
+    const page = await open();
+    const notice = page.locator('#notice');
+    await waitForText(page.locator('#notice-text'), /Enter your API key to start/, 'the first-load prompt');
+    expect(await notice.getAttribute('class')).not.toMatch(/\berror\b/);
+    expect(await notice.getAttribute('role')).toBe('status');
+    const prompt = await notice.evaluate((element) => getComputedStyle(element).color);
+
+    // An actual failure, for comparison, is in the error style.
+    await enterKey(page, 'wrong-key-0123456789abcdef');
+    await waitForText(page.locator('#notice-text'), /check your API key/, 'the wrong-key message');
+    expect(await notice.getAttribute('class')).toMatch(/\berror\b/);
+    expect(await notice.getAttribute('role')).toBe('alert');
+    expect(await notice.evaluate((element) => getComputedStyle(element).color)).not.toBe(prompt);
+    expectCleanPage();
+  });
+
+  it('shows the whole history search placeholder, on a desktop and on a phone', async () => {
+    await start();
+    const page = await open();
+    await enterKey(page);
+    /** How much wider the placeholder is than the input's text box, in its own font (<= 0: it fits). */
+    const overflow = () =>
+      page.locator('#history-q').evaluate((input: HTMLInputElement) => {
+        const style = getComputedStyle(input);
+        const context = document.createElement('canvas').getContext('2d')!;
+        context.font = style.font;
+        const box = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        const measured = Math.ceil(context.measureText(input.placeholder).width - box);
+        // The same text typed in, where Chromium's own layout (the clear button included) decides whether it scrolls.
+        input.value = input.placeholder;
+        const scrolled = input.scrollWidth - input.clientWidth;
+        input.value = '';
+        return { placeholder: input.placeholder, excess: Math.max(measured, scrolled) };
+      });
+    for (const viewport of [
+      { width: 1280, height: 860 },
+      { width: 800, height: 860 },
+      { width: 390, height: 844 },
+      { width: 320, height: 640 },
+    ]) {
+      await page.setViewportSize(viewport);
+      if (viewport.width <= 760 && !(await page.locator('#history').isVisible())) await page.click('#history-toggle');
+      const { placeholder, excess } = await overflow();
+      expect(placeholder.length).toBeGreaterThan(0);
+      expect({ viewport: viewport.width, placeholder, pixelsCut: Math.max(0, excess) }).toEqual({ viewport: viewport.width, placeholder, pixelsCut: 0 });
+    }
     expectCleanPage();
   });
 
