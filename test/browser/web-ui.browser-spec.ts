@@ -365,6 +365,25 @@ describeWithChromium('web UI in Chromium', () => {
     expectCleanPage();
   });
 
+  it("reads SSE frames with id:, retry: and unknown fields by the standard's rules", async () => {
+    await start();
+    const page = await open();
+    // The page's own parser, in the page (a string: the test's compiler must not rewrite the import).
+    const events = await page.evaluate(`(async () => {
+      const { SseParser } = await import('/static/sse.js');
+      const seen = [];
+      const parser = new SseParser((event) => seen.push(event));
+      parser.push('id: 7\\nevent: token\\ndata: {"text":"a"}\\n\\n');
+      parser.push('id: 8\\nretry: 1000\\nvendor-field: x\\nevent: done\\nid\\ndata: {"conversation_id":1}\\n\\nid: 9\\n\\n');
+      return seen;
+    })()`);
+    expect(events).toEqual([
+      { event: 'token', data: '{"text":"a"}' },
+      { event: 'done', data: '{"conversation_id":1}' },
+    ]);
+    expectCleanPage();
+  });
+
   it('serves Swagger UI at /docs under its CSP', async () => {
     await start();
     const page = await open();
