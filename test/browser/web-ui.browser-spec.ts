@@ -237,14 +237,16 @@ describeWithChromium('web UI in Chromium', () => {
     await waitForText(page.locator('#notice-text'), /Enter your API key to start/, 'the first-load prompt');
     expect(await notice.getAttribute('class')).not.toMatch(/\berror\b/);
     expect(await notice.getAttribute('role')).toBe('status');
-    const prompt = await notice.evaluate((element) => getComputedStyle(element).color);
+    // Strings: the tests compile without the DOM's types.
+    const colour = () => notice.evaluate('(element) => getComputedStyle(element).color') as Promise<string>;
+    const prompt = await colour();
 
     // An actual failure, for comparison, is in the error style.
     await enterKey(page, 'wrong-key-0123456789abcdef');
     await waitForText(page.locator('#notice-text'), /check your API key/, 'the wrong-key message');
     expect(await notice.getAttribute('class')).toMatch(/\berror\b/);
     expect(await notice.getAttribute('role')).toBe('alert');
-    expect(await notice.evaluate((element) => getComputedStyle(element).color)).not.toBe(prompt);
+    expect(await colour()).not.toBe(prompt);
     expectCleanPage();
   });
 
@@ -254,9 +256,9 @@ describeWithChromium('web UI in Chromium', () => {
     await enterKey(page);
     /** How much wider the placeholder is than the input's text box, in its own font (<= 0: it fits). */
     const overflow = () =>
-      page.locator('#history-q').evaluate((input: HTMLInputElement) => {
+      page.locator('#history-q').evaluate(`(input) => {
         const style = getComputedStyle(input);
-        const context = document.createElement('canvas').getContext('2d')!;
+        const context = document.createElement('canvas').getContext('2d');
         context.font = style.font;
         const box = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
         const measured = Math.ceil(context.measureText(input.placeholder).width - box);
@@ -265,7 +267,7 @@ describeWithChromium('web UI in Chromium', () => {
         const scrolled = input.scrollWidth - input.clientWidth;
         input.value = '';
         return { placeholder: input.placeholder, excess: Math.max(measured, scrolled) };
-      });
+      }`) as Promise<{ placeholder: string; excess: number }>;
     for (const viewport of [
       { width: 1280, height: 860 },
       { width: 800, height: 860 },

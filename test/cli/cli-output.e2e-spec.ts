@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FakeOllama } from '../support/fake-ollama';
 import { execDb } from '../support/seed';
+import { queryDb } from '../support/sqlite';
 import { tempDir } from '../support/test-app';
 import { runVega, runVegaClosingStdoutAfter } from '../support/cli';
 
@@ -47,6 +49,24 @@ describe('a reader that closes stdout early (vega … | head -c N)', () => {
     const result = await runVegaClosingStdoutAfter(bytes, args(), { env });
     expect(result.stdout.length).toBeGreaterThanOrEqual(bytes);
     expect({ code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+  });
+});
+
+describe('vega chat | head -c N', () => {
+  const words = Array.from({ length: 200 }, (_, i) => `word${i + 1}`);
+  const fake = new FakeOllama({ models: ['mistral'], reply: () => words.join(' '), tokenDelayMs: 20 });
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+
+  it('stops the answer and the model, keeps the partial answer as aborted, and ends with exit 0 and nothing on stderr', async () => {
+    const dataDir = join(temp.dir, 'chat-data');
+    const result = await runVegaClosingStdoutAfter(20, ['chat', 'count for me'], { env: { VEGA_DATA_DIR: dataDir, OLLAMA_URL: fake.url } });
+    expect({ code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(result.stdout).toMatch(/^word1 word2/);
+    await fake.waitForAbort(0, 10_000);
+    const rows = await queryDb<{ status: string; response: string; source: string }>(join(dataDir, 'vega.db'), 'SELECT status, response, source FROM conversations');
+    expect(rows).toEqual([{ status: 'aborted', response: expect.stringMatching(/^word1 word2/), source: 'cli' }]);
+    expect(rows[0].response).not.toContain('word200');
   });
 });
 
