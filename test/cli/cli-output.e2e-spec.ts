@@ -68,6 +68,14 @@ describe('vega chat | head -c N', () => {
     expect(rows).toEqual([{ status: 'aborted', response: expect.stringMatching(/^word1 word2/), source: 'cli' }]);
     expect(rows[0].response).not.toContain('word200');
   });
+
+  it('does the same for an answer in vega repl', async () => {
+    const dataDir = join(temp.dir, 'repl-data');
+    const result = await runVegaClosingStdoutAfter(20, ['repl'], { env: { VEGA_DATA_DIR: dataDir, OLLAMA_URL: fake.url }, input: 'count for me\n' });
+    expect({ code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    const rows = await queryDb<{ status: string; response: string }>(join(dataDir, 'vega.db'), 'SELECT status, response FROM conversations');
+    expect(rows).toEqual([{ status: 'aborted', response: expect.stringMatching(/^word1 word2/) }]);
+  });
 });
 
 describe('--out onto an existing file', () => {

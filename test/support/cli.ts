@@ -64,7 +64,7 @@ export function runVega(args: string[], options: VegaOptions & { input?: string 
  * Runs `vega args…` with its stdout read by a reader that closes its end after `bytes` bytes,
  * as `vega … | head -c N` does; `stdout` is what the reader got before it left.
  */
-export function runVegaClosingStdoutAfter(bytes: number, args: string[], options: VegaOptions = {}): Promise<VegaResult> {
+export function runVegaClosingStdoutAfter(bytes: number, args: string[], options: VegaOptions & { input?: string } = {}): Promise<VegaResult> {
   const child = spawnVega(args, options);
   let received = 0;
   let stdout = '';
@@ -75,7 +75,7 @@ export function runVegaClosingStdoutAfter(bytes: number, args: string[], options
     if (received >= bytes) child.stdout!.destroy();
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin!.end();
+  child.stdin!.end(options.input ?? '');
   return new Promise((done, fail) => {
     child.once('error', fail);
     child.once('close', (code, signal) => done({ code, signal, stdout, stderr }));
