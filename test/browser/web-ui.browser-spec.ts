@@ -238,7 +238,7 @@ describeWithChromium('web UI in Chromium', () => {
     expect(await notice.getAttribute('class')).not.toMatch(/\berror\b/);
     expect(await notice.getAttribute('role')).toBe('status');
     // Strings: the tests compile without the DOM's types.
-    const colour = () => notice.evaluate('(element) => getComputedStyle(element).color') as Promise<string>;
+    const colour = () => page.evaluate(`getComputedStyle(document.getElementById('notice')).color`) as Promise<string>;
     const prompt = await colour();
 
     // An actual failure, for comparison, is in the error style.
@@ -256,7 +256,8 @@ describeWithChromium('web UI in Chromium', () => {
     await enterKey(page);
     /** How much wider the placeholder is than the input's text box, in its own font (<= 0: it fits). */
     const overflow = () =>
-      page.locator('#history-q').evaluate(`(input) => {
+      page.evaluate(`(() => {
+        const input = document.getElementById('history-q');
         const style = getComputedStyle(input);
         const context = document.createElement('canvas').getContext('2d');
         context.font = style.font;
@@ -267,7 +268,7 @@ describeWithChromium('web UI in Chromium', () => {
         const scrolled = input.scrollWidth - input.clientWidth;
         input.value = '';
         return { placeholder: input.placeholder, excess: Math.max(measured, scrolled) };
-      }`) as Promise<{ placeholder: string; excess: number }>;
+      })()`) as Promise<{ placeholder: string; excess: number }>;
     for (const viewport of [
       { width: 1280, height: 860 },
       { width: 800, height: 860 },
