@@ -7,6 +7,7 @@
 import { describeError, EXIT_OK, EXIT_USAGE, exitCodeFor } from './cli/cli-errors';
 import { findCommand } from './cli/catalogue';
 import { parseCommandLine } from './cli/invocation';
+import { readerHasLeft, readerLeft } from './cli/output/reader-left';
 
 async function main(args: string[]): Promise<number> {
   const { invocation, verbose } = parseCommandLine(args);
@@ -28,6 +29,8 @@ async function main(args: string[]): Promise<number> {
         const { runCommand } = require('./cli/run-command') as typeof import('./cli/run-command');
         return await runCommand(invocation.path, invocation.argv);
       } catch (error) {
+        // The reader left (the write that failed, or the work stopped because of it): a normal end.
+        if (isEpipe(error) || readerHasLeft()) return EXIT_OK;
         process.stderr.write(`${errorLine(invocation.path, error, verbose)}\n`);
         return exitCodeFor(error);
       }
@@ -45,13 +48,27 @@ function errorLine(path: string[], error: unknown, verbose: boolean): string {
   return `${paletteFor(process.stderr).red('vega:')} ${text}`;
 }
 
-// `vega history | head`: the reader left; stop quietly instead of failing on the next write.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
+function isEpipe(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | null)?.code === 'EPIPE';
+}
 
 let settled = false;
+
+// `vega history | head`: the reader left, which is how a pipe ends, not a failure. Stop at once,
+// even mid-stream (as SIGPIPE would), with exit 0 and nothing on stderr — unless the command had
+// already ended with its own code. Work that must leave a record first (a chat turn) is stopped
+// and awaited, briefly (`cli/output/reader-left.ts`).
+let leaving = false;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (!isEpipe(error)) throw error;
+  if (leaving) return;
+  leaving = true;
+  const code = settled ? (process.exitCode ?? EXIT_OK) : EXIT_OK;
+  void readerLeft().finally(() => {
+    settled = true;
+    process.exit(code);
+  });
+});
 // A command whose work was left waiting on nothing would otherwise end with exit 0.
 process.once('exit', () => {
   if (settled) return;

@@ -63,8 +63,11 @@ function newSessionId() {
 
 // ---- notices ---------------------------------------------------------------------------------
 
-function showNotice(message) {
+/** A failure (the default) is an alert in the error style; `kind: 'info'` is a neutral prompt. */
+function showNotice(message, { kind = 'error' } = {}) {
   ui.noticeText.textContent = message;
+  ui.notice.className = `notice ${kind}`;
+  ui.notice.setAttribute('role', kind === 'error' ? 'alert' : 'status');
   ui.notice.hidden = false;
 }
 
@@ -171,7 +174,8 @@ class AnswerView {
     this.item.dataset.status = status;
     // null: the database was locked and the exchange waits in the server's spool (no id to rate yet).
     const stored = conversation_id === null ? 'storage pending' : `#${conversation_id}`;
-    const parts = [model, cached ? 'cached' : null, status !== 'ok' && status !== 'cached' ? status : null, stored];
+    const label = status === 'aborted' ? 'stopped' : status;
+    const parts = [model, cached ? 'cached' : null, status !== 'ok' && status !== 'cached' ? label : null, stored];
     this.status.textContent = parts.filter(Boolean).join(' · ');
     if (conversation_id !== null) this.meta.append(ratingControl(conversation_id, rating));
   }
@@ -238,7 +242,7 @@ async function wholeAnswer(body, answer, signal) {
 
 async function send(prompt) {
   if (!loadKey()) {
-    showNotice('Enter your API key first (it is printed when Vega starts, and kept in data/api-key).');
+    showNotice('Enter your API key first (it is printed when Vega starts, and kept in data/api-key).', { kind: 'info' });
     ui.key.focus();
     return;
   }
@@ -259,11 +263,43 @@ async function send(prompt) {
       if (isPageWideFailure(error)) showNotice(error.message);
     }
   } finally {
-    if (controller.signal.aborted) answer.stopped();
     running = null;
     setBusy(false);
-    void loadHistory({ reset: true });
+    if (controller.signal.aborted) {
+      answer.stopped();
+      void adoptStoppedRow(answer, body.session_id);
+    } else void loadHistory({ reset: true });
   }
+}
+
+// Waits between looks for a stopped answer's row: about 12 s in all, most of it after the first second.
+const STOPPED_ROW_WAITS = [100, 150, 250, 500, 1000, 1000, 1000, 2000, 2000, 2000, 2000];
+
+/**
+ * A stopped stream never gets its `done` event: the server stores the partial answer as
+ * `aborted` only once it has seen the disconnect, a moment later. Wait for that row (the
+ * newest of this session, one the page does not show yet), then give the bubble its id and
+ * rating control and refresh the history, so both show it without a reload.
+ */
+async function adoptStoppedRow(answer, sessionId) {
+  const shown = new Set(Array.from(ui.messages.querySelectorAll('li[data-conversation-id]'), (item) => item.dataset.conversationId));
+  // A few rows, not one: an exchange sent right after Stop may be stored first.
+  const params = new URLSearchParams({ session_id: sessionId, limit: '5' });
+  for (const wait of STOPPED_ROW_WAITS) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    let rows;
+    try {
+      rows = (await (await api(`/history?${params}`)).json()).items;
+    } catch {
+      break; // the history refresh below reports what is wrong
+    }
+    const row = rows.find((item) => item.status === 'aborted' && !shown.has(String(item.id)));
+    if (row) {
+      answer.finish({ conversation_id: row.id, model: row.model, rating: row.rating, status: row.status });
+      break;
+    }
+  }
+  await loadHistory({ reset: true });
 }
 
 // ---- session ---------------------------------------------------------------------------------
@@ -471,5 +507,5 @@ initTabs({
 if (loadKey()) refreshAll();
 else {
   startSession(prefs.session ?? undefined);
-  showNotice('Enter your API key to start (it is printed when Vega starts, and kept in data/api-key).');
+  showNotice('Enter your API key to start (it is printed when Vega starts, and kept in data/api-key).', { kind: 'info' });
 }

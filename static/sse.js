@@ -1,6 +1,6 @@
 // Server-Sent Events over fetch (EventSource cannot send the API-key header), parsed by the rules
-// of the HTML standard: lines end in CRLF, LF or CR; `:` starts a comment; `event`, `data`, `id`
-// fields; a blank line dispatches; several data lines join with "\n".
+// of the HTML standard: lines end in CRLF, LF or CR; `:` starts a comment; `event` and `data` are
+// used, `id`, `retry` and unknown fields ignored; a blank line dispatches; several data lines join with "\n".
 
 export class SseParser {
   constructor(onEvent, onComment = () => {}) {
@@ -49,6 +49,8 @@ export class SseParser {
 
 /** Yields the events of a `text/event-stream` response as they arrive. */
 export async function* readSse(response, signal) {
+  // A reply without a body (204: the stream asked for has already finished) has no events.
+  if (!response.body) return;
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   const queue = [];
   const parser = new SseParser((event) => queue.push(event));

@@ -264,7 +264,7 @@ export const COMMANDS: CommandSpec[] = [
       {
         name: 'export',
         summary: 'every conversation as JSON Lines (to stdout, or --out FILE)',
-        options: [{ flags: '--out <file>', description: 'write to this file instead of stdout' }],
+        options: [{ flags: '--out <file>', description: 'write to this new file instead of stdout (an existing file is never overwritten)' }],
         examples: ['vega db export --out conversations.jsonl', 'vega db export | gzip > conversations.jsonl.gz'],
       },
       {

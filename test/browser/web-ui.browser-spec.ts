@@ -119,6 +119,15 @@ describeWithChromium('web UI in Chromium', () => {
     expect(row.response).not.toContain('word60');
     expect(await page.locator('#send').isEnabled()).toBe(true);
 
+    // Without a reload: the history panel lists the aborted row, and the stopped bubble gets its id and a rating control.
+    const listed = page.locator(`#history-list li[data-conversation-id="${row.id}"]`);
+    await waitForText(listed.locator('.badge'), /^aborted$/, 'the aborted row in the history panel');
+    await waitForText(lastAnswer(page).locator('.status'), new RegExp(`stopped.*#${row.id}$`), 'the stopped answer with its id');
+    expect(await lastAnswer(page).getAttribute('data-conversation-id')).toBe(String(row.id));
+    await lastAnswer(page).locator('.rating button[aria-label="Rate 2 of 5"]').click();
+    await waitForRows(t!, 'SELECT * FROM conversations', (rows) => rows[0]?.rating === 2, 'the rating of the stopped answer');
+    await waitForCount(lastAnswer(page).locator('.rating .star.on'), 2, 'lit stars');
+
     // After a reload the key, the session and the exchange are still there.
     await page.reload();
     const item = page.locator(`#history-list li[data-conversation-id="${row.id}"]`);
@@ -221,6 +230,60 @@ describeWithChromium('web UI in Chromium', () => {
     expectCleanPage();
   });
 
+  it('asks for the key on first load as a neutral prompt, not in the error style', async () => {
+    await start();
+    const page = await open();
+    const notice = page.locator('#notice');
+    await waitForText(page.locator('#notice-text'), /Enter your API key to start/, 'the first-load prompt');
+    expect(await notice.getAttribute('class')).not.toMatch(/\berror\b/);
+    expect(await notice.getAttribute('role')).toBe('status');
+    // Strings: the tests compile without the DOM's types.
+    const colour = () => page.evaluate(`getComputedStyle(document.getElementById('notice')).color`) as Promise<string>;
+    const prompt = await colour();
+
+    // An actual failure, for comparison, is in the error style.
+    await enterKey(page, 'wrong-key-0123456789abcdef');
+    await waitForText(page.locator('#notice-text'), /check your API key/, 'the wrong-key message');
+    expect(await notice.getAttribute('class')).toMatch(/\berror\b/);
+    expect(await notice.getAttribute('role')).toBe('alert');
+    expect(await colour()).not.toBe(prompt);
+    expectCleanPage();
+  });
+
+  it('shows the whole history search placeholder, on a desktop and on a phone', async () => {
+    await start();
+    const page = await open();
+    await enterKey(page);
+    /** How much wider the placeholder is than the input's text box, in its own font (<= 0: it fits). */
+    const overflow = () =>
+      page.evaluate(`(() => {
+        const input = document.getElementById('history-q');
+        const style = getComputedStyle(input);
+        const context = document.createElement('canvas').getContext('2d');
+        context.font = style.font;
+        const box = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        const measured = Math.ceil(context.measureText(input.placeholder).width - box);
+        // The same text typed in, where Chromium's own layout (the clear button included) decides whether it scrolls.
+        input.value = input.placeholder;
+        const scrolled = input.scrollWidth - input.clientWidth;
+        input.value = '';
+        return { placeholder: input.placeholder, excess: Math.max(measured, scrolled) };
+      })()`) as Promise<{ placeholder: string; excess: number }>;
+    for (const viewport of [
+      { width: 1280, height: 860 },
+      { width: 800, height: 860 },
+      { width: 390, height: 844 },
+      { width: 320, height: 640 },
+    ]) {
+      await page.setViewportSize(viewport);
+      if (viewport.width <= 760 && !(await page.locator('#history').isVisible())) await page.click('#history-toggle');
+      const { placeholder, excess } = await overflow();
+      expect(placeholder.length).toBeGreaterThan(0);
+      expect({ viewport: viewport.width, placeholder, pixelsCut: Math.max(0, excess) }).toEqual({ viewport: viewport.width, placeholder, pixelsCut: 0 });
+    }
+    expectCleanPage();
+  });
+
   it('explains a wrong key, a rate limit and a backend that is down in plain words', async () => {
     // The key's budget covers every route: entering it spends 3 (/models, /session, /history), an
     // answer 2 (the chat and the history refresh after it), so the second question is the sixth request.
@@ -305,6 +368,25 @@ describeWithChromium('web UI in Chromium', () => {
     await phone.click('#history-toggle');
     await waitForText(phone.locator('#history-list > li').first(), /circuit breaker/, 'the history on the phone');
     await phone.screenshot({ path: join(SCREENSHOT_DIR, 'chat-phone.png'), fullPage: true });
+    expectCleanPage();
+  });
+
+  it("reads SSE frames with id:, retry: and unknown fields by the standard's rules", async () => {
+    await start();
+    const page = await open();
+    // The page's own parser, in the page (a string: the test's compiler must not rewrite the import).
+    const events = await page.evaluate(`(async () => {
+      const { SseParser } = await import('/static/sse.js');
+      const seen = [];
+      const parser = new SseParser((event) => seen.push(event));
+      parser.push('id: 7\\nevent: token\\ndata: {"text":"a"}\\n\\n');
+      parser.push('id: 8\\nretry: 1000\\nvendor-field: x\\nevent: done\\nid\\ndata: {"conversation_id":1}\\n\\nid: 9\\n\\n');
+      return seen;
+    })()`);
+    expect(events).toEqual([
+      { event: 'token', data: '{"text":"a"}' },
+      { event: 'done', data: '{"conversation_id":1}' },
+    ]);
     expectCleanPage();
   });
 

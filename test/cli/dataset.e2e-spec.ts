@@ -78,7 +78,7 @@ describe('vega dataset build', () => {
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ files_read: 3, records_written: 3 });
     const again = await vega(['dataset', 'build', input, '--out', out]);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(2);
     expect(again.stderr.trim()).toMatch(/^vega: .*out\.jsonl already exists/);
     expect(jsonLines(readFileSync(out, 'utf8'))).toHaveLength(3);
   });

@@ -96,12 +96,12 @@ describe('vega learn curate', () => {
     expect(JSON.parse(result.stderr)).toMatchObject({ out: null, format: 'chat', rows_read: 1, records_written: 1 });
   });
 
-  it('never overwrites an existing --out file (exit 1)', async () => {
+  it('never overwrites an existing --out file (exit 2)', async () => {
     await seeded();
     const out = join(temp.dir, 'taken.jsonl');
     writeFileSync(out, 'keep me\n');
     const result = await vega(['learn', 'curate', '--out', out]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr.trim()).toMatch(/^vega: .*taken\.jsonl already exists/);
     expect(readFileSync(out, 'utf8')).toBe('keep me\n');
   });

@@ -310,6 +310,39 @@ describe('vega learn optimize-prompt', () => {
     }
   });
 
+  it('--apply fails (exit 1) when the server that reloaded serves another prompt file', async () => {
+    const promptFile = file('system_prompt.txt', 'The old prompt.\n');
+    const servedFile = file('served_prompt.txt', 'What the server reads.\n');
+    const app = await startTestApp({ OLLAMA_URL: fake.url, SYSTEM_PROMPT_FILE: servedFile });
+    try {
+      const port = new URL(app.url).port;
+      const candidates = candidatesDir();
+      const apply = (json: string[]) =>
+        vega(['learn', 'optimize-prompt', candidates, evalFile, '--apply', ...json], {
+          env: { SYSTEM_PROMPT_FILE: promptFile, API_KEY: TEST_API_KEY, PORT: port },
+        });
+      const result = await apply([]);
+      expect(result.code).toBe(1);
+      expect(readFileSync(promptFile, 'utf8')).toBe('Be exact.\n');
+      expect(result.stdout).toMatch(/^winner: c-exact/m);
+      expect(result.stdout).not.toContain('serves another prompt');
+      const served = sha('What the server reads.').slice(0, 12);
+      expect(result.stderr.trim().split('\n').at(-1)).toBe(
+        `vega: server at http://127.0.0.1:${port}/admin/system-prompt/reload reloaded, but serves another prompt (sha256 ${served}…): its SYSTEM_PROMPT_FILE is not ${promptFile}`,
+      );
+
+      // --json still prints the whole report (the server's sha256 in it), and fails the same way.
+      writeFileSync(promptFile, 'The old prompt.\n');
+      const json = await apply(['--json']);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout).applied.server).toMatchObject({ status: 'reloaded', sha256: sha('What the server reads.') });
+      expect(json.stderr).toMatch(/serves another prompt/);
+      expect(app.app.get(SystemPromptService).get()).toBe('What the server reads.');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('--apply without SYSTEM_PROMPT_FILE fails before calling the model', async () => {
     const result = await vega(['learn', 'optimize-prompt', candidatesDir(), evalFile, '--apply']);
     expect(result.code).toBe(2);

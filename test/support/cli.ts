@@ -60,6 +60,28 @@ export function runVega(args: string[], options: VegaOptions & { input?: string 
   return result;
 }
 
+/**
+ * Runs `vega args…` with its stdout read by a reader that closes its end after `bytes` bytes,
+ * as `vega … | head -c N` does; `stdout` is what the reader got before it left.
+ */
+export function runVegaClosingStdoutAfter(bytes: number, args: string[], options: VegaOptions & { input?: string } = {}): Promise<VegaResult> {
+  const child = spawnVega(args, options);
+  let received = 0;
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    received += chunk.length;
+    if (received >= bytes) child.stdout!.destroy();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin!.end(options.input ?? '');
+  return new Promise((done, fail) => {
+    child.once('error', fail);
+    child.once('close', (code, signal) => done({ code, signal, stdout, stderr }));
+  });
+}
+
 /** Resolves once `read()` contains `text`, polling the child's collected output. */
 export async function waitForOutput(read: () => string, text: string, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;

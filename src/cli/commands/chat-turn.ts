@@ -1,6 +1,7 @@
 import { ClientClosedError } from '../../common/errors/app-errors';
 import type { ChatResult, ChatService } from '../../modules/chat/chat.service';
 import { Spinner } from '../output/progress';
+import { windDownWhenReaderLeaves } from '../output/reader-left';
 
 export interface TurnRequest {
   prompt: string;
@@ -14,9 +15,17 @@ export interface TurnRequest {
 /**
  * One exchange from the CLI (stored with source `cli`): a spinner on stderr until the first
  * token, then the tokens on stdout as they arrive. An abort stops the model upstream and
- * keeps the partial answer as an `aborted` row; it surfaces as `ClientClosedError`.
+ * keeps the partial answer as an `aborted` row; it surfaces as `ClientClosedError`. So does a
+ * reader of stdout that leaves (`vega chat … | head`).
  */
-export async function runTurn(chat: ChatService, request: TurnRequest): Promise<{ result: ChatResult; endedWithNewline: boolean }> {
+export function runTurn(chat: ChatService, request: TurnRequest): Promise<{ result: ChatResult; endedWithNewline: boolean }> {
+  // A reader of stdout that leaves mid-answer stops the turn like Ctrl-C: the partial answer is stored before the exit.
+  const readerGone = new AbortController();
+  const signal = AbortSignal.any([request.signal, readerGone.signal]);
+  return windDownWhenReaderLeaves(() => readerGone.abort(), turn(chat, { ...request, signal }));
+}
+
+async function turn(chat: ChatService, request: TurnRequest): Promise<{ result: ChatResult; endedWithNewline: boolean }> {
   const spinner = new Spinner('thinking…').start();
   let last = '';
   try {

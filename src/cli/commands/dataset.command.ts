@@ -6,10 +6,10 @@ import { DatasetBuildService } from '../../modules/datasets/dataset-build.servic
 import { DATASET_FORMATS } from '../../modules/datasets/dataset-example';
 import type { DatasetFormat } from '../../modules/datasets/dataset-example';
 import { DatasetsModule } from '../../modules/datasets/datasets.module';
-import { LineSink } from '../../modules/datasets/line-sink';
 import { commandMeta, optionMeta } from '../catalogue';
-import { CommandFailedError, UsageError } from '../cli-errors';
+import { UsageError } from '../cli-errors';
 import { paletteFor } from '../output/colour';
+import { openOutput } from '../output/out-file';
 import { ProgressBar } from '../output/progress';
 import { renderTable } from '../output/table';
 import { parseText } from './option-parsers';
@@ -26,18 +26,6 @@ interface BuildOptions {
 export function parseDatasetFormat(value: string): DatasetFormat {
   if (!(DATASET_FORMATS as readonly string[]).includes(value)) throw new UsageError(`--format must be one of ${DATASET_FORMATS.join(', ')} (got "${value}")`);
   return value as DatasetFormat;
-}
-
-/** Opens `--out` (never overwriting a file) or stdout; the error names the file. */
-export async function openOutput(out: string | undefined): Promise<{ sink: LineSink; close: () => Promise<void> }> {
-  if (!out) return { sink: new LineSink(process.stdout), close: async () => undefined };
-  try {
-    return await LineSink.createFile(out);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new CommandFailedError(`${out} already exists; choose another --out (an existing file is never overwritten)`);
-    throw new CommandFailedError(`cannot write ${out}: ${(error as Error).message}`);
-  }
 }
 
 /**

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
-import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
@@ -15,6 +14,7 @@ import { HistoryService } from '../../modules/history/history.service';
 import { toConversationDto, toHistoryItemDto } from '../../modules/history/conversation.mapper';
 import { commandMeta, optionMeta } from '../catalogue';
 import { UsageError } from '../cli-errors';
+import { openOutput } from '../output/out-file';
 import { formatBytes, Output } from '../output/output';
 import { ProgressBar } from '../output/progress';
 import { printConversationTable } from './conversation-views';
@@ -75,25 +75,19 @@ export class DbExportCommand extends CommandRunner {
   }
 
   async run(_args: string[], options: { out?: string }): Promise<void> {
-    const rows = this.history.export({});
+    // Opened first: an existing --out is refused before the database is read.
+    const output = await openOutput(options.out);
     const bar = options.out ? new ProgressBar('exporting', await this.conversations.count()) : undefined;
     let count = 0;
-    async function* lines(): AsyncGenerator<string> {
-      for await (const row of rows) {
-        yield `${JSON.stringify(toConversationDto(row))}\n`;
+    try {
+      for await (const row of this.history.export({})) {
+        await output.sink.write(JSON.stringify(toConversationDto(row)));
         count += 1;
         bar?.update(count);
       }
-    }
-    try {
-      if (options.out) {
-        // `wx`: never overwrite an existing file; the stream's errors (EEXIST, EACCES) reject the pipeline.
-        await pipeline(lines, createWriteStream(options.out, { flags: 'wx', mode: 0o600 }));
-      } else {
-        for await (const line of lines()) if (!process.stdout.write(line)) await once(process.stdout, 'drain');
-      }
     } finally {
       bar?.finish();
+      await output.close();
     }
     if (options.out) this.out.note(`${count} conversation(s) written to ${options.out}`);
   }

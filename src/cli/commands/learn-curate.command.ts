@@ -5,9 +5,10 @@ import { parseIsoUtc } from '../../modules/history/iso-date';
 import { commandMeta, optionMeta } from '../catalogue';
 import { UsageError } from '../cli-errors';
 import { paletteFor } from '../output/colour';
+import { openOutput } from '../output/out-file';
 import { ProgressBar } from '../output/progress';
 import { renderTable } from '../output/table';
-import { openOutput, parseDatasetFormat } from './dataset.command';
+import { parseDatasetFormat } from './dataset.command';
 import { parseInteger, parseText } from './option-parsers';
 
 const CURATE = ['learn', 'curate'];

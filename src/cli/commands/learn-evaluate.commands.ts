@@ -190,6 +190,13 @@ export class LearnOptimizePromptCommand extends CommandRunner {
         `not applied: ${failed.map((row) => `${row.name} (${row.failed} failed)`).join(', ')} had failed calls, so the ranking is not a fair one; run again when the backend is healthy`,
       );
     }
+    const server = apply?.server;
+    // The file is written, but the server that answered reads another one: the winner is not live.
+    if (apply && server?.status === 'reloaded' && server.sha256 !== apply.sha256) {
+      throw new CommandFailedError(
+        `server at ${server.url} reloaded, but serves another prompt (sha256 ${server.sha256?.slice(0, 12) ?? 'none'}…): its SYSTEM_PROMPT_FILE is not ${apply.file}`,
+      );
+    }
   }
 
   private async apply(prompt: string): Promise<Applied> {
@@ -228,13 +235,9 @@ function applyLines(applied: Applied): string {
   if (applied.unchanged) return `${applied.file} already holds the winner; nothing written\n`;
   const lines = [`wrote ${applied.file} (sha256 ${applied.sha256.slice(0, 12)}…)${applied.backup ? `; previous kept as ${applied.backup}` : ''}`];
   const server = applied.server;
+  // A server that reloaded another prompt is the command's error (exit 1), reported on stderr.
   if (server?.status === 'reloaded') {
-    const same = server.sha256 === applied.sha256;
-    lines.push(
-      same
-        ? `server at ${server.url} reloaded it`
-        : `server at ${server.url} reloaded, but serves another prompt (sha256 ${server.sha256?.slice(0, 12) ?? 'none'}…): its SYSTEM_PROMPT_FILE is not this file`,
-    );
+    if (server.sha256 === applied.sha256) lines.push(`server at ${server.url} reloaded it`);
   } else if (server) {
     lines.push(`server at ${server.url} not told (${server.detail}); a running server picks the file up through its watch`);
   }

@@ -10,6 +10,7 @@ import { HistoryService } from '../../modules/history/history.service';
 import { commandMeta, optionMeta } from '../catalogue';
 import { describeError } from '../cli-errors';
 import { Output } from '../output/output';
+import { readerHasLeft } from '../output/reader-left';
 import { runTurn } from './chat-turn';
 import { printTranscript } from './conversation-views';
 import { parseSessionId, parseText } from './option-parsers';
@@ -93,6 +94,8 @@ export class ReplCommand extends CommandRunner {
       const { result, endedWithNewline } = await runTurn(this.chat, { prompt: line, sessionId: this.sessionId, model, stream: true, signal: controller.signal });
       if (!endedWithNewline) this.out.line();
     } catch (error) {
+      // The reader of stdout left: the entry ends the process quietly once the answer is stored.
+      if (readerHasLeft()) return;
       if (controller.signal.aborted || error instanceof ClientClosedError) {
         this.out.line();
         process.stderr.write('(cancelled)\n');
