@@ -1,6 +1,7 @@
 import { FakeOllama } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
 import { startTestApp, TestApp } from '../support/test-app';
+import { MAX_JSON_DEPTH } from '../../src/app/json-body-parser';
 
 describe('request validation', () => {
   const fake = new FakeOllama({ models: ['mistral'] });
@@ -58,6 +59,44 @@ describe('request validation', () => {
     const res = await t.request('/chat', { body: { prompt: 'x'.repeat(t.config.http.bodyLimitBytes + 1) } });
     expect(res.status).toBe(413);
     expect((await res.json()).message).toBe('Request body is too large');
+  });
+
+  describe('a deeply nested body', () => {
+    const nested = (open: string, close: string, levels: number) => `${open.repeat(levels)}1${close.repeat(levels)}`;
+    const deepObject = `{"prompt":"x","zz":${nested('{"a":', '}', 3000)}}`;
+    const deepArray = `{"prompt":"x","zz":${nested('[', ']', 3000)}}`;
+    const limit = `Request body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`;
+    const routes = [
+      '/chat', '/chat/sse', '/feedback', '/admin/gen', '/admin/db/purge', '/search/web', '/research/summarize',
+      '/osint/dns', '/osint/whois', '/osint/ssl_cert', '/osint/http_headers', '/net/scan',
+    ];
+
+    it.each(routes)('answers 400 naming the limit on POST %s', async (route) => {
+      for (const body of [deepObject, deepArray]) {
+        const res = await t.request(route, { body });
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: limit });
+      }
+    });
+
+    it('answers 400 in OpenAI\'s error shape on /v1/chat/completions', async () => {
+      for (const body of [deepObject, deepArray]) {
+        const res = await t.request('/v1/chat/completions', { body: body.replace('"prompt":"x"', '"model":"mistral","messages":[]') });
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual({ error: { message: limit, type: 'invalid_request_error', param: null, code: null } });
+      }
+    });
+
+    it('counts brackets in JSON, not in strings, and takes a body at the limit to validation', async () => {
+      const brackets = await t.request('/chat', { body: { prompt: 'x', model: `[{"${'{['.repeat(500)}\\"` } });
+      expect(brackets.status).toBe(400);
+      expect((await brackets.json()).message).toMatch(/^model /);
+      const atLimit = await t.request('/chat', { body: `{"prompt":"x","zz":${nested('[', ']', MAX_JSON_DEPTH - 1)}}` });
+      expect(atLimit.status).toBe(400);
+      expect((await atLimit.json()).message).toBe('property zz should not exist');
+      const overLimit = await t.request('/chat', { body: `{"prompt":"x","zz":${nested('[', ']', MAX_JSON_DEPTH)}}` });
+      expect((await overLimit.json()).message).toBe(limit);
+    });
   });
 
   it('validates GET /chat/sse query parameters the same way', async () => {
