@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsHostOrAddress } from './host-or-address.validator';
 
 export const MAX_SCAN_PORTS = 1024;
 
@@ -8,6 +9,7 @@ export class NetScanRequestDto {
   @IsString()
   @MinLength(1, { message: 'host must not be empty' })
   @MaxLength(253)
+  @IsHostOrAddress()
   host!: string;
 
   @ApiProperty({ description: `TCP ports to try, 1..65535, at most ${MAX_SCAN_PORTS}.`, type: [Number], example: [22, 80, 443] })
