@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsString, Matches, MaxLength } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
 import { DATASET_FORMATS, type DatasetFormat } from '../../datasets/dataset-example';
 import { HistoryFilterQueryDto } from '../../history/dto/history-query.dto';
 
@@ -13,7 +14,7 @@ export class ExportQueryDto extends HistoryFilterQueryDto {
     example: 'good,concise',
     maxLength: 500,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString({ message: TAGS_MESSAGE })
   @MaxLength(500, { message: TAGS_MESSAGE })
   @Matches(/[^,\s]/, { message: TAGS_MESSAGE })
@@ -26,7 +27,7 @@ export class ExportQueryDto extends HistoryFilterQueryDto {
     enum: DATASET_FORMATS,
     example: 'chat',
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(DATASET_FORMATS, { message: `format must be one of ${DATASET_FORMATS.join(', ')}` })
   format?: DatasetFormat;
 }

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
 
 export class FeedbackRequestDto {
   @ApiProperty({ description: 'The conversation to give feedback on.', example: 42, minimum: 1 })
@@ -9,26 +10,26 @@ export class FeedbackRequestDto {
   conversation_id!: number;
 
   @ApiPropertyOptional({ description: 'Rating 1 (bad) .. 5 (excellent).', minimum: 1, maximum: 5, example: 5 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt({ message: 'rating must be an integer between 1 and 5' })
   @Min(1, { message: 'rating must be an integer between 1 and 5' })
   @Max(5, { message: 'rating must be an integer between 1 and 5' })
   rating?: number;
 
   @ApiPropertyOptional({ description: 'Tags, free text (e.g. comma-separated).', maxLength: 500, example: 'accurate,concise' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(500)
   tags?: string;
 
   @ApiPropertyOptional({ description: 'Notes.', maxLength: 4000, example: 'Cited the right RFC.' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(4000)
   notes?: string;
 
   @ApiPropertyOptional({ description: 'Mark as reviewed by a human.', example: true })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   reviewed?: boolean;
 }

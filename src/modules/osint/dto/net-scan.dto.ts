@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
 import { IsHostOrAddress } from './host-or-address.validator';
 
 export const MAX_SCAN_PORTS = 1024;
@@ -22,14 +23,14 @@ export class NetScanRequestDto {
   ports!: number[];
 
   @ApiPropertyOptional({ description: 'Seconds to wait for each connection.', minimum: 0.01, maximum: 10, default: 0.6 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.01)
   @Max(10)
   timeout: number = 0.6;
 
   @ApiPropertyOptional({ description: 'Connections tried at once.', minimum: 1, maximum: 1000, default: 200 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(1000)

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
 import { IsHostOrAddress } from './host-or-address.validator';
 
 export class SslCertRequestDto {
@@ -11,7 +12,7 @@ export class SslCertRequestDto {
   host!: string;
 
   @ApiPropertyOptional({ description: 'TLS port.', minimum: 1, maximum: 65535, default: 443 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(65535)
