@@ -17,7 +17,7 @@ describe('request validation', () => {
   });
 
   it.each([
-    ['a missing prompt', {}, 'prompt must be a string'],
+    ['a missing prompt', {}, 'prompt is required'],
     ['an empty prompt', { prompt: '' }, 'prompt must not be empty'],
     ['a prompt that is not a string', { prompt: 42 }, 'prompt must be a string'],
     ['an unknown field', { prompt: 'x', temperature: 1 }, 'property temperature should not exist'],
@@ -44,6 +44,12 @@ describe('request validation', () => {
     expect((await res.json()).message).toMatch(/JSON/);
   });
 
+  it('answers 400 saying what to send for an empty JSON body', async () => {
+    const res = await t.request('/chat', { body: '', headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    expect((await res.json()).message).toBe('Request body is empty: send a JSON object');
+  });
+
   it('answers 400 for a JSON body that is not an object', async () => {
     const res = await t.request('/chat', { body: '"just a string"' });
     expect(res.status).toBe(400);
@@ -55,10 +61,12 @@ describe('request validation', () => {
     expect(await res.json()).toEqual({ statusCode: 415, error: 'Unsupported Media Type', message: 'Unsupported content type: send application/json' });
   });
 
-  it('answers 413 for a body over the size limit', async () => {
-    const res = await t.request('/chat', { body: { prompt: 'x'.repeat(t.config.http.bodyLimitBytes + 1) } });
-    expect(res.status).toBe(413);
-    expect((await res.json()).message).toBe('Request body is too large');
+  it('answers 413 naming the limit for a body over it', async () => {
+    for (const size of [t.config.http.bodyLimitBytes + 1, 2_000_000]) {
+      const res = await t.request('/chat', { body: { prompt: 'x'.repeat(size) } });
+      expect(res.status).toBe(413);
+      expect((await res.json()).message).toBe('Request body is larger than 64 KiB (65536 bytes)');
+    }
   });
 
   describe('a deeply nested body', () => {

@@ -1,6 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsBoolean, IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import { IsOptionalNotNull } from '../../../common/validation/optional';
+
+const TAGS = { message: 'tags must be comma-separated text or an array of tags without commas, at most 500 characters in all' };
+
+/** An array of tags as the API takes them: strings that do not hold the separator themselves. */
+const isTagList = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((tag) => typeof tag === 'string' && !tag.includes(','));
 
 export class FeedbackRequestDto {
   @ApiProperty({ description: 'The conversation to give feedback on.', example: 42, minimum: 1 })
@@ -16,10 +23,15 @@ export class FeedbackRequestDto {
   @Max(5, { message: 'rating must be an integer between 1 and 5' })
   rating?: number;
 
-  @ApiPropertyOptional({ description: 'Tags, free text (e.g. comma-separated).', maxLength: 500, example: 'accurate,concise' })
+  @ApiPropertyOptional({
+    description: 'Tags: comma-separated text, or an array of tags (stored joined with commas), at most 500 characters in all.',
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+    example: 'accurate,concise',
+  })
   @IsOptionalNotNull()
-  @IsString()
-  @MaxLength(500)
+  @Transform(({ value }: { value: unknown }) => (isTagList(value) ? value.join(',') : value))
+  @IsString(TAGS)
+  @MaxLength(500, TAGS)
   tags?: string;
 
   @ApiPropertyOptional({ description: 'Notes.', maxLength: 4000, example: 'Cited the right RFC.' })
