@@ -32,7 +32,8 @@ export class OsintDnsService {
       this.resolver.resolve6(name).catch(emptyOr(name)),
       this.resolver
         .resolveMx(name)
-        .then((records) => records.sort((a, b) => a.priority - b.priority))
+        // Node 24 adds `type: 'MX'` to each record; the answer keeps to the documented fields.
+        .then((records) => records.map(({ exchange, priority }) => ({ exchange, priority })).sort((a, b) => a.priority - b.priority))
         .catch(emptyOr(name)),
       this.resolver
         .resolveTxt(name)
