@@ -78,6 +78,14 @@ describe('null for an optional field', () => {
       ].map((message) => expect.objectContaining(message)));
     });
 
+    it('documents those fields as nullable in /docs-json, and no other', async () => {
+      const document = await (await t.request('/docs-json', { key: null })).json();
+      const properties: Record<string, { nullable?: boolean }> = document.components.schemas.ChatCompletionRequestDto.properties;
+      const nullable = Object.entries(properties).filter(([, schema]) => schema.nullable).map(([name]) => name);
+      expect(nullable.sort()).toEqual([...NULLABLE].sort());
+      expect(document.components.schemas.UpdateGenerationRequestDto.properties.temperature.nullable).toBeUndefined();
+    });
+
     it.each([
       ['user', { ...base, user: null }],
       ['messages.0.name', { ...base, messages: [{ role: 'user', content: 'hi', name: null }] }],

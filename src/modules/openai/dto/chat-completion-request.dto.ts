@@ -174,45 +174,46 @@ export class ChatCompletionRequestDto {
   @Validate(HasUserMessageConstraint)
   messages!: ChatCompletionMessageDto[];
 
-  @ApiPropertyOptional({ description: 'true: stream the answer as Server-Sent Events (`chat.completion.chunk` frames, then `data: [DONE]`).', default: false })
+  @ApiPropertyOptional({ description: 'true: stream the answer as Server-Sent Events (`chat.completion.chunk` frames, then `data: [DONE]`).', default: false, nullable: true })
   @OptionalNullable()
   @IsBoolean()
   stream?: boolean;
 
-  @ApiPropertyOptional({ description: 'Streaming options; only allowed with `stream: true`.', type: StreamOptionsDto })
+  @ApiPropertyOptional({ description: 'Streaming options; only allowed with `stream: true`.', type: StreamOptionsDto, nullable: true })
   @OptionalNullable()
   @Validate(OnlyWhenStreamingConstraint)
   @ValidateNested()
   @Type(() => StreamOptionsDto)
   stream_options?: StreamOptionsDto;
 
-  @ApiPropertyOptional({ description: 'Sampling temperature (Ollama `temperature`). Default: the server setting.', minimum: 0, maximum: 2, example: 0.7 })
+  @ApiPropertyOptional({ description: 'Sampling temperature (Ollama `temperature`). Default: the server setting.', minimum: 0, maximum: 2, example: 0.7, nullable: true })
   @OptionalNullable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(2)
   temperature?: number;
 
-  @ApiPropertyOptional({ description: 'Nucleus sampling (Ollama `top_p`). Default: the server setting.', minimum: 0, maximum: 1, example: 0.9 })
+  @ApiPropertyOptional({ description: 'Nucleus sampling (Ollama `top_p`). Default: the server setting.', minimum: 0, maximum: 1, example: 0.9, nullable: true })
   @OptionalNullable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(1)
   top_p?: number;
 
-  @ApiPropertyOptional({ description: 'Most tokens to generate (Ollama `num_predict`). Deprecated by OpenAI in favour of `max_completion_tokens`.', minimum: 1, example: 256 })
+  @ApiPropertyOptional({ description: 'Most tokens to generate (Ollama `num_predict`). Deprecated by OpenAI in favour of `max_completion_tokens`.', minimum: 1, example: 256, nullable: true })
   @OptionalNullable()
   @IsInt()
   @Min(1)
   max_tokens?: number;
 
-  @ApiPropertyOptional({ description: 'Most tokens to generate (Ollama `num_predict`); wins over `max_tokens`.', minimum: 1, example: 256 })
+  @ApiPropertyOptional({ description: 'Most tokens to generate (Ollama `num_predict`); wins over `max_tokens`.', minimum: 1, example: 256, nullable: true })
   @OptionalNullable()
   @IsInt()
   @Min(1)
   max_completion_tokens?: number;
 
   @ApiPropertyOptional({
+    nullable: true,
     description: `Where to stop generating (Ollama \`stop\`): one string or up to ${MAX_STOP_SEQUENCES}.`,
     oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: MAX_STOP_SEQUENCES }],
     example: ['\n\n'],
@@ -221,26 +222,26 @@ export class ChatCompletionRequestDto {
   @Validate(StopConstraint)
   stop?: string | string[];
 
-  @ApiPropertyOptional({ description: 'Seed for reproducible sampling (Ollama `seed`).', example: 42 })
+  @ApiPropertyOptional({ description: 'Seed for reproducible sampling (Ollama `seed`).', example: 42, nullable: true })
   @OptionalNullable()
   @IsInt()
   seed?: number;
 
-  @ApiPropertyOptional({ description: 'Penalty for tokens already present (Ollama `presence_penalty`).', minimum: -2, maximum: 2, example: 0 })
+  @ApiPropertyOptional({ description: 'Penalty for tokens already present (Ollama `presence_penalty`).', minimum: -2, maximum: 2, example: 0, nullable: true })
   @OptionalNullable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-2)
   @Max(2)
   presence_penalty?: number;
 
-  @ApiPropertyOptional({ description: 'Penalty by token frequency (Ollama `frequency_penalty`).', minimum: -2, maximum: 2, example: 0 })
+  @ApiPropertyOptional({ description: 'Penalty by token frequency (Ollama `frequency_penalty`).', minimum: -2, maximum: 2, example: 0, nullable: true })
   @OptionalNullable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-2)
   @Max(2)
   frequency_penalty?: number;
 
-  @ApiPropertyOptional({ description: 'How many choices to generate. Only 1 is supported; anything else is refused with 400.', minimum: 1, maximum: 1, default: 1 })
+  @ApiPropertyOptional({ description: 'How many choices to generate. Only 1 is supported; anything else is refused with 400.', minimum: 1, maximum: 1, default: 1, nullable: true })
   @OptionalNullable()
   @IsInt()
   @Min(1, { message: 'n must be 1: Vega generates one choice per request' })
