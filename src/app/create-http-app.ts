@@ -6,6 +6,7 @@ import { ApiKeyRing } from '../common/auth/api-key-ring';
 import { NestPinoLogger } from '../core/logging/nest-pino.logger';
 import { requestIdFor } from '../core/logging/request-id';
 import { HttpAppModule } from './http-app.module';
+import { registerJsonBodyParser } from './json-body-parser';
 import { raiseOpenAiChatBodyLimit } from '../modules/openai/openai-body-limit';
 import { registerSecurityHeaders } from './security-headers';
 import { setupSwagger } from './swagger';
@@ -27,13 +28,6 @@ const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
   verbose: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
 };
 
-/** Only `application/json` bodies are parsed (others get 415); prototype-poisoning keys are refused. */
-function acceptJsonOnly(app: NestFastifyApplication): void {
-  const fastify = app.getHttpAdapter().getInstance();
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
-}
-
 /** Builds the Fastify-based app exactly as production runs it; `main.ts` and the e2e tests both use it. */
 export async function createHttpApp(config: AppConfig, options: HttpAppOptions): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -53,7 +47,7 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
     { logger: options.logger ?? LEVELS[config.logLevel], bufferLogs: options.logger === undefined, abortOnError: false, bodyParser: false },
   );
   if (options.logger === undefined) app.useLogger(app.get(NestPinoLogger));
-  acceptJsonOnly(app);
+  registerJsonBodyParser(app);
   raiseOpenAiChatBodyLimit(app);
   await registerSecurityHeaders(app, config);
   setupSwagger(app);

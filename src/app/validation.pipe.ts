@@ -32,19 +32,30 @@ export function validationPipeOptions(): ConstructorParameters<typeof Validation
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
     transform: true,
-    validationError: { target: false, value: false },
+    // The value is kept to tell a missing field ("is required") from a wrong one.
+    validationError: { target: false },
     // The errors ride along as the cause, for error shapes that name the field apart (OpenAI's `param`).
     exceptionFactory: (errors) => new BadRequestException(flatten(errors).join('; ') || 'Invalid request', { cause: errors }),
   };
 }
 
-/** One message per failed constraint, nested fields named by their path (also used by the CLI). */
+/**
+ * One message per field, nested fields named by their path (also used by the CLI): "is required"
+ * for a missing one, else its first rule as written that failed — the type before the length or
+ * the range, not every rule the value breaks. Decorators apply bottom-up, so that rule is the
+ * last constraint class-validator lists.
+ */
 export function flatten(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((error) => {
     const path = prefix ? `${prefix}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) =>
-      prefix && message.startsWith(error.property) ? `${prefix}.${message}` : message,
-    );
+    const messages = Object.values(error.constraints ?? {});
+    const own: string[] = [];
+    if ('value' in error && error.value === undefined && messages.length > 0) {
+      own.push(`${path} is required`);
+    } else if (messages.length > 0) {
+      const message = messages[messages.length - 1];
+      own.push(prefix && message.startsWith(error.property) ? `${prefix}.${message}` : message);
+    }
     return [...own, ...flatten(error.children ?? [], path)];
   });
 }

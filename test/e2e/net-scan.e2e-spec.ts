@@ -97,8 +97,8 @@ describe('POST /net/scan', () => {
   });
 
   it.each([
-    ['a missing host', { ports: [80] }, 'host must be a string'],
-    ['missing ports', { host: '127.0.0.1' }, 'ports must be an array'],
+    ['a missing host', { ports: [80] }, 'host is required'],
+    ['missing ports', { host: '127.0.0.1' }, 'ports is required'],
     ['an empty port list', { host: '127.0.0.1', ports: [] }, 'ports must contain at least 1 elements'],
     ['more than 1024 ports', { host: '127.0.0.1', ports: Array.from({ length: 1025 }, (_, i) => i + 1) }, 'ports must contain no more than 1024 elements'],
     ['port 0', { host: '127.0.0.1', ports: [0] }, 'each value in ports must be at least 1'],

@@ -207,7 +207,7 @@ describe('OpenAI wire format over raw HTTP', () => {
       const res = await t.request('/v1/chat/completions', { body: { model: 'mistral', messages: [...huge, { role: 'user', content: 'and?' }] } });
       expect(res.status).toBe(413);
       expect(await res.json()).toEqual({
-        error: { message: 'Request body is too large', type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' },
+        error: { message: 'Request body is larger than 4 MiB (4194304 bytes)', type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' },
       });
       expect(fake.chatRequests()).toHaveLength(1);
     });
@@ -216,7 +216,7 @@ describe('OpenAI wire format over raw HTTP', () => {
       await start();
       const res = await t.request('/chat', { body: { prompt: 'x'.repeat(100_000) } });
       expect(res.status).toBe(413);
-      expect(JSON.stringify(await res.json())).toContain('Request body is too large');
+      expect(JSON.stringify(await res.json())).toContain('Request body is larger than 64 KiB (65536 bytes)');
     });
 
     it('404 for an unknown route under /v1/', async () => {

@@ -99,7 +99,7 @@ describe('OSINT: DNS and TLS', () => {
     });
 
     it.each([
-      ['a missing hostname', {}, 'hostname must be a string'],
+      ['a missing hostname', {}, 'hostname is required'],
       ['a hostname with spaces', { hostname: 'bad host' }, 'hostname must be a valid host name'],
       ['a URL instead of a hostname', { hostname: 'http://example.test/' }, 'hostname must be a valid host name'],
       ['an over-long hostname', { hostname: `${'a'.repeat(250)}.test` }, 'hostname must be shorter than or equal to 253 characters'],
@@ -199,7 +199,7 @@ describe('OSINT: DNS and TLS', () => {
     });
 
     it.each([
-      ['a missing host', {}, 'host must be a string'],
+      ['a missing host', {}, 'host is required'],
       ['port 0', { host: 'a.test', port: 0 }, 'port must not be less than 1'],
       ['port 70000', { host: 'a.test', port: 70000 }, 'port must not be greater than 65535'],
       ['a port that is not a number', { host: 'a.test', port: '443' }, 'port must be an integer number'],

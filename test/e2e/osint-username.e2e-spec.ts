@@ -94,7 +94,7 @@ describe('POST /osint/username', () => {
   });
 
   it.each([
-    ['a missing username', {}, 'username must be a string'],
+    ['a missing username', {}, 'username is required'],
     ['a username with a slash', { username: 'a/b' }, 'username may only contain letters, digits, ".", "_" and "-"'],
     ['a username over 64 characters', { username: 'a'.repeat(65) }, 'username must be shorter than or equal to 64 characters'],
     ['include_nsfw that is not a boolean', { username: 'a', include_nsfw: 'yes' }, 'include_nsfw must be a boolean value'],

@@ -89,7 +89,7 @@ describe('OSINT over HTTP', () => {
     });
 
     it.each([
-      ['a missing url', {}, 'url must be a string'],
+      ['a missing url', {}, 'url is required'],
       ['an empty url', { url: '' }, 'url must not be empty'],
       ['a url that is not a string', { url: 42 }, 'url must be a string'],
       ['an over-long url', { url: `http://a.test/${'x'.repeat(2048)}` }, 'url must be shorter than or equal to 2048 characters'],

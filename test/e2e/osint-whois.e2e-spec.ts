@@ -148,7 +148,7 @@ describe('POST /osint/whois', () => {
   });
 
   it.each([
-    ['a missing domain', {}, 'domain must be a string'],
+    ['a missing domain', {}, 'domain is required'],
     ['a name without a TLD', { domain: 'localhost' }, 'domain must be a valid domain name'],
     ['a domain with spaces', { domain: 'bad domain.test' }, 'domain must be a valid domain name'],
     ['a URL', { domain: 'https://example.test/' }, 'domain must be a valid domain name'],

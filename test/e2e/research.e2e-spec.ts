@@ -217,7 +217,7 @@ describe('Research', () => {
     });
 
     it.each([
-      ['a missing query', {}, 'query must be a string'],
+      ['a missing query', {}, 'query is required'],
       ['an empty query', { query: '' }, 'query must not be empty'],
       ['max_results 0', { query: 'x', max_results: 0 }, 'max_results must not be less than 1'],
       ['max_results 11', { query: 'x', max_results: 11 }, 'max_results must not be greater than 10'],

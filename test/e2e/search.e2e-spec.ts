@@ -202,7 +202,7 @@ describe('Search', () => {
     });
 
     it.each([
-      ['a missing query', {}, 'query must be a string'],
+      ['a missing query', {}, 'query is required'],
       ['an empty query', { query: '' }, 'query must not be empty'],
       ['an over-long query', { query: 'q'.repeat(501) }, 'query must be shorter than or equal to 500 characters'],
       ['max_results 0', { query: 'x', max_results: 0 }, 'max_results must not be less than 1'],

@@ -1,6 +1,7 @@
 import { FakeOllama } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
 import { startTestApp, TestApp } from '../support/test-app';
+import { MAX_JSON_DEPTH } from '../../src/app/json-body-parser';
 
 describe('request validation', () => {
   const fake = new FakeOllama({ models: ['mistral'] });
@@ -16,7 +17,7 @@ describe('request validation', () => {
   });
 
   it.each([
-    ['a missing prompt', {}, 'prompt must be a string'],
+    ['a missing prompt', {}, 'prompt is required'],
     ['an empty prompt', { prompt: '' }, 'prompt must not be empty'],
     ['a prompt that is not a string', { prompt: 42 }, 'prompt must be a string'],
     ['an unknown field', { prompt: 'x', temperature: 1 }, 'property temperature should not exist'],
@@ -43,6 +44,12 @@ describe('request validation', () => {
     expect((await res.json()).message).toMatch(/JSON/);
   });
 
+  it('answers 400 saying what to send for an empty JSON body', async () => {
+    const res = await t.request('/chat', { body: '', headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    expect((await res.json()).message).toBe('Request body is empty: send a JSON object');
+  });
+
   it('answers 400 for a JSON body that is not an object', async () => {
     const res = await t.request('/chat', { body: '"just a string"' });
     expect(res.status).toBe(400);
@@ -54,10 +61,50 @@ describe('request validation', () => {
     expect(await res.json()).toEqual({ statusCode: 415, error: 'Unsupported Media Type', message: 'Unsupported content type: send application/json' });
   });
 
-  it('answers 413 for a body over the size limit', async () => {
-    const res = await t.request('/chat', { body: { prompt: 'x'.repeat(t.config.http.bodyLimitBytes + 1) } });
-    expect(res.status).toBe(413);
-    expect((await res.json()).message).toBe('Request body is too large');
+  it('answers 413 naming the limit for a body over it', async () => {
+    for (const size of [t.config.http.bodyLimitBytes + 1, 2_000_000]) {
+      const res = await t.request('/chat', { body: { prompt: 'x'.repeat(size) } });
+      expect(res.status).toBe(413);
+      expect((await res.json()).message).toBe('Request body is larger than 64 KiB (65536 bytes)');
+    }
+  });
+
+  describe('a deeply nested body', () => {
+    const nested = (open: string, close: string, levels: number) => `${open.repeat(levels)}1${close.repeat(levels)}`;
+    const deepObject = `{"prompt":"x","zz":${nested('{"a":', '}', 3000)}}`;
+    const deepArray = `{"prompt":"x","zz":${nested('[', ']', 3000)}}`;
+    const limit = `Request body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`;
+    const routes = [
+      '/chat', '/chat/sse', '/feedback', '/admin/gen', '/admin/db/purge', '/search/web', '/research/summarize',
+      '/osint/dns', '/osint/whois', '/osint/ssl_cert', '/osint/http_headers', '/net/scan',
+    ];
+
+    it.each(routes)('answers 400 naming the limit on POST %s', async (route) => {
+      for (const body of [deepObject, deepArray]) {
+        const res = await t.request(route, { body });
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: limit });
+      }
+    });
+
+    it('answers 400 in OpenAI\'s error shape on /v1/chat/completions', async () => {
+      for (const body of [deepObject, deepArray]) {
+        const res = await t.request('/v1/chat/completions', { body: body.replace('"prompt":"x"', '"model":"mistral","messages":[]') });
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual({ error: { message: limit, type: 'invalid_request_error', param: null, code: null } });
+      }
+    });
+
+    it('counts brackets in JSON, not in strings, and takes a body at the limit to validation', async () => {
+      const brackets = await t.request('/chat', { body: { prompt: 'x', model: `[{"${'{['.repeat(500)}\\"` } });
+      expect(brackets.status).toBe(400);
+      expect((await brackets.json()).message).toMatch(/^model /);
+      const atLimit = await t.request('/chat', { body: `{"prompt":"x","zz":${nested('[', ']', MAX_JSON_DEPTH - 1)}}` });
+      expect(atLimit.status).toBe(400);
+      expect((await atLimit.json()).message).toBe('property zz should not exist');
+      const overLimit = await t.request('/chat', { body: `{"prompt":"x","zz":${nested('[', ']', MAX_JSON_DEPTH)}}` });
+      expect((await overLimit.json()).message).toBe(limit);
+    });
   });
 
   it('validates GET /chat/sse query parameters the same way', async () => {

@@ -10,10 +10,17 @@ export interface ErrorBody {
   message: string;
 }
 
-/** Turns any error into the `{ statusCode, error, message }` body of SPEC §3. */
-export function describeError(exception: unknown): { body: ErrorBody; retryAfterSeconds?: number } {
+/**
+ * Turns any error into the `{ statusCode, error, message }` body of SPEC §3; `bodyLimit` is the
+ * request's body limit in bytes, for the message of a body over it.
+ */
+export function describeError(exception: unknown, bodyLimit?: number): { body: ErrorBody; retryAfterSeconds?: number } {
   if (exception instanceof AppError) {
     return { body: errorBody(exception.status, exception.message), retryAfterSeconds: exception.retryAfterSeconds };
+  }
+  // Nest hands Fastify's own 4xx errors (body too large, empty body) over as an HttpException with the error as its cause.
+  if (exception instanceof HttpException && isFastifyError(exception.cause)) {
+    return { body: errorBody(exception.getStatus(), fastifyMessage(exception.cause, bodyLimit)) };
   }
   if (exception instanceof HttpException) {
     const response = exception.getResponse();
@@ -26,7 +33,7 @@ export function describeError(exception: unknown): { body: ErrorBody; retryAfter
   // Errors raised by Fastify itself (body too large, malformed JSON, wrong content type).
   const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    return { body: errorBody(statusCode, fastifyMessage(exception as Error & { code?: string })) };
+    return { body: errorBody(statusCode, fastifyMessage(exception as Error & { code?: string }, bodyLimit)) };
   }
   return { body: errorBody(500, 'Internal server error') };
 }
@@ -42,10 +49,15 @@ function joinMessage(message: unknown): string | undefined {
   return typeof message === 'string' ? message : undefined;
 }
 
-function fastifyMessage(error: Error & { code?: string }): string {
+function isFastifyError(error: unknown): error is Error & { code: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && code.startsWith('FST_');
+}
+
+function fastifyMessage(error: Error & { code?: string }, bodyLimit: number | undefined): string {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'Request body is too large';
+      return bodyLimit ? `Request body is larger than ${bytes(bodyLimit)}` : 'Request body is too large';
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return 'Request body is empty: send a JSON object';
     default:
@@ -53,6 +65,12 @@ function fastifyMessage(error: Error & { code?: string }): string {
         ? `Malformed JSON body: ${error.message}`
         : error.message;
   }
+}
+
+/** `65536` → `64 KiB (65536 bytes)`. */
+function bytes(count: number): string {
+  const unit = count % 1048576 === 0 ? `${count / 1048576} MiB` : count % 1024 === 0 ? `${count / 1024} KiB` : undefined;
+  return unit ? `${unit} (${count} bytes)` : `${count} bytes`;
 }
 
 /**
@@ -66,13 +84,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { body, retryAfterSeconds } = describeError(exception);
+    const request = host.switchToHttp().getRequest<FastifyRequest | undefined>();
+    const { body, retryAfterSeconds } = describeError(exception, request?.routeOptions?.bodyLimit);
     if (body.statusCode >= 500 && !(exception instanceof AppError)) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
     if (reply.sent || reply.raw.headersSent) return;
     if (retryAfterSeconds !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
-    const url = host.switchToHttp().getRequest<FastifyRequest | undefined>()?.url;
-    void reply.status(body.statusCode).send(isOpenAiPath(url) ? openAiErrorBody(exception, body) : body);
+    void reply.status(body.statusCode).send(isOpenAiPath(request?.url) ? openAiErrorBody(exception, body) : body);
   }
 }

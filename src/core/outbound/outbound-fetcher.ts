@@ -8,6 +8,7 @@ import { AppError, FetchRefusedError, UpstreamError, UpstreamTimeoutError } from
 import { classifyAddress } from './ip-address';
 import { version } from '../../../package.json';
 import { AddressRefused, refusal, TargetGuard } from './target-guard';
+import { describeNetworkError } from './network-errors';
 
 export const USER_AGENT = `Vega/${version} (local-first LLM service; research and OSINT fetcher)`;
 export const MAX_REDIRECTS = 5;
@@ -51,24 +52,6 @@ export interface FetchResult {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-
-const FRIENDLY: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'host not found',
-  ENODATA: 'host has no address',
-  EAI_AGAIN: 'DNS look-up failed',
-  ETIMEOUT: 'DNS look-up timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
-  UND_ERR_SOCKET: 'connection closed by the server',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
-  CERT_HAS_EXPIRED: 'expired TLS certificate',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'untrusted TLS certificate',
-  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed TLS certificate in the chain',
-};
 
 /**
  * The one way Vega reaches the web (research, OSINT). Keep-alive pools, one timeout for the
@@ -245,6 +228,9 @@ export class OutboundFetcher implements OnApplicationShutdown {
     const refusal = findCause(error, (e) => e instanceof AddressRefused);
     if (refusal) return refused(url, redirects, refusal.message);
     if (error instanceof AppError) return error;
+    // A name the resolver calls malformed is the caller's mistake, unless a redirect led there.
+    const badName = findCause(error, (e) => (e as { code?: unknown } | null)?.code === 'EBADNAME');
+    if (badName && redirects.length === 0) return new FetchRefusedError(`Could not fetch ${url.href}: ${url.hostname} is not a valid host name`);
     return new UpstreamError(`Could not fetch ${url.href}: ${describeNetworkError(error)}`, { cause: error });
   }
 }
@@ -318,14 +304,4 @@ function findCause(error: unknown, test: (e: unknown) => boolean): Error | undef
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
-}
-
-/** A short human reason for a network error, looking through AggregateError and `cause`. */
-export function describeNetworkError(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return describeNetworkError(error.errors[0]);
-  const code = (error as { code?: string } | null)?.code;
-  if (code && FRIENDLY[code]) return FRIENDLY[code];
-  const cause = (error as { cause?: unknown } | null)?.cause;
-  if (cause) return describeNetworkError(cause);
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config';
 import { FetchRefusedError } from '../../common/errors/app-errors';
 import { HostResolver, ResolvedAddress } from './host-resolver';
 import { classifyAddress } from './ip-address';
+import { lookupFailure } from './network-errors';
 
 /** A target the SSRF policy refuses; `message` says why (e.g. "x resolves to 127.0.0.1, which is a loopback address"). */
 export class AddressRefused extends Error {}
@@ -47,19 +48,20 @@ export class TargetGuard {
 
   /**
    * Where to connect for `hostname:port` (not through HTTP): the vetted addresses, or all of them
-   * when the host is exempt. A refusal is a `FetchRefusedError` naming `what`.
+   * when the host is exempt. A refusal is a `FetchRefusedError` naming `what`; a failed look-up
+   * an app error (`lookupFailure`).
    */
   async addressesFor(hostname: string, port: number, what: string): Promise<ResolvedAddress[]> {
     const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
     const urlHost = isIP(bare) === 6 ? `[${bare}]` : bare;
-    if (this.isExempt(`${urlHost}:${port}`, urlHost)) {
-      return isIP(bare) ? [{ address: bare, family: isIP(bare) === 6 ? 6 : 4 }] : this.resolver.resolve(bare);
-    }
     try {
+      if (this.isExempt(`${urlHost}:${port}`, urlHost)) {
+        return isIP(bare) ? [{ address: bare, family: isIP(bare) === 6 ? 6 : 4 }] : await this.resolver.resolve(bare);
+      }
       return await this.vet(bare);
     } catch (error) {
       if (error instanceof AddressRefused) throw refusal(what, error.message);
-      throw error;
+      throw lookupFailure(bare, error);
     }
   }
 }

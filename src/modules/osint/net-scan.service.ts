@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { isIP, Socket } from 'node:net';
 import { mapLimit } from '../../common/async/map-limit';
-import { ForbiddenTargetError, UpstreamError } from '../../common/errors/app-errors';
+import { ForbiddenTargetError } from '../../common/errors/app-errors';
 import { AppConfig } from '../../config/app-config';
 import { HostResolver } from '../../core/outbound/host-resolver';
 import { cidrContains } from '../../core/outbound/ip-address';
-import { describeNetworkError } from '../../core/outbound/outbound-fetcher';
+import { lookupFailure } from '../../core/outbound/network-errors';
 
 export type PortState = 'open' | 'closed' | 'filtered';
 
@@ -63,7 +63,7 @@ export class NetScanService {
     try {
       return (await this.resolver.resolve(name)).map((found) => found.address);
     } catch (error) {
-      throw new UpstreamError(`Could not resolve ${name}: ${describeNetworkError(error)}`);
+      throw lookupFailure(name, error);
     }
   }
 }

@@ -5,7 +5,7 @@ import { AppConfig } from '../../config/app-config';
 import { NotFoundError, UpstreamError, UpstreamTimeoutError } from '../../common/errors/app-errors';
 import { HostResolver } from '../../core/outbound/host-resolver';
 import { parseIPv6 } from '../../core/outbound/ip-address';
-import { describeNetworkError } from '../../core/outbound/outbound-fetcher';
+import { describeNetworkError } from '../../core/outbound/network-errors';
 import { DnsRecordsDto, DnsResponseDto, ReverseDnsResponseDto } from './dto/dns.dto';
 
 /** "No such name" and "no record of that type": an empty answer, not a failure. */

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { checkServerIdentity, connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { AppConfig } from '../../config/app-config';
 import { UpstreamError, UpstreamTimeoutError } from '../../common/errors/app-errors';
-import { describeNetworkError } from '../../core/outbound/outbound-fetcher';
+import { describeNetworkError } from '../../core/outbound/network-errors';
 import { TargetGuard } from '../../core/outbound/target-guard';
 import { SslCertResponseDto } from './dto/ssl-cert.dto';
 

@@ -3,7 +3,8 @@ import { connect } from 'node:net';
 import { AppConfig } from '../../config/app-config';
 import { describeError } from '../../common/errors/all-exceptions.filter';
 import { AppError, NotFoundError, UpstreamError, UpstreamTimeoutError } from '../../common/errors/app-errors';
-import { decodeBody, describeNetworkError, OutboundFetcher, parseJson } from '../../core/outbound/outbound-fetcher';
+import { decodeBody, OutboundFetcher, parseJson } from '../../core/outbound/outbound-fetcher';
+import { describeNetworkError } from '../../core/outbound/network-errors';
 import { TargetGuard } from '../../core/outbound/target-guard';
 import { WhoisResponseDto } from './dto/whois.dto';
 

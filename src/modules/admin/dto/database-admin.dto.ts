@@ -12,13 +12,13 @@ export class BackupResponseDto {
   created_at!: string;
 }
 
-const DAYS = { message: 'older_than_days must be an integer between 1 and 36500' };
+const DAYS_RANGE = { message: 'older_than_days must be between 1 and 36500' };
 
 export class PurgeRequestDto {
   @ApiProperty({ description: 'Delete conversations stored more than this many days ago, 1..36500.', minimum: 1, maximum: 36500, example: 90 })
-  @IsInt(DAYS)
-  @Min(1, DAYS)
-  @Max(36500, DAYS)
+  @IsInt({ message: 'older_than_days must be an integer (days, 1..36500)' })
+  @Min(1, DAYS_RANGE)
+  @Max(36500, DAYS_RANGE)
   older_than_days!: number;
 }
 

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsString, Matches, MaxLength } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
 import { DATASET_FORMATS, type DatasetFormat } from '../../datasets/dataset-example';
 import { HistoryFilterQueryDto } from '../../history/dto/history-query.dto';
 
@@ -12,7 +13,7 @@ export class ExportQueryDto extends HistoryFilterQueryDto {
       'Only exchanges carrying any of these tags (comma-separated). Stored tags are comma-separated text; each is trimmed and compared case-insensitively (ASCII letters). E.g. `good,concise`.',
     maxLength: 500,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString({ message: TAGS_MESSAGE })
   @MaxLength(500, { message: TAGS_MESSAGE })
   @Matches(/[^,\s]/, { message: TAGS_MESSAGE })
@@ -24,7 +25,7 @@ export class ExportQueryDto extends HistoryFilterQueryDto {
       '`chat` → `{messages}`, `alpaca` → `{instruction, input, output}`, `sharegpt` → `{conversations}`, `prompt-response` → `{prompt, response}`.',
     enum: DATASET_FORMATS,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(DATASET_FORMATS, { message: `format must be one of ${DATASET_FORMATS.join(', ')}` })
   format?: DatasetFormat;
 }

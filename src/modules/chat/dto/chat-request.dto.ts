@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, Matches, MaxLength, MinLength, Validate } from 'class-validator';
+import { IsBoolean, IsString, Matches, MaxLength, MinLength, Validate } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
 import { AcceptPlainWhen, isPlainObject } from '../../../common/validation/accept-plain';
 import { OllamaOptionsConstraint, OLLAMA_OPTIONS } from './ollama-options.validator';
 
@@ -23,14 +24,14 @@ export class ChatQueryDto {
     maxLength: 64,
     pattern: SESSION_ID_PATTERN.source,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
   @Matches(SESSION_ID_PATTERN, { message: 'session_id may only contain letters, digits, "_" and "-"' })
   session_id?: string;
 
   @ApiPropertyOptional({ description: 'Model to use instead of MODEL_NAME (a name from GET /models).', maxLength: 200 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(200)
   @Matches(MODEL_PATTERN, { message: 'model is not a valid model name' })
@@ -76,7 +77,7 @@ export class ChatRequestDto extends ChatQueryDto {
     description: 'true: answer as a Server-Sent Events stream, exactly like POST /chat/sse.',
     default: false,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   stream?: boolean;
 
@@ -86,7 +87,7 @@ export class ChatRequestDto extends ChatQueryDto {
     type: 'object',
     additionalProperties: true,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @Validate(OllamaOptionsConstraint)
   options?: Record<string, unknown>;
 }

@@ -1,5 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
+
+const TAGS = { message: 'tags must be comma-separated text or an array of tags without commas, at most 500 characters in all' };
+
+/** An array of tags as the API takes them: strings that do not hold the separator themselves. */
+const isTagList = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((tag) => typeof tag === 'string' && !tag.includes(','));
 
 export class FeedbackRequestDto {
   @ApiProperty({ description: 'The conversation to give feedback on (the `conversation_id` of an answer; 1 is the first one stored).', example: 1, minimum: 1 })
@@ -9,26 +17,31 @@ export class FeedbackRequestDto {
   conversation_id!: number;
 
   @ApiPropertyOptional({ description: 'Rating 1 (bad) .. 5 (excellent).', minimum: 1, maximum: 5, example: 5 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt({ message: 'rating must be an integer between 1 and 5' })
   @Min(1, { message: 'rating must be an integer between 1 and 5' })
   @Max(5, { message: 'rating must be an integer between 1 and 5' })
   rating?: number;
 
-  @ApiPropertyOptional({ description: 'Tags, free text (e.g. comma-separated).', maxLength: 500, example: 'accurate,concise' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(500)
+  @ApiPropertyOptional({
+    description: 'Tags: comma-separated text, or an array of tags (stored joined with commas), at most 500 characters in all.',
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+    example: 'accurate,concise',
+  })
+  @IsOptionalNotNull()
+  @Transform(({ value }: { value: unknown }) => (isTagList(value) ? value.join(',') : value))
+  @IsString(TAGS)
+  @MaxLength(500, TAGS)
   tags?: string;
 
   @ApiPropertyOptional({ description: 'Notes.', maxLength: 4000, example: 'Cited the right RFC.' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(4000)
   notes?: string;
 
   @ApiPropertyOptional({ description: 'Mark as reviewed by a human.', example: true })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   reviewed?: boolean;
 }

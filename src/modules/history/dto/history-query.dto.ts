@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsISO8601, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
 import { CONVERSATION_SOURCES, CONVERSATION_STATUSES, type ConversationSource } from '../../../core/persistence/conversation.entity';
 import { SESSION_ID_PATTERN } from '../../chat/dto/chat-request.dto';
 
@@ -20,39 +21,39 @@ const toBoolean = ({ value }: { value: unknown }) => (value === 'true' ? true : 
 /** The filters of `GET /history` and `GET /admin/export`. */
 export class HistoryFilterQueryDto {
   @ApiPropertyOptional({ description: 'Only this session.', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
   @Matches(SESSION_ID_PATTERN, { message: SESSION_MESSAGE })
   session_id?: string;
 
   @ApiPropertyOptional({ description: 'Only this source.', enum: CONVERSATION_SOURCES })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(CONVERSATION_SOURCES, { message: `source must be one of ${CONVERSATION_SOURCES.join(', ')}` })
   source?: ConversationSource;
 
   @ApiPropertyOptional({
     description: 'Only exchanges stored at or after this time (ISO 8601; UTC unless an offset is given), e.g. `2026-11-01T00:00:00Z`.',
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsISO8601(ISO_DATE, { message: 'since must be an ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z' })
   since?: string;
 
   @ApiPropertyOptional({
     description: 'Only exchanges stored before this time (ISO 8601; UTC unless an offset is given), e.g. `2026-12-01`.',
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsISO8601(ISO_DATE, { message: 'until must be an ISO 8601 date or date-time, e.g. 2026-12-01 or 2026-12-01T12:00:00Z' })
   until?: string;
 
   @ApiPropertyOptional({ description: 'Only reviewed (true) or unreviewed (false) exchanges.', type: Boolean })
-  @IsOptional()
+  @IsOptionalNotNull()
   @Transform(toBoolean)
   @IsBoolean({ message: 'reviewed must be true or false' })
   reviewed?: boolean;
 
   @ApiPropertyOptional({ description: 'Only exchanges rated at least this much (1..5).', minimum: 1, maximum: 5 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @Type(() => Number)
   @IsInt({ message: 'min_rating must be an integer between 1 and 5' })
   @Min(1, { message: 'min_rating must be an integer between 1 and 5' })
@@ -64,7 +65,7 @@ export class HistoryFilterQueryDto {
       'Only exchanges with one of these statuses (comma-separated): `ok` and `cached` were answered, `error` failed, `aborted` was cut short by the client or a shutdown. E.g. `ok,cached`.',
     maxLength: 100,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString({ message: STATUS_MESSAGE })
   @MaxLength(100, { message: STATUS_MESSAGE })
   @Matches(STATUS_LIST, { message: STATUS_MESSAGE })
@@ -75,7 +76,7 @@ export class HistoryFilterQueryDto {
       'Full-text search over prompt and response: words and "quoted phrases", all required (e.g. `breaker "half open"`); `word*` matches a prefix. Operators such as AND/OR/NOT are searched as plain words. Results are ranked answered exchanges (`ok`, `cached`) first, then failed ones, each by relevance (prompt matches weigh more), unless sort=newest.',
     maxLength: 500,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MinLength(1, { message: 'q must not be empty' })
   @MaxLength(500)
@@ -84,7 +85,7 @@ export class HistoryFilterQueryDto {
 
 export class HistoryQueryDto extends HistoryFilterQueryDto {
   @ApiPropertyOptional({ description: 'Page size, 1..500.', minimum: 1, maximum: 500, default: 50, example: 50 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @Type(() => Number)
   @IsInt({ message: 'limit must be an integer between 1 and 500' })
   @Min(1, { message: 'limit must be an integer between 1 and 500' })
@@ -92,7 +93,7 @@ export class HistoryQueryDto extends HistoryFilterQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.', maxLength: 400 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(400, { message: 'cursor is not valid: pass back the next_cursor of a previous page' })
   cursor?: string;
@@ -101,14 +102,14 @@ export class HistoryQueryDto extends HistoryFilterQueryDto {
     description: 'Order: `newest` first (the default without q), or `relevance` (the default with q; needs q).',
     enum: ['newest', 'relevance'],
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(['newest', 'relevance'], { message: 'sort must be newest or relevance' })
   sort?: 'newest' | 'relevance';
 }
 
 export class SessionQueryDto {
   @ApiPropertyOptional({ description: 'At most this many exchanges, 1..1000.', minimum: 1, maximum: 1000, default: 1000, example: 100 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @Type(() => Number)
   @IsInt({ message: 'limit must be an integer between 1 and 1000' })
   @Min(1, { message: 'limit must be an integer between 1 and 1000' })
@@ -116,7 +117,7 @@ export class SessionQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page of this session.', maxLength: 400 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(400, { message: 'cursor is not valid: pass back the next_cursor of a previous page' })
   cursor?: string;

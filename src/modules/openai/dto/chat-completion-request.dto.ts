@@ -8,7 +8,6 @@ import {
   IsIn,
   IsInt,
   IsNumber,
-  IsOptional,
   IsString,
   Matches,
   Max,
@@ -20,6 +19,7 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
+import { IsOptionalNotNull, OptionalNullable } from '../../../common/validation/optional';
 import { MODEL_PATTERN } from '../../chat/dto/chat-request.dto';
 
 /** `developer` is OpenAI's newer name for `system`; tool calling is not offered, so no `tool` role. */
@@ -128,7 +128,7 @@ export class ChatCompletionMessageDto {
   content!: MessageContent;
 
   @ApiPropertyOptional({ description: 'A participant name. Accepted for compatibility and not sent to the model.', maxLength: 64 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(64)
   name?: string;
@@ -138,7 +138,7 @@ export class ChatCompletionMessageDto {
     type: 'string',
     nullable: true,
   })
-  @IsOptional()
+  @OptionalNullable()
   @IsString()
   @MaxLength(4000)
   refusal?: string | null;
@@ -149,7 +149,7 @@ export class StreamOptionsDto {
     description: 'true: one more chunk before `data: [DONE]` with `usage` for the whole request and an empty `choices`; the other chunks carry `usage: null`.',
     default: false,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   include_usage?: boolean;
 }
@@ -174,81 +174,82 @@ export class ChatCompletionRequestDto {
   @Validate(HasUserMessageConstraint)
   messages!: ChatCompletionMessageDto[];
 
-  @ApiPropertyOptional({ description: 'true: stream the answer as Server-Sent Events (`chat.completion.chunk` frames, then `data: [DONE]`).', default: false })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'true: stream the answer as Server-Sent Events (`chat.completion.chunk` frames, then `data: [DONE]`).', default: false, nullable: true })
+  @OptionalNullable()
   @IsBoolean()
   stream?: boolean;
 
-  @ApiPropertyOptional({ description: 'Streaming options; only allowed with `stream: true`.', type: StreamOptionsDto })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'Streaming options; only allowed with `stream: true`.', type: StreamOptionsDto, nullable: true })
+  @OptionalNullable()
   @Validate(OnlyWhenStreamingConstraint)
   @ValidateNested()
   @Type(() => StreamOptionsDto)
   stream_options?: StreamOptionsDto;
 
-  @ApiPropertyOptional({ description: 'Sampling temperature (Ollama `temperature`). Default: the server setting.', minimum: 0, maximum: 2, example: 0.7 })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'Sampling temperature (Ollama `temperature`). Default: the server setting.', minimum: 0, maximum: 2, example: 0.7, nullable: true })
+  @OptionalNullable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(2)
   temperature?: number;
 
-  @ApiPropertyOptional({ description: 'Nucleus sampling (Ollama `top_p`). Default: the server setting.', minimum: 0, maximum: 1, example: 0.9 })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'Nucleus sampling (Ollama `top_p`). Default: the server setting.', minimum: 0, maximum: 1, example: 0.9, nullable: true })
+  @OptionalNullable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(1)
   top_p?: number;
 
-  @ApiPropertyOptional({ description: 'Most tokens to generate (Ollama `num_predict`). Deprecated by OpenAI in favour of `max_completion_tokens`.', minimum: 1, example: 256 })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'Most tokens to generate (Ollama `num_predict`). Deprecated by OpenAI in favour of `max_completion_tokens`.', minimum: 1, example: 256, nullable: true })
+  @OptionalNullable()
   @IsInt()
   @Min(1)
   max_tokens?: number;
 
-  @ApiPropertyOptional({ description: 'Most tokens to generate (Ollama `num_predict`); wins over `max_tokens`.', minimum: 1, example: 256 })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'Most tokens to generate (Ollama `num_predict`); wins over `max_tokens`.', minimum: 1, example: 256, nullable: true })
+  @OptionalNullable()
   @IsInt()
   @Min(1)
   max_completion_tokens?: number;
 
   @ApiPropertyOptional({
+    nullable: true,
     description: `Where to stop generating (Ollama \`stop\`): one string or up to ${MAX_STOP_SEQUENCES}.`,
     oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: MAX_STOP_SEQUENCES }],
     example: ['\n\n'],
   })
-  @IsOptional()
+  @OptionalNullable()
   @Validate(StopConstraint)
   stop?: string | string[];
 
-  @ApiPropertyOptional({ description: 'Seed for reproducible sampling (Ollama `seed`).', example: 42 })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'Seed for reproducible sampling (Ollama `seed`).', example: 42, nullable: true })
+  @OptionalNullable()
   @IsInt()
   seed?: number;
 
-  @ApiPropertyOptional({ description: 'Penalty for tokens already present (Ollama `presence_penalty`).', minimum: -2, maximum: 2, example: 0 })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'Penalty for tokens already present (Ollama `presence_penalty`).', minimum: -2, maximum: 2, example: 0, nullable: true })
+  @OptionalNullable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-2)
   @Max(2)
   presence_penalty?: number;
 
-  @ApiPropertyOptional({ description: 'Penalty by token frequency (Ollama `frequency_penalty`).', minimum: -2, maximum: 2, example: 0 })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'Penalty by token frequency (Ollama `frequency_penalty`).', minimum: -2, maximum: 2, example: 0, nullable: true })
+  @OptionalNullable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-2)
   @Max(2)
   frequency_penalty?: number;
 
-  @ApiPropertyOptional({ description: 'How many choices to generate. Only 1 is supported; anything else is refused with 400.', minimum: 1, maximum: 1, default: 1 })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'How many choices to generate. Only 1 is supported; anything else is refused with 400.', minimum: 1, maximum: 1, default: 1, nullable: true })
+  @OptionalNullable()
   @IsInt()
   @Min(1, { message: 'n must be 1: Vega generates one choice per request' })
   @Max(1, { message: 'n must be 1: Vega generates one choice per request' })
   n?: number;
 
   @ApiPropertyOptional({ description: "An end-user identifier, as OpenAI's `user`. Accepted for compatibility; not stored.", maxLength: 256 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(256)
   user?: string;

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
+import { IsHostOrAddress } from './host-or-address.validator';
 
 export const MAX_SCAN_PORTS = 1024;
 
@@ -8,6 +10,7 @@ export class NetScanRequestDto {
   @IsString()
   @MinLength(1, { message: 'host must not be empty' })
   @MaxLength(253)
+  @IsHostOrAddress()
   host!: string;
 
   @ApiProperty({ description: `TCP ports to try, 1..65535, at most ${MAX_SCAN_PORTS}.`, type: [Number], example: [22, 80, 443] })
@@ -20,14 +23,14 @@ export class NetScanRequestDto {
   ports!: number[];
 
   @ApiPropertyOptional({ description: 'Seconds to wait for each connection.', minimum: 0.01, maximum: 10, default: 0.6 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.01)
   @Max(10)
   timeout: number = 0.6;
 
   @ApiPropertyOptional({ description: 'Connections tried at once.', minimum: 1, maximum: 1000, default: 200 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(1000)

@@ -1,15 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
+import { IsHostOrAddress } from './host-or-address.validator';
 
 export class SslCertRequestDto {
   @ApiProperty({ description: 'Host name or IP address. Private targets are refused unless FETCH_ALLOW_PRIVATE=true.', example: 'example.com', maxLength: 253 })
   @IsString()
   @MinLength(1, { message: 'host must not be empty' })
   @MaxLength(253)
+  @IsHostOrAddress()
   host!: string;
 
   @ApiPropertyOptional({ description: 'TLS port.', minimum: 1, maximum: 65535, default: 443 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(65535)

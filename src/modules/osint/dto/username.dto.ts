@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsString, Matches, MaxLength } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
 
 export class UsernameRequestDto {
   @ApiProperty({ description: 'The username to look for: letters, digits, ".", "_" and "-".', example: 'octocat', maxLength: 64 })
@@ -9,7 +10,7 @@ export class UsernameRequestDto {
   username!: string;
 
   @ApiPropertyOptional({ description: 'Also probe adult sites.', default: false })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   include_nsfw: boolean = false;
 
@@ -19,7 +20,7 @@ export class UsernameRequestDto {
     example: ['GitHub', 'Reddit'],
     maxItems: 200,
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(200)

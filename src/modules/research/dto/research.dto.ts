@@ -1,11 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, Max, Min } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
 import { QueryDto } from './search-request.dto';
 
 /** `POST /research/summarize` and `POST /research/rag`: `query` is the question to research. */
 export class ResearchRequestDto extends QueryDto {
   @ApiPropertyOptional({ description: 'How many search results to read (each page is fetched).', minimum: 1, maximum: 10, default: 5 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(10)

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsIn, IsInt, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsOptionalNotNull } from '../../../common/validation/optional';
 import { SAFESEARCH_LEVELS, type SafeSearch } from '../search/search-provider';
 
 export const MAX_QUERY_CHARS = 500;
@@ -16,14 +17,14 @@ export class QueryDto {
 /** `POST /search/web` and `POST /search/images`. */
 export class SearchRequestDto extends QueryDto {
   @ApiPropertyOptional({ description: 'How many results to return (after removing repeated URLs).', minimum: 1, maximum: 20, default: 5 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(20)
   max_results: number = 5;
 
   @ApiPropertyOptional({ description: 'Safe-search level passed to the provider.', enum: SAFESEARCH_LEVELS, default: 'moderate' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(SAFESEARCH_LEVELS, { message: `safesearch must be one of ${SAFESEARCH_LEVELS.join(', ')}` })
   safesearch: SafeSearch = 'moderate';
 }
