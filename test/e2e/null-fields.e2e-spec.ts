@@ -80,8 +80,11 @@ describe('null for an optional field', () => {
 
     it('documents those fields as nullable in /docs-json, and no other', async () => {
       const document = await (await t.request('/docs-json', { key: null })).json();
-      const properties: Record<string, { nullable?: boolean }> = document.components.schemas.ChatCompletionRequestDto.properties;
-      const nullable = Object.entries(properties).filter(([, schema]) => schema.nullable).map(([name]) => name);
+      type Property = { nullable?: boolean; oneOf?: { nullable?: boolean }[] };
+      const properties: Record<string, Property> = document.components.schemas.ChatCompletionRequestDto.properties;
+      // OpenAPI 3.0 wants a `type` beside `nullable`: a oneOf (stop) carries it on a branch.
+      const isNullable = (schema: Property) => schema.nullable === true || (schema.oneOf ?? []).some((branch) => branch.nullable === true);
+      const nullable = Object.entries(properties).filter(([, schema]) => isNullable(schema)).map(([name]) => name);
       expect(nullable.sort()).toEqual([...NULLABLE].sort());
       expect(document.components.schemas.UpdateGenerationRequestDto.properties.temperature.nullable).toBeUndefined();
     });

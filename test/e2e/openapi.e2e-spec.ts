@@ -169,7 +169,13 @@ describe('GET /docs-json (the OpenAPI document)', () => {
 
     const ajv = new Ajv({ strict: false, allErrors: true });
     const fits = (schema: Schema, value: unknown, what: string) => {
-      const validate = ajv.compile({ ...schema, components: document.components });
+      let validate;
+      try {
+        validate = ajv.compile({ ...schema, components: document.components });
+      } catch (error) {
+        problems.push(`${what}: its schema is not valid: ${(error as Error).message}`);
+        return;
+      }
       if (!validate(value)) problems.push(`${what} ${JSON.stringify(value)} does not fit its schema: ${ajv.errorsText(validate.errors)}`);
     };
     const checkSchema = (schema: Schema, at: string) => {

@@ -213,9 +213,9 @@ export class ChatCompletionRequestDto {
   max_completion_tokens?: number;
 
   @ApiPropertyOptional({
-    nullable: true,
-    description: `Where to stop generating (Ollama \`stop\`): one string or up to ${MAX_STOP_SEQUENCES}.`,
-    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: MAX_STOP_SEQUENCES }],
+    description: `Where to stop generating (Ollama \`stop\`): one string or up to ${MAX_STOP_SEQUENCES}; null is taken as not given.`,
+    // OpenAPI 3.0: \`nullable\` needs a \`type\` beside it, so it goes on a branch (as OpenAI's own document does).
+    oneOf: [{ type: 'string', nullable: true }, { type: 'array', items: { type: 'string' }, maxItems: MAX_STOP_SEQUENCES }],
     example: ['\n\n'],
   })
   @OptionalNullable()
