@@ -207,5 +207,7 @@ function prettyStdout(): DestinationStream | undefined {
   } catch {
     return undefined;
   }
-  return new PrettyStdout(prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l' }));
+  return new PrettyStdout(
+    prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,context', messageFormat: '{if context}[{context}] {end}{msg}' }),
+  );
 }
