@@ -62,7 +62,10 @@ export function redact(value: unknown, depth = 0): unknown {
     return copy ?? value;
   }
   let copy: Record<string, unknown> | undefined;
-  for (const [name, item] of Object.entries(value)) {
+  // for…in rather than Object.entries: no array per line for the usual, clean, request line.
+  for (const name in value) {
+    if (!Object.hasOwn(value, name)) continue;
+    const item = (value as Record<string, unknown>)[name];
     const next = isSecretName(name) && item !== undefined && item !== null ? CENSOR : redact(item, depth + 1);
     if (next !== item) (copy ??= { ...value })[name] = next;
   }
