@@ -1,16 +1,36 @@
+import { createHook } from 'node:async_hooks';
 import { FakeOllama } from '../support/fake-ollama';
 import { startTestApp } from '../support/test-app';
 
-/** The process's active handles and requests, by type ("Timeout", "TCPServerWrap"…), counted. */
-function resources(): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const type of process.getActiveResourcesInfo()) counts[type] = (counts[type] ?? 0) + 1;
-  return counts;
-}
-
-/** Lets closed sockets and cleared timers leave the active list (they go on the next turns). */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+/**
+ * Intervals and servers created while `work` runs that are still alive a moment after it (an
+ * interval never cleared, a server never closed), by type, with where each was created. Unref'd
+ * intervals count too: they keep the app (and the test file's modules) reachable.
+ */
+async function leftBehind(work: () => Promise<void>): Promise<string[]> {
+  const alive = new Map<number, { type: string; resource: { _repeat?: unknown } }>();
+  const where = new Map<number, string>();
+  const hook = createHook({
+    init(asyncId, type, _trigger, resource) {
+      if (type !== 'Timeout' && type !== 'TCPSERVERWRAP') return;
+      alive.set(asyncId, { type, resource: resource as { _repeat?: unknown } });
+      where.set(asyncId, new Error().stack!.split('\n').filter((line) => line.includes('/src/')).slice(0, 2).join(' <- '));
+    },
+    destroy(asyncId) {
+      alive.delete(asyncId);
+    },
+  });
+  hook.enable();
+  try {
+    await work();
+  } finally {
+    hook.disable();
+  }
+  const deadline = Date.now() + 5_000;
+  const leaks = () =>
+    [...alive].filter(([, { type, resource }]) => type === 'TCPSERVERWRAP' || resource._repeat).map(([id, { type }]) => `${type} ${where.get(id)}`);
+  while (leaks().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return leaks();
 }
 
 describe('an app a test starts and closes', () => {
@@ -20,20 +40,16 @@ describe('an app a test starts and closes', () => {
   afterAll(() => fake.stop());
 
   it('leaves no handle, timer or server behind once closed', async () => {
-    // The first app sets up what a process has once (prom-client's collectors): not counted.
-    const first = await startTestApp({ OLLAMA_URL: fake.url });
-    await first.close();
-    await settle();
-    const before = resources();
-    for (let i = 0; i < 3; i += 1) {
-      const t = await startTestApp({ OLLAMA_URL: fake.url, HEALTH_PROBE_SECONDS: '0.1', MEMORY_TRIM_IDLE_SEC: '1' });
-      expect((await t.request('/chat', { body: { prompt: 'hello' } })).status).toBe(200);
-      const sse = await fetch(`${t.url}/chat/sse?prompt=hi`, { headers: { 'x-api-key': 'test-key-0123456789abcdef' } });
-      await sse.text();
-      await t.close();
-    }
-    await settle();
-    expect(resources()).toEqual(before);
+    const leaks = await leftBehind(async () => {
+      for (let i = 0; i < 3; i += 1) {
+        const t = await startTestApp({ OLLAMA_URL: fake.url, HEALTH_PROBE_SECONDS: '0.1', MEMORY_TRIM_IDLE_SEC: '1' });
+        expect((await t.request('/chat', { body: { prompt: 'hello' } })).status).toBe(200);
+        const sse = await fetch(`${t.url}/chat/sse?prompt=hi`, { headers: { 'x-api-key': 'test-key-0123456789abcdef' } });
+        await sse.text();
+        await t.close();
+      }
+    });
+    expect(leaks).toEqual([]);
   });
 
   it('writes its log lines to the test, never to the console, at any level', async () => {
