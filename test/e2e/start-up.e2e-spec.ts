@@ -81,7 +81,7 @@ describe('a failed start (the real process, stdout a pipe, NODE_ENV=production)'
     expect(await vega.exited()).toEqual({ code: 1, signal: null });
     expect(vega.stderr).toBe('');
     const lines = jsonLines(vega.stdout);
-    expect(lines.at(-1)).toMatchObject({ level: 60, msg: expect.stringMatching(/^Vega failed to start: .*SQLITE_NOTADB/) });
+    expect(lines.at(-1)).toMatchObject({ level: 60, msg: expect.stringMatching(/^Vega failed to start: .*(SQLITE_NOTADB|corrupt)/) });
   });
 });
 
