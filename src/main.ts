@@ -1,24 +1,30 @@
 import 'reflect-metadata';
-import { AppConfig, ConfigError } from './config/app-config';
+import { ConfigError } from './config/app-config';
 import { loadEnvironmentConfig } from './config/load-environment';
+import { AppLogger } from './core/logging/app-logger';
 import { serve } from './app/serve';
 
 async function bootstrap(): Promise<void> {
-  let config: AppConfig;
+  let logger: AppLogger | undefined;
   try {
-    config = loadEnvironmentConfig();
+    const config = loadEnvironmentConfig();
+    logger = new AppLogger(config);
+    await serve(config, logger);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
+    // Before the configuration is read, the default level; a failed start is logged like any line.
+    exitOnFailedStart(logger ?? new AppLogger({ logLevel: 'info' }), error);
   }
-  await serve(config);
 }
 
-bootstrap().catch((error: unknown) => {
+/**
+ * One log line (JSON, or pretty on a terminal) naming what failed, then exit code 1. A known cause
+ * (`ConfigError`: a bad variable, an unusable data directory) is said in words, without a stack.
+ */
+function exitOnFailedStart(logger: AppLogger, error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`Vega failed to start: ${message}\n`);
+  logger.pino.fatal(error instanceof ConfigError ? {} : { err: error }, `Vega failed to start: ${message}`);
+  logger.flushSync();
   process.exit(1);
-});
+}
+
+void bootstrap();

@@ -3,6 +3,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { LogLevel, LoggerService } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ApiKeyRing } from '../common/auth/api-key-ring';
+import { AppLogger } from '../core/logging/app-logger';
 import { NestPinoLogger } from '../core/logging/nest-pino.logger';
 import { requestIdFor } from '../core/logging/request-id';
 import { HttpAppModule } from './http-app.module';
@@ -17,16 +18,10 @@ export interface HttpAppOptions {
   apiKey: string;
   /** Nest's logger; by default the app's JSON (pino) logger. */
   logger?: LoggerService | LogLevel[] | false;
+  /** The app's pino logger (request lines, and Nest's lines by default); a new one on stdout when not given. */
+  appLogger?: AppLogger;
 }
 
-const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  verbose: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
 
 /** Builds the Fastify-based app exactly as production runs it; `main.ts` and the e2e tests both use it. */
 export async function createHttpApp(config: AppConfig, options: HttpAppOptions): Promise<NestFastifyApplication> {
@@ -39,14 +34,14 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
     // The client's X-Request-Id when well-formed, else a UUID; echoed and logged per request.
     genReqId: requestIdFor,
   });
+  const appLogger = options.appLogger ?? new AppLogger(config);
   const app = await NestFactory.create<NestFastifyApplication>(
-    HttpAppModule.forRoot(config, new ApiKeyRing(options.apiKey, config.auth.extraKeys)),
+    HttpAppModule.forRoot(config, new ApiKeyRing(options.apiKey, config.auth.extraKeys), appLogger),
     adapter,
     // Nest's default parsers would also accept form bodies; the API speaks JSON only.
-    // Without a logger given, Nest's lines wait for the JSON logger, which is itself a provider.
-    { logger: options.logger ?? LEVELS[config.logLevel], bufferLogs: options.logger === undefined, abortOnError: false, bodyParser: false },
+    // The JSON logger exists before Nest: its first line, and the lines of a failed start, are JSON too.
+    { logger: options.logger ?? new NestPinoLogger(appLogger), abortOnError: false, bodyParser: false },
   );
-  if (options.logger === undefined) app.useLogger(app.get(NestPinoLogger));
   registerJsonBodyParser(app);
   raiseOpenAiChatBodyLimit(app);
   await registerSecurityHeaders(app, config);

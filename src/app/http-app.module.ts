@@ -11,6 +11,7 @@ import { AuthFailureGuard } from '../common/throttling/auth-failure.guard';
 import { KeyThrottlerGuard, throttlerOptions } from '../common/throttling/key-throttler.guard';
 import { SlidingWindowThrottlerStorage } from '../common/throttling/sliding-window.storage';
 import { ThrottlingModule } from '../common/throttling/throttling.module';
+import { AppLogger } from '../core/logging/app-logger';
 import { LoggingModule } from '../core/logging/logging.module';
 import { WalCheckpointer } from '../core/persistence/wal-checkpointer';
 import { AdminHttpModule } from '../modules/admin/admin-http.module';
@@ -31,7 +32,7 @@ import { createValidationPipe } from './validation.pipe';
 /** The HTTP application: the core graph plus everything that only makes sense over HTTP. */
 @Module({})
 export class HttpAppModule {
-  static forRoot(config: AppConfig, keys: ApiKeyRing): DynamicModule {
+  static forRoot(config: AppConfig, keys: ApiKeyRing, logger: AppLogger): DynamicModule {
     return {
       module: HttpAppModule,
       imports: [
@@ -44,7 +45,7 @@ export class HttpAppModule {
           inject: [AppConfig, ApiKeyRing, SlidingWindowThrottlerStorage],
           useFactory: throttlerOptions,
         }),
-        LoggingModule,
+        LoggingModule.forRoot(logger),
         HealthModule,
         ChatHttpModule,
         OpenAiHttpModule,

@@ -1,7 +1,8 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { AppConfig } from '../config/app-config';
+import { AppLogger } from '../core/logging/app-logger';
 import { HttpMetrics } from '../core/metrics/http-metrics';
 
 /** How often the trimmer looks at the request counters. */
@@ -29,7 +30,6 @@ export const TRIM_MIN_GROWTH_BYTES = 8 * 1024 * 1024;
  */
 @Injectable()
 export class IdleMemoryTrimmer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('Memory');
   private timer?: NodeJS.Timeout;
   private collect?: () => void;
   /** The request counters (arrived + answered) when last looked at, and since when they have not moved. */
@@ -43,6 +43,7 @@ export class IdleMemoryTrimmer implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly config: AppConfig,
     private readonly http: HttpMetrics,
+    private readonly logger: AppLogger,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -80,7 +81,8 @@ export class IdleMemoryTrimmer implements OnApplicationBootstrap, OnApplicationS
     this.baselineBytes = heap.used_heap_size;
     this.trims += 1;
     const mb = (bytes: number) => (bytes / 1048576).toFixed(0);
-    this.logger.debug(
+    this.logger.pino.debug(
+      { context: 'Memory' },
       `Idle: full garbage collection in ${ms.toFixed(0)} ms; heap ${mb(heapBefore)} → ${mb(heap.total_heap_size)} MB, ` +
         `RSS ${mb(rssBefore)} → ${mb(process.memoryUsage.rss())} MB`,
     );

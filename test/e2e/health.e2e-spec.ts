@@ -124,3 +124,67 @@ describe('health routes', () => {
     expect(blocked.body.details.event_loop.delay_max_ms).toBeGreaterThanOrEqual(1000);
   });
 });
+
+describe('MODEL_NAME missing on the backend', () => {
+  const fake = new FakeOllama({ models: ['llama3.2', 'qwen2.5:7b'] });
+  let t: TestApp | undefined;
+
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+    fake.reset();
+  });
+
+  const fix = 'model "mistral" is not on the backend; pull it (ollama pull mistral) or set MODEL_NAME to one of: llama3.2:latest, qwen2.5:7b';
+
+  it('GET /readyz answers 200 degraded with reason model_missing and the models the backend has', async () => {
+    t = await startTestApp({ OLLAMA_URL: fake.url, HEALTH_PROBE_SECONDS: '0.1' });
+    const app = t;
+    const res = await eventually(async () => {
+      const ready = await app.request('/readyz', { key: null });
+      const body = await ready.json();
+      return body.details?.ollama?.reason ? { status: ready.status, body } : undefined;
+    });
+    expect(res).toEqual({
+      status: 200,
+      body: expect.objectContaining({
+        status: 'degraded',
+        degraded: true,
+        details: {
+          database: { status: 'up', responseTime: expect.any(Number) },
+          ollama: {
+            status: 'degraded',
+            reason: 'model_missing',
+            model: 'mistral',
+            models: ['llama3.2:latest', 'qwen2.5:7b'],
+            message: fix,
+            version: '0.12.6',
+            latency_ms: expect.any(Number),
+            checked_at: expect.any(String),
+            breaker: 'closed',
+          },
+        },
+      }),
+    });
+  });
+
+  it('answers a chat that names no model 404 with the fix; one that names a model the backend has works', async () => {
+    t = await startTestApp({ OLLAMA_URL: fake.url });
+    const missing = await t.request('/chat', { body: { prompt: 'hello' } });
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).message).toBe(fix);
+    expect((await t.request('/chat', { body: { prompt: 'hello', model: 'llama3.2' } })).status).toBe(200);
+  });
+
+  it('matches a name without a tag to :latest, as Ollama does', async () => {
+    t = await startTestApp({ OLLAMA_URL: fake.url, HEALTH_PROBE_SECONDS: '0.1', MODEL_NAME: 'llama3.2' });
+    const app = t;
+    const res = await eventually(async () => {
+      const ready = await app.request('/readyz', { key: null });
+      return ready.status === 200 ? ready.json() : undefined;
+    });
+    expect(res).toMatchObject({ status: 'ok', degraded: false, details: { ollama: { status: 'up' } } });
+  });
+});

@@ -161,6 +161,34 @@ describe('request logs (stdout of the real process)', () => {
     expect(stdout).not.toContain(API_KEY);
   });
 
+  it('never writes a key sent in a query parameter, a header or a body field, even at LOG_LEVEL=debug', async () => {
+    await vega.start({ OLLAMA_URL: fake.url, LOG_LEVEL: 'debug', HEALTH_PROBE_SECONDS: '60' });
+    const asKey = { 'x-api-key': API_KEY };
+    // Key-like names the server does not know: the debug line logs the query and the body.
+    const sse = await openSse(`${vega.url}/chat/sse?prompt=hello&api_key=SECRET-QUERY-1&Access_Token=SECRET-QUERY-2`, { headers: asKey });
+    await sse.all();
+    await vega.request('/history?key=SECRET-QUERY-3&client_secret=SECRET-QUERY-4&refreshToken=SECRET-QUERY-5', { headers: asKey });
+    await vega.request('/nope?token=SECRET-QUERY-6', { headers: { ...asKey, 'x-upstream-token': 'SECRET-HEADER-1' } });
+    await vega.request('/chat', { body: { prompt: 'x', api_key: 'SECRET-BODY-1', nested: { x_secret: 'SECRET-BODY-2' } }, headers: asKey });
+    expect((await vega.request('/chat', { body: { prompt: 'x' }, headers: { authorization: 'Bearer SECRET-HEADER-2' } })).status).toBe(401);
+    expect((await vega.request('/chat', { body: { prompt: 'x' }, headers: { 'X-API-KEY': 'SECRET-HEADER-3-0123456789' } })).status).toBe(401);
+
+    const { stdout, stderr, lines } = await vega.stop();
+    // The debug lines were written, with the key-like values censored and the rest intact.
+    const inputs = lines.filter((line) => line.msg === 'request input').map((line) => `${line.query ?? ''} ${line.body ?? ''}`);
+    expect(inputs).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('"prompt":"hello","api_key":"[REDACTED]","Access_Token":"[REDACTED]"'),
+        expect.stringContaining('"key":"[REDACTED]","client_secret":"[REDACTED]","refreshToken":"[REDACTED]"'),
+        expect.stringContaining('"token":"[REDACTED]"'),
+        expect.stringContaining('"api_key":"[REDACTED]","nested":{"x_secret":"[REDACTED]"}'),
+      ]),
+    );
+    for (const secret of [API_KEY, 'SECRET-QUERY', 'SECRET-HEADER', 'SECRET-BODY']) {
+      expect({ secret, found: stdout.includes(secret) || stderr.includes(secret) }).toEqual({ secret, found: false });
+    }
+  });
+
   it('stays silent at LOG_LEVEL=fatal', async () => {
     await vega.start({ OLLAMA_URL: fake.url, LOG_LEVEL: 'fatal', HEALTH_PROBE_SECONDS: '60' });
     expect((await vega.request('/healthz')).status).toBe(200);

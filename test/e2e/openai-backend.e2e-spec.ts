@@ -133,6 +133,26 @@ describe('LLM_BACKEND=openai against an OpenAI-compatible server', () => {
     expect(await statuses(app)).toEqual(['error']);
   });
 
+  it('reports a MODEL_NAME the server does not list: 404 with the fix for a chat naming no model, /readyz degraded', async () => {
+    const app = await start({ MODEL_NAME: 'llama3', HEALTH_PROBE_SECONDS: '60' });
+    const fix = 'model "llama3" is not on the backend; load it on the server or set MODEL_NAME to one of: mistral, qwen2.5-7b-instruct';
+    const res = await chat(app, { prompt: 'hi' });
+    expect(res.status).toBe(404);
+    expect(res.body.message).toBe(fix);
+    // The first probe started with the app; wait for its answer.
+    let ready = await app.request('/readyz', { key: null });
+    for (let i = 0; i < 100 && ready.status !== 200; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      ready = await app.request('/readyz', { key: null });
+    }
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({
+      status: 'degraded',
+      degraded: true,
+      details: { openai: { status: 'degraded', reason: 'model_missing', model: 'llama3', models: ['mistral', 'qwen2.5-7b-instruct'], message: fix } },
+    });
+  });
+
   it('retries 5xx and recovers, and gives up with 502 after LLM_MAX_RETRIES', async () => {
     const app = await start({ LLM_MAX_RETRIES: '2' });
     fake.enqueue({ kind: 'status', status: 500 }, { kind: 'status', status: 503 });

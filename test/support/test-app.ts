@@ -5,6 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHttpApp } from '../../src/app/create-http-app';
 import { FakeOllama } from './fake-ollama';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { AppLogger } from '../../src/core/logging/app-logger';
 
 export const TEST_API_KEY = 'test-key-0123456789abcdef';
 
@@ -18,6 +19,8 @@ export interface TestApp {
   config: AppConfig;
   dataDir: string;
   dbPath: string;
+  /** The app's log lines (JSON), kept here rather than written to the console. */
+  logs: string[];
   /** fetch against the app with the API key (unless `key: null`), JSON body encoded. */
   request(path: string, init?: { method?: string; body?: unknown; key?: string | null; headers?: Record<string, string> }): Promise<TestResponse>;
   close(): Promise<void>;
@@ -31,7 +34,8 @@ export function tempDir(prefix = 'vega-test-'): { dir: string; remove: () => voi
 
 /**
  * Starts the real HTTP app (same factory as production) on a loopback port, with a fresh
- * SQLite file in a temporary directory. `env` overrides the test defaults.
+ * SQLite file in a temporary directory. `env` overrides the test defaults. The app's log lines
+ * go to `logs`, never to the console.
  */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const temp = tempDir();
@@ -42,7 +46,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     LLM_RETRY_BACKOFF: '0.01',
     ...env,
   });
-  const app = await createHttpApp(config, { apiKey: config.auth.apiKey ?? TEST_API_KEY, logger: false });
+  const logs: string[] = [];
+  const appLogger = new AppLogger(config, { write: (line: string) => void logs.push(line) });
+  const app = await createHttpApp(config, { apiKey: config.auth.apiKey ?? TEST_API_KEY, logger: false, appLogger });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
@@ -52,6 +58,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     config,
     dataDir: temp.dir,
     dbPath: config.database.path,
+    logs,
     request: (path, init = {}) => {
       const headers: Record<string, string> = { ...init.headers };
       const key = init.key === undefined ? TEST_API_KEY : init.key;

@@ -42,6 +42,18 @@ export class VegaProcess {
   }
 
   async start(env: Record<string, string>, startTimeoutMs = 30_000): Promise<void> {
+    const child = await this.spawn(env);
+    const deadline = Date.now() + startTimeoutMs;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`Vega exited: ${this.stderr}${this.stdout}`);
+      if (Date.now() > deadline) throw new Error(`Vega did not start: ${this.stderr}${this.stdout}`);
+      if (await fetch(`${this.url}/healthz`).then((res) => res.ok, () => false)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Starts the process without waiting for it to serve (for a start that is meant to fail). */
+  async spawn(env: Record<string, string>): Promise<ChildProcess> {
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
@@ -53,13 +65,7 @@ export class VegaProcess {
     this.exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    const deadline = Date.now() + startTimeoutMs;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`Vega exited: ${this.stderr}${this.stdout}`);
-      if (Date.now() > deadline) throw new Error(`Vega did not start: ${this.stderr}${this.stdout}`);
-      if (await fetch(`${this.url}/healthz`).then((res) => res.ok, () => false)) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    return child;
   }
 
   signal(signal: NodeJS.Signals): void {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { IdleMemoryTrimmer, TRIM_MIN_GROWTH_BYTES } from '../../src/app/idle-memory-trimmer';
 import { loadConfig } from '../../src/config/app-config';
+import { AppLogger } from '../../src/core/logging/app-logger';
 import { HttpMetrics } from '../../src/core/metrics/http-metrics';
 
 const ROOT = join(__dirname, '..', '..');
@@ -17,13 +18,32 @@ function makeGarbage(bytes: number): void {
 describe('IdleMemoryTrimmer', () => {
   let http: HttpMetrics;
   let trimmer: IdleMemoryTrimmer;
+  let logged: string[];
 
   const start = (idleSeconds: string) => {
     http = new HttpMetrics();
-    trimmer = new IdleMemoryTrimmer(loadConfig({ MEMORY_TRIM_IDLE_SEC: idleSeconds }), http);
+    logged = [];
+    const config = loadConfig({ MEMORY_TRIM_IDLE_SEC: idleSeconds, LOG_LEVEL: 'debug' });
+    trimmer = new IdleMemoryTrimmer(config, http, new AppLogger(config, { write: (line: string) => void logged.push(line) }));
     trimmer.onApplicationBootstrap();
   };
   afterEach(() => trimmer.onApplicationShutdown());
+
+  it("writes its debug line to the app's logger, not to the console", () => {
+    const console = jest.spyOn(process.stdout, 'write');
+    try {
+      start('1');
+      trimmer.check(0);
+      trimmer.check(1_000);
+      expect(trimmer.trims).toBe(1);
+      expect(console).not.toHaveBeenCalled();
+    } finally {
+      console.mockRestore();
+    }
+    expect(logged.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ level: 20, context: 'Memory', msg: expect.stringMatching(/^Idle: full garbage collection in \d+ ms/) }),
+    ]);
+  });
 
   it('collects once the server has been idle for MEMORY_TRIM_IDLE_SEC after the heap grew', () => {
     start('6');
@@ -84,14 +104,15 @@ describe('IdleMemoryTrimmer', () => {
       "const { IdleMemoryTrimmer } = require('./src/app/idle-memory-trimmer');",
       "const { loadConfig } = require('./src/config/app-config');",
       "const { HttpMetrics } = require('./src/core/metrics/http-metrics');",
-      "const trimmer = new IdleMemoryTrimmer(loadConfig({ MEMORY_TRIM_IDLE_SEC: '1' }), new HttpMetrics());",
+      "const { AppLogger } = require('./src/core/logging/app-logger');",
+      "const config = loadConfig({ MEMORY_TRIM_IDLE_SEC: '1' });",
+      'const trimmer = new IdleMemoryTrimmer(config, new HttpMetrics(), new AppLogger(config, { write() {} }));',
       'trimmer.onApplicationBootstrap();',
       'trimmer.check(0); trimmer.check(1000);',
       'trimmer.onApplicationShutdown();',
       'console.log(JSON.stringify({ gc: typeof globalThis.gc, trims: trimmer.trims }));',
     ].join('\n');
     const output = execFileSync(process.execPath, ['-r', '@swc-node/register', '-e', script], { cwd: ROOT, encoding: 'utf8' });
-    // The last line: Nest's default logger prints the trim's debug line before it.
-    expect(JSON.parse(output.trim().split('\n').pop()!)).toEqual({ gc: 'undefined', trims: 1 });
+    expect(JSON.parse(output)).toEqual({ gc: 'undefined', trims: 1 });
   });
 });

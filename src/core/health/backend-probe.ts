@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { LlmService } from '../llm/llm.service';
+import { listsModel, missingModelMessage } from '../llm/model-availability';
 import { AppLogger } from '../logging/app-logger';
 
 export interface BackendState {
@@ -14,6 +15,10 @@ export interface BackendState {
   version: string | null;
   /** Why the last probe failed. */
   error: string | null;
+  /** The models the backend listed at the last probe; null when it is down or its list could not be read. */
+  models: string[] | null;
+  /** `MODEL_NAME` when the backend is up and lists its models without it; null otherwise. */
+  missingModel: string | null;
 }
 
 /** The longest a single probe may take, whatever the interval. */
@@ -22,11 +27,12 @@ const MAX_PROBE_TIMEOUT_MS = 5_000;
 /**
  * Checks the model backend (`GET /api/version`, then its model list) at start and every
  * `HEALTH_PROBE_SECONDS`, in the background: readiness and metrics read the last result instead
- * of calling the backend on each request. Only changes of state are logged.
+ * of calling the backend on each request. It also tells whether `MODEL_NAME` is on the backend.
+ * Only changes of state are logged.
  */
 @Injectable()
 export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdown {
-  private current: BackendState = { up: false, latencyMs: null, checkedAt: null, version: null, error: 'not probed yet' };
+  private current: BackendState = { up: false, latencyMs: null, checkedAt: null, version: null, error: 'not probed yet', models: null, missingModel: null };
   private timer?: NodeJS.Timeout;
   private running?: Promise<BackendState>;
   private stopped = false;
@@ -41,6 +47,11 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
 
   get state(): Readonly<BackendState> {
     return this.current;
+  }
+
+  /** `ollama`, or `openai` for an OpenAI-compatible server. */
+  get backendKind(): string {
+    return this.llm.backend.kind;
   }
 
   /** Called with the backend's model names after each successful probe. */
@@ -78,9 +89,11 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
       const signal = AbortSignal.timeout(timeoutMs);
       const version = await this.llm.backend.version(signal);
       const latencyMs = performance.now() - started;
-      const models = await this.llm.backend.listModels(signal).catch(() => undefined);
-      if (models) for (const listener of this.modelListeners) listener(models.map((model) => model.name));
-      next = { up: true, latencyMs, checkedAt: new Date().toISOString(), version, error: null };
+      const listed = await this.llm.backend.listModels(signal).then((models) => models.map((model) => model.name), () => null);
+      if (listed) for (const listener of this.modelListeners) listener(listed);
+      const model = this.config.llm.model;
+      const missingModel = listed !== null && !listsModel(listed, model) ? model : null;
+      next = { up: true, latencyMs, checkedAt: new Date().toISOString(), version, error: null, models: listed, missingModel };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       next = {
@@ -88,6 +101,8 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
         latencyMs: performance.now() - started,
         checkedAt: new Date().toISOString(),
         version: null,
+        models: null,
+        missingModel: null,
         error: error instanceof DOMException && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : reason,
       };
     }
@@ -98,6 +113,12 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
     const wentDown = !next.up && (previous.up || previous.checkedAt === null);
     if (cameUp) this.logger.pino.info({ backend: this.llm.backend.kind, version: next.version }, 'model backend is up');
     if (wentDown) this.logger.pino.warn({ backend: this.llm.backend.kind, reason: next.error }, 'model backend is down');
+    const model = this.config.llm.model;
+    if (next.missingModel && !previous.missingModel) {
+      this.logger.pino.warn({ model, models: next.models }, missingModelMessage(model, this.llm.backend.kind, next.models));
+    } else if (next.models && !next.missingModel && previous.missingModel) {
+      this.logger.pino.info({ model }, `model "${model}" is on the backend now`);
+    }
     if (cameUp || wentDown) for (const listener of this.statusListeners) listener(next);
     return next;
   }

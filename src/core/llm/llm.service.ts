@@ -7,11 +7,16 @@ import {
   BackendTimeoutError,
   BreakerOpenError,
   ClientClosedError,
+  ModelNotFoundError,
 } from '../../common/errors/app-errors';
 import { CircuitBreaker } from './circuit-breaker';
 import { BackendChunk, BackendUsage, ChatMessage, LlmBackend } from './llm-backend';
 import { LlmObserver, outcomeOf } from './llm-observer';
+import { missingModelMessage } from './model-availability';
 import { ResponseCache } from './response-cache';
+
+/** How long the model list behind a "model not found" message may take. */
+const MODEL_LIST_TIMEOUT_MS = 2_000;
 
 export interface LlmRequest {
   model: string;
@@ -115,6 +120,7 @@ export class LlmService implements OnApplicationShutdown {
             permit.failure();
           } else permit.success(); // the backend answered (404 model, 400 options): it is healthy
           this.observer?.record(request.model, outcomeOf(failure), startedAt, firstTokenAt);
+          if (failure instanceof ModelNotFoundError && request.model === this.config.llm.model) throw await this.missingDefaultModel(request.model);
           throw failure;
         } finally {
           watch.dispose();
@@ -132,6 +138,15 @@ export class LlmService implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.backend.close();
+  }
+
+  /** The backend lacks `MODEL_NAME` (what a request naming no model gets): say how to fix it, and what it has. */
+  private async missingDefaultModel(model: string): Promise<ModelNotFoundError> {
+    const listed = await this.backend.listModels(AbortSignal.timeout(MODEL_LIST_TIMEOUT_MS)).then(
+      (models) => models.map((entry) => entry.name),
+      () => null,
+    );
+    return new ModelNotFoundError(missingModelMessage(model, this.backend.kind, listed));
   }
 
   private breakerOpen(): BreakerOpenError {

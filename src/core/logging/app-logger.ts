@@ -2,6 +2,7 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import { AppConfig } from '../../config/app-config';
+import { redact } from './redact';
 
 const PINO_LEVEL: Record<AppConfig['logLevel'], Level> = {
   fatal: 'fatal',
@@ -129,20 +130,35 @@ export class LineBatch implements DestinationStream {
  * is left when the process exits. On a terminal, outside production, and with `pino-pretty`
  * installed (a dev dependency), lines are pretty-printed instead. `destination` lets a caller
  * send the lines elsewhere.
+ *
+ * Every argument of every line goes through `redact` first: key-like fields (`api_key`,
+ * `authorization`, `*_token`…) are censored, and so are key-like query parameters, bearer
+ * credentials and URL passwords inside messages and error stacks, whoever wrote the line.
  */
 export class AppLogger implements OnApplicationShutdown {
   readonly pino: Logger;
   private readonly destination?: pino.DestinationStream & { flushSync?: () => void };
 
-  constructor(config: AppConfig, destination?: DestinationStream) {
+  constructor(config: Pick<AppConfig, 'logLevel'>, destination?: DestinationStream) {
     const options: pino.LoggerOptions = {
       level: PINO_LEVEL[config.logLevel],
       base: { pid: process.pid },
       timestamp: isoTime,
       redact: { paths: REDACT, censor: '[REDACTED]' },
+      hooks: {
+        logMethod(args, method) {
+          for (let i = 0; i < args.length; i += 1) args[i] = redact(args[i]);
+          method.apply(this, args);
+        },
+      },
     };
-    this.destination = destination ?? prettyTransport() ?? this.bufferedStdout();
+    this.destination = destination ?? prettyStdout() ?? this.bufferedStdout();
     this.pino = pino(options, this.destination);
+  }
+
+  /** True when lines are pretty-printed for a person at a terminal rather than written as JSON. */
+  get pretty(): boolean {
+    return this.destination instanceof PrettyStdout;
   }
 
   /**
@@ -153,22 +169,45 @@ export class AppLogger implements OnApplicationShutdown {
     return new LineBatch(pino.destination({ dest: 1, sync: false }), BATCH_CHARS, FLUSH_MS);
   }
 
-  /** Writes what is still buffered before the process exits. */
-  onApplicationShutdown(): void {
+  /** Writes what is still buffered (at shutdown, and before the start banner or a fatal exit). */
+  flushSync(): void {
     try {
       this.destination?.flushSync?.();
     } catch {
       // The stream was not ready yet or is already closed: nothing left to write.
     }
   }
+
+  onApplicationShutdown(): void {
+    this.flushSync();
+  }
 }
 
-function prettyTransport(): DestinationStream | undefined {
+/**
+ * pino-pretty's formatter run in this thread, writing synchronously: a person at a terminal reads
+ * a few lines, and they appear in order with what the process prints itself (the start banner).
+ */
+class PrettyStdout implements DestinationStream {
+  constructor(private readonly format: (line: string) => string) {}
+
+  write(line: string): void {
+    process.stdout.write(this.format(line));
+  }
+
+  flushSync(): void {
+    // Each line was written as it came.
+  }
+}
+
+function prettyStdout(): DestinationStream | undefined {
   if (!process.stdout.isTTY || process.env.NODE_ENV === 'production') return undefined;
+  let prettyFactory: (options: object) => (line: string) => string;
   try {
-    createRequire(__filename).resolve('pino-pretty');
+    ({ prettyFactory } = createRequire(__filename)('pino-pretty') as { prettyFactory: typeof prettyFactory });
   } catch {
     return undefined;
   }
-  return pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } });
+  return new PrettyStdout(
+    prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,context', messageFormat: '{if context}[{context}] {end}{msg}' }),
+  );
 }

@@ -3,6 +3,12 @@ import type { Level } from 'pino';
 import { AppLogger } from './app-logger';
 
 /**
+ * Nest's start-up chatter, one line per module and per route (~90 lines): at `debug`, so that the
+ * lines an operator needs at `info` (listening, backend, model) are not buried.
+ */
+const START_UP_DETAIL = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
+/**
  * Nest's own log lines (bootstrap, route mapping, errors from the exception filter) written
  * through the same pino logger as the request lines, so every line on stdout is JSON.
  * Nest passes the context as the last string argument and, for errors, a stack before it.
@@ -12,7 +18,8 @@ export class NestPinoLogger implements LoggerService {
   constructor(private readonly logger: AppLogger) {}
 
   log(message: unknown, ...params: unknown[]): void {
-    this.write('info', message, params);
+    const context = params[params.length - 1];
+    this.write(typeof context === 'string' && START_UP_DETAIL.has(context) ? 'debug' : 'info', message, params);
   }
 
   error(message: unknown, ...params: unknown[]): void {

@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { AppConfig } from '../../config/app-config';
 import { maskPii } from '../../common/pii/pii-masker';
 import { AppLogger } from '../logging/app-logger';
+import { redact } from '../logging/redact';
 import { REQUEST_ID_HEADER } from '../logging/request-id';
 import { HttpMetrics, UNMATCHED_ROUTE } from './http-metrics';
 
@@ -19,8 +20,8 @@ const CLIENT_CLOSED = 499;
  * Per request: echo the request id (`X-Request-Id`; streams copy the reply's headers when they
  * hijack it), count and time the request by route template, and write one JSON log line with
  * method, route template, status, duration and request id — never the URL (a GET query can hold
- * a prompt), headers or bodies. At `LOG_LEVEL=debug` the request body is logged as well,
- * PII-masked when `PII_MASKING=true`.
+ * a prompt), headers or bodies. At `LOG_LEVEL=debug` the request body and query are logged as
+ * well, key-like fields censored, PII-masked when `PII_MASKING=true`.
  *
  * The request is accounted when its response closes: after the last byte (streams included,
  * which Fastify's `onResponse` sees) or when the client went away first (which `onRequestAbort`
@@ -68,8 +69,9 @@ export class HttpTelemetry implements OnModuleInit {
     if (log.isLevelEnabled('debug')) {
       const mask = this.config.privacy.piiMasking ? maskPii : (text: string) => text;
       fastify.addHook('preHandler', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-        const body = request.body === undefined ? undefined : mask(JSON.stringify(request.body));
-        const query = request.query && Object.keys(request.query).length > 0 ? mask(JSON.stringify(request.query)) : undefined;
+        // Key-like fields (`?api_key=`, `{"token": …}`) are censored before the text is built.
+        const body = request.body === undefined ? undefined : mask(JSON.stringify(redact(request.body)));
+        const query = request.query && Object.keys(request.query).length > 0 ? mask(JSON.stringify(redact(request.query))) : undefined;
         if (body !== undefined || query !== undefined) log.debug({ request_id: request.id, body, query }, 'request input');
         done();
       });

@@ -14,6 +14,7 @@ import { DatabaseCorruptError } from '../../common/errors/app-errors';
 import { BackendProbe } from '../../core/health/backend-probe';
 import { LlmService } from '../../core/llm/llm.service';
 import { DatabaseHealth } from '../../core/persistence/database-health';
+import { missingModelMessage } from '../../core/llm/model-availability';
 import { EventLoopMonitor, MAX_EVENT_LOOP_DELAY_MS } from './event-loop-monitor';
 import { HealthCheckResponseDto, HealthzResponseDto, ReadinessResponseDto } from './health.dto';
 
@@ -59,7 +60,8 @@ export class HealthController {
     description:
       'A database ping, and the result of the background probe of the model backend (`GET /api/version`, or `GET /models` for LLM_BACKEND=openai, at start and every HEALTH_PROBE_SECONDS; ' +
       'this route never waits on the backend). `degraded` is true while the backend is unreachable or the circuit breaker is not closed; ' +
-      'an open breaker with a reachable backend still answers 200, with the `ollama` (or `openai`) check `degraded`.',
+      'an open breaker with a reachable backend still answers 200, with the `ollama` (or `openai`) check `degraded`; ' +
+      'so does a backend that does not have MODEL_NAME (`reason: "model_missing"`, with the models it has): requests naming another model still work.',
   })
   @ApiOkResponse({ type: ReadinessResponseDto })
   @ApiServiceUnavailableResponse({ type: ReadinessResponseDto, description: 'The database or the model backend is down (details per check), or the app is shutting down.' })
@@ -68,7 +70,8 @@ export class HealthController {
       () => this.databaseCheck(),
       () => this.backendCheck(),
     ]);
-    return { ...result, degraded: !this.probe.state.up || this.llm.breaker.state !== 'closed' };
+    const state = this.probe.state;
+    return { ...result, degraded: !state.up || state.missingModel !== null || this.llm.breaker.state !== 'closed' };
   }
 
   /** Terminus throws 503 with the result as its body; answer that body as-is, not as an error message. */
@@ -109,6 +112,10 @@ export class HealthController {
       ...(state.error ? { message: state.error } : {}),
     };
     if (!state.up) return check.down(data);
+    if (state.missingModel !== null) {
+      const message = missingModelMessage(state.missingModel, this.llm.backend.kind, state.models);
+      return check.degraded({ ...data, reason: 'model_missing', model: state.missingModel, models: state.models, message });
+    }
     return breaker === 'closed' ? check.up(data) : check.degraded(data);
   }
 }

@@ -1,0 +1,24 @@
+/**
+ * Whether the backend's model list holds `model`, resolved as Ollama resolves a name: a name
+ * without a tag is `<name>:latest` (so `mistral` matches `mistral:latest`, and `mistral:latest`
+ * matches a listed `mistral`, as an OpenAI-compatible server lists ids without tags).
+ */
+export function listsModel(listed: readonly string[], model: string): boolean {
+  const wanted = withTag(model);
+  return listed.some((name) => name === model || withTag(name) === wanted);
+}
+
+function withTag(name: string): string {
+  return name.includes(':') ? name : `${name}:latest`;
+}
+
+/**
+ * What to do when the configured model (`MODEL_NAME`) is not on the backend: the one wording of
+ * the start-up log, the readiness check and the 404 of a chat that names no model.
+ */
+export function missingModelMessage(model: string, backendKind: string, listed: readonly string[] | null): string {
+  const fix = backendKind === 'ollama' ? `pull it (ollama pull ${model})` : 'load it on the server';
+  const choices =
+    listed === null ? 'set MODEL_NAME to a model it has' : listed.length === 0 ? 'set MODEL_NAME once it has one (it lists no model)' : `set MODEL_NAME to one of: ${listed.join(', ')}`;
+  return `model "${model}" is not on the backend; ${fix} or ${choices}`;
+}
