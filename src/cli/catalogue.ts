@@ -68,9 +68,15 @@ export const COMMANDS: CommandSpec[] = [
       { flags: '--limit <n>', description: 'how many (1..500, default 20)' },
       { flags: '--session <id>', description: 'only this session' },
       { flags: '--search <query>', description: 'full-text search: words and "quoted phrases", word* for a prefix' },
+      { flags: '--status <list>', description: 'only these statuses, a comma list of ok, cached, error, aborted' },
       JSON_OPTION,
     ],
-    examples: ['vega history', 'vega history --limit 5 --session 9f0c2a1b7d3e4f56', 'vega history --search "circuit breaker" --json'],
+    examples: [
+      'vega history',
+      'vega history --limit 5 --session 9f0c2a1b7d3e4f56',
+      'vega history --search "circuit breaker" --json',
+      'vega history --status error,aborted',
+    ],
   },
   {
     name: 'session',

@@ -2,6 +2,7 @@ import { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeOllama } from '../support/fake-ollama';
+import { execDb } from '../support/seed';
 import { queryDb } from '../support/sqlite';
 import { seedMany, zeroTablePages } from '../support/corrupt-db';
 import { tempDir } from '../support/test-app';
@@ -56,6 +57,7 @@ describe('vega --help and usage errors', () => {
     [['history', '--bogus'], /vega history: unknown option '--bogus'/],
     [['history', '--limit', '0'], /--limit must be an integer between 1 and 500/],
     [['history', 'extra'], /too many arguments/],
+    [['history', '--status', 'ok,done'], /--status takes a comma list of ok, error, aborted, cached \(got "ok,done"\)/],
     [['feedback', '1', '--rating', '9'], /--rating must be an integer between 1 and 5/],
     [['db'], /give a command: backup, check, vacuum/],
     [['gen', 'set', 'temperature=7'], /temperature must be a number between 0 and 2/],
@@ -145,6 +147,14 @@ describe('vega history, session, feedback', () => {
     expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TIME \(UTC\)\s+SOURCE\s+SESSION\s+STATUS\s+RATING\s+PROMPT$/);
     expect(table.stdout).toContain('sqlite write ahead log');
     expect(table.stdout).not.toMatch(ANSI);
+
+    // A failed attempt: --status picks the answered exchanges (or the failed ones), as GET /history?status= does.
+    await execDb(dbPath(), "UPDATE conversations SET status = 'error' WHERE session_id = 's2'");
+    const prompts = async (...args: string[]) =>
+      JSON.parse((await vega(['history', ...args, '--json'])).stdout).items.map((item: { prompt: string }) => item.prompt);
+    expect(await prompts('--status', 'ok,cached')).toEqual(['the circuit breaker opens']);
+    expect(await prompts('--status', 'error')).toEqual(['sqlite write ahead log']);
+    expect(await prompts('--status', 'error,aborted', '--search', 'breaker')).toEqual([]);
 
     const session = await vega(['session', 's1', '--json']);
     expect(JSON.parse(session.stdout).items).toEqual([expect.objectContaining({ prompt: 'the circuit breaker opens', response: 'Echo: the circuit breaker opens' })]);

@@ -7,7 +7,8 @@ import { commandMeta, optionMeta } from '../catalogue';
 import { CommandFailedError } from '../cli-errors';
 import { Output } from '../output/output';
 import { printConversation, printConversationTable, printTranscript } from './conversation-views';
-import { parseInteger, parseSessionId, parseText } from './option-parsers';
+import { CONVERSATION_STATUSES, type ConversationStatus } from '../../core/persistence/conversation.entity';
+import { parseInteger, parseSessionId, parseStatusList, parseText } from './option-parsers';
 
 const HISTORY = ['history'];
 const SESSION = ['session'];
@@ -17,6 +18,7 @@ interface HistoryOptions {
   limit?: number;
   session?: string;
   search?: string;
+  status?: ConversationStatus[];
   json?: boolean;
 }
 
@@ -30,7 +32,10 @@ export class HistoryCommand extends CommandRunner {
   }
 
   async run(_args: string[], options: HistoryOptions): Promise<void> {
-    const page = await this.history.page({ sessionId: options.session, q: options.search }, { limit: options.limit ?? 20 });
+    const page = await this.history.page(
+      { sessionId: options.session, q: options.search, statuses: options.status },
+      { limit: options.limit ?? 20 },
+    );
     if (options.json) {
       this.out.json({ items: page.items.map(toHistoryItemDto), next_cursor: page.nextCursor });
       return;
@@ -55,6 +60,11 @@ export class HistoryCommand extends CommandRunner {
   @Option(optionMeta(HISTORY, '--search'))
   parseSearch(value: string): string {
     return parseText(value, '--search');
+  }
+
+  @Option(optionMeta(HISTORY, '--status'))
+  parseStatus(value: string): ConversationStatus[] {
+    return parseStatusList(value, '--status', CONVERSATION_STATUSES);
   }
 
   @Option(optionMeta(HISTORY, '--json'))

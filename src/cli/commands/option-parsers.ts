@@ -23,3 +23,13 @@ export function parseText(value: string, what: string): string {
   if (value.trim() === '') throw new UsageError(`${what} must not be empty`);
   return value;
 }
+
+/** A comma list of exchange statuses (`ok,cached`), each one of `allowed`, as `GET /history?status=` takes it. */
+export function parseStatusList<S extends string>(value: string, what: string, allowed: readonly S[]): S[] {
+  const statuses = value.split(',').map((status) => status.trim());
+  const unknown = statuses.filter((status) => !(allowed as readonly string[]).includes(status));
+  if (unknown.length > 0 || statuses.length === 0) {
+    throw new UsageError(`${what} takes a comma list of ${allowed.join(', ')} (got "${value}")`);
+  }
+  return statuses as S[];
+}
