@@ -280,14 +280,14 @@ describe('LLM_BACKEND=openai against an OpenAI-compatible server', () => {
     const app = await start();
     const { backend } = app.app.get(LlmService);
     expect(backend.kind).toBe('openai');
-    const vectors = await backend.embed('mistral', ['a', 'b', 'c']);
+    const { embeddings: vectors } = await backend.embed({ model: 'mistral', input: ['a', 'b', 'c'] });
     expect(vectors).toHaveLength(3);
-    const single = await backend.embed('mistral', ['b']);
+    const { embeddings: single } = await backend.embed({ model: 'mistral', input: ['b'] });
     expect(vectors[1]).toEqual(single[0]);
     const embeddings = fake.requests.filter((request) => request.path === '/v1/embeddings');
     expect(embeddings.map((request) => request.body)).toEqual([
-      { model: 'mistral', input: ['a', 'b', 'c'] },
-      { model: 'mistral', input: ['b'] },
+      { model: 'mistral', input: ['a', 'b', 'c'], encoding_format: 'float' },
+      { model: 'mistral', input: ['b'], encoding_format: 'float' },
     ]);
   });
 });

@@ -46,17 +46,41 @@ describe(ResponseCache.name, () => {
 
   describe('keyFor', () => {
     const messages = [{ role: 'user' as const, content: 'hi' }];
+    const request = (model: string, msgs: object[], options: Record<string, unknown>, extra: object = {}) =>
+      ResponseCache.keyFor('chat', { model, messages: msgs, options, ...extra });
 
     it('ignores the order of option keys', () => {
-      expect(ResponseCache.keyFor('m', messages, { a: 1, b: 2 })).toBe(ResponseCache.keyFor('m', messages, { b: 2, a: 1 }));
+      expect(request('m', messages, { a: 1, b: 2 })).toBe(request('m', messages, { b: 2, a: 1 }));
     });
 
     it('differs by model, by any message and by any option', () => {
-      const base = ResponseCache.keyFor('m', messages, { a: 1 });
-      expect(ResponseCache.keyFor('n', messages, { a: 1 })).not.toBe(base);
-      expect(ResponseCache.keyFor('m', [{ role: 'user', content: 'hi!' }], { a: 1 })).not.toBe(base);
-      expect(ResponseCache.keyFor('m', [{ role: 'system', content: 's' }, ...messages], { a: 1 })).not.toBe(base);
-      expect(ResponseCache.keyFor('m', messages, { a: 2 })).not.toBe(base);
+      const base = request('m', messages, { a: 1 });
+      expect(request('n', messages, { a: 1 })).not.toBe(base);
+      expect(request('m', [{ role: 'user', content: 'hi!' }], { a: 1 })).not.toBe(base);
+      expect(request('m', [{ role: 'system', content: 's' }, ...messages], { a: 1 })).not.toBe(base);
+      expect(request('m', messages, { a: 2 })).not.toBe(base);
+    });
+
+    it('differs by tools, tool choice, format, think and logprobs, and between a chat and a completion', () => {
+      const base = request('m', messages, {});
+      const tool = { name: 'get_weather', parameters: { type: 'object', properties: {} } };
+      const variants = [
+        request('m', messages, {}, { tools: [tool] }),
+        request('m', messages, {}, { tools: [tool], toolChoice: 'required' }),
+        request('m', messages, {}, { format: 'json' }),
+        request('m', messages, {}, { format: { schema: { type: 'object' } } }),
+        request('m', messages, {}, { think: true }),
+        request('m', messages, {}, { think: 'high' }),
+        request('m', messages, {}, { logprobs: true }),
+        ResponseCache.keyFor('completion', { model: 'm', messages, options: {} }),
+      ];
+      expect(new Set([base, ...variants]).size).toBe(variants.length + 1);
+    });
+
+    it('keys an image by its digest: the same picture gives the same key whatever its encoding', () => {
+      const image = (data: string, sha256: string) => [{ role: 'user', content: 'what is this?', images: [{ mime: 'image/png', data, bytes: 3, sha256 }] }];
+      expect(request('m', image('AAAA', 'd1'), {})).toBe(request('m', image('AAAA\n', 'd1'), {}));
+      expect(request('m', image('AAAA', 'd1'), {})).not.toBe(request('m', image('AAAA', 'd2'), {}));
     });
   });
 

@@ -32,6 +32,7 @@ async function turn(chat: ChatService, request: TurnRequest): Promise<{ result: 
     const prepared = await chat.prepare({ prompt: request.prompt, sessionId: request.sessionId, model: request.model, source: 'cli' });
     for await (const event of chat.run(prepared, request.signal)) {
       if (event.type === 'done') return { result: event.result, endedWithNewline: last.endsWith('\n') };
+      if (event.type !== 'token') continue;
       spinner.stop();
       if (request.stream && event.text !== '') {
         process.stdout.write(event.text);

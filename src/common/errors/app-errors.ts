@@ -6,6 +6,10 @@ export interface AppErrorOptions {
   cause?: unknown;
   retryAfterSeconds?: number;
   retryable?: boolean;
+  /** The request field the error is about (`tools.0.function.name`), for dialects that name it (OpenAI `param`). */
+  param?: string;
+  /** A stable machine-readable code (`context_length_exceeded`, `unsupported_field`), for dialects that carry one. */
+  code?: string;
 }
 
 export abstract class AppError extends Error {
@@ -15,17 +19,42 @@ export abstract class AppError extends Error {
   readonly retryAfterSeconds?: number;
   /** A transient failure of a dependency: worth retrying (LLM calls retry only before the first token). */
   readonly retryable: boolean;
+  readonly param?: string;
+  readonly code?: string;
 
   constructor(message: string, options?: AppErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.retryAfterSeconds = options?.retryAfterSeconds;
     this.retryable = options?.retryable ?? false;
+    this.param = options?.param;
+    this.code = options?.code;
   }
 }
 
 export class InvalidInputError extends AppError {
   readonly status = 400;
+}
+
+/**
+ * A request field the model or the backend cannot honour (tools to a model without the `tools`
+ * capability, `tool_choice: "required"` together with a `format`…): refused, never dropped.
+ */
+export class UnsupportedFieldError extends InvalidInputError {
+  constructor(field: string, reason: string) {
+    super(`${field}: ${reason}`, { param: field, code: 'unsupported_field' });
+  }
+}
+
+/** The prompt cannot fit the model's context window (checked before it is sent). */
+export class ContextLengthExceededError extends InvalidInputError {
+  constructor(
+    readonly promptTokens: number,
+    readonly contextLength: number,
+    message: string,
+  ) {
+    super(message, { param: 'messages', code: 'context_length_exceeded' });
+  }
 }
 
 export class NotFoundError extends AppError {

@@ -1,7 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
 import type { ErrorBody } from './all-exceptions.filter';
-import { ModelNotFoundError } from './app-errors';
+import { AppError, ModelNotFoundError } from './app-errors';
 
 /**
  * OpenAI's error body, which the OpenAI SDKs parse into `APIError` (`status`, `message`, `type`,
@@ -43,12 +43,14 @@ function typeFor(status: number): string {
 }
 
 function paramFor(exception: unknown, status: number): string | null {
+  if (exception instanceof AppError && exception.param) return exception.param;
   if (exception instanceof ModelNotFoundError) return 'model';
   if (status === 413) return 'messages';
   return null;
 }
 
 function codeFor(exception: unknown, status: number): string | null {
+  if (exception instanceof AppError && exception.code) return exception.code;
   if (exception instanceof ModelNotFoundError) return 'model_not_found';
   switch (status) {
     case 401:

@@ -10,23 +10,29 @@ import {
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
 import { CircuitBreaker } from './circuit-breaker';
-import { BackendChunk, BackendUsage, ChatMessage, LlmBackend } from './llm-backend';
+import {
+  BackendChatRequest,
+  BackendChunk,
+  BackendTimings,
+  BackendUsage,
+  LlmBackend,
+  TokenLogprob,
+  ToolCall,
+} from './llm-backend';
 import { LlmObserver, outcomeOf } from './llm-observer';
 import { missingModelMessage } from './model-availability';
-import { ResponseCache } from './response-cache';
+import { CachedAnswer, ResponseCache } from './response-cache';
 
 /** How long the model list behind a "model not found" message may take. */
 const MODEL_LIST_TIMEOUT_MS = 2_000;
 
-export interface LlmRequest {
-  model: string;
-  messages: ChatMessage[];
-  options: Record<string, unknown>;
-}
+/** A chat request as LlmService takes it: the backend's request, every field of the exchange model. */
+export type LlmRequest = BackendChatRequest;
 
+/** What a stream yields: the backend's chunks as they come, then `done` (with whether it came from the cache). */
 export type LlmEvent =
-  | { type: 'token'; text: string }
-  | { type: 'done'; usage: BackendUsage; cached: boolean; doneReason?: string };
+  | Exclude<BackendChunk, { type: 'done' }>
+  | { type: 'done'; usage: BackendUsage; cached: boolean; doneReason?: string; timings?: BackendTimings };
 
 /**
  * The resilience policy around the backend: exact-match cache, circuit breaker, retries with
@@ -54,49 +60,64 @@ export class LlmService implements OnApplicationShutdown {
     throw this.breakerOpen();
   }
 
-  async *stream(request: LlmRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
+  /** A chat through the policy: cache, breaker, retries before the first chunk, timeouts. */
+  stream(request: LlmRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
+    const cacheKey = this.cache.enabled ? ResponseCache.keyFor('chat', request) : '';
+    return this.run(request.model, cacheKey, (attempt) => this.backend.chatStream(request, attempt), signal);
+  }
+
+  private async *run(
+    model: string,
+    cacheKey: string,
+    open: (signal: CancelSignal) => AsyncIterable<BackendChunk>,
+    signal: CancelSignal,
+  ): AsyncGenerator<LlmEvent> {
     const startedAt = performance.now();
     let firstTokenAt = 0;
-    const cacheKey = this.cache.enabled ? ResponseCache.keyFor(request.model, request.messages, request.options) : '';
     const hit = cacheKey ? this.cache.get(cacheKey) : undefined;
     if (hit) {
-      this.observer?.record(request.model, 'cached', startedAt, 0);
-      yield { type: 'token', text: hit.text };
+      this.observer?.record(model, 'cached', startedAt, 0);
+      if (hit.thinking) yield { type: 'thinking', text: hit.thinking };
+      if (hit.text) yield { type: 'token', text: hit.text, ...(hit.logprobs ? { logprobs: hit.logprobs } : {}) };
+      for (const call of hit.toolCalls ?? []) yield { type: 'tool_call', call };
       yield { type: 'done', usage: hit.usage, cached: true, doneReason: hit.doneReason };
       return;
     }
     if (signal.aborted) throw new ClientClosedError();
     const permit = this.breaker.acquire();
     if (!permit) {
-      this.observer?.record(request.model, 'breaker_open', startedAt, 0);
+      this.observer?.record(model, 'breaker_open', startedAt, 0);
       throw this.breakerOpen();
     }
 
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
+    // Once anything reached the consumer (text, thinking, a tool call), the attempt is never retried.
     let delivered = false;
     let settled = false;
     try {
       for (let attempt = 0; ; attempt += 1) {
         const watch = new AttemptWatch(deadline, this.config.llm);
-        let text = '';
+        const answer = cacheKey ? new AnswerRecorder() : undefined;
         let done: Extract<BackendChunk, { type: 'done' }> | undefined;
         try {
-          for await (const chunk of this.backend.chatStream(request, watch.signal)) {
+          for await (const chunk of open(watch.signal)) {
             watch.chunkArrived();
-            if (chunk.type === 'token') {
-              text += chunk.text;
-              firstTokenAt ||= performance.now();
-              delivered = true;
-              yield chunk;
-            } else done = chunk;
+            if (chunk.type === 'done') {
+              done = chunk;
+              continue;
+            }
+            answer?.add(chunk);
+            firstTokenAt ||= performance.now();
+            delivered = true;
+            yield chunk;
           }
           // The backend's stream ended cleanly (adapters throw when it ends without a final chunk).
           watch.finish();
-          if (cacheKey) this.cache.set(cacheKey, { text, usage: done!.usage, doneReason: done!.doneReason });
+          if (answer) this.cache.set(cacheKey, answer.cached(done!.usage, done!.doneReason));
           settled = true;
           permit.success();
-          this.observer?.record(request.model, 'ok', startedAt, firstTokenAt, done!.usage);
-          yield { type: 'done', usage: done!.usage, cached: false, doneReason: done!.doneReason };
+          this.observer?.record(model, 'ok', startedAt, firstTokenAt, done!.usage);
+          yield { type: 'done', usage: done!.usage, cached: false, doneReason: done!.doneReason, timings: done!.timings };
           return;
         } catch (error) {
           let failure = watch.explain(error);
@@ -119,8 +140,8 @@ export class LlmService implements OnApplicationShutdown {
           else if (failure instanceof BackendTimeoutError || (failure instanceof AppError && failure.status >= 500)) {
             permit.failure();
           } else permit.success(); // the backend answered (404 model, 400 options): it is healthy
-          this.observer?.record(request.model, outcomeOf(failure), startedAt, firstTokenAt);
-          if (failure instanceof ModelNotFoundError && request.model === this.config.llm.model) throw await this.missingDefaultModel(request.model);
+          this.observer?.record(model, outcomeOf(failure), startedAt, firstTokenAt);
+          if (failure instanceof ModelNotFoundError && model === this.config.llm.model) throw await this.missingDefaultModel(model);
           throw failure;
         } finally {
           watch.dispose();
@@ -131,7 +152,7 @@ export class LlmService implements OnApplicationShutdown {
       if (!settled) {
         if (delivered) permit.success();
         else permit.release();
-        this.observer?.record(request.model, delivered && !signal.aborted ? 'ok' : 'aborted', startedAt, firstTokenAt);
+        this.observer?.record(model, delivered && !signal.aborted ? 'ok' : 'aborted', startedAt, firstTokenAt);
       }
     }
   }
@@ -159,6 +180,33 @@ export class LlmService implements OnApplicationShutdown {
   private backoffMs(attempt: number): number {
     const base = this.config.llm.retryBackoffMs * 2 ** attempt;
     return base + base * 0.2 * Math.random();
+  }
+}
+
+/** Collects one attempt's answer for the cache. */
+class AnswerRecorder {
+  private text = '';
+  private thinking = '';
+  private readonly toolCalls: ToolCall[] = [];
+  private logprobs?: TokenLogprob[];
+
+  add(chunk: Exclude<BackendChunk, { type: 'done' }>): void {
+    if (chunk.type === 'token') {
+      this.text += chunk.text;
+      if (chunk.logprobs) (this.logprobs ??= []).push(...chunk.logprobs);
+    } else if (chunk.type === 'thinking') this.thinking += chunk.text;
+    else this.toolCalls.push(chunk.call);
+  }
+
+  cached(usage: BackendUsage, doneReason?: string): CachedAnswer {
+    return {
+      text: this.text,
+      usage,
+      doneReason,
+      ...(this.thinking ? { thinking: this.thinking } : {}),
+      ...(this.toolCalls.length > 0 ? { toolCalls: this.toolCalls } : {}),
+      ...(this.logprobs ? { logprobs: this.logprobs } : {}),
+    };
   }
 }
 

@@ -10,7 +10,16 @@ import {
 } from '../../common/errors/app-errors';
 import { backendAgent, BackendOptions } from './backend-agent';
 import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from './streamed-exchange';
-import { BackendChatRequest, BackendChunk, BackendModel, LlmBackend } from './llm-backend';
+import {
+  BackendChatRequest,
+  BackendChunk,
+  BackendModel,
+  EmbedRequest,
+  EmbedResult,
+  LlmBackend,
+  ModelCapability,
+  ModelDetails,
+} from './llm-backend';
 import { LineTooLongError, lineTooLong, MalformedLineError, NdjsonDecoder } from './ndjson';
 
 interface OllamaChatLine {
@@ -138,15 +147,31 @@ export class OllamaBackend extends LlmBackend {
     return json.version ?? 'unknown';
   }
 
-  async embed(model: string, input: string[], signal?: AbortSignal): Promise<number[][]> {
-    const body = JSON.stringify({ model, input });
+  async embed(request: EmbedRequest, signal?: AbortSignal): Promise<EmbedResult> {
+    const { model, input } = request;
+    const body = JSON.stringify({
+      model,
+      input,
+      dimensions: request.dimensions,
+      truncate: request.truncate,
+      keep_alive: request.keepAlive,
+      options: request.options,
+    });
     const response = await this.send('/api/embed', { method: 'POST', body }, signal ?? AbortSignal.timeout(60_000));
-    const json = (await response.body.json()) as { embeddings?: unknown };
+    const json = (await response.body.json()) as { embeddings?: unknown; prompt_eval_count?: unknown };
     const embeddings = json.embeddings;
     if (!Array.isArray(embeddings) || embeddings.length !== input.length) {
       throw new BackendError(`Ollama returned ${Array.isArray(embeddings) ? embeddings.length : 'no'} embeddings for ${input.length} inputs`);
     }
-    return embeddings as number[][];
+    const promptTokens = typeof json.prompt_eval_count === 'number' ? json.prompt_eval_count : 0;
+    return { embeddings: embeddings as number[][], promptTokens };
+  }
+
+  async showModel(model: string, signal?: AbortSignal): Promise<ModelDetails> {
+    const body = JSON.stringify({ model });
+    const response = await this.send('/api/show', { method: 'POST', body }, signal ?? AbortSignal.timeout(10_000));
+    const json = (await response.body.json()) as { capabilities?: unknown; model_info?: unknown; parameters?: unknown };
+    return showDetails(model, json);
   }
 
   async close(): Promise<void> {
@@ -240,6 +265,30 @@ class ChatLineReader {
     }
     if (text) yield { type: 'token', text };
   }
+}
+
+const CAPABILITIES: ReadonlySet<string> = new Set<ModelCapability>(['completion', 'tools', 'insert', 'vision', 'embedding', 'thinking', 'image', 'audio']);
+
+/**
+ * What `/api/show` says of a model: its capabilities, the context length it was trained for
+ * (`model_info["<architecture>.context_length"]`) and the `num_ctx` its Modelfile sets, if any.
+ */
+export function showDetails(name: string, json: { capabilities?: unknown; model_info?: unknown; parameters?: unknown }): ModelDetails {
+  const details: ModelDetails = { name };
+  if (Array.isArray(json.capabilities)) {
+    details.capabilities = json.capabilities.filter((value): value is ModelCapability => typeof value === 'string' && CAPABILITIES.has(value));
+  }
+  if (json.model_info && typeof json.model_info === 'object') {
+    const info = json.model_info as Record<string, unknown>;
+    const architecture = info['general.architecture'];
+    const length = typeof architecture === 'string' ? info[`${architecture}.context_length`] : undefined;
+    if (typeof length === 'number' && length > 0) details.contextLength = length;
+  }
+  if (typeof json.parameters === 'string') {
+    const numCtx = /^num_ctx\s+(\d+)\s*$/m.exec(json.parameters);
+    if (numCtx) details.numCtx = Number(numCtx[1]);
+  }
+  return details;
 }
 
 /** The error for an Ollama answer that is not 200, with Ollama's own message (`{"error"}` body). */

@@ -9,7 +9,16 @@ import {
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
 import { backendAgent, BackendOptions } from './backend-agent';
-import { BackendChatRequest, BackendChunk, BackendModel, BackendUsage, LlmBackend } from './llm-backend';
+import {
+  BackendChatRequest,
+  BackendChunk,
+  BackendModel,
+  BackendUsage,
+  EmbedRequest,
+  EmbedResult,
+  LlmBackend,
+  ModelDetails,
+} from './llm-backend';
 import { closedBeforeAnswering, closedByPeer, describe, isConnectError } from './ollama.backend';
 import { LineTooLongError, lineTooLong } from './ndjson';
 import { SseDecoder, SseEvent } from './sse';
@@ -112,18 +121,28 @@ export class OpenAiBackend extends LlmBackend {
     return 'openai-compatible';
   }
 
-  async embed(model: string, input: string[], signal?: AbortSignal): Promise<number[][]> {
-    const body = JSON.stringify({ model, input });
+  async embed(request: EmbedRequest, signal?: AbortSignal): Promise<EmbedResult> {
+    const { model, input } = request;
+    const body = JSON.stringify({ model, input, dimensions: request.dimensions, encoding_format: 'float' });
     const response = await this.send('/embeddings', { method: 'POST', body }, signal ?? AbortSignal.timeout(60_000));
-    const json = (await response.body.json()) as { data?: { index?: number; embedding?: unknown }[] };
+    const json = (await response.body.json()) as { data?: { index?: number; embedding?: unknown }[]; usage?: { prompt_tokens?: unknown } };
     const data = Array.isArray(json.data) ? json.data : [];
     if (data.length !== input.length || data.some((item) => !Array.isArray(item?.embedding))) {
       throw new BackendError(`${capital(NAME)} returned ${data.length} embeddings for ${input.length} inputs`);
     }
-    return [...data]
+    const embeddings = [...data]
       .map((item, position) => ({ index: typeof item.index === 'number' ? item.index : position, embedding: item.embedding as number[] }))
       .sort((a, b) => a.index - b.index)
       .map((item) => item.embedding);
+    const promptTokens = typeof json.usage?.prompt_tokens === 'number' ? json.usage.prompt_tokens : 0;
+    return { embeddings, promptTokens };
+  }
+
+  /** The OpenAI API says nothing of a model but its id: a listed model has no known capabilities. */
+  async showModel(model: string, signal?: AbortSignal): Promise<ModelDetails> {
+    const models = await this.listModels(signal);
+    if (!models.some((entry) => entry.name === model)) throw new ModelNotFoundError(`The model '${model}' does not exist on ${NAME}`);
+    return { name: model };
   }
 
   async close(): Promise<void> {

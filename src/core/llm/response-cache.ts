@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { BackendUsage, ChatMessage } from './llm-backend';
+import type { BackendUsage, TokenLogprob, ToolCall } from './llm-backend';
 
 export interface CachedAnswer {
   text: string;
   usage: BackendUsage;
   /** Why the generation ended (Ollama `done_reason`: `stop`, `length`…), replayed on a hit. */
   doneReason?: string;
+  thinking?: string;
+  toolCalls?: ToolCall[];
+  logprobs?: TokenLogprob[];
 }
 
 export interface CacheStats {
@@ -34,9 +37,13 @@ export class ResponseCache {
     return this.lru !== undefined;
   }
 
-  /** The key covers everything that shapes the answer: model, the whole message list and the options. */
-  static keyFor(model: string, messages: readonly ChatMessage[], options: Record<string, unknown>): string {
-    return createHash('sha256').update(stableJson([model, messages, options])).digest('base64url');
+  /**
+   * The key covers every field of the request, so everything that shapes the answer: model,
+   * messages (images by their digest, not their bytes), options, tools and tool choice,
+   * format, think, logprobs. `kind` keeps a chat and a raw completion apart.
+   */
+  static keyFor(kind: 'chat' | 'completion', request: object): string {
+    return createHash('sha256').update(stableJson([kind, request], imageByDigest)).digest('base64url');
   }
 
   get(key: string): CachedAnswer | undefined {
@@ -60,11 +67,18 @@ export class ResponseCache {
   }
 }
 
-/** JSON with object keys sorted, so `{a, b}` and `{b, a}` give the same key. */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
+/** An image (`{mime, data, bytes, sha256}`) stands in a key by its digest: the same picture, the same key. */
+function imageByDigest(key: string, value: unknown): unknown {
+  if (key === 'images' && Array.isArray(value)) return value.map((image) => (image as { sha256?: unknown }).sha256);
+  return value;
+}
+
+/** JSON with object keys sorted, so `{a, b}` and `{b, a}` give the same key; `replace` runs first on each value. */
+export function stableJson(value: unknown, replace?: (key: string, value: unknown) => unknown): string {
+  return JSON.stringify(value, (key, raw: unknown) => {
+    const v = replace ? replace(key, raw) : raw;
+    return v && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
+      : v;
+  });
 }

@@ -103,7 +103,7 @@ export class ChatController {
     try {
       for await (const event of this.chat.run(prepared, stop?.signal ?? sse.signal)) {
         if (event.type === 'token') await sse.event('token', { text: event.text }, ids.next());
-        else await sse.event('done', toDoneEvent(event.result), ids.final('done'));
+        else if (event.type === 'done') await sse.event('done', toDoneEvent(event.result), ids.final('done'));
       }
     } catch (error) {
       if (this.shutdown?.active && !sse.signal.aborted) {

@@ -6,7 +6,7 @@ import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app
 import type { ConversationSource, ConversationStatus } from '../../core/persistence/conversation.entity';
 import { ConversationsService } from '../../core/persistence/conversations.service';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
-import type { ChatMessage } from '../../core/llm/llm-backend';
+import type { BackendTimings, ChatMessage, TokenLogprob, ToolCall } from '../../core/llm/llm-backend';
 import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
 
@@ -23,8 +23,11 @@ export interface ChatUsage {
   completionTokens: number;
 }
 
-/** Why the answer ended: the model finished (`stop`) or hit a length limit (`length`: num_predict, MAX_RESPONSE_CHARS). */
-export type FinishReason = 'stop' | 'length';
+/**
+ * Why the answer ended: the model finished (`stop`), hit a length limit (`length`: num_predict,
+ * MAX_RESPONSE_CHARS), or stopped to have its tool calls run (`tool_calls`).
+ */
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
 
 export interface ChatResult {
   response: string;
@@ -35,6 +38,14 @@ export interface ChatResult {
   cached: boolean;
   usage: ChatUsage;
   finishReason: FinishReason;
+  /** The model's reasoning, when it thought aloud (`think`). */
+  thinking: string;
+  /** The calls the model asked for, in order. */
+  toolCalls: ToolCall[];
+  /** Per-token log probabilities, when the request asked for them and the backend gave them. */
+  logprobs?: TokenLogprob[];
+  /** Ollama's timings of the generation (absent from a cached answer and from other backends). */
+  timings?: BackendTimings;
 }
 
 /** A validated request, ready to run: what is checked before a stream's headers go out. */
@@ -45,7 +56,12 @@ export interface PreparedChat {
   request: LlmRequest;
 }
 
-export type ChatEvent = { type: 'token'; text: string } | { type: 'done'; result: ChatResult };
+/** The answer as it streams: text, reasoning and tool calls in the order the model gave them, then `done`. */
+export type ChatEvent =
+  | { type: 'token'; text: string; logprobs?: TokenLogprob[] }
+  | { type: 'thinking'; text: string }
+  | { type: 'tool_call'; call: ToolCall }
+  | { type: 'done'; result: ChatResult };
 
 const ELLIPSIS = '…';
 
@@ -95,33 +111,43 @@ export class ChatService {
   async *run(chat: PreparedChat, signal: CancelSignal): AsyncGenerator<ChatEvent> {
     const started = performance.now();
     const maxChars = this.config.chat.maxResponseChars;
-    let text = '';
+    const answer = new AnswerSoFar();
     let chunks = 0;
     let ttftMs: number | null = null;
     let stored = false;
     const finish = (status: ConversationStatus, usage: ChatUsage | null) => {
       stored = true;
-      return this.store(chat, text, status, usage, started, ttftMs);
+      return this.store(chat, answer, status, usage, started, ttftMs);
     };
     try {
       for await (const event of this.llm.stream(chat.request, signal)) {
         if (event.type === 'done') {
           const result = await finish(event.cached ? 'cached' : 'ok', event.usage);
-          const finishReason = event.doneReason === 'length' ? 'length' : 'stop';
-          yield { type: 'done', result: { ...result, cached: event.cached, finishReason } };
+          yield { type: 'done', result: { ...result, cached: event.cached, finishReason: answer.finishReason(event.doneReason), timings: event.timings } };
           return;
         }
         ttftMs ??= Math.round(performance.now() - started);
+        if (event.type === 'tool_call') {
+          answer.toolCalls.push(event.call);
+          yield event;
+          continue;
+        }
+        if (event.type === 'thinking') {
+          answer.thinking += event.text;
+          yield event;
+          continue;
+        }
         chunks += 1;
-        const room = maxChars - text.length;
+        if (event.logprobs) (answer.logprobs ??= []).push(...event.logprobs);
+        const room = maxChars - answer.text.length;
         if (event.text.length <= room) {
-          text += event.text;
+          answer.text += event.text;
           yield event;
           continue;
         }
         // Over the limit: send what fits plus "…", and stop the generation upstream.
         const tail = cutAt(event.text, room) + ELLIPSIS;
-        text += tail;
+        answer.text += tail;
         yield { type: 'token', text: tail };
         const result = await finish('ok', { promptTokens: 0, completionTokens: chunks });
         yield { type: 'done', result: { ...result, cached: false, finishReason: 'length' } };
@@ -150,12 +176,13 @@ export class ChatService {
 
   private async store(
     chat: PreparedChat,
-    response: string,
+    answer: AnswerSoFar,
     status: ConversationStatus,
     usage: ChatUsage | null,
     started: number,
     ttftMs: number | null,
   ): Promise<Omit<ChatResult, 'cached' | 'finishReason'>> {
+    const response = answer.text;
     const conversationId = await this.conversations.record({
       prompt: chat.prompt,
       response,
@@ -174,7 +201,24 @@ export class ChatService {
       sessionId: chat.sessionId,
       model: chat.request.model,
       usage: usage ?? { promptTokens: 0, completionTokens: 0 },
+      thinking: answer.thinking,
+      toolCalls: answer.toolCalls,
+      ...(answer.logprobs ? { logprobs: answer.logprobs } : {}),
     };
+  }
+}
+
+/** The answer collected from the stream so far: what is stored, whatever ends it. */
+class AnswerSoFar {
+  text = '';
+  thinking = '';
+  readonly toolCalls: ToolCall[] = [];
+  logprobs?: TokenLogprob[];
+
+  /** A generation that produced tool calls ended to have them run, whatever the backend calls it. */
+  finishReason(doneReason: string | undefined): FinishReason {
+    if (doneReason === 'length') return 'length';
+    return this.toolCalls.length > 0 ? 'tool_calls' : 'stop';
   }
 }
 

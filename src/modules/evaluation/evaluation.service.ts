@@ -168,7 +168,7 @@ export class EvaluationService {
     try {
       for await (const event of this.llm.stream(request, signal)) {
         if (event.type === 'token') text += event.text;
-        else return { text, cached: event.cached };
+        else if (event.type === 'done') return { text, cached: event.cached };
       }
     } catch (error) {
       if (signal.aborted || error instanceof ClientClosedError) throw new ClientClosedError();

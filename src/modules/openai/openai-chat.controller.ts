@@ -89,6 +89,7 @@ export class OpenAiChatController {
           await sse.data(frames.content(event.text));
           continue;
         }
+        if (event.type !== 'done') continue;
         await sse.data(frames.finish(event.result));
         if (prepared.includeUsage) await sse.data(frames.usage(event.result));
         await sse.data(DONE_FRAME);

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
-export const FINISH_REASONS = ['stop', 'length'] as const;
+export const FINISH_REASONS = ['stop', 'length', 'tool_calls'] as const;
 
 export class CompletionUsageDto {
   @ApiProperty({ description: 'Tokens in the prompt as counted by the backend (Ollama `prompt_eval_count`).', example: 42 })
