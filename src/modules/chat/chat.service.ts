@@ -6,7 +6,7 @@ import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app
 import type { ConversationSource, ConversationStatus } from '../../core/persistence/conversation.entity';
 import { ConversationsService } from '../../core/persistence/conversations.service';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
-import type { BackendTimings, ChatMessage, TokenLogprob, ToolCall } from '../../core/llm/llm-backend';
+import type { BackendTimings, ChatMessage, OutputFormat, ThinkSetting, TokenLogprob, ToolCall } from '../../core/llm/llm-backend';
 import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
 
@@ -15,6 +15,10 @@ export interface ChatInput {
   sessionId?: string;
   model?: string;
   options?: Record<string, unknown>;
+  /** Constrain the answer to JSON, or to JSON valid against a schema. */
+  format?: OutputFormat;
+  /** Let the model reason first; its reasoning comes back as `thinking`. */
+  think?: ThinkSetting;
   source: ConversationSource;
 }
 
@@ -96,12 +100,10 @@ export class ChatService {
     }
     messages.push({ role: 'user', content: input.prompt });
     const model = input.model ?? this.config.llm.model;
-    return {
-      prompt: input.prompt,
-      sessionId,
-      source: input.source,
-      request: { model, messages, options: this.generation.optionsFor(input.prompt, input.options) },
-    };
+    const request: LlmRequest = { model, messages, options: this.generation.optionsFor(input.prompt, input.options) };
+    if (input.format !== undefined) request.format = input.format;
+    if (input.think !== undefined) request.think = input.think;
+    return { prompt: input.prompt, sessionId, source: input.source, request };
   }
 
   /**
