@@ -5,14 +5,19 @@ import { ChatService } from '../../modules/chat/chat.service';
 import { commandMeta, optionMeta } from '../catalogue';
 import { InterruptedError } from '../cli-errors';
 import { Output } from '../output/output';
-import { runTurn } from './chat-turn';
+import { StderrThinking, runTurn } from './chat-turn';
+import { parseFormat, parseThinkLevel } from './chat-options';
 import { parseSessionId, parseText } from './option-parsers';
+import type { OutputFormat, ThinkSetting } from '../../core/llm/llm-backend';
 
 interface ChatOptions {
   session?: string;
   model?: string;
   stream?: boolean;
   json?: boolean;
+  think?: boolean;
+  thinkLevel?: ThinkSetting;
+  format?: OutputFormat;
 }
 
 const PATH = ['chat'];
@@ -38,7 +43,10 @@ export class ChatCommand extends CommandRunner {
         prompt,
         sessionId: options.session,
         model: options.model,
+        format: options.format,
+        think: options.thinkLevel ?? options.think,
         stream,
+        thinking: new StderrThinking(),
         signal: controller.signal,
       });
       if (json) {
@@ -50,8 +58,14 @@ export class ChatCommand extends CommandRunner {
           model: result.model,
           cached: result.cached,
           usage: { prompt_tokens: result.usage.promptTokens, completion_tokens: result.usage.completionTokens },
+          ...(result.thinking ? { thinking: result.thinking } : {}),
         });
         return;
+      }
+      if (!stream && result.thinking) {
+        const thinking = new StderrThinking();
+        thinking.write(result.thinking);
+        thinking.end();
       }
       if (!stream) this.out.write(result.response);
       if (!(stream ? endedWithNewline : result.response.endsWith('\n'))) this.out.line();
@@ -81,6 +95,21 @@ export class ChatCommand extends CommandRunner {
   @Option(optionMeta(PATH, '--no-stream'))
   parseStream(): boolean {
     return false;
+  }
+
+  @Option(optionMeta(PATH, '--think'))
+  parseThink(): boolean {
+    return true;
+  }
+
+  @Option(optionMeta(PATH, '--think-level'))
+  parseThinkLevel(value: string): ThinkSetting {
+    return parseThinkLevel(value);
+  }
+
+  @Option(optionMeta(PATH, '--format'))
+  parseFormat(value: string): OutputFormat {
+    return parseFormat(value);
   }
 
   @Option(optionMeta(PATH, '--json'))
