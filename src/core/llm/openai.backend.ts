@@ -7,11 +7,13 @@ import {
   BackendRejectedError,
   BackendUnavailableError,
   ModelNotFoundError,
+  UnsupportedFieldError,
 } from '../../common/errors/app-errors';
 import { backendAgent, BackendOptions } from './backend-agent';
 import {
   BackendChatRequest,
   BackendChunk,
+  BackendCompletionRequest,
   BackendModel,
   BackendUsage,
   EmbedRequest,
@@ -102,6 +104,11 @@ export class OpenAiBackend extends LlmBackend {
     if (!reader.sawDone && !signal.aborted) {
       throw new BackendError(`${capital(NAME)} closed the stream before the answer was complete`, { retryable: true });
     }
+  }
+
+  /** Refused until this adapter maps `/completions` (a 400 naming `prompt`, never a silent chat). */
+  async *completionStream(_request: BackendCompletionRequest, _signal: CancelSignal): AsyncIterable<BackendChunk> {
+    throw new UnsupportedFieldError('prompt', 'raw completions are not available on this backend');
   }
 
   async listModels(signal?: AbortSignal): Promise<BackendModel[]> {
