@@ -58,13 +58,14 @@ export class OpenAiBackend extends LlmBackend {
   }
 
   /** `POST /chat/completions`: every field of the exchange model, mapped as `openai-request.ts` says. */
-  chatStream(chat: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
-    return this.streamFrom('/chat/completions', chatCompletionBody(chat), new ChatEventReader(), signal);
+  async *chatStream(chat: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
+    // A generator, so a field refused while mapping fails the iteration like any backend error.
+    yield* this.streamFrom('/chat/completions', chatCompletionBody(chat), new ChatEventReader(), signal);
   }
 
   /** `POST /completions`: a raw prompt (and `suffix`), the legacy API's answer. */
-  completionStream(completion: BackendCompletionRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
-    return this.streamFrom('/completions', completionBody(completion), new CompletionEventReader(), signal);
+  async *completionStream(completion: BackendCompletionRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
+    yield* this.streamFrom('/completions', completionBody(completion), new CompletionEventReader(), signal);
   }
 
   private async *streamFrom(path: string, request: Record<string, unknown>, reader: ChatEventReader, signal: CancelSignal): AsyncIterable<BackendChunk> {
