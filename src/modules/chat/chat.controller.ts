@@ -128,6 +128,7 @@ function toInput(body: ChatRequestDto): ChatInput {
     sessionId: body.session_id,
     model: body.model,
     options: body.options,
+    images: body.images?.map((source, index) => ({ source, field: `images.${index}` })),
     format: toOutputFormat(body.format),
     think: body.think,
     source: 'api',
