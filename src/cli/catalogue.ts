@@ -42,6 +42,7 @@ export const COMMANDS: CommandSpec[] = [
       { flags: '--session <id>', description: 'continue this session (letters, digits, _ and -, at most 64)' },
       { flags: '--model <name>', description: 'use this model instead of MODEL_NAME' },
       { flags: '--no-stream', description: 'print the answer once it is complete' },
+      { flags: '--image <file>', description: 'an image for the model to look at (PNG, JPEG, GIF or WebP); repeat for more, at most 4' },
       { flags: '--think', description: "let the model reason first (models that can); the reasoning goes to stderr, dimmed on a terminal" },
       { flags: '--think-level <level>', description: 'as --think, with an effort: low, medium, high or max' },
       { flags: '--format <json|schema>', description: 'answer in JSON: "json", a JSON Schema, or a file holding one' },
@@ -50,6 +51,7 @@ export const COMMANDS: CommandSpec[] = [
     examples: [
       'vega chat "Name three uses of a circuit breaker."',
       'vega chat --think --format json "Three primes as a JSON object" | jq .',
+      'vega chat --image cat.png --image dog.jpg "Which of these is the cat?"',
       'vega chat --session 9f0c2a1b7d3e4f56 "And a fourth?"',
       'vega chat --json "Summarise WAL mode in one line" | jq -r .response',
     ],

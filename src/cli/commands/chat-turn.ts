@@ -1,6 +1,6 @@
 import { ClientClosedError } from '../../common/errors/app-errors';
 import type { OutputFormat, ThinkSetting } from '../../core/llm/llm-backend';
-import type { ChatResult, ChatService } from '../../modules/chat/chat.service';
+import type { ChatResult, ChatService, ImageSource } from '../../modules/chat/chat.service';
 import { paletteFor } from '../output/colour';
 import { Spinner } from '../output/progress';
 import { windDownWhenReaderLeaves } from '../output/reader-left';
@@ -14,6 +14,7 @@ export interface TurnRequest {
   prompt: string;
   sessionId?: string;
   model?: string;
+  images?: ImageSource[];
   format?: OutputFormat;
   think?: ThinkSetting;
   /** Write tokens to stdout as they arrive; otherwise only the result is returned. */
@@ -40,8 +41,8 @@ async function turn(chat: ChatService, request: TurnRequest): Promise<{ result: 
   const spinner = new Spinner('thinking…').start();
   let last = '';
   try {
-    const { prompt, sessionId, model, format, think } = request;
-    const prepared = await chat.prepare({ prompt, sessionId, model, format, think, source: 'cli' });
+    const { prompt, sessionId, model, images, format, think } = request;
+    const prepared = await chat.prepare({ prompt, sessionId, model, images, format, think, source: 'cli' }, request.signal);
     for await (const event of chat.run(prepared, request.signal)) {
       if (event.type === 'done') return { result: event.result, endedWithNewline: last.endsWith('\n') };
       if (event.type === 'thinking' && request.stream && event.text !== '') {

@@ -6,7 +6,8 @@ import { commandMeta, optionMeta } from '../catalogue';
 import { InterruptedError } from '../cli-errors';
 import { Output } from '../output/output';
 import { StderrThinking, runTurn } from './chat-turn';
-import { parseFormat, parseThinkLevel } from './chat-options';
+import { collectImage, parseFormat, parseThinkLevel, readImageFiles } from './chat-options';
+import { AppConfig } from '../../config/app-config';
 import { parseSessionId, parseText } from './option-parsers';
 import type { OutputFormat, ThinkSetting } from '../../core/llm/llm-backend';
 
@@ -18,6 +19,7 @@ interface ChatOptions {
   think?: boolean;
   thinkLevel?: ThinkSetting;
   format?: OutputFormat;
+  image?: string[];
 }
 
 const PATH = ['chat'];
@@ -27,12 +29,16 @@ const PATH = ['chat'];
 export class ChatCommand extends CommandRunner {
   private readonly out = new Output();
 
-  constructor(private readonly chat: ChatService) {
+  constructor(
+    private readonly chat: ChatService,
+    private readonly config: AppConfig,
+  ) {
     super();
   }
 
   async run(words: string[], options: ChatOptions): Promise<void> {
     const prompt = parseText(words.join(' '), 'the prompt');
+    const images = readImageFiles(options.image ?? [], this.config.images.maxBytes);
     const json = options.json === true;
     const stream = options.stream !== false && !json;
     const controller = new AbortController();
@@ -43,6 +49,7 @@ export class ChatCommand extends CommandRunner {
         prompt,
         sessionId: options.session,
         model: options.model,
+        images,
         format: options.format,
         think: options.thinkLevel ?? options.think,
         stream,
@@ -95,6 +102,11 @@ export class ChatCommand extends CommandRunner {
   @Option(optionMeta(PATH, '--no-stream'))
   parseStream(): boolean {
     return false;
+  }
+
+  @Option(optionMeta(PATH, '--image'))
+  parseImage(value: string, previous?: string[]): string[] {
+    return collectImage(value, previous);
   }
 
   @Option(optionMeta(PATH, '--think'))
