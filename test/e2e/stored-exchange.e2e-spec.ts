@@ -110,6 +110,18 @@ describe('The stored exchange', () => {
       expect(body.prompt_tokens).toEqual(expect.any(Number));
     });
 
+    it('is documented in the OpenAPI document with kind, request and answer', async () => {
+      const t = await env.start();
+      const document = await (await t.request('/docs-json', { key: null })).json();
+      const ok = document.paths['/conversations/{id}'].get.responses['200'].content['application/json'].schema;
+      expect(ok).toEqual({ $ref: '#/components/schemas/ConversationExchangeDto' });
+      const { properties } = document.components.schemas.ConversationExchangeDto;
+      expect(Object.keys(properties)).toEqual(expect.arrayContaining(['prompt', 'response', 'kind', 'request', 'answer']));
+      expect(Object.keys(document.components.schemas.StoredMessageDto.properties)).toEqual(
+        expect.arrayContaining(['images', 'thinking', 'tool_calls', 'tool_call_id', 'tool_name']),
+      );
+    });
+
     it('stores the partial answer of an aborted stream with its request', async () => {
       const t = await env.start();
       const chat = t.app.get(ChatService);
