@@ -12,14 +12,25 @@ import { ChatService } from '../../src/modules/chat/chat.service';
 import { execDb } from '../support/seed';
 import { queryDb } from '../support/sqlite';
 import { holdExclusiveLock, HeldLock } from '../support/sqlite-lock';
-import { startTestApp, tempDir, TestApp, useAppWithFakeOllama } from '../support/test-app';
+import { FakeOllama, type FakeAnswer } from '../support/fake-ollama';
+import { startTestApp, tempDir, TestApp } from '../support/test-app';
 
 /** A 1×1 PNG. */
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 const IMAGE: ImageInput = { mime: 'image/png', data: PNG.toString('base64'), bytes: PNG.length, sha256: createHash('sha256').update(PNG).digest('hex') };
 
+/** A model that can do everything the request below asks for. */
+const AGENT_MODEL = { name: 'qwen3', capabilities: ['completion', 'tools', 'thinking', 'vision'] as const };
+
+/** What the model answers a request that offers tools: reasoning, a word, and a call with nested arguments. */
+const AGENT_ANSWER: FakeAnswer = {
+  thinking: 'Fourvière is in Lyon; book near it for jane.doe@example.com.',
+  content: 'Booking now.',
+  toolCalls: [{ name: 'book_hotel', arguments: { town: 'Villeurbanne', guest: { email: 'jane.doe@example.com' }, nights: 2 } }],
+};
+
 /** A request as a tool-using agent sends it: an image, an earlier turn with thinking and a tool call, the tool's result. */
-function agentRequest(model = 'mistral'): BackendChatRequest {
+function agentRequest(model = AGENT_MODEL.name): BackendChatRequest {
   return {
     model,
     messages: [
@@ -48,7 +59,10 @@ function agentRequest(model = 'mistral'): BackendChatRequest {
   };
 }
 
-/** Runs the chat through the app's own ChatService (the route that takes tools is another package's); resolves with the stored id. */
+/**
+ * Runs the chat through the app's own ChatService and the Ollama adapter to the fake over HTTP
+ * (the routes that take tools are another package's); resolves with the stored id.
+ */
 async function runChat(t: TestApp, request: BackendChatRequest, prompt: string): Promise<number | null> {
   const chat = t.app.get(ChatService);
   for await (const event of chat.run({ prompt, sessionId: 'agent-session', source: 'api', request }, new Cancellation())) {
@@ -90,7 +104,18 @@ async function eventually<T>(check: () => Promise<T | undefined>, what: string, 
 }
 
 describe('The stored exchange', () => {
-  const env = useAppWithFakeOllama();
+  const fake = new FakeOllama({ models: ['mistral', { ...AGENT_MODEL, capabilities: [...AGENT_MODEL.capabilities] }], respond: (req) => (req.tools ? AGENT_ANSWER : {}) });
+  let current: TestApp | undefined;
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+    fake.reset();
+  });
+  const env = {
+    start: async (settings: Record<string, string> = {}) => (current = await startTestApp({ OLLAMA_URL: fake.url, ...settings })),
+  };
 
   describe('GET /conversations/{id}', () => {
     it('returns the kind, the whole request and the whole answer of a POST /chat', async () => {
@@ -143,9 +168,9 @@ describe('The stored exchange', () => {
       const t = await env.start();
       const id = await runChat(t, agentRequest(), 'Where was this photo taken?');
       const body = await (await t.request(`/conversations/${id}`)).json();
-      expect(body.kind).toBe('chat');
+      expect(body).toMatchObject({ kind: 'chat', model: 'qwen3', status: 'ok', prompt: 'Where was this photo taken?', response: 'Booking now.' });
       expect(body.request).toEqual({
-        model: 'mistral',
+        model: 'qwen3',
         messages: [
           { role: 'system', content: 'You are a travel agent.' },
           {
@@ -171,7 +196,16 @@ describe('The stored exchange', () => {
         logprobs: true,
         top_logprobs: 2,
       });
-      expect(body.answer).toMatchObject({ text: body.response, finish_reason: expect.any(String) });
+      expect(body.answer).toEqual({
+        text: 'Booking now.',
+        thinking: 'Fourvière is in Lyon; book near it for jane.doe@example.com.',
+        tool_calls: [{ id: expect.stringMatching(/^call_/), name: 'book_hotel', arguments: { town: 'Villeurbanne', guest: { email: 'jane.doe@example.com' }, nights: 2 } }],
+        finish_reason: 'tool_calls',
+      });
+      // The adapter sent all of it to the model (the image as Ollama's base64).
+      const sent = fake.chatRequests().at(-1)!.body;
+      expect(sent.tools).toHaveLength(2);
+      expect(sent.messages[1].images).toEqual([IMAGE.data]);
       // No byte of the image anywhere in the row.
       const [row] = await queryDb<{ request: string }>(t.dbPath, 'SELECT request FROM conversations WHERE id = ?', [id]);
       expect(row.request).not.toContain(IMAGE.data.slice(0, 40));
@@ -202,7 +236,6 @@ describe('The stored exchange', () => {
     it('masks every text of the request and the answer: contents, thinking, tool arguments at any depth and tool results', async () => {
       const t = await env.start({ PII_MASKING: 'true' });
       const chatId = await runChat(t, agentRequest(), 'Where was this photo taken? jane.doe@example.com');
-      const toolId = await recordToolExchange(t);
       const chat = await (await t.request(`/conversations/${chatId}`)).json();
       expect(chat.prompt).toBe('Where was this photo taken? [EMAIL]');
       const [, user, assistant, tool] = chat.request.messages;
@@ -210,9 +243,8 @@ describe('The stored exchange', () => {
       expect(assistant.thinking).toBe('The photo shows Fourvière; ask the weather tool. Her card is [CARD].');
       expect(assistant.tool_calls[0].arguments).toEqual({ city: 'Lyon', contact: { email: '[EMAIL]', phones: ['[PHONE]'] }, days: 3 });
       expect(tool.content).toBe('Sunny, 24 °C. Report sent to [EMAIL]');
-      const answered = await (await t.request(`/conversations/${toolId}`)).json();
-      expect(answered.answer.thinking).toBe('Booking for [EMAIL]');
-      expect(answered.answer.tool_calls[0].arguments).toEqual({ town: 'Villeurbanne', guest: { email: '[EMAIL]' }, nights: 2 });
+      expect(chat.answer.thinking).toBe('Fourvière is in Lyon; book near it for [EMAIL].');
+      expect(chat.answer.tool_calls[0].arguments).toEqual({ town: 'Villeurbanne', guest: { email: '[EMAIL]' }, nights: 2 });
       // Nothing of it left in the database file's rows, the search words included.
       const rows = await queryDb<Record<string, string>>(t.dbPath, 'SELECT request, answer, tool_text FROM conversations');
       expect(JSON.stringify(rows)).not.toContain('jane.doe');
@@ -224,7 +256,7 @@ describe('The stored exchange', () => {
     it('finds an exchange by the name of a tool it called and by an argument value', async () => {
       const t = await env.start();
       await t.request('/chat', { body: { prompt: 'unrelated chat about tides' } });
-      const id = await recordToolExchange(t);
+      const id = await runChat(t, agentRequest(), 'Where was this photo taken?');
       for (const q of ['book_hotel', 'Villeurbanne', 'get_weather', '"get_weather"', 'Lyon']) {
         const body = await (await t.request(`/history?q=${encodeURIComponent(q)}`)).json();
         expect({ q, ids: body.items.map((item: { id: number }) => item.id) }).toEqual({ q, ids: [id] });
