@@ -61,14 +61,12 @@ describeWithChromium('web UI in Chromium: images and thinking', () => {
 
   /** Pastes a PNG into the prompt, as a screenshot tool's clipboard holds it. */
   async function pasteImage(page: Page, name: string): Promise<void> {
-    await page.evaluate(
-      ({ bytes, name }) => {
-        const data = new DataTransfer();
-        data.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/png' }));
-        document.getElementById('prompt')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-      },
-      { bytes: [...PNG], name },
-    );
+    // A string: the test's TypeScript has no DOM types.
+    await page.evaluate(`(() => {
+      const data = new DataTransfer();
+      data.items.add(new File([Uint8Array.from(${JSON.stringify([...PNG])})], ${JSON.stringify(name)}, { type: 'image/png' }));
+      document.getElementById('prompt').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    })()`);
   }
 
   const lastAnswer = (page: Page) => page.locator('#messages li.assistant').last();
@@ -91,12 +89,12 @@ describeWithChromium('web UI in Chromium: images and thinking', () => {
     const details = answer.locator('details.thinking');
     // While it streams: the reasoning grows inside a closed <details>, above the answer.
     await waitForText(details.locator('.thinking-text'), /step2\b/, 'the first reasoning');
-    expect(await details.evaluate((element) => (element as HTMLDetailsElement).open)).toBe(false);
+    expect(await details.getAttribute('open')).toBeNull();
     expect(await details.locator('summary').textContent()).toBe('Thinking…');
     await waitForText(answer.locator('.status'), /#\d+/, 'the finished answer');
     expect(await details.locator('summary').textContent()).toBe('Thought');
-    expect(await details.evaluate((element) => (element as HTMLDetailsElement).open)).toBe(false);
-    expect(await answer.evaluate((item) => Array.from(item.children, (child) => child.className))).toEqual(['thinking', 'body markdown', 'meta']);
+    expect(await details.getAttribute('open')).toBeNull();
+    expect(await answer.locator(':scope > *').evaluateAll((children) => children.map((child) => child.getAttribute('class')))).toEqual(['thinking', 'body markdown', 'meta']);
     expect(await answer.locator('.body strong').textContent()).toBe('dot');
     await details.locator('summary').click();
     expect(await details.locator('.thinking-text').textContent()).toBe(THINKING);
