@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { FakeOllama } from '../support/fake-ollama';
 import { openSse } from '../support/sse-client';
 import { queryDb } from '../support/sqlite';
@@ -133,6 +134,22 @@ describe('/chat with images, format and think: on the wire', () => {
       { role: 'assistant', content: first.response },
       { role: 'user', content: 'And its colour?' },
     ]);
+  });
+
+  it('stores the exchange whole: images as references, think and format, and the reasoning', async () => {
+    await start();
+    const schema = { type: 'object', properties: { colour: { type: 'string' } }, required: ['colour'] };
+    const body = await (await t!.request('/chat', { body: { prompt: 'Which colour?', images: [PNG_DATA_URL], think: 'low', format: schema } })).json();
+    const stored = await (await t!.request(`/conversations/${body.conversation_id}`)).json();
+    const bytes = Buffer.from(PNG_BASE64, 'base64');
+    expect(stored.request).toMatchObject({ model: 'qwen3-vl', think: 'low', format: { schema } });
+    expect(stored.request.messages.at(-1)).toEqual({
+      role: 'user',
+      content: 'Which colour?',
+      images: [{ mime: 'image/png', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }],
+    });
+    expect(stored.answer).toMatchObject({ text: body.response, thinking: body.thinking });
+    expect(body.thinking).toBe('Considering "Which colour?".');
   });
 
   it('refuses a non-image and an image over IMAGE_MAX_BYTES with a 400 naming the field; nothing is sent or stored', async () => {
