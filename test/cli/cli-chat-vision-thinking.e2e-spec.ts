@@ -96,6 +96,14 @@ describe('vega chat --image / --think / --format on the wire', () => {
     expect(whole.stderr).toContain('I look at the picture.\n');
   });
 
+  it('vega repl shows the reasoning of a model that thinks on stderr too, the answers on stdout', async () => {
+    const result = await vega(['repl'], { input: 'hello\n/exit\n', env: { OLLAMA_URL: vision.url, MODEL_NAME: 'qwen3-vl' } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('A dot.');
+    expect(result.stdout).not.toContain('I look at the picture.');
+    expect(result.stderr).toContain('I look at the picture.');
+  });
+
   it('--json carries the reasoning as thinking; --format json and a schema file go to the backend', async () => {
     const schemaFile = join(data.dir, 'city.json');
     const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
