@@ -65,7 +65,7 @@ describe('OpenAI wire format over raw HTTP', () => {
       expect(content.map((chunk) => chunk.choices[0].delta.content).join('')).toBe('Hi\nthere "you"');
       expect(chunks.slice(-2)).toEqual([
         { ...head, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }], usage: null },
-        { ...head, choices: [], usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 } },
+        { ...head, choices: [], usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13, completion_tokens_details: { reasoning_tokens: 0 } } },
       ]);
       expect(await rows()).toEqual([expect.objectContaining({ prompt: 'x', response: 'Hi\nthere "you"', status: 'ok', source: 'openai' })]);
     });

@@ -10,10 +10,12 @@ import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
 import { SseWriter } from '../../common/streaming/sse-writer';
 import { CompletionFrames, completionResponse, DONE_FRAME } from './completion-frames';
-import { ChatCompletionRequestDto, TextContentPartDto } from './dto/chat-completion-request.dto';
+import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
+import { ImageContentPartDto, TextContentPartDto } from './dto/chat-message.dto';
 import { ChatCompletionChunkDto, ChatCompletionResponseDto } from './dto/chat-completion-response.dto';
 import { ApiOpenAiErrors } from './dto/openai-error.dto';
 import { OpenAiChatService, PreparedCompletion } from './openai-chat.service';
+import type { ChatResult } from '../chat/chat.service';
 
 const STREAM_DESCRIPTION = [
   'With `stream: true`, a `text/event-stream` of unnamed events: `data: {chat.completion.chunk}` frames — the first with',
@@ -27,7 +29,7 @@ const STREAM_DESCRIPTION = [
 /** `POST /v1/chat/completions`: OpenAI's Chat Completions, so any OpenAI SDK can talk to Vega. */
 @ApiTags('openai')
 @Controller('v1')
-@ApiExtraModels(ChatCompletionResponseDto, ChatCompletionChunkDto, TextContentPartDto)
+@ApiExtraModels(ChatCompletionResponseDto, ChatCompletionChunkDto, TextContentPartDto, ImageContentPartDto)
 export class OpenAiChatController {
   constructor(
     private readonly completions: OpenAiChatService,
@@ -62,11 +64,11 @@ export class OpenAiChatController {
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOpenAiErrors(400, 401, 404, 413, 429, 502, 503, 504)
   async create(@Body() body: ChatCompletionRequestDto, @Res() reply: FastifyReply): Promise<void> {
-    const prepared = this.completions.prepare(body);
     const client = clientGone(reply);
+    const prepared = await this.completions.prepare(body, client);
     if (body.stream) return this.streamTo(reply, prepared, client);
-    const result = await this.completions.complete(prepared, client);
-    await reply.status(200).send(completionResponse(prepared, result));
+    const results = await this.completions.complete(prepared, client);
+    await reply.status(200).send(completionResponse(prepared, results));
   }
 
   /**
@@ -77,21 +79,19 @@ export class OpenAiChatController {
     // A shutdown ends the stream like a client that left (stored as aborted, upstream cancelled).
     const stop = this.shutdown ? firstOf([client, this.shutdown.signal]) : undefined;
     const frames = new CompletionFrames(prepared);
+    const results: ChatResult[] = [];
     let sse: SseWriter | undefined;
     try {
-      for await (const event of this.completions.run(prepared, stop?.signal ?? client)) {
+      for await (const { index, event } of this.completions.run(prepared, stop?.signal ?? client)) {
         if (!sse) {
           sse = new SseWriter(reply, this.config.chat.heartbeatMs);
           sse.open(reply.getHeaders() as Record<string, string>);
-          await sse.data(frames.first());
         }
-        if (event.type === 'token') {
-          await sse.data(frames.content(event.text));
-          continue;
-        }
-        if (event.type !== 'done') continue;
-        await sse.data(frames.finish(event.result));
-        if (prepared.includeUsage) await sse.data(frames.usage(event.result));
+        for (const frame of frames.frames(index, event)) await sse.data(frame);
+        if (event.type === 'done') results[index] = event.result;
+      }
+      if (sse && results.filter(Boolean).length === prepared.n) {
+        if (prepared.includeUsage) await sse.data(frames.usage(results));
         await sse.data(DONE_FRAME);
       }
     } catch (error) {
