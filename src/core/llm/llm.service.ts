@@ -13,6 +13,7 @@ import { CircuitBreaker } from './circuit-breaker';
 import {
   BackendChatRequest,
   BackendChunk,
+  BackendCompletionRequest,
   BackendTimings,
   BackendUsage,
   LlmBackend,
@@ -64,6 +65,12 @@ export class LlmService implements OnApplicationShutdown {
   stream(request: LlmRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
     const cacheKey = this.cache.enabled ? ResponseCache.keyFor('chat', request) : '';
     return this.run(request.model, cacheKey, (attempt) => this.backend.chatStream(request, attempt), signal);
+  }
+
+  /** A raw completion (`/v1/completions`) through the same policy; cached apart from chats. */
+  streamCompletion(request: BackendCompletionRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
+    const cacheKey = this.cache.enabled ? ResponseCache.keyFor('completion', request) : '';
+    return this.run(request.model, cacheKey, (attempt) => this.backend.completionStream(request, attempt), signal);
   }
 
   private async *run(
