@@ -4,6 +4,7 @@ import { CancelSignal, Cancellation, firstOf } from '../../common/async/cancella
 import { ClientClosedError, PayloadTooLargeError, UnsupportedFieldError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
+import { ImageResolver } from '../../core/llm/image-input';
 import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
 import { ChatEvent, ChatResult, ChatService, PreparedChat } from '../chat/chat.service';
@@ -49,6 +50,7 @@ export class OpenAiChatService {
     private readonly chat: ChatService,
     private readonly generation: GenerationSettingsService,
     private readonly systemPrompt: SystemPromptService,
+    private readonly images: ImageResolver,
   ) {}
 
   /**
@@ -72,7 +74,7 @@ export class OpenAiChatService {
     const strict = typeof format === 'object' && format.strict ? strictValidator(format.schema) : undefined;
     this.llm.assertAvailable(body.model);
     const messages = await this.withImages(signal, (abort) =>
-      backendMessages(body.messages, (_url, field) => Promise.reject(abort.aborted ? abort.reason : new UnsupportedFieldError(field, 'images are not taken yet'))),
+      backendMessages(body.messages, (url, field) => this.images.resolve(url, field, abort)),
     );
     const system = this.systemPrompt.get();
     if (system && !messages.some((message) => message.role === 'system')) messages.unshift({ role: 'system', content: system });
