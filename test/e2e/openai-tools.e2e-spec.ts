@@ -30,6 +30,9 @@ const weatherTool: ChatCompletionTool = {
 function respond(req: ChatRequestBody): FakeAnswer {
   const last = req.messages?.at(-1);
   if (last?.role === 'tool') return { content: `It is ${String(last.content)} in Oslo.` };
+  if (Array.isArray(req.tools) && String(last?.content).includes('two cities')) {
+    return { toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }, { name: 'get_weather', arguments: { city: 'Bergen' } }] };
+  }
   if (Array.isArray(req.tools) && req.tools.length > 0 && String(last?.content).includes('weather')) {
     return { toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] };
   }
@@ -148,6 +151,26 @@ describe('OpenAI SDK: tools, structured output, thinking, images, n, logprobs', 
       ]);
     });
 
+    it('parallel calls come back indexed 0 and 1; parallel_tool_calls false keeps the first', async () => {
+      await start();
+      const ask = (parallel?: boolean) =>
+        client.chat.completions.create({
+          model: 'qwen3',
+          messages: [{ role: 'user', content: 'weather in two cities' }],
+          tools: [weatherTool],
+          reasoning_effort: 'none',
+          ...(parallel === undefined ? {} : { parallel_tool_calls: parallel }),
+        });
+      const both = await ask();
+      expect(both.choices[0].message.tool_calls!.map((call) => (call as { function: { arguments: string } }).function.arguments)).toEqual([
+        '{"city":"Oslo"}',
+        '{"city":"Bergen"}',
+      ]);
+      const first = await ask(false);
+      expect(first.choices[0].message.tool_calls!.map((call) => (call as { function: { arguments: string } }).function.arguments)).toEqual(['{"city":"Oslo"}']);
+      expect(first.choices[0].finish_reason).toBe('tool_calls');
+    });
+
     it('tool_choice none leaves the tools out; a named choice goes to Ollama as a format of that call', async () => {
       await start();
       await client.chat.completions.create({ model: 'qwen3', messages: [{ role: 'user', content: 'weather?' }], tools: [weatherTool], tool_choice: 'none', reasoning_effort: 'none' });
@@ -259,6 +282,15 @@ describe('OpenAI SDK: tools, structured output, thinking, images, n, logprobs', 
         [0, 'Echo: two streamed', 'stop'],
         [1, 'Echo: two streamed', 'stop'],
       ]);
+    });
+
+    it('when one of n choices fails, the other is cancelled and the failure is the answer; both exchanges are stored', async () => {
+      await start({ LLM_MAX_RETRIES: '0' });
+      fake.enqueue({ kind: 'hang' }, { kind: 'status', status: 500, message: 'model crashed' });
+      const error = await failure(() => client.chat.completions.create({ model: 'mistral', messages: [{ role: 'user', content: 'two' }], n: 2 }));
+      expect(error.status).toBe(502);
+      await fake.waitForAbort(0, 5000);
+      expect((await rows()).map((row) => row.status).sort()).toEqual(['aborted', 'error']);
     });
 
     it('logprobs with top_logprobs: per token, streamed and not', async () => {
