@@ -247,7 +247,12 @@ describe('OpenAI wire format over raw HTTP', () => {
     expect(Object.keys(create.responses).sort()).toEqual(['200', '400', '401', '404', '413', '429', '502', '503', '504']);
     expect(document.paths['/v1/models'].get.responses['200'].content['application/json'].schema.$ref).toBe('#/components/schemas/OpenAiModelListDto');
     expect(document.paths['/v1/models/{id}'].get.responses['404']).toBeDefined();
-    for (const schema of ['ChatCompletionRequestDto', 'ChatCompletionMessageDto', 'ChatCompletionResponseDto', 'ChatCompletionChunkDto', 'TextContentPartDto']) {
+    for (const schema of [
+      'ChatCompletionRequestDto', 'ChatCompletionMessageDto', 'ChatCompletionResponseDto', 'ChatCompletionChunkDto', 'TextContentPartDto',
+      'ImageContentPartDto', 'ImageUrlDto', 'ToolCallDto', 'ToolCallFunctionDto', 'ChatCompletionToolDto', 'FunctionDefinitionDto',
+      'ResponseFormatDto', 'JsonSchemaFormatDto', 'AssistantMessageDto', 'ToolCallOutDto', 'ChoiceLogprobsDto', 'TokenLogprobDto',
+      'ChunkDeltaDto', 'ToolCallDeltaDto', 'ToolCallFunctionDeltaDto', 'CompletionUsageDto', 'CompletionTokensDetailsDto',
+    ]) {
       const properties = document.components.schemas[schema].properties as Record<string, { description?: string; $ref?: string; allOf?: unknown }>;
       for (const [name, property] of Object.entries(properties)) {
         expect({ schema, name, documented: Boolean(property.description || property.$ref || property.allOf) }).toEqual({ schema, name, documented: true });
