@@ -151,6 +151,35 @@ describe('OpenAI SDK: tools, structured output, thinking, images, n, logprobs', 
       ]);
     });
 
+    it('runTools() (streaming) runs the function the model called and sends the result back until the model answers', async () => {
+      await start();
+      const calls: unknown[] = [];
+      const runner = client.chat.completions.runTools({
+        model: 'qwen3',
+        stream: true,
+        reasoning_effort: 'none',
+        messages: [{ role: 'user', content: 'weather in Oslo?' }],
+        tools: [
+          {
+            type: 'function',
+            function: {
+              name: 'get_weather',
+              description: 'The weather in a city.',
+              parameters: weatherTool.function.parameters!,
+              parse: JSON.parse,
+              function: (args: { city: string }) => {
+                calls.push(args);
+                return '7 °C';
+              },
+            },
+          },
+        ],
+      });
+      expect(await runner.finalContent()).toBe('It is 7 °C in Oslo.');
+      expect(calls).toEqual([{ city: 'Oslo' }]);
+      expect(fake.chatRequests()[1].body.messages.at(-1)).toEqual(expect.objectContaining({ role: 'tool', content: '7 °C', tool_name: 'get_weather' }));
+    });
+
     it('parallel calls come back indexed 0 and 1; parallel_tool_calls false keeps the first', async () => {
       await start();
       const ask = (parallel?: boolean) =>
