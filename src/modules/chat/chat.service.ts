@@ -5,6 +5,7 @@ import { randomHex } from '../../common/ids/random-hex';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
 import type { ConversationSource, ConversationStatus } from '../../core/persistence/conversation.entity';
 import { ConversationsService } from '../../core/persistence/conversations.service';
+import { storedAnswer, storedRequest } from '../../core/persistence/stored-exchange';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import type { BackendTimings, ChatMessage, TokenLogprob, ToolCall } from '../../core/llm/llm-backend';
 import { LlmRequest, LlmService } from '../../core/llm/llm.service';
@@ -120,16 +121,17 @@ export class ChatService {
     let chunks = 0;
     let ttftMs: number | null = null;
     let stored = false;
-    const finish = (status: ConversationStatus, usage: ChatUsage | null) => {
+    const finish = (status: ConversationStatus, usage: ChatUsage | null, finishReason?: FinishReason) => {
       stored = true;
-      return this.store(chat, answer, status, usage, started, ttftMs);
+      return this.store(chat, answer, { status, usage, finishReason }, started, ttftMs);
     };
     try {
       for await (const event of this.llm.stream(chat.request, signal)) {
         if (event.type === 'done') {
           chat.check?.(answer);
-          const result = await finish(event.cached ? 'cached' : 'ok', event.usage);
-          yield { type: 'done', result: { ...result, cached: event.cached, finishReason: answer.finishReason(event.doneReason), timings: event.timings } };
+          const finishReason = answer.finishReason(event.doneReason);
+          const result = await finish(event.cached ? 'cached' : 'ok', event.usage, finishReason);
+          yield { type: 'done', result: { ...result, cached: event.cached, finishReason, timings: event.timings } };
           return;
         }
         ttftMs ??= Math.round(performance.now() - started);
@@ -156,7 +158,7 @@ export class ChatService {
         answer.text += tail;
         yield { type: 'token', text: tail };
         chat.check?.(answer);
-        const result = await finish('ok', { promptTokens: 0, completionTokens: chunks });
+        const result = await finish('ok', { promptTokens: 0, completionTokens: chunks }, 'length');
         yield { type: 'done', result: { ...result, cached: false, finishReason: 'length' } };
         return;
       }
@@ -181,14 +183,15 @@ export class ChatService {
     throw new ClientClosedError();
   }
 
+  /** Stores the exchange, whole request and answer included; an aborted or failed one keeps its partial answer (no finish reason). */
   private async store(
     chat: PreparedChat,
     answer: AnswerSoFar,
-    status: ConversationStatus,
-    usage: ChatUsage | null,
+    outcome: { status: ConversationStatus; usage: ChatUsage | null; finishReason?: FinishReason },
     started: number,
     ttftMs: number | null,
   ): Promise<Omit<ChatResult, 'cached' | 'finishReason'>> {
+    const { status, usage, finishReason } = outcome;
     const response = answer.text;
     const conversationId = await this.conversations.record({
       prompt: chat.prompt,
@@ -201,6 +204,9 @@ export class ChatService {
       completionTokens: usage?.completionTokens ?? null,
       durationMs: Math.round(performance.now() - started),
       ttftMs,
+      kind: 'chat',
+      request: storedRequest(chat.request),
+      answer: storedAnswer({ response, thinking: answer.thinking, toolCalls: answer.toolCalls, finishReason }),
     });
     return {
       response,
