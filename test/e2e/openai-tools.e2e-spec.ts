@@ -126,6 +126,20 @@ describe('OpenAI SDK: tools, structured output, thinking, images, n, logprobs', 
         ['ok', ''],
         ['ok', 'It is 12 °C in Oslo.'],
       ]);
+      // The stored exchanges hold the whole request and answer: the call, and the result it got.
+      const [firstId, secondId] = (await queryDb<{ id: number }>(t!.dbPath, 'SELECT id FROM conversations ORDER BY id')).map((row) => row.id);
+      const stored = async (id: number) => (await t!.request(`/conversations/${id}`)).json();
+      expect((await stored(firstId)).answer).toEqual({ text: '', finish_reason: 'tool_calls', tool_calls: [{ id: call.id, name: 'get_weather', arguments: { city: 'Oslo' } }] });
+      expect((await stored(secondId)).request).toMatchObject({
+        model: 'qwen3',
+        think: false,
+        tools: [{ name: 'get_weather', description: 'The weather in a city.', parameters: weatherTool.function.parameters }],
+        messages: [
+          { role: 'user', content: question.content },
+          { role: 'assistant', content: '', tool_calls: [{ id: call.id, name: 'get_weather', arguments: { city: 'Oslo' } }] },
+          { role: 'tool', content: '12 °C', tool_call_id: call.id, tool_name: 'get_weather' },
+        ],
+      });
     });
 
     it('streams tool calls that chat.completions.stream() assembles, with finish_reason tool_calls', async () => {
