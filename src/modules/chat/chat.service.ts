@@ -69,6 +69,11 @@ export interface PreparedChat {
   sessionId: string;
   source: ConversationSource;
   request: LlmRequest;
+  /**
+   * A last check of the finished answer (a strict JSON schema): what it throws fails the
+   * exchange — stored as `error` — instead of the answer being handed on.
+   */
+  check?: (answer: { text: string; toolCalls: ToolCall[] }) => void;
 }
 
 /** The answer as it streams: text, reasoning and tool calls in the order the model gave them, then `done`. */
@@ -140,6 +145,7 @@ export class ChatService {
     try {
       for await (const event of this.llm.stream(chat.request, signal)) {
         if (event.type === 'done') {
+          chat.check?.(answer);
           const finishReason = answer.finishReason(event.doneReason);
           const result = await finish(event.cached ? 'cached' : 'ok', event.usage, finishReason);
           yield { type: 'done', result: { ...result, cached: event.cached, finishReason, timings: event.timings } };
@@ -168,6 +174,7 @@ export class ChatService {
         const tail = cutAt(event.text, room) + ELLIPSIS;
         answer.text += tail;
         yield { type: 'token', text: tail };
+        chat.check?.(answer);
         const result = await finish('ok', { promptTokens: 0, completionTokens: chunks }, 'length');
         yield { type: 'done', result: { ...result, cached: false, finishReason: 'length' } };
         return;
