@@ -45,7 +45,7 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
   );
   registerJsonBodyParser(app);
   raiseOpenAiChatBodyLimit(app);
-  raiseChatBodyLimit(app, config);
+  raiseChatBodyLimit(app);
   await registerSecurityHeaders(app, config);
   setupSwagger(app);
   await serveWebUi(app);

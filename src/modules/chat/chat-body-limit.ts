@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { AppConfig } from '../../config/app-config';
+import { AppConfig } from '../../config/app-config';
 import { CHAT_MAX_IMAGES } from './dto/chat-fields.validator';
 
 /** Room for a data URL's `data:image/webp;base64,` and the JSON around each image. */
@@ -17,8 +17,8 @@ export function chatBodyLimitBytes(config: AppConfig): number {
 }
 
 /** Gives the chat routes that take images their own body limit; call before `app.init()` registers routes. */
-export function raiseChatBodyLimit(app: NestFastifyApplication, config: AppConfig): void {
-  const limit = chatBodyLimitBytes(config);
+export function raiseChatBodyLimit(app: NestFastifyApplication): void {
+  const limit = chatBodyLimitBytes(app.get(AppConfig));
   app
     .getHttpAdapter()
     .getInstance()
