@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '../../config/app-config';
+import { base64Length, raiseBodyLimit } from '../../common/http/route-body-limit';
 import { CHAT_MAX_IMAGES } from './dto/chat-fields.validator';
 
 /** Room for a data URL's `data:image/webp;base64,` and the JSON around each image. */
@@ -12,17 +13,11 @@ const PER_IMAGE_OVERHEAD_BYTES = 64;
  * the whole body being refused unread.
  */
 export function chatBodyLimitBytes(config: AppConfig): number {
-  const image = Math.ceil(config.images.maxBytes / 3) * 4 + PER_IMAGE_OVERHEAD_BYTES;
+  const image = base64Length(config.images.maxBytes) + PER_IMAGE_OVERHEAD_BYTES;
   return config.http.bodyLimitBytes + CHAT_MAX_IMAGES * image;
 }
 
 /** Gives the chat routes that take images their own body limit; call before `app.init()` registers routes. */
 export function raiseChatBodyLimit(app: NestFastifyApplication): void {
-  const limit = chatBodyLimitBytes(app.get(AppConfig));
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRoute', (route) => {
-      if ((route.url === '/chat' || route.url === '/chat/sse') && route.method === 'POST') route.bodyLimit = limit;
-    });
+  raiseBodyLimit(app, ['/chat', '/chat/sse'], chatBodyLimitBytes(app.get(AppConfig)));
 }

@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '../../config/app-config';
+import { base64Length, raiseBodyLimit } from '../../common/http/route-body-limit';
 
 /**
  * The room for the conversation in a `POST /v1/chat/completions` body. OpenAI clients (chat
@@ -19,16 +20,10 @@ const IMAGES_OF_MAX_SIZE = 2;
 
 /** The body limit of the chat completions route for images of at most `imageMaxBytes` each. */
 export function openAiChatBodyLimit(imageMaxBytes: number): number {
-  return OPENAI_CHAT_CONVERSATION_BYTES + IMAGES_OF_MAX_SIZE * Math.ceil(imageMaxBytes / 3) * 4;
+  return OPENAI_CHAT_CONVERSATION_BYTES + IMAGES_OF_MAX_SIZE * base64Length(imageMaxBytes);
 }
 
 /** Gives the chat completions route its own body limit; call before `app.init()` registers routes. */
 export function raiseOpenAiChatBodyLimit(app: NestFastifyApplication): void {
-  const limit = openAiChatBodyLimit(app.get(AppConfig).images.maxBytes);
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRoute', (route) => {
-      if (route.url === '/v1/chat/completions' && route.method === 'POST') route.bodyLimit = limit;
-    });
+  raiseBodyLimit(app, ['/v1/chat/completions'], openAiChatBodyLimit(app.get(AppConfig).images.maxBytes));
 }
