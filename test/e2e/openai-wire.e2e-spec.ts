@@ -215,9 +215,9 @@ describe('OpenAI wire format over raw HTTP', () => {
       expect(fake.chatRequests()).toHaveLength(1);
     });
 
-    it('keeps the global body limit on the other routes', async () => {
+    it('keeps the global body limit on the routes that take no images', async () => {
       await start();
-      const res = await t.request('/chat', { body: { prompt: 'x'.repeat(100_000) } });
+      const res = await t.request('/feedback', { body: { conversation_id: 1, notes: 'x'.repeat(100_000) } });
       expect(res.status).toBe(413);
       expect(JSON.stringify(await res.json())).toContain('Request body is larger than 64 KiB (65536 bytes)');
     });
