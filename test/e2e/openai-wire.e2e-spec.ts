@@ -196,7 +196,8 @@ describe('OpenAI wire format over raw HTTP', () => {
     });
 
     it('takes a long conversation (past the global body limit) and refuses one over its own 4 MiB limit', async () => {
-      await start();
+      // ~27k tokens by the context guard's estimate: a context that holds them, or the guard refuses first.
+      await start({ CONTEXT_DEFAULT_NUM_CTX: '32768' });
       // 80 KB of history: more than the 64 KiB every other route takes.
       const history = Array.from({ length: 40 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x'.repeat(2000) }));
       const long = await t.request('/v1/chat/completions', { body: { model: 'mistral', messages: [...history, { role: 'user', content: 'and?' }] } });
