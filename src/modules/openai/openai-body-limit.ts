@@ -9,12 +9,15 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
  */
 export const OPENAI_CHAT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
-/** Gives the chat completions route its own body limit; call before `app.init()` registers routes. */
+/** The routes that take the larger limit: whole conversations, up to 2048 texts to embed, long prompts. */
+const LARGE_BODY_ROUTES = new Set(['/v1/chat/completions', '/v1/embeddings', '/v1/completions']);
+
+/** Gives the chat completions route (and the other /v1 POST routes) its own body limit; call before `app.init()` registers routes. */
 export function raiseOpenAiChatBodyLimit(app: NestFastifyApplication): void {
   app
     .getHttpAdapter()
     .getInstance()
     .addHook('onRoute', (route) => {
-      if (route.url === '/v1/chat/completions' && route.method === 'POST') route.bodyLimit = OPENAI_CHAT_BODY_LIMIT_BYTES;
+      if (LARGE_BODY_ROUTES.has(route.url) && route.method === 'POST') route.bodyLimit = OPENAI_CHAT_BODY_LIMIT_BYTES;
     });
 }
