@@ -99,6 +99,11 @@ export abstract class AppConfig {
     /** Empty: the system resolver (`/etc/hosts`, then DNS). */
     dnsServers: readonly string[];
   };
+  /**
+   * Images given with a message (`ImageResolver`): `maxBytes` (`IMAGE_MAX_BYTES`) caps one decoded
+   * image; `fetchTimeoutMs` (`IMAGE_FETCH_TIMEOUT_SEC`) bounds fetching one given by URL.
+   */
+  abstract readonly images: { maxBytes: number; fetchTimeoutMs: number };
   abstract readonly search: {
     provider: 'duckduckgo' | 'searxng';
     searxngUrl?: string;
@@ -243,6 +248,7 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       maxBytes: env.FETCH_MAX_BYTES,
       dnsServers: env.DNS_SERVERS,
     },
+    images: { maxBytes: env.IMAGE_MAX_BYTES, fetchTimeoutMs: Math.round(env.IMAGE_FETCH_TIMEOUT_SEC * 1000) },
     search: {
       provider: env.SEARCH_PROVIDER,
       searxngUrl: env.SEARXNG_URL?.replace(/\/+$/, ''),

@@ -155,6 +155,8 @@ export const envSchema = z.object({
   }),
   FETCH_TIMEOUT_SEC: num(0.01, 600).default(10),
   FETCH_MAX_BYTES: int(1024, 100_000_000).default(2_000_000),
+  IMAGE_MAX_BYTES: int(1024, 100_000_000).default(10 * 1024 * 1024),
+  IMAGE_FETCH_TIMEOUT_SEC: num(0.01, 600).default(10),
   DNS_SERVERS: commaList().refine((servers) => servers.every(isDnsServer), {
     error: 'must be a comma list of IP addresses, each with an optional :port ([v6]:port)',
   }),

@@ -469,12 +469,12 @@ describe(FakeOllama.name, () => {
     });
 
     it('/api/embed returns deterministic 8-dimensional unit vectors', async () => {
-      await startFake();
-      const embed = async (input: string | string[]) => (await (await post('/api/embed', { model: 'mistral', input })).body.json()) as any;
+      await startFake({ models: ['nomic-embed-text'] });
+      const embed = async (input: string | string[]) => (await (await post('/api/embed', { model: 'nomic-embed-text', input })).body.json()) as any;
       const pair = await embed(['alpha', 'beta']);
       const single = await embed('alpha');
 
-      expect(pair).toMatchObject({ model: 'mistral', prompt_eval_count: 2 });
+      expect(pair).toMatchObject({ model: 'nomic-embed-text', prompt_eval_count: 2 });
       expect(Number.isInteger(pair.total_duration) && Number.isInteger(pair.load_duration)).toBe(true);
       expect(pair.embeddings).toHaveLength(2);
       for (const vector of pair.embeddings as number[][]) {

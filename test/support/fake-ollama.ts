@@ -1,6 +1,23 @@
 import { createHash } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  base64Error,
+  DEFAULT_NUM_CTX,
+  embedVector,
+  type FakeAnswer,
+  type FakeCapability,
+  fakeModel,
+  type FakeModel,
+  type FakeModelSpec,
+  minimalInstance,
+  parseThink,
+  specName,
+  tokenLogprob,
+  toolCallId,
+} from './fake-ollama-model';
+
+export type { FakeAnswer, FakeCapability, FakeModelSpec } from './fake-ollama-model';
 
 /**
  * A fake Ollama HTTP server that speaks the wire protocol of /work/shared/reference/ollama-api.md
@@ -24,7 +41,9 @@ export type FakeFault =
   | { kind: 'drop'; afterChunks: number }
   | { kind: 'malformed'; afterChunks: number }
   | { kind: 'error_line'; afterChunks: number; message?: string }
-  | { kind: 'reply'; text: string; promptEvalCount?: number; evalCount?: number };
+  | { kind: 'reply'; text: string; promptEvalCount?: number; evalCount?: number }
+  /** Not a fault: the next chat/generate answers with this (thinking, content, tool calls). */
+  | { kind: 'answer'; answer: FakeAnswer };
 
 export interface ChatMessage {
   role: string;
@@ -41,9 +60,13 @@ export interface ChatRequestBody {
 }
 
 export interface FakeOllamaOptions {
-  models?: string[];
+  /** Names (capabilities `['completion']`; `['embedding']` for names with "embed") or full specs. */
+  models?: FakeModelSpec[];
   version?: string;
+  /** The answer's text (default `Echo: <last user message>`); `respond` wins when both are given. */
   reply?: (req: ChatRequestBody) => string;
+  /** The whole answer: thinking, content, tool calls (content left out: `reply`, a `format` instance, or the echo). */
+  respond?: (req: ChatRequestBody) => FakeAnswer;
   tokenDelayMs?: number;
   chunkSize?: 'word' | number;
   /** Store every request in `requests` (default true). Turn off for benchmarks. */
@@ -81,12 +104,6 @@ const PROMPT_TOKEN_NS = 150_000;
 const EVAL_TOKEN_NS = 10_000_000;
 const MODIFIED_AT = '2025-06-01T12:00:00.000000000Z';
 
-interface ModelEntry {
-  name: string;
-  digest: string;
-  size: number;
-}
-
 /** What `/api/create` was asked to make (tests read it back with `createdModel`). */
 export interface CreatedModel {
   name: string;
@@ -122,10 +139,19 @@ type FieldSpec = readonly [name: string, accepts: (value: unknown) => boolean, g
 
 const isString = (value: unknown): boolean => typeof value === 'string';
 const isBoolean = (value: unknown): boolean => typeof value === 'boolean';
-const CHAT_FIELDS: readonly FieldSpec[] = [
+const isStringArray = (value: unknown): boolean => Array.isArray(value) && value.every(isString);
+/** Fields both /api/chat and /api/generate bind the same way. */
+const COMMON_FIELDS: readonly FieldSpec[] = [
   ['model', isString, 'string'],
-  ['messages', Array.isArray, '[]api.Message'],
   ['stream', isBoolean, 'bool'],
+  ['options', (value) => isObject(value), 'map[string]interface {}'],
+  ['logprobs', isBoolean, 'bool'],
+  ['top_logprobs', (value) => Number.isInteger(value), 'int'],
+];
+const CHAT_FIELDS: readonly FieldSpec[] = [
+  ...COMMON_FIELDS,
+  ['messages', Array.isArray, '[]api.Message'],
+  ['tools', Array.isArray, 'api.Tools'],
 ];
 const isStringMap = (value: unknown): boolean => isObject(value) && Object.values(value).every(isString);
 const CREATE_FIELDS: readonly FieldSpec[] = [
@@ -137,36 +163,74 @@ const CREATE_FIELDS: readonly FieldSpec[] = [
   ['parameters', (value) => isObject(value), 'map[string]interface {}'],
   ['stream', isBoolean, 'bool'],
 ];
-const GENERATE_FIELDS: readonly FieldSpec[] = [
+const EMBED_FIELDS: readonly FieldSpec[] = [
   ['model', isString, 'string'],
   ['prompt', isString, 'string'],
-  ['stream', isBoolean, 'bool'],
+  ['truncate', isBoolean, 'bool'],
+  ['dimensions', (value) => Number.isInteger(value), 'int'],
+  ['options', (value) => isObject(value), 'map[string]interface {}'],
 ];
+const GENERATE_FIELDS: readonly FieldSpec[] = [
+  ...COMMON_FIELDS,
+  ['prompt', isString, 'string'],
+  ['suffix', isString, 'string'],
+  ['system', isString, 'string'],
+  ['raw', isBoolean, 'bool'],
+  ['images', isStringArray, '[]api.ImageData'],
+];
+
+/** A tool call as Ollama writes it: whole, with its made-up id and its position. */
+interface WireToolCall {
+  id: string;
+  function: { index: number; name: string; arguments: Record<string, unknown> };
+}
+
+/** What a line carries beside its content. */
+interface Extra {
+  thinking?: string;
+  toolCalls?: WireToolCall[];
+}
 
 /** What differs between /api/chat and /api/generate output. */
 interface Shape {
   readonly lineOpen: string;
   readonly lineClose: string;
-  fields(content: string): Record<string, unknown>;
+  fields(content: string, extra?: Extra): Record<string, unknown>;
 }
 
 const CHAT_SHAPE: Shape = {
   lineOpen: '"message":{"role":"assistant","content":',
   lineClose: '},',
-  fields: (content) => ({ message: { role: 'assistant', content } }),
+  fields: (content, extra) => ({
+    message: {
+      role: 'assistant',
+      content,
+      ...(extra?.thinking ? { thinking: extra.thinking } : {}),
+      ...(extra?.toolCalls?.length ? { tool_calls: extra.toolCalls } : {}),
+    },
+  }),
 };
 
 const GENERATE_SHAPE: Shape = {
   lineOpen: '"response":',
   lineClose: ',',
-  fields: (content) => ({ response: content }),
+  fields: (content, extra) => ({ response: content, ...(extra?.thinking ? { thinking: extra.thinking } : {}) }),
 };
 
 interface Plan {
   readonly modelJson: string;
   readonly model: string;
   readonly shape: Shape;
+  /** The answer's text, one chunk a token. */
   readonly chunks: string[];
+  /** Reasoning chunks, streamed before the text. */
+  readonly thinking: string[];
+  /** Sent whole in one chunk after the text. */
+  readonly toolCalls: WireToolCall[];
+  /** `top_logprobs` when the request asked for `logprobs` (each text chunk then carries them). */
+  readonly logprobs: number | undefined;
+  /** Anything beyond plain text: the lines are then built as objects (the plain path stays string-only). */
+  readonly rich: boolean;
   readonly promptEvalCount: number;
   readonly evalCount: number;
   readonly startedAt: bigint;
@@ -176,7 +240,7 @@ interface Plan {
 
 export class FakeOllama {
   private readonly opts: FakeOllamaOptions;
-  private readonly models = new Map<string, ModelEntry>();
+  private readonly models = new Map<string, FakeModel>();
   /** Uploaded blobs by file name (`sha256-<hex>`, as Ollama stores them). */
   private readonly blobs = new Map<string, Buffer>();
   private readonly created = new Map<string, CreatedModel>();
@@ -186,6 +250,8 @@ export class FakeOllama {
   private readonly open = new Set<Exchange>();
   private readonly waiters = new Set<() => void>();
   private defaultFault: FakeFault | null = null;
+  /** Models a chat, generate or embed loaded, until their keep_alive runs out (for `/api/ps`). */
+  private readonly loaded = new Map<string, { expiresAt: number; numCtx: number }>();
   private chatsInFlight = 0;
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
@@ -193,10 +259,9 @@ export class FakeOllama {
 
   constructor(opts: FakeOllamaOptions = {}) {
     this.opts = opts;
-    for (const name of opts.models ?? ['mistral']) {
-      const full = normalizeModelName(name);
-      const digest = createHash('sha256').update(full).digest('hex');
-      this.models.set(full, { name: full, digest, size: 4_113_301_824 });
+    for (const spec of opts.models ?? ['mistral']) {
+      const full = normalizeModelName(specName(spec));
+      this.models.set(full, fakeModel(spec, full));
     }
   }
 
@@ -378,7 +443,7 @@ export class FakeOllama {
     if (path === '/' && read) return sendText(res, 200, 'text/plain; charset=utf-8', 'Ollama is running');
     if (path === '/api/version' && read) return sendJson(res, 200, { version: this.opts.version ?? '0.12.6' });
     if (path === '/api/tags' && read) return sendJson(res, 200, { models: this.tags() });
-    if (path === '/api/ps' && method === 'GET') return sendJson(res, 200, { models: [] });
+    if (path === '/api/ps' && method === 'GET') return sendJson(res, 200, { models: this.running() });
     if (path.startsWith(BLOB_PATH) && method === 'HEAD') return this.handleHeadBlob(res, path.slice(BLOB_PATH.length));
     if (path.startsWith(BLOB_PATH) && method === 'POST') return this.handlePushBlob(res, path.slice(BLOB_PATH.length), bytes);
     if (method === 'POST' && parsed) {
@@ -424,25 +489,49 @@ export class FakeOllama {
 
     const checked = this.validate(raw, parsed, 'ChatRequest', CHAT_FIELDS);
     if ('error' in checked) return sendError(exchange.res, checked.error);
+    const { model } = checked;
     const req = checked.body as ChatRequestBody;
-    if (!req.messages || req.messages.length === 0) return this.sendLoaded(exchange.res, req.model, CHAT_SHAPE);
+    const messages = req.messages ?? [];
+    const wants: FakeCapability[] = [];
+    if (Array.isArray(req.tools) && req.tools.length > 0) wants.push('tools');
+    if (messages.some((m) => Array.isArray(m?.images) && m.images.length > 0)) wants.push('vision');
+    const refused = capabilityRefusal(req, model, 'chat', wants);
+    if (refused) return sendError(exchange.res, refused);
+    if (messages.length === 0) return this.sendLoaded(exchange.res, req.model, CHAT_SHAPE);
+    this.touch(model, req);
 
-    const replyFault = fault?.kind === 'reply' ? fault : undefined;
-    const text = replyFault?.text ?? this.opts.reply?.(req) ?? `Echo: ${lastUserContent(req.messages)}`;
-    const promptWords = countWords(req.messages.map((m) => m?.content));
-    const numPredict = isObject(req.options) ? req.options.num_predict : undefined;
-    const limit = typeof numPredict === 'number' && numPredict > 0 ? numPredict : undefined;
-    this.respond(exchange, this.plan(req.model, CHAT_SHAPE, text, promptWords, replyFault, limit), stream, fault);
+    const promptWords = fittedPromptWords(messages, contextSize(req, model));
+    const echo = `Echo: ${lastUserContent(messages)}`;
+    this.respond(exchange, this.plan(req, model, CHAT_SHAPE, this.scripted(req, fault), echo, promptWords), stream, fault);
   }
 
   private handleGenerate(exchange: Exchange, raw: string, parsed: Parsed): void {
+    // Faults are for /api/chat; a queued answer is for whichever of the two comes first.
+    const fault = this.faults[0]?.kind === 'answer' ? (this.faults.shift() ?? null) : null;
     const checked = this.validate(raw, parsed, 'GenerateRequest', GENERATE_FIELDS);
     if ('error' in checked) return sendError(exchange.res, checked.error);
-    const req = checked.body as ChatRequestBody & { prompt?: string };
+    const { model } = checked;
+    const req = checked.body as ChatRequestBody & { prompt?: string; suffix?: string; system?: string; images?: string[] };
+    if (req.raw === true && (req.system || req.template || req.context)) {
+      return sendError(exchange.res, { status: 400, message: 'raw mode does not support template, system, or context' });
+    }
+    const wants: FakeCapability[] = [];
+    if (req.suffix) wants.push('insert');
+    if (Array.isArray(req.images) && req.images.length > 0) wants.push('vision');
+    const refused = capabilityRefusal(req, model, 'generate', wants);
+    if (refused) return sendError(exchange.res, refused);
     const prompt = req.prompt ?? '';
-    if (prompt === '') return this.sendLoaded(exchange.res, req.model, GENERATE_SHAPE);
-    const text = this.opts.reply?.({ ...req, messages: [{ role: 'user', content: prompt }] }) ?? `Echo: ${prompt}`;
-    this.respond(exchange, this.plan(req.model, GENERATE_SHAPE, text, countWords([prompt])), req.stream !== false, null);
+    if (prompt === '' && !req.suffix) return this.sendLoaded(exchange.res, req.model, GENERATE_SHAPE);
+    this.touch(model, req);
+
+    const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
+    if (req.system) messages.unshift({ role: 'system', content: req.system });
+    const view: ChatRequestBody = { ...req, messages };
+    // The runner keeps about half the context of a prompt that does not fit.
+    const numCtx = contextSize(req, model);
+    const words = countWords([req.system, prompt, req.suffix]) + IMAGE_WORDS * (req.images?.length ?? 0);
+    const promptWords = words > numCtx ? Math.floor(numCtx / 2) : words;
+    this.respond(exchange, this.plan(view, model, GENERATE_SHAPE, this.scripted(view, fault), `Echo: ${prompt}`, promptWords), req.stream !== false, null);
   }
 
   /** Same checks, in the same order, as Ollama's handlers: JSON binding, then the model. */
@@ -451,45 +540,73 @@ export class FakeOllama {
     parsed: Parsed,
     goType: string,
     fields: readonly FieldSpec[],
-  ): { body: Record<string, unknown> & { model: string } } | { error: ApiError } {
+  ): { body: Record<string, unknown> & { model: string }; model: FakeModel } | { error: ApiError } {
     if (!parsed.ok) return { error: { status: 400, message: raw.trim() === '' ? 'missing request body' : parsed.error } };
     const body = parsed.value;
     if (!isObject(body)) return { error: badType(body, `Go value of type api.${goType}`) };
     for (const [name, accepts, fieldType] of fields) {
       const value = body[name];
-      if (value !== undefined && !accepts(value)) {
+      if (value !== undefined && value !== null && !accepts(value)) {
         return { error: badType(value, `Go struct field ${goType}.${name} of type ${fieldType}`) };
       }
     }
+    const bindError = bindRefusal(body, goType);
+    if (bindError) return { error: bindError };
     const model = body.model;
     if (typeof model !== 'string' || model === '') return { error: { status: 400, message: 'model is required' } };
-    if (!this.findModel(model)) {
+    const entry = this.findModel(model);
+    if (!entry) {
       return { error: { status: 404, message: `model ${JSON.stringify(model)} not found, try pulling it first` } };
     }
-    return { body: { ...body, model } };
+    return { body: { ...body, model }, model: entry };
   }
 
-  private plan(
-    model: string,
-    shape: Shape,
-    text: string,
-    promptWords: number,
-    replyFault?: { promptEvalCount?: number; evalCount?: number },
-    numPredict?: number,
-  ): Plan {
+  /** What the test scripted for this request: a queued answer or reply, `respond`, `reply`; nothing for the default echo. */
+  private scripted(req: ChatRequestBody, fault: FakeFault | null): Scripted {
+    if (fault?.kind === 'answer') return { answer: fault.answer };
+    if (fault?.kind === 'reply') return { text: fault.text, promptEvalCount: fault.promptEvalCount, evalCount: fault.evalCount };
+    const answer = this.opts.respond?.(req);
+    if (answer?.content !== undefined || (answer?.toolCalls?.length ?? 0) > 0) return { answer };
+    return { answer, text: this.opts.reply?.(req) };
+  }
+
+  private plan(req: ChatRequestBody, model: FakeModel, shape: Shape, scripted: Scripted, echo: string, promptWords: number): Plan {
+    const { answer } = scripted;
+    const offered = Array.isArray(req.tools) && req.tools.length > 0;
+    const toolCalls: WireToolCall[] = offered
+      ? (answer?.toolCalls ?? []).map((call, index) => ({ id: toolCallId(), function: { index, name: call.name, arguments: call.arguments } }))
+      : [];
+    const text =
+      answer?.content ?? (toolCalls.length > 0 ? '' : (scripted.text ?? (hasFormat(req.format) ? formatInstance(req.format) : echo)));
+    const thinks = model.capabilities.includes('thinking') && req.think !== false;
+    const thinking = thinks ? splitText(answer?.thinking ?? `Considering ${JSON.stringify(lastUserContent(req.messages ?? []))}.`, 'word') : [];
     const all = splitText(text, this.opts.chunkSize ?? 'word');
     // One chunk stands for one token: num_predict stops the generation after that many.
-    const chunks = numPredict !== undefined && all.length > numPredict ? all.slice(0, numPredict) : all;
+    const numPredict = isObject(req.options) ? req.options.num_predict : undefined;
+    const limit = typeof numPredict === 'number' && numPredict > 0 ? numPredict : undefined;
+    const chunks = limit !== undefined && all.length > limit ? all.slice(0, limit) : all;
+    const logprobs = req.logprobs === true ? (typeof req.top_logprobs === 'number' ? req.top_logprobs : 0) : undefined;
     return {
       doneReason: chunks.length < all.length ? 'length' : 'stop',
-      model,
-      modelJson: JSON.stringify(model),
+      model: req.model,
+      modelJson: JSON.stringify(req.model),
       shape,
       chunks,
-      promptEvalCount: replyFault?.promptEvalCount ?? promptWords,
-      evalCount: replyFault?.evalCount ?? chunks.length,
+      thinking,
+      toolCalls,
+      logprobs,
+      rich: thinking.length > 0 || toolCalls.length > 0 || logprobs !== undefined,
+      promptEvalCount: scripted.promptEvalCount ?? promptWords,
+      evalCount: scripted.evalCount ?? thinking.length + chunks.length + toolCalls.length,
       startedAt: process.hrtime.bigint(),
     };
+  }
+
+  /** The model is now loaded, until its `keep_alive` runs out (`/api/ps` lists it). */
+  private touch(model: FakeModel, body: Record<string, unknown>): void {
+    const seconds = keepAliveSeconds(body.keep_alive);
+    if (seconds === 0) this.loaded.delete(model.name);
+    else this.loaded.set(model.name, { expiresAt: seconds < 0 ? FOREVER : Date.now() + seconds * 1000, numCtx: contextSize(body, model) });
   }
 
   private respond(exchange: Exchange, plan: Plan, stream: boolean, fault: FakeFault | null): void {
@@ -500,7 +617,8 @@ export class FakeOllama {
   private async streamReply(exchange: Exchange, plan: Plan, fault: FakeFault | null): Promise<void> {
     const res = exchange.res;
     res.writeHead(200, NDJSON_HEADERS);
-    const limit = Math.min(plan.chunks.length, stopAfter(fault) ?? Infinity);
+    const total = plan.thinking.length + plan.chunks.length + (plan.toolCalls.length > 0 ? 1 : 0);
+    const limit = Math.min(total, stopAfter(fault) ?? Infinity);
     const everyDelay = (this.opts.tokenDelayMs ?? 0) + (fault?.kind === 'slow' ? fault.delayMs : 0);
     const firstDelay = everyDelay + (fault?.kind === 'delay_first' ? fault.delayMs : 0);
     const { shape, modelJson } = plan;
@@ -515,7 +633,7 @@ export class FakeOllama {
         if (exchange.closed) return;
         head = `{"model":${modelJson},"created_at":"${new Date().toISOString()}",${shape.lineOpen}`;
       }
-      pending += `${head}${JSON.stringify(plan.chunks[i])}${shape.lineClose}"done":false}\n`;
+      pending += plan.rich ? richLine(plan, i) : `${head}${JSON.stringify(plan.chunks[i])}${shape.lineClose}"done":false}\n`;
     }
     finishStream(exchange, plan, fault, pending);
   }
@@ -535,9 +653,9 @@ export class FakeOllama {
       case 'error_line':
         return sendError(res, { status: 500, message: fault.message ?? DEFAULT_ERROR_LINE_MESSAGE });
       case 'malformed':
-        return sendText(res, 200, JSON_TYPE, finalJson(plan, plan.chunks.join('')).slice(0, 40));
+        return sendText(res, 200, JSON_TYPE, finalJson(plan, true).slice(0, 40));
     }
-    sendText(res, 200, JSON_TYPE, finalJson(plan, plan.chunks.join('')));
+    sendText(res, 200, JSON_TYPE, finalJson(plan, true));
   }
 
   private sleep(exchange: Exchange, ms: number): Promise<void> {
@@ -572,28 +690,65 @@ export class FakeOllama {
   private handleEmbed(res: ServerResponse, raw: string, parsed: Parsed, legacy: boolean): void {
     if (!parsed.ok) return sendError(res, { status: 400, message: raw.trim() === '' ? 'missing request body' : parsed.error });
     const body = isObject(parsed.value) ? parsed.value : {};
-    const model = stringField(body, 'model');
-    if (!model) return sendError(res, { status: 400, message: 'model is required' });
-    if (!this.findModel(model)) {
-      return sendError(res, { status: 404, message: `model ${JSON.stringify(model)} not found, try pulling it first` });
+    const goType = legacy ? 'EmbeddingRequest' : 'EmbedRequest';
+    for (const [name, accepts, fieldType] of EMBED_FIELDS) {
+      const value = body[name];
+      if (value !== undefined && value !== null && !accepts(value)) return sendError(res, badType(value, `Go struct field ${goType}.${name} of type ${fieldType}`));
     }
+    const name = stringField(body, 'model');
+    if (!name) return sendError(res, { status: 400, message: 'model is required' });
+    const model = this.findModel(name);
+    if (!model) return sendError(res, { status: 404, message: `model ${JSON.stringify(name)} not found, try pulling it first` });
     if (legacy) {
       const prompt = stringField(body, 'prompt');
-      return sendJson(res, 200, { embedding: prompt ? embedVector(prompt) : [] });
+      if (prompt && !model.capabilities.includes('embedding')) return sendError(res, { status: 400, message: `${registryName(model.name)} does not support embedding` });
+      return sendJson(res, 200, { embedding: prompt ? embedVector(prompt, model.embeddingLength) : [] });
     }
+    // As EmbedHandler: a string (an empty one is no input), or an array of strings only.
     const input = body.input;
-    const texts = typeof input === 'string' ? [input] : input === undefined ? [] : input;
+    const texts = typeof input === 'string' ? (input === '' ? [] : [input]) : input === undefined || input === null ? [] : input;
     if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) {
       return sendError(res, { status: 400, message: 'invalid input type' });
     }
-    const nonEmpty = (texts as string[]).filter((t) => t !== '');
+    if (texts.length === 0) return sendJson(res, 200, { model: name, embeddings: [] });
+    if (!model.capabilities.includes('embedding')) return sendError(res, { status: 400, message: `${registryName(model.name)} does not support embedding` });
+    const numCtx = contextSize(body, model);
+    const counts = (texts as string[]).map((text) => countWords([text]));
+    if (body.truncate === false && counts.some((count) => count > numCtx)) {
+      return sendError(res, { status: 400, message: 'the input length exceeds the context length' });
+    }
+    this.touch(model, body);
+    const dimensions = typeof body.dimensions === 'number' ? body.dimensions : undefined;
     sendJson(res, 200, {
-      model,
-      embeddings: nonEmpty.map(embedVector),
-      total_duration: LOAD_NS + nonEmpty.length * PROMPT_TOKEN_NS * 4,
+      model: name,
+      embeddings: (texts as string[]).map((text) => embedVector(text, model.embeddingLength, dimensions)),
+      total_duration: LOAD_NS + texts.length * PROMPT_TOKEN_NS * 4,
       load_duration: LOAD_NS,
-      prompt_eval_count: countWords(nonEmpty),
+      // An input longer than the context is cut to fit it (truncate defaults to true).
+      prompt_eval_count: counts.reduce((sum, count) => sum + Math.min(count, numCtx), 0),
     });
+  }
+
+  /** `/api/ps`: the loaded models, the one kept longest first, with the context they were loaded with. */
+  private running(): unknown[] {
+    const now = Date.now();
+    return [...this.loaded.entries()]
+      .filter(([, state]) => state.expiresAt > now)
+      .sort(([, a], [, b]) => b.expiresAt - a.expiresAt)
+      .flatMap(([name, state]) => {
+        const model = this.models.get(name);
+        if (!model) return [];
+        return [{
+          name,
+          model: name,
+          size: model.size,
+          digest: model.digest,
+          details: modelDetails(model),
+          expires_at: new Date(state.expiresAt).toISOString(),
+          size_vram: model.size,
+          context_length: state.numCtx,
+        }];
+      });
   }
 
   private handleHeadBlob(res: ServerResponse, digest: string): void {
@@ -694,7 +849,7 @@ export class FakeOllama {
     events.push(...layers.map((status) => ({ status })), { status: 'writing manifest' });
 
     const digest = sha256Hex(`${name}\n${layers.join('\n')}`);
-    this.models.set(name, { name, digest, size });
+    this.models.set(name, { ...base, name, digest, size });
     this.created.set(name, { name, from, adapters: { ...(adapters ?? {}) }, ...(system ? { system } : {}), ...(parameters ? { parameters } : {}) });
     events.push({ status: 'success' });
     return events;
@@ -710,7 +865,7 @@ export class FakeOllama {
     return undefined;
   }
 
-  private findModel(name: string): ModelEntry | undefined {
+  private findModel(name: string): FakeModel | undefined {
     return this.models.get(normalizeModelName(name));
   }
 
@@ -721,7 +876,7 @@ export class FakeOllama {
       modified_at: MODIFIED_AT,
       size: m.size,
       digest: m.digest,
-      details: modelDetails(),
+      details: modelDetails(m),
     }));
   }
 }
@@ -811,19 +966,151 @@ function finishStream(exchange: Exchange, plan: Plan, fault: FakeFault | null, p
     case 'error_line':
       return void res.end(`${pending}${JSON.stringify({ error: fault.message ?? DEFAULT_ERROR_LINE_MESSAGE })}\n`);
     default:
-      res.end(`${pending}${finalJson(plan, '')}\n`);
+      res.end(`${pending}${finalJson(plan, false)}\n`);
   }
 }
 
-function finalJson(plan: Plan, content: string): string {
+function finalJson(plan: Plan, whole: boolean): string {
+  const extra: Extra | undefined = whole ? { thinking: plan.thinking.join(''), toolCalls: plan.toolCalls } : undefined;
   return JSON.stringify({
     model: plan.model,
     created_at: new Date().toISOString(),
-    ...plan.shape.fields(content),
+    ...plan.shape.fields(whole ? plan.chunks.join('') : '', extra),
     done: true,
     done_reason: plan.doneReason,
     ...metrics(plan),
+    ...(whole && plan.logprobs !== undefined ? { logprobs: plan.chunks.map((text) => tokenLogprob(text, plan.logprobs)) } : {}),
   });
+}
+
+/** Line `i` of an answer with thinking, tool calls or logprobs: thinking chunks, text chunks, then the tool calls. */
+function richLine(plan: Plan, i: number): string {
+  const thinkingEnd = plan.thinking.length;
+  const textEnd = thinkingEnd + plan.chunks.length;
+  let fields: Record<string, unknown>;
+  let logprobs: unknown[] | undefined;
+  if (i < thinkingEnd) fields = plan.shape.fields('', { thinking: plan.thinking[i] });
+  else if (i < textEnd) {
+    const text = plan.chunks[i - thinkingEnd];
+    fields = plan.shape.fields(text);
+    if (plan.logprobs !== undefined) logprobs = [tokenLogprob(text, plan.logprobs)];
+  } else fields = plan.shape.fields('', { toolCalls: plan.toolCalls });
+  const line = { model: plan.model, created_at: new Date().toISOString(), ...fields, done: false, ...(logprobs ? { logprobs } : {}) };
+  return `${JSON.stringify(line)}\n`;
+}
+
+/** What the test scripted for one answer; `text` is a reply's whole content. */
+interface Scripted {
+  answer?: FakeAnswer;
+  text?: string;
+  promptEvalCount?: number;
+  evalCount?: number;
+}
+
+/** Ollama counts an image as about this many prompt tokens. */
+const IMAGE_WORDS = 768;
+/** `expires_at` of a model kept loaded forever (negative keep_alive), as Ollama prints it. */
+const FOREVER = Date.parse('2318-08-25T00:00:00Z');
+
+/** The bind-time checks Ollama's JSON decoding makes beyond field types (think, messages, logprobs, format). */
+function bindRefusal(body: Record<string, unknown>, goType: string): ApiError | undefined {
+  const think = parseThink(body.think);
+  if (!think.ok) return { status: 400, message: think.error };
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  for (const message of messages) {
+    if (!isObject(message)) return badType(message, `Go struct field ${goType}.messages of type api.Message`);
+    if (message.content !== undefined && message.content !== null && typeof message.content !== 'string') {
+      return badType(message.content, 'Go struct field Message.messages.content of type string');
+    }
+    const imageError = imagesRefusal(message.images, 'Message.messages.images');
+    if (imageError) return imageError;
+    for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
+      const args = isObject(call) && isObject(call.function) ? call.function.arguments : undefined;
+      if (args !== undefined && args !== null && !isObject(args)) {
+        return badType(args, 'Go struct field ToolCallFunction.messages.tool_calls.function.arguments of type api.ToolCallFunctionArguments');
+      }
+    }
+  }
+  if (goType === 'GenerateRequest') {
+    const imageError = imagesRefusal(body.images, 'GenerateRequest.images');
+    if (imageError) return imageError;
+  }
+  const top = body.top_logprobs;
+  if (typeof top === 'number' && (top < 0 || top > 20)) return { status: 400, message: 'top_logprobs must be between 0 and 20' };
+  const format = body.format;
+  if (format !== undefined && format !== null && format !== '' && format !== 'json' && !isObject(format)) {
+    return { status: 400, message: `invalid format: ${JSON.stringify(format)}; expected "json" or a valid JSON schema` };
+  }
+  return undefined;
+}
+
+/** Images are `[]api.ImageData`: base64 strings, no `data:` prefix (Go's decoder says where it broke). */
+function imagesRefusal(images: unknown, field: string): ApiError | undefined {
+  if (images === undefined || images === null) return undefined;
+  if (!Array.isArray(images)) return badType(images, `Go struct field ${field} of type []api.ImageData`);
+  for (const image of images) {
+    if (typeof image !== 'string') return badType(image, `Go struct field ${field} of type api.ImageData`);
+    const error = base64Error(image);
+    if (error) return { status: 400, message: error };
+  }
+  return undefined;
+}
+
+/** Ollama's capability checks: completion (its own wording), then the rest together, then thinking. */
+function capabilityRefusal(req: { model: string; think?: unknown }, model: FakeModel, route: 'chat' | 'generate', wants: FakeCapability[]): ApiError | undefined {
+  if (!model.capabilities.includes('completion')) return { status: 400, message: `${JSON.stringify(req.model)} does not support ${route}` };
+  const missing = wants.filter((capability) => !model.capabilities.includes(capability));
+  if (missing.length > 0) return { status: 400, message: `${registryName(model.name)} does not support ${missing.join('\n')}` };
+  if (req.think !== undefined && req.think !== null && req.think !== false && !model.capabilities.includes('thinking')) {
+    return { status: 400, message: `${JSON.stringify(req.model)} does not support thinking` };
+  }
+  return undefined;
+}
+
+/** A model name as Ollama's `model.Name.String()` prints it: host and namespace filled in. */
+function registryName(name: string): string {
+  const parts = name.split('/');
+  if (parts.length === 1) return `registry.ollama.ai/library/${name}`;
+  if (parts.length === 2) return `registry.ollama.ai/${name}`;
+  return name;
+}
+
+/** The context a request runs with: its `num_ctx`, else the Modelfile's, else the default; never above what the model was trained for. */
+function contextSize(body: { options?: unknown }, model: FakeModel): number {
+  const requested = isObject(body.options) ? body.options.num_ctx : undefined;
+  const numCtx = typeof requested === 'number' && requested > 0 ? requested : (model.numCtx ?? DEFAULT_NUM_CTX);
+  return Math.min(numCtx, model.contextLength);
+}
+
+/**
+ * The prompt's size (a word stands for a token) after Ollama's silent chat truncation: the
+ * oldest messages go until it fits, except system messages and the last one; what still does
+ * not fit is cut by the runner to about half the context.
+ */
+function fittedPromptWords(messages: ChatMessage[], numCtx: number): number {
+  const sizes = messages.map((m) => countWords([m?.content]) + IMAGE_WORDS * (Array.isArray(m?.images) ? m.images.length : 0));
+  let total = sizes.reduce((sum, size) => sum + size, 0);
+  for (let i = 0; total > numCtx && i < messages.length - 1; i++) {
+    if (messages[i]?.role !== 'system') total -= sizes[i];
+  }
+  return total > numCtx ? Math.floor(numCtx / 2) : total;
+}
+
+/** `keep_alive` in seconds: a number, or a Go duration (`5m`, `1h30m`, `-1`); default five minutes. */
+function keepAliveSeconds(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string' || value === '') return 300;
+  const match = /^(-)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(value);
+  if (!match) return /^-?\d+$/.test(value) ? Number(value) : 300;
+  const seconds = Number(match[2] ?? 0) * 3600 + Number(match[3] ?? 0) * 60 + Number(match[4] ?? 0);
+  return match[1] ? -seconds : seconds;
+}
+
+const hasFormat = (format: unknown): boolean => format === 'json' || isObject(format);
+
+/** What constrained decoding yields when the model has nothing else to say: `{}`, or the smallest instance of the schema. */
+function formatInstance(format: unknown): string {
+  return JSON.stringify(format === 'json' ? {} : minimalInstance(format));
 }
 
 function metrics(plan: Plan): Record<string, number> {
@@ -1003,25 +1290,26 @@ export function splitText(text: string, chunkSize: 'word' | number): string[] {
   return chunks;
 }
 
-function embedVector(text: string): number[] {
-  const hash = createHash('sha256').update(text).digest();
-  const raw = Array.from({ length: 8 }, (_, i) => hash.readInt32BE(i * 4) / 2 ** 31);
-  const norm = Math.hypot(...raw) || 1;
-  return raw.map((x) => x / norm);
-}
-
-function modelDetails(): Record<string, unknown> {
+function modelDetails(model?: FakeModel): Record<string, unknown> {
+  const family = model?.architecture ?? 'llama';
   return {
     parent_model: '',
     format: 'gguf',
-    family: 'llama',
-    families: ['llama'],
-    parameter_size: '7.2B',
-    quantization_level: 'Q4_0',
+    family,
+    families: [family],
+    parameter_size: family === 'bert' ? '137M' : '7.2B',
+    quantization_level: family === 'bert' ? 'F16' : 'Q4_0',
   };
 }
 
-function showResponse(entry: ModelEntry): Record<string, unknown> {
+/** Go's `ollama show` parameter lines: the name padded to 30 columns, then the value. */
+const parameterLine = (name: string, value: string): string => `${name.padEnd(30)} ${value}`;
+
+function showResponse(entry: FakeModel): Record<string, unknown> {
+  const arch = entry.architecture;
+  const parameters: [string, string][] = arch === 'bert' ? [] : [['stop', '[INST]'], ['stop', '[/INST]']];
+  if (entry.numCtx !== undefined) parameters.push(['num_ctx', String(entry.numCtx)]);
+  const template = arch === 'bert' ? '{{ .Prompt }}' : '{{ if .System }}{{ .System }} {{ end }}[INST] {{ .Prompt }} [/INST]';
   return {
     license: 'Apache License\nVersion 2.0, January 2004',
     modelfile: [
@@ -1030,23 +1318,22 @@ function showResponse(entry: ModelEntry): Record<string, unknown> {
       `# FROM ${entry.name}`,
       '',
       `FROM /root/.ollama/models/blobs/sha256-${entry.digest}`,
-      'TEMPLATE """{{ if .System }}{{ .System }} {{ end }}[INST] {{ .Prompt }} [/INST]"""',
-      'PARAMETER stop [INST]',
-      'PARAMETER stop [/INST]',
+      `TEMPLATE """${template}"""`,
+      ...parameters.map(([name, value]) => `PARAMETER ${name} ${value}`),
       '',
     ].join('\n'),
-    parameters: 'stop                           "[INST]"\nstop                           "[/INST]"',
-    template: '{{ if .System }}{{ .System }} {{ end }}[INST] {{ .Prompt }} [/INST]',
-    details: modelDetails(),
+    parameters: parameters.map(([name, value]) => parameterLine(name, name === 'stop' ? JSON.stringify(value) : value)).join('\n'),
+    template,
+    details: modelDetails(entry),
     model_info: {
-      'general.architecture': 'llama',
-      'general.parameter_count': 7_248_023_552,
+      'general.architecture': arch,
+      'general.parameter_count': arch === 'bert' ? 136_727_040 : 7_248_023_552,
       'general.quantization_version': 2,
-      'llama.context_length': 32_768,
-      'llama.embedding_length': 4_096,
-      'llama.block_count': 32,
+      [`${arch}.context_length`]: entry.contextLength,
+      [`${arch}.embedding_length`]: entry.plain && arch === 'llama' ? 4_096 : entry.embeddingLength,
+      [`${arch}.block_count`]: arch === 'bert' ? 12 : 32,
     },
-    capabilities: ['completion'],
+    capabilities: entry.capabilities,
     modified_at: MODIFIED_AT,
   };
 }

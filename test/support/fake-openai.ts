@@ -4,12 +4,17 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A fake OpenAI-compatible server (the subset vLLM, llama.cpp server and LM Studio share):
- * `GET /v1/models`, `POST /v1/chat/completions` (SSE streaming: a role chunk, one chunk per
- * word, a `finish_reason` chunk, the usage chunk with empty `choices` when
- * `stream_options.include_usage`, then `data: [DONE]`), `POST /v1/embeddings`, and OpenAI's
- * error bodies `{"error": {"message", "type", "param", "code"}}`. Faults can be injected into
- * chat completions; the server style can be switched to llama.cpp's (usage in the finish
- * chunk), to no `[DONE]`, and to CRLF line ends with comment lines.
+ * `GET /v1/models`, `POST /v1/chat/completions` (SSE streaming: a role chunk, reasoning
+ * chunks (`delta.reasoning`, or `delta.reasoning_content` as DeepSeek and older vLLM name it),
+ * one chunk per word, tool calls as fragments the way vLLM streams them (id and name first, then
+ * the arguments in pieces), a `finish_reason` chunk, the usage chunk with empty `choices` when
+ * `stream_options.include_usage`, then `data: [DONE]`), `POST /v1/completions` (the legacy
+ * text completion, streamed the same way), `POST /v1/embeddings`, and OpenAI's error bodies
+ * `{"error": {"message", "type", "param", "code"}}`. With `logprobs`, every word chunk carries
+ * its logprobs (chat: `logprobs.content`; completions: the legacy parallel arrays). Messages are
+ * checked as OpenAI checks them (a tool message needs `tool_call_id`, call arguments are JSON
+ * text). Faults can be injected into both streams; the server style can be switched to
+ * llama.cpp's (usage in the finish chunk), to no `[DONE]`, and to CRLF line ends with comment lines.
  */
 
 export type OpenAiFault =
@@ -28,11 +33,22 @@ export type OpenAiFault =
   /** Stream one `data:` line of `bytes` bytes that never ends (no line end), as fast as the client reads, then hang. */
   | { kind: 'huge_line'; bytes: number };
 
+/** What the fake answers: text, reasoning, tool calls (`arguments` as a string is sent verbatim, broken JSON included). */
+export interface FakeOpenAiAnswer {
+  content?: string;
+  reasoning?: string;
+  toolCalls?: { name: string; arguments: Record<string, unknown> | string; id?: string }[];
+}
+
 export interface FakeOpenAiOptions {
   models?: string[];
   /** When set, every request needs `Authorization: Bearer <apiKey>` (401 otherwise). */
   apiKey?: string;
   reply?: (body: any) => string;
+  /** The answer to a chat request (instead of `reply`'s text); answers queued with `enqueueAnswer` come first. */
+  respond?: (body: any) => FakeOpenAiAnswer;
+  /** The field reasoning is streamed in: `reasoning` (vLLM today, Ollama, OpenRouter) or `reasoning_content` (DeepSeek, older vLLM). */
+  reasoningField?: 'reasoning' | 'reasoning_content';
   /** `openai`: finish chunk, then a usage chunk; `llamacpp`: usage in the finish chunk. */
   style?: 'openai' | 'llamacpp';
   sendDone?: boolean;
@@ -63,11 +79,12 @@ export class FakeOpenAi {
   private baseUrl = '';
   private readonly recorded: RecordedOpenAiRequest[] = [];
   private readonly faults: OpenAiFault[] = [];
+  private readonly answers: FakeOpenAiAnswer[] = [];
   private readonly open = new Set<Exchange>();
   private defaultFault: OpenAiFault | null = null;
 
   constructor(options: FakeOpenAiOptions = {}) {
-    this.options = { models: ['mistral'], style: 'openai', sendDone: true, ...options };
+    this.options = { models: ['mistral'], style: 'openai', sendDone: true, reasoningField: 'reasoning', ...options };
   }
 
   /** The API base, `http://127.0.0.1:<port>/v1`, as OPENAI_BASE_URL takes it. */
@@ -82,6 +99,15 @@ export class FakeOpenAi {
 
   chatRequests(): RecordedOpenAiRequest[] {
     return this.recorded.filter((rec) => rec.path === '/v1/chat/completions');
+  }
+
+  completionRequests(): RecordedOpenAiRequest[] {
+    return this.recorded.filter((rec) => rec.path === '/v1/completions');
+  }
+
+  /** The answers to the next chat requests, in order. */
+  enqueueAnswer(...answers: FakeOpenAiAnswer[]): void {
+    this.answers.push(...answers);
   }
 
   enqueue(...faults: OpenAiFault[]): void {
@@ -100,8 +126,18 @@ export class FakeOpenAi {
   reset(initial: FakeOpenAiOptions = {}): void {
     this.recorded.length = 0;
     this.faults.length = 0;
+    this.answers.length = 0;
     this.defaultFault = null;
-    Object.assign(this.options, { style: 'openai', sendDone: true, crlf: false, comments: false, apiKey: undefined, ...initial });
+    Object.assign(this.options, {
+      style: 'openai',
+      sendDone: true,
+      crlf: false,
+      comments: false,
+      apiKey: undefined,
+      respond: undefined,
+      reasoningField: 'reasoning',
+      ...initial,
+    });
   }
 
   async start(): Promise<string> {
@@ -172,6 +208,7 @@ export class FakeOpenAi {
       return sendJson(res, 200, { object: 'list', data });
     }
     if (method === 'POST' && path === '/v1/chat/completions') return void this.chat(exchange, body);
+    if (method === 'POST' && path === '/v1/completions') return void this.completion(exchange, body);
     if (method === 'POST' && path === '/v1/embeddings') return this.embeddings(res, body);
     sendError(res, 404, `Unknown request URL: ${method} ${path}`, 'invalid_request_error', 'unknown_url');
   }
@@ -188,35 +225,118 @@ export class FakeOpenAi {
     return typeof model === 'string' && (this.options.models ?? []).includes(model);
   }
 
+  /** Applies a queued fault that answers before any event; returns whether the exchange is handled. */
+  private preamble(exchange: Exchange, fault: OpenAiFault | null): boolean {
+    const { res } = exchange;
+    if (fault?.kind === 'status') {
+      sendError(res, fault.status, fault.message ?? `fault ${fault.status}`, fault.status >= 500 ? 'server_error' : 'invalid_request_error', fault.code ?? null);
+      return true;
+    }
+    if (fault?.kind === 'hang') return true;
+    if (fault?.kind === 'close_before_answer') {
+      res.destroy();
+      return true;
+    }
+    if (fault?.kind === 'huge_line') {
+      void this.hugeLine(exchange, fault.bytes);
+      return true;
+    }
+    return false;
+  }
+
   private async chat(exchange: Exchange, body: any): Promise<void> {
     const { res } = exchange;
     const fault = this.faults.shift() ?? this.defaultFault;
-    if (fault?.kind === 'status') {
-      return sendError(res, fault.status, fault.message ?? `fault ${fault.status}`, fault.status >= 500 ? 'server_error' : 'invalid_request_error', fault.code ?? null);
-    }
-    if (fault?.kind === 'hang') return;
-    if (fault?.kind === 'close_before_answer') return void res.destroy();
-    if (fault?.kind === 'huge_line') return this.hugeLine(exchange, fault.bytes);
+    if (this.preamble(exchange, fault)) return;
     if (typeof body?.model !== 'string' || !Array.isArray(body.messages)) {
       return sendError(res, 400, "'model' and 'messages' are required", 'invalid_request_error', null);
     }
+    const invalid = invalidMessage(body.messages);
+    if (invalid) return sendError(res, 400, invalid, 'invalid_request_error', null);
     if (!this.knows(body.model)) {
       return sendError(res, 404, `The model \`${body.model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
     }
-    const last = [...body.messages].reverse().find((message: { role: string }) => message.role === 'user');
-    let words: string[] = (this.options.reply?.(body) ?? `Echo: ${last?.content ?? ''}`).match(/\S+\s*/g) ?? [];
-    let finish = 'stop';
+    const answer = this.answers.shift() ?? this.options.respond?.(body) ?? { content: this.options.reply?.(body) ?? `Echo: ${textOf(lastUser(body.messages))}` };
+    let words: string[] = answer.content?.match(/\S+\s*/g) ?? [];
+    const thoughts: string[] = answer.reasoning?.match(/\S+\s*/g) ?? [];
+    const calls = answer.toolCalls ?? [];
+    let finish = calls.length > 0 ? 'tool_calls' : 'stop';
     if (typeof body.max_tokens === 'number' && words.length > body.max_tokens) {
       words = words.slice(0, body.max_tokens);
       finish = 'length';
     }
-    const usage = { prompt_tokens: 7, completion_tokens: words.length, total_tokens: 7 + words.length };
-    const id = 'chatcmpl-fake';
-    const base = { id, object: 'chat.completion.chunk', created: 1_700_000_000, model: body.model };
+    const usage = { prompt_tokens: 7, completion_tokens: words.length + thoughts.length, total_tokens: 7 + words.length + thoughts.length };
+    const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model: body.model };
+    const wireCalls = calls.map((call, index) => ({
+      id: call.id ?? `chatcmpl-tool-${index}${createHash('sha256').update(call.name).digest('hex').slice(0, 8)}`,
+      type: 'function',
+      function: { name: call.name, arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments) },
+    }));
     if (body.stream !== true) {
-      const message = { role: 'assistant', content: words.join('') };
+      const message: Record<string, unknown> = { role: 'assistant', content: words.join('') || (calls.length > 0 ? null : '') };
+      if (thoughts.length > 0) message[this.options.reasoningField ?? 'reasoning'] = thoughts.join('');
+      if (calls.length > 0) message.tool_calls = wireCalls;
       return sendJson(res, 200, { ...base, object: 'chat.completion', choices: [{ index: 0, message, finish_reason: finish }], usage });
     }
+    const top = typeof body.top_logprobs === 'number' ? body.top_logprobs : 0;
+    const delta = (value: object, logprobs?: unknown) => ({ ...base, choices: [{ index: 0, delta: value, ...(logprobs ? { logprobs } : {}), finish_reason: null }] });
+    const chunks: object[] = [
+      delta({ role: 'assistant', content: '' }),
+      ...thoughts.map((word) => delta({ [this.options.reasoningField ?? 'reasoning']: word })),
+      ...words.map((word, index) => delta({ content: word }, body.logprobs === true ? { content: [tokenLogprob(word, index, top)], refusal: null } : undefined)),
+      ...wireCalls.flatMap((call, index) => [
+        delta({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }),
+        ...pieces(call.function.arguments, 7).map((piece) => delta({ tool_calls: [{ index, function: { arguments: piece } }] })),
+      ]),
+    ];
+    await this.stream(exchange, fault, chunks, { ...base, choices: [{ index: 0, delta: {}, finish_reason: finish }] }, { ...base, choices: [], usage }, body);
+  }
+
+  /** The legacy text completion: `prompt` (and `suffix`) in, the reply's words out. */
+  private async completion(exchange: Exchange, body: any): Promise<void> {
+    const { res } = exchange;
+    const fault = this.faults.shift() ?? this.defaultFault;
+    if (this.preamble(exchange, fault)) return;
+    if (typeof body?.model !== 'string' || typeof body.prompt !== 'string') {
+      return sendError(res, 400, "'model' and 'prompt' are required", 'invalid_request_error', null);
+    }
+    if (!this.knows(body.model)) {
+      return sendError(res, 404, `The model \`${body.model}\` does not exist.`, 'invalid_request_error', 'model_not_found');
+    }
+    const text = this.options.reply?.(body) ?? `Completion of ${body.prompt}${typeof body.suffix === 'string' ? ` before ${body.suffix}` : ''}`;
+    let words: string[] = text.match(/\S+\s*/g) ?? [];
+    let finish = 'stop';
+    const limit = typeof body.max_tokens === 'number' ? body.max_tokens : 16;
+    if (words.length > limit) {
+      words = words.slice(0, limit);
+      finish = 'length';
+    }
+    const usage = { prompt_tokens: 5, completion_tokens: words.length, total_tokens: 5 + words.length };
+    const base = { id: 'cmpl-fake', object: 'text_completion', created: 1_700_000_000, model: body.model };
+    let offset = 0;
+    const chunks = words.map((word, index) => {
+      const entry = tokenLogprob(word, index, typeof body.logprobs === 'number' ? body.logprobs : 0);
+      const logprobs =
+        typeof body.logprobs === 'number'
+          ? {
+              tokens: [word],
+              token_logprobs: [entry.logprob],
+              top_logprobs: [Object.fromEntries(entry.top_logprobs.map((alternative) => [alternative.token, alternative.logprob]))],
+              text_offset: [offset],
+            }
+          : null;
+      offset += word.length;
+      return { ...base, choices: [{ index: 0, text: word, logprobs, finish_reason: null }] };
+    });
+    if (body.stream !== true) {
+      return sendJson(res, 200, { ...base, choices: [{ index: 0, text: words.join(''), logprobs: null, finish_reason: finish }], usage });
+    }
+    await this.stream(exchange, fault, chunks, { ...base, choices: [{ index: 0, text: '', logprobs: null, finish_reason: finish }] }, { ...base, choices: [], usage }, body);
+  }
+
+  /** Streams the chunks, the finish chunk, the usage and `[DONE]` in the configured style, with the fault applied. */
+  private async stream(exchange: Exchange, fault: OpenAiFault | null, chunks: object[], finishChunk: object, usageChunk: { usage: object; [field: string]: unknown }, body: any): Promise<void> {
+    const { res } = exchange;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.flushHeaders();
     if (fault?.kind === 'hang_after_headers') return;
@@ -225,11 +345,10 @@ export class FakeOpenAi {
     const includeUsage = body.stream_options?.include_usage === true;
     const llamacpp = this.options.style === 'llamacpp';
     const events = [
-      frame(JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })),
-      ...words.map((word) => frame(JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: word }, finish_reason: null }] }))),
-      frame(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finish }], ...(llamacpp ? { usage } : {}) })),
+      ...chunks.map((chunk) => frame(JSON.stringify(chunk))),
+      frame(JSON.stringify({ ...finishChunk, ...(llamacpp ? { usage: usageChunk.usage } : {}) })),
     ];
-    if (includeUsage && !llamacpp) events.push(frame(JSON.stringify({ ...base, choices: [], usage })));
+    if (includeUsage && !llamacpp) events.push(frame(JSON.stringify(usageChunk)));
     if (this.options.sendDone) events.push(frame('[DONE]'));
     for (let index = 0; index < events.length; index++) {
       if (exchange.closed) return;
@@ -285,4 +404,58 @@ function sendError(res: ServerResponse, status: number, message: string, type: s
 function vector(text: string): number[] {
   const hash = createHash('sha256').update(text).digest();
   return Array.from({ length: 4 }, (_, index) => hash.readInt32BE(index * 4) / 2 ** 31);
+}
+
+function lastUser(messages: { role: string; content?: unknown }[]): { content?: unknown } | undefined {
+  return [...messages].reverse().find((message) => message.role === 'user');
+}
+
+/** The text of a message's content: a string, or its text parts joined. */
+function textOf(message: { content?: unknown } | undefined): string {
+  const content = message?.content;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.filter((part) => part?.type === 'text').map((part) => part.text).join(' ');
+}
+
+/** What OpenAI refuses in `messages` with a 400 (the checks that catch a wrong mapping); undefined when fine. */
+function invalidMessage(messages: any[]): string | undefined {
+  for (const [index, message] of messages.entries()) {
+    if (message?.role === 'tool' && typeof message.tool_call_id !== 'string') {
+      return `Missing required parameter: 'messages[${index}].tool_call_id'.`;
+    }
+    if (message?.role === 'assistant') {
+      if (message.content === null && !Array.isArray(message.tool_calls)) return `Invalid value for 'messages[${index}].content': null without tool_calls.`;
+      for (const [at, call] of (message.tool_calls ?? []).entries()) {
+        if (typeof call?.id !== 'string' || call.type !== 'function' || typeof call.function?.name !== 'string') {
+          return `Invalid 'messages[${index}].tool_calls[${at}]': expected {id, type: 'function', function: {name, arguments}}.`;
+        }
+        if (typeof call.function.arguments !== 'string') return `Invalid type for 'messages[${index}].tool_calls[${at}].function.arguments': expected a string.`;
+      }
+    }
+    if (Array.isArray(message?.content)) {
+      for (const [at, part] of message.content.entries()) {
+        if (part?.type === 'image_url' && (message.role !== 'user' || !/^(data:image\/[a-z]+;base64,|https?:\/\/)/.test(part.image_url?.url ?? ''))) {
+          return `Invalid 'messages[${index}].content[${at}].image_url.url': expected a data URL or an http(s) URL in a user message.`;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A deterministic logprob for the word at `index`, with `top` alternatives (the word itself first). */
+function tokenLogprob(word: string, index: number, top: number) {
+  const logprob = -0.125 * (index + 1);
+  const alternatives = Array.from({ length: top }, (_, rank) =>
+    rank === 0 ? { token: word, logprob, bytes: [...Buffer.from(word)] } : { token: `alt${rank}`, logprob: logprob - rank, bytes: [...Buffer.from(`alt${rank}`)] },
+  );
+  return { token: word, logprob, bytes: [...Buffer.from(word)], top_logprobs: alternatives };
+}
+
+/** `text` cut into pieces of `size` characters (at least one piece, possibly empty). */
+function pieces(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < text.length; at += size) out.push(text.slice(at, at + size));
+  return out.length > 0 ? out : [''];
 }

@@ -1,6 +1,7 @@
 import { BackendError } from '../../src/common/errors/app-errors';
 import type { BackendChunk } from '../../src/core/llm/llm-backend';
-import { ChatEventReader, errorOf, toOpenAiOptions } from '../../src/core/llm/openai.backend';
+import { toOpenAiOptions } from '../../src/core/llm/openai-request';
+import { ChatEventReader, errorOf } from '../../src/core/llm/openai-stream';
 import { LineTooLongError } from '../../src/core/llm/ndjson';
 import { SseDecoder, SseEvent } from '../../src/core/llm/sse';
 

@@ -181,6 +181,8 @@ export interface BackendCompletionRequest {
 export abstract class LlmBackend {
   abstract readonly kind: string;
   abstract chatStream(request: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk>;
+  /** A raw completion of a prompt (no chat template of messages): the same chunks as a chat, never tool calls. */
+  abstract completionStream(request: BackendCompletionRequest, signal: CancelSignal): AsyncIterable<BackendChunk>;
   abstract listModels(signal?: AbortSignal): Promise<BackendModel[]>;
   /** What the backend knows of one model; `ModelNotFoundError` when it has none of that name. */
   abstract showModel(model: string, signal?: AbortSignal): Promise<ModelDetails>;

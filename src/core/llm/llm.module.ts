@@ -1,13 +1,17 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
+import { OutboundModule } from '../outbound/outbound.module';
 import { GenerationSettingsService } from './generation-settings.service';
+import { ImageResolver } from './image-input';
 import { LlmBackend } from './llm-backend';
 import { LlmService } from './llm.service';
 import { OllamaBackend } from './ollama.backend';
 import { OpenAiBackend } from './openai.backend';
 import { SystemPromptService } from './system-prompt.service';
 
+/** The model backend and the policy around it, and the one resolver of images given with messages (it fetches URLs through the outbound fetcher). */
 @Module({
+  imports: [OutboundModule],
   providers: [
     {
       provide: LlmBackend,
@@ -20,7 +24,8 @@ import { SystemPromptService } from './system-prompt.service';
     LlmService,
     GenerationSettingsService,
     SystemPromptService,
+    ImageResolver,
   ],
-  exports: [LlmService, GenerationSettingsService, SystemPromptService],
+  exports: [LlmService, GenerationSettingsService, SystemPromptService, ImageResolver],
 })
 export class LlmModule {}

@@ -14,6 +14,7 @@ import { ContextGuard } from './context-guard';
 import {
   BackendChatRequest,
   BackendChunk,
+  BackendCompletionRequest,
   BackendTimings,
   BackendUsage,
   EmbedRequest,
@@ -131,6 +132,12 @@ export class LlmService implements OnApplicationShutdown {
         signal.removeEventListener('abort', onClientAbort);
       }
     }
+  }
+
+  /** A raw completion (`/v1/completions`) through the same policy; cached apart from chats. */
+  streamCompletion(request: BackendCompletionRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
+    const cacheKey = this.cache.enabled ? ResponseCache.keyFor('completion', request) : '';
+    return this.run(request.model, cacheKey, (attempt) => this.backend.completionStream(request, attempt), signal);
   }
 
   private async *run(

@@ -13,6 +13,7 @@ import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from './str
 import {
   BackendChatRequest,
   BackendChunk,
+  BackendCompletionRequest,
   BackendModel,
   EmbedRequest,
   EmbedResult,
@@ -21,15 +22,7 @@ import {
   ModelDetails,
 } from './llm-backend';
 import { LineTooLongError, lineTooLong, MalformedLineError, NdjsonDecoder } from './ndjson';
-
-interface OllamaChatLine {
-  message?: { content?: string };
-  done?: boolean;
-  done_reason?: string;
-  prompt_eval_count?: number;
-  eval_count?: number;
-  error?: string;
-}
+import { LineReaderOptions, OllamaLine, OllamaLineReader, ollamaChatBody, ollamaGenerateBody } from './ollama-wire';
 
 /** A JSON string's body: no quote, backslash or control character unescaped. */
 const JSON_CHARS = String.raw`[^"\\\u0000-\u001f]*(?:\\.[^"\\\u0000-\u001f]*)*`;
@@ -48,7 +41,7 @@ const TOKEN_LINE = new RegExp(
  * extra fields such as `thinking`, the final line, an error — returns `undefined` and is parsed
  * in full. Escapes are decoded by `JSON.parse`, so they are read exactly as it would.
  */
-export function ollamaTokenLine(line: string): OllamaChatLine | undefined {
+export function ollamaTokenLine(line: string): OllamaLine | undefined {
   const match = TOKEN_LINE.exec(line);
   if (!match) return undefined;
   const raw = match[1];
@@ -99,21 +92,30 @@ export class OllamaBackend extends LlmBackend {
     this.targets = dispatchTargets(baseUrls);
   }
 
-  async *chatStream(chat: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
-    const body = JSON.stringify({ model: chat.model, messages: chat.messages, options: chat.options, stream: true });
+  chatStream(chat: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
+    // Mapped when iterated, before anything is sent: a tool_choice Ollama cannot honour is refused up front.
+    return lazily(() => {
+      const { body, forced } = ollamaChatBody(chat);
+      return this.stream('/api/chat', JSON.stringify(body), { forced, parallelToolCalls: chat.parallelToolCalls }, signal);
+    });
+  }
+
+  /** A raw completion through `/api/generate` (with `suffix`, fill-in-the-middle on models that can `insert`). */
+  completionStream(request: BackendCompletionRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
+    return this.stream('/api/generate', JSON.stringify(ollamaGenerateBody(request)), {}, signal);
+  }
+
+  private async *stream(path: string, body: string, reading: LineReaderOptions, signal: CancelSignal): AsyncIterable<BackendChunk> {
     const { exchange, finish, base } = await openStream(
       this.agent,
       this.targets,
-      { path: '/api/chat', body, headers: { 'content-type': 'application/json' } },
+      { path, body, headers: { 'content-type': 'application/json' } },
       signal,
       this.streamErrors,
     );
     const lines = new NdjsonDecoder(ollamaTokenLine, this.options.maxLineBytes);
-    const reader = new ChatLineReader();
+    const reader = new OllamaLineReader(reading);
     try {
-      // The lines that arrived together are handed on as one token: the consumer would have
-      // received them at the same moment anyway, and every hand-on costs a trip through each
-      // async generator between here and the client.
       for await (const chunk of exchange.body()) yield* reader.read(lines.push(chunk));
       yield* reader.read(lines.end());
     } catch (error) {
@@ -234,37 +236,9 @@ export class OllamaBackend extends LlmBackend {
   }
 }
 
-/**
- * Turns the `/api/chat` lines of one network chunk into backend chunks: their text joined
- * into one token, then the final chunk. Text that came before an `{"error"}` line is still
- * handed on before the error is raised, as it would have been line by line.
- */
-class ChatLineReader {
-  sawDone = false;
-
-  *read(values: unknown[]): Generator<BackendChunk> {
-    let text = '';
-    for (const value of values) {
-      const line = value as OllamaChatLine;
-      if (typeof line.error === 'string') {
-        if (text) yield { type: 'token', text };
-        throw new BackendError(`Ollama error: ${line.error}`);
-      }
-      const content = line.message?.content;
-      if (content) text += content;
-      if (line.done && !this.sawDone) {
-        this.sawDone = true;
-        if (text) yield { type: 'token', text };
-        text = '';
-        yield {
-          type: 'done',
-          usage: { promptTokens: line.prompt_eval_count ?? 0, completionTokens: line.eval_count ?? 0 },
-          doneReason: line.done_reason,
-        };
-      }
-    }
-    if (text) yield { type: 'token', text };
-  }
+/** An iterable that builds its source when iterated (errors then surface where a generator's would), without a generator hop per chunk. */
+function lazily<T>(open: () => AsyncIterable<T>): AsyncIterable<T> {
+  return { [Symbol.asyncIterator]: () => open()[Symbol.asyncIterator]() };
 }
 
 const CAPABILITIES: ReadonlySet<string> = new Set<ModelCapability>(['completion', 'tools', 'insert', 'vision', 'embedding', 'thinking', 'image', 'audio']);

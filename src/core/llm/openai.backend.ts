@@ -7,13 +7,14 @@ import {
   BackendRejectedError,
   BackendUnavailableError,
   ModelNotFoundError,
+  UnsupportedFieldError,
 } from '../../common/errors/app-errors';
 import { backendAgent, BackendOptions } from './backend-agent';
 import {
   BackendChatRequest,
   BackendChunk,
+  BackendCompletionRequest,
   BackendModel,
-  BackendUsage,
   EmbedRequest,
   EmbedResult,
   LlmBackend,
@@ -21,25 +22,12 @@ import {
 } from './llm-backend';
 import { closedBeforeAnswering, closedByPeer, describe, isConnectError } from './ollama.backend';
 import { LineTooLongError, lineTooLong } from './ndjson';
-import { SseDecoder, SseEvent } from './sse';
+import { chatCompletionBody, completionBody } from './openai-request';
+import { ChatEventReader, CompletionEventReader, errorOf, SERVER } from './openai-stream';
+import { SseDecoder } from './sse';
 import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from './streamed-exchange';
 
-const NAME = 'the OpenAI-compatible server';
-
-/** Generation options that have the same name in Ollama and in the OpenAI API. */
-const SAME_NAME = ['temperature', 'top_p', 'presence_penalty', 'frequency_penalty', 'seed', 'stop'] as const;
-/**
- * Ollama options outside the OpenAI API that the local servers accept as extensions under
- * these names (llama.cpp server and LM Studio: `top_k`, `repeat_penalty`; vLLM: `top_k`).
- * Anything else Ollama-specific (`num_ctx`, `mirostat`…) is dropped: a server may reject it.
- */
-const EXTENSIONS = ['top_k', 'repeat_penalty'] as const;
-
-interface ChatCompletionChunk {
-  choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[] | null;
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
-  error?: unknown;
-}
+const NAME = SERVER;
 
 /**
  * Any OpenAI-compatible server (vLLM, llama.cpp server, LM Studio…) over `/chat/completions`
@@ -70,25 +58,29 @@ export class OpenAiBackend extends LlmBackend {
     this.targets = dispatchTargets(baseUrls);
   }
 
+  /** `POST /chat/completions`: every field of the exchange model, mapped as `openai-request.ts` says. */
   async *chatStream(chat: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
-    const body = JSON.stringify({
-      model: chat.model,
-      messages: chat.messages,
-      ...toOpenAiOptions(chat.options),
-      stream: true,
-      stream_options: { include_usage: true },
-    });
+    // A generator, so a field refused while mapping fails the iteration like any backend error.
+    yield* this.streamFrom('/chat/completions', chatCompletionBody(chat), new ChatEventReader(), signal);
+  }
+
+  /** `POST /completions`: a raw prompt (and `suffix`), the legacy API's answer. */
+  async *completionStream(completion: BackendCompletionRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
+    yield* this.streamFrom('/completions', completionBody(completion), new CompletionEventReader(), signal);
+  }
+
+  private async *streamFrom(path: string, request: Record<string, unknown>, reader: ChatEventReader, signal: CancelSignal): AsyncIterable<BackendChunk> {
+    const body = JSON.stringify(request);
     const { exchange, finish, base } = await openStream(
       this.agent,
       this.targets,
-      { path: '/chat/completions', body, headers: this.headers('text/event-stream', true) },
+      { path, body, headers: this.headers('text/event-stream', true) },
       signal,
       this.streamErrors,
     );
     const events = new SseDecoder(this.options.maxLineBytes);
-    const reader = new ChatEventReader();
     try {
-      // The events of one network read are handed on as one token, as the Ollama adapter does.
+      // The events of one network read are handed on together, as the Ollama adapter does.
       for await (const chunk of exchange.body()) yield* reader.read(events.push(chunk));
       yield* reader.read(events.end());
       yield* reader.finish();
@@ -102,6 +94,11 @@ export class OpenAiBackend extends LlmBackend {
     if (!reader.sawDone && !signal.aborted) {
       throw new BackendError(`${capital(NAME)} closed the stream before the answer was complete`, { retryable: true });
     }
+  }
+
+  /** Refused until this adapter maps `/completions` (a 400 naming `prompt`, never a silent chat). */
+  async *completionStream(_request: BackendCompletionRequest, _signal: CancelSignal): AsyncIterable<BackendChunk> {
+    throw new UnsupportedFieldError('prompt', 'raw completions are not available on this backend');
   }
 
   async listModels(signal?: AbortSignal): Promise<BackendModel[]> {
@@ -205,14 +202,6 @@ export class OpenAiBackend extends LlmBackend {
   }
 }
 
-/** The request fields for Vega's generation options (Ollama names): see SAME_NAME and EXTENSIONS. */
-export function toOpenAiOptions(options: Record<string, unknown>): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  for (const name of [...SAME_NAME, ...EXTENSIONS]) if (options[name] !== undefined) fields[name] = options[name];
-  if (typeof options.num_predict === 'number' && options.num_predict > 0) fields.max_tokens = options.num_predict;
-  return fields;
-}
-
 /** Maps an error status like the Ollama adapter does; the message is the server's own. */
 async function httpError(response: Dispatcher.ResponseData): Promise<AppError> {
   return openAiErrorFor(response.statusCode, await response.body.text().catch(() => ''));
@@ -229,96 +218,6 @@ function openAiErrorFor(status: number, text: string): AppError {
   if (status === 401 || status === 403) return new BackendError(`${capital(NAME)} refused Vega's credentials (HTTP ${status}; check OPENAI_API_KEY): ${message}`);
   if (status >= 400) return new BackendRejectedError(`${capital(NAME)} rejected the request: ${message}`);
   return new BackendError(`Unexpected response from ${NAME} (HTTP ${status})`);
-}
-
-/**
- * The message and code of an error body: OpenAI's `{"error": {"message", "type", "code"}}`,
- * a plain `{"error": "…"}`, or vLLM's older top-level `{"object": "error", "message", "code"}`.
- */
-export function errorOf(text: string): { message?: string; code?: string } {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return {};
-  }
-  if (!body || typeof body !== 'object') return {};
-  const { error, message, code } = body as { error?: unknown; message?: unknown; code?: unknown };
-  if (typeof error === 'string') return { message: error };
-  if (error && typeof error === 'object') {
-    const inner = error as { message?: unknown; code?: unknown; type?: unknown };
-    return {
-      message: typeof inner.message === 'string' ? inner.message : JSON.stringify(error).slice(0, 500),
-      code: typeof inner.code === 'string' ? inner.code : typeof inner.type === 'string' ? inner.type : undefined,
-    };
-  }
-  if (typeof message === 'string') return { message, code: typeof code === 'string' ? code : undefined };
-  return {};
-}
-
-/**
- * Turns the SSE events of one network read into backend chunks: their text joined into one
- * token, then the final chunk. The answer is complete at `[DONE]`, or once both the
- * `finish_reason` and the usage have come (llama.cpp sends them in one chunk), or at the end
- * of the body after a `finish_reason` (servers that send no `[DONE]`); usage the server never
- * sent counts as 0.
- */
-export class ChatEventReader {
-  sawDone = false;
-  private finishReason?: string;
-  private usage?: BackendUsage;
-
-  *read(events: SseEvent[]): Generator<BackendChunk> {
-    let text = '';
-    for (const event of events) {
-      if (this.sawDone) continue;
-      if (event.data === '[DONE]') {
-        if (text) yield { type: 'token', text };
-        text = '';
-        yield this.done();
-        continue;
-      }
-      const chunk = parse(event);
-      if (event.event === 'error' || chunk.error !== undefined) {
-        if (text) yield { type: 'token', text };
-        const { message } = errorOf(JSON.stringify(chunk));
-        throw new BackendError(`${capital(NAME)} reported an error mid-stream: ${message ?? event.data.slice(0, 500)}`);
-      }
-      const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-      const content = choice?.delta?.content;
-      if (typeof content === 'string') text += content;
-      if (typeof choice?.finish_reason === 'string') this.finishReason = choice.finish_reason;
-      if (chunk.usage && typeof chunk.usage === 'object') {
-        this.usage = { promptTokens: chunk.usage.prompt_tokens ?? 0, completionTokens: chunk.usage.completion_tokens ?? 0 };
-      }
-      if (this.finishReason !== undefined && this.usage !== undefined) {
-        if (text) yield { type: 'token', text };
-        text = '';
-        yield this.done();
-      }
-    }
-    if (text) yield { type: 'token', text };
-  }
-
-  /** At the end of the body: a finished answer without `[DONE]` is complete. */
-  *finish(): Generator<BackendChunk> {
-    if (!this.sawDone && this.finishReason !== undefined) yield this.done();
-  }
-
-  private done(): BackendChunk {
-    this.sawDone = true;
-    return { type: 'done', usage: this.usage ?? { promptTokens: 0, completionTokens: 0 }, doneReason: this.finishReason };
-  }
-}
-
-function parse(event: SseEvent): ChatCompletionChunk {
-  try {
-    const value = JSON.parse(event.data) as unknown;
-    if (value && typeof value === 'object') return value as ChatCompletionChunk;
-  } catch {
-    if (event.event === 'error') return { error: event.data };
-  }
-  throw new BackendError(`Malformed event from ${NAME}: ${event.data.slice(0, 120)}`);
 }
 
 function capital(text: string): string {
