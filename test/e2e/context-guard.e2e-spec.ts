@@ -10,7 +10,7 @@ const words = (count: number) => Array.from({ length: count }, () => 'abcde').jo
  * model pulled from the library does: the guard assumes CONTEXT_DEFAULT_NUM_CTX (4096).
  */
 describe('Context guard', () => {
-  const env = useAppWithFakeOllama(['mistral']);
+  const env = useAppWithFakeOllama(['mistral', { name: 'tiny', numCtx: 2048 }]);
   let t: TestApp;
 
   /** The last user message may be long here: MAX_PROMPT_CHARS would refuse it first. */
@@ -93,6 +93,28 @@ describe('Context guard', () => {
     expect((await scrape()).value('vega_context_truncations_total', { model: 'mistral' })).toBe(1);
     const rows = await queryDb<{ status: string }>(t.dbPath, 'SELECT status FROM conversations');
     expect(rows.map((row) => row.status)).toEqual(['ok', 'ok']);
+  });
+
+  it("uses the Modelfile's num_ctx when the request sets none", async () => {
+    t = await start();
+    const res = await t.request('/v1/chat/completions', { body: { model: 'tiny', messages: [{ role: 'user', content: words(1000) }] } });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toMatch(/the context of tiny is 2048 tokens \(the Modelfile's num_ctx\)/);
+    expect(env.fake.chatRequests()).toHaveLength(0);
+  });
+
+  it('counts a truncation Ollama makes silently when the context it uses is not the one assumed', async () => {
+    // Vega is told Ollama gives 16384 tokens; the fake, like Ollama on a small GPU, gives 4096.
+    t = await start({ CONTEXT_DEFAULT_NUM_CTX: '16384' });
+    const messages = Array.from({ length: 10 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: words(600) }));
+    messages.push({ role: 'user', content: 'and so?' });
+    const res = await t.request('/v1/chat/completions', { body: { model: 'mistral', messages } });
+    expect(res.status).toBe(200);
+    expect(env.fake.chatRequests()).toHaveLength(1);
+    const { usage } = await res.json();
+    // The fake kept the newest messages that fit 4096 words, as Ollama drops the oldest.
+    expect(usage.prompt_tokens).toBeLessThanOrEqual(4096);
+    expect((await scrape()).value('vega_context_truncations_total', { model: 'mistral' })).toBe(1);
   });
 
   it('asks Ollama about a model once, not on every chat', async () => {

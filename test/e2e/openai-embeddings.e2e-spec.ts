@@ -85,12 +85,13 @@ describe('POST /v1/embeddings', () => {
   it('passes dimensions on, and stores each call as an exchange without its vectors', async () => {
     t = await env.start();
     const client = sdk(t, agents);
-    await client.embeddings.create({ model: 'nomic-embed-text', input: 'alpha beta gamma', dimensions: 4, encoding_format: 'float' });
+    const shortened = await client.embeddings.create({ model: 'nomic-embed-text', input: 'alpha beta gamma', dimensions: 4, encoding_format: 'float' });
     expect(embedCalls()[0].body).toMatchObject({ input: ['alpha beta gamma'], dimensions: 4 });
+    expect(shortened.data[0].embedding).toHaveLength(4);
     expect(await rows()).toEqual([
       {
         prompt: 'embeddings: 1 input',
-        response: expect.stringMatching(/^1 vector of \d+ dimensions$/),
+        response: '1 vector of 4 dimensions',
         source: 'openai',
         model: 'nomic-embed-text',
         status: 'ok',
@@ -150,6 +151,14 @@ describe('POST /v1/embeddings', () => {
       expect((await res.json()).error).toMatchObject({ param: 'encoding_format', message: 'encoding_format must be "float" or "base64"' });
       expect(embedCalls()).toHaveLength(0);
     });
+  });
+
+  it("a chat model that cannot embed is a 400 with the backend's reason", async () => {
+    t = await env.start();
+    const error = await failure(() => sdk(t, agents).embeddings.create({ model: 'mistral', input: 'x' }));
+    expect(error.status).toBe(400);
+    expect(error.message).toMatch(/^400 Ollama rejected the request: .*does not support embedding/);
+    expect(embedCalls()).toHaveLength(1);
   });
 
   it('an unknown model is a 404 model_not_found, stored as an error', async () => {

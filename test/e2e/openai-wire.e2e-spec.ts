@@ -222,9 +222,9 @@ describe('OpenAI wire format over raw HTTP', () => {
 
     it('404 for an unknown route under /v1/', async () => {
       await start();
-      const res = await t.request('/v1/embeddings', { body: { model: 'mistral', input: 'x' } });
+      const res = await t.request('/v1/audio/speech', { body: { model: 'mistral', input: 'x' } });
       expect(res.status).toBe(404);
-      expect((await res.json()).error).toEqual({ message: 'Cannot POST /v1/embeddings', type: 'invalid_request_error', param: null, code: null });
+      expect((await res.json()).error).toEqual({ message: 'Cannot POST /v1/audio/speech', type: 'invalid_request_error', param: null, code: null });
     });
 
     it('400 for a model id that is not a model name', async () => {

@@ -96,10 +96,6 @@ export class OpenAiBackend extends LlmBackend {
     }
   }
 
-  /** Refused until this adapter maps `/completions` (a 400 naming `prompt`, never a silent chat). */
-  async *completionStream(_request: BackendCompletionRequest, _signal: CancelSignal): AsyncIterable<BackendChunk> {
-    throw new UnsupportedFieldError('prompt', 'raw completions are not available on this backend');
-  }
 
   async listModels(signal?: AbortSignal): Promise<BackendModel[]> {
     const json = (await this.getJson('/models', signal)) as { data?: { id?: unknown; created?: unknown }[] };
