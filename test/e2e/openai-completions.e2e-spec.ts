@@ -38,7 +38,7 @@ async function failure(call: () => Promise<unknown>): Promise<APIError> {
 }
 
 describe('POST /v1/completions (legacy)', () => {
-  const env = useAppWithFakeOllama(['mistral', { name: 'codellama:code', capabilities: ['completion', 'insert'] }]);
+  const env = useAppWithFakeOllama(['mistral', { name: 'codellama:code', capabilities: ['completion', 'insert'] }, { name: 'tiny', numCtx: 512 }]);
   const agents: Agent[] = [];
   let t: TestApp;
 
@@ -159,6 +159,16 @@ describe('POST /v1/completions (legacy)', () => {
       expect(generateCalls()).toHaveLength(0);
       expect(await rows()).toEqual([]);
     });
+  });
+
+  it('the context guard refuses a prompt the model cannot hold, naming prompt, before Ollama cuts it', async () => {
+    t = await env.start();
+    const prompt = Array.from({ length: 300 }, () => 'abcde').join(' ');
+    const error = await failure(() => sdk(t, agents).completions.create({ model: 'tiny', prompt, stream: true }));
+    expect(error.status).toBe(400);
+    expect(error.error).toMatchObject({ code: 'context_length_exceeded', param: 'prompt' });
+    expect(error.message).toMatch(/about 60\d tokens .* the context of tiny is 512 tokens \(the Modelfile's num_ctx\)/);
+    expect(generateCalls()).toHaveLength(0);
   });
 
   it('an unknown model is a 404 before the stream starts', async () => {

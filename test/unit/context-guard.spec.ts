@@ -31,14 +31,14 @@ describe('contextOf', () => {
   const details = { name: 'mistral', contextLength: 32_768 };
 
   it("prefers the request's num_ctx, then the Modelfile's, then the default, all capped by the trained length", () => {
-    expect(contextOf(request('x', { options: { num_ctx: 8192 } }), details, 4096)).toEqual({ numCtx: 8192, source: 'options.num_ctx' });
-    expect(contextOf(request('x'), { ...details, numCtx: 2048 }, 4096)).toEqual({ numCtx: 2048, source: "the Modelfile's num_ctx" });
-    expect(contextOf(request('x'), details, 4096)).toEqual({ numCtx: 4096, source: 'CONTEXT_DEFAULT_NUM_CTX' });
-    expect(contextOf(request('x', { options: { num_ctx: 100_000 } }), details, 4096)?.numCtx).toBe(32_768);
+    expect(contextOf({ num_ctx: 8192 }, details, 4096)).toEqual({ numCtx: 8192, source: 'options.num_ctx' });
+    expect(contextOf({}, { ...details, numCtx: 2048 }, 4096)).toEqual({ numCtx: 2048, source: "the Modelfile's num_ctx" });
+    expect(contextOf({}, details, 4096)).toEqual({ numCtx: 4096, source: 'CONTEXT_DEFAULT_NUM_CTX' });
+    expect(contextOf({ num_ctx: 100_000 }, details, 4096)?.numCtx).toBe(32_768);
   });
 
   it('knows nothing when the backend says nothing about the model', () => {
-    expect(contextOf(request('x'), { name: 'mistral' }, 4096)).toBeUndefined();
+    expect(contextOf({}, { name: 'mistral' }, 4096)).toBeUndefined();
   });
 });
 
@@ -49,7 +49,7 @@ describe(ContextGuard.name, () => {
     const guard = new ContextGuard({ overflow: 'refuse', maxNumCtx: 32_768, defaultNumCtx: 4096 }, undefined, metrics, {
       warn: (message: unknown) => void warnings.push(String(message)),
     });
-    const check = { request: request('abcde '.repeat(500)), estimate: 1007 };
+    const check = { request: request('abcde '.repeat(500)), model: 'mistral', estimate: 1007 };
     guard.afterAnswer(check, 700);
     expect(metrics.truncations.with('mistral').value).toBe(0);
     guard.afterAnswer(check, 120);

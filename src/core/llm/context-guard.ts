@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../../config/app-config';
 import type { CancelSignal } from '../../common/async/cancellation';
 import { ClientClosedError, ContextLengthExceededError } from '../../common/errors/app-errors';
-import type { BackendChatRequest, ModelDetails } from './llm-backend';
+import type { BackendChatRequest, BackendCompletionRequest, ModelDetails } from './llm-backend';
 import type { LlmObserver } from './llm-observer';
 import type { ModelDetailsCache } from './model-details.cache';
 
@@ -32,15 +32,21 @@ const DETAILS_WAIT_MS = 3_000;
 /** `num_ctx` raised by the guard is rounded up to this, so near sizes share one loaded runner. */
 const NUM_CTX_STEP = 1024;
 
-/** The guard's view of one chat: what is sent, and the prompt estimate to compare with the backend's count. */
-export interface ContextCheck {
-  request: BackendChatRequest;
+/** The guard's view of one call: what is sent, and the prompt estimate to compare with the backend's count. */
+export interface ContextCheck<R> {
+  request: R;
+  model: string;
   estimate: number;
 }
 
 /** Tokens of a text by the estimate above. */
 export function textTokens(text: string | undefined): number {
   return text ? Math.ceil(Buffer.byteLength(text, 'utf8') / BYTES_PER_TOKEN) : 0;
+}
+
+/** The estimated prompt tokens of a raw completion: the prompt and the suffix, as one message. */
+export function estimateCompletionTokens(request: BackendCompletionRequest): number {
+  return REPLY_PRIMING_TOKENS + MESSAGE_OVERHEAD_TOKENS + textTokens(request.prompt) + textTokens(request.suffix);
 }
 
 /** The estimated prompt tokens of a chat request: messages, images, tool calls and tool definitions. */
@@ -76,42 +82,58 @@ export class ContextGuard {
     private readonly logger: Pick<Logger, 'warn'> = new Logger(ContextGuard.name),
   ) {}
 
-  /** The request to send (with a raised `num_ctx` when allowed), or a `ContextLengthExceededError`. */
-  async check(request: BackendChatRequest, signal: CancelSignal): Promise<ContextCheck | undefined> {
+  /** The chat to send (with a raised `num_ctx` when allowed), or a `ContextLengthExceededError` naming `messages`. */
+  check(request: BackendChatRequest, signal: CancelSignal): Promise<ContextCheck<BackendChatRequest> | undefined> {
+    return this.fit(request, estimatePromptTokens(request), 'messages', signal);
+  }
+
+  /** The same for a raw completion (Ollama's runner cuts an over-long prompt to half the context). */
+  checkCompletion(request: BackendCompletionRequest, signal: CancelSignal): Promise<ContextCheck<BackendCompletionRequest> | undefined> {
+    return this.fit(request, estimateCompletionTokens(request), 'prompt', signal);
+  }
+
+  private async fit<R extends { model: string; options: Record<string, unknown> }>(
+    request: R,
+    estimate: number,
+    param: string,
+    signal: CancelSignal,
+  ): Promise<ContextCheck<R> | undefined> {
     if (!this.details) return undefined;
-    const estimate = estimatePromptTokens(request);
-    const details = await this.detailsOf(request.model, signal);
-    const context = details && contextOf(request, details, this.settings.defaultNumCtx);
-    if (!context) return { request, estimate };
-    const room = answerRoom(request.options);
+    const { model, options } = request;
+    const details = await this.detailsOf(model, signal);
+    const context = details && contextOf(options, details, this.settings.defaultNumCtx);
+    if (!context) return { request, model, estimate };
+    const room = answerRoom(options);
     const needed = estimate + room;
-    if (needed <= context.numCtx) return { request, estimate };
-    const tooLong = `the prompt is about ${estimate} tokens (estimated) and the answer needs ${room} more, but the context of ${request.model} is ${context.numCtx} tokens (${context.source})`;
+    if (needed <= context.numCtx) return { request, model, estimate };
+    const tooLong = `the prompt is about ${estimate} tokens (estimated) and the answer needs ${room} more, but the context of ${model} is ${context.numCtx} tokens (${context.source})`;
     if (this.settings.overflow === 'raise_num_ctx' && context.source !== 'options.num_ctx') {
       const cap = Math.min(this.settings.maxNumCtx, details!.contextLength ?? Infinity);
       if (needed <= cap) {
         const numCtx = Math.min(Math.ceil(needed / NUM_CTX_STEP) * NUM_CTX_STEP, cap);
-        return { request: { ...request, options: { ...request.options, num_ctx: numCtx } }, estimate };
+        return { request: { ...request, options: { ...options, num_ctx: numCtx } }, model, estimate };
       }
       throw new ContextLengthExceededError(
         estimate,
         context.numCtx,
-        `${capitalized(tooLong)}; a context of ${needed} tokens would be needed, more than ${cap} (${cap === this.settings.maxNumCtx ? 'CONTEXT_MAX_NUM_CTX' : "the model's trained context length"}): shorten the conversation`,
+        `${capitalized(tooLong)}; a context of ${needed} tokens would be needed, more than ${cap} (${cap === this.settings.maxNumCtx ? 'CONTEXT_MAX_NUM_CTX' : "the model's trained context length"}): shorten the ${param === 'prompt' ? 'prompt' : 'conversation'}`,
+        param,
       );
     }
     throw new ContextLengthExceededError(
       estimate,
       context.numCtx,
-      `${capitalized(tooLong)}: shorten the conversation, or set options.num_ctx (Ollama would silently drop the oldest messages)`,
+      `${capitalized(tooLong)}: shorten the ${param === 'prompt' ? 'prompt' : 'conversation'}, or set options.num_ctx (Ollama would silently drop ${param === 'prompt' ? 'the start of the prompt' : 'the oldest messages'})`,
+      param,
     );
   }
 
   /** Compares the backend's count of prompt tokens with the estimate (a complete, uncached answer). */
-  afterAnswer(check: ContextCheck, promptTokens: number): void {
+  afterAnswer(check: ContextCheck<unknown>, promptTokens: number): void {
     if (promptTokens <= 0 || check.estimate < MIN_CHECKED_ESTIMATE || promptTokens >= check.estimate * TRUNCATION_RATIO) return;
-    this.observer?.contextTruncated(check.request.model);
+    this.observer?.contextTruncated(check.model);
     this.logger.warn(
-      `${check.request.model} read ${promptTokens} prompt tokens, far fewer than the ~${check.estimate} estimated: the backend probably cut the prompt to fit its context; set options.num_ctx, or CONTEXT_DEFAULT_NUM_CTX to the context Ollama really uses`,
+      `${check.model} read ${promptTokens} prompt tokens, far fewer than the ~${check.estimate} estimated: the backend probably cut the prompt to fit its context; set options.num_ctx, or CONTEXT_DEFAULT_NUM_CTX to the context Ollama really uses`,
     );
   }
 
@@ -132,13 +154,13 @@ export class ContextGuard {
 
 /** The context Ollama will give this request, and where that number comes from; undefined when unknown. */
 export function contextOf(
-  request: BackendChatRequest,
+  options: Record<string, unknown>,
   details: ModelDetails,
   defaultNumCtx: number,
 ): { numCtx: number; source: string } | undefined {
   const trained = details.contextLength;
   const cap = (numCtx: number) => (trained ? Math.min(numCtx, trained) : numCtx);
-  const requested = request.options.num_ctx;
+  const requested = options.num_ctx;
   if (typeof requested === 'number' && Number.isInteger(requested) && requested > 0) return { numCtx: cap(requested), source: 'options.num_ctx' };
   if (details.numCtx) return { numCtx: cap(details.numCtx), source: "the Modelfile's num_ctx" };
   if (trained) return { numCtx: cap(defaultNumCtx), source: 'CONTEXT_DEFAULT_NUM_CTX' };

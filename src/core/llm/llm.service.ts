@@ -134,10 +134,15 @@ export class LlmService implements OnApplicationShutdown {
     }
   }
 
-  /** A raw completion (`/v1/completions`) through the same policy; cached apart from chats. */
-  streamCompletion(request: BackendCompletionRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
-    const cacheKey = this.cache.enabled ? ResponseCache.keyFor('completion', request) : '';
-    return this.run(request.model, cacheKey, (attempt) => this.backend.completionStream(request, attempt), signal);
+  /** A raw completion (`/v1/completions`) through the same policy and context guard; cached apart from chats. */
+  async *streamCompletion(request: BackendCompletionRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
+    const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.checkCompletion(request, signal);
+    const sent = check?.request ?? request;
+    const cacheKey = this.cache.enabled ? ResponseCache.keyFor('completion', sent) : '';
+    for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.completionStream(sent, attempt), signal)) {
+      if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
+      yield event;
+    }
   }
 
   private async *run(
