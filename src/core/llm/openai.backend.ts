@@ -31,7 +31,9 @@ const NAME = SERVER;
 
 /**
  * Any OpenAI-compatible server (vLLM, llama.cpp server, LM Studio…) over `/chat/completions`
- * (SSE streaming), `/models` and `/embeddings`, with undici: one keep-alive pool per host.
+ * and `/completions` (SSE streaming), `/models` and `/embeddings`, with undici: one keep-alive
+ * pool per host. The request bodies are built in `openai-request.ts`, the streamed answers read
+ * in `openai-stream.ts`.
  * `OPENAI_BASE_URL` includes the API prefix (`…/v1`); with several hosts, a request that cannot
  * connect to one moves on to the next, in order. `OPENAI_API_KEY`, when set, is sent as a
  * bearer token and appears in no message.
@@ -95,7 +97,6 @@ export class OpenAiBackend extends LlmBackend {
       throw new BackendError(`${capital(NAME)} closed the stream before the answer was complete`, { retryable: true });
     }
   }
-
 
   async listModels(signal?: AbortSignal): Promise<BackendModel[]> {
     const json = (await this.getJson('/models', signal)) as { data?: { id?: unknown; created?: unknown }[] };
