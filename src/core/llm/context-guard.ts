@@ -139,6 +139,8 @@ export class ContextGuard {
 
   /** The model's details, or undefined when the backend cannot tell in time (the chat then reports what is wrong). */
   private async detailsOf(model: string, signal: CancelSignal): Promise<ModelDetails | undefined> {
+    const known = this.details!.peek(model);
+    if (known) return known;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, DETAILS_WAIT_MS, undefined)));
     try {

@@ -16,7 +16,7 @@ const MAX_ENTRIES = 256;
  * `signal` only stops that caller's wait. A failure is not kept.
  */
 export class ModelDetailsCache {
-  private readonly entries = new Map<string, { at: number; details: Promise<ModelDetails> }>();
+  private readonly entries = new Map<string, { at: number; details: Promise<ModelDetails>; value?: ModelDetails }>();
 
   constructor(
     private readonly backend: LlmBackend,
@@ -27,17 +27,26 @@ export class ModelDetailsCache {
     return signal ? untilAborted(this.shared(model), signal) : this.shared(model);
   }
 
+  /** The details when they are known and fresh, without waiting (the chat path's common case). */
+  peek(model: string): ModelDetails | undefined {
+    const found = this.entries.get(model);
+    return found && performance.now() - found.at < this.ttlMs ? found.value : undefined;
+  }
+
   private shared(model: string): Promise<ModelDetails> {
     const now = performance.now();
     const found = this.entries.get(model);
     if (found && now - found.at < this.ttlMs) return found.details;
     const details = this.backend.showModel(model, AbortSignal.timeout(SHOW_TIMEOUT_MS));
-    const entry = { at: now, details };
+    const entry: { at: number; details: Promise<ModelDetails>; value?: ModelDetails } = { at: now, details };
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(model, entry);
-    details.catch(() => {
-      if (this.entries.get(model) === entry) this.entries.delete(model);
-    });
+    details.then(
+      (value) => (entry.value = value),
+      () => {
+        if (this.entries.get(model) === entry) this.entries.delete(model);
+      },
+    );
     return details;
   }
 }
