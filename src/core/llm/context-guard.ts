@@ -123,7 +123,7 @@ export class ContextGuard {
     throw new ContextLengthExceededError(
       estimate,
       context.numCtx,
-      `${capitalized(tooLong)}: shorten the ${param === 'prompt' ? 'prompt' : 'conversation'}, or set options.num_ctx (Ollama would silently drop ${param === 'prompt' ? 'the start of the prompt' : 'the oldest messages'})`,
+      `${capitalized(tooLong)}: shorten the ${param === 'prompt' ? 'prompt' : 'conversation'}, or give the model a larger context (options.num_ctx, PARAMETER num_ctx in its Modelfile, or CONTEXT_OVERFLOW=raise_num_ctx); Ollama would silently drop ${param === 'prompt' ? 'part of the prompt' : 'the oldest messages'}`,
       param,
     );
   }
