@@ -82,7 +82,8 @@ export abstract class AppConfig {
     overrides: Readonly<Record<string, number>>;
     authFailures: { limit: number; windowMs: number };
   };
-  abstract readonly privacy: { piiMasking: boolean };
+  /** `STORE_IMAGES`: stored requests keep images' bytes, not only their `{mime, bytes, sha256}` references. */
+  abstract readonly privacy: { piiMasking: boolean; storeImages: boolean };
   /** `RETENTION_DAYS`: > 0 purges conversations older than that many days, daily. */
   abstract readonly retention: { days: number };
   /** `HEALTH_PROBE_SECONDS`: how often the background probe checks the model backend. */
@@ -237,7 +238,7 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       overrides: env.RATE_LIMIT_OVERRIDES,
       authFailures: { limit: env.AUTH_FAILURE_LIMIT, windowMs: env.AUTH_FAILURE_WINDOW_SEC * 1000 },
     },
-    privacy: { piiMasking: env.PII_MASKING },
+    privacy: { piiMasking: env.PII_MASKING, storeImages: env.STORE_IMAGES },
     retention: { days: env.RETENTION_DAYS },
     health: { probeIntervalMs: Math.round(env.HEALTH_PROBE_SECONDS * 1000) },
     metrics: { token: env.METRICS_TOKEN },

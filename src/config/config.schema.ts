@@ -145,6 +145,7 @@ export const envSchema = z.object({
   }),
   RETENTION_DAYS: int(0, 36500).default(0),
   PII_MASKING: bool().default(false),
+  STORE_IMAGES: bool().default(false),
   HEALTH_PROBE_SECONDS: num(0.05, 3600).default(30),
   METRICS_TOKEN: optionalText().refine((token) => token === undefined || token.length >= 16, {
     error: 'must be at least 16 characters long',

@@ -64,6 +64,10 @@ describe('POST /v1/completions (legacy)', () => {
     expect(generateCalls()).toHaveLength(1);
     expect(generateCalls()[0].body).toMatchObject({ model: 'mistral', prompt: 'Once upon a time', options: { num_predict: 50, temperature: 0.2, stop: ['\n\n'], seed: 7 } });
     expect(env.fake.chatRequests()).toHaveLength(0);
+    const [stored] = await queryDb<{ kind: string; request: string; answer: string }>(t.dbPath, 'SELECT kind, request, answer FROM conversations');
+    expect(stored.kind).toBe('completion');
+    expect(JSON.parse(stored.request)).toMatchObject({ model: 'mistral', prompt: 'Once upon a time', options: { num_predict: 50, seed: 7 } });
+    expect(JSON.parse(stored.answer)).toEqual({ text: 'Echo: Once upon a time', finishReason: 'stop' });
     expect(await rows()).toEqual([
       {
         prompt: 'Once upon a time',

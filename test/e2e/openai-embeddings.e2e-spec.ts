@@ -88,6 +88,10 @@ describe('POST /v1/embeddings', () => {
     const shortened = await client.embeddings.create({ model: 'nomic-embed-text', input: 'alpha beta gamma', dimensions: 4, encoding_format: 'float' });
     expect(embedCalls()[0].body).toMatchObject({ input: ['alpha beta gamma'], dimensions: 4 });
     expect(shortened.data[0].embedding).toHaveLength(4);
+    const [stored] = await queryDb<{ kind: string; request: string; answer: string }>(t.dbPath, 'SELECT kind, request, answer FROM conversations');
+    expect(stored.kind).toBe('embedding');
+    expect(JSON.parse(stored.request)).toEqual({ model: 'nomic-embed-text', input: ['alpha beta gamma'], dimensions: 4 });
+    expect(JSON.parse(stored.answer)).toEqual({ inputs: 1, dimensions: 4 });
     expect(await rows()).toEqual([
       {
         prompt: 'embeddings: 1 input',

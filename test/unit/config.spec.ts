@@ -31,6 +31,7 @@ describe('loadConfig', () => {
     expect(config.rateLimit.perMinute).toBe(60);
     expect(config.rateLimit.authFailures).toEqual({ limit: 20, windowMs: 60_000 });
     expect(config.privacy.piiMasking).toBe(false);
+    expect(config.privacy.storeImages).toBe(false);
   });
 
   it('parses lists, booleans and overrides', () => {
@@ -39,6 +40,7 @@ describe('loadConfig', () => {
       API_KEYS_EXTRA: 'extra-key-aaaaaaaaaaaa,extra-key-bbbbbbbbbbbb',
       GEN_DYNAMIC: 'yes',
       PII_MASKING: '1',
+      STORE_IMAGES: 'true',
       RATE_LIMIT_OVERRIDES: 'extra-key-aaaaaaaaaaaa=5',
       DATABASE_URL: 'sqlite:/tmp/x.db',
     });
@@ -46,6 +48,7 @@ describe('loadConfig', () => {
     expect(config.auth.extraKeys).toHaveLength(2);
     expect(config.generation.dynamic).toBe(true);
     expect(config.privacy.piiMasking).toBe(true);
+    expect(config.privacy.storeImages).toBe(true);
     expect(config.rateLimit.overrides).toEqual({ 'extra-key-aaaaaaaaaaaa': 5 });
     expect(config.database.path).toBe('/tmp/x.db');
   });
@@ -63,6 +66,7 @@ describe('loadConfig', () => {
     ['PORT', 'abc', /^Invalid configuration: PORT must be an integer between 0 and 65535 \(got "abc"\)$/],
     ['GEN_TEMPERATURE', '3', /GEN_TEMPERATURE must be a number between 0 and 2/],
     ['GEN_DYNAMIC', 'maybe', /GEN_DYNAMIC must be true or false/],
+    ['STORE_IMAGES', 'pixels', /STORE_IMAGES must be true or false/],
     ['OLLAMA_URL', 'ftp://x', /OLLAMA_URL/],
     ['LLM_BACKEND', 'hf', /LLM_BACKEND must be 'ollama' or 'openai' \(got "hf"\)/],
     ['OPENAI_BASE_URL', 'ftp://x', /OPENAI_BASE_URL must be an http:\/\/ or https:\/\/ URL/],

@@ -1,4 +1,5 @@
 import type { ConversationSource, ConversationStatus } from './conversation.entity';
+import type { ExchangeKind, StoredAnswer, StoredRequest } from './stored-exchange';
 
 /** One stored exchange as the read side sees it. */
 export interface ConversationRecord {
@@ -19,6 +20,13 @@ export interface ConversationRecord {
   completionTokens: number | null;
   durationMs: number | null;
   ttftMs: number | null;
+}
+
+/** One exchange in full: the row plus its kind and its whole request and answer (null for rows stored before they were kept). */
+export interface ConversationExchange extends ConversationRecord {
+  kind: ExchangeKind;
+  request: StoredRequest | null;
+  answer: StoredAnswer | null;
 }
 
 /** A search hit: the row, a short extract around the matches, and its relevance. */
@@ -83,6 +91,8 @@ export abstract class ConversationHistoryRepository {
   /** A session's exchanges, oldest first; rows with `id > afterId` when given. */
   abstract session(sessionId: string, page: { afterId?: number; limit: number }): Promise<ConversationRecord[]>;
   abstract findById(id: number): Promise<ConversationRecord | null>;
+  /** The exchange in full (`findById` plus kind, request and answer). */
+  abstract findExchange(id: number): Promise<ConversationExchange | null>;
   /** Returns false when there was no such row. */
   abstract delete(id: number): Promise<boolean>;
   /** Applies the changes and returns the updated row, or null when there is no such row. */

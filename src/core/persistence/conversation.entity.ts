@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { ExchangeKind } from './stored-exchange';
 
 export const CONVERSATION_STATUSES = ['ok', 'error', 'aborted', 'cached'] as const;
 export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
@@ -58,4 +59,19 @@ export class ConversationEntity {
 
   @Column({ name: 'ttft_ms', type: 'integer', nullable: true })
   ttftMs!: number | null;
+
+  @Column({ type: 'varchar', length: 16, default: 'chat' })
+  kind!: ExchangeKind;
+
+  /** The whole request as JSON (`StoredRequest`); null for rows stored before it was kept. */
+  @Column({ type: 'text', nullable: true })
+  request!: string | null;
+
+  /** The whole answer as JSON (`StoredAnswer`); null for rows stored before it was kept. */
+  @Column({ type: 'text', nullable: true })
+  answer!: string | null;
+
+  /** Tool names and call arguments as words, for the full-text index (`toolSearchText`). */
+  @Column({ name: 'tool_text', type: 'text', nullable: true })
+  toolText!: string | null;
 }

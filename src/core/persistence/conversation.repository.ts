@@ -1,4 +1,5 @@
 import type { ConversationSource, ConversationStatus } from './conversation.entity';
+import type { ExchangeKind, StoredAnswer, StoredRequest } from './stored-exchange';
 
 /** What is stored for one exchange, whatever its outcome. */
 export interface NewExchange {
@@ -12,6 +13,12 @@ export interface NewExchange {
   completionTokens?: number | null;
   durationMs?: number | null;
   ttftMs?: number | null;
+  /** Absent: `chat`. */
+  kind?: ExchangeKind;
+  /** The whole request (`storedRequest()` and its siblings); images keep their bytes only with STORE_IMAGES. */
+  request?: StoredRequest;
+  /** The whole answer as far as it went (`storedAnswer()`, `storedEmbeddingAnswer()`). */
+  answer?: StoredAnswer;
 }
 
 export interface Turn {

@@ -3,15 +3,20 @@ import { AppConfig } from '../../config/app-config';
 import { maskPii } from '../../common/pii/pii-masker';
 import { ConversationRepository, NewExchange, Turn } from './conversation.repository';
 import { ExchangeSpool } from './exchange-spool';
+import { storablePair } from './stored-exchange';
 
 /**
- * The write path for every exchange. With `PII_MASKING=true` the prompt and the response
- * are masked here, before anything reaches the database (or the spool), whichever feature stores them.
+ * The write path for every exchange. With `PII_MASKING=true` every text of it is masked here —
+ * prompt, response, and in the whole request and answer the message contents, tool results,
+ * thinking and tool-call arguments — before anything reaches the database (or the spool),
+ * whichever feature stores them. Images are kept as `{mime, bytes, sha256}` references, their
+ * bytes only with `STORE_IMAGES=true`.
  */
 @Injectable()
 export class ConversationsService {
   private readonly logger = new Logger(ConversationsService.name);
   private readonly mask: (text: string) => string;
+  private readonly storeImages: boolean;
 
   constructor(
     private readonly repository: ConversationRepository,
@@ -19,6 +24,7 @@ export class ConversationsService {
     config: AppConfig,
   ) {
     this.mask = config.privacy.piiMasking ? maskPii : (text) => text;
+    this.storeImages = config.privacy.storeImages;
   }
 
   /**
@@ -28,7 +34,12 @@ export class ConversationsService {
    */
   async record(exchange: NewExchange): Promise<number | null> {
     const at = new Date();
-    const masked = { ...exchange, prompt: this.mask(exchange.prompt), response: this.mask(exchange.response) };
+    const masked: NewExchange = {
+      ...exchange,
+      prompt: this.mask(exchange.prompt),
+      response: this.mask(exchange.response),
+      ...storablePair(exchange.request, exchange.answer, this.mask, this.storeImages),
+    };
     let failure: unknown;
     try {
       const id = await this.repository.insert(masked);

@@ -6,6 +6,7 @@ import type sqlite3 from 'sqlite3';
 import { AppConfig } from '../../config/app-config';
 import type { NewExchange } from './conversation.repository';
 import { DatabaseHealth, isBusy, sqliteCode } from './database-health';
+import { EXCHANGE_COLUMNS, exchangeValues } from './exchange-row';
 import { openSqlite } from './open-sqlite';
 
 /** How often a replay is tried while exchanges wait in the spool. */
@@ -22,9 +23,8 @@ interface SpooledExchange extends NewExchange {
   ts: string;
 }
 
-const INSERT_SQL = `INSERT INTO conversations
-  (ts, prompt, response, source, session_id, model, status, prompt_tokens, completion_tokens, duration_ms, ttft_ms)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_SQL = `INSERT INTO conversations (ts, ${EXCHANGE_COLUMNS.join(', ')})
+  VALUES (?${', ?'.repeat(EXCHANGE_COLUMNS.length)})`;
 
 const storedTs = (date: Date): string => date.toISOString().replace('T', ' ').slice(0, 23);
 
@@ -136,7 +136,7 @@ export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutd
           // Already written by a replay that stopped before it could remove the file.
           if ((await run(db, 'INSERT OR IGNORE INTO spool_applied (key) VALUES (?)', [entry.key])) === 0) continue;
           try {
-            await run(db, INSERT_SQL, rowValues(entry));
+            await run(db, INSERT_SQL, [entry.ts, ...exchangeValues(exchange(entry))]);
             written += 1;
           } catch (error) {
             if (!ROW_FAILURES.has(sqliteCode(error) ?? '')) throw error;
@@ -220,20 +220,10 @@ function parseEntry(line: string): SpooledExchange | undefined {
   }
 }
 
-function rowValues(entry: SpooledExchange): unknown[] {
-  return [
-    entry.ts,
-    entry.prompt,
-    entry.response,
-    entry.source,
-    entry.sessionId,
-    entry.model,
-    entry.status,
-    entry.promptTokens ?? null,
-    entry.completionTokens ?? null,
-    entry.durationMs ?? null,
-    entry.ttftMs ?? null,
-  ];
+/** The exchange of a spool line, without the line's own fields. */
+function exchange(entry: SpooledExchange): NewExchange {
+  const { key: _key, ts: _ts, ...rest } = entry;
+  return rest;
 }
 
 /** Runs one statement; resolves with the number of rows it changed. */

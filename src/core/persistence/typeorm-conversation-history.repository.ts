@@ -3,6 +3,7 @@ import { DataSource, QueryResult } from 'typeorm';
 import { DatabaseHealth } from './database-health';
 import {
   ConversationHistoryRepository,
+  ConversationExchange,
   ConversationRecord,
   FeedbackChanges,
   HistoryFilter,
@@ -150,6 +151,16 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
+  async findExchange(id: number): Promise<ConversationExchange | null> {
+    const rows: (Row & { kind: ConversationExchange['kind']; request: string | null; answer: string | null })[] = await this.query(
+      `SELECT ${COLUMNS}, c.kind, c.request, c.answer FROM conversations c WHERE c.id = ?`,
+      [id],
+    );
+    if (rows.length === 0) return null;
+    const { kind, request, answer, ...row } = rows[0];
+    return { ...toRecord(row), kind, request: parseJson(request), answer: parseJson(answer) };
+  }
+
   async delete(id: number): Promise<boolean> {
     return (await this.changes(`DELETE FROM conversations WHERE id = ?`, [id])) === 1;
   }
@@ -258,6 +269,16 @@ const andSql = (clauses: string[]) => clauses.map((clause) => `AND ${clause}`).j
 function toRecord(row: Row): ConversationRecord {
   const { snippet: _snippet, score: _score, ...rest } = row as Row & { snippet?: unknown; score?: unknown };
   return { ...rest, reviewed: row.reviewed !== 0 && row.reviewed !== null };
+}
+
+/** A stored JSON column; text that is not JSON (edited by hand) reads as absent rather than failing the read. */
+function parseJson<T>(text: string | null): T | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
 }
 
 function toHit(row: Row & { snippet: string; score: number }): SearchHit {

@@ -4,22 +4,11 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { ConversationRepository, NewExchange, Turn } from './conversation.repository';
 import { DatabaseHealth } from './database-health';
+import { EXCHANGE_COLUMNS, exchangeValues } from './exchange-row';
 import { GroupInsert } from './group-insert';
 import { openSqlite } from './open-sqlite';
 import { BACKSTOP_CHECKPOINT_PAGES } from './wal-checkpointer';
 
-const INSERT_COLUMNS = [
-  'prompt',
-  'response',
-  'source',
-  'session_id',
-  'model',
-  'status',
-  'prompt_tokens',
-  'completion_tokens',
-  'duration_ms',
-  'ttft_ms',
-] as const;
 
 /**
  * SQLite adapter. The hot-path statements are written as SQL on sqlite3's own handle: they
@@ -54,18 +43,7 @@ export class TypeOrmConversationRepository extends ConversationRepository implem
       ),
     );
     const { writeWaitMs, busyTimeoutMs } = this.config.database;
-    this.inserts = new GroupInsert(writer, 'conversations', INSERT_COLUMNS, (exchange) => [
-      exchange.prompt,
-      exchange.response,
-      exchange.source,
-      exchange.sessionId,
-      exchange.model,
-      exchange.status,
-      exchange.promptTokens ?? null,
-      exchange.completionTokens ?? null,
-      exchange.durationMs ?? null,
-      exchange.ttftMs ?? null,
-    ], 500, { maxWaitMs: writeWaitMs, busyTimeoutMs });
+    this.inserts = new GroupInsert(writer, 'conversations', EXCHANGE_COLUMNS, exchangeValues, 500, { maxWaitMs: writeWaitMs, busyTimeoutMs });
   }
 
   insert(exchange: NewExchange): Promise<number> {

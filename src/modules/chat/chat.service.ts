@@ -5,6 +5,7 @@ import { randomHex } from '../../common/ids/random-hex';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
 import type { ConversationSource, ConversationStatus } from '../../core/persistence/conversation.entity';
 import { ConversationsService } from '../../core/persistence/conversations.service';
+import { storedAnswer, storedRequest } from '../../core/persistence/stored-exchange';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import type { BackendTimings, ChatMessage, TokenLogprob, ToolCall } from '../../core/llm/llm-backend';
 import { LlmRequest, LlmService } from '../../core/llm/llm.service';
@@ -54,6 +55,11 @@ export interface PreparedChat {
   sessionId: string;
   source: ConversationSource;
   request: LlmRequest;
+  /**
+   * A last check of the finished answer (a strict JSON schema): what it throws fails the
+   * exchange — stored as `error` — instead of the answer being handed on.
+   */
+  check?: (answer: { text: string; toolCalls: ToolCall[] }) => void;
 }
 
 /** The answer as it streams: text, reasoning and tool calls in the order the model gave them, then `done`. */
@@ -115,15 +121,17 @@ export class ChatService {
     let chunks = 0;
     let ttftMs: number | null = null;
     let stored = false;
-    const finish = (status: ConversationStatus, usage: ChatUsage | null) => {
+    const finish = (status: ConversationStatus, usage: ChatUsage | null, finishReason?: FinishReason) => {
       stored = true;
-      return this.store(chat, answer, status, usage, started, ttftMs);
+      return this.store(chat, answer, { status, usage, finishReason }, started, ttftMs);
     };
     try {
       for await (const event of this.llm.stream(chat.request, signal)) {
         if (event.type === 'done') {
-          const result = await finish(event.cached ? 'cached' : 'ok', event.usage);
-          yield { type: 'done', result: { ...result, cached: event.cached, finishReason: answer.finishReason(event.doneReason), timings: event.timings } };
+          chat.check?.(answer);
+          const finishReason = answer.finishReason(event.doneReason);
+          const result = await finish(event.cached ? 'cached' : 'ok', event.usage, finishReason);
+          yield { type: 'done', result: { ...result, cached: event.cached, finishReason, timings: event.timings } };
           return;
         }
         ttftMs ??= Math.round(performance.now() - started);
@@ -149,7 +157,8 @@ export class ChatService {
         const tail = cutAt(event.text, room) + ELLIPSIS;
         answer.text += tail;
         yield { type: 'token', text: tail };
-        const result = await finish('ok', { promptTokens: 0, completionTokens: chunks });
+        chat.check?.(answer);
+        const result = await finish('ok', { promptTokens: 0, completionTokens: chunks }, 'length');
         yield { type: 'done', result: { ...result, cached: false, finishReason: 'length' } };
         return;
       }
@@ -174,14 +183,15 @@ export class ChatService {
     throw new ClientClosedError();
   }
 
+  /** Stores the exchange, whole request and answer included; an aborted or failed one keeps its partial answer (no finish reason). */
   private async store(
     chat: PreparedChat,
     answer: AnswerSoFar,
-    status: ConversationStatus,
-    usage: ChatUsage | null,
+    outcome: { status: ConversationStatus; usage: ChatUsage | null; finishReason?: FinishReason },
     started: number,
     ttftMs: number | null,
   ): Promise<Omit<ChatResult, 'cached' | 'finishReason'>> {
+    const { status, usage, finishReason } = outcome;
     const response = answer.text;
     const conversationId = await this.conversations.record({
       prompt: chat.prompt,
@@ -194,6 +204,9 @@ export class ChatService {
       completionTokens: usage?.completionTokens ?? null,
       durationMs: Math.round(performance.now() - started),
       ttftMs,
+      kind: 'chat',
+      request: storedRequest(chat.request),
+      answer: storedAnswer({ response, thinking: answer.thinking, toolCalls: answer.toolCalls, finishReason }),
     });
     return {
       response,

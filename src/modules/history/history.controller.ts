@@ -4,6 +4,8 @@ import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { toConversationDto, toHistoryItemDto } from './conversation.mapper';
 import { ConversationDto, HistoryPageDto, SessionPageDto } from './dto/conversation.dto';
 import { FeedbackRequestDto } from './dto/feedback-request.dto';
+import { ConversationExchangeDto } from './dto/stored-exchange.dto';
+import { toExchangeDto } from './stored-exchange.mapper';
 import {
   ConversationIdParamDto,
   HistoryFilterQueryDto,
@@ -60,11 +62,16 @@ export class HistoryController {
   }
 
   @Get('conversations/:id')
-  @ApiOperation({ summary: 'One stored exchange' })
-  @ApiOkResponse({ type: ConversationDto })
+  @ApiOperation({
+    summary: 'One stored exchange, in full',
+    description:
+      'The row as in the history, plus `kind` (chat, embedding, completion) and the whole `request` (every message sent, tools, format, think, options; images as `{mime, bytes, sha256}` references) ' +
+      'and `answer` (text, thinking, tool calls, finish reason; no log probabilities). Both are null for exchanges stored before Vega kept them.',
+  })
+  @ApiOkResponse({ type: ConversationExchangeDto })
   @ApiErrors(404)
-  async get(@Param() params: ConversationIdParamDto): Promise<ConversationDto> {
-    return toConversationDto(await this.history.get(params.id));
+  async get(@Param() params: ConversationIdParamDto): Promise<ConversationExchangeDto> {
+    return toExchangeDto(await this.history.get(params.id));
   }
 
   @Delete('conversations/:id')

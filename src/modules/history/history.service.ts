@@ -3,6 +3,7 @@ import { InvalidInputError, NotFoundError } from '../../common/errors/app-errors
 import { CONVERSATION_STATUSES, type ConversationSource, type ConversationStatus } from '../../core/persistence/conversation.entity';
 import {
   ConversationHistoryRepository,
+  ConversationExchange,
   ConversationRecord,
   FeedbackChanges,
   HistoryFilter,
@@ -115,8 +116,9 @@ export class HistoryService {
     return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ kind: 'id', id: last.id }) : null };
   }
 
-  async get(id: number): Promise<ConversationRecord> {
-    const row = await this.repository.findById(id);
+  /** The exchange in full: kind, whole request and answer besides the row. */
+  async get(id: number): Promise<ConversationExchange> {
+    const row = await this.repository.findExchange(id);
     if (!row) throw notFound(id);
     return row;
   }

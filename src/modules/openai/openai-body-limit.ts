@@ -1,23 +1,39 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppConfig } from '../../config/app-config';
 
 /**
- * The body limit of `POST /v1/chat/completions`. OpenAI clients (chat UIs, SDK scripts) send the
- * whole conversation with every request, so the global limit, sized for one `/chat` prompt,
- * would refuse a long conversation. 4 MiB holds about a million characters of history — more
- * than the context window of the models people run locally. The last user message is still
- * held to MAX_PROMPT_CHARS.
+ * The room for the conversation in a `POST /v1/chat/completions` body. OpenAI clients (chat
+ * UIs, SDK scripts) send the whole conversation with every request, so the global limit, sized
+ * for one `/chat` prompt, would refuse a long conversation. 4 MiB holds about a million
+ * characters of history — more than the context window of the models people run locally. The
+ * last user message is still held to MAX_PROMPT_CHARS.
  */
-export const OPENAI_CHAT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+export const OPENAI_CHAT_CONVERSATION_BYTES = 4 * 1024 * 1024;
+/**
+ * Images come inline as base64 data URLs: the body also has room for this many images of
+ * IMAGE_MAX_BYTES (4/3 larger as base64). An image over IMAGE_MAX_BYTES still fits the body
+ * up to about twice that size, so the image resolver refuses it with a 400 naming its field
+ * rather than the body parser with a bare 413.
+ */
+const IMAGES_OF_MAX_SIZE = 2;
 
-/** The routes that take the larger limit: whole conversations, up to 2048 texts to embed, long prompts. */
-const LARGE_BODY_ROUTES = new Set(['/v1/chat/completions', '/v1/embeddings', '/v1/completions']);
+/** The body limit of the chat completions route for images of at most `imageMaxBytes` each. */
+export function openAiChatBodyLimit(imageMaxBytes: number): number {
+  return OPENAI_CHAT_CONVERSATION_BYTES + IMAGES_OF_MAX_SIZE * Math.ceil(imageMaxBytes / 3) * 4;
+}
+
+/** The other routes with the conversation's room (no images): up to 2048 texts to embed, a long prompt. */
+const TEXT_BODY_ROUTES = new Set(['/v1/embeddings', '/v1/completions']);
 
 /** Gives the chat completions route (and the other /v1 POST routes) its own body limit; call before `app.init()` registers routes. */
 export function raiseOpenAiChatBodyLimit(app: NestFastifyApplication): void {
+  const limit = openAiChatBodyLimit(app.get(AppConfig).images.maxBytes);
   app
     .getHttpAdapter()
     .getInstance()
     .addHook('onRoute', (route) => {
-      if (LARGE_BODY_ROUTES.has(route.url) && route.method === 'POST') route.bodyLimit = OPENAI_CHAT_BODY_LIMIT_BYTES;
+      if (route.method !== 'POST') return;
+      if (route.url === '/v1/chat/completions') route.bodyLimit = limit;
+      else if (TEXT_BODY_ROUTES.has(route.url)) route.bodyLimit = OPENAI_CHAT_CONVERSATION_BYTES;
     });
 }

@@ -8,6 +8,7 @@ import type { BackendCompletionRequest, BackendUsage, TokenLogprob } from '../..
 import { LlmService } from '../../core/llm/llm.service';
 import type { ConversationStatus } from '../../core/persistence/conversation.entity';
 import { ConversationsService } from '../../core/persistence/conversations.service';
+import { storedAnswer, storedCompletionRequest } from '../../core/persistence/stored-exchange';
 import { CreateCompletionRequestDto } from './dto/text-completion-request.dto';
 
 /** A validated legacy completion, ready to run: what is checked before a response starts. */
@@ -91,15 +92,16 @@ export class OpenAiCompletionsService {
     let chunks = 0;
     let ttftMs: number | null = null;
     let stored = false;
-    const finish = (status: ConversationStatus, usage: BackendUsage | null) => {
+    const finish = (status: ConversationStatus, usage: BackendUsage | null, finishReason?: string) => {
       stored = true;
-      return this.store(prepared, text, status, usage, started, ttftMs);
+      return this.store(prepared, text, status, usage, started, ttftMs, finishReason);
     };
     try {
       for await (const event of this.llm.streamCompletion(prepared.request, signal)) {
         if (event.type === 'done') {
-          await finish(event.cached ? 'cached' : 'ok', event.usage);
-          yield { type: 'done', result: { text, usage: event.usage, finishReason: event.doneReason === 'length' ? 'length' : 'stop', logprobs } };
+          const finishReason = event.doneReason === 'length' ? 'length' : 'stop';
+          await finish(event.cached ? 'cached' : 'ok', event.usage, finishReason);
+          yield { type: 'done', result: { text, usage: event.usage, finishReason, logprobs } };
           return;
         }
         // A raw completion has no tool calls; a thinking model's reasoning is not part of the text.
@@ -113,7 +115,7 @@ export class OpenAiCompletionsService {
         if (piece) yield { type: 'text', text: piece, ...(event.logprobs ? { logprobs: event.logprobs } : {}) };
         if (piece.length === event.text.length) continue;
         const usage = { promptTokens: 0, completionTokens: chunks };
-        await finish('ok', usage);
+        await finish('ok', usage, 'length');
         yield { type: 'done', result: { text, usage, finishReason: 'length', logprobs } };
         return;
       }
@@ -142,8 +144,12 @@ export class OpenAiCompletionsService {
     usage: BackendUsage | null,
     started: number,
     ttftMs: number | null,
+    finishReason?: string,
   ): Promise<number | null> {
     return this.conversations.record({
+      kind: 'completion',
+      request: storedCompletionRequest(prepared.request),
+      answer: storedAnswer({ response: text, ...(finishReason ? { finishReason } : {}) }),
       prompt: prepared.request.prompt,
       response: text,
       source: 'openai',

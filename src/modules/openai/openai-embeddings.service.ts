@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import type { CancelSignal } from '../../common/async/cancellation';
 import { ClientClosedError, UnsupportedFieldError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
-import type { EmbedResult } from '../../core/llm/llm-backend';
+import type { EmbedRequest, EmbedResult } from '../../core/llm/llm-backend';
 import { LlmService } from '../../core/llm/llm.service';
 import type { ConversationStatus } from '../../core/persistence/conversation.entity';
 import { ConversationsService } from '../../core/persistence/conversations.service';
+import { storedEmbeddingAnswer, storedEmbeddingRequest } from '../../core/persistence/stored-exchange';
 import { CreateEmbeddingRequestDto, CreateEmbeddingResponseDto } from './dto/embedding.dto';
 
 /**
@@ -23,15 +24,16 @@ export class OpenAiEmbeddingsService {
     const input = texts(body.input, this.llm.backend.kind);
     this.llm.assertAvailable(body.model);
     const started = performance.now();
+    const request: EmbedRequest = { model: body.model, input, ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}) };
     let result: EmbedResult;
     try {
-      result = await this.llm.embed({ model: body.model, input, dimensions: body.dimensions }, signal);
+      result = await this.llm.embed(request, signal);
     } catch (error) {
       const status = error instanceof ClientClosedError || signal.aborted ? 'aborted' : 'error';
-      await this.store(body.model, input.length, status, started).catch(() => undefined);
+      await this.store(request, status, started).catch(() => undefined);
       throw error;
     }
-    await this.store(body.model, input.length, 'ok', started, result);
+    await this.store(request, 'ok', started, result);
     const base64 = body.encoding_format === 'base64';
     return {
       object: 'list',
@@ -41,14 +43,18 @@ export class OpenAiEmbeddingsService {
     };
   }
 
-  private store(model: string, inputs: number, status: ConversationStatus, started: number, result?: EmbedResult): Promise<number | null> {
+  private store(request: EmbedRequest, status: ConversationStatus, started: number, result?: EmbedResult): Promise<number | null> {
+    const inputs = request.input.length;
     const dimensions = result?.embeddings[0]?.length;
     return this.conversations.record({
+      kind: 'embedding',
+      request: storedEmbeddingRequest(request),
+      ...(result ? { answer: storedEmbeddingAnswer(result) } : {}),
       prompt: `embeddings: ${inputs} input${inputs === 1 ? '' : 's'}`,
       response: result ? `${result.embeddings.length} vector${result.embeddings.length === 1 ? '' : 's'} of ${dimensions ?? 0} dimensions` : '',
       source: 'openai',
       sessionId: randomHex(12),
-      model,
+      model: request.model,
       status,
       promptTokens: result?.promptTokens ?? null,
       completionTokens: result ? 0 : null,

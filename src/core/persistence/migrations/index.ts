@@ -2,6 +2,7 @@ import { CreateConversations1732400000000 } from './1732400000000-create-convers
 import { CreateConversationsFts1732480000000 } from './1732480000000-create-conversations-fts';
 import { IndexFailedConversations1764979200000 } from './1764979200000-index-failed-conversations';
 import { CreateSpoolApplied1796500000000 } from './1796500000000-create-spool-applied';
+import { StoreWholeExchange1800000000000 } from './1800000000000-store-whole-exchange';
 
 /** Listed explicitly (not globbed) so they load the same from `src/` in tests and `dist/` in production. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreateConversationsFts1732480000000,
   IndexFailedConversations1764979200000,
   CreateSpoolApplied1796500000000,
+  StoreWholeExchange1800000000000,
 ];
