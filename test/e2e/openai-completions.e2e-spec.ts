@@ -1,7 +1,8 @@
 import OpenAI, { APIError, type ClientOptions } from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { FakeOllama } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
-import { TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
+import { startTestApp, TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 interface Row {
   prompt: string;
@@ -180,5 +181,37 @@ describe('POST /v1/completions (legacy)', () => {
     const error = await failure(() => sdk(t, agents).completions.create({ model: 'nope', prompt: 'x', stream: true }));
     expect(error.status).toBe(404);
     expect(error.error).toMatchObject({ code: 'model_not_found' });
+  });
+
+  it('a client that leaves mid-stream stops the generation upstream; the exchange is stored as aborted', async () => {
+    const slow = new FakeOllama({ models: ['mistral'], tokenDelayMs: 150, reply: () => 'one two three four five six seven eight nine ten' });
+    await slow.start();
+    const app = await startTestApp({ OLLAMA_URL: slow.url });
+    try {
+      const controller = new AbortController();
+      const res = await fetch(`${app.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': TEST_API_KEY },
+        body: JSON.stringify({ model: 'mistral', prompt: 'Count', stream: true }),
+        signal: controller.signal,
+      });
+      const reader = res.body!.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      expect(first).toContain('"object":"text_completion"');
+      controller.abort();
+      const deadline = Date.now() + 5_000;
+      let generate = slow.requests.find((request) => request.path === '/api/generate');
+      let stored: { status: string }[] = [];
+      while (Date.now() < deadline && !(generate?.aborted && stored.length === 1)) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        generate = slow.requests.find((request) => request.path === '/api/generate');
+        stored = await queryDb<{ status: string }>(app.dbPath, 'SELECT status FROM conversations');
+      }
+      expect(generate?.aborted).toBe(true);
+      expect(stored.map((row) => row.status)).toEqual(['aborted']);
+    } finally {
+      await app.close();
+      await slow.stop();
+    }
   });
 });
