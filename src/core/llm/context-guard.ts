@@ -25,6 +25,12 @@ export const MIN_ANSWER_TOKENS = 256;
  * below what it needed comes out lower.
  */
 export const TRUNCATION_RATIO = 0.4;
+/*
+ * Ollama 0.30 and later report `prompt_eval_count` as the whole prompt, cached tokens included
+ * (ollama/ollama#16428, #17943); before, it counted only the tokens evaluated anew (or was absent),
+ * so a conversation whose earlier turns sat in the KV cache looked truncated. An absent count (0)
+ * is never one.
+ */
 /** Below this estimate the chat template's own tokens blur the comparison: no truncation check. */
 const MIN_CHECKED_ESTIMATE = 200;
 /** How long a chat waits for the model's details before it goes on unguarded. */
