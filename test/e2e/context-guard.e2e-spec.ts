@@ -1,6 +1,7 @@
+import { FakeOllama } from '../support/fake-ollama';
 import { Metrics } from '../support/prometheus';
 import { queryDb } from '../support/sqlite';
-import { TestApp, useAppWithFakeOllama } from '../support/test-app';
+import { startTestApp, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 /** A user turn of `words` five-letter words: 6 UTF-8 bytes, so 2 estimated tokens, a word. */
 const words = (count: number) => Array.from({ length: count }, () => 'abcde').join(' ');
@@ -121,5 +122,45 @@ describe('Context guard', () => {
     t = await start({ CACHE_TTL_SECONDS: '0' });
     for (let i = 0; i < 3; i += 1) expect((await chat(`question ${i}`)).status).toBe(200);
     expect(env.fake.requests.filter((request) => request.path === '/api/show')).toHaveLength(1);
+  });
+});
+
+/**
+ * Ollama on a machine with more GPU memory gives a model a larger context than 4096 by default
+ * (32768 from 24 GiB, or OLLAMA_CONTEXT_LENGTH): once the model is loaded, `/api/ps` says which,
+ * and the guard goes by that instead of CONTEXT_DEFAULT_NUM_CTX.
+ */
+describe('Context guard on a server that gives more context by default', () => {
+  const fake = new FakeOllama({ models: [{ name: 'mistral', contextLength: 131_072 }], defaultNumCtx: 32_768 });
+  let t: TestApp | undefined;
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+    fake.reset();
+  });
+  const chat = (app: TestApp, count: number) =>
+    app.request('/v1/chat/completions', { body: { model: 'mistral', messages: [{ role: 'user', content: words(count) }] } });
+
+  it('takes the context of the loaded runner (/api/ps) over CONTEXT_DEFAULT_NUM_CTX', async () => {
+    // The model is loaded (an empty chat loads it, as `ollama run` does).
+    await fetch(`${fake.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'mistral', messages: [] }) });
+    t = await startTestApp({ OLLAMA_URL: fake.url, MAX_PROMPT_CHARS: '200000' });
+    // ≈ 10,000 tokens by the estimate: more than 4096, well within the 32768 Ollama gave the model.
+    const res = await chat(t, 5000);
+    expect(res.status).toBe(200);
+    expect(fake.chatRequests().at(-1)!.body.options.num_ctx).toBeUndefined();
+    // Past what the runner has, the refusal says where the number came from.
+    const over = await chat(t, 17_000);
+    expect(over.status).toBe(400);
+    expect((await over.json()).error.message).toMatch(/the context of mistral is 32768 tokens \(the context Ollama loaded it with\)/);
+  });
+
+  it('a model not loaded yet is held to CONTEXT_DEFAULT_NUM_CTX', async () => {
+    t = await startTestApp({ OLLAMA_URL: fake.url, MAX_PROMPT_CHARS: '200000' });
+    const res = await chat(t, 5000);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toMatch(/is 4096 tokens \(CONTEXT_DEFAULT_NUM_CTX\)/);
   });
 });

@@ -71,7 +71,8 @@ export function estimatePromptTokens(request: BackendChatRequest): number {
 /**
  * Ollama truncates a prompt longer than its context silently: it drops the oldest messages and
  * answers as if they had never been sent. The guard learns each model's context (the request's
- * `options.num_ctx`, else the Modelfile's `num_ctx`, else CONTEXT_DEFAULT_NUM_CTX — never above
+ * `options.num_ctx`, else the Modelfile's `num_ctx`, else the context its loaded runner has (`/api/ps`:
+ * what the server gives a request that sets none), else CONTEXT_DEFAULT_NUM_CTX — never above
  * the length the model was trained for, as Ollama caps it), estimates the prompt before sending,
  * and refuses one that cannot fit with room for the answer (400 `context_length_exceeded`) — or,
  * with CONTEXT_OVERFLOW=raise_num_ctx, asks for a larger `num_ctx` up to CONTEXT_MAX_NUM_CTX.
@@ -171,6 +172,7 @@ export function contextOf(
   const requested = options.num_ctx;
   if (typeof requested === 'number' && Number.isInteger(requested) && requested > 0) return { numCtx: cap(requested), source: 'options.num_ctx' };
   if (details.numCtx) return { numCtx: cap(details.numCtx), source: "the Modelfile's num_ctx" };
+  if (details.loadedNumCtx) return { numCtx: cap(details.loadedNumCtx), source: 'the context Ollama loaded it with' };
   if (trained) return { numCtx: cap(defaultNumCtx), source: 'CONTEXT_DEFAULT_NUM_CTX' };
   return undefined;
 }

@@ -3,6 +3,12 @@ import type { LlmBackend, ModelDetails } from './llm-backend';
 
 /** How long what the backend said of a model is trusted: a pulled or re-created model shows up within it. */
 export const MODEL_DETAILS_TTL_MS = 60_000;
+/**
+ * How long details are trusted that say nothing of the context a request gets (no Modelfile
+ * `num_ctx`, not loaded): the model is likely loaded by the very chat that asked, and the next
+ * look at `/api/ps` then finds the context Ollama really gave it.
+ */
+export const UNLOADED_DETAILS_TTL_MS = 5_000;
 /** How long one `/api/show` may take; callers that cannot wait that long give up on their own signal. */
 const SHOW_TIMEOUT_MS = 10_000;
 /** Bounds the cache against clients naming many models. */
@@ -30,13 +36,19 @@ export class ModelDetailsCache {
   /** The details when they are known and fresh, without waiting (the chat path's common case). */
   peek(model: string): ModelDetails | undefined {
     const found = this.entries.get(model);
-    return found && performance.now() - found.at < this.ttlMs ? found.value : undefined;
+    return found && this.fresh(found, performance.now()) ? found.value : undefined;
+  }
+
+  private fresh(entry: { at: number; value?: ModelDetails }, now: number): boolean {
+    const { value } = entry;
+    const unknownContext = value !== undefined && value.numCtx === undefined && value.loadedNumCtx === undefined;
+    return now - entry.at < (unknownContext ? Math.min(this.ttlMs, UNLOADED_DETAILS_TTL_MS) : this.ttlMs);
   }
 
   private shared(model: string): Promise<ModelDetails> {
     const now = performance.now();
     const found = this.entries.get(model);
-    if (found && now - found.at < this.ttlMs) return found.details;
+    if (found && this.fresh(found, now)) return found.details;
     const details = this.backend.showModel(model, AbortSignal.timeout(SHOW_TIMEOUT_MS));
     const entry: { at: number; details: Promise<ModelDetails>; value?: ModelDetails } = { at: now, details };
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
