@@ -439,11 +439,63 @@ function historyItem(row) {
       }
       details.append(answer, actions);
       item.append(details);
+      void showStoredExchange(row.id, details, answer);
     }
     if (details) details.hidden = !open;
     preview.hidden = open;
   });
   return item;
+}
+
+/**
+ * What the stored exchange holds beyond its text (GET /conversations/{id}): the images the
+ * prompt came with (by type and size: the pixels are not kept), the model's reasoning folded
+ * above the answer, and the tool calls it made.
+ */
+async function showStoredExchange(id, details, answer) {
+  let exchange;
+  try {
+    exchange = await (await api(`/conversations/${id}`)).json();
+  } catch {
+    return; // the text shown already is the history row's
+  }
+  const extras = [];
+  if (exchange.kind && exchange.kind !== 'chat') {
+    const kind = document.createElement('p');
+    kind.className = 'meta';
+    kind.textContent = `${exchange.kind} call`;
+    extras.push(kind);
+  }
+  const lastUser = (exchange.request?.messages ?? []).filter((message) => message.role === 'user').at(-1);
+  const images = lastUser?.images ?? [];
+  if (images.length > 0) {
+    const line = document.createElement('p');
+    line.className = 'meta stored-images';
+    line.textContent = `With ${images.length === 1 ? 'an image' : `${images.length} images`}: ${images
+      .map((image) => `${image.mime.replace('image/', '')}, ${Math.max(1, Math.round(image.bytes / 1024))} KB`)
+      .join('; ')}`;
+    extras.push(line);
+  }
+  if (exchange.answer?.thinking) {
+    const thinking = document.createElement('details');
+    thinking.className = 'thinking';
+    const summary = document.createElement('summary');
+    summary.textContent = 'Thought';
+    const body = document.createElement('div');
+    body.className = 'thinking-text';
+    body.textContent = exchange.answer.thinking;
+    thinking.append(summary, body);
+    extras.push(thinking);
+  }
+  for (const call of exchange.answer?.tool_calls ?? []) {
+    const line = document.createElement('p');
+    line.className = 'meta tool-call';
+    const code = document.createElement('code');
+    code.textContent = `${call.name}(${JSON.stringify(call.arguments)})`;
+    line.append('Called ', code);
+    extras.push(line);
+  }
+  for (const extra of extras) details.insertBefore(extra, answer);
 }
 
 async function loadHistory({ reset = false } = {}) {

@@ -13,8 +13,9 @@ const THINKING = Array.from({ length: 12 }, (_, i) => `step${i + 1}`).join(' ');
 
 describeWithChromium('web UI in Chromium: images and thinking', () => {
   const fake = new FakeOllama({
-    models: [{ name: 'qwen3-vl', capabilities: ['completion', 'thinking', 'vision'] }],
-    respond: () => ({ thinking: THINKING, content: 'A single **dot**.' }),
+    models: [{ name: 'qwen3-vl', capabilities: ['completion', 'thinking', 'vision', 'tools'] }],
+    respond: (req) =>
+      Array.isArray(req.tools) ? { toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] } : { thinking: THINKING, content: 'A single **dot**.' },
     tokenDelayMs: 100,
   });
   let browser: Browser;
@@ -108,6 +109,16 @@ describeWithChromium('web UI in Chromium: images and thinking', () => {
     const sent = fake.chatRequests()[0].body as { think?: unknown; messages: { images?: string[] }[] };
     expect(sent.think).toBe(true);
     expect(sent.messages.at(-1)!.images).toEqual([PNG.toString('base64'), PNG.toString('base64')]);
+
+    // The history panel's copy of the exchange (GET /conversations/{id}): the images by type and
+    // size (their pixels are not stored), and the reasoning folded above the answer.
+    const item = page.locator('#history-list li').first();
+    await waitForText(item, /What is in these pictures/, 'the exchange in the history panel');
+    await item.locator('.history-head').click();
+    await waitForText(item.locator('.stored-images'), /^With 2 images: png, 1 KB; png, 1 KB$/, 'the stored images');
+    const stored = item.locator('.history-details details.thinking');
+    expect(await stored.getAttribute('open')).toBeNull();
+    expect(await stored.locator('.thinking-text').textContent()).toBe(THINKING);
     expect(consoleErrors).toEqual([]);
   });
 
@@ -125,8 +136,16 @@ describeWithChromium('web UI in Chromium: images and thinking', () => {
     expect(await answer.locator('details.thinking summary').textContent()).toBe('Thought');
     expect(await answer.locator('details.thinking .thinking-text').textContent()).toBe(THINKING);
     expect(chatBodies.at(-1)).toEqual({ prompt: 'Think it over', session_id: expect.any(String), think: true });
+    // An agent's exchange over /v1: the history panel shows the call the model made.
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const agent = await t!.request('/v1/chat/completions', { body: { model: 'qwen3-vl', messages: [{ role: 'user', content: 'Weather in Oslo?' }], tools } });
+    expect(agent.status).toBe(200);
     await page.reload();
     await waitUntil(async () => page.locator('#think').isChecked(), 'Think still on after a reload');
+    const item = page.locator('#history-list li').first();
+    await waitForText(item, /Weather in Oslo\?/, 'the agent exchange in the history panel');
+    await item.locator('.history-head').click();
+    await waitForText(item.locator('.tool-call'), /^Called get_weather\(\{"city":"Oslo"\}\)$/, 'the tool call');
     expect(consoleErrors).toEqual([]);
   });
 });
