@@ -63,8 +63,8 @@ export interface HistoryFilter {
   match?: string;
 }
 
-/** A conversation brought in from an export: everything but the id, which the database assigns. */
-export type ImportedConversation = Omit<ConversationRecord, 'id'>;
+/** A conversation brought in from an export: the whole exchange but the id, which the database assigns. */
+export type ImportedConversation = Omit<ConversationExchange, 'id'>;
 
 export interface FeedbackChanges {
   rating?: number;
@@ -83,6 +83,8 @@ export abstract class ConversationHistoryRepository {
     filter: HistoryFilter,
     page: { beforeId?: number; limit: number; snippets?: boolean },
   ): Promise<(ConversationRecord | SearchHit)[]>;
+  /** Like `newest` without snippets, each row in full (kind, request and answer): what an export reads. */
+  abstract newestExchanges(filter: HistoryFilter, page: { beforeId?: number; limit: number }): Promise<ConversationExchange[]>;
   /**
    * Rows matching `filter.match` among rows with `id <= maxId`: answered ones (`ok`, `cached`)
    * first, then failed ones (`error`, `aborted`), each group most relevant first.

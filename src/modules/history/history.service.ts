@@ -44,6 +44,11 @@ export interface Page<T> {
 }
 
 const EXPORT_BATCH = 1000;
+/**
+ * Whole exchanges are read fewer at a time: each request carries the conversation it was sent
+ * with (and its images' bytes with STORE_IMAGES=true), so a row may weigh far more than its text.
+ */
+const EXCHANGE_EXPORT_BATCH = 100;
 
 /** Stored timestamps are UTC `YYYY-MM-DD HH:MM:SS.SSS`, which sort as text. */
 export const toStoredTs = (date: Date): string => date.toISOString().replace('T', ' ').slice(0, 23);
@@ -143,17 +148,26 @@ export class HistoryService {
    */
   export(query: HistoryQuery): AsyncGenerator<ConversationRecord> {
     // The filter is checked now, before anything is read or sent.
-    return this.exportRows(this.toFilter(query));
+    return keysetWalk(this.toFilter(query), EXPORT_BATCH, (filter, page) => this.repository.newest(filter, { ...page, snippets: false }));
   }
 
-  private async *exportRows(filter: HistoryFilter): AsyncGenerator<ConversationRecord> {
-    let beforeId: number | undefined;
-    for (;;) {
-      const rows = await this.repository.newest(filter, { beforeId, limit: EXPORT_BATCH, snippets: false });
-      yield* rows;
-      if (rows.length < EXPORT_BATCH) return;
-      beforeId = rows[rows.length - 1].id;
-    }
+  /** Like `export`, each row in full (kind, whole request and answer), as `GET /conversations/{id}` has it. */
+  exportExchanges(query: HistoryQuery): AsyncGenerator<ConversationExchange> {
+    return keysetWalk(this.toFilter(query), EXCHANGE_EXPORT_BATCH, (filter, page) => this.repository.newestExchanges(filter, page));
+  }
+}
+
+async function* keysetWalk<T extends { id: number }>(
+  filter: HistoryFilter,
+  batch: number,
+  read: (filter: HistoryFilter, page: { beforeId?: number; limit: number }) => Promise<T[]>,
+): AsyncGenerator<T> {
+  let beforeId: number | undefined;
+  for (;;) {
+    const rows = await read(filter, { beforeId, limit: batch });
+    yield* rows;
+    if (rows.length < batch) return;
+    beforeId = rows[rows.length - 1].id;
   }
 }
 
