@@ -269,14 +269,14 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'vacuum', summary: 'compact the database file', options: [JSON_OPTION], examples: ['vega db vacuum'] },
       {
         name: 'export',
-        summary: 'every conversation as JSON Lines (to stdout, or --out FILE)',
+        summary: 'every conversation in full (kind, request, answer) as JSON Lines (to stdout, or --out FILE)',
         options: [{ flags: '--out <file>', description: 'write to this new file instead of stdout (an existing file is never overwritten)' }],
         examples: ['vega db export --out conversations.jsonl', 'vega db export | gzip > conversations.jsonl.gz'],
       },
       {
         name: 'import',
         arguments: '<file>',
-        summary: 'add the conversations of an export (JSON Lines; "-" reads stdin)',
+        summary: 'add the conversations of an export, whole (JSON Lines; "-" reads stdin); a bad line is named and stops it',
         options: [JSON_OPTION],
         examples: ['vega db import conversations.jsonl', 'gunzip -c conversations.jsonl.gz | vega db import -'],
       },
