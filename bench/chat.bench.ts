@@ -6,6 +6,7 @@
 import { maxThroughput, fixedRate, Latency, sequential, Target, timeToFirstToken } from './load';
 import { loadConfig } from '../src/config/app-config';
 import { cpuTimeMs, rssMb, startFakeOllama, startReferenceProxy, startVega } from './processes';
+import { exchangeBench } from './exchange.bench';
 
 const SEQUENTIAL_REQUESTS = Number(process.env.BENCH_SEQUENTIAL ?? 3000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -153,6 +154,8 @@ async function main(): Promise<void> {
     await vega.stop();
     await fake.stop();
   }
+  // Tools and thinking (#18), with their own backend processes: see exchange.bench.ts.
+  await exchangeBench();
 }
 
 main().catch((error: unknown) => {

@@ -43,8 +43,8 @@ async function startListening(name: string, args: string[]): Promise<Running> {
 }
 
 /** The fake Ollama server in its own process, so it does not share an event loop with the load. */
-export const startFakeOllama = (): Promise<Running> =>
-  startListening('fake-ollama', ['test/support/fake-ollama.main.ts', '--port', '0']);
+export const startFakeOllama = (args: string[] = []): Promise<Running> =>
+  startListening('fake-ollama', ['test/support/fake-ollama.main.ts', '--port', '0', ...args]);
 
 /** The framework-free proxy of `reference-proxy.ts`, in front of `upstream`. */
 export const startReferenceProxy = (upstream: string): Promise<Running> =>

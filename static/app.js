@@ -1,7 +1,8 @@
-// The Vega chat page: key, model, streamed answers with Stop, session memory, history with
-// search and paging, ratings. Model text only ever reaches the page through renderMarkdown (which
+// The Vega chat page: key, model, streamed answers with Stop, images and thinking, session
+// memory, history with search and paging, ratings. Model text only ever reaches the page through renderMarkdown (which
 // escapes it first) or as text nodes. The research and username panels live in their own modules.
 import { api, describeFailure, isPageWideFailure, loadKey, messageOf, saveKey } from './api.js';
+import { initAttachments, thumbnail } from './attachments.js';
 import { renderMarkdown, snippetFragment } from './markdown.js';
 import { initResearchPanel } from './research.js';
 import { readSse } from './sse.js';
@@ -14,6 +15,9 @@ const ui = {
   key: $('api-key'),
   model: $('model'),
   stream: $('stream'),
+  think: $('think'),
+  imageInput: $('image-input'),
+  attachments: $('attachments'),
   notice: $('notice'),
   noticeText: $('notice-text'),
   sessionId: $('session-id'),
@@ -51,6 +55,12 @@ const prefs = {
   },
   set stream(on) {
     localStorage.setItem('vega.stream', String(on));
+  },
+  get think() {
+    return localStorage.getItem('vega.think') === 'true';
+  },
+  set think(on) {
+    localStorage.setItem('vega.think', String(on));
   },
 };
 
@@ -123,9 +133,15 @@ function scrollToEnd(force = false) {
   if (force || nearEnd) list.scrollTop = list.scrollHeight;
 }
 
-function addUserMessage(text) {
+function addUserMessage(text, images = []) {
   const item = document.createElement('li');
   item.className = 'msg user';
+  if (images.length > 0) {
+    const thumbs = document.createElement('div');
+    thumbs.className = 'thumbs';
+    thumbs.append(...images.map((url, index) => thumbnail(url, `image ${index + 1}`)));
+    item.append(thumbs);
+  }
   const body = document.createElement('div');
   body.className = 'body';
   body.textContent = text;
@@ -135,10 +151,12 @@ function addUserMessage(text) {
   scrollToEnd(true);
 }
 
-/** An answer bubble that fills as tokens arrive. */
+/** An answer bubble that fills as tokens arrive, the model's reasoning folded above it. */
 class AnswerView {
   constructor() {
     this.text = '';
+    this.thinkingText = '';
+    this.thinking = null;
     this.settled = false;
     this.item = document.createElement('li');
     this.item.className = 'msg assistant pending';
@@ -162,6 +180,30 @@ class AnswerView {
     this.render();
   }
 
+  /** More reasoning: a closed <details> above the answer (the person opens it), created on the first piece. */
+  think(text) {
+    if (!this.thinking) {
+      this.thinking = document.createElement('details');
+      this.thinking.className = 'thinking';
+      const summary = document.createElement('summary');
+      summary.textContent = 'Thinking…';
+      const body = document.createElement('div');
+      body.className = 'thinking-text';
+      this.thinking.append(summary, body);
+      this.item.insertBefore(this.thinking, this.body);
+    }
+    this.thinkingText += text;
+    // A text node: the reasoning is shown as written, never as HTML.
+    this.thinking.lastChild.textContent = this.thinkingText;
+    if (!this.text) this.status.textContent = 'thinking…';
+    scrollToEnd();
+  }
+
+  /** The reasoning is complete: the summary says so. */
+  thought() {
+    if (this.thinking) this.thinking.firstChild.textContent = 'Thought';
+  }
+
   render() {
     this.body.innerHTML = renderMarkdown(this.text);
     scrollToEnd();
@@ -169,6 +211,7 @@ class AnswerView {
 
   finish({ conversation_id, model, cached, rating = null, status = 'ok' }) {
     this.settled = true;
+    this.thought();
     this.item.classList.remove('pending');
     this.item.dataset.conversationId = String(conversation_id);
     this.item.dataset.status = status;
@@ -183,6 +226,7 @@ class AnswerView {
   stopped() {
     if (this.settled) return;
     this.settled = true;
+    this.thought();
     this.item.classList.remove('pending');
     this.item.dataset.status = 'aborted';
     this.status.textContent = 'stopped — the partial answer is kept in your history';
@@ -190,6 +234,7 @@ class AnswerView {
 
   fail(message) {
     this.settled = true;
+    this.thought();
     this.item.classList.remove('pending');
     this.item.classList.add('failed');
     this.item.dataset.status = 'error';
@@ -220,7 +265,10 @@ async function streamAnswer(body, answer, signal) {
   let settled = false;
   for await (const event of readSse(response, signal)) {
     const data = JSON.parse(event.data);
-    if (event.event === 'token') answer.append(data.text);
+    if (event.event === 'token') {
+      answer.thought();
+      answer.append(data.text);
+    } else if (event.event === 'thinking') answer.think(data.text);
     else if (event.event === 'done') {
       answer.finish(data);
       settled = true;
@@ -236,24 +284,27 @@ async function streamAnswer(body, answer, signal) {
 async function wholeAnswer(body, answer, signal) {
   const response = await api('/chat', { body, signal });
   const result = await response.json();
+  if (result.thinking) answer.think(result.thinking);
   answer.append(result.response);
   answer.finish(result);
 }
 
-async function send(prompt) {
+async function send(prompt, images) {
   if (!loadKey()) {
     showNotice('Enter your API key first (it is printed when Vega starts, and kept in data/api-key).', { kind: 'info' });
     ui.key.focus();
     return;
   }
   clearNotice();
-  addUserMessage(prompt);
+  addUserMessage(prompt, images);
   const answer = new AnswerView();
   const controller = new AbortController();
   running = controller;
   setBusy(true);
   const body = { prompt, session_id: prefs.session };
   if (ui.model.value) body.model = ui.model.value;
+  if (ui.think.checked) body.think = true;
+  if (images.length > 0) body.images = images;
   try {
     if (ui.stream.checked) await streamAnswer(body, answer, controller.signal);
     else await wholeAnswer(body, answer, controller.signal);
@@ -452,6 +503,8 @@ function refreshAll() {
 
 ui.key.value = loadKey();
 ui.stream.checked = prefs.stream;
+ui.think.checked = prefs.think;
+const attachments = initAttachments({ input: ui.imageInput, list: ui.attachments, prompt: ui.prompt, showNotice });
 
 ui.keyForm.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -460,6 +513,9 @@ ui.keyForm.addEventListener('submit', (event) => {
 });
 ui.stream.addEventListener('change', () => {
   prefs.stream = ui.stream.checked;
+});
+ui.think.addEventListener('change', () => {
+  prefs.think = ui.think.checked;
 });
 ui.model.addEventListener('change', () => {
   prefs.model = ui.model.value;
@@ -472,8 +528,9 @@ ui.composer.addEventListener('submit', (event) => {
   event.preventDefault();
   const prompt = ui.prompt.value.trim();
   if (!prompt || running) return;
+  if (!loadKey()) return void send(prompt, []);
   ui.prompt.value = '';
-  void send(prompt);
+  void send(prompt, attachments.take());
 });
 ui.prompt.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {

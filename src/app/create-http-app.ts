@@ -9,6 +9,7 @@ import { requestIdFor } from '../core/logging/request-id';
 import { HttpAppModule } from './http-app.module';
 import { registerJsonBodyParser } from './json-body-parser';
 import { raiseOpenAiChatBodyLimit } from '../modules/openai/openai-body-limit';
+import { raiseChatBodyLimit } from '../modules/chat/chat-body-limit';
 import { registerSecurityHeaders } from './security-headers';
 import { setupSwagger } from './swagger';
 import { serveWebUi } from './web-ui';
@@ -44,6 +45,7 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
   );
   registerJsonBodyParser(app);
   raiseOpenAiChatBodyLimit(app);
+  raiseChatBodyLimit(app);
   await registerSecurityHeaders(app, config);
   setupSwagger(app);
   await serveWebUi(app);

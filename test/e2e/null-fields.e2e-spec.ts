@@ -62,7 +62,7 @@ describe('null for an optional field', () => {
 
   describe('POST /v1/chat/completions', () => {
     const base = { model: 'mistral', messages: [{ role: 'user', content: 'hi' }] };
-    const NULLABLE = ['stream', 'stream_options', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'stop', 'seed', 'presence_penalty', 'frequency_penalty', 'n'];
+    const NULLABLE = ['stream', 'stream_options', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'stop', 'seed', 'presence_penalty', 'frequency_penalty', 'n', 'reasoning_effort', 'logprobs', 'top_logprobs'];
 
     it('takes null as "not given" for the fields OpenAI marks nullable, and forwards no null', async () => {
       const body = { ...base, ...Object.fromEntries(NULLABLE.map((field) => [field, null])) };

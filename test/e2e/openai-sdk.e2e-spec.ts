@@ -83,7 +83,7 @@ describe('OpenAI SDK against /v1', () => {
         created: expect.any(Number),
         model: 'mistral',
         choices: [{ index: 0, message: { role: 'assistant', content: 'Echo: hello there', refusal: null }, finish_reason: 'stop', logprobs: null }],
-        usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 },
+        usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5, completion_tokens_details: { reasoning_tokens: 0 } },
       });
       expect(completion.created).toBeGreaterThanOrEqual(before);
       expect(await rows()).toEqual([
@@ -225,7 +225,7 @@ describe('OpenAI SDK against /v1', () => {
       expect(chunks[0].choices).toEqual([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
       const usageChunk = chunks.at(-1)!;
       expect(usageChunk.choices).toEqual([]);
-      expect(usageChunk.usage).toEqual({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
+      expect(usageChunk.usage).toEqual({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7, completion_tokens_details: { reasoning_tokens: 0 } });
       const finish = chunks.at(-2)!;
       expect(finish.choices).toEqual([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]);
       const content = chunks.slice(1, -2);
@@ -335,11 +335,11 @@ describe('OpenAI SDK against /v1', () => {
       const messages = [{ role: 'user' as const, content: 'x' }];
       const cases: [Record<string, unknown>, string, string][] = [
         [{ temperature: 5 }, 'temperature', 'temperature must not be greater than 2'],
-        [{ n: 2 }, 'n', 'n must be 1: Vega generates one choice per request'],
+        [{ n: 9 }, 'n', 'n must not be greater than 8: each choice is a generation of its own'],
         [{ stream_options: { include_usage: true } }, 'stream_options', 'stream_options is only allowed when stream is true'],
-        [{ messages: [...messages, { role: 'tool', content: 'x', tool_call_id: 'a' }] }, 'messages.1.tool_call_id', 'property tool_call_id should not exist; messages.1.role must be one of system, developer, user, assistant (tool calling is not supported)'],
+        [{ messages: [...messages, { role: 'tool', content: 'x', tool_call_id: 'a' }] }, 'messages.1.tool_call_id', 'messages.1.tool_call_id "a" answers no tool call of an earlier assistant message'],
         [{ messages: [{ role: 'system', content: 'x' }] }, 'messages', 'messages must contain at least one message with role "user"'],
-        [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://x' } }] }] }, 'messages.0.content', 'messages.0.content.0.type must be "text": only text parts are supported (got "image_url")'],
+        [{ messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AA==', format: 'wav' } }] }] }, 'messages.0.content', 'messages.0.content.0.type input_audio: audio input is not supported'],
       ];
       for (const [patch, param, message] of cases) {
         const error = await failure(() => client.chat.completions.create({ model: 'mistral', messages, ...patch } as never));
@@ -347,8 +347,8 @@ describe('OpenAI SDK against /v1', () => {
         expect({ status: error.status, param: error.param, type: error.type }).toEqual({ status: 400, param, type: 'invalid_request_error' });
         expect(error.error).toEqual(expect.objectContaining({ message: expect.stringContaining(message) }));
       }
-      const unknown = await failure(() => client.chat.completions.create({ model: 'mistral', messages, tools: [] } as never));
-      expect({ param: unknown.param, code: unknown.code }).toEqual({ param: 'tools', code: 'unknown_parameter' });
+      const unknown = await failure(() => client.chat.completions.create({ model: 'mistral', messages, logit_bias: { '50256': -100 } } as never));
+      expect({ param: unknown.param, code: unknown.code }).toEqual({ param: 'logit_bias', code: 'unknown_parameter' });
       expect(fake.chatRequests()).toHaveLength(0);
     });
 

@@ -1,5 +1,6 @@
 import { ShutdownSignal } from '../../src/common/lifecycle/shutdown-signal';
 import { Metrics } from '../support/prometheus';
+import { openAiChatBodyLimit } from '../../src/modules/openai/openai-body-limit';
 import { openSse } from '../support/sse-client';
 import { queryDb } from '../support/sqlite';
 import { TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
@@ -65,7 +66,7 @@ describe('OpenAI wire format over raw HTTP', () => {
       expect(content.map((chunk) => chunk.choices[0].delta.content).join('')).toBe('Hi\nthere "you"');
       expect(chunks.slice(-2)).toEqual([
         { ...head, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }], usage: null },
-        { ...head, choices: [], usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 } },
+        { ...head, choices: [], usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13, completion_tokens_details: { reasoning_tokens: 0 } } },
       ]);
       expect(await rows()).toEqual([expect.objectContaining({ prompt: 'x', response: 'Hi\nthere "you"', status: 'ok', source: 'openai' })]);
     });
@@ -195,26 +196,28 @@ describe('OpenAI wire format over raw HTTP', () => {
       expect(error.message).toContain('stream must be a boolean value');
     });
 
-    it('takes a long conversation (past the global body limit) and refuses one over its own 4 MiB limit', async () => {
-      await start();
+    it('takes a long conversation (past the global body limit) and refuses one over its own limit (4 MiB and room for two images)', async () => {
+      await start({ IMAGE_MAX_BYTES: String(1024 * 1024) });
+      const limit = openAiChatBodyLimit(1024 * 1024);
+      expect(limit).toBe(4 * 1024 * 1024 + 2 * 1_398_104);
       // 80 KB of history: more than the 64 KiB every other route takes.
       const history = Array.from({ length: 40 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x'.repeat(2000) }));
       const long = await t.request('/v1/chat/completions', { body: { model: 'mistral', messages: [...history, { role: 'user', content: 'and?' }] } });
       expect(long.status).toBe(200);
       expect(fake.chatRequests()[0].body.messages).toHaveLength(41);
 
-      const huge = Array.from({ length: 300 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x'.repeat(15_000) }));
+      const huge = Array.from({ length: 500 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x'.repeat(15_000) }));
       const res = await t.request('/v1/chat/completions', { body: { model: 'mistral', messages: [...huge, { role: 'user', content: 'and?' }] } });
       expect(res.status).toBe(413);
       expect(await res.json()).toEqual({
-        error: { message: 'Request body is larger than 4 MiB (4194304 bytes)', type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' },
+        error: { message: `Request body is larger than ${limit} bytes`, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' },
       });
       expect(fake.chatRequests()).toHaveLength(1);
     });
 
-    it('keeps the global body limit on the other routes', async () => {
+    it('keeps the global body limit on the routes that take no images', async () => {
       await start();
-      const res = await t.request('/chat', { body: { prompt: 'x'.repeat(100_000) } });
+      const res = await t.request('/feedback', { body: { conversation_id: 1, notes: 'x'.repeat(100_000) } });
       expect(res.status).toBe(413);
       expect(JSON.stringify(await res.json())).toContain('Request body is larger than 64 KiB (65536 bytes)');
     });
@@ -244,7 +247,12 @@ describe('OpenAI wire format over raw HTTP', () => {
     expect(Object.keys(create.responses).sort()).toEqual(['200', '400', '401', '404', '413', '429', '502', '503', '504']);
     expect(document.paths['/v1/models'].get.responses['200'].content['application/json'].schema.$ref).toBe('#/components/schemas/OpenAiModelListDto');
     expect(document.paths['/v1/models/{id}'].get.responses['404']).toBeDefined();
-    for (const schema of ['ChatCompletionRequestDto', 'ChatCompletionMessageDto', 'ChatCompletionResponseDto', 'ChatCompletionChunkDto', 'TextContentPartDto']) {
+    for (const schema of [
+      'ChatCompletionRequestDto', 'ChatCompletionMessageDto', 'ChatCompletionResponseDto', 'ChatCompletionChunkDto', 'TextContentPartDto',
+      'ImageContentPartDto', 'ImageUrlDto', 'ToolCallDto', 'ToolCallFunctionDto', 'ChatCompletionToolDto', 'FunctionDefinitionDto',
+      'ResponseFormatDto', 'JsonSchemaFormatDto', 'AssistantMessageDto', 'ToolCallOutDto', 'ChoiceLogprobsDto', 'TokenLogprobDto',
+      'ChunkDeltaDto', 'ToolCallDeltaDto', 'ToolCallFunctionDeltaDto', 'CompletionUsageDto', 'CompletionTokensDetailsDto',
+    ]) {
       const properties = document.components.schemas[schema].properties as Record<string, { description?: string; $ref?: string; allOf?: unknown }>;
       for (const [name, property] of Object.entries(properties)) {
         expect({ schema, name, documented: Boolean(property.description || property.$ref || property.allOf) }).toEqual({ schema, name, documented: true });

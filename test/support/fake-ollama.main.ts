@@ -1,10 +1,15 @@
 import { parseArgs } from 'node:util';
-import { FakeOllama, type FakeOllamaOptions } from './fake-ollama';
+import { FakeOllama, type ChatRequestBody, type FakeAnswer, type FakeCapability, type FakeOllamaOptions } from './fake-ollama';
 
 /**
  * Standalone fake Ollama for benchmarks:
  *   node -r @swc-node/register test/support/fake-ollama.main.ts --port 0 [--host H]
- *        [--models a,b] [--token-delay-ms N] [--reply "text"]
+ *        [--models a,b] [--capabilities tools,thinking] [--token-delay-ms N] [--reply "text"] [--script exchange]
+ *
+ * `--capabilities` gives every model those capabilities besides `completion`. `--script exchange`
+ * answers as the exchange benchmark needs: a request offering tools gets a call of the first one
+ * until a `tool` message carries its result, which is then answered in one sentence; a prompt
+ * that says "<N> tokens" gets N tokens, half of them thinking when the model thinks.
  */
 
 function parseCount(flag: string, value: string | undefined, fallback: number): number {
@@ -23,6 +28,8 @@ function optionsFromArgs(argv: string[]): { port: number; host: string; options:
       models: { type: 'string' },
       'token-delay-ms': { type: 'string' },
       reply: { type: 'string' },
+      capabilities: { type: 'string' },
+      script: { type: 'string' },
     },
     strict: true,
   });
@@ -31,10 +38,30 @@ function optionsFromArgs(argv: string[]): { port: number; host: string; options:
     record: false,
     tokenDelayMs: parseCount('token-delay-ms', values['token-delay-ms'], 0),
   };
-  if (values.models) options.models = values.models.split(',').map((m) => m.trim()).filter(Boolean);
+  const names = values.models ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : ['mistral'];
+  const extra = (values.capabilities ?? '').split(',').map((c) => c.trim()).filter(Boolean) as FakeCapability[];
+  options.models = extra.length === 0 ? names : names.map((name) => ({ name, capabilities: ['completion', ...extra] }));
+  if (values.script !== undefined) {
+    if (values.script !== 'exchange') throw new Error(`--script must be "exchange", got "${values.script}"`);
+    options.respond = exchangeScript;
+  }
   const reply = values.reply;
   if (reply !== undefined) options.reply = () => reply;
   return { port: parseCount('port', values.port, 11434), host: values.host ?? '127.0.0.1', options };
+}
+
+/** `--script exchange`: a tool round trip, and answers of a requested length (see the header). */
+function exchangeScript(req: ChatRequestBody): FakeAnswer {
+  const messages = req.messages ?? [];
+  const last = messages[messages.length - 1];
+  const tools = Array.isArray(req.tools) ? (req.tools as { function?: { name?: string } }[]) : [];
+  if (last?.role === 'tool') return { content: `The tool said: ${String(last.content).slice(0, 80)}` };
+  if (tools.length > 0) return { toolCalls: [{ name: tools[0].function?.name ?? 'tool', arguments: { city: 'Oslo', unit: 'celsius' } }] };
+  const wanted = /(\d+) tokens/.exec(typeof last?.content === 'string' ? last.content : '');
+  if (!wanted) return {};
+  const count = Number(wanted[1]);
+  const words = (n: number, word: string) => Array.from({ length: n }, (_, i) => `${word}${i}`).join(' ');
+  return { thinking: words(Math.floor(count / 2), 'hmm'), content: words(count - Math.floor(count / 2), 'word') };
 }
 
 async function main(): Promise<void> {

@@ -11,9 +11,12 @@ import { getMetadataStorage, validateSync } from 'class-validator';
 const NULL_AS_ABSENT: Record<string, string[]> = {
   ChatCompletionRequestDto: [
     'stream', 'stream_options', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens',
-    'stop', 'seed', 'presence_penalty', 'frequency_penalty', 'n',
+    'stop', 'seed', 'presence_penalty', 'frequency_penalty', 'n', 'reasoning_effort', 'logprobs', 'top_logprobs',
   ],
-  ChatCompletionMessageDto: ['refusal'],
+  // Not OpenAI's fields: the reasoning echo of DeepSeek, vLLM and Ollama, which clients send back as they got it.
+  ChatCompletionMessageDto: ['refusal', 'reasoning', 'reasoning_content'],
+  FunctionDefinitionDto: ['strict'],
+  JsonSchemaFormatDto: ['strict'],
 };
 
 const MODULES = join(__dirname, '..', '..', 'src', 'modules');

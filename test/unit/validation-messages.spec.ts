@@ -34,7 +34,7 @@ describe('validation messages', () => {
       'stream must be a boolean value; prompt must be a string; model is not a valid model name',
     );
     expect(await messageFor(ChatCompletionRequestDto, { model: 'm', messages: [{ role: 'user' }, { role: 'robot', content: 'x' }] })).toBe(
-      'messages.0.content is required; messages.1.role must be one of system, developer, user, assistant (tool calling is not supported)',
+      'messages.0.content is required; messages.1.role must be one of system, developer, user, assistant, tool',
     );
   });
 });

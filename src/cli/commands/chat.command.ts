@@ -5,14 +5,21 @@ import { ChatService } from '../../modules/chat/chat.service';
 import { commandMeta, optionMeta } from '../catalogue';
 import { InterruptedError } from '../cli-errors';
 import { Output } from '../output/output';
-import { runTurn } from './chat-turn';
+import { StderrThinking, runTurn } from './chat-turn';
+import { collectImage, parseFormat, parseThinkLevel, readImageFiles } from './chat-options';
+import { AppConfig } from '../../config/app-config';
 import { parseSessionId, parseText } from './option-parsers';
+import type { OutputFormat, ThinkSetting } from '../../core/llm/llm-backend';
 
 interface ChatOptions {
   session?: string;
   model?: string;
   stream?: boolean;
   json?: boolean;
+  think?: boolean;
+  thinkLevel?: ThinkSetting;
+  format?: OutputFormat;
+  image?: string[];
 }
 
 const PATH = ['chat'];
@@ -22,12 +29,16 @@ const PATH = ['chat'];
 export class ChatCommand extends CommandRunner {
   private readonly out = new Output();
 
-  constructor(private readonly chat: ChatService) {
+  constructor(
+    private readonly chat: ChatService,
+    private readonly config: AppConfig,
+  ) {
     super();
   }
 
   async run(words: string[], options: ChatOptions): Promise<void> {
     const prompt = parseText(words.join(' '), 'the prompt');
+    const images = readImageFiles(options.image ?? [], this.config.images.maxBytes);
     const json = options.json === true;
     const stream = options.stream !== false && !json;
     const controller = new AbortController();
@@ -38,7 +49,11 @@ export class ChatCommand extends CommandRunner {
         prompt,
         sessionId: options.session,
         model: options.model,
+        images,
+        format: options.format,
+        think: options.thinkLevel ?? options.think,
         stream,
+        thinking: new StderrThinking(),
         signal: controller.signal,
       });
       if (json) {
@@ -50,8 +65,14 @@ export class ChatCommand extends CommandRunner {
           model: result.model,
           cached: result.cached,
           usage: { prompt_tokens: result.usage.promptTokens, completion_tokens: result.usage.completionTokens },
+          ...(result.thinking ? { thinking: result.thinking } : {}),
         });
         return;
+      }
+      if (!stream && result.thinking) {
+        const thinking = new StderrThinking();
+        thinking.write(result.thinking);
+        thinking.end();
       }
       if (!stream) this.out.write(result.response);
       if (!(stream ? endedWithNewline : result.response.endsWith('\n'))) this.out.line();
@@ -81,6 +102,26 @@ export class ChatCommand extends CommandRunner {
   @Option(optionMeta(PATH, '--no-stream'))
   parseStream(): boolean {
     return false;
+  }
+
+  @Option(optionMeta(PATH, '--image'))
+  parseImage(value: string, previous?: string[]): string[] {
+    return collectImage(value, previous);
+  }
+
+  @Option(optionMeta(PATH, '--think'))
+  parseThink(): boolean {
+    return true;
+  }
+
+  @Option(optionMeta(PATH, '--think-level'))
+  parseThinkLevel(value: string): ThinkSetting {
+    return parseThinkLevel(value);
+  }
+
+  @Option(optionMeta(PATH, '--format'))
+  parseFormat(value: string): OutputFormat {
+    return parseFormat(value);
   }
 
   @Option(optionMeta(PATH, '--json'))

@@ -11,7 +11,7 @@ import { commandMeta, optionMeta } from '../catalogue';
 import { describeError } from '../cli-errors';
 import { Output } from '../output/output';
 import { readerHasLeft } from '../output/reader-left';
-import { runTurn } from './chat-turn';
+import { runTurn, StderrThinking } from './chat-turn';
 import { printTranscript } from './conversation-views';
 import { parseSessionId, parseText } from './option-parsers';
 
@@ -91,7 +91,14 @@ export class ReplCommand extends CommandRunner {
     const controller = new AbortController();
     this.inFlight = controller;
     try {
-      const { result, endedWithNewline } = await runTurn(this.chat, { prompt: line, sessionId: this.sessionId, model, stream: true, signal: controller.signal });
+      const { result, endedWithNewline } = await runTurn(this.chat, {
+        prompt: line,
+        sessionId: this.sessionId,
+        model,
+        stream: true,
+        thinking: new StderrThinking(),
+        signal: controller.signal,
+      });
       if (!endedWithNewline) this.out.line();
     } catch (error) {
       // The reader of stdout left: the entry ends the process quietly once the answer is stored.

@@ -1,7 +1,7 @@
 import type {
   BackendChatRequest,
   BackendCompletionRequest,
-  ChatRole,
+  ChatMessage,
   EmbedRequest,
   ImageInput,
   OutputFormat,
@@ -26,15 +26,8 @@ export interface StoredImage {
   data?: string;
 }
 
-export interface StoredMessage {
-  role: ChatRole;
-  content: string;
-  images?: StoredImage[];
-  thinking?: string;
-  toolCalls?: ToolCall[];
-  toolCallId?: string;
-  toolName?: string;
-}
+/** A message as stored: as the backend got it, its images as references. */
+export type StoredMessage = Omit<ChatMessage, 'images'> & { images?: StoredImage[] };
 
 /**
  * The whole request of an exchange, as the backend was asked (after the route's mapping, the

@@ -10,6 +10,7 @@ import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
 import { SseWriter } from '../../common/streaming/sse-writer';
 import { ChatInput, ChatResult, ChatService } from './chat.service';
+import { thinkFromQuery, toOutputFormat } from './dto/chat-fields.validator';
 import { ChatQueryDto, ChatRequestDto } from './dto/chat-request.dto';
 import { ChatResponseDto } from './dto/chat-response.dto';
 import { SseEventIds } from './sse-event-ids';
@@ -18,8 +19,9 @@ const RECONNECT_DESCRIPTION = 'The request carried the `Last-Event-ID` of a chat
 
 const SSE_DESCRIPTION = [
   'A `text/event-stream`: first the comment `: ok`, then one `event: token` per chunk with `data: {"text": "…"}`,',
-  'then `event: done` with `data: {"conversation_id", "session_id", "model", "cached", "usage"}`',
+  'then `event: done` with `data: {"conversation_id", "session_id", "model", "cached", "usage"}` and `"thinking"` when the model reasoned',
   '(`conversation_id` null and `conversation_pending: true` when the database was locked and the exchange is stored later).',
+  'With `think`, the model\'s reasoning streams as `event: thinking` frames with `data: {"text": "…"}`, before (or between) the token frames.',
   'A failure after the stream started arrives as `event: error` with `data: {"message", "status"}`.',
   'A comment is sent after 15 s without data. If the client disconnects, the upstream generation is cancelled',
   'at once and the exchange is stored with status `aborted` and the partial answer.',
@@ -60,7 +62,7 @@ export class ChatController {
   @ApiOkResponse({ type: ChatResponseDto, description: 'The answer (or, with `stream: true`, an SSE stream).' })
   @ApiProduces('application/json', 'text/event-stream')
   async postChat(@Body() body: ChatRequestDto, @Res() reply: FastifyReply): Promise<void> {
-    if (body.stream) return this.streamTo(reply, body);
+    if (body.stream) return this.streamTo(reply, toInput(body));
     const result = await this.chat.complete(toInput(body), clientGone(reply));
     await reply.status(200).send(toResponse(result));
   }
@@ -72,7 +74,7 @@ export class ChatController {
   @ApiOkResponse({ description: SSE_DESCRIPTION, schema: { type: 'string' } })
   @ApiNoContentResponse({ description: RECONNECT_DESCRIPTION })
   async postSse(@Body() body: ChatRequestDto, @Res() reply: FastifyReply): Promise<void> {
-    return this.streamTo(reply, body);
+    return this.streamTo(reply, toInput(body));
   }
 
   @Get('chat/sse')
@@ -84,17 +86,17 @@ export class ChatController {
   @ApiOkResponse({ description: SSE_DESCRIPTION, schema: { type: 'string' } })
   @ApiNoContentResponse({ description: RECONNECT_DESCRIPTION })
   async getSse(@Query() query: ChatQueryDto, @Res() reply: FastifyReply): Promise<void> {
-    return this.streamTo(reply, query);
+    return this.streamTo(reply, queryToInput(query));
   }
 
   /**
    * Everything that can be refused with a plain HTTP status (size, breaker) is checked before
    * the headers go out; after that, failures are reported in-stream as `event: error`.
    */
-  private async streamTo(reply: FastifyReply, body: ChatRequestDto | ChatQueryDto): Promise<void> {
+  private async streamTo(reply: FastifyReply, input: ChatInput): Promise<void> {
     // An EventSource reconnecting after the stream ended: 204 makes it stop (HTML standard).
     if (SseEventIds.isFromChatStream(reply.request.headers['last-event-id'])) return void (await reply.status(204).send());
-    const prepared = await this.chat.prepare(toInput(body));
+    const prepared = await this.chat.prepare(input);
     const sse = new SseWriter(reply, this.config.chat.heartbeatMs);
     sse.open(reply.getHeaders() as Record<string, string>);
     const ids = new SseEventIds();
@@ -103,6 +105,7 @@ export class ChatController {
     try {
       for await (const event of this.chat.run(prepared, stop?.signal ?? sse.signal)) {
         if (event.type === 'token') await sse.event('token', { text: event.text }, ids.next());
+        else if (event.type === 'thinking') await sse.event('thinking', { text: event.text }, ids.next());
         else if (event.type === 'done') await sse.event('done', toDoneEvent(event.result), ids.final('done'));
       }
     } catch (error) {
@@ -119,12 +122,26 @@ export class ChatController {
   }
 }
 
-function toInput(body: ChatRequestDto | ChatQueryDto): ChatInput {
+function toInput(body: ChatRequestDto): ChatInput {
   return {
     prompt: body.prompt,
     sessionId: body.session_id,
     model: body.model,
-    options: 'options' in body ? body.options : undefined,
+    options: body.options,
+    images: body.images?.map((source, index) => ({ source, field: `images.${index}` })),
+    format: toOutputFormat(body.format),
+    think: body.think,
+    source: 'api',
+  };
+}
+
+function queryToInput(query: ChatQueryDto): ChatInput {
+  return {
+    prompt: query.prompt,
+    sessionId: query.session_id,
+    model: query.model,
+    format: query.format === 'json' ? 'json' : undefined,
+    think: thinkFromQuery(query.think),
     source: 'api',
   };
 }
@@ -137,6 +154,7 @@ function toDoneEvent(result: ChatResult) {
     model: result.model,
     cached: result.cached,
     usage: { prompt_tokens: result.usage.promptTokens, completion_tokens: result.usage.completionTokens },
+    ...(result.thinking ? { thinking: result.thinking } : {}),
   };
 }
 

@@ -7,15 +7,29 @@ import type { ConversationSource, ConversationStatus } from '../../core/persiste
 import { ConversationsService } from '../../core/persistence/conversations.service';
 import { storedAnswer, storedRequest } from '../../core/persistence/stored-exchange';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
-import type { BackendTimings, ChatMessage, TokenLogprob, ToolCall } from '../../core/llm/llm-backend';
+import type { BackendTimings, ChatMessage, OutputFormat, ThinkSetting, TokenLogprob, ToolCall } from '../../core/llm/llm-backend';
+import { ImageResolver } from '../../core/llm/image-input';
 import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
+
+/** An image as the client gave it (a data URL or base64) and the name of its field, for errors. */
+export interface ImageSource {
+  source: string;
+  /** `images.0`, `--image cat.png`. */
+  field: string;
+}
 
 export interface ChatInput {
   prompt: string;
   sessionId?: string;
   model?: string;
   options?: Record<string, unknown>;
+  /** Images for the model to look at with this prompt; session memory replays text only. */
+  images?: ImageSource[];
+  /** Constrain the answer to JSON, or to JSON valid against a schema. */
+  format?: OutputFormat;
+  /** Let the model reason first; its reasoning comes back as `thinking`. */
+  think?: ThinkSetting;
   source: ConversationSource;
 }
 
@@ -55,6 +69,11 @@ export interface PreparedChat {
   sessionId: string;
   source: ConversationSource;
   request: LlmRequest;
+  /**
+   * A last check of the finished answer (a strict JSON schema): what it throws fails the
+   * exchange — stored as `error` — instead of the answer being handed on.
+   */
+  check?: (answer: { text: string; toolCalls: ToolCall[] }) => void;
 }
 
 /** The answer as it streams: text, reasoning and tool calls in the order the model gave them, then `done`. */
@@ -74,15 +93,20 @@ export class ChatService {
     private readonly conversations: ConversationsService,
     private readonly generation: GenerationSettingsService,
     private readonly systemPrompt: SystemPromptService,
+    private readonly imageResolver: ImageResolver,
   ) {}
 
-  /** Checks the prompt size and the breaker, and builds the message list with the session's memory. */
-  async prepare(input: ChatInput): Promise<PreparedChat> {
+  /**
+   * Checks the prompt size and the breaker, reads the images (their type from the bytes, their
+   * size), and builds the message list with the session's memory.
+   */
+  async prepare(input: ChatInput, signal?: AbortSignal): Promise<PreparedChat> {
     const limit = this.config.chat.maxPromptChars;
     if (input.prompt.length > limit) {
       throw new PayloadTooLargeError(`prompt is ${input.prompt.length} characters; the limit is ${limit} (MAX_PROMPT_CHARS)`);
     }
     this.llm.assertAvailable(input.model);
+    const images = await Promise.all((input.images ?? []).map(({ source, field }) => this.imageResolver.resolve(source, field, signal)));
     const sessionId = input.sessionId ?? randomHex(8);
     // A session id we just made up has no history: skip the read.
     const turns =
@@ -95,14 +119,12 @@ export class ChatService {
     for (const turn of turns) {
       messages.push({ role: 'user', content: turn.prompt }, { role: 'assistant', content: turn.response });
     }
-    messages.push({ role: 'user', content: input.prompt });
+    messages.push(images.length > 0 ? { role: 'user', content: input.prompt, images } : { role: 'user', content: input.prompt });
     const model = input.model ?? this.config.llm.model;
-    return {
-      prompt: input.prompt,
-      sessionId,
-      source: input.source,
-      request: { model, messages, options: this.generation.optionsFor(input.prompt, input.options) },
-    };
+    const request: LlmRequest = { model, messages, options: this.generation.optionsFor(input.prompt, input.options) };
+    if (input.format !== undefined) request.format = input.format;
+    if (input.think !== undefined) request.think = input.think;
+    return { prompt: input.prompt, sessionId, source: input.source, request };
   }
 
   /**
@@ -123,6 +145,7 @@ export class ChatService {
     try {
       for await (const event of this.llm.stream(chat.request, signal)) {
         if (event.type === 'done') {
+          chat.check?.(answer);
           const finishReason = answer.finishReason(event.doneReason);
           const result = await finish(event.cached ? 'cached' : 'ok', event.usage, finishReason);
           yield { type: 'done', result: { ...result, cached: event.cached, finishReason, timings: event.timings } };
@@ -151,6 +174,7 @@ export class ChatService {
         const tail = cutAt(event.text, room) + ELLIPSIS;
         answer.text += tail;
         yield { type: 'token', text: tail };
+        chat.check?.(answer);
         const result = await finish('ok', { promptTokens: 0, completionTokens: chunks }, 'length');
         yield { type: 'done', result: { ...result, cached: false, finishReason: 'length' } };
         return;

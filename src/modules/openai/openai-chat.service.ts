@@ -1,24 +1,36 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
-import type { CancelSignal } from '../../common/async/cancellation';
-import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
+import { CancelSignal, Cancellation, firstOf } from '../../common/async/cancellation';
+import { ClientClosedError, PayloadTooLargeError, UnsupportedFieldError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
-import type { ChatMessage } from '../../core/llm/llm-backend';
-import { LlmService } from '../../core/llm/llm.service';
+import { ImageResolver } from '../../core/llm/image-input';
+import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
 import { ChatEvent, ChatResult, ChatService, PreparedChat } from '../chat/chat.service';
-import { ChatCompletionRequestDto, contentText } from './dto/chat-completion-request.dto';
+import { backendMessages, lastUserText, outputFormat, thinkFor, toolChoiceOf, toolDefinitions } from './chat-request-mapping';
+import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
+import { checkStrictOutput, strictValidator } from './strict-output';
 
 /** A validated completion request, ready to run: what is checked before a response starts. */
 export interface PreparedCompletion {
-  /** `chatcmpl-<hex>`; the hex part is the stored exchange's session id. */
+  /** `chatcmpl-<hex>`; the hex part is the stored exchanges' session id. */
   id: string;
   /** Unix seconds. */
   created: number;
   model: string;
   includeUsage: boolean;
+  /** Whether the client asked for log probabilities (`choices[].logprobs` is then an object). */
+  logprobs: boolean;
+  /** How many choices (generations) to run. */
+  n: number;
   chat: PreparedChat;
+}
+
+/** An event of one of the `n` generations. */
+export interface ChoiceEvent {
+  index: number;
+  event: ChatEvent;
 }
 
 /**
@@ -27,7 +39,8 @@ export interface PreparedCompletion {
  * sent no system (or developer) message. The run itself is ChatService's — the same
  * LlmService (cache, breaker, retries, timeouts), the same storage of every exchange (source
  * `openai`, the last user message as the prompt, PII masked on write) and the same
- * cancellation when the client leaves.
+ * cancellation when the client leaves. With `n` > 1 the generations run side by side, each
+ * stored as its own exchange.
  */
 @Injectable()
 export class OpenAiChatService {
@@ -37,49 +50,133 @@ export class OpenAiChatService {
     private readonly chat: ChatService,
     private readonly generation: GenerationSettingsService,
     private readonly systemPrompt: SystemPromptService,
+    private readonly images: ImageResolver,
   ) {}
 
-  /** Checks the prompt size and the breaker, and builds the backend request. */
-  prepare(body: ChatCompletionRequestDto): PreparedCompletion {
-    const messages: ChatMessage[] = body.messages.map((message) => ({
-      role: message.role === 'developer' ? 'system' : message.role,
-      content: contentText(message.content),
-    }));
-    // The DTO guarantees a user message.
-    const prompt = messages.findLast((message) => message.role === 'user')!.content;
+  /**
+   * Checks what can be checked before the model is asked — the prompt size, the combination of
+   * fields, a strict schema, the breaker — then resolves the images and builds the backend
+   * request. Nothing is stored for a request refused here.
+   */
+  async prepare(body: ChatCompletionRequestDto, signal: CancelSignal): Promise<PreparedCompletion> {
+    const prompt = lastUserText(body.messages);
     const limit = this.config.chat.maxPromptChars;
     if (prompt.length > limit) {
       throw new PayloadTooLargeError(`the last user message is ${prompt.length} characters; the limit is ${limit} (MAX_PROMPT_CHARS)`);
     }
+    const format = outputFormat(body.response_format);
+    const toolChoice = toolChoiceOf(body);
+    const forcesCall = toolChoice === 'required' || typeof toolChoice === 'object';
+    if (forcesCall && format) {
+      // Ollama has no tool_choice: a forced call is itself made with `format`, which cannot hold two schemas.
+      throw new UnsupportedFieldError('tool_choice', 'a required or named tool call cannot be combined with response_format json_object or json_schema on Ollama');
+    }
+    const strict = typeof format === 'object' && format.strict ? strictValidator(format.schema) : undefined;
     this.llm.assertAvailable(body.model);
+    const messages = await this.withImages(signal, (abort) =>
+      backendMessages(body.messages, (url, field) => this.images.resolve(url, field, abort)),
+    );
     const system = this.systemPrompt.get();
     if (system && !messages.some((message) => message.role === 'system')) messages.unshift({ role: 'system', content: system });
+    const tools = toolDefinitions(body);
+    const request: LlmRequest = {
+      model: body.model,
+      messages,
+      options: this.generation.optionsFor(prompt, samplingOptions(body)),
+      ...(tools ? { tools } : {}),
+      ...(toolChoice ? { toolChoice } : {}),
+      ...(body.parallel_tool_calls === false ? { parallelToolCalls: false } : {}),
+      ...(format ? { format } : {}),
+      ...(body.reasoning_effort ? { think: thinkFor(body.reasoning_effort) } : {}),
+      ...(body.logprobs ? { logprobs: true } : {}),
+      ...(body.logprobs && body.top_logprobs !== undefined ? { topLogprobs: body.top_logprobs } : {}),
+    };
     const hex = randomHex(12);
     return {
       id: `chatcmpl-${hex}`,
       created: Math.floor(Date.now() / 1000),
       model: body.model,
       includeUsage: body.stream_options?.include_usage === true,
+      logprobs: body.logprobs === true,
+      n: body.n ?? 1,
       chat: {
         prompt,
         sessionId: hex,
         source: 'openai',
-        request: { model: body.model, messages, options: this.generation.optionsFor(prompt, samplingOptions(body)) },
+        request,
+        ...(strict ? { check: (answer) => answer.toolCalls.length > 0 || checkStrictOutput(strict, answer.text) } : {}),
       },
     };
   }
 
-  /** Tokens as they arrive, then `done`; the exchange is stored whatever happens. */
-  run(prepared: PreparedCompletion, signal: CancelSignal): AsyncGenerator<ChatEvent> {
-    return this.chat.run(prepared.chat, signal);
+  /**
+   * The events of all choices as they come, each with its index; every exchange is stored
+   * whatever happens. When one choice fails the others are cancelled (stored as aborted) and
+   * the failure is thrown.
+   */
+  async *run(prepared: PreparedCompletion, signal: CancelSignal): AsyncGenerator<ChoiceEvent> {
+    if (prepared.n === 1) {
+      for await (const event of this.chat.run(prepared.chat, signal)) yield { index: 0, event };
+      return;
+    }
+    const own = new Cancellation();
+    const stop = firstOf([signal, own]);
+    try {
+      const runs = Array.from({ length: prepared.n }, () => this.chat.run(prepared.chat, stop.signal));
+      yield* interleave(runs, () => own.abort(new ClientClosedError()));
+    } finally {
+      own.abort(new ClientClosedError());
+      stop.release();
+    }
   }
 
-  /** The whole answer (a non-streaming request). */
-  async complete(prepared: PreparedCompletion, signal: CancelSignal): Promise<ChatResult> {
-    for await (const event of this.run(prepared, signal)) {
-      if (event.type === 'done') return event.result;
+  /** Every choice's whole answer (a non-streaming request), in index order. */
+  async complete(prepared: PreparedCompletion, signal: CancelSignal): Promise<ChatResult[]> {
+    const results: ChatResult[] = [];
+    for await (const { index, event } of this.run(prepared, signal)) {
+      if (event.type === 'done') results[index] = event.result;
     }
-    throw new ClientClosedError();
+    if (results.filter(Boolean).length < prepared.n) throw new ClientClosedError();
+    return results;
+  }
+
+  /** Runs `work` with an AbortSignal that follows the client's (the image fetches take one). */
+  private async withImages<T>(signal: CancelSignal, work: (abort: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await work(controller.signal);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/**
+ * The events of several generators as each produces them, tagged with its position. The first
+ * failure ends the whole: `cancel` stops the others' upstream, and they are closed.
+ */
+async function* interleave(runs: AsyncGenerator<ChatEvent>[], cancel: () => void): AsyncGenerator<ChoiceEvent> {
+  const next = (index: number) => runs[index].next().then((result) => ({ index, result }));
+  const pending = new Map(runs.map((_run, index) => [index, next(index)]));
+  try {
+    while (pending.size > 0) {
+      const { index, result } = await Promise.race(pending.values());
+      if (result.done) {
+        pending.delete(index);
+        continue;
+      }
+      pending.set(index, next(index));
+      yield { index, event: result.value };
+    }
+  } finally {
+    // Left early (a failure, the consumer stopped): cancel the rest, let each run settle and
+    // close it, so every exchange is stored before the request ends.
+    if (pending.size > 0) cancel();
+    await Promise.allSettled(pending.values());
+    await Promise.allSettled(runs.map((run) => run.return(undefined)));
   }
 }
 

@@ -1,14 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsString, Matches, MaxLength, MinLength, Validate } from 'class-validator';
+import { IsBoolean, IsIn, IsString, Matches, MaxLength, MinLength, Validate } from 'class-validator';
 import { IsOptionalNotNull } from '../../../common/validation/optional';
 import { AcceptPlainWhen, isPlainObject } from '../../../common/validation/accept-plain';
 import { OllamaOptionsConstraint, OLLAMA_OPTIONS } from './ollama-options.validator';
+import { CHAT_MAX_IMAGES, ChatFormatConstraint, ChatImagesConstraint, ChatThinkConstraint, THINK_LEVELS } from './chat-fields.validator';
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 export const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
 
 /** Fields shared by `POST /chat`, `POST /chat/sse` and `GET /chat/sse`. */
-export class ChatQueryDto {
+export class ChatBaseDto {
   @ApiProperty({
     description: 'The user message. 1..MAX_PROMPT_CHARS characters (default 4000); longer prompts are refused with 413.',
     example: 'Explain what a circuit breaker does in two sentences.',
@@ -36,6 +37,22 @@ export class ChatQueryDto {
   @MaxLength(200)
   @Matches(MODEL_PATTERN, { message: 'model is not a valid model name' })
   model?: string;
+}
+
+const THINK_DESCRIPTION =
+  'Let a model that can reason (Ollama capability `thinking`) think before it answers: true/false, or an effort level. The reasoning streams as `event: thinking` frames and is returned as `thinking`; a model without the capability answers 400.';
+
+/** `GET /chat/sse`: the shared fields, and `think`/`format` as query strings (images need a body). */
+export class ChatQueryDto extends ChatBaseDto {
+  @ApiPropertyOptional({ description: THINK_DESCRIPTION, enum: ['true', 'false', ...THINK_LEVELS] })
+  @IsOptionalNotNull()
+  @IsIn(['true', 'false', ...THINK_LEVELS], { message: `think must be true, false, or one of ${THINK_LEVELS.join(', ')}` })
+  think?: string;
+
+  @ApiPropertyOptional({ description: '`json`: the answer is a JSON value (a schema needs POST).', enum: ['json'] })
+  @IsOptionalNotNull()
+  @IsIn(['json'], { message: 'format must be "json" (send a JSON Schema in a POST body)' })
+  format?: string;
 }
 
 /**
@@ -72,7 +89,7 @@ export function isPlainChatRequest(value: unknown): boolean {
 }
 
 @AcceptPlainWhen(isPlainChatRequest)
-export class ChatRequestDto extends ChatQueryDto {
+export class ChatRequestDto extends ChatBaseDto {
   @ApiPropertyOptional({
     description: 'true: answer as a Server-Sent Events stream, exactly like POST /chat/sse.',
     default: false,
@@ -90,4 +107,32 @@ export class ChatRequestDto extends ChatQueryDto {
   @IsOptionalNotNull()
   @Validate(OllamaOptionsConstraint)
   options?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    description: `Images for the model to look at with this prompt (a model with the \`vision\` capability): at most ${CHAT_MAX_IMAGES}, each a data URL (\`data:image/png;base64,…\`) or bare base64 of a PNG, JPEG, GIF or WebP file, at most IMAGE_MAX_BYTES (default 10 MiB) decoded. URLs are not fetched. Images go with this turn only: session memory replays the earlier turns' text.`,
+    type: [String],
+    maxItems: CHAT_MAX_IMAGES,
+    example: ['data:image/png;base64,iVBORw0KGgo…'],
+  })
+  @IsOptionalNotNull()
+  @Validate(ChatImagesConstraint)
+  images?: string[];
+
+  @ApiPropertyOptional({
+    description: 'Constrain the answer: `"json"` for any JSON value, or a JSON Schema object the answer must match (Ollama structured outputs).',
+    oneOf: [{ type: 'string', enum: ['json'] }, { type: 'object', additionalProperties: true }],
+    example: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  })
+  @IsOptionalNotNull()
+  @Validate(ChatFormatConstraint)
+  format?: 'json' | Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    description: THINK_DESCRIPTION,
+    oneOf: [{ type: 'boolean' }, { type: 'string', enum: [...THINK_LEVELS] }],
+    example: true,
+  })
+  @IsOptionalNotNull()
+  @Validate(ChatThinkConstraint)
+  think?: boolean | (typeof THINK_LEVELS)[number];
 }

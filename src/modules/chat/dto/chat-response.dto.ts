@@ -37,6 +37,12 @@ export class ChatResponseDto {
 
   @ApiProperty({ type: UsageDto })
   usage!: UsageDto;
+
+  @ApiPropertyOptional({
+    description: "The model's reasoning before its answer; present when it reasoned (`think`).",
+    example: 'The user asks about a circuit breaker, so…',
+  })
+  thinking?: string;
 }
 
 export class SseDoneEventDto {
@@ -57,4 +63,10 @@ export class SseDoneEventDto {
 
   @ApiProperty({ type: UsageDto })
   usage!: UsageDto;
+
+  @ApiPropertyOptional({
+    description: "The model's reasoning before its answer; present when it reasoned (`think`).",
+    example: 'The user asks about a circuit breaker, so…',
+  })
+  thinking?: string;
 }

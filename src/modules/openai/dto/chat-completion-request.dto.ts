@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -21,55 +21,17 @@ import {
 } from 'class-validator';
 import { IsOptionalNotNull, OptionalNullable } from '../../../common/validation/optional';
 import { MODEL_PATTERN } from '../../chat/dto/chat-request.dto';
-
-/** `developer` is OpenAI's newer name for `system`; tool calling is not offered, so no `tool` role. */
-export const MESSAGE_ROLES = ['system', 'developer', 'user', 'assistant'] as const;
-export type MessageRole = (typeof MESSAGE_ROLES)[number];
+import { ChatCompletionMessageDto } from './chat-message.dto';
+import { ChatCompletionToolDto, MAX_TOOLS, ResponseFormatDto, ToolChoiceConstraint, UniqueToolNamesConstraint } from './chat-tools.dto';
 
 export const MAX_MESSAGES = 1000;
 const MAX_STOP_SEQUENCES = 4;
+/** More concurrent generations than this would take the backend from everyone else for one request. */
+export const MAX_CHOICES = 8;
 
-/** One part of an array `content`; only text parts are accepted. */
-export class TextContentPartDto {
-  @ApiProperty({ description: 'Only `text` is supported (no images, audio or files).', enum: ['text'], example: 'text' })
-  type!: 'text';
-
-  @ApiProperty({ description: 'The text of this part. Parts are joined with a newline.', example: 'Summarise this:' })
-  text!: string;
-}
-
-export type MessageContent = string | TextContentPartDto[];
-
-/** Why `content` is not a string or an array of text parts, or null when it is. */
-export function contentProblem(value: unknown): string | null {
-  if (typeof value === 'string') return null;
-  if (!Array.isArray(value) || value.length === 0) return 'content must be a string or a non-empty array of text parts';
-  for (const [index, part] of value.entries()) {
-    if (part === null || typeof part !== 'object' || Array.isArray(part)) return `content.${index} must be an object`;
-    const { type, text, ...rest } = part as Record<string, unknown>;
-    if (type !== 'text') return `content.${index}.type must be "text": only text parts are supported (got ${JSON.stringify(type)})`;
-    if (typeof text !== 'string') return `content.${index}.text must be a string`;
-    const extra = Object.keys(rest)[0];
-    if (extra !== undefined) return `content.${index}.${extra} is not supported in a text part`;
-  }
-  return null;
-}
-
-/** The text a message carries: the string itself, or its text parts joined with newlines. */
-export function contentText(content: MessageContent): string {
-  return typeof content === 'string' ? content : content.map((part) => part.text).join('\n');
-}
-
-@ValidatorConstraint({ name: 'messageContent' })
-class MessageContentConstraint implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
-    return contentProblem(value) === null;
-  }
-
-  defaultMessage(args: ValidationArguments): string {
-    return contentProblem(args.value) ?? 'content is invalid';
-  }
-}
+/** OpenAI's `reasoning_effort` levels; see `thinkFor` for what each becomes in Ollama's `think`. */
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
+export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
 
 @ValidatorConstraint({ name: 'stopSequences' })
 class StopConstraint implements ValidatorConstraintInterface {
@@ -98,6 +60,18 @@ class HasUserMessageConstraint implements ValidatorConstraintInterface {
   }
 }
 
+/** `top_logprobs` means nothing without `logprobs: true` (OpenAI refuses it too). */
+@ValidatorConstraint({ name: 'onlyWithLogprobs' })
+class OnlyWithLogprobsConstraint implements ValidatorConstraintInterface {
+  validate(_value: unknown, args: ValidationArguments): boolean {
+    return (args.object as { logprobs?: unknown }).logprobs === true;
+  }
+
+  defaultMessage(): string {
+    return 'top_logprobs is only allowed when logprobs is true';
+  }
+}
+
 @ValidatorConstraint({ name: 'onlyWhenStreaming' })
 class OnlyWhenStreamingConstraint implements ValidatorConstraintInterface {
   validate(_value: unknown, args: ValidationArguments): boolean {
@@ -107,41 +81,6 @@ class OnlyWhenStreamingConstraint implements ValidatorConstraintInterface {
   defaultMessage(args: ValidationArguments): string {
     return `${args.property} is only allowed when stream is true`;
   }
-}
-
-export class ChatCompletionMessageDto {
-  @ApiProperty({
-    description:
-      'Who wrote the message. `developer` is treated as `system`. `tool` is refused: Vega does not offer tool calling.',
-    enum: MESSAGE_ROLES,
-    example: 'user',
-  })
-  @IsIn(MESSAGE_ROLES, { message: `role must be one of ${MESSAGE_ROLES.join(', ')} (tool calling is not supported)` })
-  role!: MessageRole;
-
-  @ApiProperty({
-    description: 'The message text, or an array of text parts (joined with a newline). Image, audio and file parts are refused.',
-    oneOf: [{ type: 'string' }, { type: 'array', items: { $ref: getSchemaPath(TextContentPartDto) } }],
-    example: 'Explain what a circuit breaker does in two sentences.',
-  })
-  @Validate(MessageContentConstraint)
-  content!: MessageContent;
-
-  @ApiPropertyOptional({ description: 'A participant name. Accepted for compatibility and not sent to the model.', maxLength: 64 })
-  @IsOptionalNotNull()
-  @IsString()
-  @MaxLength(64)
-  name?: string;
-
-  @ApiPropertyOptional({
-    description: 'The `refusal` of an assistant message a client sends back as history; accepted and not sent to the model.',
-    type: 'string',
-    nullable: true,
-  })
-  @OptionalNullable()
-  @IsString()
-  @MaxLength(4000)
-  refusal?: string | null;
 }
 
 export class StreamOptionsDto {
@@ -241,12 +180,85 @@ export class ChatCompletionRequestDto {
   @Max(2)
   frequency_penalty?: number;
 
-  @ApiPropertyOptional({ description: 'How many choices to generate. Only 1 is supported; anything else is refused with 400.', minimum: 1, maximum: 1, default: 1, nullable: true })
+  @ApiPropertyOptional({
+    description: `How many choices to generate, 1 to ${MAX_CHOICES}: each is its own generation (run concurrently) and its own stored exchange, all with the completion's session id. Streaming interleaves their chunks, told apart by \`index\`; \`usage\` counts the prompt once and the completions of all.`,
+    minimum: 1,
+    maximum: MAX_CHOICES,
+    default: 1,
+    nullable: true,
+  })
   @OptionalNullable()
   @IsInt()
-  @Min(1, { message: 'n must be 1: Vega generates one choice per request' })
-  @Max(1, { message: 'n must be 1: Vega generates one choice per request' })
+  @Min(1)
+  @Max(MAX_CHOICES, { message: `n must not be greater than ${MAX_CHOICES}: each choice is a generation of its own` })
   n?: number;
+
+  @ApiPropertyOptional({
+    description: `Functions the model may call (at most ${MAX_TOOLS}), sent to Ollama as \`tools\`. The model needs the \`tools\` capability (Ollama answers 400 otherwise, passed on as is).`,
+    type: [ChatCompletionToolDto],
+  })
+  @IsOptionalNotNull()
+  @IsArray()
+  @ArrayMaxSize(MAX_TOOLS)
+  @ValidateNested({ each: true })
+  @Type(() => ChatCompletionToolDto)
+  @Validate(UniqueToolNamesConstraint)
+  tools?: ChatCompletionToolDto[];
+
+  @ApiPropertyOptional({
+    description:
+      'Whether and which function the model must call. `auto` (the default with tools): the model decides. `none`: the tools are not sent at all. `required`: some call; `{"type": "function", "function": {"name": …}}`: a call of that function (it must be in `tools`). Ollama has no tool_choice: for `required` and a named function Vega constrains the answer with `format` to a JSON Schema of the allowed calls and turns the answer into the tool call, so those two cannot be combined with `response_format` json_object/json_schema (400). On an OpenAI-compatible backend the field is passed through.',
+    oneOf: [
+      { type: 'string', enum: ['auto', 'none', 'required'] },
+      {
+        type: 'object',
+        properties: { type: { type: 'string', enum: ['function'] }, function: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } },
+        required: ['type', 'function'],
+      },
+    ],
+    example: 'auto',
+  })
+  @IsOptionalNotNull()
+  @Validate(ToolChoiceConstraint)
+  tool_choice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+
+  @ApiPropertyOptional({
+    description: 'false: at most one tool call per answer (Vega keeps the first one the model made). Default true.',
+    default: true,
+  })
+  @IsOptionalNotNull()
+  @IsBoolean()
+  parallel_tool_calls?: boolean;
+
+  @ApiPropertyOptional({ type: ResponseFormatDto, description: 'The shape of the answer: text, any JSON object, or JSON that follows a schema (Ollama `format`).' })
+  @IsOptionalNotNull()
+  @ValidateNested()
+  @Type(() => ResponseFormatDto)
+  response_format?: ResponseFormatDto;
+
+  @ApiPropertyOptional({
+    description:
+      "How hard the model thinks before answering, as Ollama's `think`: `none` → false (no thinking), `minimal` → `low`, `low`/`medium`/`high` the same, `xhigh`/`max` → `max`. The model needs the `thinking` capability. The reasoning comes back as `reasoning_content` and `reasoning` (both, for clients of either name) on the message or delta. Absent: the model's default.",
+    enum: REASONING_EFFORTS,
+    nullable: true,
+    example: 'low',
+  })
+  @OptionalNullable()
+  @IsIn(REASONING_EFFORTS, { message: `reasoning_effort must be one of ${REASONING_EFFORTS.join(', ')}` })
+  reasoning_effort?: ReasoningEffort;
+
+  @ApiPropertyOptional({ description: 'true: each answer token comes with its log probability (`choices[].logprobs.content`), as Ollama gives them.', default: false, nullable: true })
+  @OptionalNullable()
+  @IsBoolean()
+  logprobs?: boolean;
+
+  @ApiPropertyOptional({ description: 'With `logprobs`: how many of the most likely alternatives to give for each token (0 to 20).', minimum: 0, maximum: 20, nullable: true })
+  @OptionalNullable()
+  @Validate(OnlyWithLogprobsConstraint)
+  @IsInt()
+  @Min(0)
+  @Max(20)
+  top_logprobs?: number;
 
   @ApiPropertyOptional({ description: "An end-user identifier, as OpenAI's `user`. Accepted for compatibility; not stored.", maxLength: 256 })
   @IsOptionalNotNull()

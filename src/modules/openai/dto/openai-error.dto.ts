@@ -16,7 +16,7 @@ export class OpenAiErrorDto {
 
   @ApiProperty({
     description:
-      'A machine-readable code or null: `invalid_api_key`, `model_not_found`, `unknown_parameter`, `context_length_exceeded`, `rate_limit_exceeded`, `backend_error`, `backend_unavailable`, `backend_timeout`.',
+      'A machine-readable code or null: `invalid_api_key`, `model_not_found`, `unknown_parameter`, `unsupported_field`, `context_length_exceeded`, `rate_limit_exceeded`, `backend_error`, `invalid_model_output`, `backend_unavailable`, `backend_timeout`.',
     type: 'string',
     nullable: true,
     example: null,
@@ -36,7 +36,7 @@ const DESCRIPTIONS: Record<number, string> = {
   404: 'The model does not exist on the backend (`model_not_found`).',
   413: 'The last user message is longer than MAX_PROMPT_CHARS, or the body is too large (`context_length_exceeded`).',
   429: "Rate limited (`rate_limit_exceeded`: the key's requests per minute, or too many wrong keys from this address): retry after the seconds in Retry-After.",
-  502: 'The model backend answered with an error (`backend_error`).',
+  502: 'The model backend answered with an error (`backend_error`), or a strict `json_schema` answer did not follow its schema (`invalid_model_output`).',
   503: 'The model backend is unreachable or overloaded, or the circuit breaker is open (`backend_unavailable`); see Retry-After.',
   504: 'The model backend timed out (`backend_timeout`).',
 };
