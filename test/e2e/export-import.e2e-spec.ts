@@ -73,6 +73,20 @@ async function fillHistory(t: TestApp): Promise<void> {
   const chat = await (await t.request('/chat', { body: { prompt: 'hello there', session_id: 'plain', options: { temperature: 0.1 } } })).json();
   await t.request('/feedback', { body: { conversation_id: chat.conversation_id, rating: 5, tags: 'good,short', notes: 'fine', reviewed: true } });
   await runAgentChat(t);
+  // A tool round trip through the OpenAI-compatible route: the assistant's call and the tool's result sent back.
+  const v1 = await t.request('/v1/chat/completions', {
+    body: {
+      model: 'qwen3',
+      messages: [
+        { role: 'user', content: 'Weather in Lyon?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_v1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Lyon"}' } }] },
+        { role: 'tool', tool_call_id: 'call_v1', content: 'Sunny' },
+      ],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      reasoning_effort: 'low',
+    },
+  });
+  expect(v1.status).toBe(200);
   const store = t.app.get(ConversationsService);
   await store.record({
     prompt: 'two texts',
@@ -114,7 +128,8 @@ async function exportLines(t: TestApp, query = ''): Promise<string[]> {
 describe('Export and import of the whole exchange', () => {
   const fake = new FakeOllama({
     models: ['mistral', { name: 'qwen3', capabilities: ['completion', 'tools', 'thinking', 'vision'] }],
-    respond: (req) => (req.tools ? AGENT_ANSWER : {}),
+    // The /v1 round trip (its tool's result is just "Sunny") gets a plain answer; the agent its call.
+    respond: (req) => (!req.tools ? {} : req.messages?.at(-1)?.content === 'Sunny' ? { content: 'Sunny in Lyon today.' } : AGENT_ANSWER),
   });
   const apps: TestApp[] = [];
   const dirs: ReturnType<typeof tempDir>[] = [];
@@ -144,9 +159,13 @@ describe('Export and import of the whole exchange', () => {
       const t = await start();
       await fillHistory(t);
       const rows = (await exportLines(t)).map((line) => JSON.parse(line));
-      expect(rows.map((row) => row.kind)).toEqual(['completion', 'embedding', 'chat', 'chat']);
+      expect(rows.map((row) => row.kind)).toEqual(['completion', 'embedding', 'chat', 'chat', 'chat']);
       for (const row of rows) expect(row).toEqual(await (await t.request(`/conversations/${row.id}`)).json());
-      const agent = rows[2];
+      const v1 = rows[2];
+      expect(v1.source).toBe('openai');
+      expect(v1.request.messages[1].tool_calls).toEqual([{ id: 'call_v1', name: 'get_weather', arguments: { city: 'Lyon' } }]);
+      expect(v1.request.messages[2]).toMatchObject({ role: 'tool', content: 'Sunny', tool_call_id: 'call_v1' });
+      const agent = rows[3];
       expect(agent.request.messages.map((message: { role: string }) => message.role)).toEqual(['system', 'user', 'assistant', 'tool']);
       expect(agent.request.messages[1].images).toEqual([{ mime: 'image/png', bytes: PNG.length, sha256: IMAGE.sha256 }]);
       expect(agent.answer).toMatchObject({ thinking: AGENT_ANSWER.thinking, tool_calls: [expect.objectContaining({ name: 'book_hotel' })], finish_reason: 'tool_calls' });
@@ -167,7 +186,7 @@ describe('Export and import of the whole exchange', () => {
       const target = await start();
       const result = await importFile(target, exported);
       expect(result.stderr).toBe('');
-      expect(JSON.parse(result.stdout)).toEqual({ imported: 4 });
+      expect(JSON.parse(result.stdout)).toEqual({ imported: 5 });
       // The file is newest first and is imported in its order: line i becomes id i + 1.
       for (const [index, line] of exported.entries()) {
         const original = await (await source.request(`/conversations/${JSON.parse(line).id}`)).json();
@@ -176,8 +195,8 @@ describe('Export and import of the whole exchange', () => {
       }
       // Tool names and arguments are search words again.
       const hits = (await (await target.request('/history?q=Villeurbanne')).json()).items;
-      expect(hits.map((hit: { id: number }) => hit.id)).toEqual([3]);
-      expect((await (await target.request('/history?q=get_weather')).json()).items).toHaveLength(1);
+      expect(hits.map((hit: { id: number }) => hit.id)).toEqual([4]);
+      expect((await (await target.request('/history?q=get_weather')).json()).items).toHaveLength(2);
     });
 
     it('keeps the image bytes when both ends store them (STORE_IMAGES=true), and only references otherwise', async () => {
