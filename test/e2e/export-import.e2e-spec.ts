@@ -14,6 +14,7 @@ import { InvalidInputError } from '../../src/common/errors/app-errors';
 import { DatabaseAdminService } from '../../src/modules/admin/database-admin.service';
 import { ChatService } from '../../src/modules/chat/chat.service';
 import { runVega } from '../support/cli';
+import { execDb } from '../support/seed';
 import { FakeOllama, type FakeAnswer } from '../support/fake-ollama';
 import { PNG } from '../support/images';
 import { queryDb } from '../support/sqlite';
@@ -172,6 +173,20 @@ describe('Export and import of the whole exchange', () => {
       // The filters still apply, search by a tool's argument included.
       expect((await exportLines(t, '?q=Villeurbanne')).map((line) => JSON.parse(line).id)).toEqual([agent.id]);
       expect((await exportLines(t, '?tags=good')).map((line) => JSON.parse(line).request.messages[0].content)).toEqual(['hello there']);
+    });
+
+    it('reads light and heavy exchanges in batches sized by their weight without repeating or losing one', async () => {
+      const t = await start();
+      // Every tenth row carries a 300,000-character conversation: batches shrink and grow again.
+      await execDb(
+        t.dbPath,
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
+         INSERT INTO conversations (prompt, response, request)
+         SELECT 'row ' || i, 'r', '{"model":"m","messages":[{"role":"user","content":"' || CASE WHEN i % 10 = 0 THEN hex(randomblob(150000)) ELSE 'short' END || '"}]}' FROM n`,
+      );
+      const rows = (await exportLines(t)).map((line) => JSON.parse(line));
+      expect(rows.map((row) => row.id)).toEqual(Array.from({ length: 1500 }, (_, index) => 1500 - index));
+      expect(rows.filter((row) => row.request.messages[0].content.length === 300_000)).toHaveLength(150);
     });
   });
 
