@@ -63,6 +63,14 @@ export abstract class AppConfig {
     cache: { ttlMs: number; maxEntries: number };
     systemPromptFile?: string;
   };
+  /**
+   * The context guard (see `core/llm/context-guard.ts`). `overflow` (`CONTEXT_OVERFLOW`): what a prompt
+   * too long for the model's context gets, a 400 or a bigger `num_ctx`; `maxNumCtx`
+   * (`CONTEXT_MAX_NUM_CTX`): the largest `num_ctx` it may raise to; `defaultNumCtx`
+   * (`CONTEXT_DEFAULT_NUM_CTX`): the context Ollama is assumed to use when neither the request nor the
+   * Modelfile sets `num_ctx`.
+   */
+  abstract readonly context: { overflow: 'refuse' | 'raise_num_ctx'; maxNumCtx: number; defaultNumCtx: number };
   abstract readonly chat: { maxPromptChars: number; maxResponseChars: number; memoryTurns: number; heartbeatMs: number };
   abstract readonly generation: Readonly<GenerationDefaults>;
   /**
@@ -164,6 +172,9 @@ function toAppConfig(env: ParsedEnv): AppConfig {
   if (env.LLM_BACKEND === 'openai' && env.OPENAI_BASE_URL.length === 0) {
     throw new ConfigError('Invalid configuration: OPENAI_BASE_URL must be set when LLM_BACKEND is openai (e.g. http://127.0.0.1:8080/v1)');
   }
+  if (env.CONTEXT_MAX_NUM_CTX < env.CONTEXT_DEFAULT_NUM_CTX) {
+    throw new ConfigError('Invalid configuration: CONTEXT_MAX_NUM_CTX must not be below CONTEXT_DEFAULT_NUM_CTX');
+  }
   const ollamaUrls = env.OLLAMA_URL.map((url) => url.replace(/\/+$/, ''));
   const dataDir = resolve(env.VEGA_DATA_DIR);
   const dbPath = env.DATABASE_URL ? resolve(env.DATABASE_URL.slice('sqlite:'.length)) : resolve(dataDir, 'vega.db');
@@ -206,6 +217,7 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       cache: { ttlMs: Math.round(env.CACHE_TTL_SECONDS * 1000), maxEntries: env.CACHE_MAX_ENTRIES },
       systemPromptFile: systemPromptFile ? resolve(systemPromptFile) : undefined,
     },
+    context: { overflow: env.CONTEXT_OVERFLOW, maxNumCtx: env.CONTEXT_MAX_NUM_CTX, defaultNumCtx: env.CONTEXT_DEFAULT_NUM_CTX },
     chat: {
       maxPromptChars: env.MAX_PROMPT_CHARS,
       maxResponseChars: env.MAX_RESPONSE_CHARS,

@@ -1,6 +1,6 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { ChatOpenAI } from '@langchain/openai';
-import { generateText, stepCountIs, streamText, tool } from 'ai';
+import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
+import { embed, embedMany, generateText, stepCountIs, streamText, tool } from 'ai';
 import { z } from 'zod';
 import { FakeOllama, type ChatRequestBody, type FakeAnswer } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
@@ -23,7 +23,10 @@ const cityArgs = z.object({ city: z.string().describe('The city') });
  * make (tools, structured output, streaming), with the fake Ollama behind Vega.
  */
 describe('LangChain and the AI SDK against /v1/chat/completions', () => {
-  const fake = new FakeOllama({ models: ['mistral', { name: 'qwen3', capabilities: ['completion', 'tools'] }], respond });
+  const fake = new FakeOllama({
+    models: ['mistral', { name: 'qwen3', capabilities: ['completion', 'tools'] }, { name: 'nomic-embed-text', capabilities: ['embedding'], embeddingLength: 16 }],
+    respond,
+  });
   let t: TestApp | undefined;
 
   beforeAll(async () => {
@@ -40,6 +43,12 @@ describe('LangChain and the AI SDK against /v1/chat/completions', () => {
   const start = async () => {
     t = await startTestApp({ OLLAMA_URL: fake.url });
     return t;
+  };
+  const kinds = async () => (await queryDb<{ kind: string }>(t!.dbPath, 'SELECT kind FROM conversations ORDER BY id')).map((row) => row.kind);
+  /** What Ollama itself answers for these texts, asked directly. */
+  const ollamaEmbeddings = async (input: string[]): Promise<number[][]> => {
+    const response = await fetch(`${fake.url}/api/embed`, { method: 'POST', body: JSON.stringify({ model: 'nomic-embed-text', input }) });
+    return ((await response.json()) as { embeddings: number[][] }).embeddings;
   };
   const statuses = async () => (await queryDb<{ status: string }>(t!.dbPath, 'SELECT status FROM conversations ORDER BY id')).map((row) => row.status);
 
@@ -74,6 +83,19 @@ describe('LangChain and the AI SDK against /v1/chat/completions', () => {
       await expect(structured.invoke('Again?')).rejects.toThrow(/does not follow the schema: must have required property 'age'/);
       expect(await statuses()).toEqual(['ok', 'error']);
     });
+
+    it('OpenAIEmbeddings: embedQuery and embedDocuments, the vectors as Ollama made them', async () => {
+      const app = await start();
+      const embeddings = new OpenAIEmbeddings({ model: 'nomic-embed-text', apiKey: TEST_API_KEY, maxRetries: 0, configuration: { baseURL: `${app.url}/v1` } });
+      const query = await embeddings.embedQuery('what is a circuit breaker?');
+      const documents = await embeddings.embedDocuments(['a breaker opens after failures', 'it closes again after a pause']);
+      expect(query).toHaveLength(16);
+      expect(documents.map((vector) => vector.length)).toEqual([16, 16]);
+      const direct = await ollamaEmbeddings(['what is a circuit breaker?', 'a breaker opens after failures', 'it closes again after a pause']);
+      // float32 on the wire (LangChain asks for base64 like the openai SDK): equal to 7 digits.
+      [query, ...documents].forEach((vector, i) => vector.forEach((value, j) => expect(value).toBeCloseTo(direct[i][j], 6)));
+      expect(await kinds()).toEqual(['embedding', 'embedding']);
+    });
   });
 
   describe('AI SDK (openai-compatible provider)', () => {
@@ -103,6 +125,21 @@ describe('LangChain and the AI SDK against /v1/chat/completions', () => {
       const toolMessage = fake.chatRequests()[1].body.messages.at(-1);
       expect(toolMessage).toEqual(expect.objectContaining({ role: 'tool', tool_name: 'get_weather', tool_call_id: expect.stringMatching(/^call_/) }));
       expect(await statuses()).toEqual(['ok', 'ok']);
+    });
+
+    it('embed and embedMany: one vector, then several in input order', async () => {
+      const app = await start();
+      const model = provider(app).embeddingModel('nomic-embed-text');
+      const one = await embed({ model, value: 'sunny day at the beach', maxRetries: 0 });
+      const many = await embedMany({ model, values: ['rainy day in Oslo', 'sunny day at the beach', 'snow'], maxRetries: 0 });
+      const direct = await ollamaEmbeddings(['sunny day at the beach', 'rainy day in Oslo', 'snow']);
+      one.embedding.forEach((value, j) => expect(value).toBeCloseTo(direct[0][j], 6));
+      expect(many.embeddings).toHaveLength(3);
+      many.embeddings[0].forEach((value, j) => expect(value).toBeCloseTo(direct[1][j], 6));
+      many.embeddings[1].forEach((value, j) => expect(value).toBeCloseTo(direct[0][j], 6));
+      many.embeddings[2].forEach((value, j) => expect(value).toBeCloseTo(direct[2][j], 6));
+      expect(many.usage.tokens).toBeGreaterThan(0);
+      expect(await kinds()).toEqual(['embedding', 'embedding']);
     });
 
     it('streamText: the text as it streams, and the finish', async () => {

@@ -399,14 +399,21 @@ describe('OpenAI SDK against /v1', () => {
       const models = [];
       for await (const model of client.models.list()) models.push(model);
       expect(models).toEqual([
-        { id: 'llama3:latest', object: 'model', created: 1748779200, owned_by: 'ollama' },
-        { id: 'mistral:latest', object: 'model', created: 1748779200, owned_by: 'ollama' },
+        { id: 'llama3:latest', object: 'model', created: 1748779200, owned_by: 'ollama', capabilities: ['completion'], context_length: 32768 },
+        { id: 'mistral:latest', object: 'model', created: 1748779200, owned_by: 'ollama', capabilities: ['completion'], context_length: 32768 },
       ]);
     });
 
     it('retrieves one model by name (the :latest tag may be left out), 404 for an unknown one', async () => {
       await start();
-      expect(await client.models.retrieve('mistral')).toEqual({ id: 'mistral:latest', object: 'model', created: 1748779200, owned_by: 'ollama' });
+      expect(await client.models.retrieve('mistral')).toEqual({
+        id: 'mistral:latest',
+        object: 'model',
+        created: 1748779200,
+        owned_by: 'ollama',
+        capabilities: ['completion'],
+        context_length: 32768,
+      });
       expect((await client.models.retrieve('llama3:latest')).id).toBe('llama3:latest');
       const error = await failure(() => client.models.retrieve('nope'));
       expect(error).toBeInstanceOf(OpenAI.NotFoundError);

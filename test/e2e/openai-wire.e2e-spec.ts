@@ -197,7 +197,8 @@ describe('OpenAI wire format over raw HTTP', () => {
     });
 
     it('takes a long conversation (past the global body limit) and refuses one over its own limit (4 MiB and room for two images)', async () => {
-      await start({ IMAGE_MAX_BYTES: String(1024 * 1024) });
+      // ~27k tokens by the context guard's estimate: a context that holds them, or the guard refuses first.
+      await start({ IMAGE_MAX_BYTES: String(1024 * 1024), CONTEXT_DEFAULT_NUM_CTX: '32768' });
       const limit = openAiChatBodyLimit(1024 * 1024);
       expect(limit).toBe(4 * 1024 * 1024 + 2 * 1_398_104);
       // 80 KB of history: more than the 64 KiB every other route takes.
@@ -224,9 +225,9 @@ describe('OpenAI wire format over raw HTTP', () => {
 
     it('404 for an unknown route under /v1/', async () => {
       await start();
-      const res = await t.request('/v1/embeddings', { body: { model: 'mistral', input: 'x' } });
+      const res = await t.request('/v1/audio/speech', { body: { model: 'mistral', input: 'x' } });
       expect(res.status).toBe(404);
-      expect((await res.json()).error).toEqual({ message: 'Cannot POST /v1/embeddings', type: 'invalid_request_error', param: null, code: null });
+      expect((await res.json()).error).toEqual({ message: 'Cannot POST /v1/audio/speech', type: 'invalid_request_error', param: null, code: null });
     });
 
     it('400 for a model id that is not a model name', async () => {

@@ -131,7 +131,8 @@ function tryItOutParameters(operation: Operation): Map<Parameter, unknown> | und
 }
 
 describe('GET /docs-json (the OpenAPI document)', () => {
-  const fake = new FakeOllama({ models: ['mistral'] }); // MODEL_NAME's default
+  // MODEL_NAME's default, and the embedding model the /v1/embeddings example names (Ollama's usual one).
+  const fake = new FakeOllama({ models: ['mistral', 'nomic-embed-text'] });
   let t: TestApp;
   let document: OpenApiDocument;
 

@@ -68,6 +68,11 @@ export interface FakeOllamaOptions {
   /** The whole answer: thinking, content, tool calls (content left out: `reply`, a `format` instance, or the echo). */
   respond?: (req: ChatRequestBody) => FakeAnswer;
   tokenDelayMs?: number;
+  /**
+   * The context a model gets when neither the request nor its Modelfile sets `num_ctx` (Ollama's
+   * OLLAMA_CONTEXT_LENGTH, or its choice by VRAM: 4096 under 24 GiB, 32768 up to 48 GiB). Default 4096.
+   */
+  defaultNumCtx?: number;
   chunkSize?: 'word' | number;
   /** Store every request in `requests` (default true). Turn off for benchmarks. */
   record?: boolean;
@@ -332,11 +337,13 @@ export class FakeOllama {
     this.defaultFault = fault;
   }
 
+  /** Forgets requests, faults and loaded models (a restarted server); the models themselves stay. */
   reset(): void {
     this.recorded.length = 0;
     this.recordedChats.length = 0;
     this.faults.length = 0;
     this.defaultFault = null;
+    this.loaded.clear();
   }
 
   inFlight(): number {
@@ -497,10 +504,10 @@ export class FakeOllama {
     if (messages.some((m) => Array.isArray(m?.images) && m.images.length > 0)) wants.push('vision');
     const refused = capabilityRefusal(req, model, 'chat', wants);
     if (refused) return sendError(exchange.res, refused);
-    if (messages.length === 0) return this.sendLoaded(exchange.res, req.model, CHAT_SHAPE);
     this.touch(model, req);
+    if (messages.length === 0) return this.sendLoaded(exchange.res, req.model, CHAT_SHAPE);
 
-    const promptWords = fittedPromptWords(messages, contextSize(req, model));
+    const promptWords = fittedPromptWords(messages, contextSize(req, model, this.opts.defaultNumCtx));
     const echo = `Echo: ${lastUserContent(messages)}`;
     this.respond(exchange, this.plan(req, model, CHAT_SHAPE, this.scripted(req, fault), echo, promptWords), stream, fault);
   }
@@ -521,14 +528,14 @@ export class FakeOllama {
     const refused = capabilityRefusal(req, model, 'generate', wants);
     if (refused) return sendError(exchange.res, refused);
     const prompt = req.prompt ?? '';
-    if (prompt === '' && !req.suffix) return this.sendLoaded(exchange.res, req.model, GENERATE_SHAPE);
     this.touch(model, req);
+    if (prompt === '' && !req.suffix) return this.sendLoaded(exchange.res, req.model, GENERATE_SHAPE);
 
     const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
     if (req.system) messages.unshift({ role: 'system', content: req.system });
     const view: ChatRequestBody = { ...req, messages };
     // The runner keeps about half the context of a prompt that does not fit.
-    const numCtx = contextSize(req, model);
+    const numCtx = contextSize(req, model, this.opts.defaultNumCtx);
     const words = countWords([req.system, prompt, req.suffix]) + IMAGE_WORDS * (req.images?.length ?? 0);
     const promptWords = words > numCtx ? Math.floor(numCtx / 2) : words;
     this.respond(exchange, this.plan(view, model, GENERATE_SHAPE, this.scripted(view, fault), `Echo: ${prompt}`, promptWords), req.stream !== false, null);
@@ -606,7 +613,7 @@ export class FakeOllama {
   private touch(model: FakeModel, body: Record<string, unknown>): void {
     const seconds = keepAliveSeconds(body.keep_alive);
     if (seconds === 0) this.loaded.delete(model.name);
-    else this.loaded.set(model.name, { expiresAt: seconds < 0 ? FOREVER : Date.now() + seconds * 1000, numCtx: contextSize(body, model) });
+    else this.loaded.set(model.name, { expiresAt: seconds < 0 ? FOREVER : Date.now() + seconds * 1000, numCtx: contextSize(body, model, this.opts.defaultNumCtx) });
   }
 
   private respond(exchange: Exchange, plan: Plan, stream: boolean, fault: FakeFault | null): void {
@@ -712,7 +719,7 @@ export class FakeOllama {
     }
     if (texts.length === 0) return sendJson(res, 200, { model: name, embeddings: [] });
     if (!model.capabilities.includes('embedding')) return sendError(res, { status: 400, message: `${registryName(model.name)} does not support embedding` });
-    const numCtx = contextSize(body, model);
+    const numCtx = contextSize(body, model, this.opts.defaultNumCtx);
     const counts = (texts as string[]).map((text) => countWords([text]));
     if (body.truncate === false && counts.some((count) => count > numCtx)) {
       return sendError(res, { status: 400, message: 'the input length exceeds the context length' });
@@ -1076,9 +1083,9 @@ function registryName(name: string): string {
 }
 
 /** The context a request runs with: its `num_ctx`, else the Modelfile's, else the default; never above what the model was trained for. */
-function contextSize(body: { options?: unknown }, model: FakeModel): number {
+function contextSize(body: { options?: unknown }, model: FakeModel, defaultNumCtx = DEFAULT_NUM_CTX): number {
   const requested = isObject(body.options) ? body.options.num_ctx : undefined;
-  const numCtx = typeof requested === 'number' && requested > 0 ? requested : (model.numCtx ?? DEFAULT_NUM_CTX);
+  const numCtx = typeof requested === 'number' && requested > 0 ? requested : (model.numCtx ?? defaultNumCtx);
   return Math.min(numCtx, model.contextLength);
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHttpApp } from '../../src/app/create-http-app';
 import { FakeOllama } from './fake-ollama';
+import type { FakeModelSpec } from './fake-ollama-model';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { AppLogger } from '../../src/core/logging/app-logger';
 
@@ -81,7 +82,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
  * Registers the usual hooks of an e2e file: one fake Ollama for the file, a fresh app (and
  * SQLite file) per test via `start()`, closed and reset after each test.
  */
-export function useAppWithFakeOllama(models: string[] = ['mistral']) {
+export function useAppWithFakeOllama(models: FakeModelSpec[] = ['mistral']) {
   const fake = new FakeOllama({ models });
   let current: TestApp | undefined;
   beforeAll(async () => {

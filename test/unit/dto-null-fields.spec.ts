@@ -5,7 +5,7 @@ import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
 
 /**
- * OpenAI's Chat Completions request allows these to be `null` (its spec marks them nullable);
+ * OpenAI's requests allow these to be `null` (its spec marks them nullable);
  * they are taken as "not given". Every other field of every DTO refuses `null`.
  */
 const NULL_AS_ABSENT: Record<string, string[]> = {
@@ -13,6 +13,12 @@ const NULL_AS_ABSENT: Record<string, string[]> = {
     'stream', 'stream_options', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens',
     'stop', 'seed', 'presence_penalty', 'frequency_penalty', 'n', 'reasoning_effort', 'logprobs', 'top_logprobs',
   ],
+  // OpenAI's legacy completions and embeddings requests mark these nullable too.
+  CreateCompletionRequestDto: [
+    'suffix', 'max_tokens', 'temperature', 'top_p', 'stop', 'seed', 'presence_penalty', 'frequency_penalty',
+    'stream', 'stream_options', 'echo', 'logprobs', 'n', 'best_of',
+  ],
+  CreateEmbeddingRequestDto: ['encoding_format', 'dimensions', 'user'],
   // Not OpenAI's fields: the reasoning echo of DeepSeek, vLLM and Ollama, which clients send back as they got it.
   ChatCompletionMessageDto: ['refusal', 'reasoning', 'reasoning_content'],
   FunctionDefinitionDto: ['strict'],

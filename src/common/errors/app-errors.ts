@@ -52,8 +52,10 @@ export class ContextLengthExceededError extends InvalidInputError {
     readonly promptTokens: number,
     readonly contextLength: number,
     message: string,
+    /** The request field that holds the prompt: `messages` (chat) or `prompt` (a raw completion). */
+    param = 'messages',
   ) {
-    super(message, { param: 'messages', code: 'context_length_exceeded' });
+    super(message, { param, code: 'context_length_exceeded' });
   }
 }
 

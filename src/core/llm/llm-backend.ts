@@ -139,6 +139,12 @@ export interface ModelDetails {
   contextLength?: number;
   /** `num_ctx` from the model's own parameters (Modelfile), when it sets one. */
   numCtx?: number;
+  /**
+   * The context its loaded runner was given (Ollama `/api/ps` `context_length`), when it is
+   * loaded: what a request that sets no `num_ctx` gets, whatever decided it (the server's
+   * OLLAMA_CONTEXT_LENGTH, or its choice by the GPU's memory).
+   */
+  loadedNumCtx?: number;
 }
 
 export interface EmbedRequest {

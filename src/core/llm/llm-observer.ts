@@ -12,6 +12,8 @@ export type LlmOutcome = (typeof LLM_OUTCOMES)[number];
  */
 export abstract class LlmObserver {
   abstract record(model: string, outcome: LlmOutcome, startedAt: number, firstTokenAt: number, usage?: BackendUsage): void;
+  /** The backend read far fewer prompt tokens than were sent: it cut the prompt to fit its context. */
+  abstract contextTruncated(model: string): void;
 }
 
 /** The outcome a failed call counts as. */

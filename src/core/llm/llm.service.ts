@@ -9,19 +9,24 @@ import {
   ClientClosedError,
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
-import { CircuitBreaker } from './circuit-breaker';
+import { BreakerPermit, CircuitBreaker } from './circuit-breaker';
+import { ContextGuard } from './context-guard';
 import {
   BackendChatRequest,
   BackendChunk,
   BackendCompletionRequest,
   BackendTimings,
   BackendUsage,
+  EmbedRequest,
+  EmbedResult,
   LlmBackend,
+  ModelDetails,
   TokenLogprob,
   ToolCall,
 } from './llm-backend';
 import { LlmObserver, outcomeOf } from './llm-observer';
 import { missingModelMessage } from './model-availability';
+import { ModelDetailsCache } from './model-details.cache';
 import { CachedAnswer, ResponseCache } from './response-cache';
 
 /** How long the model list behind a "model not found" message may take. */
@@ -44,6 +49,8 @@ export type LlmEvent =
 export class LlmService implements OnApplicationShutdown {
   readonly breaker: CircuitBreaker;
   readonly cache: ResponseCache;
+  private readonly details: ModelDetailsCache;
+  private readonly contextGuard: ContextGuard;
 
   constructor(
     private readonly config: AppConfig,
@@ -52,6 +59,14 @@ export class LlmService implements OnApplicationShutdown {
   ) {
     this.breaker = new CircuitBreaker(config.llm.breaker);
     this.cache = new ResponseCache(config.llm.cache.maxEntries, config.llm.cache.ttlMs);
+    this.details = new ModelDetailsCache(backend);
+    // Only Ollama cuts an over-long prompt silently; OpenAI-compatible servers refuse it themselves.
+    this.contextGuard = new ContextGuard(config.context, backend.kind === 'ollama' ? this.details : undefined, observer);
+  }
+
+  /** What the backend tells about a model (capabilities, context length), cached for a minute. */
+  modelDetails(model: string, signal?: CancelSignal): Promise<ModelDetails> {
+    return this.details.get(model, signal);
   }
 
   /** Throws `BreakerOpenError` when a call made now would be refused (checked before a stream starts). */
@@ -61,16 +76,73 @@ export class LlmService implements OnApplicationShutdown {
     throw this.breakerOpen();
   }
 
-  /** A chat through the policy: cache, breaker, retries before the first chunk, timeouts. */
-  stream(request: LlmRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
-    const cacheKey = this.cache.enabled ? ResponseCache.keyFor('chat', request) : '';
-    return this.run(request.model, cacheKey, (attempt) => this.backend.chatStream(request, attempt), signal);
+  /**
+   * A chat through the policy: the context guard (a prompt that cannot fit the model's context
+   * is refused before it is sent), cache, breaker, retries before the first chunk, timeouts.
+   */
+  async *stream(request: LlmRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
+    // An open breaker refuses the call anyway: do not ask the failing backend about the model first.
+    const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.check(request, signal);
+    const sent = check?.request ?? request;
+    const cacheKey = this.cache.enabled ? ResponseCache.keyFor('chat', sent) : '';
+    for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.chatStream(sent, attempt), signal)) {
+      if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
+      yield event;
+    }
   }
 
-  /** A raw completion (`/v1/completions`) through the same policy; cached apart from chats. */
-  streamCompletion(request: BackendCompletionRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
-    const cacheKey = this.cache.enabled ? ResponseCache.keyFor('completion', request) : '';
-    return this.run(request.model, cacheKey, (attempt) => this.backend.completionStream(request, attempt), signal);
+  /**
+   * Embeddings through the policy: breaker, retries with backoff, the whole-request timeout
+   * (`LLM_TIMEOUT_SEC`; there is no first token to wait for) and the metrics of every model call.
+   */
+  async embed(request: EmbedRequest, signal: CancelSignal): Promise<EmbedResult> {
+    const startedAt = performance.now();
+    if (signal.aborted) throw new ClientClosedError();
+    const permit = this.breaker.acquire();
+    if (!permit) {
+      this.observer?.record(request.model, 'breaker_open', startedAt, 0);
+      throw this.breakerOpen();
+    }
+    const deadline = new Deadline(this.config.llm.timeoutMs, signal);
+    for (let attempt = 0; ; attempt += 1) {
+      const attemptSignal = new AbortController();
+      const onClientAbort = () => attemptSignal.abort(new ClientClosedError());
+      signal.addEventListener('abort', onClientAbort, { once: true });
+      const timer = setTimeout(() => attemptSignal.abort(deadline.expired()), Math.max(0, deadline.remainingMs()));
+      try {
+        const result = await this.backend.embed(request, attemptSignal.signal);
+        permit.success();
+        this.observer?.record(request.model, 'ok', startedAt, 0, { promptTokens: result.promptTokens, completionTokens: 0 });
+        return result;
+      } catch (error) {
+        let failure = attemptSignal.signal.aborted ? attemptSignal.signal.reason : error;
+        if (failure instanceof AppError && failure.retryable && attempt < this.config.llm.maxRetries && !deadline.reason()) {
+          const interrupted = await deadline.wait(this.backoffMs(attempt)).then(
+            () => undefined,
+            (reason: unknown) => reason ?? new ClientClosedError(),
+          );
+          if (!interrupted) continue;
+          failure = interrupted;
+        }
+        settleFailure(permit, failure);
+        this.observer?.record(request.model, outcomeOf(failure), startedAt, 0);
+        throw failure;
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onClientAbort);
+      }
+    }
+  }
+
+  /** A raw completion (`/v1/completions`) through the same policy and context guard; cached apart from chats. */
+  async *streamCompletion(request: BackendCompletionRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
+    const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.checkCompletion(request, signal);
+    const sent = check?.request ?? request;
+    const cacheKey = this.cache.enabled ? ResponseCache.keyFor('completion', sent) : '';
+    for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.completionStream(sent, attempt), signal)) {
+      if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
+      yield event;
+    }
   }
 
   private async *run(
@@ -143,10 +215,7 @@ export class LlmService implements OnApplicationShutdown {
             failure = interrupted;
           }
           settled = true;
-          if (failure instanceof ClientClosedError) permit.release();
-          else if (failure instanceof BackendTimeoutError || (failure instanceof AppError && failure.status >= 500)) {
-            permit.failure();
-          } else permit.success(); // the backend answered (404 model, 400 options): it is healthy
+          settleFailure(permit, failure);
           this.observer?.record(model, outcomeOf(failure), startedAt, firstTokenAt);
           if (failure instanceof ModelNotFoundError && model === this.config.llm.model) throw await this.missingDefaultModel(model);
           throw failure;
@@ -188,6 +257,13 @@ export class LlmService implements OnApplicationShutdown {
     const base = this.config.llm.retryBackoffMs * 2 ** attempt;
     return base + base * 0.2 * Math.random();
   }
+}
+
+/** How a failed call counts for the breaker: a timeout or 5xx is a failure, a 4xx a healthy backend. */
+function settleFailure(permit: BreakerPermit, failure: unknown): void {
+  if (failure instanceof ClientClosedError) permit.release();
+  else if (failure instanceof BackendTimeoutError || (failure instanceof AppError && failure.status >= 500)) permit.failure();
+  else permit.success(); // the backend answered (404 model, 400 options): it is healthy
 }
 
 /** Collects one attempt's answer for the cache. */

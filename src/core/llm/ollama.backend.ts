@@ -169,11 +169,16 @@ export class OllamaBackend extends LlmBackend {
     return { embeddings: embeddings as number[][], promptTokens };
   }
 
+  /** `/api/show`, and `/api/ps` for the context of the model's runner when it is loaded (a failure there only leaves it out). */
   async showModel(model: string, signal?: AbortSignal): Promise<ModelDetails> {
     const body = JSON.stringify({ model });
-    const response = await this.send('/api/show', { method: 'POST', body }, signal ?? AbortSignal.timeout(10_000));
+    const within = signal ?? AbortSignal.timeout(10_000);
+    const running = this.getJson('/api/ps', within).catch(() => undefined);
+    const response = await this.send('/api/show', { method: 'POST', body }, within);
     const json = (await response.body.json()) as { capabilities?: unknown; model_info?: unknown; parameters?: unknown };
-    return showDetails(model, json);
+    const details = showDetails(model, json);
+    const loadedNumCtx = loadedContext(await running, model);
+    return loadedNumCtx === undefined ? details : { ...details, loadedNumCtx };
   }
 
   async close(): Promise<void> {
@@ -263,6 +268,16 @@ export function showDetails(name: string, json: { capabilities?: unknown; model_
     if (numCtx) details.numCtx = Number(numCtx[1]);
   }
   return details;
+}
+
+/** The context `/api/ps` lists for the loaded runner of `model` (`mistral` also matches `mistral:latest`). */
+export function loadedContext(json: unknown, model: string): number | undefined {
+  const models = (json as { models?: unknown } | undefined)?.models;
+  if (!Array.isArray(models)) return undefined;
+  const names = model.includes(':') ? [model] : [model, `${model}:latest`];
+  const entry = models.find((item) => names.includes((item as { name?: unknown } | null)?.name as string)) as { context_length?: unknown } | undefined;
+  const length = entry?.context_length;
+  return typeof length === 'number' && Number.isInteger(length) && length > 0 ? length : undefined;
 }
 
 /** The error for an Ollama answer that is not 200, with Ollama's own message (`{"error"}` body). */

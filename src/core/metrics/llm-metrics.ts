@@ -18,6 +18,7 @@ interface ModelSeries {
   tokensPerSecond: HistogramSeries;
   promptTokens: CounterSeries;
   completionTokens: CounterSeries;
+  truncations: CounterSeries;
 }
 
 /**
@@ -52,6 +53,12 @@ export class LlmMetrics extends LlmObserver {
   readonly completionTokens = new CounterFamily(
     'vega_llm_completion_tokens_total',
     'Completion tokens the backend generated (from its final chunk), by model.',
+    ['model'],
+  );
+
+  readonly truncations = new CounterFamily(
+    'vega_context_truncations_total',
+    'Answers whose prompt the backend read as far fewer tokens than Vega estimated: it silently cut the prompt to fit its context, by model.',
     ['model'],
   );
 
@@ -98,6 +105,10 @@ export class LlmMetrics extends LlmObserver {
     }
   }
 
+  contextTruncated(model: string): void {
+    this.seriesFor(model).truncations.inc();
+  }
+
   private seriesFor(model: string): ModelSeries {
     const found = this.byModel.get(model);
     if (found) return found;
@@ -117,6 +128,7 @@ export class LlmMetrics extends LlmObserver {
       tokensPerSecond: this.tokensPerSecond.with(label),
       promptTokens: this.promptTokens.with(label),
       completionTokens: this.completionTokens.with(label),
+      truncations: this.truncations.with(label),
     };
   }
 }

@@ -38,6 +38,7 @@ export class StateMetrics {
       llmMetrics.tokensPerSecond,
       llmMetrics.promptTokens,
       llmMetrics.completionTokens,
+      llmMetrics.truncations,
     ]) {
       registry.registerFamily(family);
     }

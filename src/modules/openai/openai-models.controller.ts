@@ -2,14 +2,24 @@ import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ModelNotFoundError } from '../../common/errors/app-errors';
+import { mapLimit } from '../../common/async/map-limit';
 import { clientGoneSignal } from '../../common/http/client-gone';
-import type { BackendModel } from '../../core/llm/llm-backend';
+import type { BackendModel, ModelDetails } from '../../core/llm/llm-backend';
 import { LlmService } from '../../core/llm/llm.service';
 import { ModelsService } from '../models/models.service';
 import { ApiOpenAiErrors } from './dto/openai-error.dto';
 import { ModelIdParamDto, OpenAiModelDto, OpenAiModelListDto } from './dto/openai-model.dto';
 
-/** `GET /v1/models` and `GET /v1/models/{id}`: the backend's models in OpenAI's shape. */
+/** How long a list waits for the models' details before it answers without them. */
+const DETAILS_WAIT_MS = 3_000;
+/** `/api/show` calls in flight at once when the details are not cached yet. */
+const DETAILS_CONCURRENCY = 4;
+
+/**
+ * `GET /v1/models` and `GET /v1/models/{id}`: the backend's models in OpenAI's shape, plus what
+ * the backend tells of each (capabilities, trained context length) as extra fields, which the
+ * OpenAI SDKs keep and ignore. The details come from `LlmService.modelDetails`, cached for a minute.
+ */
 @ApiTags('openai')
 @Controller('v1/models')
 export class OpenAiModelsController {
@@ -21,13 +31,16 @@ export class OpenAiModelsController {
   @Get()
   @ApiOperation({
     summary: 'List models (OpenAI-compatible)',
-    description: "The backend's models (Ollama `/api/tags`) as OpenAI's model list, sorted by name.",
+    description:
+      "The backend's models (Ollama `/api/tags`) as OpenAI's model list, sorted by name, each with `capabilities` (`completion`, `embedding`, `tools`, `vision`, `thinking`, `insert`…) and `context_length` when the backend reports them (Ollama `/api/show`, cached for a minute).",
   })
   @ApiOkResponse({ type: OpenAiModelListDto })
   @ApiOpenAiErrors(401, 429, 502, 503, 504)
   async list(@Res({ passthrough: true }) reply: FastifyReply): Promise<OpenAiModelListDto> {
-    const { models } = await this.models.list(clientGoneSignal(reply));
-    return { object: 'list', data: models.map((model) => this.toDto(model)) };
+    const signal = clientGoneSignal(reply);
+    const { models } = await this.models.list(signal);
+    const details = await mapLimit(models, DETAILS_CONCURRENCY, (model) => this.detailsOf(model.name, signal));
+    return { object: 'list', data: models.map((model, index) => this.toDto(model, details[index])) };
   }
 
   @Get(':id')
@@ -39,20 +52,28 @@ export class OpenAiModelsController {
   @ApiOkResponse({ type: OpenAiModelDto })
   @ApiOpenAiErrors(400, 401, 404, 429, 502, 503, 504)
   async retrieve(@Param() params: ModelIdParamDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<OpenAiModelDto> {
-    const { models } = await this.models.list(clientGoneSignal(reply));
+    const signal = clientGoneSignal(reply);
+    const { models } = await this.models.list(signal);
     const wanted = [params.id, `${params.id}:latest`];
     const model = wanted.map((name) => models.find((candidate) => candidate.name === name)).find(Boolean);
     if (!model) throw new ModelNotFoundError(`The model '${params.id}' does not exist on the backend`);
-    return this.toDto(model);
+    return this.toDto(model, await this.detailsOf(model.name, signal));
   }
 
-  private toDto(model: BackendModel): OpenAiModelDto {
+  /** The model's details, or nothing when the backend cannot tell in time: the list is answered anyway. */
+  private detailsOf(name: string, client: AbortSignal): Promise<ModelDetails | undefined> {
+    return this.llm.modelDetails(name, AbortSignal.any([client, AbortSignal.timeout(DETAILS_WAIT_MS)])).catch(() => undefined);
+  }
+
+  private toDto(model: BackendModel, details: ModelDetails | undefined): OpenAiModelDto {
     const modified = model.modifiedAt === undefined ? Number.NaN : Date.parse(model.modifiedAt);
     return {
       id: model.name,
       object: 'model',
       created: Number.isFinite(modified) ? Math.floor(modified / 1000) : 0,
       owned_by: this.llm.backend.kind,
+      ...(details?.capabilities ? { capabilities: details.capabilities } : {}),
+      ...(details?.contextLength ? { context_length: details.contextLength } : {}),
     };
   }
 }

@@ -141,7 +141,7 @@ export class ResearchService {
       .slice(0, EMBED_CANDIDATES);
     let vectors: number[][];
     try {
-      ({ embeddings: vectors } = await this.llm.backend.embed({ model, input: [query, ...candidates.map((index) => texts[index])] }, signal));
+      ({ embeddings: vectors } = await this.llm.embed({ model, input: [query, ...candidates.map((index) => texts[index])] }, signal));
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       this.logger.warn(`Embeddings unavailable (${describeError(error).body.message}); ranking by BM25 only`);

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import { MODEL_PATTERN } from '../../chat/dto/chat-request.dto';
 
@@ -23,6 +23,16 @@ export class OpenAiModelDto {
 
   @ApiProperty({ description: 'The backend that runs the model.', example: 'ollama' })
   owned_by!: string;
+
+  @ApiPropertyOptional({
+    description: "Vega's extra: what the model can do, as the backend reports it (Ollama `/api/show`); absent when it does not say.",
+    example: ['completion', 'tools'],
+    type: [String],
+  })
+  capabilities?: string[];
+
+  @ApiPropertyOptional({ description: "Vega's extra: the context length (tokens) the model was trained for, when the backend reports it.", example: 32768 })
+  context_length?: number;
 }
 
 export class OpenAiModelListDto {
