@@ -20,11 +20,11 @@ export interface ConversationRecord {
   completionTokens: number | null;
   durationMs: number | null;
   ttftMs: number | null;
+  kind: ExchangeKind;
 }
 
-/** One exchange in full: the row plus its kind and its whole request and answer (null for rows stored before they were kept). */
+/** One exchange in full: the row plus its whole request and answer (null for rows stored before they were kept). */
 export interface ConversationExchange extends ConversationRecord {
-  kind: ExchangeKind;
   request: StoredRequest | null;
   answer: StoredAnswer | null;
 }
@@ -83,7 +83,7 @@ export abstract class ConversationHistoryRepository {
     filter: HistoryFilter,
     page: { beforeId?: number; limit: number; snippets?: boolean },
   ): Promise<(ConversationRecord | SearchHit)[]>;
-  /** Like `newest` without snippets, each row in full (kind, request and answer): what an export reads. */
+  /** Like `newest` without snippets, each row in full (request and answer): what an export reads. */
   abstract newestExchanges(filter: HistoryFilter, page: { beforeId?: number; limit: number }): Promise<ConversationExchange[]>;
   /**
    * Rows matching `filter.match` among rows with `id <= maxId`: answered ones (`ok`, `cached`)
@@ -93,7 +93,7 @@ export abstract class ConversationHistoryRepository {
   /** A session's exchanges, oldest first; rows with `id > afterId` when given. */
   abstract session(sessionId: string, page: { afterId?: number; limit: number }): Promise<ConversationRecord[]>;
   abstract findById(id: number): Promise<ConversationRecord | null>;
-  /** The exchange in full (`findById` plus kind, request and answer). */
+  /** The exchange in full (`findById` plus request and answer). */
   abstract findExchange(id: number): Promise<ConversationExchange | null>;
   /** Returns false when there was no such row. */
   abstract delete(id: number): Promise<boolean>;

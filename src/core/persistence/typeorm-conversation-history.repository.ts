@@ -14,7 +14,7 @@ import {
 
 const COLUMNS = `c.id, c.ts, c.prompt, c.response, c.source, c.session_id AS sessionId, c.rating, c.tags, c.notes,
   c.reviewed, c.model, c.status, c.prompt_tokens AS promptTokens, c.completion_tokens AS completionTokens,
-  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs`;
+  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs, c.kind`;
 
 /** Prompt matches count twice as much as response matches. */
 const BM25 = 'bm25(conversations_fts, 2.0, 1.0)';
@@ -81,9 +81,9 @@ const importValues = (row: ImportedConversation): unknown[] => [
 ];
 
 type Row = Omit<ConversationRecord, 'reviewed'> & { reviewed: number };
-/** The whole exchange besides the row: its kind, and its request and answer as stored JSON text. */
-const WHOLE = 'c.kind, c.request, c.answer';
-type ExchangeRow = Row & { kind: ConversationExchange['kind']; request: string | null; answer: string | null };
+/** The whole exchange besides the row: its request and answer as stored JSON text. */
+const WHOLE = 'c.request, c.answer';
+type ExchangeRow = Row & { request: string | null; answer: string | null };
 
 /**
  * SQLite adapter of the read side. Plain history walks the primary key (or
@@ -279,8 +279,8 @@ function conditions(filter: HistoryFilter) {
 const whereSql = (clauses: string[]) => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '');
 const andSql = (clauses: string[]) => clauses.map((clause) => `AND ${clause}`).join(' ');
 
-function toExchange({ kind, request, answer, ...row }: ExchangeRow): ConversationExchange {
-  return { ...toRecord(row), kind, request: parseJson(request), answer: parseJson(answer) };
+function toExchange({ request, answer, ...row }: ExchangeRow): ConversationExchange {
+  return { ...toRecord(row), request: parseJson(request), answer: parseJson(answer) };
 }
 
 function toRecord(row: Row): ConversationRecord {

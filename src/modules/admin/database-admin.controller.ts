@@ -54,7 +54,7 @@ export class DatabaseAdminController {
     summary: 'Export conversations as JSON Lines, raw or as a curated training set',
     description:
       'Without `format`: streams every matching conversation, newest first, one JSON object per line: exactly what GET /conversations/{id} answers, `kind` and the whole `request` and `answer` included (`vega db import` reads it back). Same filters as GET /history, plus `tags`. ' +
-      'With `format`: the curated training set of `vega learn curate` in that format: only `ok` exchanges, exact and near-duplicate prompts (case, whitespace, punctuation, Unicode forms) kept once (the newest), ' +
+      'With `format`: the curated training set of `vega learn curate` in that format: only `ok` chats, exact and near-duplicate prompts (case, whitespace, punctuation, Unicode forms) kept once (the newest), ' +
       'personal data and secrets masked in prompt and response whatever PII_MASKING says. ' +
       'Rows are read in keyset-paged batches as the client consumes them, so memory stays flat on any table size.',
   })
