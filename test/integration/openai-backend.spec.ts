@@ -45,8 +45,7 @@ describe(OpenAiBackend.name, () => {
         think: 'max',
         logprobs: true,
         topLogprobs: 2,
-        keepAlive: '5m',
-        options: { temperature: 0.1, num_predict: 50, num_ctx: 8192 },
+        options: { temperature: 0.1, num_predict: 50 },
       });
       expect(sent()).toEqual({
         model: 'qwen3',
@@ -142,6 +141,13 @@ describe(OpenAiBackend.name, () => {
         status: 400,
         param: 'messages.1.images',
       });
+      expect(fake.chatRequests()).toHaveLength(0);
+    });
+
+    it('refuses, naming it and sending nothing, an Ollama option or keep_alive the server has no equivalent of', async () => {
+      await expect(chat({ options: { temperature: 0.1, num_ctx: 8192 } })).rejects.toMatchObject({ status: 400, param: 'options.num_ctx', code: 'unsupported_field' });
+      await expect(chat({ options: { mirostat: 2 } })).rejects.toThrow("options.mirostat: Ollama's mirostat has no equivalent on an OpenAI-compatible server");
+      await expect(chat({ keepAlive: '5m' })).rejects.toMatchObject({ status: 400, param: 'keep_alive' });
       expect(fake.chatRequests()).toHaveLength(0);
     });
   });

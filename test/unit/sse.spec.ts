@@ -152,10 +152,11 @@ describe('ChatEventReader', () => {
 });
 
 describe('OpenAI request and error bodies', () => {
-  it('maps Vega generation options to OpenAI fields, keeping top_k/repeat_penalty and dropping other Ollama options', () => {
+  it('maps Vega generation options to OpenAI fields, keeping top_k/repeat_penalty and refusing other Ollama options', () => {
     expect(
-      toOpenAiOptions({ temperature: 0.2, top_p: 0.9, top_k: 40, repeat_penalty: 1.1, presence_penalty: 0, frequency_penalty: 0.5, seed: 1, stop: ['\n'], num_predict: 64, num_ctx: 4096 }),
+      toOpenAiOptions({ temperature: 0.2, top_p: 0.9, top_k: 40, repeat_penalty: 1.1, presence_penalty: 0, frequency_penalty: 0.5, seed: 1, stop: ['\n'], num_predict: 64 }),
     ).toEqual({ temperature: 0.2, top_p: 0.9, top_k: 40, repeat_penalty: 1.1, presence_penalty: 0, frequency_penalty: 0.5, seed: 1, stop: ['\n'], max_tokens: 64 });
+    expect(() => toOpenAiOptions({ temperature: 0.2, num_ctx: 4096 })).toThrow("options.num_ctx: Ollama's num_ctx has no equivalent on an OpenAI-compatible server");
   });
 
   it("reads OpenAI's, plain and vLLM's older error bodies", () => {

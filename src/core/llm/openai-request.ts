@@ -18,9 +18,11 @@ const SAME_NAME = ['temperature', 'top_p', 'presence_penalty', 'frequency_penalt
 /**
  * Ollama options outside the OpenAI API that the local servers accept as extensions under
  * these names (llama.cpp server and LM Studio: `top_k`, `repeat_penalty`; vLLM: `top_k`).
- * Anything else Ollama-specific (`num_ctx`, `mirostat`…) is dropped: a server may reject it.
+ * Any other Ollama option (`num_ctx`, `mirostat`…) has no equivalent there: a request that sets
+ * one is refused, naming it, rather than answered as if it had not been set.
  */
 const EXTENSIONS = ['top_k', 'repeat_penalty'] as const;
+const MAPPED: ReadonlySet<string> = new Set<string>([...SAME_NAME, ...EXTENSIONS, 'num_predict']);
 
 /**
  * `think` as `reasoning_effort`. The OpenAI API has no "on" without a level, so `true` asks for
@@ -30,6 +32,10 @@ const REASONING_EFFORT: Record<string, string> = { false: 'none', true: 'medium'
 
 /** The request fields for Vega's generation options (Ollama names): see SAME_NAME and EXTENSIONS. */
 export function toOpenAiOptions(options: Record<string, unknown>): Record<string, unknown> {
+  const unmapped = Object.keys(options).find((name) => !MAPPED.has(name) && options[name] !== undefined);
+  if (unmapped !== undefined) {
+    throw new UnsupportedFieldError(`options.${unmapped}`, `Ollama's ${unmapped} has no equivalent on an OpenAI-compatible server`);
+  }
   const fields: Record<string, unknown> = {};
   for (const name of [...SAME_NAME, ...EXTENSIONS]) if (options[name] !== undefined) fields[name] = options[name];
   if (typeof options.num_predict === 'number' && options.num_predict > 0) fields.max_tokens = options.num_predict;
@@ -61,7 +67,7 @@ export function chatCompletionBody(chat: BackendChatRequest): Record<string, unk
     body.logprobs = true;
     if (chat.topLogprobs !== undefined) body.top_logprobs = chat.topLogprobs;
   }
-  // `keepAlive` is Ollama's memory hint: these servers keep their one model loaded, so it has no meaning here.
+  if (chat.keepAlive !== undefined) refuseKeepAlive();
   return { ...body, stream: true, stream_options: { include_usage: true } };
 }
 
@@ -81,7 +87,13 @@ export function completionBody(completion: BackendCompletionRequest): Record<str
   if (completion.suffix !== undefined) body.suffix = completion.suffix;
   if (completion.format !== undefined) body.response_format = responseFormat(completion.format);
   if (completion.logprobs) body.logprobs = completion.topLogprobs ?? 0;
+  if (completion.keepAlive !== undefined) refuseKeepAlive();
   return { ...body, stream: true, stream_options: { include_usage: true } };
+}
+
+/** `keep_alive` is Ollama's hold on a loaded model; these servers load theirs for good and take no such hint. */
+function refuseKeepAlive(): never {
+  throw new UnsupportedFieldError('keep_alive', 'an OpenAI-compatible server keeps its model loaded and has no keep_alive');
 }
 
 function toolChoice(choice: ToolChoice): unknown {
