@@ -275,14 +275,14 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'vacuum', summary: 'compact the database file', options: [JSON_OPTION], examples: ['vega db vacuum'] },
       {
         name: 'export',
-        summary: 'every conversation as JSON Lines (to stdout, or --out FILE)',
+        summary: 'every conversation in full (kind, request, answer) as JSON Lines (to stdout, or --out FILE)',
         options: [{ flags: '--out <file>', description: 'write to this new file instead of stdout (an existing file is never overwritten)' }],
         examples: ['vega db export --out conversations.jsonl', 'vega db export | gzip > conversations.jsonl.gz'],
       },
       {
         name: 'import',
         arguments: '<file>',
-        summary: 'add the conversations of an export (JSON Lines; "-" reads stdin)',
+        summary: 'add the conversations of an export, whole (JSON Lines; "-" reads stdin); a bad line is named and stops it',
         options: [JSON_OPTION],
         examples: ['vega db import conversations.jsonl', 'gunzip -c conversations.jsonl.gz | vega db import -'],
       },
@@ -371,7 +371,7 @@ export const COMMANDS: CommandSpec[] = [
         name: 'curate',
         summary: 'export the stored exchanges as a training set: only ok ones, duplicates removed, PII masked',
         details:
-          'Reads the conversations database, newest first. Only exchanges with status ok are kept (not error, aborted or cached); a prompt asked more than once, also up to case, whitespace, punctuation and Unicode forms, is kept once: the newest exchange wins. Emails, phone and card numbers, IBANs, IP addresses and secrets are masked in prompt and response, whatever PII_MASKING says. Without filters every ok exchange is exported; --tags keeps exchanges carrying any of the tags (trimmed; ASCII letters ignore case). Records go to --out (never overwritten) or stdout; the summary table goes to stdout with --out, else to stderr. The same export is GET /admin/export?format=….',
+          'Reads the conversations database, newest first. Only chats with status ok are kept (not embedding calls or raw completions; not error, aborted or cached); a prompt asked more than once, also up to case, whitespace, punctuation and Unicode forms, is kept once: the newest exchange wins. Emails, phone and card numbers, IBANs, IP addresses and secrets are masked in prompt and response, whatever PII_MASKING says. Without filters every ok exchange is exported; --tags keeps exchanges carrying any of the tags (trimmed; ASCII letters ignore case). Records go to --out (never overwritten) or stdout; the summary table goes to stdout with --out, else to stderr. The same export is GET /admin/export?format=….',
         options: [
           { flags: '--min-rating <n>', description: 'only exchanges rated at least n (1..5)' },
           { flags: '--reviewed-only', description: 'only exchanges marked as reviewed' },

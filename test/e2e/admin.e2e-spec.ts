@@ -220,9 +220,9 @@ describe('admin API', () => {
       ]);
       const rows = await lines();
       expect(rows.map((row) => row.id)).toEqual([2, 1]);
-      // The history's shape: GET /conversations/{id} without the whole request and answer (kind, request, answer).
-      const { kind: _kind, request: _request, answer: _answer, ...shown } = await json(t.request('/conversations/2'));
-      expect(rows[0]).toEqual(shown);
+      // Exactly what GET /conversations/{id} answers, kind, request and answer included.
+      expect(rows[0]).toEqual(await json(t.request('/conversations/2')));
+      expect(rows[0]).toMatchObject({ kind: 'chat', request: null, answer: null });
       expect(rows[0].prompt).toBe('second "quoted"\nline');
     });
 

@@ -64,6 +64,22 @@ describe('curated export (GET /admin/export?format=, CurateService)', () => {
       expect(await prompts('')).toEqual(['fine']);
     });
 
+    it('leaves out embedding calls and raw completions, which are not chats', async () => {
+      await seed([
+        { prompt: 'a chat', response: 'its answer', source: 'openai' },
+        // As /v1/embeddings and /v1/completions store them.
+        { prompt: 'embeddings: 2 inputs', response: '2 vectors of 768 dimensions', source: 'openai' },
+        { prompt: 'def add(a, b):', response: '\n    return a + b', source: 'openai' },
+      ]);
+      await execDb(t.dbPath, `UPDATE conversations SET kind = CASE id WHEN 2 THEN 'embedding' WHEN 3 THEN 'completion' ELSE kind END`);
+      expect(await prompts('')).toEqual(['a chat']);
+      const dataset = t.app.get(CurateService).curate({}, 'chat');
+      const written: string[] = [];
+      for await (const line of dataset.lines) written.push(line);
+      expect(written.map((line) => JSON.parse(line).messages[0].content)).toEqual(['a chat']);
+      expect(dataset.summary().skipped_rows).toEqual([{ reason: 'not-chat', count: 2, examples: ['#3', '#2'] }]);
+    });
+
     it('collapses exact and near-duplicate prompts (case, whitespace, punctuation, Unicode forms), keeping the newest', async () => {
       await seed([
         { prompt: 'What is WAL mode?', response: 'oldest' },
@@ -199,9 +215,8 @@ describe('curated export (GET /admin/export?format=, CurateService)', () => {
         [2, 'mail a@example.com', 'error'],
         [1, 'mail a@example.com', 'ok'],
       ]);
-      // The history's shape: GET /conversations/{id} without the whole request and answer.
-      const { kind: _kind, request: _request, answer: _answer, ...shown } = await (await t.request('/conversations/1')).json();
-      expect(rows[1]).toEqual(shown);
+      // Exactly what GET /conversations/{id} answers, kind, request and answer included.
+      expect(rows[1]).toEqual(await (await t.request('/conversations/1')).json());
       expect((await lines('?tags=GOOD')).map((row) => row.id)).toEqual([1]);
     });
   });

@@ -11,7 +11,8 @@ import { AdminService } from '../../modules/admin/admin.service';
 import { DatabaseAdminService } from '../../modules/admin/database-admin.service';
 import { HistoryModule } from '../../modules/history/history.module';
 import { HistoryService } from '../../modules/history/history.service';
-import { toConversationDto, toHistoryItemDto } from '../../modules/history/conversation.mapper';
+import { toHistoryItemDto } from '../../modules/history/conversation.mapper';
+import { toExchangeDto } from '../../modules/history/stored-exchange.mapper';
 import { commandMeta, optionMeta } from '../catalogue';
 import { UsageError } from '../cli-errors';
 import { openOutput } from '../output/out-file';
@@ -62,7 +63,7 @@ export class DbVacuumCommand extends CommandRunner {
   }
 }
 
-/** Every conversation as JSON Lines (the API's `GET /admin/export` shape), newest first. */
+/** Every conversation in full as JSON Lines (the API's `GET /admin/export` shape), newest first. */
 @SubCommand(commandMeta('db', 'export'))
 export class DbExportCommand extends CommandRunner {
   private readonly out = new Output();
@@ -80,8 +81,8 @@ export class DbExportCommand extends CommandRunner {
     const bar = options.out ? new ProgressBar('exporting', await this.conversations.count()) : undefined;
     let count = 0;
     try {
-      for await (const row of this.history.export({})) {
-        await output.sink.write(JSON.stringify(toConversationDto(row)));
+      for await (const row of this.history.exportExchanges({})) {
+        await output.sink.write(JSON.stringify(toExchangeDto(row)));
         count += 1;
         bar?.update(count);
       }

@@ -20,11 +20,11 @@ export interface ConversationRecord {
   completionTokens: number | null;
   durationMs: number | null;
   ttftMs: number | null;
+  kind: ExchangeKind;
 }
 
-/** One exchange in full: the row plus its kind and its whole request and answer (null for rows stored before they were kept). */
+/** One exchange in full: the row plus its whole request and answer (null for rows stored before they were kept). */
 export interface ConversationExchange extends ConversationRecord {
-  kind: ExchangeKind;
   request: StoredRequest | null;
   answer: StoredAnswer | null;
 }
@@ -63,8 +63,8 @@ export interface HistoryFilter {
   match?: string;
 }
 
-/** A conversation brought in from an export: everything but the id, which the database assigns. */
-export type ImportedConversation = Omit<ConversationRecord, 'id'>;
+/** A conversation brought in from an export: the whole exchange but the id, which the database assigns. */
+export type ImportedConversation = Omit<ConversationExchange, 'id'>;
 
 export interface FeedbackChanges {
   rating?: number;
@@ -83,6 +83,8 @@ export abstract class ConversationHistoryRepository {
     filter: HistoryFilter,
     page: { beforeId?: number; limit: number; snippets?: boolean },
   ): Promise<(ConversationRecord | SearchHit)[]>;
+  /** Like `newest` without snippets, each row in full (request and answer): what an export reads. */
+  abstract newestExchanges(filter: HistoryFilter, page: { beforeId?: number; limit: number }): Promise<ConversationExchange[]>;
   /**
    * Rows matching `filter.match` among rows with `id <= maxId`: answered ones (`ok`, `cached`)
    * first, then failed ones (`error`, `aborted`), each group most relevant first.
@@ -91,7 +93,7 @@ export abstract class ConversationHistoryRepository {
   /** A session's exchanges, oldest first; rows with `id > afterId` when given. */
   abstract session(sessionId: string, page: { afterId?: number; limit: number }): Promise<ConversationRecord[]>;
   abstract findById(id: number): Promise<ConversationRecord | null>;
-  /** The exchange in full (`findById` plus kind, request and answer). */
+  /** The exchange in full (`findById` plus request and answer). */
   abstract findExchange(id: number): Promise<ConversationExchange | null>;
   /** Returns false when there was no such row. */
   abstract delete(id: number): Promise<boolean>;

@@ -3,7 +3,15 @@ import { AppConfig } from '../../config/app-config';
 import { maskPii } from '../../common/pii/pii-masker';
 import { ConversationRepository, NewExchange, Turn } from './conversation.repository';
 import { ExchangeSpool } from './exchange-spool';
-import { storablePair } from './stored-exchange';
+import { storablePair, type StoredAnswer, type StoredRequest } from './stored-exchange';
+
+/** What the store's policy applies to: the texts, and the whole request and answer when there are. */
+export interface StorableExchange {
+  prompt: string;
+  response: string;
+  request?: StoredRequest | null;
+  answer?: StoredAnswer | null;
+}
 
 /**
  * The write path for every exchange. With `PII_MASKING=true` every text of it is masked here —
@@ -34,12 +42,7 @@ export class ConversationsService {
    */
   async record(exchange: NewExchange): Promise<number | null> {
     const at = new Date();
-    const masked: NewExchange = {
-      ...exchange,
-      prompt: this.mask(exchange.prompt),
-      response: this.mask(exchange.response),
-      ...storablePair(exchange.request, exchange.answer, this.mask, this.storeImages),
-    };
+    const masked = this.storable(exchange);
     let failure: unknown;
     try {
       const id = await this.repository.insert(masked);
@@ -56,6 +59,19 @@ export class ConversationsService {
     }
     this.logger.warn(`exchange spooled, to be stored once the database takes it: ${failure instanceof Error ? failure.message : String(failure)}`);
     return null;
+  }
+
+  /**
+   * The exchange as the store keeps it (masked with PII_MASKING, images as references unless
+   * STORE_IMAGES): `record` applies it, and so does the import of an export.
+   */
+  storable<T extends StorableExchange>(exchange: T): T {
+    return {
+      ...exchange,
+      prompt: this.mask(exchange.prompt),
+      response: this.mask(exchange.response),
+      ...storablePair(exchange.request ?? undefined, exchange.answer ?? undefined, this.mask, this.storeImages),
+    };
   }
 
   recentTurns(sessionId: string, limit: number): Promise<Turn[]> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryResult } from 'typeorm';
 import { DatabaseHealth } from './database-health';
+import { toolSearchText } from './stored-exchange';
 import {
   ConversationHistoryRepository,
   ConversationExchange,
@@ -13,7 +14,7 @@ import {
 
 const COLUMNS = `c.id, c.ts, c.prompt, c.response, c.source, c.session_id AS sessionId, c.rating, c.tags, c.notes,
   c.reviewed, c.model, c.status, c.prompt_tokens AS promptTokens, c.completion_tokens AS completionTokens,
-  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs`;
+  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs, c.kind`;
 
 /** Prompt matches count twice as much as response matches. */
 const BM25 = 'bm25(conversations_fts, 2.0, 1.0)';
@@ -48,6 +49,10 @@ const IMPORT_COLUMNS = [
   'completion_tokens',
   'duration_ms',
   'ttft_ms',
+  'kind',
+  'request',
+  'answer',
+  'tool_text',
 ] as const;
 const IMPORT_PLACEHOLDERS = `(${IMPORT_COLUMNS.map(() => '?').join(', ')})`;
 /** SQLite's historical limit of 999 bound values per statement. */
@@ -69,9 +74,16 @@ const importValues = (row: ImportedConversation): unknown[] => [
   row.completionTokens,
   row.durationMs,
   row.ttftMs,
+  row.kind,
+  row.request ? JSON.stringify(row.request) : null,
+  row.answer ? JSON.stringify(row.answer) : null,
+  toolSearchText(row.request ?? undefined, row.answer ?? undefined),
 ];
 
 type Row = Omit<ConversationRecord, 'reviewed'> & { reviewed: number };
+/** The whole exchange besides the row: its request and answer as stored JSON text. */
+const WHOLE = 'c.request, c.answer';
+type ExchangeRow = Row & { request: string | null; answer: string | null };
 
 /**
  * SQLite adapter of the read side. Plain history walks the primary key (or
@@ -91,26 +103,32 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     filter: HistoryFilter,
     page: { beforeId?: number; limit: number; snippets?: boolean },
   ): Promise<(ConversationRecord | SearchHit)[]> {
+    const snippets = filter.match !== undefined && page.snippets !== false;
+    if (!snippets) return (await this.newestRows<Row>(COLUMNS, filter, page)).map(toRecord);
+    const rows = await this.newestRows<Row & { snippet: string; score: number }>(`${COLUMNS}, ${SNIPPET} AS snippet, -${BM25} AS score`, filter, page);
+    return rows.map(toHit);
+  }
+
+  async newestExchanges(filter: HistoryFilter, page: { beforeId?: number; limit: number }): Promise<ConversationExchange[]> {
+    return (await this.newestRows<ExchangeRow>(`${COLUMNS}, ${WHOLE}`, filter, page)).map(toExchange);
+  }
+
+  /** The `columns` of the newest rows matching `filter`, below `beforeId`. */
+  private newestRows<T>(columns: string, filter: HistoryFilter, page: { beforeId?: number; limit: number }): Promise<T[]> {
     const { clauses, params, add } = conditions(filter);
     if (filter.match === undefined) {
       if (page.beforeId !== undefined) add('c.id < ?', page.beforeId);
-      const rows: Row[] = await this.query(
-        `SELECT ${COLUMNS} FROM conversations c ${whereSql(clauses)} ORDER BY c.id DESC LIMIT ?`,
-        [...params, page.limit],
-      );
-      return rows.map(toRecord);
+      return this.query(`SELECT ${columns} FROM conversations c ${whereSql(clauses)} ORDER BY c.id DESC LIMIT ?`, [...params, page.limit]);
     }
     // Bounds go on the FTS rowid: on `c.id` the planner would walk the table and probe the index per row.
     if (page.beforeId !== undefined) add('conversations_fts.rowid < ?', page.beforeId);
-    const snippets = page.snippets !== false;
     // FTS5 hands rows out in rowid order itself, so the LIMIT stops the scan early.
-    const rows: (Row & { snippet: string; score: number })[] = await this.query(
-      `SELECT ${COLUMNS}${snippets ? `, ${SNIPPET} AS snippet, -${BM25} AS score` : ''} FROM ${FROM_FTS}
+    return this.query(
+      `SELECT ${columns} FROM ${FROM_FTS}
         WHERE conversations_fts MATCH ? ${andSql(clauses)}
         ORDER BY conversations_fts.rowid DESC LIMIT ?`,
       [filter.match, ...params, page.limit],
     );
-    return snippets ? rows.map(toHit) : rows.map(toRecord);
   }
 
   async ranked(filter: HistoryFilter & { match: string }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]> {
@@ -152,13 +170,8 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
   }
 
   async findExchange(id: number): Promise<ConversationExchange | null> {
-    const rows: (Row & { kind: ConversationExchange['kind']; request: string | null; answer: string | null })[] = await this.query(
-      `SELECT ${COLUMNS}, c.kind, c.request, c.answer FROM conversations c WHERE c.id = ?`,
-      [id],
-    );
-    if (rows.length === 0) return null;
-    const { kind, request, answer, ...row } = rows[0];
-    return { ...toRecord(row), kind, request: parseJson(request), answer: parseJson(answer) };
+    const rows: ExchangeRow[] = await this.query(`SELECT ${COLUMNS}, ${WHOLE} FROM conversations c WHERE c.id = ?`, [id]);
+    return rows.length > 0 ? toExchange(rows[0]) : null;
   }
 
   async delete(id: number): Promise<boolean> {
@@ -265,6 +278,10 @@ function conditions(filter: HistoryFilter) {
 
 const whereSql = (clauses: string[]) => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '');
 const andSql = (clauses: string[]) => clauses.map((clause) => `AND ${clause}`).join(' ');
+
+function toExchange({ request, answer, ...row }: ExchangeRow): ConversationExchange {
+  return { ...toRecord(row), request: parseJson(request), answer: parseJson(answer) };
+}
 
 function toRecord(row: Row): ConversationRecord {
   const { snippet: _snippet, score: _score, ...rest } = row as Row & { snippet?: unknown; score?: unknown };

@@ -1,15 +1,18 @@
 import { InvalidInputError } from '../../common/errors/app-errors';
 import type { ImportedConversation } from '../../core/persistence/conversation-history.repository';
 import { CONVERSATION_SOURCES, CONVERSATION_STATUSES } from '../../core/persistence/conversation.entity';
+import { EXCHANGE_KINDS } from '../../core/persistence/stored-exchange';
 import { toStoredTs } from '../history/history.service';
+import { parseExportedAnswer, parseExportedRequest } from './exchange-import';
 
 const STORED_TS = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,3})?$/;
 
 /**
- * One line of an export (`GET /admin/export`, `vega db export`: the API's conversation shape)
- * → a row to insert. The id is dropped (the database assigns new ones); `ts` may be ISO 8601
- * or the stored format; absent optional fields become null. Throws `InvalidInputError`
- * naming the line and the field.
+ * One line of an export (`GET /admin/export`, `vega db export`: what `GET /conversations/{id}`
+ * answers) → a row to insert. The id is dropped (the database assigns new ones); `ts` may be
+ * ISO 8601 or the stored format; absent optional fields become null, an absent `kind` is a chat
+ * (an export made before Vega kept the whole exchange has neither kind, request nor answer).
+ * Throws `InvalidInputError` naming the line and the field.
  */
 export function parseExportLine(line: string, lineNumber: number): ImportedConversation {
   const fail = (reason: string): never => {
@@ -60,6 +63,9 @@ export function parseExportLine(line: string, lineNumber: number): ImportedConve
     completionTokens: integer('completion_tokens', 0, Number.MAX_SAFE_INTEGER),
     durationMs: integer('duration_ms', 0, Number.MAX_SAFE_INTEGER),
     ttftMs: integer('ttft_ms', 0, Number.MAX_SAFE_INTEGER),
+    kind: oneOf('kind', EXCHANGE_KINDS, 'chat'),
+    request: parseExportedRequest(row.request, fail),
+    answer: parseExportedAnswer(row.answer, fail),
   };
 }
 

@@ -4,8 +4,8 @@ import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { AdminOnly } from '../../common/auth/admin-only.decorator';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
-import type { ConversationRecord } from '../../core/persistence/conversation-history.repository';
-import { toConversationDto } from '../history/conversation.mapper';
+import type { ConversationExchange } from '../../core/persistence/conversation-history.repository';
+import { toExchangeDto } from '../history/stored-exchange.mapper';
 import { toHistoryQuery } from '../history/history.controller';
 import { HistoryService } from '../history/history.service';
 import { CurateService } from '../datasets/curate.service';
@@ -53,8 +53,8 @@ export class DatabaseAdminController {
   @ApiOperation({
     summary: 'Export conversations as JSON Lines, raw or as a curated training set',
     description:
-      'Without `format`: streams every matching conversation, newest first, one JSON object per line (the fields of GET /conversations/{id}). Same filters as GET /history, plus `tags`. ' +
-      'With `format`: the curated training set of `vega learn curate` in that format: only `ok` exchanges, exact and near-duplicate prompts (case, whitespace, punctuation, Unicode forms) kept once (the newest), ' +
+      'Without `format`: streams every matching conversation, newest first, one JSON object per line: exactly what GET /conversations/{id} answers, `kind` and the whole `request` and `answer` included (`vega db import` reads it back). Same filters as GET /history, plus `tags`. ' +
+      'With `format`: the curated training set of `vega learn curate` in that format: only `ok` chats, exact and near-duplicate prompts (case, whitespace, punctuation, Unicode forms) kept once (the newest), ' +
       'personal data and secrets masked in prompt and response whatever PII_MASKING says. ' +
       'Rows are read in keyset-paged batches as the client consumes them, so memory stays flat on any table size.',
   })
@@ -68,7 +68,7 @@ export class DatabaseAdminController {
     const { format, tags, ...filters } = query;
     const historyQuery = { ...toHistoryQuery(filters), tags: tags?.split(',') };
     // Validated before the first byte, so a bad filter is still a plain 400.
-    const lines = format ? this.curate.curate(historyQuery, format).lines : conversationLines(this.history.export(historyQuery));
+    const lines = format ? this.curate.curate(historyQuery, format).lines : conversationLines(this.history.exportExchanges(historyQuery));
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
     const name = format ? `vega-curated-${format}-${stamp}.jsonl` : `vega-export-${stamp}.jsonl`;
     // The first chunk is read before the headers go out: a database that cannot be read (busy,
@@ -88,8 +88,8 @@ async function* prepend(head: string, rest: AsyncGenerator<string>): AsyncGenera
   yield* rest;
 }
 
-async function* conversationLines(rows: AsyncIterable<ConversationRecord>): AsyncGenerator<string> {
-  for await (const row of rows) yield JSON.stringify(toConversationDto(row));
+async function* conversationLines(rows: AsyncIterable<ConversationExchange>): AsyncGenerator<string> {
+  for await (const row of rows) yield JSON.stringify(toExchangeDto(row));
 }
 
 /** JSON texts → newline-terminated lines, sent in chunks of about `CHUNK_BYTES`. */

@@ -4,8 +4,8 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config';
-import { maskPii } from '../../common/pii/pii-masker';
 import { ConversationHistoryRepository, ImportedConversation } from '../../core/persistence/conversation-history.repository';
+import { ConversationsService } from '../../core/persistence/conversations.service';
 import { DatabaseMaintenance } from '../../core/persistence/database-maintenance';
 import { toStoredTs } from '../history/history.service';
 import { parseExportLine } from './conversation-import';
@@ -39,6 +39,7 @@ export class DatabaseAdminService {
     private readonly config: AppConfig,
     private readonly conversations: ConversationHistoryRepository,
     private readonly database: DatabaseMaintenance,
+    private readonly store: ConversationsService,
   ) {}
 
   /** A consistent copy of the database in `<data dir>/backups/`. */
@@ -76,13 +77,14 @@ export class DatabaseAdminService {
   }
 
   /**
-   * Imports an export (JSON Lines, the API's conversation shape) in batches of short
+   * Imports an export (JSON Lines, what `GET /conversations/{id}` answers) in batches of short
    * transactions; blank lines are skipped. Stops at the first invalid line, naming it (the
-   * batches before it stay imported; the count says how many). PII is masked as on the chat
-   * path when `PII_MASKING` is on. `onProgress` gets the number of rows imported so far.
+   * batches before it stay imported; the count says how many). The store's policy applies as
+   * on the chat path: with `PII_MASKING` every text is masked (prompt, response and the whole
+   * request and answer), image bytes are kept only with `STORE_IMAGES`. `onProgress` gets the
+   * number of rows imported so far.
    */
   async importConversations(lines: AsyncIterable<string>, onProgress?: (imported: number) => void): Promise<{ imported: number }> {
-    const mask = this.config.privacy.piiMasking ? maskPii : undefined;
     let batch: ImportedConversation[] = [];
     let imported = 0;
     let lineNumber = 0;
@@ -96,7 +98,7 @@ export class DatabaseAdminService {
         lineNumber += 1;
         if (line.trim() === '') continue;
         const row = parseExportLine(line, lineNumber);
-        batch.push(mask ? { ...row, prompt: mask(row.prompt), response: mask(row.response) } : row);
+        batch.push(this.store.storable(row));
         if (batch.length >= IMPORT_BATCH) await flush();
       }
       await flush();

@@ -8,7 +8,7 @@ import { PromptDeduper } from './prompt-dedupe';
 import { SkipGroup, SkipTally } from './skip-tally';
 
 /** Why a stored exchange is not in the curated dataset (beyond the filters, which select the rows read). */
-export const CURATE_SKIP_REASONS = ['status-error', 'status-aborted', 'status-cached', 'empty', 'duplicate'] as const;
+export const CURATE_SKIP_REASONS = ['not-chat', 'status-error', 'status-aborted', 'status-cached', 'empty', 'duplicate'] as const;
 export type CurateSkipReason = (typeof CURATE_SKIP_REASONS)[number];
 
 /** What `vega learn curate` reports (`--json` prints it as is). */
@@ -36,15 +36,16 @@ export interface CuratedDataset {
  * `vega learn curate` and `GET /admin/export?format=`: the stored exchanges that pass the
  * history filters, turned into a training set.
  *
- * - Only `ok` exchanges: `error` and `aborted` ones hold no complete answer, and a `cached` one
- *   repeats an answer whose `ok` original is stored too.
+ * - Only chats (`kind` chat: not embedding calls nor raw completions), and only `ok` ones: `error`
+ *   and `aborted` ones hold no complete answer, and a `cached` one repeats an answer whose `ok`
+ *   original is stored too.
  * - PII is always masked (the API's masker, whatever `PII_MASKING` says), in the prompt and the
  *   response, so a dataset never carries what the database may still hold.
  * - Exact and near-duplicate prompts (see `normalisePrompt`, compared after masking) are kept
  *   once: the rows are read newest first (highest id, i.e. most recently stored), so the newest
  *   exchange of each group that passes the filters and is `ok` is the one kept.
- * - Each exchange is a single-turn example: the table keeps no system prompt and no per-turn
- *   context, so none is invented.
+ * - Each exchange is a single-turn example of its prompt and final answer; the whole request
+ *   (system prompt, session memory, tool calls) is not used.
  *
  * Memory: rows are read in batches as the consumer asks for them; the dedupe set holds a hash
  * per distinct prompt.
@@ -105,6 +106,8 @@ export class CurateService {
 }
 
 function skipReason(row: ConversationRecord): CurateSkipReason | undefined {
+  // An embedding call's prompt and response only describe it; a raw completion is text to go on, not an answer.
+  if (row.kind !== 'chat') return 'not-chat';
   if (row.status !== 'ok') return `status-${row.status}`;
   if (row.prompt.trim() === '' || row.response.trim() === '') return 'empty';
   return undefined;

@@ -44,6 +44,16 @@ export interface Page<T> {
 }
 
 const EXPORT_BATCH = 1000;
+/**
+ * Whole exchanges weigh anything from a few hundred bytes to megabytes (a request carries the
+ * conversation it was sent with, and with STORE_IMAGES=true its images' bytes), so their batches
+ * are sized by weight: as many rows as fit in about this many characters, judged by the previous
+ * batch, starting small. Peak RSS growth while exporting (one run each, in-process client):
+ * 3,000 exchanges of 100 kB: batches of 1,000 rows +680 MB, of 100 rows +146 MB, by weight +145 MB;
+ * 300 exchanges of 1 MB: batches of 1,000 or 100 rows +690 MB, by weight +350 MB.
+ */
+const EXCHANGE_BATCH_CHARS = 4 * 1024 * 1024;
+const FIRST_EXCHANGE_BATCH = 16;
 
 /** Stored timestamps are UTC `YYYY-MM-DD HH:MM:SS.SSS`, which sort as text. */
 export const toStoredTs = (date: Date): string => date.toISOString().replace('T', ' ').slice(0, 23);
@@ -143,18 +153,43 @@ export class HistoryService {
    */
   export(query: HistoryQuery): AsyncGenerator<ConversationRecord> {
     // The filter is checked now, before anything is read or sent.
-    return this.exportRows(this.toFilter(query));
+    return keysetWalk(this.toFilter(query), EXPORT_BATCH, (filter, page) => this.repository.newest(filter, { ...page, snippets: false }), () => EXPORT_BATCH);
   }
 
-  private async *exportRows(filter: HistoryFilter): AsyncGenerator<ConversationRecord> {
-    let beforeId: number | undefined;
-    for (;;) {
-      const rows = await this.repository.newest(filter, { beforeId, limit: EXPORT_BATCH, snippets: false });
-      yield* rows;
-      if (rows.length < EXPORT_BATCH) return;
-      beforeId = rows[rows.length - 1].id;
-    }
+  /** Like `export`, each row in full (kind, whole request and answer), as `GET /conversations/{id}` has it. */
+  exportExchanges(query: HistoryQuery): AsyncGenerator<ConversationExchange> {
+    return keysetWalk(this.toFilter(query), FIRST_EXCHANGE_BATCH, (filter, page) => this.repository.newestExchanges(filter, page), (rows) => {
+      const chars = rows.reduce((sum, row) => sum + row.prompt.length + row.response.length + textChars(row.request) + textChars(row.answer), 0);
+      return Math.max(1, Math.min(EXPORT_BATCH, Math.floor(EXCHANGE_BATCH_CHARS / Math.max(1, chars / rows.length))));
+    });
   }
+}
+
+/** Reads batch after batch below the last id seen; `next` sizes the next batch from the one just read. */
+async function* keysetWalk<T extends { id: number }>(
+  filter: HistoryFilter,
+  first: number,
+  read: (filter: HistoryFilter, page: { beforeId?: number; limit: number }) => Promise<T[]>,
+  next: (rows: T[]) => number,
+): AsyncGenerator<T> {
+  let beforeId: number | undefined;
+  let batch = first;
+  for (;;) {
+    const rows = await read(filter, { beforeId, limit: batch });
+    yield* rows;
+    if (rows.length < batch) return;
+    beforeId = rows[rows.length - 1].id;
+    batch = next(rows);
+  }
+}
+
+/** About how many characters a stored object holds as JSON: its strings, plus a little for each value. */
+function textChars(value: unknown, depth = 0): number {
+  if (typeof value === 'string') return value.length + 8;
+  if (value === null || typeof value !== 'object' || depth > 64) return 8;
+  let sum = 8;
+  for (const item of Object.values(value)) sum += textChars(item, depth + 1);
+  return sum;
 }
 
 /**

@@ -21,7 +21,7 @@ export class ExportQueryDto extends HistoryFilterQueryDto {
 
   @ApiPropertyOptional({
     description:
-      'Export a curated training set in this format instead of the raw conversations: only `ok` exchanges, exact and near-duplicate prompts removed (the newest kept), PII always masked. ' +
+      'Export a curated training set in this format instead of the raw conversations: only `ok` chats (no embedding calls or raw completions), exact and near-duplicate prompts removed (the newest kept), PII always masked. ' +
       '`chat` → `{messages}`, `alpaca` → `{instruction, input, output}`, `sharegpt` → `{conversations}`, `prompt-response` → `{prompt, response}`.',
     enum: DATASET_FORMATS,
   })
