@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import { openSse, SseConnection } from '../support/sse-client';
 import { queryDb } from '../support/sqlite';
-import { TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
+import { FakeOllama } from '../support/fake-ollama';
+import { startTestApp, TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -315,5 +316,53 @@ describe('POST /chat — backend failures', () => {
       expect((await chat('hi', { model: 'nope' })).status).toBe(404);
       expect((await chat()).status).toBe(200);
     });
+  });
+});
+
+/**
+ * A stream that has handed the client reasoning or a tool call is never retried: a second attempt
+ * would think and call again, and the client would see both.
+ */
+describe('retries after thinking or a tool call reached the client', () => {
+  const fake = new FakeOllama({
+    models: [{ name: 'qwen3', capabilities: ['completion', 'thinking', 'tools'] }],
+    respond: (req) =>
+      Array.isArray(req.tools)
+        ? { toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] }
+        : { thinking: 'first I consider the question', content: 'the answer' },
+  });
+  let t: TestApp | undefined;
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+    fake.reset();
+  });
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+
+  it('does not retry once thinking was streamed; the reasoning so far is stored with the error', async () => {
+    t = await startTestApp({ OLLAMA_URL: fake.url, LLM_MAX_RETRIES: '2', MODEL_NAME: 'qwen3' });
+    fake.enqueue({ kind: 'drop', afterChunks: 2 });
+    const sse = await openSse(`${t.url}/chat/sse`, { headers: { 'x-api-key': TEST_API_KEY }, body: { prompt: 'think', think: true } });
+    const events = await sse.all();
+    expect(events.filter((event) => event.event === 'thinking').map((event) => JSON.parse(event.data).text).join('')).toBe('first I');
+    expect(events.at(-1)).toMatchObject({ event: 'error' });
+    expect(fake.chatRequests()).toHaveLength(1);
+    const [row] = await queryDb<{ status: string; answer: string }>(t.dbPath, 'SELECT status, answer FROM conversations');
+    expect(row.status).toBe('error');
+    expect(JSON.parse(row.answer)).toMatchObject({ thinking: 'first I' });
+  });
+
+  it('does not retry once a tool call was handed on', async () => {
+    t = await startTestApp({ OLLAMA_URL: fake.url, LLM_MAX_RETRIES: '2', MODEL_NAME: 'qwen3' });
+    fake.enqueue({ kind: 'drop', afterChunks: 1 });
+    const res = await t.request('/v1/chat/completions', {
+      body: { model: 'qwen3', messages: [{ role: 'user', content: 'weather?' }], tools, stream: true, reasoning_effort: 'none' },
+    });
+    const text = await res.text();
+    expect(text).toContain('"name":"get_weather"');
+    expect(text).toMatch(/data: \{"error":\{"message":"Connection to Ollama was lost mid-stream/);
+    expect(fake.chatRequests()).toHaveLength(1);
   });
 });
