@@ -25,6 +25,8 @@ import { OsintHttpModule } from '../modules/osint/osint-http.module';
 import { ResearchHttpModule } from '../modules/research/research-http.module';
 import { ModelsModule } from '../modules/models/models.module';
 import { SystemPromptHttpModule } from '../modules/admin/system-prompt-http.module';
+import { AuditHttpModule } from '../modules/audit/audit-http.module';
+import { OllamaModelsAdminModule } from '../modules/ollama/ollama-models-admin.module';
 import { CoreModule } from './core.module';
 import { IdleMemoryTrimmer } from './idle-memory-trimmer';
 import { createValidationPipe } from './validation.pipe';
@@ -57,6 +59,8 @@ export class HttpAppModule {
         ModelsModule,
         IntegrationsHttpModule,
         SystemPromptHttpModule,
+        AuditHttpModule,
+        OllamaModelsAdminModule,
       ],
       providers: [
         // Global guards run in this order: an address that sent too many wrong keys is refused

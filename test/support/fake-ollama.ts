@@ -76,6 +76,10 @@ export interface FakeOllamaOptions {
   chunkSize?: 'word' | number;
   /** Store every request in `requests` (default true). Turn off for benchmarks. */
   record?: boolean;
+  /** The models `/api/pull` can fetch, as if from the registry (default none: every pull fails as offline). */
+  registry?: FakeModelSpec[];
+  /** The pause between two progress lines of `/api/pull` and `/api/push` (default 0). */
+  progressDelayMs?: number;
 }
 
 export interface RecordedRequest {
@@ -120,6 +124,8 @@ export interface CreatedModel {
 
 type CreateFailure = { error: string; code?: number };
 type CreateEvent = { status: string } | CreateFailure;
+/** A line of `/api/pull` or `/api/push`: Go's ProgressResponse, fields in its order. */
+type ProgressEvent = { status: string; digest?: string; total?: number; completed?: number } | CreateFailure;
 
 const BLOB_PATH = '/api/blobs/';
 const BLOB_DIGEST = /^sha256[:-][0-9a-fA-F]{64}$/;
@@ -453,6 +459,7 @@ export class FakeOllama {
     if (path === '/api/ps' && method === 'GET') return sendJson(res, 200, { models: this.running() });
     if (path.startsWith(BLOB_PATH) && method === 'HEAD') return this.handleHeadBlob(res, path.slice(BLOB_PATH.length));
     if (path.startsWith(BLOB_PATH) && method === 'POST') return this.handlePushBlob(res, path.slice(BLOB_PATH.length), bytes);
+    if (path === '/api/delete' && method === 'DELETE') return this.handleDelete(res, raw, parseJson(raw));
     if (method === 'POST' && parsed) {
       switch (path) {
         case '/api/chat':
@@ -467,6 +474,12 @@ export class FakeOllama {
           return this.handleEmbed(res, raw, parsed, true);
         case '/api/create':
           return this.handleCreate(res, raw, parsed);
+        case '/api/pull':
+          return void this.handlePull(exchange, raw, parsed);
+        case '/api/push':
+          return void this.handlePush(exchange, raw, parsed);
+        case '/api/copy':
+          return this.handleCopy(res, raw, parsed);
       }
     }
     sendText(res, 404, 'text/plain', '404 page not found');
@@ -862,6 +875,95 @@ export class FakeOllama {
     return events;
   }
 
+  /**
+   * `POST /api/pull` as Ollama's PullHandler: `pulling manifest`, then each layer's progress
+   * (`{status, digest, total, completed}`, `completed` left out while 0 as Go's omitempty does),
+   * `verifying sha256 digest`, `writing manifest`, `success`. Only `registry` models can be
+   * pulled; any other fails as Ollama offline or for an unknown name does. `stream:false` waits
+   * and answers the last line alone, or the error with 500 (Ollama's waitForStream).
+   */
+  private async handlePull(exchange: Exchange, raw: string, parsed: Parsed): Promise<void> {
+    const res = exchange.res;
+    if (!parsed.ok) return sendError(res, { status: 400, message: raw.trim() === '' ? 'missing request body' : parsed.error });
+    const body = isObject(parsed.value) ? parsed.value : {};
+    const name = stringField(body, 'model') || stringField(body, 'name');
+    if (!MODEL_NAME.test(name)) return sendError(res, { status: 400, message: 'invalid model name' });
+    const spec = (this.opts.registry ?? []).find((candidate) => normalizeModelName(specName(candidate)) === normalizeModelName(name));
+    const events: ProgressEvent[] = [{ status: 'pulling manifest' }];
+    if (!spec) {
+      events.push({ error: 'pull model manifest: file does not exist' });
+    } else {
+      const model = fakeModel(spec, normalizeModelName(name));
+      events.push(...layerProgress('pulling', model.digest, model.size));
+      events.push({ status: 'verifying sha256 digest' }, { status: 'writing manifest' }, { status: 'success' });
+    }
+    // The manifest is written before `success` is said.
+    await this.sendProgress(exchange, events, body.stream === false, () => this.models.set(normalizeModelName(name), fakeModel(spec!, normalizeModelName(name))));
+  }
+
+  /** `POST /api/push`: `retrieving manifest`, each layer's upload progress, `pushing manifest`, `success`. */
+  private async handlePush(exchange: Exchange, raw: string, parsed: Parsed): Promise<void> {
+    const res = exchange.res;
+    if (!parsed.ok) return sendError(res, { status: 400, message: raw.trim() === '' ? 'missing request body' : parsed.error });
+    const body = isObject(parsed.value) ? parsed.value : {};
+    const name = stringField(body, 'model') || stringField(body, 'name');
+    if (!MODEL_NAME.test(name)) return sendError(res, { status: 400, message: 'invalid model name' });
+    const model = this.findModel(name);
+    const events: ProgressEvent[] = [{ status: 'retrieving manifest' }];
+    if (!model) {
+      const [repository, tag = 'latest'] = normalizeModelName(name).split(':');
+      events.push({ status: "couldn't retrieve manifest" }, { error: `open /root/.ollama/models/manifests/registry.ollama.ai/library/${repository}/${tag}: no such file or directory` });
+    } else {
+      events.push(...layerProgress('pushing', model.digest, model.size), { status: 'pushing manifest' }, { status: 'success' });
+    }
+    await this.sendProgress(exchange, events, body.stream === false);
+  }
+
+  /** Progress lines one by one (`progressDelayMs` apart), or with `stream:false` only the outcome. */
+  private async sendProgress(exchange: Exchange, events: ProgressEvent[], whole: boolean, onSuccess?: () => void): Promise<void> {
+    const res = exchange.res;
+    if (whole) {
+      const failure = events.find((event) => 'error' in event) as CreateFailure | undefined;
+      if (failure) return sendError(res, { status: failure.code ?? 500, message: failure.error });
+      onSuccess?.();
+      return sendJson(res, 200, events[events.length - 1]);
+    }
+    res.writeHead(200, NDJSON_HEADERS);
+    for (const event of events) {
+      if (exchange.closed) return;
+      if ('status' in event && event.status === 'success') onSuccess?.();
+      res.write(`${JSON.stringify('error' in event ? { error: event.error } : event)}\n`);
+      if (this.opts.progressDelayMs) await this.sleep(exchange, this.opts.progressDelayMs);
+    }
+    if (!exchange.closed) res.end();
+  }
+
+  /** `POST /api/copy {source, destination}`: 200 and no body; 404 for a source it does not have. */
+  private handleCopy(res: ServerResponse, raw: string, parsed: Parsed): void {
+    if (!parsed.ok) return sendError(res, { status: 400, message: raw.trim() === '' ? 'missing request body' : parsed.error });
+    const body = isObject(parsed.value) ? parsed.value : {};
+    const source = stringField(body, 'source');
+    const destination = stringField(body, 'destination');
+    if (!source || !destination) return sendError(res, { status: 400, message: 'source and destination are required' });
+    if (!MODEL_NAME.test(destination)) return sendError(res, { status: 400, message: `destination "${destination}" is invalid` });
+    const model = this.findModel(source);
+    if (!model) return sendError(res, { status: 404, message: `model '${source}' not found` });
+    const name = normalizeModelName(destination);
+    this.models.set(name, { ...model, name });
+    sendStatus(res, 200);
+  }
+
+  /** `DELETE /api/delete {model}` (or `name`): 200 and no body; 404 for a model it does not have. */
+  private handleDelete(res: ServerResponse, raw: string, parsed: Parsed): void {
+    if (!parsed.ok) return sendError(res, { status: 400, message: raw.trim() === '' ? 'missing request body' : parsed.error });
+    const body = isObject(parsed.value) ? parsed.value : {};
+    const name = stringField(body, 'model') || stringField(body, 'name');
+    if (!name) return sendError(res, { status: 400, message: 'model is required' });
+    if (!this.findModel(name)) return sendError(res, { status: 404, message: `model '${name}' not found` });
+    this.models.delete(normalizeModelName(name));
+    sendStatus(res, 200);
+  }
+
   /** As Ollama's detectModelTypeFromFiles: by extension, else a GGUF blob by its magic. */
   private adapterKind(adapters: Record<string, string>): 'gguf' | 'safetensors' | undefined {
     for (const [file, digest] of Object.entries(adapters)) {
@@ -1170,6 +1272,14 @@ function sendError(res: ServerResponse, error: ApiError): void {
 /** Gin's c.Status: the status line and no body. */
 function sendStatus(res: ServerResponse, status: number): void {
   res.writeHead(status, { 'content-length': 0 }).end();
+}
+
+/** One layer's progress lines, in four steps: first without `completed` (0, left out by omitempty), last with all of it. */
+function layerProgress(verb: 'pulling' | 'pushing', hex: string, total: number): ProgressEvent[] {
+  const status = `${verb} ${hex.slice(0, 12)}`;
+  const digest = `sha256:${hex}`;
+  const steps = [1, 2, 3, 4].map((step) => ({ status, digest, total, completed: Math.floor((total * step) / 4) }));
+  return [{ status, digest, total }, ...steps];
 }
 
 /** Ollama keeps blob `sha256:<hex>` in the file `sha256-<hex>`. */

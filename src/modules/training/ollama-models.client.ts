@@ -15,25 +15,46 @@ export interface CreateModelRequest {
   parameters?: Record<string, unknown>;
 }
 
-type Method = 'GET' | 'HEAD' | 'POST';
+type Method = 'GET' | 'HEAD' | 'POST' | 'DELETE';
+
+/** A request passed on to Ollama as it came (the model-management routes of Vega's Ollama API). */
+export interface ForwardRequest {
+  method: Method;
+  path: string;
+  /**
+   * A JSON text, sent again to the next host when one refuses the connection; or a stream (a
+   * blob upload), sent once, to the first host that answers.
+   */
+  body?: string | Readable;
+  headers?: Record<string, string>;
+  signal: AbortSignal;
+}
+
+/** How long to wait for a connection, and for Ollama's answer in `vega train register`. */
+export interface ModelsClientTimeouts {
+  /** 0: no limit (the relay, where the client decides how long to wait). */
+  answerMs: number;
+}
 
 /**
- * Ollama's model-management API (show, blobs, create, tags) for `vega train register`. The
- * chat path (`OllamaBackend`) never needs it. With several `OLLAMA_URL` hosts, the first one
+ * Ollama's model-management API (show, blobs, create, tags) for `vega train register`, and the
+ * relay of the model-management routes of Vega's Ollama API (`forward`). The chat path
+ * (`OllamaBackend`) never needs it. With several `OLLAMA_URL` hosts, the first one
  * that accepts a connection is used for every step, so the blobs, the new model and the
  * listing are all on the same server.
  */
 export class OllamaModelsClient {
-  private readonly agent = new Agent({
-    connect: { timeout: 5_000 },
-    // Ollama answers a blob upload once it has read and hashed it, and may think for minutes
-    // between two status lines while it converts an adapter.
-    headersTimeout: 600_000,
-    bodyTimeout: 600_000,
-  });
+  private readonly agent: Agent;
   private pinned?: string;
 
-  constructor(private readonly baseUrls: readonly string[]) {}
+  constructor(
+    private readonly baseUrls: readonly string[],
+    // Ollama answers a blob upload once it has read and hashed it, and may think for minutes
+    // between two status lines while it converts an adapter.
+    timeouts: ModelsClientTimeouts = { answerMs: 600_000 },
+  ) {
+    this.agent = new Agent({ connect: { timeout: 5_000 }, headersTimeout: timeouts.answerMs, bodyTimeout: timeouts.answerMs });
+  }
 
   /** The server in use (after the first request). */
   get host(): string {
@@ -96,28 +117,47 @@ export class OllamaModelsClient {
     await this.close();
   }
 
+  /**
+   * Sends `forward` to the first host that answers (tried in order every time, nothing pinned)
+   * and hands back Ollama's answer as it is, whatever its status. A stream body cannot be sent
+   * twice, so with several hosts the first one that answers `HEAD /` gets it.
+   */
+  async forward(forward: ForwardRequest): Promise<Dispatcher.ResponseData> {
+    const { method, path, body, headers, signal } = forward;
+    const streamed = body !== undefined && typeof body !== 'string';
+    const hosts = streamed && this.baseUrls.length > 1 ? [(await this.dispatch(this.baseUrls, 'HEAD', '/', { signal })).base] : this.baseUrls;
+    return (await this.dispatch(hosts, method, path, { body, headers, signal })).response;
+  }
+
   private async send(method: Method, path: string, init: { body?: string | Readable; json?: boolean; headers?: Record<string, string>; allow?: number[] } = {}): Promise<Dispatcher.ResponseData> {
-    const hosts = this.pinned ? [this.pinned] : this.baseUrls;
+    const headers = { ...(init.json ? { 'content-type': 'application/json' } : {}), ...init.headers };
+    const { response, base } = await this.dispatch(this.pinned ? [this.pinned] : this.baseUrls, method, path, { body: init.body, headers });
+    this.pinned = base;
+    if ((response.statusCode >= 200 && response.statusCode < 300) || init.allow?.includes(response.statusCode)) return response;
+    throw await ollamaHttpError(response);
+  }
+
+  /** The first of `hosts` that accepts the connection answers; any status. */
+  private async dispatch(
+    hosts: readonly string[],
+    method: Method,
+    path: string,
+    init: { body?: string | Readable; headers?: Record<string, string>; signal?: AbortSignal },
+  ): Promise<{ response: Dispatcher.ResponseData; base: string }> {
     let lastError: unknown;
     for (const base of hosts) {
-      let response: Dispatcher.ResponseData;
       try {
-        response = await request(`${base}${path}`, {
-          method,
-          body: init.body,
-          headers: { ...(init.json ? { 'content-type': 'application/json' } : {}), ...init.headers },
-          dispatcher: this.agent,
-        });
+        const response = await request(`${base}${path}`, { method, body: init.body, headers: init.headers, dispatcher: this.agent, signal: init.signal });
+        return { response, base };
       } catch (error) {
+        if (init.signal?.aborted) throw init.signal.reason;
         if (!isConnectError(error)) throw new BackendError(`Ollama request ${method} ${path} failed: ${describeNetworkError(error)}`, { cause: error });
         lastError = error;
-        continue;
       }
-      this.pinned = base;
-      if ((response.statusCode >= 200 && response.statusCode < 300) || init.allow?.includes(response.statusCode)) return response;
-      throw await ollamaHttpError(response);
     }
-    throw new BackendUnavailableError(`Ollama is unreachable at ${hosts.join(', ')} (${describeNetworkError(lastError)}); is it running?`, { cause: lastError });
+    throw new BackendUnavailableError(`Ollama is unreachable at ${hosts.join(', ')} (${describeNetworkError(lastError)}); is it running?`, {
+      retryAfterSeconds: 5,
+      cause: lastError,
+    });
   }
 }
-

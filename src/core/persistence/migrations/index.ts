@@ -3,6 +3,7 @@ import { CreateConversationsFts1732480000000 } from './1732480000000-create-conv
 import { IndexFailedConversations1764979200000 } from './1764979200000-index-failed-conversations';
 import { CreateSpoolApplied1796500000000 } from './1796500000000-create-spool-applied';
 import { StoreWholeExchange1800000000000 } from './1800000000000-store-whole-exchange';
+import { CreateAuditLog1810000000000 } from './1810000000000-create-audit-log';
 
 /** Listed explicitly (not globbed) so they load the same from `src/` in tests and `dist/` in production. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   IndexFailedConversations1764979200000,
   CreateSpoolApplied1796500000000,
   StoreWholeExchange1800000000000,
+  CreateAuditLog1810000000000,
 ];

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { AuditModule } from '../audit/audit.module';
+import { OllamaModelsClient } from '../training/ollama-models.client';
+import { OllamaModelsAdminController } from './ollama-models-admin.controller';
+import { OllamaModelsAdminService } from './ollama-models-admin.service';
+
+/** Ollama's model-management routes (pull, push, create, copy, delete, blobs), admin-only and audited. */
+@Module({
+  imports: [AuditModule],
+  controllers: [OllamaModelsAdminController],
+  providers: [
+    OllamaModelsAdminService,
+    {
+      provide: OllamaModelsClient,
+      inject: [AppConfig],
+      // No time limit on Ollama's answer: a pull with stream:false is silent until the model is
+      // downloaded; the client decides how long to wait, and its going away cancels the pull.
+      useFactory: (config: AppConfig) => new OllamaModelsClient(config.llm.ollamaUrls, { answerMs: 0 }),
+    },
+  ],
+})
+export class OllamaModelsAdminModule {}
