@@ -117,7 +117,7 @@ export type BackendChunk =
   | { type: 'token'; text: string; logprobs?: TokenLogprob[] }
   | { type: 'thinking'; text: string }
   | { type: 'tool_call'; call: ToolCall }
-  | { type: 'done'; usage: BackendUsage; doneReason?: string; timings?: BackendTimings };
+  | { type: 'done'; usage: BackendUsage; doneReason?: string; timings?: BackendTimings; context?: number[] };
 
 /** A capability a model has, as Ollama's `/api/show` names them. */
 export type ModelCapability = 'completion' | 'tools' | 'insert' | 'vision' | 'embedding' | 'thinking' | 'image' | 'audio';
@@ -164,12 +164,25 @@ export interface EmbedResult {
   promptTokens: number;
 }
 
-/** A raw completion of a prompt (Ollama `/api/generate`, OpenAI `/completions`). */
+/**
+ * A raw completion of a prompt (Ollama `/api/generate`, OpenAI `/completions`). The final
+ * `done` chunk may carry `context` (Ollama, not in raw mode): the token ids to continue from.
+ */
 export interface BackendCompletionRequest {
   model: string;
   prompt: string;
   /** Text after the insertion point (fill-in-the-middle; models with the `insert` capability). */
   suffix?: string;
+  /** Ollama `system`: replaces the Modelfile's system prompt in the template. */
+  system?: string;
+  /** Ollama `template`: replaces the Modelfile's prompt template. */
+  template?: string;
+  /** Ollama `raw`: the prompt goes to the model as is, without any template. */
+  raw?: boolean;
+  /** Ollama's (deprecated) `context`: the token ids an earlier answer returned, to continue from. */
+  context?: number[];
+  /** Images with the prompt (models with the `vision` capability). */
+  images?: ImageInput[];
   options: Record<string, unknown>;
   format?: OutputFormat;
   think?: ThinkSetting;

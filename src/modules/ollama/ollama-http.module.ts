@@ -2,6 +2,9 @@ import { Module } from '@nestjs/common';
 import { LlmModule } from '../../core/llm/llm.module';
 import { PersistenceModule } from '../../core/persistence/persistence.module';
 import { ChatModule } from '../chat/chat.module';
+import { OllamaChatService } from './ollama-chat.service';
+import { OllamaGenerateService } from './ollama-generate.service';
+import { OllamaController } from './ollama.controller';
 
 /**
  * Ollama's native API at Ollama's own paths (`/api/chat`, `/api/generate`, …), so the Ollama
@@ -10,7 +13,7 @@ import { ChatModule } from '../chat/chat.module';
  */
 @Module({
   imports: [ChatModule, LlmModule, PersistenceModule],
-  controllers: [],
-  providers: [],
+  controllers: [OllamaController],
+  providers: [OllamaChatService, OllamaGenerateService],
 })
 export class OllamaHttpModule {}
