@@ -192,6 +192,19 @@ describe('the ollama npm client against /api/chat and /api/generate', () => {
     ]);
   });
 
+  it('generate returns the context (not in raw mode); sent back, it goes to the model', async () => {
+    await start();
+    const first = await ollama.generate({ model: 'mistral', prompt: 'remember blue' });
+    expect(first.context).toEqual(expect.arrayContaining([expect.any(Number)]));
+    const stream = await ollama.generate({ model: 'mistral', prompt: 'which colour?', context: first.context, stream: true });
+    const parts = [];
+    for await (const part of stream) parts.push(part);
+    expect(fake.requests.at(-1)!.body.context).toEqual(first.context);
+    expect(parts.at(-1)!.context!.slice(0, first.context.length)).toEqual(first.context);
+    const raw = await ollama.generate({ model: 'mistral', prompt: 'x', raw: true });
+    expect(raw.context).toBeUndefined();
+  });
+
   it('an empty chat or prompt loads the model (done_reason load) and stores nothing', async () => {
     await start();
     const chat = await ollama.chat({ model: 'mistral', messages: [] });
