@@ -129,6 +129,9 @@ describe('Ollama wire: Vega against Ollama itself', () => {
       ['/api/generate', { model: 'mistral', prompt: 'x', raw: true, system: 'no' }],
       ['/api/generate', { model: 'mistral', prompt: 5 }],
       ['/api/generate', { model: 'mistral', prompt: 'x', images: ['@@@@'] }],
+      // Refused by Ollama itself (capabilities): its own words come through.
+      ['/api/generate', { model: 'mistral', prompt: 'x', suffix: 'y' }],
+      ['/api/chat', { model: 'mistral', think: true, messages: [{ role: 'user', content: 'x' }] }],
     ] as const) {
       const { ollama, vega } = await both(path, body);
       expect({ path, body, status: vega.status, error: JSON.parse(vega.text) }).toEqual({ path, body, status: ollama.status, error: JSON.parse(ollama.text) });

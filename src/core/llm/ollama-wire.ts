@@ -184,7 +184,7 @@ export class OllamaLineReader {
       const line = value as OllamaLine;
       if (typeof line.error === 'string') {
         yield* this.flush();
-        throw new BackendError(`Ollama error: ${line.error}`);
+        throw new BackendError(`Ollama error: ${line.error}`, { backendMessage: line.error });
       }
       const message = line.message;
       const thinking = message ? message.thinking : line.thinking;

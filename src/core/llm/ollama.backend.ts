@@ -295,11 +295,12 @@ export function ollamaErrorFor(status: number, text: string): AppError {
     // not JSON: keep the text
   }
   message = message.slice(0, 500) || `HTTP ${status}`;
-  if (status === 404) return new ModelNotFoundError(message);
+  const own = { backendMessage: message };
+  if (status === 404) return new ModelNotFoundError(message, own);
   if (status === 429) return new BackendUnavailableError(`Ollama is rate limiting: ${message}`, { retryable: true, retryAfterSeconds: 5 });
   if (status === 503) return new BackendUnavailableError(`Ollama is busy: ${message}`, { retryable: true, retryAfterSeconds: 5 });
-  if (status >= 500) return new BackendError(`Ollama error (HTTP ${status}): ${message}`, { retryable: true });
-  if (status >= 400) return new BackendRejectedError(`Ollama rejected the request: ${message}`);
+  if (status >= 500) return new BackendError(`Ollama error (HTTP ${status}): ${message}`, { retryable: true, ...own });
+  if (status >= 400) return new BackendRejectedError(`Ollama rejected the request: ${message}`, own);
   return new BackendError(`Unexpected response from Ollama (HTTP ${status})`);
 }
 

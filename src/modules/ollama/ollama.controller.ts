@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { CancelSignal, firstOf } from '../../common/async/cancellation';
 import { describeError } from '../../common/errors/all-exceptions.filter';
 import { BackendUnavailableError, ClientClosedError } from '../../common/errors/app-errors';
+import { ollamaErrorBody } from '../../common/errors/ollama-error';
 import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
 import { NdjsonWriter } from '../../common/streaming/ndjson-writer';
@@ -110,7 +111,7 @@ export class OllamaController {
       const cause = error instanceof StreamFailure ? error.cause : error;
       const failure = this.shutdown?.active && !client.aborted ? new BackendUnavailableError('Vega is shutting down', { retryAfterSeconds: 5 }) : cause;
       if (!writer?.started) throw failure;
-      if (!(failure instanceof ClientClosedError)) await writer.line({ error: describeError(failure).body.message });
+      if (!(failure instanceof ClientClosedError)) await writer.line(ollamaErrorBody(failure, describeError(failure).body));
       writer.end();
     } finally {
       stop?.release();
