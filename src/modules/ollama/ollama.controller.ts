@@ -9,6 +9,7 @@ import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
 import { NdjsonWriter } from '../../common/streaming/ndjson-writer';
 import type { ChatResult } from '../chat/chat.service';
+import { ApiOllamaErrors } from './dto/ollama-error.dto';
 import {
   chatFinalLine,
   chatThinkingLine,
@@ -50,6 +51,7 @@ export class OllamaController {
   @ApiBody({ schema: { type: 'object', example: { model: 'mistral', messages: [{ role: 'user', content: 'Why is the sky blue?' }] } } })
   @ApiOkResponse({ description: 'NDJSON lines `{model, created_at, message, done}`, or with `stream: false` one JSON object.' })
   @ApiProduces('application/json', 'application/x-ndjson')
+  @ApiOllamaErrors(400, 401, 404, 413, 429, 502, 503, 504)
   async chat(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
     const client = clientGone(reply);
     const prepared = await this.chats.prepare(body, client);
@@ -78,6 +80,7 @@ export class OllamaController {
   @ApiBody({ schema: { type: 'object', example: { model: 'mistral', prompt: 'Why is the sky blue?' } } })
   @ApiOkResponse({ description: 'NDJSON lines `{model, created_at, response, done}`, or with `stream: false` one JSON object.' })
   @ApiProduces('application/json', 'application/x-ndjson')
+  @ApiOllamaErrors(400, 401, 404, 413, 429, 502, 503, 504)
   async generate(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
     const client = clientGone(reply);
     const prepared = await this.generations.prepare(body, client);
