@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { LlmModule } from '../../core/llm/llm.module';
 import { PersistenceModule } from '../../core/persistence/persistence.module';
 import { ChatModule } from '../chat/chat.module';
+import { OllamaModelsModule } from './ollama-models.module';
 
 /**
  * Ollama's native API at Ollama's own paths (`/api/chat`, `/api/generate`, …), so the Ollama
@@ -9,7 +10,7 @@ import { ChatModule } from '../chat/chat.module';
  * `/api/` come in Ollama's `{"error": "…"}` shape (see `common/errors/ollama-error.ts`).
  */
 @Module({
-  imports: [ChatModule, LlmModule, PersistenceModule],
+  imports: [ChatModule, LlmModule, PersistenceModule, OllamaModelsModule],
   controllers: [],
   providers: [],
 })
