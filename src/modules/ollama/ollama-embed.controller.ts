@@ -22,6 +22,7 @@ export class OllamaEmbedController {
     schema: {
       type: 'object',
       required: ['model', 'input'],
+      example: { model: 'nomic-embed-text', input: ['The quick brown fox', 'jumps over the lazy dog'] },
       properties: {
         model: { type: 'string', example: 'nomic-embed-text' },
         input: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], example: ['The quick brown fox', 'jumps over the lazy dog'] },
@@ -45,7 +46,7 @@ export class OllamaEmbedController {
     description:
       "Ollama's legacy `/api/embeddings` `{model, prompt}` → `{embedding}`. The vector comes from the backend's `/api/embed`, so it is L2-normalised (Ollama's own legacy route returns it unnormalised); an empty prompt gives `embedding: []`.",
   })
-  @ApiBody({ schema: { type: 'object', required: ['model', 'prompt'], properties: { model: { type: 'string', example: 'nomic-embed-text' }, prompt: { type: 'string', example: 'The quick brown fox' } } } })
+  @ApiBody({ schema: { type: 'object', required: ['model', 'prompt'], example: { model: 'nomic-embed-text', prompt: 'The quick brown fox' }, properties: { model: { type: 'string', example: 'nomic-embed-text' }, prompt: { type: 'string', example: 'The quick brown fox' } } } })
   @ApiOkResponse({ schema: { type: 'object', properties: { embedding: { type: 'array', items: { type: 'number' } } } } })
   @ApiOllamaModelErrors(400, 401, 404, 429, 502, 503, 504)
   legacy(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ embedding: number[] }> {

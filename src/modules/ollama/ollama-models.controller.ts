@@ -53,6 +53,7 @@ export class OllamaModelsController {
     schema: {
       type: 'object',
       required: ['model'],
+      example: { model: 'mistral' },
       properties: { model: { type: 'string', example: 'mistral' }, verbose: { type: 'boolean', description: 'Every tensor and the full model_info.' } },
     },
   })
