@@ -21,6 +21,7 @@ import {
   EmbedResult,
   LlmBackend,
   ModelDetails,
+  OllamaHosts,
   TokenLogprob,
   ToolCall,
 } from './llm-backend';
@@ -76,6 +77,11 @@ export class LlmService implements OnApplicationShutdown {
   /** What the backend tells about a model (capabilities, context length), cached for a minute. */
   modelDetails(model: string, signal?: CancelSignal): Promise<ModelDetails> {
     return this.details.get(model, signal);
+  }
+
+  /** Every Ollama host's own model listings (Vega's `/api/tags`, `/api/ps`, `/api/show`); none on other backends. */
+  ollamaHosts(): OllamaHosts | undefined {
+    return this.backend.ollamaHosts();
   }
 
   /** Throws `BreakerOpenError` when a call made now would be refused (checked before a stream starts). */

@@ -4,6 +4,7 @@ import { PersistenceModule } from '../../core/persistence/persistence.module';
 import { ChatModule } from '../chat/chat.module';
 import { OllamaChatService } from './ollama-chat.service';
 import { OllamaGenerateService } from './ollama-generate.service';
+import { OllamaModelsModule } from './ollama-models.module';
 import { OllamaController } from './ollama.controller';
 
 /**
@@ -12,7 +13,7 @@ import { OllamaController } from './ollama.controller';
  * `/api/` come in Ollama's `{"error": "…"}` shape (see `common/errors/ollama-error.ts`).
  */
 @Module({
-  imports: [ChatModule, LlmModule, PersistenceModule],
+  imports: [ChatModule, LlmModule, PersistenceModule, OllamaModelsModule],
   controllers: [OllamaController],
   providers: [OllamaChatService, OllamaGenerateService],
 })
