@@ -80,6 +80,21 @@ describe('the ollama npm client against /api/chat and /api/generate', () => {
     expect(fake.chatRequests()[0].headers.authorization).toBeUndefined();
   });
 
+  it("curl as Ollama's documentation writes it (`-d` sends a form content type): the body is read as JSON", async () => {
+    await start();
+    // What `curl http://host/api/chat -H 'Authorization: Bearer …' -d '{…}'` sends.
+    const res = await fetch(`${t.url}/api/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: JSON.stringify({ model: 'mistral', messages: [{ role: 'user', content: 'from curl' }], stream: false }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ message: { content: 'Echo: from curl' }, done: true });
+    // Vega's own routes still take JSON only.
+    const own = await t.request('/chat', { body: '{"prompt":"x"}', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(own.status).toBe(415);
+  });
+
   it('chat with stream: pieces as they come, then a done line with the backend timings', async () => {
     await start();
     const stream = await ollama.chat({ model: 'mistral', messages: [{ role: 'user', content: 'one two three' }], stream: true });

@@ -74,9 +74,10 @@ describe('Ollama error dialect', () => {
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({ error: expect.any(String) });
     }
+    // Ollama reads any body as JSON whatever its content type (its docs' `curl -d` sends a form type).
     const plain = await t.request('/api/chat', { body: '{}', headers: { 'content-type': 'text/plain' } });
-    expect(plain.status).toBe(415);
-    expect(await plain.json()).toEqual({ error: 'Unsupported content type: send application/json' });
+    expect(plain.status).toBe(400);
+    expect(await plain.json()).toEqual({ error: 'model is required' });
     // A fill-in-the-middle to a model without `insert` is Ollama's own 400, passed on.
     const fim = await t.request('/api/generate', { body: { model: 'mistral', prompt: 'x', suffix: 'y' } });
     expect(fim.status).toBe(400);
