@@ -17,6 +17,7 @@ import { WalCheckpointer } from '../core/persistence/wal-checkpointer';
 import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { OpenAiHttpModule } from '../modules/openai/openai-http.module';
+import { OllamaHttpModule } from '../modules/ollama/ollama-http.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryHttpModule } from '../modules/history/history-http.module';
 import { IntegrationsHttpModule } from '../modules/integrations/integrations-http.module';
@@ -26,7 +27,6 @@ import { ResearchHttpModule } from '../modules/research/research-http.module';
 import { ModelsModule } from '../modules/models/models.module';
 import { SystemPromptHttpModule } from '../modules/admin/system-prompt-http.module';
 import { AuditHttpModule } from '../modules/audit/audit-http.module';
-import { OllamaModelsAdminModule } from '../modules/ollama/ollama-models-admin.module';
 import { CoreModule } from './core.module';
 import { IdleMemoryTrimmer } from './idle-memory-trimmer';
 import { createValidationPipe } from './validation.pipe';
@@ -51,6 +51,7 @@ export class HttpAppModule {
         HealthModule,
         ChatHttpModule,
         OpenAiHttpModule,
+        OllamaHttpModule,
         HistoryHttpModule,
         AdminHttpModule,
         MetricsModule,
@@ -60,7 +61,6 @@ export class HttpAppModule {
         IntegrationsHttpModule,
         SystemPromptHttpModule,
         AuditHttpModule,
-        OllamaModelsAdminModule,
       ],
       providers: [
         // Global guards run in this order: an address that sent too many wrong keys is refused

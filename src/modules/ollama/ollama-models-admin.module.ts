@@ -2,13 +2,11 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { AuditModule } from '../audit/audit.module';
 import { OllamaModelsClient } from '../training/ollama-models.client';
-import { OllamaModelsAdminController } from './ollama-models-admin.controller';
 import { OllamaModelsAdminService } from './ollama-models-admin.service';
 
-/** Ollama's model-management routes (pull, push, create, copy, delete, blobs), admin-only and audited. */
+/** The relay behind Ollama's model-management routes (pull, push, create, copy, delete, blobs), with the audit log. */
 @Module({
   imports: [AuditModule],
-  controllers: [OllamaModelsAdminController],
   providers: [
     OllamaModelsAdminService,
     {
@@ -19,5 +17,6 @@ import { OllamaModelsAdminService } from './ollama-models-admin.service';
       useFactory: (config: AppConfig) => new OllamaModelsClient(config.llm.ollamaUrls, { answerMs: 0 }),
     },
   ],
+  exports: [OllamaModelsAdminService],
 })
 export class OllamaModelsAdminModule {}
