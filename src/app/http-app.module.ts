@@ -4,6 +4,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { ApiKeyRing } from '../common/auth/api-key-ring';
 import { ApiKeyGuard } from '../common/auth/api-key.guard';
+import type { KeyScopes } from '../common/auth/admin-only.decorator';
 import { AuthModule } from '../common/auth/auth.module';
 import { ShutdownModule } from '../common/lifecycle/shutdown-signal';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
@@ -34,12 +35,12 @@ import { createValidationPipe } from './validation.pipe';
 /** The HTTP application: the core graph plus everything that only makes sense over HTTP. */
 @Module({})
 export class HttpAppModule {
-  static forRoot(config: AppConfig, keys: ApiKeyRing, logger: AppLogger): DynamicModule {
+  static forRoot(config: AppConfig, keys: ApiKeyRing, logger: AppLogger, scopes?: KeyScopes): DynamicModule {
     return {
       module: HttpAppModule,
       imports: [
         CoreModule.forRoot(config),
-        AuthModule.forRoot(keys),
+        AuthModule.forRoot(keys, scopes),
         ShutdownModule,
         ThrottlingModule,
         ThrottlerModule.forRootAsync({

@@ -1,11 +1,21 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { Ollama } from 'ollama';
+import { KeyScopes, type Scope } from '../../src/common/auth/admin-only.decorator';
 import { FakeOllama } from '../support/fake-ollama';
 import { startTestApp, TEST_API_KEY, type TestApp } from '../support/test-app';
 
 // Model management through Vega with the unmodified `ollama` client (key in its headers option),
 // and the audit log each call leaves behind.
+
+const EXTRA_KEY = 'extra-key-0123456789abcdef';
+
+/** A key policy as issue #21 will bring: only the primary key holds the admin scope. */
+class OnlyPrimaryIsAdmin extends KeyScopes {
+  override has(keyId: string, scope: Scope): boolean {
+    return scope === 'admin' && keyId === 'primary';
+  }
+}
 
 interface AuditItem {
   id: number;
@@ -234,10 +244,55 @@ describe('Ollama model management (/api/pull, /api/create, /api/copy, /api/delet
     });
 
     it('refuses a malformed digest before it reaches Ollama', async () => {
-      const res = await t.request('/api/blobs/sha256:..', { method: 'HEAD' });
+      const res = await t.request('/api/blobs/sha256:..', { method: 'POST', body: 'x' });
       expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: 'invalid digest format' });
+      expect((await t.request('/api/blobs/sha256:..', { method: 'HEAD' })).status).toBe(400);
       expect(fake.requests.filter((request) => request.path.startsWith('/api/blobs'))).toEqual([]);
-      expect((await audit()).items[0]).toEqual(expect.objectContaining({ route: 'HEAD /api/blobs/:digest', outcome: 'error', status: 400, detail: 'invalid digest format' }));
+      expect((await audit()).items.map(({ route, outcome, status, detail }) => ({ route, outcome, status, detail }))).toEqual([
+        { route: 'HEAD /api/blobs/:digest', outcome: 'error', status: 400, detail: 'invalid digest format' },
+        { route: 'POST /api/blobs/:digest', outcome: 'error', status: 400, detail: 'invalid digest format' },
+      ]);
+    });
+  });
+
+  describe('who may manage models', () => {
+    it('refuses a key without the admin scope with 403 naming the scope, in Ollama’s shape, and nothing reaches Ollama', async () => {
+      const app = await startTestApp({ OLLAMA_URL: fake.url, API_KEYS_EXTRA: EXTRA_KEY }, { keyScopes: new OnlyPrimaryIsAdmin() });
+      try {
+        const ollama = new Ollama({ host: app.url, headers: { Authorization: `Bearer ${EXTRA_KEY}` } });
+        await expect(ollama.pull({ model: 'llama3.2' })).rejects.toMatchObject({ status_code: 403, error: 'This route needs a key with the admin scope' });
+        await expect(ollama.delete({ model: 'mistral' })).rejects.toMatchObject({ status_code: 403 });
+        const blob = await fetch(`${app.url}/api/blobs/sha256:${'a'.repeat(64)}`, { method: 'POST', headers: { authorization: `Bearer ${EXTRA_KEY}` }, body: 'bytes' });
+        expect(blob.status).toBe(403);
+        expect(await blob.json()).toEqual({ error: 'This route needs a key with the admin scope' });
+        expect((await app.request('/admin/audit', { key: EXTRA_KEY })).status).toBe(403);
+        expect(fake.requests.filter((request) => request.path !== '/api/version' && request.path !== '/api/tags')).toEqual([]);
+        // The admin key still may.
+        expect((await app.request('/api/copy', { body: { source: 'mistral', destination: 'kept' } })).status).toBe(200);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('refuses a request without a key with 401 in Ollama’s shape', async () => {
+      const res = await t.request('/api/pull', { body: { model: 'llama3.2' }, key: null });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ error: expect.stringMatching(/^Missing API key/) });
+    });
+
+    it('answers 503 in Ollama’s shape when no Ollama host answers, and audits it', async () => {
+      const app = await startTestApp({ OLLAMA_URL: 'http://127.0.0.1:9' });
+      try {
+        const res = await app.request('/api/copy', { body: { source: 'mistral', destination: 'x' } });
+        expect(res.status).toBe(503);
+        expect(res.headers.get('retry-after')).toBe('5');
+        expect(await res.json()).toEqual({ error: expect.stringMatching(/^Ollama is unreachable at http:\/\/127\.0\.0\.1:9/) });
+        const audit = (await (await app.request('/admin/audit')).json()) as { items: AuditItem[] };
+        expect(audit.items[0]).toEqual(expect.objectContaining({ route: 'POST /api/copy', models: ['mistral', 'x'], outcome: 'error', status: 503 }));
+      } finally {
+        await app.close();
+      }
     });
   });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createHttpApp } from '../../src/app/create-http-app';
+import { createHttpApp, type HttpAppOptions } from '../../src/app/create-http-app';
 import { FakeOllama } from './fake-ollama';
 import type { FakeModelSpec } from './fake-ollama-model';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
@@ -35,10 +35,10 @@ export function tempDir(prefix = 'vega-test-'): { dir: string; remove: () => voi
 
 /**
  * Starts the real HTTP app (same factory as production) on a loopback port, with a fresh
- * SQLite file in a temporary directory. `env` overrides the test defaults. The app's log lines
- * go to `logs`, never to the console.
+ * SQLite file in a temporary directory. `env` overrides the test defaults; `options.keyScopes`
+ * gives some keys fewer scopes. The app's log lines go to `logs`, never to the console.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: Pick<HttpAppOptions, 'keyScopes'> = {}): Promise<TestApp> {
   const temp = tempDir();
   const config = loadConfig({
     VEGA_DATA_DIR: temp.dir,
@@ -49,7 +49,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   });
   const logs: string[] = [];
   const appLogger = new AppLogger(config, { write: (line: string) => void logs.push(line) });
-  const app = await createHttpApp(config, { apiKey: config.auth.apiKey ?? TEST_API_KEY, logger: false, appLogger });
+  const app = await createHttpApp(config, { apiKey: config.auth.apiKey ?? TEST_API_KEY, logger: false, appLogger, ...options });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;

@@ -10,10 +10,11 @@ import { MemoizedReflector } from '../metadata/memoized-reflector';
 @Global()
 @Module({})
 export class AuthModule {
-  static forRoot(ring: ApiKeyRing): DynamicModule {
+  /** `scopes`: what each key may do (by default every key holds every scope). */
+  static forRoot(ring: ApiKeyRing, scopes: KeyScopes = new KeyScopes()): DynamicModule {
     return {
       module: AuthModule,
-      providers: [{ provide: ApiKeyRing, useValue: ring }, KeyScopes, MemoizedReflector],
+      providers: [{ provide: ApiKeyRing, useValue: ring }, { provide: KeyScopes, useValue: scopes }, MemoizedReflector],
       exports: [ApiKeyRing, KeyScopes, MemoizedReflector],
     };
   }
