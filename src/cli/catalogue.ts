@@ -433,6 +433,27 @@ export const COMMANDS: CommandSpec[] = [
     ],
   },
   {
+    name: 'admin',
+    summary: 'administration: the audit log',
+    subcommands: [
+      {
+        name: 'audit',
+        summary: 'the audit log of model management (pull, push, create, copy, delete, blobs), newest first',
+        details:
+          'Who (the key id, never the key), what (route and models), when, the outcome (ok, error, aborted) with the HTTP status, the duration and a short detail, read from the database. The same log is GET /admin/audit.',
+        options: [
+          { flags: '--limit <n>', description: 'how many (1..500, default 20)' },
+          { flags: '--route <route>', description: 'only this route: a path (/api/pull) or a method and path ("DELETE /api/delete")' },
+          { flags: '--outcome <outcome>', description: 'only ok, error or aborted' },
+          { flags: '--since <date>', description: 'only calls at or after this time (ISO 8601; UTC unless an offset is given)' },
+          { flags: '--cursor <cursor>', description: 'the next page: the next_cursor of a --json answer' },
+          JSON_OPTION,
+        ],
+        examples: ['vega admin audit', 'vega admin audit --outcome error --since 2026-12-01', 'vega admin audit --route /api/pull --json | jq .items'],
+      },
+    ],
+  },
+  {
     name: 'integrations',
     summary: 'check the integrations (Slack)',
     subcommands: [
