@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Ollama } from 'ollama';
 import { KeyScopes, type Scope } from '../../src/common/auth/admin-only.decorator';
 import { FakeOllama } from '../support/fake-ollama';
@@ -130,6 +131,30 @@ describe('Ollama model management (/api/pull, /api/create, /api/copy, /api/delet
       ]);
     });
 
+    it('ends the stream with an {"error"} line when Ollama goes away mid-pull, and audits the error', async () => {
+      const dying = new FakeOllama({ models: ['mistral'], registry: ['llama3.2'], progressDelayMs: 400 });
+      await dying.start();
+      const app = await startTestApp({ OLLAMA_URL: dying.url });
+      try {
+        const ollama = new Ollama({ host: app.url, headers: { Authorization: `Bearer ${TEST_API_KEY}` } });
+        const seen: string[] = [];
+        await expect(
+          (async () => {
+            for await (const line of await ollama.pull({ model: 'llama3.2', stream: true })) {
+              seen.push(line.status);
+              if (seen.length === 1) await dying.stop();
+            }
+          })(),
+        ).rejects.toThrow(/^the connection to Ollama was lost/);
+        expect(seen).toEqual(['pulling manifest']);
+        const audit = (await (await app.request('/admin/audit')).json()) as { items: AuditItem[] };
+        expect(audit.items[0]).toEqual(expect.objectContaining({ route: 'POST /api/pull', outcome: 'error', status: 200, detail: expect.stringMatching(/^the connection to Ollama was lost/) }));
+      } finally {
+        await app.close();
+        await dying.stop();
+      }
+    });
+
     it('cancels the pull upstream when the client goes away, and audits it as aborted', async () => {
       const slow = new FakeOllama({ models: ['mistral'], registry: ['llama3.2'], progressDelayMs: 400 });
       await slow.start();
@@ -207,12 +232,12 @@ describe('Ollama model management (/api/pull, /api/create, /api/copy, /api/delet
   });
 
   describe('HEAD and POST /api/blobs/:digest', () => {
-    it('streams an upload through as it comes, whatever its content type, and answers as Ollama does', async () => {
+    it('passes an upload larger than the global body limit through, whatever its content type, and answers as Ollama does', async () => {
       const bytes = Buffer.alloc(3 * 1024 * 1024, 7); // over the global body limit
       const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
       expect((await t.request(`/api/blobs/${digest}`, { method: 'HEAD' })).status).toBe(404);
 
-      // Sent in pieces, the last only once the first has reached Ollama: nothing waits for the whole body.
+      // Announced as JSON, as Ollama's own CLI sends blobs: still not parsed.
       const status = await new Promise<number>((resolve, reject) => {
         const req = httpRequest(`${t.url}/api/blobs/${digest}`, {
           method: 'POST',
@@ -241,6 +266,55 @@ describe('Ollama model management (/api/pull, /api/create, /api/copy, /api/delet
         { route: 'POST /api/blobs/:digest', outcome: 'ok', status: 201, detail: `${digest} (${bytes.length} bytes)` },
         { route: 'HEAD /api/blobs/:digest', outcome: 'error', status: 404, detail: 'HTTP 404' },
       ]);
+    });
+
+    it('hands the first bytes of an upload to Ollama before the client has sent the rest (nothing is held)', async () => {
+      // An upstream that says when the first bytes arrive, and answers once the body ends.
+      let firstBytes: (() => void) | undefined;
+      const arrived = new Promise<void>((resolve) => (firstBytes = resolve));
+      let received = 0;
+      const upstream = createServer((req: IncomingMessage, res) => {
+        req.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          firstBytes?.();
+        });
+        req.on('end', () => res.writeHead(201, { 'content-length': 0 }).end());
+      });
+      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+      const app = await startTestApp({ OLLAMA_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` });
+      try {
+        const digest = `sha256:${'b'.repeat(64)}`;
+        const req = httpRequest(`${app.url}/api/blobs/${digest}`, { method: 'POST', headers: { 'x-api-key': TEST_API_KEY, 'content-type': 'application/octet-stream' } });
+        const status = new Promise<number>((resolve, reject) => {
+          req.on('response', (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+        });
+        req.write(Buffer.alloc(64 * 1024, 1)); // chunked: no length announced
+        await arrived; // were the body held until its end, this would never resolve
+        expect(received).toBeGreaterThan(0);
+        req.end(Buffer.alloc(64 * 1024, 2));
+        expect(await status).toBe(201);
+        expect(received).toBe(128 * 1024);
+      } finally {
+        await app.close();
+        await new Promise((resolve) => upstream.close(resolve));
+      }
+    });
+
+    it('with several OLLAMA_URL hosts, sends an upload to the first that answers', async () => {
+      const app = await startTestApp({ OLLAMA_URL: `http://127.0.0.1:9,${fake.url}` });
+      try {
+        const bytes = Buffer.from('a small adapter');
+        const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+        const res = await fetch(`${app.url}/api/blobs/${digest}`, { method: 'POST', headers: { 'x-api-key': TEST_API_KEY }, body: bytes });
+        expect(res.status).toBe(201);
+        expect(fake.blobDigests()).toContain(digest);
+      } finally {
+        await app.close();
+      }
     });
 
     it('refuses a malformed digest before it reaches Ollama', async () => {
