@@ -17,6 +17,7 @@ import { WalCheckpointer } from '../core/persistence/wal-checkpointer';
 import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { OpenAiHttpModule } from '../modules/openai/openai-http.module';
+import { OllamaHttpModule } from '../modules/ollama/ollama-http.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryHttpModule } from '../modules/history/history-http.module';
 import { IntegrationsHttpModule } from '../modules/integrations/integrations-http.module';
@@ -49,6 +50,7 @@ export class HttpAppModule {
         HealthModule,
         ChatHttpModule,
         OpenAiHttpModule,
+        OllamaHttpModule,
         HistoryHttpModule,
         AdminHttpModule,
         MetricsModule,

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './app-errors';
+import { isOllamaPath, ollamaErrorBody } from './ollama-error';
 import { isOpenAiPath, openAiErrorBody } from './openai-error';
 
 export interface ErrorBody {
@@ -76,7 +77,8 @@ function bytes(count: number): string {
 /**
  * The one exception filter. Once a response has started (an SSE stream), it does nothing:
  * the stream reports its own errors as `event: error`. Under `/v1/` (the OpenAI-compatible
- * routes) the same status and message go out in OpenAI's error shape.
+ * routes) the same status and message go out in OpenAI's error shape, under `/api/` (Ollama's
+ * native routes) in Ollama's `{"error": "…"}`.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -91,6 +93,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (reply.sent || reply.raw.headersSent) return;
     if (retryAfterSeconds !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
-    void reply.status(body.statusCode).send(isOpenAiPath(request?.url) ? openAiErrorBody(exception, body) : body);
+    void reply.status(body.statusCode).send(this.dialect(request?.url, exception, body));
+  }
+
+  private dialect(url: string | undefined, exception: unknown, body: ErrorBody): unknown {
+    if (isOpenAiPath(url)) return openAiErrorBody(exception, body);
+    if (isOllamaPath(url)) return ollamaErrorBody(body);
+    return body;
   }
 }

@@ -4,8 +4,8 @@ import type { ExchangeKind } from './stored-exchange';
 export const CONVERSATION_STATUSES = ['ok', 'error', 'aborted', 'cached'] as const;
 export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
 
-/** `openai`: the OpenAI-compatible routes (`/v1/chat/completions`). */
-export const CONVERSATION_SOURCES = ['api', 'cli', 'integration', 'openai'] as const;
+/** `openai`: the OpenAI-compatible routes (`/v1/chat/completions`); `ollama`: Ollama's native routes (`/api/chat`, `/api/generate`, `/api/embed`). */
+export const CONVERSATION_SOURCES = ['api', 'cli', 'integration', 'openai', 'ollama'] as const;
 export type ConversationSource = (typeof CONVERSATION_SOURCES)[number];
 
 /** One prompt/response exchange (SPEC §4). The schema itself is owned by the migrations. */

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { LlmModule } from '../../core/llm/llm.module';
+import { PersistenceModule } from '../../core/persistence/persistence.module';
+import { ChatModule } from '../chat/chat.module';
+
+/**
+ * Ollama's native API at Ollama's own paths (`/api/chat`, `/api/generate`, …), so the Ollama
+ * clients can point at Vega instead of Ollama; imported by the HTTP app only. Errors under
+ * `/api/` come in Ollama's `{"error": "…"}` shape (see `common/errors/ollama-error.ts`).
+ */
+@Module({
+  imports: [ChatModule, LlmModule, PersistenceModule],
+  controllers: [],
+  providers: [],
+})
+export class OllamaHttpModule {}
