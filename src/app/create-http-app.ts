@@ -10,6 +10,7 @@ import { HttpAppModule } from './http-app.module';
 import { registerJsonBodyParser } from './json-body-parser';
 import { raiseOpenAiChatBodyLimit } from '../modules/openai/openai-body-limit';
 import { raiseChatBodyLimit } from '../modules/chat/chat-body-limit';
+import { raiseOllamaBodyLimit } from '../modules/ollama/ollama-body-limit';
 import { registerSecurityHeaders } from './security-headers';
 import { setupSwagger } from './swagger';
 import { serveWebUi } from './web-ui';
@@ -46,6 +47,7 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
   registerJsonBodyParser(app);
   raiseOpenAiChatBodyLimit(app);
   raiseChatBodyLimit(app);
+  raiseOllamaBodyLimit(app);
   await registerSecurityHeaders(app, config);
   setupSwagger(app);
   await serveWebUi(app);

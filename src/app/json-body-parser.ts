@@ -1,5 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { errorCodes } from 'fastify';
 import { InvalidInputError } from '../common/errors/app-errors';
+import { isOllamaPath } from '../common/errors/ollama-error';
 
 /**
  * How deeply a request body may nest objects and arrays. The deepest body a route takes is an
@@ -53,17 +55,23 @@ function closingQuote(text: string, open: number): number {
 /**
  * Only `application/json` bodies are parsed (others get 415), by Fastify's own parser, which
  * refuses prototype-poisoning keys; a body nested deeper than MAX_JSON_DEPTH is refused with 400
- * before it is parsed.
+ * before it is parsed. Ollama's routes (`/api/…`) read any body as JSON whatever its type, as
+ * Ollama does: its documentation's `curl … -d '{…}'` sends `application/x-www-form-urlencoded`.
  */
 export function registerJsonBodyParser(app: NestFastifyApplication, maxDepth = MAX_JSON_DEPTH): void {
   const fastify = app.getHttpAdapter().getInstance();
   const parse = fastify.getDefaultJsonParser('error', 'error');
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body: string, done) => {
+  const parseJson = (request: Parameters<typeof parse>[0], body: string, done: (error: Error | null, body?: unknown) => void) => {
     if (nestsDeeperThan(body, maxDepth)) {
       done(new InvalidInputError(`Request body nests objects and arrays more than ${maxDepth} levels deep`), undefined);
       return;
     }
     parse(request, body, done);
+  };
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+  fastify.addContentTypeParser('*', { parseAs: 'string' }, (request, body: string, done) => {
+    if (isOllamaPath(request.url)) return parseJson(request, body, done);
+    done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type'] ?? ''), undefined);
   });
 }

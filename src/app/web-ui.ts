@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { OLLAMA_PROBE_ANSWER, wantsHtml } from '../modules/ollama/ollama-probe';
 
 /**
  * Where `static/` is: the repository root, two levels above `src/app/` when run from source
@@ -15,7 +16,9 @@ export function findStaticRoot(from = __dirname): string {
 }
 
 /**
- * The web UI: `static/index.html` at `/`, its files under `/static/`. Plain Fastify routes, outside
+ * The web UI: `static/index.html` at `/` for browsers, its files under `/static/`. A request to
+ * `/` that does not ask for HTML (an Ollama client probing the server) gets Ollama's
+ * `Ollama is running` instead, as plain text; `Vary: Accept` keeps caches from mixing the two. Plain Fastify routes, outside
  * Nest's router, so the API-key guard never sees them (the page asks for the key itself) and they
  * stay out of the OpenAPI document. No build step: the files are served as they are, revalidated
  * on every load (`no-cache` with ETags) since their names carry no content hash.
@@ -32,5 +35,9 @@ export async function serveWebUi(app: NestFastifyApplication, root = findStaticR
     setHeaders: (reply) => reply.header('cache-control', 'no-cache'),
   });
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.get('/', (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
+  fastify.get('/', (request, reply) => {
+    reply.header('cache-control', 'no-cache').header('vary', 'Accept');
+    if (wantsHtml(request.headers.accept)) return reply.sendFile('index.html');
+    return reply.type('text/plain; charset=utf-8').send(OLLAMA_PROBE_ANSWER);
+  });
 }

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 const STATIC = join(__dirname, '..', '..', 'static');
+/** What Chrome and Firefox send when they load a page. */
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 
 describe('web UI files', () => {
   const env = useAppWithFakeOllama();
@@ -12,8 +14,8 @@ describe('web UI files', () => {
     t = await env.start();
   });
 
-  it('serves static/index.html at / without a key, under the strict CSP', async () => {
-    const res = await t.request('/', { key: null });
+  it('serves static/index.html at / without a key, under the strict CSP, to a browser (it asks for HTML)', async () => {
+    const res = await t.request('/', { key: null, headers: { accept: BROWSER_ACCEPT } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
     expect(res.headers.get('cache-control')).toBe('no-cache');

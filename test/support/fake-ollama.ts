@@ -182,6 +182,7 @@ const GENERATE_FIELDS: readonly FieldSpec[] = [
   ['system', isString, 'string'],
   ['raw', isBoolean, 'bool'],
   ['images', isStringArray, '[]api.ImageData'],
+  ['context', (value) => Array.isArray(value) && value.every((item) => Number.isInteger(item)), '[]int'],
 ];
 
 /** A tool call as Ollama writes it: whole, with its made-up id and its position. */
@@ -241,6 +242,8 @@ interface Plan {
   readonly startedAt: bigint;
   /** `length` when `options.num_predict` cut the reply short, as Ollama reports it. */
   readonly doneReason: 'stop' | 'length';
+  /** `/api/generate` (not raw): the conversation as token ids, sent back with the final line. */
+  readonly context?: number[];
 }
 
 export class FakeOllama {
@@ -538,7 +541,10 @@ export class FakeOllama {
     const numCtx = contextSize(req, model, this.opts.defaultNumCtx);
     const words = countWords([req.system, prompt, req.suffix]) + IMAGE_WORDS * (req.images?.length ?? 0);
     const promptWords = words > numCtx ? Math.floor(numCtx / 2) : words;
-    this.respond(exchange, this.plan(view, model, GENERATE_SHAPE, this.scripted(view, fault), `Echo: ${prompt}`, promptWords), req.stream !== false, null);
+    const plan = this.plan(view, model, GENERATE_SHAPE, this.scripted(view, fault), `Echo: ${prompt}`, promptWords);
+    // A word stands for a token: the ids of the earlier context, the prompt and the answer.
+    const context = req.raw === true ? undefined : [...(Array.isArray(req.context) ? (req.context as number[]) : []), ...tokenIds(prompt), ...tokenIds(plan.chunks.join(''))];
+    this.respond(exchange, context ? { ...plan, context } : plan, req.stream !== false, null);
   }
 
   /** Same checks, in the same order, as Ollama's handlers: JSON binding, then the model. */
@@ -985,6 +991,7 @@ function finalJson(plan: Plan, whole: boolean): string {
     ...plan.shape.fields(whole ? plan.chunks.join('') : '', extra),
     done: true,
     done_reason: plan.doneReason,
+    ...(plan.context ? { context: plan.context } : {}),
     ...metrics(plan),
     ...(whole && plan.logprobs !== undefined ? { logprobs: plan.chunks.map((text) => tokenLogprob(text, plan.logprobs)) } : {}),
   });
@@ -1012,6 +1019,11 @@ interface Scripted {
   text?: string;
   promptEvalCount?: number;
   evalCount?: number;
+}
+
+/** Made-up token ids of a text, one a word (stable: the same word, the same id). */
+function tokenIds(text: string): number[] {
+  return text.split(/\s+/).filter(Boolean).map((word) => createHash('sha256').update(word).digest().readUInt16BE(0));
 }
 
 /** Ollama counts an image as about this many prompt tokens. */

@@ -98,7 +98,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   private dialect(url: string | undefined, exception: unknown, body: ErrorBody): unknown {
     if (isOpenAiPath(url)) return openAiErrorBody(exception, body);
-    if (isOllamaPath(url)) return ollamaErrorBody(body);
+    if (isOllamaPath(url)) return ollamaErrorBody(exception, body);
     return body;
   }
 }

@@ -10,6 +10,8 @@ export interface AppErrorOptions {
   param?: string;
   /** A stable machine-readable code (`context_length_exceeded`, `unsupported_field`), for dialects that carry one. */
   code?: string;
+  /** The backend's own words (Ollama's `error`), for the dialect that hands them on as they are (Ollama's own API). */
+  backendMessage?: string;
 }
 
 export abstract class AppError extends Error {
@@ -21,6 +23,7 @@ export abstract class AppError extends Error {
   readonly retryable: boolean;
   readonly param?: string;
   readonly code?: string;
+  readonly backendMessage?: string;
 
   constructor(message: string, options?: AppErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -29,6 +32,7 @@ export abstract class AppError extends Error {
     this.retryable = options?.retryable ?? false;
     this.param = options?.param;
     this.code = options?.code;
+    this.backendMessage = options?.backendMessage;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ErrorBody } from './all-exceptions.filter';
+import { AppError } from './app-errors';
 
 /**
  * Ollama's error body, `{"error": "<message>"}`: what the `ollama` clients (ollama-js, the
@@ -17,7 +18,11 @@ export function isOllamaPath(url: string | undefined): boolean {
   return url !== undefined && (url === '/api' || url.startsWith('/api/') || url.startsWith('/api?'));
 }
 
-/** The Ollama body for an error already described in Vega's terms (same status and message). */
-export function ollamaErrorBody(described: ErrorBody): OllamaErrorBody {
+/**
+ * The Ollama body for an error already described in Vega's terms (same status). An error Ollama
+ * itself reported keeps Ollama's own words, so a client sees what Ollama would have told it.
+ */
+export function ollamaErrorBody(exception: unknown, described: ErrorBody): OllamaErrorBody {
+  if (exception instanceof AppError && exception.backendMessage) return { error: exception.backendMessage };
   return { error: described.message };
 }

@@ -117,7 +117,7 @@ export type BackendChunk =
   | { type: 'token'; text: string; logprobs?: TokenLogprob[] }
   | { type: 'thinking'; text: string }
   | { type: 'tool_call'; call: ToolCall }
-  | { type: 'done'; usage: BackendUsage; doneReason?: string; timings?: BackendTimings };
+  | { type: 'done'; usage: BackendUsage; doneReason?: string; timings?: BackendTimings; context?: number[] };
 
 /** A capability a model has, as Ollama's `/api/show` names them. */
 export type ModelCapability = 'completion' | 'tools' | 'insert' | 'vision' | 'embedding' | 'thinking' | 'image' | 'audio';
@@ -162,14 +162,46 @@ export interface EmbedResult {
   embeddings: number[][];
   /** Tokens read (Ollama `prompt_eval_count`); 0 when the backend does not say. */
   promptTokens: number;
+  /** Ollama's timings of the call (total and load), in nanoseconds; absent from other backends. */
+  timings?: Pick<BackendTimings, 'totalNs' | 'loadNs'>;
 }
 
-/** A raw completion of a prompt (Ollama `/api/generate`, OpenAI `/completions`). */
+/** A JSON object exactly as an Ollama server wrote it (relayed by Vega's own Ollama routes). */
+export type OllamaJson = Record<string, unknown>;
+
+/**
+ * What the hosts of an Ollama backend say of their models, in Ollama's own JSON, for Vega's
+ * Ollama routes to relay: every `OLLAMA_URL` host is asked, not only the first that answers
+ * (chats fail over between them in order, so any of them may serve a model).
+ */
+export interface OllamaHosts {
+  /** `/api/tags` of every host that answers, in host order, each model name once (the first host that lists it). */
+  tags(signal: AbortSignal): Promise<OllamaJson[]>;
+  /** `/api/ps` of every host that answers, each model once, the one kept longest first (as Ollama sorts). */
+  running(signal: AbortSignal): Promise<OllamaJson[]>;
+  /** `/api/show` from the first host, in order, that has the model; `ModelNotFoundError` (Ollama's message) when none has. */
+  show(request: { model: string; verbose?: boolean }, signal: AbortSignal): Promise<OllamaJson>;
+}
+
+/**
+ * A raw completion of a prompt (Ollama `/api/generate`, OpenAI `/completions`). The final
+ * `done` chunk may carry `context` (Ollama, not in raw mode): the token ids to continue from.
+ */
 export interface BackendCompletionRequest {
   model: string;
   prompt: string;
   /** Text after the insertion point (fill-in-the-middle; models with the `insert` capability). */
   suffix?: string;
+  /** Ollama `system`: replaces the Modelfile's system prompt in the template. */
+  system?: string;
+  /** Ollama `template`: replaces the Modelfile's prompt template. */
+  template?: string;
+  /** Ollama `raw`: the prompt goes to the model as is, without any template. */
+  raw?: boolean;
+  /** Ollama's (deprecated) `context`: the token ids an earlier answer returned, to continue from. */
+  context?: number[];
+  /** Images with the prompt (models with the `vision` capability). */
+  images?: ImageInput[];
   options: Record<string, unknown>;
   format?: OutputFormat;
   think?: ThinkSetting;
@@ -197,4 +229,8 @@ export abstract class LlmBackend {
   abstract embed(request: EmbedRequest, signal?: AbortSignal): Promise<EmbedResult>;
   /** Releases connections (graceful shutdown). */
   abstract close(): Promise<void>;
+  /** The hosts' own model listings when the backend is Ollama; other backends have none. */
+  ollamaHosts(): OllamaHosts | undefined {
+    return undefined;
+  }
 }

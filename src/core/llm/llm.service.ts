@@ -21,6 +21,7 @@ import {
   EmbedResult,
   LlmBackend,
   ModelDetails,
+  OllamaHosts,
   TokenLogprob,
   ToolCall,
 } from './llm-backend';
@@ -38,7 +39,16 @@ export type LlmRequest = BackendChatRequest;
 /** What a stream yields: the backend's chunks as they come, then `done` (with whether it came from the cache). */
 export type LlmEvent =
   | Exclude<BackendChunk, { type: 'done' }>
-  | { type: 'done'; usage: BackendUsage; cached: boolean; doneReason?: string; timings?: BackendTimings };
+  | { type: 'done'; usage: BackendUsage; cached: boolean; doneReason?: string; timings?: BackendTimings; context?: number[] };
+
+/**
+ * How one call may use the policy. `cache: false` neither reads nor fills the response cache:
+ * for a client that asked for a sampled answer (Ollama's routes cache only with a seed or
+ * temperature 0), a replay would silently give it the same "random" answer again.
+ */
+export interface CallPolicy {
+  cache?: boolean;
+}
 
 /**
  * The resilience policy around the backend: exact-match cache, circuit breaker, retries with
@@ -69,6 +79,11 @@ export class LlmService implements OnApplicationShutdown {
     return this.details.get(model, signal);
   }
 
+  /** Every Ollama host's own model listings (Vega's `/api/tags`, `/api/ps`, `/api/show`); none on other backends. */
+  ollamaHosts(): OllamaHosts | undefined {
+    return this.backend.ollamaHosts();
+  }
+
   /** Throws `BreakerOpenError` when a call made now would be refused (checked before a stream starts). */
   assertAvailable(model = this.config.llm.model): void {
     if (!this.breaker.wouldRefuse()) return;
@@ -80,11 +95,11 @@ export class LlmService implements OnApplicationShutdown {
    * A chat through the policy: the context guard (a prompt that cannot fit the model's context
    * is refused before it is sent), cache, breaker, retries before the first chunk, timeouts.
    */
-  async *stream(request: LlmRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
+  async *stream(request: LlmRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
     // An open breaker refuses the call anyway: do not ask the failing backend about the model first.
     const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.check(request, signal);
     const sent = check?.request ?? request;
-    const cacheKey = this.cache.enabled ? ResponseCache.keyFor('chat', sent) : '';
+    const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('chat', sent) : '';
     for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.chatStream(sent, attempt), signal)) {
       if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
       yield event;
@@ -135,10 +150,10 @@ export class LlmService implements OnApplicationShutdown {
   }
 
   /** A raw completion (`/v1/completions`) through the same policy and context guard; cached apart from chats. */
-  async *streamCompletion(request: BackendCompletionRequest, signal: CancelSignal): AsyncGenerator<LlmEvent> {
+  async *streamCompletion(request: BackendCompletionRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
     const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.checkCompletion(request, signal);
     const sent = check?.request ?? request;
-    const cacheKey = this.cache.enabled ? ResponseCache.keyFor('completion', sent) : '';
+    const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('completion', sent) : '';
     for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.completionStream(sent, attempt), signal)) {
       if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
       yield event;
@@ -196,7 +211,14 @@ export class LlmService implements OnApplicationShutdown {
           settled = true;
           permit.success();
           this.observer?.record(model, 'ok', startedAt, firstTokenAt, done!.usage);
-          yield { type: 'done', usage: done!.usage, cached: false, doneReason: done!.doneReason, timings: done!.timings };
+          yield {
+            type: 'done',
+            usage: done!.usage,
+            cached: false,
+            doneReason: done!.doneReason,
+            timings: done!.timings,
+            ...(done!.context ? { context: done!.context } : {}),
+          };
           return;
         } catch (error) {
           let failure = watch.explain(error);

@@ -44,6 +44,8 @@ export interface OllamaLine {
   load_duration?: number;
   prompt_eval_duration?: number;
   eval_duration?: number;
+  /** `/api/generate`'s final line (not in raw mode): the conversation as token ids. */
+  context?: number[];
   error?: string;
 }
 
@@ -78,6 +80,11 @@ export function ollamaChatBody(chat: BackendChatRequest): OllamaChatBody {
 export function ollamaGenerateBody(request: BackendCompletionRequest): Record<string, unknown> {
   const body: Record<string, unknown> = { model: request.model, prompt: request.prompt, stream: true, options: request.options };
   if (request.suffix !== undefined) body.suffix = request.suffix;
+  if (request.system !== undefined) body.system = request.system;
+  if (request.template !== undefined) body.template = request.template;
+  if (request.raw !== undefined) body.raw = request.raw;
+  if (request.context !== undefined) body.context = request.context;
+  if (request.images?.length) body.images = request.images.map((image) => image.data);
   const format = wireFormat(request.format);
   if (format !== undefined) body.format = format;
   addCommon(body, request);
@@ -177,7 +184,7 @@ export class OllamaLineReader {
       const line = value as OllamaLine;
       if (typeof line.error === 'string') {
         yield* this.flush();
-        throw new BackendError(`Ollama error: ${line.error}`);
+        throw new BackendError(`Ollama error: ${line.error}`, { backendMessage: line.error });
       }
       const message = line.message;
       const thinking = message ? message.thinking : line.thinking;
@@ -210,6 +217,7 @@ export class OllamaLineReader {
           usage: { promptTokens: line.prompt_eval_count ?? 0, completionTokens: line.eval_count ?? 0 },
           doneReason: line.done_reason,
           ...timingsOf(line),
+          ...(Array.isArray(line.context) ? { context: line.context } : {}),
         };
       }
     }

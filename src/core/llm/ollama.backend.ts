@@ -20,7 +20,9 @@ import {
   LlmBackend,
   ModelCapability,
   ModelDetails,
+  OllamaHosts,
 } from './llm-backend';
+import { HostDownError, HostRequest, OllamaHostCatalog } from './ollama-hosts';
 import { LineTooLongError, lineTooLong, MalformedLineError, NdjsonDecoder } from './ndjson';
 import { LineReaderOptions, OllamaLine, OllamaLineReader, ollamaChatBody, ollamaGenerateBody } from './ollama-wire';
 
@@ -75,6 +77,7 @@ export class OllamaBackend extends LlmBackend {
   readonly kind = 'ollama';
   private readonly agent: Agent;
   private readonly targets: DispatchTarget[];
+  private readonly hosts: OllamaHostCatalog;
   private readonly streamErrors: StreamErrors = {
     isConnectError,
     failed: (error) => new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error }),
@@ -90,6 +93,7 @@ export class OllamaBackend extends LlmBackend {
     super();
     this.agent = backendAgent(options);
     this.targets = dispatchTargets(baseUrls);
+    this.hosts = new OllamaHostCatalog(baseUrls, this.sendTo, (lastError) => this.unreachable(lastError));
   }
 
   chatStream(chat: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
@@ -160,13 +164,14 @@ export class OllamaBackend extends LlmBackend {
       options: request.options,
     });
     const response = await this.send('/api/embed', { method: 'POST', body }, signal ?? AbortSignal.timeout(60_000));
-    const json = (await response.body.json()) as { embeddings?: unknown; prompt_eval_count?: unknown };
+    const json = (await response.body.json()) as { embeddings?: unknown; prompt_eval_count?: unknown; total_duration?: unknown; load_duration?: unknown };
     const embeddings = json.embeddings;
     if (!Array.isArray(embeddings) || embeddings.length !== input.length) {
       throw new BackendError(`Ollama returned ${Array.isArray(embeddings) ? embeddings.length : 'no'} embeddings for ${input.length} inputs`);
     }
     const promptTokens = typeof json.prompt_eval_count === 'number' ? json.prompt_eval_count : 0;
-    return { embeddings: embeddings as number[][], promptTokens };
+    const timings = { totalNs: nanoseconds(json.total_duration), loadNs: nanoseconds(json.load_duration) };
+    return { embeddings: embeddings as number[][], promptTokens, timings };
   }
 
   /** `/api/show`, and `/api/ps` for the context of the model's runner when it is loaded (a failure there only leaves it out). */
@@ -179,6 +184,11 @@ export class OllamaBackend extends LlmBackend {
     const details = showDetails(model, json);
     const loadedNumCtx = loadedContext(await running, model);
     return loadedNumCtx === undefined ? details : { ...details, loadedNumCtx };
+  }
+
+  /** Every host's `/api/tags`, `/api/ps` and `/api/show`, for Vega's own Ollama routes. */
+  override ollamaHosts(): OllamaHosts {
+    return this.hosts;
   }
 
   async close(): Promise<void> {
@@ -198,27 +208,36 @@ export class OllamaBackend extends LlmBackend {
   ): Promise<Dispatcher.ResponseData> {
     let lastError: unknown;
     for (const base of this.baseUrls) {
-      let response: Dispatcher.ResponseData;
       try {
-        response = await request(`${base}${path}`, {
-          method: init.method,
-          body: init.body,
-          headers: init.body === undefined ? undefined : { 'content-type': 'application/json' },
-          dispatcher: this.agent,
-          signal,
-        });
+        return await this.sendTo(base, path, init, signal);
       } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        if (closedByPeer(error)) throw closedBeforeAnswering('Ollama', base, error);
-        if (!isConnectError(error)) throw new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error });
-        lastError = error;
-        continue;
+        if (!(error instanceof HostDownError)) throw error;
+        lastError = error.cause;
       }
-      if (response.statusCode === 200) return response;
-      throw await ollamaHttpError(response);
     }
     throw this.unreachable(lastError);
   }
+
+  /** One request to one host: its 200 response, Ollama's error mapped, or `HostDownError` when it cannot be reached. */
+  private readonly sendTo: HostRequest = async (base, path, init, signal) => {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${base}${path}`, {
+        method: init.method,
+        body: init.body,
+        headers: init.body === undefined ? undefined : { 'content-type': 'application/json' },
+        dispatcher: this.agent,
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (closedByPeer(error)) throw closedBeforeAnswering('Ollama', base, error);
+      if (!isConnectError(error)) throw new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error });
+      throw new HostDownError(base, error);
+    }
+    if (response.statusCode === 200) return response;
+    throw await ollamaHttpError(response);
+  };
 
   private unreachable(lastError: unknown): BackendUnavailableError {
     const hosts = this.baseUrls.join(', ');
@@ -240,6 +259,8 @@ export class OllamaBackend extends LlmBackend {
     });
   }
 }
+
+const nanoseconds = (value: unknown): number | undefined => (typeof value === 'number' && value >= 0 ? value : undefined);
 
 /** An iterable that builds its source when iterated (errors then surface where a generator's would), without a generator hop per chunk. */
 function lazily<T>(open: () => AsyncIterable<T>): AsyncIterable<T> {
@@ -295,11 +316,12 @@ export function ollamaErrorFor(status: number, text: string): AppError {
     // not JSON: keep the text
   }
   message = message.slice(0, 500) || `HTTP ${status}`;
-  if (status === 404) return new ModelNotFoundError(message);
+  const own = { backendMessage: message };
+  if (status === 404) return new ModelNotFoundError(message, own);
   if (status === 429) return new BackendUnavailableError(`Ollama is rate limiting: ${message}`, { retryable: true, retryAfterSeconds: 5 });
   if (status === 503) return new BackendUnavailableError(`Ollama is busy: ${message}`, { retryable: true, retryAfterSeconds: 5 });
-  if (status >= 500) return new BackendError(`Ollama error (HTTP ${status}): ${message}`, { retryable: true });
-  if (status >= 400) return new BackendRejectedError(`Ollama rejected the request: ${message}`);
+  if (status >= 500) return new BackendError(`Ollama error (HTTP ${status}): ${message}`, { retryable: true, ...own });
+  if (status >= 400) return new BackendRejectedError(`Ollama rejected the request: ${message}`, own);
   return new BackendError(`Unexpected response from Ollama (HTTP ${status})`);
 }
 

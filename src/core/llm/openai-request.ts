@@ -79,6 +79,7 @@ export function completionBody(completion: BackendCompletionRequest): Record<str
   if (completion.think !== undefined && completion.think !== false) {
     throw new UnsupportedFieldError('think', 'a raw completion on an OpenAI-compatible server has no reasoning switch (the prompt is sent without a chat template)');
   }
+  refuseOllamaOnly(completion);
   const body: Record<string, unknown> = {
     model: completion.model,
     prompt: completion.prompt,
@@ -89,6 +90,16 @@ export function completionBody(completion: BackendCompletionRequest): Record<str
   if (completion.logprobs) body.logprobs = completion.topLogprobs ?? 0;
   if (completion.keepAlive !== undefined) refuseKeepAlive();
   return { ...body, stream: true, stream_options: { include_usage: true } };
+}
+
+/** Ollama `/api/generate` fields a legacy `/completions` has no equivalent of: refused, never dropped. */
+function refuseOllamaOnly(completion: BackendCompletionRequest): void {
+  const why = 'an OpenAI-compatible server completes the prompt as given (no template, system prompt or token context)';
+  if (completion.system !== undefined) throw new UnsupportedFieldError('system', why);
+  if (completion.template !== undefined) throw new UnsupportedFieldError('template', why);
+  if (completion.context !== undefined) throw new UnsupportedFieldError('context', why);
+  // `raw` is left alone: such a server always completes the prompt as is, whatever the client asked.
+  if (completion.images?.length) throw new UnsupportedFieldError('images', 'an OpenAI-compatible server takes no images with a raw completion');
 }
 
 /** `keep_alive` is Ollama's hold on a loaded model; these servers load theirs for good and take no such hint. */

@@ -61,6 +61,8 @@ export interface ChatResult {
   logprobs?: TokenLogprob[];
   /** Ollama's timings of the generation (absent from a cached answer and from other backends). */
   timings?: BackendTimings;
+  /** Why the backend said it stopped, in its own words (Ollama's `load`, `unload`, `stop`…), when it said. */
+  doneReason?: string;
 }
 
 /** A validated request, ready to run: what is checked before a stream's headers go out. */
@@ -74,6 +76,8 @@ export interface PreparedChat {
    * exchange — stored as `error` — instead of the answer being handed on.
    */
   check?: (answer: { text: string; toolCalls: ToolCall[] }) => void;
+  /** false: the response cache is neither read nor filled for this chat (see `CallPolicy`). */
+  cache?: boolean;
 }
 
 /** The answer as it streams: text, reasoning and tool calls in the order the model gave them, then `done`. */
@@ -143,12 +147,12 @@ export class ChatService {
       return this.store(chat, answer, { status, usage, finishReason }, started, ttftMs);
     };
     try {
-      for await (const event of this.llm.stream(chat.request, signal)) {
+      for await (const event of this.llm.stream(chat.request, signal, { cache: chat.cache })) {
         if (event.type === 'done') {
           chat.check?.(answer);
           const finishReason = answer.finishReason(event.doneReason);
           const result = await finish(event.cached ? 'cached' : 'ok', event.usage, finishReason);
-          yield { type: 'done', result: { ...result, cached: event.cached, finishReason, timings: event.timings } };
+          yield { type: 'done', result: { ...result, cached: event.cached, finishReason, timings: event.timings, doneReason: event.doneReason } };
           return;
         }
         ttftMs ??= Math.round(performance.now() - started);

@@ -19,14 +19,23 @@ export class ModelsService {
 
   /** Asks the backend; gives up after the first-token timeout, or when `client` aborts. */
   async list(client: AbortSignal): Promise<ModelList> {
+    const models = await this.ask(client, 'list its models', (signal) => this.llm.backend.listModels(signal));
+    return { defaultModel: this.config.llm.model, models: [...models].sort((a, b) => a.name.localeCompare(b.name)) };
+  }
+
+  /**
+   * `question` put to the backend with a deadline: the first-token timeout (a `BackendTimeoutError`
+   * saying the backend did not `what` in time), or `ClientClosedError` when `client` aborts.
+   */
+  async ask<T>(client: AbortSignal, what: string, question: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const ms = this.config.llm.firstTokenTimeoutMs;
     const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new BackendTimeoutError('total', `The model backend did not list its models within ${ms / 1000} s`)), ms);
+    const timer = setTimeout(() => deadline.abort(new BackendTimeoutError('total', `The model backend did not ${what} within ${ms / 1000} s`)), ms);
     const onClient = () => deadline.abort(new ClientClosedError());
-    client.addEventListener('abort', onClient, { once: true });
+    if (client.aborted) onClient();
+    else client.addEventListener('abort', onClient, { once: true });
     try {
-      const models = await this.llm.backend.listModels(deadline.signal);
-      return { defaultModel: this.config.llm.model, models: [...models].sort((a, b) => a.name.localeCompare(b.name)) };
+      return await question(deadline.signal);
     } finally {
       clearTimeout(timer);
       client.removeEventListener('abort', onClient);

@@ -1,39 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import type { CancelSignal } from '../../common/async/cancellation';
-import { ClientClosedError, UnsupportedFieldError } from '../../common/errors/app-errors';
-import { randomHex } from '../../common/ids/random-hex';
-import type { EmbedRequest, EmbedResult } from '../../core/llm/llm-backend';
+import { UnsupportedFieldError } from '../../common/errors/app-errors';
+import type { EmbedRequest } from '../../core/llm/llm-backend';
 import { LlmService } from '../../core/llm/llm.service';
-import type { ConversationStatus } from '../../core/persistence/conversation.entity';
-import { ConversationsService } from '../../core/persistence/conversations.service';
-import { storedEmbeddingAnswer, storedEmbeddingRequest } from '../../core/persistence/stored-exchange';
+import { EmbeddingsService } from '../embeddings/embeddings.service';
 import { CreateEmbeddingRequestDto, CreateEmbeddingResponseDto } from './dto/embedding.dto';
 
-/**
- * OpenAI's embeddings over `LlmService.embed` (breaker, retries, timeout, metrics). Each call is
- * stored as an exchange — how many inputs, the tokens read, the vectors' size; never the vectors.
- */
+/** OpenAI's embeddings over the shared `EmbeddingsService` (stored with source `openai`). */
 @Injectable()
 export class OpenAiEmbeddingsService {
   constructor(
+    private readonly embeddings: EmbeddingsService,
     private readonly llm: LlmService,
-    private readonly conversations: ConversationsService,
   ) {}
 
   async create(body: CreateEmbeddingRequestDto, signal: CancelSignal): Promise<CreateEmbeddingResponseDto> {
     const input = texts(body.input, this.llm.backend.kind);
-    this.llm.assertAvailable(body.model);
-    const started = performance.now();
     const request: EmbedRequest = { model: body.model, input, ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}) };
-    let result: EmbedResult;
-    try {
-      result = await this.llm.embed(request, signal);
-    } catch (error) {
-      const status = error instanceof ClientClosedError || signal.aborted ? 'aborted' : 'error';
-      await this.store(request, status, started).catch(() => undefined);
-      throw error;
-    }
-    await this.store(request, 'ok', started, result);
+    const { result } = await this.embeddings.embed(request, 'openai', signal);
     const base64 = body.encoding_format === 'base64';
     return {
       object: 'list',
@@ -41,26 +25,6 @@ export class OpenAiEmbeddingsService {
       model: body.model,
       usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
     };
-  }
-
-  private store(request: EmbedRequest, status: ConversationStatus, started: number, result?: EmbedResult): Promise<number | null> {
-    const inputs = request.input.length;
-    const dimensions = result?.embeddings[0]?.length;
-    return this.conversations.record({
-      kind: 'embedding',
-      request: storedEmbeddingRequest(request),
-      ...(result ? { answer: storedEmbeddingAnswer(result) } : {}),
-      prompt: `embeddings: ${inputs} input${inputs === 1 ? '' : 's'}`,
-      response: result ? `${result.embeddings.length} vector${result.embeddings.length === 1 ? '' : 's'} of ${dimensions ?? 0} dimensions` : '',
-      source: 'openai',
-      sessionId: randomHex(12),
-      model: request.model,
-      status,
-      promptTokens: result?.promptTokens ?? null,
-      completionTokens: result ? 0 : null,
-      durationMs: Math.round(performance.now() - started),
-      ttftMs: null,
-    });
   }
 }
 

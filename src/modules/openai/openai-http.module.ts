@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { LlmModule } from '../../core/llm/llm.module';
 import { ChatModule } from '../chat/chat.module';
+import { EmbeddingsModule } from '../embeddings/embeddings.module';
 import { ModelsModule } from '../models/models.module';
 import { PersistenceModule } from '../../core/persistence/persistence.module';
 import { OpenAiChatController } from './openai-chat.controller';
@@ -13,7 +14,7 @@ import { OpenAiModelsController } from './openai-models.controller';
 
 /** The OpenAI-compatible routes under `/v1/`; imported by the HTTP app only. */
 @Module({
-  imports: [ChatModule, LlmModule, ModelsModule, PersistenceModule],
+  imports: [ChatModule, EmbeddingsModule, LlmModule, ModelsModule, PersistenceModule],
   controllers: [OpenAiChatController, OpenAiCompletionsController, OpenAiEmbeddingsController, OpenAiModelsController],
   providers: [OpenAiChatService, OpenAiCompletionsService, OpenAiEmbeddingsService],
 })

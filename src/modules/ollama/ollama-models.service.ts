@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { ModelNotFoundError } from '../../common/errors/app-errors';
+import type { BackendModel, OllamaJson } from '../../core/llm/llm-backend';
+import { LlmService } from '../../core/llm/llm.service';
+import { ModelsService } from '../models/models.service';
+
+/**
+ * The Ollama API version Vega's own Ollama routes follow (docs/api.md of that release), what
+ * `/api/version` says when the backend is not Ollama and has no version of its own to give.
+ */
+export const OLLAMA_API_VERSION = '0.33.0';
+
+/** Go's zero `time.Time`, as Ollama writes a date it does not know. */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/**
+ * What Ollama's `/api/tags`, `/api/ps`, `/api/show` and `/api/version` say, for Vega's routes of
+ * the same paths. On an Ollama backend every `OLLAMA_URL` host is asked and its own JSON relayed
+ * (each model once). On an OpenAI-compatible backend they are made from what its `/models`
+ * says, and what it cannot tell is answered as Ollama answers for nothing: no running models,
+ * empty details.
+ */
+@Injectable()
+export class OllamaModelsService {
+  constructor(
+    private readonly llm: LlmService,
+    private readonly models: ModelsService,
+  ) {}
+
+  async tags(client: AbortSignal): Promise<{ models: OllamaJson[] }> {
+    const hosts = this.llm.ollamaHosts();
+    if (hosts) return { models: await this.models.ask(client, 'list its models', (signal) => hosts.tags(signal)) };
+    const { models } = await this.models.list(client);
+    return { models: models.map(listed) };
+  }
+
+  async running(client: AbortSignal): Promise<{ models: OllamaJson[] }> {
+    const hosts = this.llm.ollamaHosts();
+    if (!hosts) return { models: [] };
+    return { models: await this.models.ask(client, 'list its running models', (signal) => hosts.running(signal)) };
+  }
+
+  /** Ollama's own `/api/show` object from the host that has the model; 404 in Ollama's words when none has. */
+  async show(request: { model: string; verbose?: boolean }, client: AbortSignal): Promise<OllamaJson> {
+    const hosts = this.llm.ollamaHosts();
+    if (hosts) return this.models.ask(client, 'show the model', (signal) => hosts.show(request, signal));
+    const { models } = await this.models.list(client);
+    const wanted = request.model.includes(':') ? [request.model] : [request.model, `${request.model}:latest`];
+    const model = wanted.map((name) => models.find((entry) => entry.name === name)).find(Boolean);
+    if (!model) throw new ModelNotFoundError(`model '${request.model}' not found`);
+    // The OpenAI API tells a model's id and date only: no Modelfile, template, parameters or capabilities.
+    return { details: emptyDetails(), model_info: {}, modified_at: model.modifiedAt ?? ZERO_TIME };
+  }
+
+  async version(client: AbortSignal): Promise<{ version: string }> {
+    if (!this.llm.ollamaHosts()) return { version: OLLAMA_API_VERSION };
+    return { version: await this.models.ask(client, 'tell its version', (signal) => this.llm.backend.version(signal)) };
+  }
+}
+
+/** A model of an OpenAI-compatible backend as an `/api/tags` entry: Ollama's fields, zero where unknown. */
+function listed(model: BackendModel): OllamaJson {
+  return { name: model.name, model: model.name, modified_at: model.modifiedAt ?? ZERO_TIME, size: model.size ?? 0, digest: '', details: emptyDetails() };
+}
+
+function emptyDetails(): OllamaJson {
+  return { parent_model: '', format: '', family: '', families: null, parameter_size: '', quantization_level: '' };
+}
