@@ -153,6 +153,12 @@ describe('the ollama npm client against /api/chat and /api/generate', () => {
     expect(bad.name).toBe('ResponseError');
     expect(bad.status_code).toBe(400);
     expect(bad.error).toBe('illegal base64 data at input byte 4');
+    // A generate's images are stored as references, like a chat's.
+    await ollama.generate({ model: 'llava', prompt: 'describe', images: [PNG.toString('base64')] });
+    expect(fake.requests.at(-1)!.body.images).toEqual([PNG.toString('base64')]);
+    await waitFor(async () => (await rows()).length === 3);
+    const generated = JSON.parse((await rows())[2].request!);
+    expect(generated.images).toEqual([{ mime: 'image/png', bytes: PNG.length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
   });
 
   it('format with a JSON schema constrains the answer', async () => {
@@ -205,6 +211,10 @@ describe('the ollama npm client against /api/chat and /api/generate', () => {
       ['completion', 'ollama', 'ok', 'def add(a, b):'],
       ['completion', 'ollama', 'ok', '[INST] hi [/INST]'],
     ]);
+    // The whole request is kept: the generate's own system prompt, its suffix, raw.
+    expect(JSON.parse(stored[0].request!)).toMatchObject({ prompt: 'Tell me', system: 'Be brief.' });
+    expect(JSON.parse(stored[1].request!)).toMatchObject({ suffix: '    return c', think: false });
+    expect(JSON.parse(stored[2].request!)).toMatchObject({ raw: true });
   });
 
   it('generate returns the context (not in raw mode); sent back, it goes to the model', async () => {
@@ -218,6 +228,13 @@ describe('the ollama npm client against /api/chat and /api/generate', () => {
     expect(parts.at(-1)!.context!.slice(0, first.context.length)).toEqual(first.context);
     const raw = await ollama.generate({ model: 'mistral', prompt: 'x', raw: true });
     expect(raw.context).toBeUndefined();
+    // What the stored exchange keeps of a context: how many token ids it continued from, not the ids.
+    await waitFor(async () => (await rows()).length === 3);
+    const [, second] = await rows();
+    const id = (await queryDb<{ id: number }>(t.dbPath, 'SELECT id FROM conversations ORDER BY id'))[1].id;
+    const exchange = await (await t.request(`/conversations/${id}`)).json();
+    expect(exchange.request).toMatchObject({ prompt: 'which colour?', context_tokens: first.context.length });
+    expect(JSON.parse(second.request!).context).toBeUndefined();
   });
 
   it('an empty chat or prompt loads the model (done_reason load) and stores nothing', async () => {

@@ -39,6 +39,14 @@ export interface StoredRequest {
   messages?: StoredMessage[];
   prompt?: string;
   suffix?: string;
+  /** A completion's own system prompt and template (Ollama `/api/generate`), and whether it went raw. */
+  system?: string;
+  template?: string;
+  raw?: boolean;
+  /** How many token ids of an earlier answer's `context` the completion continued from (not the ids). */
+  contextTokens?: number;
+  /** A completion's images. */
+  images?: StoredImage[];
   input?: string[];
   dimensions?: number;
   truncate?: boolean;
@@ -108,8 +116,15 @@ export function storedRequest(request: BackendChatRequest): StoredRequest {
 
 /** A raw completion request (`/api/generate`, `/v1/completions`) as stored. */
 export function storedCompletionRequest(request: BackendCompletionRequest): StoredRequest {
-  const { prompt, suffix, model } = request;
-  return { model, prompt, ...(suffix !== undefined ? { suffix } : {}), ...settings(request) };
+  const { prompt, suffix, model, system, template, raw, context, images } = request;
+  const stored: StoredRequest = { model, prompt };
+  if (suffix !== undefined) stored.suffix = suffix;
+  if (system !== undefined) stored.system = system;
+  if (template !== undefined) stored.template = template;
+  if (raw !== undefined) stored.raw = raw;
+  if (context?.length) stored.contextTokens = context.length;
+  if (images?.length) stored.images = images.map(image);
+  return { ...stored, ...settings(request) };
 }
 
 /** An embedding request as stored: the input texts, not what they become. */
@@ -195,6 +210,8 @@ export function storablePair(
     }
     if (request.prompt !== undefined) stored.prompt = mask(request.prompt);
     if (request.suffix !== undefined) stored.suffix = mask(request.suffix);
+    if (request.system !== undefined) stored.system = mask(request.system);
+    if (request.images) stored.images = request.images.map(({ data, ...ref }) => (keepImages && data !== undefined ? { ...ref, data } : ref));
     if (request.input) stored.input = request.input.map(mask);
     result.request = stored;
   }

@@ -26,7 +26,7 @@ export function parseExportedRequest(value: unknown, fail: Fail): StoredRequest 
   if (value === undefined || value === null) return null;
   const row = bounded(value, 'request', fail);
   const field = reader(row, 'request', fail, [
-    'model', 'messages', 'prompt', 'suffix', 'input', 'dimensions', 'truncate', 'options', 'tools', 'tool_choice',
+    'model', 'messages', 'prompt', 'suffix', 'system', 'template', 'raw', 'context_tokens', 'images', 'input', 'dimensions', 'truncate', 'options', 'tools', 'tool_choice',
     'parallel_tool_calls', 'format', 'think', 'keep_alive', 'logprobs', 'top_logprobs',
   ]);
   const request: StoredRequest = { model: field('model', text, true)! };
@@ -36,6 +36,11 @@ export function parseExportedRequest(value: unknown, fail: Fail): StoredRequest 
   set('messages', field('messages', list(message)));
   set('prompt', field('prompt', text));
   set('suffix', field('suffix', text));
+  set('system', field('system', text));
+  set('template', field('template', text));
+  set('raw', field('raw', flag));
+  set('contextTokens', field('context_tokens', count));
+  set('images', field('images', list(image)));
   set('input', field('input', list(text)));
   set('dimensions', field('dimensions', count));
   set('truncate', field('truncate', flag));

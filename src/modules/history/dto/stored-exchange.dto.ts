@@ -75,6 +75,21 @@ export class StoredRequestDto {
   @ApiPropertyOptional({ description: 'A completion: the text after the insertion point.' })
   suffix?: string;
 
+  @ApiPropertyOptional({ description: "A completion (Ollama `/api/generate`): the system prompt it set in place of the Modelfile's." })
+  system?: string;
+
+  @ApiPropertyOptional({ description: "A completion (Ollama `/api/generate`): the prompt template it set in place of the Modelfile's." })
+  template?: string;
+
+  @ApiPropertyOptional({ description: 'A completion (Ollama `/api/generate`): true when the prompt went to the model without any template.' })
+  raw?: boolean;
+
+  @ApiPropertyOptional({ description: "A completion (Ollama `/api/generate`): how many token ids of an earlier answer's `context` it continued from." })
+  context_tokens?: number;
+
+  @ApiPropertyOptional({ description: 'A completion: its images, as references.', type: [StoredImageDto] })
+  images?: StoredImageDto[];
+
   @ApiPropertyOptional({ description: 'An embedding call: the input texts.', type: [String] })
   input?: string[];
 
