@@ -72,9 +72,11 @@ describe('@langchain/ollama ChatOllama', () => {
     expect(await rows()).toEqual([
       { source: 'ollama', kind: 'chat', status: 'ok', model: 'mistral', prompt: 'What does a circuit breaker do?', response: 'Echo: What does a circuit breaker do?' },
     ]);
-    const [, throughVega] = fake.chatRequests();
+    const [straight, throughVega] = fake.chatRequests();
     expect(throughVega.headers.authorization).toBeUndefined();
     expect(throughVega.body).toEqual(expect.objectContaining({ model: 'mistral', messages: [{ role: 'user', content: 'What does a circuit breaker do?' }] }));
+    // The options as the client sent them: no Vega defaults in place of the model's own.
+    expect(throughVega.body.options).toEqual(straight.body.options);
   });
 
   it('stream(): the answer chunk by chunk as the model makes it, joined as Ollama sent it', async () => {
