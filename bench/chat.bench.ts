@@ -7,6 +7,7 @@ import { maxThroughput, fixedRate, Latency, sequential, Target, timeToFirstToken
 import { loadConfig } from '../src/config/app-config';
 import { cpuTimeMs, rssMb, startFakeOllama, startReferenceProxy, startVega } from './processes';
 import { exchangeBench } from './exchange.bench';
+import { ollamaBench } from './ollama.bench';
 
 const SEQUENTIAL_REQUESTS = Number(process.env.BENCH_SEQUENTIAL ?? 3000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -156,6 +157,8 @@ async function main(): Promise<void> {
   }
   // Tools and thinking (#18), with their own backend processes: see exchange.bench.ts.
   await exchangeBench();
+  // Ollama's own API (#19) against /chat, with its own processes: see ollama.bench.ts.
+  await ollamaBench();
 }
 
 main().catch((error: unknown) => {

@@ -11,7 +11,7 @@
  */
 import { Pool } from 'undici';
 import { cpuTimeMs, Running, startFakeOllama, startVega } from './processes';
-import type { Latency } from './load';
+import { streamTimes, type Latency } from './load';
 
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 300);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 10);
@@ -94,41 +94,6 @@ async function roundTrips(url: string, run: (pool: Pool) => Promise<void>, count
   }
 }
 
-interface StreamTimes {
-  first: Latency;
-  last: Latency;
-}
-
-/** Streams `count` answers; times the first byte holding `marker` and the end of the body. */
-async function streams(url: string, path: string, headers: Record<string, string>, body: unknown, marker: string, count: number): Promise<StreamTimes> {
-  const pool = new Pool(url, { connections: 1 });
-  const first: number[] = [];
-  const last: number[] = [];
-  let errors = 0;
-  try {
-    for (let i = 0; i < count + 2; i += 1) {
-      const started = now();
-      const response = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-      let seen = '';
-      let firstAt = 0;
-      for await (const chunk of response.body) {
-        if (firstAt) continue;
-        seen += chunk.toString();
-        if (seen.includes(marker)) firstAt = now() - started;
-      }
-      const lastAt = now() - started;
-      if (response.statusCode !== 200 || !firstAt) errors += 1;
-      else if (i >= 2) {
-        first.push(firstAt);
-        last.push(lastAt);
-      }
-    }
-    return { first: summarize(first, errors), last: summarize(last, errors) };
-  } finally {
-    await pool.close();
-  }
-}
-
 /** (g) Vega's CPU time per token over `CPU_TOKENS` streamed tokens in answers of `length` tokens. */
 async function cpuPerToken(vega: Running & { apiKey: string }, length: number): Promise<number> {
   const requests = Math.max(3, Math.round(CPU_TOKENS / length));
@@ -180,15 +145,24 @@ export async function exchangeBench(log: (line: string) => void = console.log): 
 
     log(`(f) ${STREAM_TOKENS}-token streamed answer with thinking, one token every ${TOKEN_DELAY_MS} ms, ${STREAMS} streams`);
     const prompt = [{ role: 'user', content: `Answer in ${STREAM_TOKENS} tokens.` }];
-    const streamVega = await streams(
-      vegaPaced.url,
-      '/v1/chat/completions',
-      { 'x-api-key': vegaPaced.apiKey },
-      { model: MODEL, messages: prompt, stream: true, reasoning_effort: 'medium' },
-      '"reasoning_content":"',
+    const [streamVega] = await streamTimes(
+      [
+        {
+          target: {
+            url: vegaPaced.url,
+            path: '/v1/chat/completions',
+            headers: { 'x-api-key': vegaPaced.apiKey },
+            body: JSON.stringify({ model: MODEL, messages: prompt, stream: true, reasoning_effort: 'medium' }),
+          },
+          marker: '"reasoning_content":"',
+        },
+      ],
       STREAMS,
     );
-    const streamBackend = await streams(paced.url, '/api/chat', {}, { model: MODEL, messages: prompt, stream: true, think: true }, '"thinking":"', STREAMS);
+    const [streamBackend] = await streamTimes(
+      [{ target: { url: paced.url, path: '/api/chat', headers: {}, body: JSON.stringify({ model: MODEL, messages: prompt, stream: true, think: true }) }, marker: '"thinking":"' }],
+      STREAMS,
+    );
     const firstAdded = streamVega.first.p50 - streamBackend.first.p50;
     const lastAdded = streamVega.last.p50 - streamBackend.last.p50;
     const lastPercent = (100 * lastAdded) / streamBackend.last.p50;

@@ -140,3 +140,77 @@ export async function timeToFirstToken(target: Target, marker: string, requests:
     await pool.close();
   }
 }
+
+/**
+ * One request to each target in turn, `requests` rounds, each target on its own connection: the
+ * targets share whatever else the machine does at that moment, so their figures compare within
+ * the run even when the machine's speed drifts (it does on a shared VM).
+ */
+export async function interleaved(targets: Target[], requests: number, warmup = 200): Promise<Latency[]> {
+  const pools = targets.map((target) => new Pool(target.url, { connections: 1 }));
+  const samples = targets.map((): number[] => []);
+  const errors = targets.map(() => 0);
+  try {
+    for (let i = 0; i < warmup + requests; i += 1) {
+      for (const [t, target] of targets.entries()) {
+        const started = process.hrtime.bigint();
+        const ok = await once(pools[t], target);
+        if (i < warmup) continue;
+        samples[t].push(Number(process.hrtime.bigint() - started) / 1e6);
+        if (!ok) errors[t] += 1;
+      }
+    }
+    return targets.map((_, t) => summarize(samples[t], errors[t]));
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+}
+
+export interface StreamTimes {
+  first: Latency;
+  last: Latency;
+}
+
+/**
+ * Streams `count` answers from each target in turn (after two unmeasured ones each): the time to
+ * the first byte holding `marker` and to the end of the body. With `last`, a body whose end does
+ * not hold it (the answer was cut short) counts as an error.
+ */
+export async function streamTimes(targets: { target: Target; marker: string; last?: string }[], count: number): Promise<StreamTimes[]> {
+  const pools = targets.map(({ target }) => new Pool(target.url, { connections: 1 }));
+  const first = targets.map((): number[] => []);
+  const last = targets.map((): number[] => []);
+  const errors = targets.map(() => 0);
+  try {
+    for (let i = 0; i < count + 2; i += 1) {
+      for (const [t, { target, marker, last: end }] of targets.entries()) {
+        const started = process.hrtime.bigint();
+        const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
+        const response = await pools[t].request({
+          path: target.path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...target.headers },
+          body: target.body,
+        });
+        let seen = '';
+        let firstAt = 0;
+        let tail = '';
+        for await (const chunk of response.body) {
+          if (end) tail = (tail + chunk.toString()).slice(-1024);
+          if (firstAt) continue;
+          seen += chunk.toString();
+          if (seen.includes(marker)) firstAt = elapsed();
+        }
+        const lastAt = elapsed();
+        if (response.statusCode !== 200 || !firstAt || (end && !tail.includes(end))) errors[t] += 1;
+        else if (i >= 2) {
+          first[t].push(firstAt);
+          last[t].push(lastAt);
+        }
+      }
+    }
+    return targets.map((_, t) => ({ first: summarize(first[t], errors[t]), last: summarize(last[t], errors[t]) }));
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+}

@@ -3,7 +3,6 @@ import { AppConfig } from '../../config/app-config';
 import type { CancelSignal } from '../../common/async/cancellation';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
-import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import { ImageResolver } from '../../core/llm/image-input';
 import type { ChatMessage, ImageInput } from '../../core/llm/llm-backend';
 import { LlmRequest, LlmService } from '../../core/llm/llm.service';
@@ -36,7 +35,6 @@ export class OllamaChatService {
     private readonly config: AppConfig,
     private readonly llm: LlmService,
     private readonly chat: ChatService,
-    private readonly generation: GenerationSettingsService,
     private readonly systemPrompt: SystemPromptService,
     private readonly images: ImageResolver,
   ) {}
@@ -56,7 +54,8 @@ export class OllamaChatService {
     const request: LlmRequest = {
       model: native.model,
       messages,
-      options: load ? native.options : this.generation.optionsFor(prompt, native.options),
+      // As Ollama takes them: the model's Modelfile defaults apply to what the client leaves out, not GEN_*.
+      options: native.options,
       ...(native.tools ? { tools: native.tools } : {}),
       ...(native.format !== undefined ? { format: native.format } : {}),
       ...(native.think !== undefined ? { think: native.think } : {}),

@@ -3,7 +3,6 @@ import { AppConfig } from '../../config/app-config';
 import type { CancelSignal } from '../../common/async/cancellation';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
-import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import { ImageResolver } from '../../core/llm/image-input';
 import type { BackendCompletionRequest, BackendTimings, BackendUsage, TokenLogprob } from '../../core/llm/llm-backend';
 import { LlmService } from '../../core/llm/llm.service';
@@ -53,7 +52,6 @@ export class OllamaGenerateService {
     private readonly config: AppConfig,
     private readonly llm: LlmService,
     private readonly conversations: ConversationsService,
-    private readonly generation: GenerationSettingsService,
     private readonly images: ImageResolver,
   ) {}
 
@@ -71,7 +69,8 @@ export class OllamaGenerateService {
     const request: BackendCompletionRequest = {
       model: native.model,
       prompt: native.prompt,
-      options: load ? native.options : this.generation.optionsFor(native.prompt, native.options),
+      // As Ollama takes them: the model's Modelfile defaults apply to what the client leaves out, not GEN_*.
+      options: native.options,
     };
     for (const key of ['suffix', 'system', 'template', 'raw', 'context', 'format', 'think', 'keepAlive', 'logprobs', 'topLogprobs'] as const) {
       if (native[key] !== undefined) (request as unknown as Record<string, unknown>)[key] = native[key];
