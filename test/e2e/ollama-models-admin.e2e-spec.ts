@@ -331,7 +331,7 @@ describe('Ollama model management (/api/pull, /api/create, /api/copy, /api/delet
   });
 
   describe('who may manage models', () => {
-    it('refuses a key without the admin scope with 403 naming the scope, in Ollama’s shape, and nothing reaches Ollama', async () => {
+    it('refuses a key without the admin scope with 403 naming the scope, in Ollama’s shape, audited, and nothing reaches Ollama', async () => {
       const app = await startTestApp({ OLLAMA_URL: fake.url, API_KEYS_EXTRA: EXTRA_KEY }, { keyScopes: new OnlyPrimaryIsAdmin() });
       try {
         const ollama = new Ollama({ host: app.url, headers: { Authorization: `Bearer ${EXTRA_KEY}` } });
@@ -342,6 +342,16 @@ describe('Ollama model management (/api/pull, /api/create, /api/copy, /api/delet
         expect(await blob.json()).toEqual({ error: 'This route needs a key with the admin scope' });
         expect((await app.request('/admin/audit', { key: EXTRA_KEY })).status).toBe(403);
         expect(fake.requests.filter((request) => request.path !== '/api/version' && request.path !== '/api/tags')).toEqual([]);
+        // The refusals are in the audit log, under the key that was refused.
+        const refused = await waitFor(async () => {
+          const { items } = (await (await app.request('/admin/audit?outcome=error')).json()) as { items: AuditItem[] };
+          return items.length === 3 ? items : undefined;
+        });
+        expect(refused.map(({ key_id, route, models, status, detail }) => ({ key_id, route, models, status, detail })).sort((a, b) => a.route.localeCompare(b.route))).toEqual([
+          { key_id: 'extra-1', route: 'DELETE /api/delete', models: ['mistral'], status: 403, detail: 'This route needs a key with the admin scope' },
+          { key_id: 'extra-1', route: 'POST /api/blobs/:digest', models: [], status: 403, detail: 'This route needs a key with the admin scope' },
+          { key_id: 'extra-1', route: 'POST /api/pull', models: ['llama3.2'], status: 403, detail: 'This route needs a key with the admin scope' },
+        ]);
         // The admin key still may.
         expect((await app.request('/api/copy', { body: { source: 'mistral', destination: 'kept' } })).status).toBe(200);
       } finally {

@@ -1,36 +1,22 @@
-import { Body, Controller, Delete, Head, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Head, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AdminOnly } from '../../common/auth/admin-only.decorator';
 import type { AuthenticatedRequest } from '../../common/auth/api-key.guard';
 import { clientContentType } from './ollama-models-admin.body';
+import { modelsNamed, modelOf, stringField } from './ollama-models-admin.models';
+import { ScopeRefusalAuditFilter } from './ollama-models-admin.refusal-filter';
 import { digestRefusal, ModelAdminCall, OllamaModelsAdminService } from './ollama-models-admin.service';
-
-type Json = Record<string, unknown>;
-
-/** A model name as the audit log keeps it: a string field, cut to a sane length. */
-function name(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value.slice(0, 200) : undefined;
-}
-
-function fields(body: unknown): Json {
-  return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Json) : {};
-}
-
-/** `model`, or `name` as older clients (and ollama-js for pull, push and delete) send it. */
-function modelOf(body: unknown): string[] {
-  const { model, name: legacy } = fields(body);
-  const found = name(model) ?? name(legacy);
-  return found === undefined ? [] : [found];
-}
 
 /**
  * Ollama's model management at Ollama's paths, for admin keys only, passed through to the
  * first `OLLAMA_URL` host that answers, and audited (`GET /admin/audit`). Documented by Ollama
- * (and the README), not in Vega's OpenAPI document: the bodies are Ollama's, passed on unread.
+ * (and the README), not in Vega's OpenAPI document: the bodies are Ollama's, and a "Try it out"
+ * there must not delete a model.
  */
 @ApiExcludeController()
 @AdminOnly()
+@UseFilters(ScopeRefusalAuditFilter)
 @Controller('api')
 export class OllamaModelsAdminController {
   constructor(private readonly admin: OllamaModelsAdminService) {}
@@ -47,15 +33,13 @@ export class OllamaModelsAdminController {
 
   @Post('create')
   create(@Body() body: unknown, @Req() request: AuthenticatedRequest, @Res() reply: FastifyReply): Promise<void> {
-    const from = name(fields(body).from);
+    const from = stringField(body, 'from');
     return this.admin.relay({ ...this.call(request, 'POST', '/api/create', body, modelOf(body)), detail: from && `from ${from}` }, reply);
   }
 
   @Post('copy')
   copy(@Body() body: unknown, @Req() request: AuthenticatedRequest, @Res() reply: FastifyReply): Promise<void> {
-    const { source, destination } = fields(body);
-    const models = [name(source), name(destination)].filter((model): model is string => model !== undefined);
-    return this.admin.relay(this.call(request, 'POST', '/api/copy', body, models), reply);
+    return this.admin.relay(this.call(request, 'POST', '/api/copy', body, modelsNamed('/api/copy', body)), reply);
   }
 
   @Delete('delete')

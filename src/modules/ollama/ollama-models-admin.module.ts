@@ -17,6 +17,7 @@ import { OllamaModelsAdminService } from './ollama-models-admin.service';
       useFactory: (config: AppConfig) => new OllamaModelsClient(config.llm.ollamaUrls, { answerMs: 0 }),
     },
   ],
-  exports: [OllamaModelsAdminService],
+  // The audit log too: the controller's filter records the calls the scope guard refuses.
+  exports: [OllamaModelsAdminService, AuditModule],
 })
 export class OllamaModelsAdminModule {}
