@@ -33,7 +33,7 @@ export interface ModelAdminCall {
 const ANSWER_HEADERS = ['content-type', 'content-length'];
 
 /** Ollama's digest format (`sha256:` or `sha256-` then 64 hex digits), as its blob handlers check it. */
-export const BLOB_DIGEST = /^sha256[:-][0-9a-f]{64}$/;
+export const BLOB_DIGEST = /^sha256[:-][0-9a-fA-F]{64}$/;
 
 /**
  * Passes the model-management routes through to Ollama: the request as it came, the answer as it
