@@ -56,7 +56,7 @@ describe('API keys and rate limits', () => {
           const route = `${method.toUpperCase()} ${path}`;
           checked.push(route);
           const concrete = path.replace(/\{[^}]+\}/g, '1');
-          const res = await t.request(concrete, { method: method.toUpperCase(), key: null, body: method === 'get' ? undefined : {} });
+          const res = await t.request(concrete, { method: method.toUpperCase(), key: null, body: method === 'get' || method === 'head' ? undefined : {} });
           if (publicRoutes.has(route)) {
             expect(operation.security).toEqual([]);
             expect(res.status).not.toBe(401);
@@ -114,7 +114,7 @@ describe('API keys and rate limits', () => {
           const route = `${method.toUpperCase()} ${path}`;
           checked.push(route);
           const concrete = path.replace(/\{[^}]+\}/g, '1');
-          const res = await t.request(concrete, { method: method.toUpperCase(), body: method === 'get' ? undefined : {} });
+          const res = await t.request(concrete, { method: method.toUpperCase(), body: method === 'get' || method === 'head' ? undefined : {} });
           const seen = { route, status: res.status, retryAfter: Number(res.headers.get('retry-after')) > 0, documented: '429' in operation.responses };
           if (unlimited.has(route)) expect({ ...seen, limited: res.status === 429 }).toMatchObject({ route, limited: false, documented: false, retryAfter: false });
           else expect(seen).toEqual({ route, status: 429, retryAfter: true, documented: true });
