@@ -78,6 +78,9 @@ describe('the ollama npm client against /api/chat and /api/generate', () => {
     expect(await rows()).toEqual([expect.objectContaining({ prompt: 'hello there', response: 'Echo: hello there', source: 'ollama', kind: 'chat', status: 'ok', model: 'mistral' })]);
     // The client's key went in Authorization; it never reaches Ollama.
     expect(fake.chatRequests()[0].headers.authorization).toBeUndefined();
+    // In the history and its search, as an Ollama client's exchange.
+    const found = await (await t.request('/history?source=ollama&q=hello')).json();
+    expect(found.items).toEqual([expect.objectContaining({ prompt: 'hello there', source: 'ollama' })]);
   });
 
   it("curl as Ollama's documentation writes it (`-d` sends a form content type): the body is read as JSON", async () => {
