@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { LlmModule } from '../../core/llm/llm.module';
 import { PersistenceModule } from '../../core/persistence/persistence.module';
 import { ChatService } from './chat.service';
+import { CompletionService } from './completion.service';
 
-/** Chat without transport: what the HTTP routes (`ChatHttpModule`) and the CLI share. */
+/** Chat and raw completions without transport: what the HTTP routes of every dialect and the CLI share. */
 @Module({
   imports: [LlmModule, PersistenceModule],
-  providers: [ChatService],
-  exports: [ChatService],
+  providers: [ChatService, CompletionService],
+  exports: [ChatService, CompletionService],
 })
 export class ChatModule {}

@@ -2,13 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import type { CancelSignal } from '../../common/async/cancellation';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
+import { CompletionService } from '../chat/completion.service';
 import { randomHex } from '../../common/ids/random-hex';
 import { ImageResolver } from '../../core/llm/image-input';
 import type { BackendCompletionRequest, BackendTimings, BackendUsage, TokenLogprob } from '../../core/llm/llm-backend';
 import { LlmService } from '../../core/llm/llm.service';
-import type { ConversationStatus } from '../../core/persistence/conversation.entity';
-import { ConversationsService } from '../../core/persistence/conversations.service';
-import { storedAnswer, storedCompletionRequest } from '../../core/persistence/stored-exchange';
 import { withAbortSignal } from './ollama-chat.service';
 import { cacheable, readGenerate } from './ollama-request';
 
@@ -40,18 +38,16 @@ export type GenerateEvent =
   | { type: 'done'; result: GenerateResult };
 
 /**
- * Ollama's `/api/generate` over `LlmService.streamCompletion`: the prompt with `system`,
- * `template`, `raw`, `context`, `images` and `suffix` as Ollama takes them, through the same
- * breaker, retries, timeouts and context guard as chat; each run is stored as an exchange of
- * kind `completion` (source `ollama`) whatever happens — `ok`/`cached`, `error`, or `aborted`
- * with the partial answer.
+ * Ollama's `/api/generate`: the prompt with `system`, `template`, `raw`, `context`, `images` and
+ * `suffix` as Ollama takes them, run by `CompletionService` (the breaker, retries, timeouts and
+ * context guard of chat; stored as an exchange of kind `completion`, source `ollama`, whatever happens).
  */
 @Injectable()
 export class OllamaGenerateService {
   constructor(
     private readonly config: AppConfig,
     private readonly llm: LlmService,
-    private readonly conversations: ConversationsService,
+    private readonly completions: CompletionService,
     private readonly images: ImageResolver,
   ) {}
 
@@ -88,89 +84,21 @@ export class OllamaGenerateService {
   }
 
   /**
-   * The answer as it arrives (reasoning and text), then `done`; stored whatever happens. An
-   * answer longer than MAX_RESPONSE_CHARS is cut there (`length`) and the generation stopped.
+   * The answer as it arrives (reasoning and text), then `done`; stored whatever happens (see
+   * `CompletionService`), with source `ollama`.
    */
   async *run(prepared: PreparedGenerate, signal: CancelSignal): AsyncGenerator<GenerateEvent> {
-    const started = performance.now();
-    const maxChars = this.config.chat.maxResponseChars;
-    let text = '';
-    let thinking = '';
-    let chunks = 0;
-    let ttftMs: number | null = null;
-    let stored = false;
-    const logprobs: TokenLogprob[] = [];
-    const finish = (status: ConversationStatus, usage: BackendUsage | null, finishReason?: string) => {
-      stored = true;
-      return this.store(prepared, { text, thinking, status, usage, started, ttftMs, finishReason });
-    };
-    try {
-      for await (const event of this.llm.streamCompletion(prepared.request, signal, { cache: prepared.cache })) {
-        if (event.type === 'done') {
-          const doneReason = event.doneReason ?? 'stop';
-          await finish(event.cached ? 'cached' : 'ok', event.usage, doneReason === 'length' ? 'length' : 'stop');
-          const result: GenerateResult = { text, thinking, usage: event.usage, doneReason, ...(logprobs.length ? { logprobs } : {}) };
-          if (event.timings) result.timings = event.timings;
-          if (event.context) result.context = event.context;
-          yield { type: 'done', result };
-          return;
-        }
-        if (event.type === 'tool_call') continue; // a raw completion has none
-        ttftMs ??= Math.round(performance.now() - started);
-        if (event.type === 'thinking') {
-          thinking += event.text;
-          yield event;
-          continue;
-        }
-        chunks += 1;
-        if (event.logprobs) logprobs.push(...event.logprobs);
-        const room = maxChars - text.length;
-        const piece = event.text.length <= room ? event.text : event.text.slice(0, Math.max(0, room));
-        text += piece;
-        if (piece) yield { type: 'token', text: piece, ...(event.logprobs ? { logprobs: event.logprobs } : {}) };
-        if (piece.length === event.text.length) continue;
-        const usage = { promptTokens: 0, completionTokens: chunks };
-        await finish('ok', usage, 'length');
-        yield { type: 'done', result: { text, thinking, usage, doneReason: 'length', ...(logprobs.length ? { logprobs } : {}) } };
-        return;
+    const run = { request: prepared.request, source: 'ollama' as const, sessionId: prepared.sessionId, cache: prepared.cache };
+    for await (const event of this.completions.run(run, signal)) {
+      if (event.type !== 'done') {
+        yield event;
+        continue;
       }
-    } catch (error) {
-      if (stored) throw error;
-      const aborted = error instanceof ClientClosedError || signal.aborted;
-      await finish(aborted ? 'aborted' : 'error', null).catch(() => undefined);
-      throw aborted ? new ClientClosedError() : error;
-    } finally {
-      if (!stored) await finish('aborted', null).catch(() => undefined);
+      const { text, thinking, usage, doneReason, logprobs, timings, context } = event.result;
+      const result: GenerateResult = { text, thinking, usage, doneReason, ...(logprobs.length ? { logprobs } : {}) };
+      if (timings) result.timings = timings;
+      if (context) result.context = context;
+      yield { type: 'done', result };
     }
-  }
-
-  private store(
-    prepared: PreparedGenerate,
-    outcome: {
-      text: string;
-      thinking: string;
-      status: ConversationStatus;
-      usage: BackendUsage | null;
-      started: number;
-      ttftMs: number | null;
-      finishReason?: string;
-    },
-  ): Promise<number | null> {
-    const { text, thinking, status, usage, started, ttftMs, finishReason } = outcome;
-    return this.conversations.record({
-      kind: 'completion',
-      request: storedCompletionRequest(prepared.request),
-      answer: storedAnswer({ response: text, thinking, ...(finishReason ? { finishReason } : {}) }),
-      prompt: prepared.request.prompt,
-      response: text,
-      source: 'ollama',
-      sessionId: prepared.sessionId,
-      model: prepared.model,
-      status,
-      promptTokens: usage?.promptTokens ?? null,
-      completionTokens: usage?.completionTokens ?? null,
-      durationMs: Math.round(performance.now() - started),
-      ttftMs,
-    });
   }
 }

@@ -6,9 +6,7 @@ import { randomHex } from '../../common/ids/random-hex';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import type { BackendCompletionRequest, BackendUsage, TokenLogprob } from '../../core/llm/llm-backend';
 import { LlmService } from '../../core/llm/llm.service';
-import type { ConversationStatus } from '../../core/persistence/conversation.entity';
-import { ConversationsService } from '../../core/persistence/conversations.service';
-import { storedAnswer, storedCompletionRequest } from '../../core/persistence/stored-exchange';
+import { CompletionService } from '../chat/completion.service';
 import { CreateCompletionRequestDto } from './dto/text-completion-request.dto';
 
 /** A validated legacy completion, ready to run: what is checked before a response starts. */
@@ -46,7 +44,7 @@ export class OpenAiCompletionsService {
   constructor(
     private readonly config: AppConfig,
     private readonly llm: LlmService,
-    private readonly conversations: ConversationsService,
+    private readonly completions: CompletionService,
     private readonly generation: GenerationSettingsService,
   ) {}
 
@@ -81,51 +79,18 @@ export class OpenAiCompletionsService {
   }
 
   /**
-   * The generated text as it arrives, then `done`; the exchange is stored whatever happens. An
-   * answer longer than MAX_RESPONSE_CHARS is cut there (finish `length`) and the generation stopped.
+   * The generated text as it arrives, then `done`; the exchange is stored whatever happens (see
+   * `CompletionService`), with source `openai`. A thinking model's reasoning is stored, not sent:
+   * the legacy API has no place for it.
    */
   async *run(prepared: PreparedTextCompletion, signal: CancelSignal): AsyncGenerator<TextCompletionEvent> {
-    const started = performance.now();
-    const maxChars = this.config.chat.maxResponseChars;
-    const logprobs: TokenLogprob[] = [];
-    let text = '';
-    let chunks = 0;
-    let ttftMs: number | null = null;
-    let stored = false;
-    const finish = (status: ConversationStatus, usage: BackendUsage | null, finishReason?: string) => {
-      stored = true;
-      return this.store(prepared, text, status, usage, started, ttftMs, finishReason);
-    };
-    try {
-      for await (const event of this.llm.streamCompletion(prepared.request, signal)) {
-        if (event.type === 'done') {
-          const finishReason = event.doneReason === 'length' ? 'length' : 'stop';
-          await finish(event.cached ? 'cached' : 'ok', event.usage, finishReason);
-          yield { type: 'done', result: { text, usage: event.usage, finishReason, logprobs } };
-          return;
-        }
-        // A raw completion has no tool calls; a thinking model's reasoning is not part of the text.
-        if (event.type !== 'token') continue;
-        ttftMs ??= Math.round(performance.now() - started);
-        chunks += 1;
-        if (event.logprobs) logprobs.push(...event.logprobs);
-        const room = maxChars - text.length;
-        const piece = event.text.length <= room ? event.text : event.text.slice(0, Math.max(0, room));
-        text += piece;
-        if (piece) yield { type: 'text', text: piece, ...(event.logprobs ? { logprobs: event.logprobs } : {}) };
-        if (piece.length === event.text.length) continue;
-        const usage = { promptTokens: 0, completionTokens: chunks };
-        await finish('ok', usage, 'length');
-        yield { type: 'done', result: { text, usage, finishReason: 'length', logprobs } };
-        return;
+    const run = { request: prepared.request, source: 'openai' as const, sessionId: prepared.id.slice('cmpl-'.length) };
+    for await (const event of this.completions.run(run, signal)) {
+      if (event.type === 'token') yield { type: 'text', text: event.text, ...(event.logprobs ? { logprobs: event.logprobs } : {}) };
+      else if (event.type === 'done') {
+        const { text, usage, finishReason, logprobs } = event.result;
+        yield { type: 'done', result: { text, usage, finishReason, logprobs } };
       }
-    } catch (error) {
-      if (stored) throw error;
-      const aborted = error instanceof ClientClosedError || signal.aborted;
-      await finish(aborted ? 'aborted' : 'error', null).catch(() => undefined);
-      throw aborted ? new ClientClosedError() : error;
-    } finally {
-      if (!stored) await finish('aborted', null).catch(() => undefined);
     }
   }
 
@@ -135,32 +100,6 @@ export class OpenAiCompletionsService {
       if (event.type === 'done') return event.result;
     }
     throw new ClientClosedError();
-  }
-
-  private store(
-    prepared: PreparedTextCompletion,
-    text: string,
-    status: ConversationStatus,
-    usage: BackendUsage | null,
-    started: number,
-    ttftMs: number | null,
-    finishReason?: string,
-  ): Promise<number | null> {
-    return this.conversations.record({
-      kind: 'completion',
-      request: storedCompletionRequest(prepared.request),
-      answer: storedAnswer({ response: text, ...(finishReason ? { finishReason } : {}) }),
-      prompt: prepared.request.prompt,
-      response: text,
-      source: 'openai',
-      sessionId: prepared.id.slice('cmpl-'.length),
-      model: prepared.model,
-      status,
-      promptTokens: usage?.promptTokens ?? null,
-      completionTokens: usage?.completionTokens ?? null,
-      durationMs: Math.round(performance.now() - started),
-      ttftMs,
-    });
   }
 }
 
