@@ -69,3 +69,16 @@ export function firstOf(sources: readonly CancelSignal[]): { signal: Cancellatio
   signal.addEventListener('abort', release);
   return { signal, release };
 }
+
+/** Runs `work` with an AbortSignal that follows `signal` (for APIs that take an AbortSignal, such as the image resolver's fetches). */
+export async function withAbortSignal<T>(signal: CancelSignal, work: (abort: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await work(controller.signal);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
-import type { CancelSignal } from '../../common/async/cancellation';
+import { type CancelSignal, withAbortSignal } from '../../common/async/cancellation';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
 import { ImageResolver } from '../../core/llm/image-input';
@@ -102,17 +102,4 @@ export class OllamaChatService {
 function lastUserText(messages: NativeMessage[]): string {
   for (let i = messages.length - 1; i >= 0; i -= 1) if (messages[i].role === 'user') return messages[i].content;
   return '';
-}
-
-/** Runs `work` with an AbortSignal that follows the client's (the image resolver takes one). */
-export async function withAbortSignal<T>(signal: CancelSignal, work: (abort: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(signal.reason);
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await work(controller.signal);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
 }

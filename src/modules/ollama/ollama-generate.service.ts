@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
-import type { CancelSignal } from '../../common/async/cancellation';
+import { type CancelSignal, withAbortSignal } from '../../common/async/cancellation';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
 import { CompletionService } from '../chat/completion.service';
 import { randomHex } from '../../common/ids/random-hex';
 import { ImageResolver } from '../../core/llm/image-input';
 import type { BackendCompletionRequest, BackendTimings, BackendUsage, TokenLogprob } from '../../core/llm/llm-backend';
 import { LlmService } from '../../core/llm/llm.service';
-import { withAbortSignal } from './ollama-chat.service';
 import { cacheable, readGenerate } from './ollama-request';
 
 /** A validated `/api/generate`, ready to run. */

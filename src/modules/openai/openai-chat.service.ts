@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
-import { CancelSignal, Cancellation, firstOf } from '../../common/async/cancellation';
+import { CancelSignal, Cancellation, firstOf, withAbortSignal } from '../../common/async/cancellation';
 import { ClientClosedError, PayloadTooLargeError, UnsupportedFieldError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
@@ -73,7 +73,7 @@ export class OpenAiChatService {
     }
     const strict = typeof format === 'object' && format.strict ? strictValidator(format.schema) : undefined;
     this.llm.assertAvailable(body.model);
-    const messages = await this.withImages(signal, (abort) =>
+    const messages = await withAbortSignal(signal, (abort) =>
       backendMessages(body.messages, (url, field) => this.images.resolve(url, field, abort)),
     );
     const system = this.systemPrompt.get();
@@ -138,19 +138,6 @@ export class OpenAiChatService {
     }
     if (results.filter(Boolean).length < prepared.n) throw new ClientClosedError();
     return results;
-  }
-
-  /** Runs `work` with an AbortSignal that follows the client's (the image fetches take one). */
-  private async withImages<T>(signal: CancelSignal, work: (abort: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      return await work(controller.signal);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
   }
 }
 
