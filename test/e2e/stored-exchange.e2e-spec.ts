@@ -348,7 +348,9 @@ describe('the whole-exchange migration', () => {
     try {
       const data = await new DataSource(buildDataSourceOptions({ database: { type: 'sqlite', path } })).initialize();
       await data.query(`INSERT INTO conversations (prompt, response, source, tool_text) VALUES ('kept prompt', 'kept answer', 'api', 'get_weather')`);
-      await data.undoLastMigration();
+      // Undo the later migrations too, down to and including this one.
+      const applied = async () => ((await data.query(`SELECT name FROM migrations`)) as { name: string }[]).map((row) => row.name);
+      while ((await applied()).includes('StoreWholeExchange1800000000000')) await data.undoLastMigration();
       const columns = ((await data.query(`PRAGMA table_info(conversations)`)) as { name: string }[]).map((column) => column.name);
       expect(columns).not.toEqual(expect.arrayContaining(['kind']));
       expect(await data.query(`SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH 'kept'`)).toEqual([{ rowid: 1 }]);
