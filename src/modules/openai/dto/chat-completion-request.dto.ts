@@ -25,7 +25,7 @@ import { ChatCompletionMessageDto } from './chat-message.dto';
 import { ChatCompletionToolDto, MAX_TOOLS, ResponseFormatDto, ToolChoiceConstraint, UniqueToolNamesConstraint } from './chat-tools.dto';
 
 export const MAX_MESSAGES = 1000;
-const MAX_STOP_SEQUENCES = 4;
+export const MAX_STOP_SEQUENCES = 4;
 /** More concurrent generations than this would take the backend from everyone else for one request. */
 export const MAX_CHOICES = 8;
 
@@ -34,7 +34,7 @@ export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'x
 export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
 
 @ValidatorConstraint({ name: 'stopSequences' })
-class StopConstraint implements ValidatorConstraintInterface {
+export class StopConstraint implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
     const list = typeof value === 'string' ? [value] : value;
     return (
@@ -73,7 +73,7 @@ class OnlyWithLogprobsConstraint implements ValidatorConstraintInterface {
 }
 
 @ValidatorConstraint({ name: 'onlyWhenStreaming' })
-class OnlyWhenStreamingConstraint implements ValidatorConstraintInterface {
+export class OnlyWhenStreamingConstraint implements ValidatorConstraintInterface {
   validate(_value: unknown, args: ValidationArguments): boolean {
     return (args.object as { stream?: unknown }).stream === true;
   }

@@ -17,9 +17,8 @@ import {
 } from 'class-validator';
 import { IsOptionalNotNull, OptionalNullable } from '../../../common/validation/optional';
 import { MODEL_PATTERN } from '../../chat/dto/chat-request.dto';
-import { StreamOptionsDto } from './chat-completion-request.dto';
+import { MAX_STOP_SEQUENCES, OnlyWhenStreamingConstraint, StopConstraint, StreamOptionsDto } from './chat-completion-request.dto';
 
-const MAX_STOP_SEQUENCES = 4;
 /** OpenAI's bound on `logprobs` of a legacy completion. */
 export const MAX_COMPLETION_LOGPROBS = 5;
 
@@ -46,29 +45,6 @@ class PromptConstraint implements ValidatorConstraintInterface {
 
   defaultMessage(args: ValidationArguments): string {
     return promptProblem(args.value) ?? 'prompt is invalid';
-  }
-}
-
-@ValidatorConstraint({ name: 'completionStop' })
-class StopConstraint implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
-    const list = typeof value === 'string' ? [value] : value;
-    return Array.isArray(list) && list.length <= MAX_STOP_SEQUENCES && list.every((item) => typeof item === 'string' && item.length > 0 && item.length <= 200);
-  }
-
-  defaultMessage(): string {
-    return `stop must be a string or an array of at most ${MAX_STOP_SEQUENCES} non-empty strings (each at most 200 characters)`;
-  }
-}
-
-@ValidatorConstraint({ name: 'completionOnlyWhenStreaming' })
-class OnlyWhenStreamingConstraint implements ValidatorConstraintInterface {
-  validate(_value: unknown, args: ValidationArguments): boolean {
-    return (args.object as { stream?: unknown }).stream === true;
-  }
-
-  defaultMessage(args: ValidationArguments): string {
-    return `${args.property} is only allowed when stream is true`;
   }
 }
 
