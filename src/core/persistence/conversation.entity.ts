@@ -4,8 +4,12 @@ import type { ExchangeKind } from './stored-exchange';
 export const CONVERSATION_STATUSES = ['ok', 'error', 'aborted', 'cached'] as const;
 export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
 
-/** `openai`: the OpenAI-compatible routes (`/v1/chat/completions`); `ollama`: Ollama's native routes (`/api/chat`, `/api/generate`, `/api/embed`). */
-export const CONVERSATION_SOURCES = ['api', 'cli', 'integration', 'openai', 'ollama'] as const;
+/**
+ * `openai`: the OpenAI-compatible routes (`/v1/chat/completions`); `ollama`: Ollama's native routes
+ * (`/api/chat`, `/api/generate`, `/api/embed`); `anthropic`: Anthropic's Messages (`/v1/messages`);
+ * `responses`: OpenAI's Responses (`/v1/responses`).
+ */
+export const CONVERSATION_SOURCES = ['api', 'cli', 'integration', 'openai', 'ollama', 'anthropic', 'responses'] as const;
 export type ConversationSource = (typeof CONVERSATION_SOURCES)[number];
 
 /** One prompt/response exchange (SPEC §4). The schema itself is owned by the migrations. */
