@@ -78,4 +78,12 @@ export class ConversationEntity {
   /** Tool names and call arguments as words, for the full-text index (`toolSearchText`). */
   @Column({ name: 'tool_text', type: 'text', nullable: true })
   toolText!: string | null;
+
+  /** The key that made the exchange (a bootstrap key's `primary`, `extra-1`…, or a managed key's id); null without one. */
+  @Column({ name: 'key_id', type: 'text', nullable: true })
+  keyId!: string | null;
+
+  /** The backend's time spent generating the answer, in milliseconds (0 for a cached answer). */
+  @Column({ name: 'model_ms', type: 'integer', nullable: true })
+  modelMs!: number | null;
 }

@@ -19,6 +19,10 @@ export interface NewExchange {
   request?: StoredRequest;
   /** The whole answer as far as it went (`storedAnswer()`, `storedEmbeddingAnswer()`). */
   answer?: StoredAnswer;
+  /** The key that made it; absent: the caller's (`CallerContext`), if any. */
+  keyId?: string | null;
+  /** The backend's time spent generating, in ms; absent: unknown. */
+  modelMs?: number | null;
 }
 
 export interface Turn {

@@ -17,6 +17,8 @@ export const EXCHANGE_COLUMNS = [
   'request',
   'answer',
   'tool_text',
+  'key_id',
+  'model_ms',
 ] as const;
 
 /** The values of `EXCHANGE_COLUMNS` for one exchange: request and answer as JSON text, the tool words for search. */
@@ -36,5 +38,7 @@ export function exchangeValues(exchange: NewExchange): unknown[] {
     exchange.request ? JSON.stringify(exchange.request) : null,
     exchange.answer ? JSON.stringify(exchange.answer) : null,
     toolSearchText(exchange.request, exchange.answer),
+    exchange.keyId ?? null,
+    exchange.modelMs ?? null,
   ];
 }
