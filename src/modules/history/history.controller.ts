@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { HistoryScope } from '../../common/auth/scopes.decorator';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { toConversationDto, toHistoryItemDto } from './conversation.mapper';
@@ -33,6 +34,7 @@ export function toHistoryQuery(dto: HistoryFilterQueryDto): HistoryQuery {
 }
 
 @ApiTags('history')
+@HistoryScope()
 @Controller()
 @ApiErrors(400, 401, 429)
 export class HistoryController {
