@@ -67,6 +67,11 @@ export class NotFoundError extends AppError {
   readonly status = 404;
 }
 
+/** The caller's key may not do this (e.g. read another key's exchanges). */
+export class ForbiddenError extends AppError {
+  readonly status = 403;
+}
+
 export class PayloadTooLargeError extends AppError {
   readonly status = 413;
 }

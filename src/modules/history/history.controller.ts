@@ -21,6 +21,7 @@ import { HistoryQuery, HistoryService } from './history.service';
 /** The query-string filters as the service's terms; shared with the admin export. */
 export function toHistoryQuery(dto: HistoryFilterQueryDto): HistoryQuery {
   return {
+    keyId: dto.key_id,
     sessionId: dto.session_id,
     source: dto.source,
     since: parseIsoUtc(dto.since),
