@@ -13,10 +13,13 @@ export class StopSequenceWatch {
   /** The text safe to hand on now, and the sequence when one was hit (the text then ends before it). */
   push(text: string): { text: string; hit?: string } {
     const buffer = this.held + text;
-    let first: { at: number; sequence: string } | undefined;
+    // The sequence the model finished writing first, as a generation checked token by token would
+    // have stopped at it (of two ending together, the one that began first).
+    let first: { at: number; end: number; sequence: string } | undefined;
     for (const sequence of this.sequences) {
       const at = buffer.indexOf(sequence);
-      if (at !== -1 && (first === undefined || at < first.at)) first = { at, sequence };
+      const end = at + sequence.length;
+      if (at !== -1 && (first === undefined || end < first.end || (end === first.end && at < first.at))) first = { at, end, sequence };
     }
     if (first) {
       this.held = '';
