@@ -1,4 +1,4 @@
-import Anthropic, { BadRequestError, NotFoundError } from '@anthropic-ai/sdk';
+import Anthropic, { BadRequestError, ContentTooLargeError, NotFoundError } from '@anthropic-ai/sdk';
 import type { MessageParam, Tool } from '@anthropic-ai/sdk/resources/messages';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { FakeOllama, type ChatRequestBody, type FakeAnswer } from '../support/fake-ollama';
@@ -223,6 +223,22 @@ describe('Anthropic SDK: /v1/messages', () => {
       .catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(BadRequestError);
     expect((error as BadRequestError).message).toContain('messages.0.content.0.source.url');
+    expect(fake.chatRequests()).toHaveLength(0);
+  });
+
+  it('a prompt over MAX_PROMPT_CHARS is a 413 before any image is fetched', async () => {
+    await start({ FETCH_ALLOW_HOSTS: `127.0.0.1:${site.port}`, MAX_PROMPT_CHARS: '10' });
+    site.requests.length = 0;
+    const error = await client.messages
+      .create({
+        model: 'llava',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'far more than ten characters' }, { type: 'image', source: { type: 'url', url: site.url('/cat.png') } }] }],
+      })
+      .catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(ContentTooLargeError);
+    expect((error as ContentTooLargeError).error).toMatchObject({ type: 'error', error: { type: 'request_too_large', message: expect.stringContaining('MAX_PROMPT_CHARS') } });
+    expect(site.requests).toHaveLength(0);
     expect(fake.chatRequests()).toHaveLength(0);
   });
 

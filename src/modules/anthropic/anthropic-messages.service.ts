@@ -11,7 +11,7 @@ import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
 import { ChatEvent, ChatResult, ChatService, PreparedChat } from '../chat/chat.service';
 import { CountMessageTokensRequestDto, CreateMessageRequestDto } from './dto/create-message-request.dto';
-import { backendMessages, ImageSource, promptText, systemText, thinkOf, toolChoiceOf, toolDefinitions } from './message-mapping';
+import { ImageSource, MappedMessages, mapMessages, promptText, systemText, thinkOf, toolChoiceOf, toolDefinitions, withImages } from './message-mapping';
 
 /** A validated Messages request, ready to run. */
 export interface PreparedMessage {
@@ -49,15 +49,16 @@ export class AnthropicMessagesService {
     if (body.thinking?.type === 'enabled' && body.thinking.budget_tokens! >= body.max_tokens) {
       throw new InvalidInputError('thinking.budget_tokens must be less than max_tokens', { param: 'thinking.budget_tokens' });
     }
-    this.llm.assertAvailable(body.model);
-    const request = await withAbortSignal(signal, (abort) =>
-      this.request(body, (source, field) => this.images.resolve(source, field, abort), samplingOptions(body)),
-    );
-    const prompt = promptText(request.messages);
+    const mapped = mapMessages(body);
+    const prompt = promptText(mapped.messages);
     const limit = this.config.chat.maxPromptChars;
     if (prompt.length > limit) {
       throw new PayloadTooLargeError(`the last user message is ${prompt.length} characters; the limit is ${limit} (MAX_PROMPT_CHARS)`);
     }
+    this.llm.assertAvailable(body.model);
+    const request = await withAbortSignal(signal, (abort) =>
+      this.request(body, mapped, (source, field) => this.images.resolve(source, field, abort), samplingOptions(body)),
+    );
     const hex = randomHex(12);
     return {
       id: `msg_${hex}`,
@@ -92,15 +93,20 @@ export class AnthropicMessagesService {
    */
   async countTokens(body: CountMessageTokensRequestDto, signal: CancelSignal): Promise<number> {
     await this.llm.modelDetails(body.model, signal);
-    const request = await this.request(body, async () => UNREAD_IMAGE, {});
+    const request = await this.request(body, mapMessages(body), async () => UNREAD_IMAGE, {});
     return estimatePromptTokens(request);
   }
 
-  private async request(body: CountMessageTokensRequestDto, resolveImage: ImageSource, sampling: Record<string, unknown>): Promise<LlmRequest> {
+  private async request(
+    body: CountMessageTokensRequestDto,
+    mapped: MappedMessages,
+    resolveImage: ImageSource,
+    sampling: Record<string, unknown>,
+  ): Promise<LlmRequest> {
     const tools = toolDefinitions(body);
     const toolChoice = toolChoiceOf(body.tool_choice, tools);
     const think = thinkOf(body.thinking);
-    const messages = await backendMessages(body, resolveImage);
+    const messages = await withImages(mapped, resolveImage);
     const system = systemText(body.system) ?? this.systemPrompt.get();
     if (system) messages.unshift({ role: 'system', content: system });
     return {

@@ -48,27 +48,31 @@ export function thinkOf(thinking: CountMessageTokensRequestDto['thinking']): Thi
   return thinking.type === 'enabled';
 }
 
+/** The messages before their images are read, and the images each one carries (with the field that names them in errors). */
+export interface MappedMessages {
+  messages: ChatMessage[];
+  images: { source: string; field: string }[][];
+}
+
 /**
- * The messages as the backend takes them. Text blocks are joined with a newline; images become
- * the message's images; an assistant's `tool_use` blocks its calls and its `thinking` blocks its
- * thinking; a user's `tool_result` blocks become `tool` messages (named after the call they
- * answer), put before the rest of that user message, as Ollama wants them right after the
- * calls. Every check runs before any image is fetched.
+ * The messages as the backend takes them, without image bytes yet (every check runs before any
+ * image is fetched: `withImages` reads them). Text blocks are joined with a newline; an
+ * assistant's `tool_use` blocks become its calls and its `thinking` blocks its thinking; a
+ * user's `tool_result` blocks become `tool` messages (named after the call they answer), put
+ * before the rest of that user message, as Ollama wants them right after the calls.
  */
-export async function backendMessages(body: CountMessageTokensRequestDto, resolveImage: ImageSource): Promise<ChatMessage[]> {
+export function mapMessages(body: CountMessageTokensRequestDto): MappedMessages {
   const callNames = new Map<string, string>();
-  const pending: { message: ChatMessage; images: { source: string; field: string }[] }[] = [];
+  const mapped: MappedMessages = { messages: [], images: [] };
+  const push = (message: ChatMessage, images: { source: string; field: string }[] = []) => {
+    mapped.messages.push(message);
+    mapped.images.push(images);
+  };
   body.messages.forEach((message, index) => {
     const field = `messages.${index}.content`;
-    if (typeof message.content === 'string') {
-      pending.push({ message: { role: message.role, content: message.content }, images: [] });
-      return;
-    }
+    if (typeof message.content === 'string') return push({ role: message.role, content: message.content });
     const blocks = message.content as Block[];
-    if (message.role === 'assistant') {
-      pending.push({ message: assistantMessage(blocks, callNames), images: [] });
-      return;
-    }
+    if (message.role === 'assistant') return push(assistantMessage(blocks, callNames));
     blocks.forEach((block, at) => {
       if (block.type !== 'tool_result') return;
       const id = block.tool_use_id as string;
@@ -80,21 +84,23 @@ export async function backendMessages(body: CountMessageTokensRequestDto, resolv
       }
       const inner = typeof block.content === 'string' || block.content === undefined ? [] : (block.content as Block[]);
       const text = typeof block.content === 'string' ? block.content : joinText(inner);
-      pending.push({
-        message: { role: 'tool', content: block.is_error === true ? `Error: ${text}` : text, toolCallId: id, toolName: name },
-        images: imageSources(inner, `${field}.${at}.content`),
-      });
+      push(
+        { role: 'tool', content: block.is_error === true ? `Error: ${text}` : text, toolCallId: id, toolName: name },
+        imageSources(inner, `${field}.${at}.content`),
+      );
     });
     const rest = blocks.filter((block) => block.type !== 'tool_result');
     // A message of tool results only has nothing else to say.
-    if (rest.length === 0) return;
-    pending.push({
-      message: { role: 'user', content: joinText(rest) },
-      images: imageSources(blocks, field),
-    });
+    if (rest.length > 0) push({ role: 'user', content: joinText(rest) }, imageSources(blocks, field));
   });
+  return mapped;
+}
+
+/** The messages with their images read through `resolveImage`. */
+export async function withImages(mapped: MappedMessages, resolveImage: ImageSource): Promise<ChatMessage[]> {
   return Promise.all(
-    pending.map(async ({ message, images }) => {
+    mapped.messages.map(async (message, index) => {
+      const images = mapped.images[index];
       if (images.length === 0) return message;
       return { ...message, images: await Promise.all(images.map(({ source, field }) => resolveImage(source, field))) };
     }),
