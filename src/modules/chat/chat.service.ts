@@ -188,7 +188,8 @@ export class ChatService {
         const room = maxChars - answer.text.length;
         if (token.text.length <= room) {
           answer.text += token.text;
-          if (token.text) yield token;
+          // Text held back by the watch leaves nothing to send now; an unwatched token goes on as it came.
+          if (token.text || !seen) yield token;
           if (!seen?.hit) continue;
           // A stop sequence: the answer ends before it, and the generation is stopped upstream.
           chat.check?.(answer);
