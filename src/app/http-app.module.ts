@@ -18,6 +18,7 @@ import { WalCheckpointer } from '../core/persistence/wal-checkpointer';
 import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { OpenAiHttpModule } from '../modules/openai/openai-http.module';
+import { AnthropicHttpModule } from '../modules/anthropic/anthropic-http.module';
 import { OllamaHttpModule } from '../modules/ollama/ollama-http.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryHttpModule } from '../modules/history/history-http.module';
@@ -52,6 +53,7 @@ export class HttpAppModule {
         HealthModule,
         ChatHttpModule,
         OpenAiHttpModule,
+        AnthropicHttpModule,
         OllamaHttpModule,
         HistoryHttpModule,
         AdminHttpModule,
