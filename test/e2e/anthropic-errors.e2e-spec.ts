@@ -5,12 +5,15 @@ import Anthropic, {
   ContentTooLargeError,
   NotFoundError,
   OverloadedError,
+  PermissionDeniedError,
   RateLimitError,
 } from '@anthropic-ai/sdk';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { FakeOllama } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
-import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+import { scopedKeys, startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+
+const RESEARCH_KEY = 'research-key-0123456789abcdef';
 
 interface Row {
   prompt: string;
@@ -54,7 +57,7 @@ describe('Anthropic SDK: /v1/messages errors', () => {
   });
 
   const start = async (env: Record<string, string> = {}) => {
-    t = await startTestApp({ OLLAMA_URL: fake.url, ...env });
+    t = await startTestApp({ OLLAMA_URL: fake.url, ...env }, { keyStores: [scopedKeys({ [RESEARCH_KEY]: ['research'] })] });
   };
   const sdk = (auth: { apiKey?: string; authToken?: string } = { apiKey: TEST_API_KEY }) => {
     const agent = new Agent();
@@ -80,6 +83,14 @@ describe('Anthropic SDK: /v1/messages errors', () => {
     expect(fake.chatRequests()).toHaveLength(0);
     const message = await sdk({ authToken: TEST_API_KEY }).messages.create({ model: 'mistral', max_tokens: 10, messages: question });
     expect(message.content).toEqual([{ type: 'text', text: 'Echo: hello there' }]);
+  });
+
+  it('a key without the chat scope is PermissionDeniedError (permission_error) naming the scope', async () => {
+    await start();
+    const error = await failure(sdk({ apiKey: RESEARCH_KEY }).messages.create({ model: 'mistral', max_tokens: 10, messages: question }));
+    expect(error).toBeInstanceOf(PermissionDeniedError);
+    expect(error.error).toEqual({ type: 'error', error: { type: 'permission_error', message: 'This route needs a key with the chat scope' } });
+    expect(fake.chatRequests()).toHaveLength(0);
   });
 
   it('an unknown model is NotFoundError (not_found_error), streamed or not, and nothing is generated', async () => {

@@ -5,6 +5,7 @@ import { AppConfig } from '../../config/app-config';
 import { CancelSignal, firstOf } from '../../common/async/cancellation';
 import { describeError } from '../../common/errors/all-exceptions.filter';
 import { anthropicErrorBody } from '../../common/errors/anthropic-error';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { BackendUnavailableError, ClientClosedError } from '../../common/errors/app-errors';
 import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
@@ -38,6 +39,7 @@ const STREAM_DESCRIPTION = [
 
 /** `POST /v1/messages` and `POST /v1/messages/count_tokens`: Anthropic's Messages API. */
 @ApiTags('anthropic')
+@RequireScope('chat')
 @Controller('v1/messages')
 @ApiExtraModels(MessageResponseDto, MessageStreamEventDto, ...REQUEST_BLOCK_DTOS)
 export class AnthropicMessagesController {
