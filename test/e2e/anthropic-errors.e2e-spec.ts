@@ -8,10 +8,9 @@ import Anthropic, {
   PermissionDeniedError,
   RateLimitError,
 } from '@anthropic-ai/sdk';
-import { Agent, fetch as undiciFetch } from 'undici';
-import { FakeOllama } from '../support/fake-ollama';
+import { fetch as undiciFetch } from 'undici';
 import { queryDb } from '../support/sqlite';
-import { scopedKeys, startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+import { scopedKeys, TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 const RESEARCH_KEY = 'research-key-0123456789abcdef';
 
@@ -39,39 +38,23 @@ const question = [{ role: 'user' as const, content: 'hello there' }];
  * leaves.
  */
 describe('Anthropic SDK: /v1/messages errors', () => {
-  const fake = new FakeOllama({ models: ['mistral', { name: 'qwen3', capabilities: ['completion', 'tools', 'thinking'] }] });
-  const agents: Agent[] = [];
+  const harness = useAppWithFakeOllama(['mistral', { name: 'qwen3', capabilities: ['completion', 'tools', 'thinking'] }]);
+  const { fake } = harness;
   let t: TestApp | undefined;
 
-  beforeAll(async () => {
-    await fake.start();
-  });
-  afterAll(async () => {
-    await fake.stop();
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-    await Promise.all(agents.splice(0).map((agent) => agent.destroy()));
-    fake.reset();
-  });
-
   const start = async (env: Record<string, string> = {}) => {
-    t = await startTestApp({ OLLAMA_URL: fake.url, ...env }, { keyStores: [scopedKeys({ [RESEARCH_KEY]: ['research'] })] });
+    t = await harness.start(env, { keyStores: [scopedKeys({ [RESEARCH_KEY]: ['research'] })] });
   };
-  const sdk = (auth: { apiKey?: string; authToken?: string } = { apiKey: TEST_API_KEY }) => {
-    const agent = new Agent();
-    agents.push(agent);
-    return new Anthropic({
+  const sdk = (auth: { apiKey?: string; authToken?: string } = { apiKey: TEST_API_KEY }) =>
+    new Anthropic({
       baseURL: t!.url,
       apiKey: null,
       ...auth,
       maxRetries: 0,
       timeout: 20_000,
       fetch: undiciFetch as unknown as typeof fetch,
-      fetchOptions: { dispatcher: agent } as unknown as Anthropic['fetchOptions'],
+      fetchOptions: { dispatcher: harness.dispatcher() } as unknown as Anthropic['fetchOptions'],
     });
-  };
   const rows = () => queryDb<Row>(t!.dbPath, 'SELECT * FROM conversations ORDER BY id');
   const failure = (call: Promise<unknown>) => call.then(() => { throw new Error('expected the call to fail'); }, (error: unknown) => error as APIError);
 

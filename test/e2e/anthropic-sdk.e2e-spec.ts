@@ -1,11 +1,11 @@
 import Anthropic, { BadRequestError, ContentTooLargeError, NotFoundError } from '@anthropic-ai/sdk';
 import type { MessageParam, Tool } from '@anthropic-ai/sdk/resources/messages';
-import { Agent, fetch as undiciFetch } from 'undici';
-import { FakeOllama, type ChatRequestBody, type FakeAnswer } from '../support/fake-ollama';
+import { fetch as undiciFetch } from 'undici';
+import type { ChatRequestBody, FakeAnswer } from '../support/fake-ollama';
 import { FixtureServer } from '../support/fixture-server';
 import { PNG } from '../support/images';
 import { queryDb } from '../support/sqlite';
-import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+import { TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 interface Row {
   id: number;
@@ -38,7 +38,7 @@ function respond(req: ChatRequestBody): FakeAnswer {
  * stop reasons), what reaches Ollama, and what is stored.
  */
 describe('Anthropic SDK: /v1/messages', () => {
-  const fake = new FakeOllama({
+  const harness = useAppWithFakeOllama({
     models: [
       'mistral',
       { name: 'qwen3', capabilities: ['completion', 'tools', 'thinking'] },
@@ -46,35 +46,23 @@ describe('Anthropic SDK: /v1/messages', () => {
     ],
     respond,
   });
+  const { fake } = harness;
   const site = new FixtureServer({ '/cat.png': { headers: { 'content-type': 'image/png' }, body: PNG } });
-  const agents: Agent[] = [];
   let t: TestApp | undefined;
   let client: Anthropic;
 
-  beforeAll(async () => {
-    await Promise.all([fake.start(), site.start()]);
-  });
-  afterAll(async () => {
-    await Promise.all([fake.stop(), site.stop()]);
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-    await Promise.all(agents.splice(0).map((agent) => agent.destroy()));
-    fake.reset();
-  });
+  beforeAll(() => site.start());
+  afterAll(() => site.stop());
 
   const start = async (env: Record<string, string> = {}) => {
-    t = await startTestApp({ OLLAMA_URL: fake.url, ...env });
-    const agent = new Agent();
-    agents.push(agent);
+    t = await harness.start(env);
     client = new Anthropic({
       baseURL: t.url,
       apiKey: TEST_API_KEY,
       maxRetries: 0,
       timeout: 20_000,
       fetch: undiciFetch as unknown as typeof fetch,
-      fetchOptions: { dispatcher: agent } as unknown as Anthropic['fetchOptions'],
+      fetchOptions: { dispatcher: harness.dispatcher() } as unknown as Anthropic['fetchOptions'],
     });
   };
   const rows = () => queryDb<Row>(t!.dbPath, 'SELECT * FROM conversations ORDER BY id');
