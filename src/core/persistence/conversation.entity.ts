@@ -78,4 +78,8 @@ export class ConversationEntity {
   /** Tool names and call arguments as words, for the full-text index (`toolSearchText`). */
   @Column({ name: 'tool_text', type: 'text', nullable: true })
   toolText!: string | null;
+
+  /** The `resp_…` id of an exchange of OpenAI's Responses API; null for every other exchange. */
+  @Column({ name: 'response_id', type: 'text', nullable: true })
+  responseId!: string | null;
 }

@@ -17,6 +17,7 @@ export const EXCHANGE_COLUMNS = [
   'request',
   'answer',
   'tool_text',
+  'response_id',
 ] as const;
 
 /** The values of `EXCHANGE_COLUMNS` for one exchange: request and answer as JSON text, the tool words for search. */
@@ -36,5 +37,6 @@ export function exchangeValues(exchange: NewExchange): unknown[] {
     exchange.request ? JSON.stringify(exchange.request) : null,
     exchange.answer ? JSON.stringify(exchange.answer) : null,
     toolSearchText(exchange.request, exchange.answer),
+    exchange.responseId ?? null,
   ];
 }
