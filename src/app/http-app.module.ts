@@ -19,6 +19,7 @@ import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { OpenAiHttpModule } from '../modules/openai/openai-http.module';
 import { OllamaHttpModule } from '../modules/ollama/ollama-http.module';
+import { ResponsesHttpModule } from '../modules/responses/responses-http.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryHttpModule } from '../modules/history/history-http.module';
 import { IntegrationsHttpModule } from '../modules/integrations/integrations-http.module';
@@ -52,6 +53,7 @@ export class HttpAppModule {
         HealthModule,
         ChatHttpModule,
         OpenAiHttpModule,
+        ResponsesHttpModule,
         OllamaHttpModule,
         HistoryHttpModule,
         AdminHttpModule,

@@ -78,6 +78,8 @@ export interface PreparedChat {
   check?: (answer: { text: string; toolCalls: ToolCall[] }) => void;
   /** false: the response cache is neither read nor filled for this chat (see `CallPolicy`). */
   cache?: boolean;
+  /** The `resp_…` id the exchange answers under (OpenAI's Responses API), stored with it. */
+  responseId?: string;
 }
 
 /** The answer as it streams: text, reasoning and tool calls in the order the model gave them, then `done`. */
@@ -228,6 +230,7 @@ export class ChatService {
       kind: 'chat',
       request: storedRequest(chat.request),
       answer: storedAnswer({ response, thinking: answer.thinking, toolCalls: answer.toolCalls, finishReason }),
+      ...(chat.responseId ? { responseId: chat.responseId } : {}),
     });
     return {
       response,
