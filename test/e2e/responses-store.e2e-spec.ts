@@ -1,0 +1,142 @@
+import OpenAI, { APIError, BadRequestError, type ClientOptions } from 'openai';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { parseExportLine } from '../../src/modules/admin/conversation-import';
+import { ConversationHistoryRepository } from '../../src/core/persistence/conversation-history.repository';
+import { FakeOllama, type ChatRequestBody, type FakeAnswer } from '../support/fake-ollama';
+import { dataUrl, PNG } from '../support/images';
+import { queryDb } from '../support/sqlite';
+import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+
+interface Row {
+  id: number;
+  status: string;
+  response: string;
+  response_id: string | null;
+}
+
+/** Answers plain text to a prompt that asks for it, whatever the requested format. */
+function respond(req: ChatRequestBody): FakeAnswer {
+  return String(req.messages?.at(-1)?.content).includes('ignore the schema') ? { content: 'not json at all' } : {};
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** /v1/responses and the store: images, strict output, cancellation, what can be continued, export and import of the response id. */
+describe('/v1/responses: stored exchanges', () => {
+  const fake = new FakeOllama({ models: ['mistral', { name: 'llava', capabilities: ['completion', 'vision'] }], respond });
+  const agents: Agent[] = [];
+  const apps: TestApp[] = [];
+
+  const start = async (env: Record<string, string> = {}) => {
+    const t = await startTestApp({ OLLAMA_URL: fake.url, ...env });
+    apps.push(t);
+    const agent = new Agent();
+    agents.push(agent);
+    const client = new OpenAI({
+      baseURL: `${t.url}/v1`,
+      apiKey: TEST_API_KEY,
+      maxRetries: 0,
+      timeout: 20_000,
+      fetch: undiciFetch as unknown as typeof fetch,
+      fetchOptions: { dispatcher: agent } as unknown as ClientOptions['fetchOptions'],
+    });
+    const rows = () => queryDb<Row>(t.dbPath, 'SELECT id, status, response, response_id FROM conversations ORDER BY id');
+    return { t, client, rows };
+  };
+
+  beforeAll(async () => {
+    await fake.start();
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    await Promise.all(agents.splice(0).map((agent) => agent.destroy()));
+    fake.reset();
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+
+  async function failure(call: () => Promise<unknown>): Promise<APIError> {
+    try {
+      await call();
+    } catch (error) {
+      expect(error).toBeInstanceOf(APIError);
+      return error as APIError;
+    }
+    throw new Error('expected the call to fail');
+  }
+
+  it('an input_image (data URL) reaches Ollama as an image; continuing it is refused while its bytes were not kept, and works with STORE_IMAGES', async () => {
+    const ask = (client: OpenAI) =>
+      client.responses.create({
+        model: 'llava',
+        input: [{ role: 'user', content: [{ type: 'input_text', text: 'What is this?' }, { type: 'input_image', image_url: dataUrl('image/png', PNG), detail: 'auto' }] }],
+      });
+    const plain = await start();
+    const first = await ask(plain.client);
+    expect((fake.chatRequests().at(-1)!.body as ChatRequestBody).messages!.at(-1)).toMatchObject({ role: 'user', content: 'What is this?', images: [PNG.toString('base64')] });
+    const refused = await failure(() => plain.client.responses.create({ model: 'llava', previous_response_id: first.id, input: 'And its colour?' }));
+    expect(refused).toBeInstanceOf(BadRequestError);
+    expect(refused.error).toMatchObject({ param: 'previous_response_id', message: expect.stringContaining('STORE_IMAGES') });
+
+    const keeping = await start({ STORE_IMAGES: 'true' });
+    const kept = await ask(keeping.client);
+    await keeping.client.responses.create({ model: 'llava', previous_response_id: kept.id, input: 'And its colour?' });
+    expect((fake.chatRequests().at(-1)!.body as ChatRequestBody).messages).toEqual([
+      expect.objectContaining({ role: 'user', content: 'What is this?', images: [PNG.toString('base64')] }),
+      expect.objectContaining({ role: 'assistant', content: 'Echo: What is this?' }),
+      expect.objectContaining({ role: 'user', content: 'And its colour?' }),
+    ]);
+  });
+
+  it('text.format json_schema with strict: an answer that does not follow it is a 502 invalid_model_output, stored as error, and cannot be continued', async () => {
+    const { client, rows } = await start();
+    const format = { type: 'json_schema' as const, name: 'city', strict: true, schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
+    const error = await failure(() => client.responses.create({ model: 'mistral', input: 'please ignore the schema', text: { format } }));
+    expect(error.status).toBe(502);
+    expect(error.error).toMatchObject({ code: 'invalid_model_output', param: 'text', message: expect.stringContaining('text.format.strict is true') });
+    const [row] = await rows();
+    expect(row).toMatchObject({ status: 'error', response: 'not json at all', response_id: expect.stringMatching(/^resp_/) });
+
+    const retrieved = await client.responses.retrieve(row.response_id!);
+    expect(retrieved).toMatchObject({ status: 'failed', error: { code: 'server_error' }, text: { format: { type: 'json_schema', name: 'city', strict: true } } });
+    const continued = await failure(() => client.responses.create({ model: 'mistral', previous_response_id: row.response_id!, input: 'again' }));
+    expect(continued).toBeInstanceOf(BadRequestError);
+    expect(continued.error).toMatchObject({ param: 'previous_response_id', message: expect.stringContaining('did not complete') });
+  });
+
+  it('a client that leaves mid-stream cancels the generation upstream; the exchange is stored aborted and retrieved as cancelled', async () => {
+    const { client, rows } = await start();
+    fake.enqueue({ kind: 'slow', delayMs: 150 });
+    const stream = await client.responses.create({ model: 'mistral', input: 'one two three four five six seven eight', stream: true });
+    for await (const event of stream) if (event.type === 'response.output_text.delta') break; // the SDK aborts its request
+    await fake.waitForAbort(0, 5000);
+    await waitFor(async () => (await rows()).length === 1);
+    const [row] = await rows();
+    expect(row.status).toBe('aborted');
+    expect(await client.responses.retrieve(row.response_id!)).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('the response id travels with an export: imported elsewhere it still answers GET; imported twice into one database the copy comes without it', async () => {
+    const source = await start();
+    const created = await source.client.responses.create({ model: 'mistral', input: 'export me' });
+    const lines = (await (await source.t.request('/admin/export')).text()).trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const imported = parseExportLine(lines[0], 1);
+    expect(imported.responseId).toBe(created.id);
+
+    const target = await start();
+    await target.t.app.get(ConversationHistoryRepository).importMany([imported]);
+    expect(await target.client.responses.retrieve(created.id)).toMatchObject({ id: created.id, output: created.output });
+
+    await target.t.app.get(ConversationHistoryRepository).importMany([imported, imported]);
+    expect((await target.rows()).map((row) => row.response_id)).toEqual([created.id, null, null]);
+    expect(await target.client.responses.retrieve(created.id)).toMatchObject({ id: created.id });
+  });
+});
