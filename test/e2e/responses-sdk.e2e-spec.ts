@@ -4,6 +4,7 @@ import type { FunctionTool, ResponseStreamEvent } from 'openai/resources/respons
 import { Agent, fetch as undiciFetch } from 'undici';
 import { z } from 'zod';
 import { FakeOllama, type ChatRequestBody, type FakeAnswer } from '../support/fake-ollama';
+import { Metrics } from '../support/prometheus';
 import { queryDb } from '../support/sqlite';
 import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
 
@@ -138,6 +139,15 @@ describe('OpenAI SDK: the Responses API (/v1/responses)', () => {
       expect(await rowOf(response.id)).toMatchObject({ status: 'ok' });
     });
 
+    it('is counted in the metrics under its own route templates', async () => {
+      const created = await client.responses.create({ model: 'mistral', input: 'count me' });
+      await client.responses.retrieve(created.id);
+      const metrics = new Metrics(await (await t.request('/metrics', { key: null })).text());
+      expect(metrics.value('vega_http_requests_total', { method: 'POST', route: '/v1/responses', status: '200' })).toBeGreaterThanOrEqual(1);
+      expect(metrics.value('vega_http_requests_total', { method: 'GET', route: '/v1/responses/:id', status: '200' })).toBeGreaterThanOrEqual(1);
+      expect(metrics.value('vega_llm_requests_total', { model: 'mistral', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+    });
+
     it('ends as incomplete (max_output_tokens) when num_predict cuts the answer', async () => {
       const response = await client.responses.create({ model: 'mistral', input: 'one two three four five six seven', max_output_tokens: 2 });
       expect(response).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, output: [{ type: 'message', status: 'incomplete' }] });
@@ -220,6 +230,8 @@ describe('OpenAI SDK: the Responses API (/v1/responses)', () => {
       // One conversation in the history: the second exchange keeps the first one's session.
       const [a, b] = [await rowOf(first.id), await rowOf(second.id)];
       expect(b.session_id).toBe(a.session_id);
+      // Its prompt is the question the tool output answers.
+      expect(b.prompt).toBe("What's the weather in Oslo?");
       const stored = await (await t.request(`/conversations/${b.id}`)).json();
       expect(stored.request.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: call.call_id, tool_name: 'get_weather' });
     });

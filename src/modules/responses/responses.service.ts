@@ -53,7 +53,8 @@ export class ResponsesService {
     const previous = body.previous_response_id ? await this.stored(body.previous_response_id, 'previous_response_id') : undefined;
     const history = previous ? continuedConversation(previous, body.previous_response_id!) : [];
     const { messages: added, images } = inputMessages(body.input, history);
-    const prompt = added.findLast((message) => message.role === 'user')?.content ?? '';
+    // The conversation's latest question: a turn that only hands back a tool's output keeps the one it answers.
+    const prompt = [...history, ...added].findLast((message) => message.role === 'user')?.content ?? '';
     const limit = this.config.chat.maxPromptChars;
     if (prompt.length > limit) {
       throw new PayloadTooLargeError(`the last user message is ${prompt.length} characters; the limit is ${limit} (MAX_PROMPT_CHARS)`, { param: 'input' });
