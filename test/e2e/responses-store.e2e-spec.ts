@@ -5,6 +5,7 @@ import { ConversationHistoryRepository } from '../../src/core/persistence/conver
 import { FakeOllama, type ChatRequestBody, type FakeAnswer } from '../support/fake-ollama';
 import { dataUrl, PNG } from '../support/images';
 import { queryDb } from '../support/sqlite';
+import { holdExclusiveLock } from '../support/sqlite-lock';
 import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
 
 interface Row {
@@ -121,6 +122,32 @@ describe('/v1/responses: stored exchanges', () => {
     const [row] = await rows();
     expect(row.status).toBe('aborted');
     expect(await client.responses.retrieve(row.response_id!)).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('a conversation too long for the context is refused by the context guard before Ollama, naming input', async () => {
+    const { client } = await start();
+    // 7 × 400 words ≈ 5600 tokens by the estimate: more than the default context of 4096 (each message is within MAX_PROMPT_CHARS).
+    const long = Array.from({ length: 400 }, () => 'lorem').join(' ');
+    const input = [...Array.from({ length: 7 }, () => ({ role: 'user' as const, content: long })), { role: 'user' as const, content: 'Sum it up.' }];
+    const error = await failure(() => client.responses.create({ model: 'mistral', input }));
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.error).toMatchObject({ code: 'context_length_exceeded', param: 'input' });
+    expect(fake.chatRequests()).toHaveLength(0);
+  });
+
+  it('a response whose exchange waits in the spool (database locked) keeps its id: once written, GET finds it', async () => {
+    const { t, client, rows } = await start({ DB_BUSY_TIMEOUT_SEC: '0.2', DB_WRITE_WAIT_SEC: '1' });
+    const lock = await holdExclusiveLock(t.dbPath);
+    let created: Awaited<ReturnType<OpenAI['responses']['create']>>;
+    try {
+      created = await client.responses.create({ model: 'mistral', input: 'spooled response' });
+      expect(created.status).toBe('completed');
+    } finally {
+      await lock.release();
+    }
+    await waitFor(async () => (await rows()).length === 1, 20_000);
+    expect((await rows())[0].response_id).toBe(created.id);
+    expect(await client.responses.retrieve(created.id)).toMatchObject({ id: created.id, output: created.output });
   });
 
   it('the response id travels with an export: imported elsewhere it still answers GET; imported twice into one database the copy comes without it', async () => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { CancelSignal, withAbortSignal } from '../../common/async/cancellation';
-import { ClientClosedError, NotFoundError, PayloadTooLargeError, UnsupportedFieldError } from '../../common/errors/app-errors';
+import { ClientClosedError, ContextLengthExceededError, NotFoundError, PayloadTooLargeError, UnsupportedFieldError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import { ImageResolver } from '../../core/llm/image-input';
@@ -115,8 +115,16 @@ export class ResponsesService {
   }
 
   /** The answer's events; the exchange is stored whatever happens. */
-  run(prepared: PreparedResponse, signal: CancelSignal): AsyncGenerator<ChatEvent> {
-    return this.chat.run(prepared.chat, signal);
+  async *run(prepared: PreparedResponse, signal: CancelSignal): AsyncGenerator<ChatEvent> {
+    try {
+      yield* this.chat.run(prepared.chat, signal);
+    } catch (error) {
+      // The context guard names the chat field; here the conversation is `input`.
+      if (error instanceof ContextLengthExceededError && error.param === 'messages') {
+        throw new ContextLengthExceededError(error.promptTokens, error.contextLength, error.message, 'input');
+      }
+      throw error;
+    }
   }
 
   /** The whole answer as the Response object (a non-streaming request). */
