@@ -1,12 +1,14 @@
 import OpenAI, { APIError, BadRequestError, type ClientOptions } from 'openai';
+import { DataSource } from 'typeorm';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { buildDataSourceOptions } from '../../src/core/persistence/data-source-options';
 import { parseExportLine } from '../../src/modules/admin/conversation-import';
 import { ConversationHistoryRepository } from '../../src/core/persistence/conversation-history.repository';
 import { FakeOllama, type ChatRequestBody, type FakeAnswer } from '../support/fake-ollama';
 import { dataUrl, PNG } from '../support/images';
 import { queryDb } from '../support/sqlite';
 import { holdExclusiveLock } from '../support/sqlite-lock';
-import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+import { startTestApp, tempDir, TEST_API_KEY, TestApp } from '../support/test-app';
 
 interface Row {
   id: number;
@@ -165,5 +167,28 @@ describe('/v1/responses: stored exchanges', () => {
     await target.t.app.get(ConversationHistoryRepository).importMany([imported, imported]);
     expect((await target.rows()).map((row) => row.response_id)).toEqual([created.id, null, null]);
     expect(await target.client.responses.retrieve(created.id)).toMatchObject({ id: created.id });
+  });
+});
+
+describe('the response-id migration', () => {
+  it('adds response_id, unique where set (any number of rows without one), and can be undone', async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const data = await new DataSource(buildDataSourceOptions({ database: { type: 'sqlite', path: `${dir}/ids.db` } })).initialize();
+      const insert = (id: string | null) => data.query(`INSERT INTO conversations (prompt, response, source, response_id) VALUES ('p', 'r', 'responses', ?)`, [id]);
+      await insert('resp_1');
+      await insert(null);
+      await insert(null);
+      await expect(insert('resp_1')).rejects.toThrow(/UNIQUE constraint failed: conversations.response_id/);
+      // Undo the later migrations too, down to and including this one.
+      const applied = async () => ((await data.query(`SELECT name FROM migrations`)) as { name: string }[]).map((row) => row.name);
+      while ((await applied()).includes('AddResponseId1820000000000')) await data.undoLastMigration();
+      const columns = ((await data.query(`PRAGMA table_info(conversations)`)) as { name: string }[]).map((column) => column.name);
+      expect(columns).not.toContain('response_id');
+      expect(await data.query(`SELECT count(*) AS n FROM conversations`)).toEqual([{ n: 3 }]);
+      await data.destroy();
+    } finally {
+      remove();
+    }
   });
 });
