@@ -8,6 +8,8 @@ import { FakeOllama, type ChatRequestBody, type FakeAnswer } from '../support/fa
 import { dataUrl, PNG } from '../support/images';
 import { queryDb } from '../support/sqlite';
 import { holdExclusiveLock } from '../support/sqlite-lock';
+import { openSse, type SseEvent } from '../support/sse-client';
+import { ShutdownSignal } from '../../src/common/lifecycle/shutdown-signal';
 import { startTestApp, tempDir, TEST_API_KEY, TestApp } from '../support/test-app';
 
 interface Row {
@@ -124,6 +126,28 @@ describe('/v1/responses: stored exchanges', () => {
     const [row] = await rows();
     expect(row.status).toBe('aborted');
     expect(await client.responses.retrieve(row.response_id!)).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('a shutdown ends an open stream with an error event (503 backend_unavailable) then response.failed; stored as aborted', async () => {
+    const { t, rows } = await start();
+    fake.enqueue({ kind: 'slow', delayMs: 150 });
+    const sse = await openSse(`${t.url}/v1/responses`, {
+      headers: { authorization: `Bearer ${TEST_API_KEY}` },
+      body: { model: 'mistral', input: 'one two three four five six', stream: true },
+    });
+    const seen: SseEvent[] = [];
+    for await (const event of sse.events) {
+      seen.push(event);
+      if (event.event === 'response.output_text.delta') break;
+    }
+    t.app.get(ShutdownSignal).begin();
+    const rest = await sse.all();
+    const [error, failed] = rest.slice(-2).map((event) => ({ event: event.event, data: JSON.parse(event.data) }));
+    expect(error).toEqual({ event: 'error', data: { type: 'error', sequence_number: expect.any(Number), code: 'backend_unavailable', message: 'Vega is shutting down', param: null } });
+    expect(failed).toMatchObject({ event: 'response.failed', data: { sequence_number: error.data.sequence_number + 1, response: { status: 'failed', error: { code: 'backend_unavailable' } } } });
+    await fake.waitForAbort(0, 5000);
+    await waitFor(async () => (await rows()).length === 1);
+    expect((await rows())[0]).toMatchObject({ status: 'aborted' });
   });
 
   it('a conversation too long for the context is refused by the context guard before Ollama, naming input', async () => {
