@@ -1,4 +1,4 @@
-import OpenAI, { APIError, BadRequestError, type ClientOptions } from 'openai';
+import OpenAI, { APIError, BadRequestError, RateLimitError, type ClientOptions } from 'openai';
 import { DataSource } from 'typeorm';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { buildDataSourceOptions } from '../../src/core/persistence/data-source-options';
@@ -148,6 +148,27 @@ describe('/v1/responses: stored exchanges', () => {
     await fake.waitForAbort(0, 5000);
     await waitFor(async () => (await rows()).length === 1);
     expect((await rows())[0]).toMatchObject({ status: 'aborted' });
+  });
+
+  it('counts against the key\'s RATE_LIMIT_PER_MINUTE with the other routes: past it a RateLimitError with Retry-After', async () => {
+    const { t, client } = await start({ RATE_LIMIT_PER_MINUTE: '2' });
+    await client.responses.create({ model: 'mistral', input: 'one' });
+    expect((await t.request('/chat', { body: { prompt: 'two' } })).status).toBe(200);
+    const error = await failure(() => client.responses.create({ model: 'mistral', input: 'three' }));
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(error.code).toBe('rate_limit_exceeded');
+    expect(Number(error.headers?.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('with PII_MASKING the exchange is stored masked, and a continuation is built from the masked conversation', async () => {
+    const { client } = await start({ PII_MASKING: 'true' });
+    const first = await client.responses.create({ model: 'mistral', input: 'Write to ada@example.com' });
+    expect(first.output_text).toBe('Echo: Write to ada@example.com');
+    await client.responses.create({ model: 'mistral', previous_response_id: first.id, input: 'Again' });
+    expect((fake.chatRequests().at(-1)!.body as ChatRequestBody).messages!.slice(0, 2)).toEqual([
+      expect.objectContaining({ role: 'user', content: 'Write to [EMAIL]' }),
+      expect.objectContaining({ role: 'assistant', content: 'Echo: Write to [EMAIL]' }),
+    ]);
   });
 
   it('a conversation too long for the context is refused by the context guard before Ollama, naming input', async () => {
