@@ -379,6 +379,7 @@ describe('OpenAI SDK: the Responses API (/v1/responses)', () => {
       ['call arguments that are not JSON', { input: [{ type: 'function_call', call_id: 'c', name: 'f', arguments: '{oops' }] }, 'input.0.arguments', /not valid JSON/],
       ['metadata (refused, not dropped)', { metadata: { a: 'b' } }, 'metadata', /should not exist/],
       ['a json_schema format without schema', { text: { format: { type: 'json_schema', name: 'x' } } }, 'text.format.type', /schema is required/],
+      ['reasoning that leads to no assistant turn', { input: [{ type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'hm' }] }, { role: 'user', content: 'hi' }] }, 'input.0', /reasoning item must come right before/],
       ['a temperature out of range', { temperature: 3 }, 'temperature', /temperature/],
       ['an empty input list', { input: [] }, 'input', /input must be/],
     ])('%s is a 400 in OpenAI shape naming the param', async (_name, fields, param, message) => {

@@ -46,6 +46,9 @@ export function inputMessages(input: string | unknown[], history: readonly ChatM
   const messages: ChatMessage[] = [];
   const images: ImageRef[] = [];
   let thinking: string | undefined;
+  let thinkingAt = '';
+  // Reasoning belongs to the assistant turn right after it; anything else there would take it elsewhere or drop it.
+  const unclaimed = () => fail(`${thinkingAt}: a reasoning item must come right before the assistant message or function_call it led to`, thinkingAt);
   const assistant = (content: string): ChatMessage => {
     const message: ChatMessage = { role: 'assistant', content, ...(thinking ? { thinking } : {}) };
     thinking = undefined;
@@ -56,6 +59,8 @@ export function inputMessages(input: string | unknown[], history: readonly ChatM
     const at = `input.${index}`;
     if (!isObject(item)) return fail(`${at} must be an object`, at);
     const type = item.type ?? 'message';
+    const claims = (type === 'message' && item.role === 'assistant') || type === 'function_call' || type === 'reasoning';
+    if (thinking !== undefined && !claims) unclaimed();
     switch (type) {
       case 'message': {
         const role = item.role;
@@ -75,7 +80,7 @@ export function inputMessages(input: string | unknown[], history: readonly ChatM
         const call = functionCall(item, at);
         callNames.set(call.id, call.name);
         const last = messages.at(-1);
-        const turn = last?.role === 'assistant' && !thinking ? last : assistant('');
+        const turn = last?.role === 'assistant' && thinking === undefined ? last : assistant('');
         turn.toolCalls = [...(turn.toolCalls ?? []), call];
         return;
       }
@@ -89,7 +94,9 @@ export function inputMessages(input: string | unknown[], history: readonly ChatM
         return;
       }
       case 'reasoning':
-        thinking = reasoningText(item, at);
+        // Several in a row (a model that reasoned in steps) are one turn's thinking.
+        thinking = thinking === undefined ? reasoningText(item, at) : `${thinking}\n${reasoningText(item, at)}`;
+        thinkingAt = at;
         return;
       case 'item_reference':
         throw new UnsupportedFieldError(at, 'item_reference: Vega does not look items up by id; send the item itself, or continue a stored response with previous_response_id');
@@ -97,6 +104,7 @@ export function inputMessages(input: string | unknown[], history: readonly ChatM
         return fail(`${at}.type ${JSON.stringify(type)} is not an input item type Vega takes (${INPUT_ITEM_TYPES})`, `${at}.type`);
     }
   });
+  if (thinking !== undefined) unclaimed();
   return { messages, images };
 }
 
