@@ -2,8 +2,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LogLevel, LoggerService } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { ApiKeyRing } from '../common/auth/api-key-ring';
-import type { KeyScopes } from '../common/auth/admin-only.decorator';
+import { ChainedKeyStore, type ApiKeyStore } from '../common/auth/api-key-store';
+import { environmentKeys } from '../common/auth/environment-keys';
 import { AppLogger } from '../core/logging/app-logger';
 import { NestPinoLogger } from '../core/logging/nest-pino.logger';
 import { requestIdFor } from '../core/logging/request-id';
@@ -24,8 +24,8 @@ export interface HttpAppOptions {
   logger?: LoggerService | LogLevel[] | false;
   /** The app's pino logger (request lines, and Nest's lines by default); a new one on stdout when not given. */
   appLogger?: AppLogger;
-  /** The scopes each key holds; by default every key holds every scope (all keys are admin keys). */
-  keyScopes?: KeyScopes;
+  /** Key stores asked after the environment's keys (a test's keys with fewer scopes). */
+  keyStores?: ApiKeyStore[];
 }
 
 
@@ -42,7 +42,7 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
   });
   const appLogger = options.appLogger ?? new AppLogger(config);
   const app = await NestFactory.create<NestFastifyApplication>(
-    HttpAppModule.forRoot(config, new ApiKeyRing(options.apiKey, config.auth.extraKeys), appLogger, options.keyScopes),
+    HttpAppModule.forRoot(config, new ChainedKeyStore([environmentKeys(options.apiKey, config), ...(options.keyStores ?? [])]), appLogger),
     adapter,
     // Nest's default parsers would also accept form bodies; the API speaks JSON only.
     // The JSON logger exists before Nest: its first line, and the lines of a failed start, are JSON too.

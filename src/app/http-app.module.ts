@@ -1,10 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
-import { ApiKeyRing } from '../common/auth/api-key-ring';
+import type { ApiKeyStore } from '../common/auth/api-key-store';
 import { ApiKeyGuard } from '../common/auth/api-key.guard';
-import type { KeyScopes } from '../common/auth/admin-only.decorator';
+import { CallerContextInterceptor } from '../common/auth/caller-context.interceptor';
 import { AuthModule } from '../common/auth/auth.module';
 import { ShutdownModule } from '../common/lifecycle/shutdown-signal';
 import { AllExceptionsFilter } from '../common/errors/all-exceptions.filter';
@@ -36,17 +36,17 @@ import { createValidationPipe } from './validation.pipe';
 /** The HTTP application: the core graph plus everything that only makes sense over HTTP. */
 @Module({})
 export class HttpAppModule {
-  static forRoot(config: AppConfig, keys: ApiKeyRing, logger: AppLogger, scopes?: KeyScopes): DynamicModule {
+  static forRoot(config: AppConfig, keys: ApiKeyStore, logger: AppLogger): DynamicModule {
     return {
       module: HttpAppModule,
       imports: [
         CoreModule.forRoot(config),
-        AuthModule.forRoot(keys, scopes),
+        AuthModule.forRoot(keys),
         ShutdownModule,
         ThrottlingModule,
         ThrottlerModule.forRootAsync({
           imports: [ThrottlingModule],
-          inject: [AppConfig, ApiKeyRing, SlidingWindowThrottlerStorage],
+          inject: [AppConfig, SlidingWindowThrottlerStorage],
           useFactory: throttlerOptions,
         }),
         LoggingModule.forRoot(logger),
@@ -72,6 +72,8 @@ export class HttpAppModule {
         { provide: APP_GUARD, useClass: AuthFailureGuard },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_GUARD, useClass: KeyThrottlerGuard },
+        // The handler runs as the accepted key: what it stores and spends is charged to it.
+        { provide: APP_INTERCEPTOR, useClass: CallerContextInterceptor },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         // The server stores an exchange per request: its checkpoints run beside, not in, them.

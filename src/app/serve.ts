@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '../config/app-config';
-import { resolveApiKey } from '../common/auth/api-key-ring';
+import { resolveApiKey } from '../common/auth/environment-keys';
 import { BackendProbe } from '../core/health/backend-probe';
 import { AppLogger } from '../core/logging/app-logger';
 import { createHttpApp } from './create-http-app';

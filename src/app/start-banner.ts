@@ -1,4 +1,4 @@
-import type { ResolvedApiKey } from '../common/auth/api-key-ring';
+import type { ResolvedApiKey } from '../common/auth/environment-keys';
 import type { BackendState } from '../core/health/backend-probe';
 import { missingModelMessage } from '../core/llm/model-availability';
 import type { AppLogger } from '../core/logging/app-logger';

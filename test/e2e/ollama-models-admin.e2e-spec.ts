@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Ollama } from 'ollama';
-import { KeyScopes, type Scope } from '../../src/common/auth/admin-only.decorator';
 import { FakeOllama } from '../support/fake-ollama';
-import { startTestApp, TEST_API_KEY, type TestApp } from '../support/test-app';
+import { scopedKeys, startTestApp, TEST_API_KEY, type TestApp } from '../support/test-app';
 
 // Model management through Vega with the unmodified `ollama` client (key in its headers option),
 // and the audit log each call leaves behind.
@@ -12,12 +11,6 @@ import { startTestApp, TEST_API_KEY, type TestApp } from '../support/test-app';
 const EXTRA_KEY = 'extra-key-0123456789abcdef';
 
 /** A key policy as issue #21 will bring: only the primary key holds the admin scope. */
-class OnlyPrimaryIsAdmin extends KeyScopes {
-  override has(keyId: string, scope: Scope): boolean {
-    return scope === 'admin' && keyId === 'primary';
-  }
-}
-
 interface AuditItem {
   id: number;
   at: string;
@@ -332,7 +325,7 @@ describe('Ollama model management (/api/pull, /api/create, /api/copy, /api/delet
 
   describe('who may manage models', () => {
     it('refuses a key without the admin scope with 403 naming the scope, in Ollama’s shape, audited, and nothing reaches Ollama', async () => {
-      const app = await startTestApp({ OLLAMA_URL: fake.url, API_KEYS_EXTRA: EXTRA_KEY }, { keyScopes: new OnlyPrimaryIsAdmin() });
+      const app = await startTestApp({ OLLAMA_URL: fake.url }, { keyStores: [scopedKeys({ [EXTRA_KEY]: ['chat'] })] });
       try {
         const ollama = new Ollama({ host: app.url, headers: { Authorization: `Bearer ${EXTRA_KEY}` } });
         await expect(ollama.pull({ model: 'llama3.2' })).rejects.toMatchObject({ status_code: 403, error: 'This route needs a key with the admin scope' });
@@ -348,9 +341,9 @@ describe('Ollama model management (/api/pull, /api/create, /api/copy, /api/delet
           return items.length === 3 ? items : undefined;
         });
         expect(refused.map(({ key_id, route, models, status, detail }) => ({ key_id, route, models, status, detail })).sort((a, b) => a.route.localeCompare(b.route))).toEqual([
-          { key_id: 'extra-1', route: 'DELETE /api/delete', models: ['mistral'], status: 403, detail: 'This route needs a key with the admin scope' },
-          { key_id: 'extra-1', route: 'POST /api/blobs/:digest', models: [], status: 403, detail: 'This route needs a key with the admin scope' },
-          { key_id: 'extra-1', route: 'POST /api/pull', models: ['llama3.2'], status: 403, detail: 'This route needs a key with the admin scope' },
+          { key_id: 'key-1', route: 'DELETE /api/delete', models: ['mistral'], status: 403, detail: 'This route needs a key with the admin scope' },
+          { key_id: 'key-1', route: 'POST /api/blobs/:digest', models: [], status: 403, detail: 'This route needs a key with the admin scope' },
+          { key_id: 'key-1', route: 'POST /api/pull', models: ['llama3.2'], status: 403, detail: 'This route needs a key with the admin scope' },
         ]);
         // The admin key still may.
         expect((await app.request('/api/copy', { body: { source: 'mistral', destination: 'kept' } })).status).toBe(200);

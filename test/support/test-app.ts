@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHttpApp, type HttpAppOptions } from '../../src/app/create-http-app';
+import { StaticKeyStore } from '../../src/common/auth/api-key-store';
+import type { Scope } from '../../src/common/auth/principal';
 import { FakeOllama } from './fake-ollama';
 import type { FakeModelSpec } from './fake-ollama-model';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
@@ -35,10 +37,10 @@ export function tempDir(prefix = 'vega-test-'): { dir: string; remove: () => voi
 
 /**
  * Starts the real HTTP app (same factory as production) on a loopback port, with a fresh
- * SQLite file in a temporary directory. `env` overrides the test defaults; `options.keyScopes`
- * gives some keys fewer scopes. The app's log lines go to `logs`, never to the console.
+ * SQLite file in a temporary directory. `env` overrides the test defaults; `options.keyStores`
+ * adds keys (e.g. `scopedKeys()`, with fewer scopes). The app's log lines go to `logs`, never to the console.
  */
-export async function startTestApp(env: Record<string, string> = {}, options: Pick<HttpAppOptions, 'keyScopes'> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: Pick<HttpAppOptions, 'keyStores'> = {}): Promise<TestApp> {
   const temp = tempDir();
   const config = loadConfig({
     VEGA_DATA_DIR: temp.dir,
@@ -98,9 +100,22 @@ export function useAppWithFakeOllama(models: FakeModelSpec[] = ['mistral']) {
   });
   return {
     fake,
-    start: async (env: Record<string, string> = {}): Promise<TestApp> => {
-      current = await startTestApp({ OLLAMA_URL: fake.url, ...env });
+    start: async (env: Record<string, string> = {}, options: Pick<HttpAppOptions, 'keyStores'> = {}): Promise<TestApp> => {
+      current = await startTestApp({ OLLAMA_URL: fake.url, ...env }, options);
       return current;
     },
   };
+}
+
+/**
+ * Keys that hold only the given scopes, by secret (at least 16 characters): the key id and
+ * name are `key-1`, `key-2`… in order. For `startTestApp(env, { keyStores: [scopedKeys(…)] })`.
+ */
+export function scopedKeys(keys: Record<string, Scope[]>): StaticKeyStore {
+  return new StaticKeyStore(
+    Object.entries(keys).map(([secret, scopes], index) => ({
+      secret,
+      principal: { keyId: `key-${index + 1}`, name: `key-${index + 1}`, kind: 'managed', scopes: new Set(scopes), models: null, limits: {} },
+    })),
+  );
 }

@@ -3,10 +3,12 @@ import type { FastifyRequest } from 'fastify';
 import { Reflector } from '@nestjs/core';
 import { MemoizedReflector } from '../metadata/memoized-reflector';
 import { AuthFailureLimiter } from '../throttling/auth-failure.limiter';
-import { ApiKeyRing } from './api-key-ring';
+import { ApiKeyStore, type KeyLookup } from './api-key-store';
+import type { Principal } from './principal';
 import { IS_PUBLIC } from './public.decorator';
 
-export type AuthenticatedRequest = FastifyRequest & { apiKeyId?: string };
+/** A request whose key was accepted carries its principal (absent on public routes). */
+export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
 /** Reads the key from `X-API-Key`, or from `Authorization: Bearer <key>`. */
 export function extractApiKey(request: FastifyRequest): string | undefined {
@@ -18,19 +20,20 @@ export function extractApiKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * Global guard: every route needs a valid API key unless marked `@Public()`. A wrong key counts
- * against the client's address (`AuthFailureGuard`, registered before this one, refuses it past
- * `AUTH_FAILURE_LIMIT`).
+ * Global guard: every route needs a valid API key unless marked `@Public()`. A wrong key, and a
+ * revoked or expired one, counts against the client's address (`AuthFailureGuard`, registered
+ * before this one, refuses it past `AUTH_FAILURE_LIMIT`). The accepted key's principal goes on
+ * the request.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
     @Inject(MemoizedReflector) private readonly reflector: Reflector,
-    private readonly keys: ApiKeyRing,
+    private readonly keys: ApiKeyStore,
     private readonly failures: AuthFailureLimiter,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
@@ -38,12 +41,17 @@ export class ApiKeyGuard implements CanActivate {
     if (candidate === undefined) {
       throw new UnauthorizedException('Missing API key: send it in the X-API-Key header or as Authorization: Bearer <key>');
     }
-    const id = this.keys.identify(candidate);
-    if (id === null) {
+    const found = await this.keys.identify(candidate);
+    if (found === null || 'refused' in found) {
       this.failures.recordFailure(request.ip);
-      throw new UnauthorizedException('Invalid API key');
+      throw new UnauthorizedException(refusal(found));
     }
-    request.apiKeyId = id;
+    request.principal = found.principal;
     return true;
   }
+}
+
+function refusal(found: Exclude<KeyLookup, { principal: Principal }> | null): string {
+  if (found === null) return 'Invalid API key';
+  return found.refused === 'revoked' ? `This API key was revoked at ${found.at}` : `This API key expired at ${found.at}`;
 }

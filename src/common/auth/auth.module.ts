@@ -1,21 +1,16 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ApiKeyRing } from './api-key-ring';
-import { KeyScopes } from './admin-only.decorator';
+import { ApiKeyStore } from './api-key-store';
 import { MemoizedReflector } from '../metadata/memoized-reflector';
 
-/**
- * Provides the accepted API keys (and what each may do) to the guards and the rate limiter,
- * and the metadata reader they share.
- */
+/** Provides the key store to the guards and the rate limiter, and the metadata reader they share. */
 @Global()
 @Module({})
 export class AuthModule {
-  /** `scopes`: what each key may do (by default every key holds every scope). */
-  static forRoot(ring: ApiKeyRing, scopes: KeyScopes = new KeyScopes()): DynamicModule {
+  static forRoot(keys: ApiKeyStore): DynamicModule {
     return {
       module: AuthModule,
-      providers: [{ provide: ApiKeyRing, useValue: ring }, { provide: KeyScopes, useValue: scopes }, MemoizedReflector],
-      exports: [ApiKeyRing, KeyScopes, MemoizedReflector],
+      providers: [{ provide: ApiKeyStore, useValue: keys }, MemoizedReflector],
+      exports: [ApiKeyStore, MemoizedReflector],
     };
   }
 }

@@ -2,7 +2,6 @@ import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { InjectThrottlerOptions, InjectThrottlerStorage, ThrottlerGuard } from '@nestjs/throttler';
 import type { ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import type { AppConfig } from '../../config/app-config';
-import type { ApiKeyRing } from '../auth/api-key-ring';
 import type { AuthenticatedRequest } from '../auth/api-key.guard';
 import { Reflector } from '@nestjs/core';
 import { MemoizedReflector } from '../metadata/memoized-reflector';
@@ -26,7 +25,7 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the base class's signature
   protected override async getTracker(req: Record<string, any>): Promise<string> {
-    const keyId = (req as Partial<AuthenticatedRequest>).apiKeyId;
+    const keyId = (req as Partial<AuthenticatedRequest>).principal?.keyId;
     return keyId ? `key:${keyId}` : `ip:${await super.getTracker(req)}`;
   }
 
@@ -37,24 +36,13 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
 }
 
 /**
- * `RATE_LIMIT_PER_MINUTE` for every key, `RATE_LIMIT_OVERRIDES` (`<key>=<n>`) for some;
- * a limit of 0 switches limiting off.
+ * `RATE_LIMIT_PER_MINUTE` for every key, unless the key has its own requests per minute (a
+ * managed key's limit, or `RATE_LIMIT_OVERRIDES` for a bootstrap key); a limit of 0 switches
+ * limiting off.
  */
-export function throttlerOptions(
-  config: AppConfig,
-  ring: ApiKeyRing,
-  storage: SlidingWindowThrottlerStorage,
-): ThrottlerModuleOptions {
-  const byKeyId = new Map<string, number>();
-  for (const [key, limit] of Object.entries(config.rateLimit.overrides)) {
-    const id = ring.identify(key);
-    if (id) byKeyId.set(id, limit);
-  }
-  const limitFor = (context: ExecutionContext): number => {
-    const keyId = context.switchToHttp().getRequest<AuthenticatedRequest>().apiKeyId;
-    const override = keyId === undefined ? undefined : byKeyId.get(keyId);
-    return override ?? config.rateLimit.perMinute;
-  };
+export function throttlerOptions(config: AppConfig, storage: SlidingWindowThrottlerStorage): ThrottlerModuleOptions {
+  const limitFor = (context: ExecutionContext): number =>
+    context.switchToHttp().getRequest<AuthenticatedRequest>().principal?.limits.requestsPerMinute ?? config.rateLimit.perMinute;
   return {
     throttlers: [{ name: 'default', ttl: 60_000, limit: limitFor }],
     storage,

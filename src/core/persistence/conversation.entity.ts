@@ -82,4 +82,12 @@ export class ConversationEntity {
   /** The `resp_…` id of an exchange of OpenAI's Responses API; null for every other exchange. */
   @Column({ name: 'response_id', type: 'text', nullable: true })
   responseId!: string | null;
+
+  /** The key that made the exchange (a bootstrap key's `primary`, `extra-1`…, or a managed key's id); null without one. */
+  @Column({ name: 'key_id', type: 'text', nullable: true })
+  keyId!: string | null;
+
+  /** The backend's time spent generating the answer, in milliseconds (0 for a cached answer). */
+  @Column({ name: 'model_ms', type: 'integer', nullable: true })
+  modelMs!: number | null;
 }

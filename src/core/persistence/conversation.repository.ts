@@ -21,6 +21,10 @@ export interface NewExchange {
   answer?: StoredAnswer;
   /** The `resp_…` id of a Responses API exchange (`/v1/responses`); absent for the other routes. */
   responseId?: string | null;
+  /** The key that made it; absent: the caller's (`CallerContext`), if any. */
+  keyId?: string | null;
+  /** The backend's time spent generating, in ms; absent: unknown. */
+  modelMs?: number | null;
 }
 
 export interface Turn {

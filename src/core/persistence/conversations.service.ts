@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
+import { CallerContext } from '../../common/auth/caller-context';
 import { maskPii } from '../../common/pii/pii-masker';
 import { ConversationRepository, NewExchange, Turn } from './conversation.repository';
 import { ExchangeSpool } from './exchange-spool';
@@ -29,6 +30,7 @@ export class ConversationsService {
   constructor(
     private readonly repository: ConversationRepository,
     private readonly spool: ExchangeSpool,
+    private readonly caller: CallerContext,
     config: AppConfig,
   ) {
     this.mask = config.privacy.piiMasking ? maskPii : (text) => text;
@@ -39,10 +41,16 @@ export class ConversationsService {
    * Stores the exchange and returns its id; null when the database could not take it (locked
    * past DB_WRITE_WAIT_SEC, damaged): the model has answered, so the exchange is kept in the
    * spool and written to the database once it can be. Fails only when the spool fails too.
+   * The exchange belongs to the calling key unless it names one.
    */
   async record(exchange: NewExchange): Promise<number | null> {
     const at = new Date();
-    const masked = this.storable(exchange);
+    const masked = this.storable({
+      ...exchange,
+      keyId: exchange.keyId !== undefined ? exchange.keyId : (this.caller.current()?.keyId ?? null),
+      // Without the backend's own timing, the time the exchange took is what it cost the backend.
+      modelMs: exchange.modelMs ?? (exchange.status === 'cached' ? 0 : (exchange.durationMs ?? null)),
+    });
     let failure: unknown;
     try {
       const id = await this.repository.insert(masked);

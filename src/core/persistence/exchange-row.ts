@@ -18,6 +18,8 @@ export const EXCHANGE_COLUMNS = [
   'answer',
   'tool_text',
   'response_id',
+  'key_id',
+  'model_ms',
 ] as const;
 
 /** The values of `EXCHANGE_COLUMNS` for one exchange: request and answer as JSON text, the tool words for search. */
@@ -38,5 +40,7 @@ export function exchangeValues(exchange: NewExchange): unknown[] {
     exchange.answer ? JSON.stringify(exchange.answer) : null,
     toolSearchText(exchange.request, exchange.answer),
     exchange.responseId ?? null,
+    exchange.keyId ?? null,
+    exchange.modelMs ?? null,
   ];
 }

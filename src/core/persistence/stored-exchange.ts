@@ -1,5 +1,6 @@
 import type {
   BackendChatRequest,
+  BackendTimings,
   BackendCompletionRequest,
   ChatMessage,
   EmbedRequest,
@@ -232,4 +233,9 @@ function maskValues(value: unknown, mask: (text: string) => string): unknown {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, maskValues(item, mask)]));
   }
   return value;
+}
+
+/** The backend's own time for a generation (Ollama's `total_duration`) in ms, when it said. */
+export function modelTimeMs(timings: BackendTimings | undefined): number | undefined {
+  return timings?.totalNs === undefined ? undefined : Math.round(timings.totalNs / 1e6);
 }

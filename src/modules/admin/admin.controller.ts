@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminOnly } from '../../common/auth/admin-only.decorator';
+import { AdminOnly } from '../../common/auth/scopes.decorator';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { InvalidInputError } from '../../common/errors/app-errors';
 import type { GenerationSettings } from '../../core/llm/generation-settings';

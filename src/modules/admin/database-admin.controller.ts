@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/commo
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
-import { AdminOnly } from '../../common/auth/admin-only.decorator';
+import { AdminOnly } from '../../common/auth/scopes.decorator';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import type { ConversationExchange } from '../../core/persistence/conversation-history.repository';
 import { toExchangeDto } from '../history/stored-exchange.mapper';

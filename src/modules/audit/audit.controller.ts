@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminOnly } from '../../common/auth/admin-only.decorator';
+import { AdminOnly } from '../../common/auth/scopes.decorator';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { parseIsoUtc } from '../history/iso-date';
 import { AuditService } from './audit.service';

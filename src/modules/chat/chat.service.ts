@@ -5,7 +5,7 @@ import { randomHex } from '../../common/ids/random-hex';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
 import type { ConversationSource, ConversationStatus } from '../../core/persistence/conversation.entity';
 import { ConversationsService } from '../../core/persistence/conversations.service';
-import { storedAnswer, storedRequest } from '../../core/persistence/stored-exchange';
+import { modelTimeMs, storedAnswer, storedRequest } from '../../core/persistence/stored-exchange';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import type { BackendTimings, ChatMessage, OutputFormat, ThinkSetting, TokenLogprob, ToolCall } from '../../core/llm/llm-backend';
 import { ImageResolver } from '../../core/llm/image-input';
@@ -144,16 +144,16 @@ export class ChatService {
     let chunks = 0;
     let ttftMs: number | null = null;
     let stored = false;
-    const finish = (status: ConversationStatus, usage: ChatUsage | null, finishReason?: FinishReason) => {
+    const finish = (status: ConversationStatus, usage: ChatUsage | null, finishReason?: FinishReason, timings?: BackendTimings) => {
       stored = true;
-      return this.store(chat, answer, { status, usage, finishReason }, started, ttftMs);
+      return this.store(chat, answer, { status, usage, finishReason, modelMs: modelTimeMs(timings) }, started, ttftMs);
     };
     try {
       for await (const event of this.llm.stream(chat.request, signal, { cache: chat.cache })) {
         if (event.type === 'done') {
           chat.check?.(answer);
           const finishReason = answer.finishReason(event.doneReason);
-          const result = await finish(event.cached ? 'cached' : 'ok', event.usage, finishReason);
+          const result = await finish(event.cached ? 'cached' : 'ok', event.usage, finishReason, event.timings);
           yield { type: 'done', result: { ...result, cached: event.cached, finishReason, timings: event.timings, doneReason: event.doneReason } };
           return;
         }
@@ -210,11 +210,11 @@ export class ChatService {
   private async store(
     chat: PreparedChat,
     answer: AnswerSoFar,
-    outcome: { status: ConversationStatus; usage: ChatUsage | null; finishReason?: FinishReason },
+    outcome: { status: ConversationStatus; usage: ChatUsage | null; finishReason?: FinishReason; modelMs?: number },
     started: number,
     ttftMs: number | null,
   ): Promise<Omit<ChatResult, 'cached' | 'finishReason'>> {
-    const { status, usage, finishReason } = outcome;
+    const { status, usage, finishReason, modelMs } = outcome;
     const response = answer.text;
     const conversationId = await this.conversations.record({
       prompt: chat.prompt,
@@ -227,6 +227,7 @@ export class ChatService {
       completionTokens: usage?.completionTokens ?? null,
       durationMs: Math.round(performance.now() - started),
       ttftMs,
+      ...(modelMs !== undefined ? { modelMs } : {}),
       kind: 'chat',
       request: storedRequest(chat.request),
       answer: storedAnswer({ response, thinking: answer.thinking, toolCalls: answer.toolCalls, finishReason }),

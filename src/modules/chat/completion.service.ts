@@ -6,7 +6,7 @@ import type { BackendCompletionRequest, BackendTimings, BackendUsage, TokenLogpr
 import { LlmService } from '../../core/llm/llm.service';
 import type { ConversationSource, ConversationStatus } from '../../core/persistence/conversation.entity';
 import { ConversationsService } from '../../core/persistence/conversations.service';
-import { storedAnswer, storedCompletionRequest } from '../../core/persistence/stored-exchange';
+import { modelTimeMs, storedAnswer, storedCompletionRequest } from '../../core/persistence/stored-exchange';
 
 /** A raw completion ready to run, whichever dialect asked for it. */
 export interface PreparedCompletionRun {
@@ -59,9 +59,9 @@ export class CompletionService {
     let chunks = 0;
     let ttftMs: number | null = null;
     let stored = false;
-    const finish = (status: ConversationStatus, usage: BackendUsage | null, finishReason?: string) => {
+    const finish = (status: ConversationStatus, usage: BackendUsage | null, finishReason?: string, timings?: BackendTimings) => {
       stored = true;
-      return this.store(prepared, answer, { status, usage, started, ttftMs, finishReason });
+      return this.store(prepared, answer, { status, usage, started, ttftMs, finishReason, modelMs: modelTimeMs(timings) });
     };
     const result = (usage: BackendUsage, doneReason: string): CompletionResult => ({
       ...answer,
@@ -73,7 +73,7 @@ export class CompletionService {
       for await (const event of this.llm.streamCompletion(prepared.request, signal, { cache: prepared.cache })) {
         if (event.type === 'done') {
           const done = result(event.usage, event.doneReason ?? 'stop');
-          await finish(event.cached ? 'cached' : 'ok', event.usage, done.finishReason);
+          await finish(event.cached ? 'cached' : 'ok', event.usage, done.finishReason, event.timings);
           if (event.timings) done.timings = event.timings;
           if (event.context) done.context = event.context;
           yield { type: 'done', result: done };
@@ -112,9 +112,9 @@ export class CompletionService {
   private store(
     prepared: PreparedCompletionRun,
     answer: { text: string; thinking: string },
-    outcome: { status: ConversationStatus; usage: BackendUsage | null; started: number; ttftMs: number | null; finishReason?: string },
+    outcome: { status: ConversationStatus; usage: BackendUsage | null; started: number; ttftMs: number | null; finishReason?: string; modelMs?: number },
   ): Promise<number | null> {
-    const { status, usage, started, ttftMs, finishReason } = outcome;
+    const { status, usage, started, ttftMs, finishReason, modelMs } = outcome;
     return this.conversations.record({
       kind: 'completion',
       request: storedCompletionRequest(prepared.request),
@@ -129,6 +129,7 @@ export class CompletionService {
       completionTokens: usage?.completionTokens ?? null,
       durationMs: Math.round(performance.now() - started),
       ttftMs,
+      ...(modelMs !== undefined ? { modelMs } : {}),
     });
   }
 }

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminOnly } from '../../common/auth/admin-only.decorator';
+import { AdminOnly } from '../../common/auth/scopes.decorator';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { IntegrationTestResponseDto } from './dto/integration-test.dto';
 import { IntegrationsService } from './integrations.service';

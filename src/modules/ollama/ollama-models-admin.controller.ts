@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Head, Param, Post, Req, Res, UseFilters } fro
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiOllamaErrors } from './dto/ollama-error.dto';
 import type { FastifyReply } from 'fastify';
-import { AdminOnly } from '../../common/auth/admin-only.decorator';
+import { AdminOnly } from '../../common/auth/scopes.decorator';
 import type { AuthenticatedRequest } from '../../common/auth/api-key.guard';
 import { clientContentType } from './ollama-models-admin.body';
 import { modelsNamed, modelOf, stringField } from './ollama-models-admin.models';
@@ -107,6 +107,6 @@ export class OllamaModelsAdminController {
   }
 
   private call(request: AuthenticatedRequest, method: ModelAdminCall['method'], path: string, body: unknown, models: string[]): ModelAdminCall {
-    return { route: `${method} ${path}`, method, path, keyId: request.apiKeyId ?? 'unknown', body, models };
+    return { route: `${method} ${path}`, method, path, keyId: request.principal?.keyId ?? 'unknown', body, models };
   }
 }

@@ -22,7 +22,7 @@ export class ScopeRefusalAuditFilter extends AllExceptionsFilter {
     const route = request.routeOptions.url ?? request.url;
     void this.audit.record({
       at: new Date(),
-      keyId: request.apiKeyId ?? 'unknown',
+      keyId: request.principal?.keyId ?? 'unknown',
       route: `${request.method} ${route}`,
       models: modelsNamed(route, request.body),
       outcome: 'error',
