@@ -1,4 +1,4 @@
-import OpenAI, { APIError, BadRequestError, RateLimitError, type ClientOptions } from 'openai';
+import OpenAI, { APIError, BadRequestError, NotFoundError, RateLimitError, type ClientOptions } from 'openai';
 import { DataSource } from 'typeorm';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { buildDataSourceOptions } from '../../src/core/persistence/data-source-options';
@@ -10,7 +10,7 @@ import { queryDb } from '../support/sqlite';
 import { holdExclusiveLock } from '../support/sqlite-lock';
 import { openSse, type SseEvent } from '../support/sse-client';
 import { ShutdownSignal } from '../../src/common/lifecycle/shutdown-signal';
-import { startTestApp, tempDir, TEST_API_KEY, TestApp } from '../support/test-app';
+import { scopedKeys, startTestApp, tempDir, TEST_API_KEY, TestApp } from '../support/test-app';
 
 interface Row {
   id: number;
@@ -38,19 +38,23 @@ describe('/v1/responses: stored exchanges', () => {
   const agents: Agent[] = [];
   const apps: TestApp[] = [];
 
-  const start = async (env: Record<string, string> = {}) => {
-    const t = await startTestApp({ OLLAMA_URL: fake.url, ...env });
-    apps.push(t);
+  const clientOf = (t: TestApp, apiKey: string) => {
     const agent = new Agent();
     agents.push(agent);
-    const client = new OpenAI({
+    return new OpenAI({
       baseURL: `${t.url}/v1`,
-      apiKey: TEST_API_KEY,
+      apiKey,
       maxRetries: 0,
       timeout: 20_000,
       fetch: undiciFetch as unknown as typeof fetch,
       fetchOptions: { dispatcher: agent } as unknown as ClientOptions['fetchOptions'],
     });
+  };
+
+  const start = async (env: Record<string, string> = {}, options: Parameters<typeof startTestApp>[1] = {}) => {
+    const t = await startTestApp({ OLLAMA_URL: fake.url, ...env }, options);
+    apps.push(t);
+    const client = clientOf(t, TEST_API_KEY);
     const rows = () => queryDb<Row>(t.dbPath, 'SELECT id, status, response, response_id FROM conversations ORDER BY id');
     return { t, client, rows };
   };
@@ -169,6 +173,28 @@ describe('/v1/responses: stored exchanges', () => {
       expect.objectContaining({ role: 'user', content: 'Write to [EMAIL]' }),
       expect.objectContaining({ role: 'assistant', content: 'Echo: Write to [EMAIL]' }),
     ]);
+  });
+
+  it('a stored response belongs to the key that made it: another key cannot retrieve, delete or continue it; a key that reads all history can', async () => {
+    const TEAM = 'team-key-0123456789abcdef';
+    const OTHER = 'other-key-0123456789abcdef';
+    const { t, client: admin } = await start({}, { keyStores: [scopedKeys({ [TEAM]: ['chat'], [OTHER]: ['chat'] })] });
+    const team = clientOf(t, TEAM);
+    const other = clientOf(t, OTHER);
+    const created = await team.responses.create({ model: 'mistral', input: 'team secret' });
+    expect(await team.responses.retrieve(created.id)).toMatchObject({ id: created.id });
+
+    expect(await failure(() => other.responses.retrieve(created.id))).toBeInstanceOf(NotFoundError);
+    expect(await failure(() => other.responses.delete(created.id))).toBeInstanceOf(NotFoundError);
+    const continued = await failure(() => other.responses.create({ model: 'mistral', previous_response_id: created.id, input: 'tell me' }));
+    expect(continued).toBeInstanceOf(NotFoundError);
+    expect(continued.error).toMatchObject({ param: 'previous_response_id' });
+
+    // The bootstrap key holds history:all.
+    expect(await admin.responses.retrieve(created.id)).toMatchObject({ id: created.id });
+    await team.responses.create({ model: 'mistral', previous_response_id: created.id, input: 'go on' });
+    await team.responses.delete(created.id);
+    expect(await failure(() => admin.responses.retrieve(created.id))).toBeInstanceOf(NotFoundError);
   });
 
   it('a conversation too long for the context is refused by the context guard before Ollama, naming input', async () => {

@@ -97,8 +97,11 @@ export abstract class ConversationHistoryRepository {
   abstract findById(id: number): Promise<ConversationRecord | null>;
   /** The exchange in full (`findById` plus request and answer). */
   abstract findExchange(id: number): Promise<ConversationExchange | null>;
-  /** The exchange in full that answered a Responses API request under this `resp_…` id. */
-  abstract findByResponseId(responseId: string): Promise<ConversationExchange | null>;
+  /**
+   * The exchange in full that answered a Responses API request under this `resp_…` id; with
+   * `ownedBy`, only when that key made it (or no key did: an imported or CLI exchange).
+   */
+  abstract findByResponseId(responseId: string, ownedBy?: string): Promise<ConversationExchange | null>;
   /** Returns false when there was no such row. */
   abstract delete(id: number): Promise<boolean>;
   /** Applies the changes and returns the updated row, or null when there is no such row. */

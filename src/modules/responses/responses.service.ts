@@ -3,6 +3,8 @@ import { AppConfig } from '../../config/app-config';
 import { CancelSignal, withAbortSignal } from '../../common/async/cancellation';
 import { ClientClosedError, ContextLengthExceededError, NotFoundError, PayloadTooLargeError, UnsupportedFieldError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
+import { CallerContext } from '../../common/auth/caller-context';
+import { seesAllHistory } from '../../common/auth/principal';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import { ImageResolver } from '../../core/llm/image-input';
 import type { ChatMessage, OutputFormat, ToolChoice, ToolDefinition } from '../../core/llm/llm-backend';
@@ -42,6 +44,7 @@ export class ResponsesService {
     private readonly systemPrompt: SystemPromptService,
     private readonly images: ImageResolver,
     private readonly history: ConversationHistoryRepository,
+    private readonly caller: CallerContext,
   ) {}
 
   /**
@@ -147,8 +150,14 @@ export class ResponsesService {
     return { id, object: 'response', deleted: true };
   }
 
+  /**
+   * The stored response, as the caller may see it: a key sees the responses it made (and those
+   * of no key), a key that reads all history sees every one; another key's is not found, as
+   * with OpenAI, where a response belongs to its project.
+   */
   private async stored(id: string, param?: string): Promise<ConversationExchange> {
-    const exchange = await this.history.findByResponseId(id);
+    const principal = this.caller.current();
+    const exchange = await this.history.findByResponseId(id, seesAllHistory(principal) ? undefined : principal!.keyId);
     if (!exchange || exchange.source !== 'responses') throw notFound(id, param);
     return exchange;
   }
