@@ -1,4 +1,4 @@
-import OpenAI, { APIError, BadRequestError, NotFoundError, RateLimitError, type ClientOptions } from 'openai';
+import OpenAI, { APIError, BadRequestError, NotFoundError, PermissionDeniedError, RateLimitError, type ClientOptions } from 'openai';
 import { DataSource } from 'typeorm';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { buildDataSourceOptions } from '../../src/core/persistence/data-source-options';
@@ -195,6 +195,17 @@ describe('/v1/responses: stored exchanges', () => {
     await team.responses.create({ model: 'mistral', previous_response_id: created.id, input: 'go on' });
     await team.responses.delete(created.id);
     expect(await failure(() => admin.responses.retrieve(created.id))).toBeInstanceOf(NotFoundError);
+  });
+
+  it('needs a key with the chat scope: another key gets a PermissionDeniedError (403, OpenAI shape) naming it', async () => {
+    const RESEARCH = 'research-key-0123456789abcdef';
+    const { t } = await start({}, { keyStores: [scopedKeys({ [RESEARCH]: ['research'] })] });
+    const research = clientOf(t, RESEARCH);
+    const refused = await failure(() => research.responses.create({ model: 'mistral', input: 'hi' }));
+    expect(refused).toBeInstanceOf(PermissionDeniedError);
+    expect(refused.message).toContain('chat scope');
+    expect(await failure(() => research.responses.retrieve('resp_0123'))).toBeInstanceOf(PermissionDeniedError);
+    expect(fake.chatRequests()).toHaveLength(0);
   });
 
   it('a conversation too long for the context is refused by the context guard before Ollama, naming input', async () => {

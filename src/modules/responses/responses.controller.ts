@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Optional, Param, Post, Query, 
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { describeError } from '../../common/errors/all-exceptions.filter';
 import { ClientClosedError } from '../../common/errors/app-errors';
 import { openAiErrorBody } from '../../common/errors/openai-error';
@@ -34,6 +35,7 @@ const REFUSED_DESCRIPTION = [
 
 /** OpenAI's Responses API: `POST /v1/responses`, and the stored responses by id. */
 @ApiTags('openai')
+@RequireScope('chat')
 @Controller('v1/responses')
 @ApiExtraModels(ResponseObjectDto, ResponseStreamEventDto)
 export class ResponsesController {
