@@ -306,6 +306,19 @@ describe('Anthropic SDK: /v1/messages', () => {
     expect((await stream.finalMessage()).stop_reason).toBe('max_tokens');
   });
 
+  it('models.list and models.retrieve: the backend\'s models as Anthropic model objects, on the route the OpenAI SDK reads too', async () => {
+    await start();
+    const listed = [];
+    for await (const model of client.models.list()) listed.push(model);
+    expect(listed.map((model) => model.id)).toEqual(['llava:latest', 'mistral:latest', 'qwen3:latest']);
+    for (const model of listed) {
+      expect(model).toMatchObject({ type: 'model', display_name: model.id, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
+    }
+    const one = await client.models.retrieve('mistral');
+    expect(one).toMatchObject({ type: 'model', id: 'mistral:latest', display_name: 'mistral:latest' });
+    await expect(client.models.retrieve('no-such-model')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('countTokens: an estimate that grows with the prompt; nothing is generated or stored', async () => {
     await start();
     const small = await client.messages.countTokens({ model: 'mistral', messages: [{ role: 'user', content: 'hi' }] });
