@@ -6,7 +6,7 @@ import { CancelSignal, firstOf } from '../../common/async/cancellation';
 import { describeError } from '../../common/errors/all-exceptions.filter';
 import { anthropicErrorBody } from '../../common/errors/anthropic-error';
 import { RequireScope } from '../../common/auth/scopes.decorator';
-import { BackendUnavailableError, ClientClosedError } from '../../common/errors/app-errors';
+import { ClientClosedError } from '../../common/errors/app-errors';
 import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
 import { SseWriter } from '../../common/streaming/sse-writer';
@@ -117,7 +117,7 @@ export class AnthropicMessagesController {
         for (const frame of frames.frames(event)) await sse.event(frame.event, frame.data);
       }
     } catch (error) {
-      const failure = this.shutdown?.active && !client.aborted ? new BackendUnavailableError('Vega is shutting down', { retryAfterSeconds: 5 }) : error;
+      const failure = this.shutdown ? this.shutdown.failureOf(error, client) : error;
       if (!sse) throw failure;
       if (!(failure instanceof ClientClosedError)) await sse.event('error', anthropicErrorBody(failure, describeError(failure).body));
     } finally {

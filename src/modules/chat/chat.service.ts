@@ -81,6 +81,8 @@ export interface PreparedChat {
   check?: (answer: { text: string; toolCalls: ToolCall[] }) => void;
   /** false: the response cache is neither read nor filled for this chat (see `CallPolicy`). */
   cache?: boolean;
+  /** The `resp_…` id the exchange answers under (OpenAI's Responses API), stored with it. */
+  responseId?: string;
   /**
    * Stop sequences the chat watches for itself instead of the backend (which would hide which
    * one was hit): the answer ends before the first one found, the generation is stopped, and
@@ -252,6 +254,7 @@ export class ChatService {
       kind: 'chat',
       request: storedRequest(chat.request),
       answer: storedAnswer({ response, thinking: answer.thinking, toolCalls: answer.toolCalls, finishReason }),
+      ...(chat.responseId ? { responseId: chat.responseId } : {}),
     });
     return {
       response,
