@@ -106,7 +106,7 @@ describe('the scopes of every route (e2e)', () => {
 
   it('gives the scope each kind of route needs', async () => {
     const scopesOf = (method: string, path: string) => nestRoutes(t).find((route) => route.method === method && route.path === path)?.scopes;
-    for (const path of ['/chat', '/chat/sse', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/api/chat', '/api/generate', '/api/embed', '/api/show']) {
+    for (const path of ['/chat', '/chat/sse', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/messages', '/v1/responses', '/api/chat', '/api/generate', '/api/embed', '/api/show']) {
       expect({ path, scopes: scopesOf('POST', path) }).toEqual({ path, scopes: ['chat'] });
     }
     for (const path of ['/models', '/v1/models', '/api/tags', '/api/ps', '/api/version']) expect({ path, scopes: scopesOf('GET', path) }).toEqual({ path, scopes: ['chat'] });
