@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyDigest } from '../../src/common/auth/api-key-store';
+import { eventually } from '../support/eventually';
 import { queryDb } from '../support/sqlite';
 import { scopedKeys, useAppWithFakeOllama, type TestApp } from '../support/test-app';
 
@@ -11,16 +12,6 @@ const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 const create = (app: TestApp, body: unknown) => app.request('/admin/keys', { method: 'POST', body });
 const chat = (app: TestApp, key: string) => app.request('/v1/chat/completions', { method: 'POST', key, body: { model: 'mistral', messages: [{ role: 'user', content: 'hi' }] } });
-
-/** Polls `check` until it holds or `ms` pass; the result of the last try. */
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (check(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('managed keys (/admin/keys, GET /me) (e2e)', () => {
   const harness = useAppWithFakeOllama(['mistral']);
