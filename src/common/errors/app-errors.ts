@@ -72,6 +72,11 @@ export class ForbiddenError extends AppError {
   readonly status = 403;
 }
 
+/** The request clashes with what is stored (a name already taken). */
+export class ConflictError extends AppError {
+  readonly status = 409;
+}
+
 export class PayloadTooLargeError extends AppError {
   readonly status = 413;
 }
