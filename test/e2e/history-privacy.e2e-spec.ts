@@ -120,12 +120,15 @@ describe('privacy between keys (e2e)', () => {
     expect((await json('/history?key_id=', AUDITOR)).status).toBe(400);
   });
 
-  it('exports only the key\'s own exchanges to an admin key that holds history:own', async () => {
+  it('exports only the key\'s own exchanges, whole or curated, to an admin key that holds history:own', async () => {
     await chat(OPERATOR, 'operator secret kiwi', 'operator-session');
     const res = await t.request('/admin/export', { key: OPERATOR });
     expect(res.status).toBe(200);
     const lines = (await res.text()).trimEnd().split('\n').map((line) => JSON.parse(line));
     expect(lines.map((line) => [line.prompt, line.key_id])).toEqual([['operator secret kiwi', 'key-4']]);
+    // The curated training set too.
+    const curated = await t.request('/admin/export?format=prompt-response', { key: OPERATOR });
+    expect((await curated.text()).trimEnd().split('\n').map((line) => JSON.parse(line).prompt)).toEqual(['operator secret kiwi']);
     const all = await t.request('/admin/export');
     expect((await all.text()).trimEnd().split('\n')).toHaveLength(4);
   });
@@ -138,5 +141,16 @@ describe('privacy between keys (e2e)', () => {
       [bob, 'key-2'],
       [alice, 'key-1'],
     ]);
+  });
+
+  it('holds for a managed key made with POST /admin/keys: its rows carry its id, and it sees only them', async () => {
+    const created = await json('/admin/keys', undefined, { body: { name: 'carol', scopes: ['chat', 'history:own'] } });
+    expect(created.status).toBe(201);
+    const carol = created.body.secret as string;
+    const mine = await chat(carol, 'carol secret lime', 'carol-session');
+    const own = await json('/history', carol);
+    expect(own.body.items.map((item: { id: number; key_id: string }) => [item.id, item.key_id])).toEqual([[mine, created.body.id]]);
+    expect((await json(`/conversations/${alice}`, carol)).status).toBe(404);
+    expect(ids((await json(`/history?key_id=${created.body.id}`, AUDITOR)).body)).toEqual([mine]);
   });
 });
