@@ -28,6 +28,7 @@ import { ResearchHttpModule } from '../modules/research/research-http.module';
 import { ModelsModule } from '../modules/models/models.module';
 import { SystemPromptHttpModule } from '../modules/admin/system-prompt-http.module';
 import { AuditHttpModule } from '../modules/audit/audit-http.module';
+import { UsageHttpModule } from '../modules/usage/usage-http.module';
 import { CoreModule } from './core.module';
 import { IdleMemoryTrimmer } from './idle-memory-trimmer';
 import { createValidationPipe } from './validation.pipe';
@@ -62,6 +63,7 @@ export class HttpAppModule {
         IntegrationsHttpModule,
         SystemPromptHttpModule,
         AuditHttpModule,
+        UsageHttpModule,
       ],
       providers: [
         // Global guards run in this order: an address that sent too many wrong keys is refused
