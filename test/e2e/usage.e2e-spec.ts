@@ -107,9 +107,10 @@ describe('GET /admin/usage (e2e)', () => {
       from: '2026-11-01T00:00:00.000Z',
       to: '2026-11-03T00:00:00.000Z',
       group_by: ['day', 'key'],
+      // By day, then by the key's name; exchanges without a key last.
       groups: [
-        { day: '2026-11-01', key_id: 'k_team', key_name: 'research-team', requests: 1, prompt_tokens: 10, completion_tokens: 20, tokens: 30, model_seconds: 0.05, errors: 0, p50_ms: 300, p95_ms: 300 },
         { day: '2026-11-01', key_id: 'primary', key_name: 'primary', requests: 2, prompt_tokens: 15, completion_tokens: 20, tokens: 35, model_seconds: 1.55, errors: 1, p50_ms: 100, p95_ms: 200 },
+        { day: '2026-11-01', key_id: 'k_team', key_name: 'research-team', requests: 1, prompt_tokens: 10, completion_tokens: 20, tokens: 30, model_seconds: 0.05, errors: 0, p50_ms: 300, p95_ms: 300 },
         { day: '2026-11-02', key_id: 'k_team', key_name: 'research-team', requests: 2, prompt_tokens: 20, completion_tokens: 40, tokens: 60, model_seconds: 0.1, errors: 0, p50_ms: 400, p95_ms: 1000 },
         { day: '2026-11-02', key_id: null, key_name: null, requests: 1, prompt_tokens: 10, completion_tokens: 20, tokens: 30, model_seconds: 0, errors: 0, p50_ms: null, p95_ms: null },
       ],

@@ -67,7 +67,7 @@ export class TypeOrmUsageRepository extends UsageRepository {
        )
        SELECT grouped.*, ${keyColumn === null ? 'NULL' : `coalesce(k.name, grouped.${keyColumn})`} AS key_name
        FROM grouped ${keyColumn === null ? '' : `LEFT JOIN api_keys k ON k.id = grouped.${keyColumn}`}
-       ORDER BY g0 IS NULL, g0, g1 IS NULL, g1`,
+       ORDER BY ${order(keyColumn === 'g0' ? 'key_name' : 'g0')}, ${order(keyColumn === 'g1' ? 'key_name' : 'g1')}`,
       [storedTs(range.from), storedTs(range.to)],
     )) as UsageRow[];
 
@@ -95,6 +95,9 @@ export class TypeOrmUsageRepository extends UsageRepository {
     return { groups, totals };
   }
 }
+
+/** Ascending, the groups without a value (no key, no model) last; keys by the name shown. */
+const order = (column: string): string => `${column} IS NULL, ${column}`;
 
 const smallest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
 

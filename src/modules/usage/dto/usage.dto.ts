@@ -2,23 +2,22 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
 import { IsOptionalNotNull } from '../../../common/validation/optional';
 import { USAGE_DIMENSIONS, type UsageDimension, type UsageFigures, type UsageGroup } from '../../../core/persistence/usage.repository';
-import type { ResolvedUsageReport } from '../usage.service';
-import { GROUP_BY_MESSAGE } from '../usage.service';
+import { groupByMessage, timeMessage, type ResolvedUsageReport } from '../usage.service';
 
-const DATE_MESSAGE = (name: string) => `${name} must be an ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z`;
+const GROUP_BY_MESSAGE = groupByMessage();
 
 /** Strings here; the service parses them (the CLI passes the same strings), so the rules live once. */
 export class UsageQueryDto {
   @ApiPropertyOptional({ description: 'Start of the range (ISO 8601 date or date-time, UTC unless an offset is given); default: 30 days before `to`.', example: '2026-11-01' })
   @IsOptionalNotNull()
-  @IsString({ message: DATE_MESSAGE('from') })
-  @MaxLength(40, { message: DATE_MESSAGE('from') })
+  @IsString({ message: timeMessage('from') })
+  @MaxLength(40, { message: timeMessage('from') })
   from?: string;
 
   @ApiPropertyOptional({ description: 'End of the range, exclusive; a date includes that whole day. Default: now.', example: '2026-11-30' })
   @IsOptionalNotNull()
-  @IsString({ message: DATE_MESSAGE('to') })
-  @MaxLength(40, { message: DATE_MESSAGE('to') })
+  @IsString({ message: timeMessage('to') })
+  @MaxLength(40, { message: timeMessage('to') })
   to?: string;
 
   @ApiPropertyOptional({ description: `One or two of ${USAGE_DIMENSIONS.join(', ')}, comma-separated; default: key.`, example: 'day,key' })
