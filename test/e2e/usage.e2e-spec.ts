@@ -28,6 +28,13 @@ async function seed(app: TestApp, rows: Row[]): Promise<void> {
   }
 }
 
+/** A duration read from the report's histogram: within its bucket (±11 %) of the exact value. */
+const near = (ms: number) => ({
+  asymmetricMatch: (value: unknown) => typeof value === 'number' && Math.abs(value - ms) <= ms * 0.11,
+  toString: () => `≈${ms}`,
+  toAsymmetricMatcher: () => `≈${ms}`,
+});
+
 const figures = (overrides: Record<string, unknown>) => ({
   requests: expect.any(Number),
   prompt_tokens: expect.any(Number),
@@ -84,7 +91,7 @@ describe('GET /admin/usage (e2e)', () => {
     ]);
   });
 
-  it('groups by one or two dimensions over a range, with exact percentiles and key names', async () => {
+  it('groups by one or two dimensions over a range of whole and partial days, with percentiles and key names', async () => {
     const app = await start();
     await execDb(
       app.dbPath,
@@ -109,23 +116,29 @@ describe('GET /admin/usage (e2e)', () => {
       group_by: ['day', 'key'],
       // By day, then by the key's name; exchanges without a key last.
       groups: [
-        { day: '2026-11-01', key_id: 'primary', key_name: 'primary', requests: 2, prompt_tokens: 15, completion_tokens: 20, tokens: 35, model_seconds: 1.55, errors: 1, p50_ms: 100, p95_ms: 200 },
-        { day: '2026-11-01', key_id: 'k_team', key_name: 'research-team', requests: 1, prompt_tokens: 10, completion_tokens: 20, tokens: 30, model_seconds: 0.05, errors: 0, p50_ms: 300, p95_ms: 300 },
-        { day: '2026-11-02', key_id: 'k_team', key_name: 'research-team', requests: 2, prompt_tokens: 20, completion_tokens: 40, tokens: 60, model_seconds: 0.1, errors: 0, p50_ms: 400, p95_ms: 1000 },
+        { day: '2026-11-01', key_id: 'primary', key_name: 'primary', requests: 2, prompt_tokens: 15, completion_tokens: 20, tokens: 35, model_seconds: 1.55, errors: 1, p50_ms: near(100), p95_ms: near(200) },
+        { day: '2026-11-01', key_id: 'k_team', key_name: 'research-team', requests: 1, prompt_tokens: 10, completion_tokens: 20, tokens: 30, model_seconds: 0.05, errors: 0, p50_ms: near(300), p95_ms: near(300) },
+        { day: '2026-11-02', key_id: 'k_team', key_name: 'research-team', requests: 2, prompt_tokens: 20, completion_tokens: 40, tokens: 60, model_seconds: 0.1, errors: 0, p50_ms: near(400), p95_ms: near(1000) },
         { day: '2026-11-02', key_id: null, key_name: null, requests: 1, prompt_tokens: 10, completion_tokens: 20, tokens: 30, model_seconds: 0, errors: 0, p50_ms: null, p95_ms: null },
       ],
       // Durations 100, 200, 300, 400, 1000 (one row has none): the 3rd and the 5th by rank.
-      totals: { requests: 6, prompt_tokens: 55, completion_tokens: 100, tokens: 155, model_seconds: 1.7, errors: 1, p50_ms: 300, p95_ms: 1000 },
+      totals: { requests: 6, prompt_tokens: 55, completion_tokens: 100, tokens: 155, model_seconds: 1.7, errors: 1, p50_ms: near(300), p95_ms: near(1000) },
     });
 
     const byModel = await (await app.request('/admin/usage?from=2026-11-01T00:00:00Z&to=2026-11-02T08:00:00Z&group_by=model')).json();
     expect(byModel.groups).toEqual([
-      figures({ model: 'llama3.2', requests: 1, p50_ms: 300, p95_ms: 300 }),
-      figures({ model: 'mistral', requests: 2, p50_ms: 100, p95_ms: 200 }),
+      figures({ model: 'llama3.2', requests: 1, p50_ms: near(300), p95_ms: near(300) }),
+      figures({ model: 'mistral', requests: 2, p50_ms: near(100), p95_ms: near(200) }),
     ]);
     // An offset is honoured: 09:30+01:00 is 08:30Z, which takes in the 08:00Z row.
     const offset = await (await app.request(`/admin/usage?from=2026-11-02T00:00:00Z&to=${encodeURIComponent('2026-11-02T09:30:00+01:00')}&group_by=lane`)).json();
     expect(offset.totals.requests).toBe(1);
+
+    // The rollup follows deletes: the 1,000 ms exchange gone, the day's p95 is the 400 ms one.
+    const [slow] = await queryDb<{ id: number }>(app.dbPath, 'SELECT id FROM conversations WHERE duration_ms = 1000');
+    expect((await app.request(`/conversations/${slow!.id}`, { method: 'DELETE' })).status).toBe(204);
+    const afterDelete = await (await app.request('/admin/usage?from=2026-11-02&to=2026-11-02&group_by=key')).json();
+    expect(afterDelete.groups).toEqual([figures({ key_id: 'k_team', key_name: 'research-team', requests: 1, p50_ms: near(400), p95_ms: near(400) }), figures({ key_id: null, key_name: null, requests: 1, p50_ms: null, p95_ms: null })]);
 
     const empty = await (await app.request('/admin/usage?from=2020-01-01&to=2020-01-02&group_by=day')).json();
     expect(empty).toEqual({
