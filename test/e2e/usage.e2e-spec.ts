@@ -1,6 +1,7 @@
 import { execDb } from '../support/seed';
 import { queryDb } from '../support/sqlite';
-import { scopedKeys, useAppWithFakeOllama, type TestApp } from '../support/test-app';
+import { Metrics } from '../support/prometheus';
+import { scopedKeys, TEST_API_KEY, useAppWithFakeOllama, type TestApp } from '../support/test-app';
 
 const TEAM_KEY = 'team-key-0123456789abcdef';
 
@@ -173,5 +174,37 @@ describe('GET /admin/usage (e2e)', () => {
     expect(refused.status).toBe(403);
     expect(JSON.stringify(await refused.json())).toMatch(/admin/);
     expect((await app.request('/admin/usage', { key: null })).status).toBe(401);
+  });
+});
+
+/** Prometheus: model calls and tokens by key name, the label bounded by METRICS_MAX_KEYS (e2e). */
+describe('vega_key_requests_total and vega_key_tokens_total (e2e)', () => {
+  const harness = useAppWithFakeOllama(['mistral']);
+  const SECOND_KEY = 'second-key-0123456789abc';
+
+  it('counts calls and tokens by key name; keys past METRICS_MAX_KEYS fold into "other"', async () => {
+    const app = await harness.start({ METRICS_MAX_KEYS: '2' }, { keyStores: [scopedKeys({ [TEAM_KEY]: ['chat'], [SECOND_KEY]: ['chat'] })] });
+    let asked = 0;
+    // A different question each time: an answer from the cache costs the backend no tokens.
+    const chat = async (key: string) =>
+      expect((await app.request('/v1/chat/completions', { method: 'POST', key, body: { model: 'mistral', messages: [{ role: 'user', content: `question ${(asked += 1)}` }] } })).status).toBe(200);
+    await chat(TEST_API_KEY);
+    await chat(TEAM_KEY);
+    await chat(TEAM_KEY);
+    await chat(SECOND_KEY);
+    const metrics = new Metrics(await (await app.request('/metrics', { key: null })).text());
+    expect(metrics.labelValues('vega_key_requests_total', 'key')).toEqual(['key-1', 'other', 'primary']);
+    expect(metrics.value('vega_key_requests_total', { key: 'primary' })).toBe(1);
+    expect(metrics.value('vega_key_requests_total', { key: 'key-1' })).toBe(2);
+    expect(metrics.value('vega_key_requests_total', { key: 'other' })).toBe(1);
+
+    const stored = await queryDb<{ key_id: string; prompt: number; completion: number }>(
+      app.dbPath,
+      'SELECT key_id, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion FROM conversations GROUP BY key_id',
+    );
+    const team = stored.find((row) => row.key_id === 'key-1')!;
+    expect(team.prompt).toBeGreaterThan(0);
+    expect(metrics.value('vega_key_tokens_total', { key: 'key-1', type: 'prompt' })).toBe(team.prompt);
+    expect(metrics.value('vega_key_tokens_total', { key: 'key-1', type: 'completion' })).toBe(team.completion);
   });
 });

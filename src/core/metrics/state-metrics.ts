@@ -5,6 +5,7 @@ import { BackendProbe } from '../health/backend-probe';
 import type { BreakerState } from '../llm/circuit-breaker';
 import { LlmService } from '../llm/llm.service';
 import { HttpMetrics } from './http-metrics';
+import { KeyMetrics } from './key-metrics';
 import { LlmMetrics } from './llm-metrics';
 import { MetricsRegistry } from './metrics-registry';
 
@@ -26,6 +27,7 @@ export class StateMetrics {
     registry: MetricsRegistry,
     http: HttpMetrics,
     llmMetrics: LlmMetrics,
+    keyMetrics: KeyMetrics,
     llm: LlmService,
     probe: BackendProbe,
     private readonly dataSource: DataSource,
@@ -39,6 +41,8 @@ export class StateMetrics {
       llmMetrics.promptTokens,
       llmMetrics.completionTokens,
       llmMetrics.truncations,
+      keyMetrics.requests,
+      keyMetrics.tokens,
     ]) {
       registry.registerFamily(family);
     }
