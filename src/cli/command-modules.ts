@@ -25,6 +25,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Type<unknown>>> = {
   learn: () => (require('./commands/learn.command') as typeof import('./commands/learn.command')).LearnCommandModule,
   usage: () => (require('./commands/usage.command') as typeof import('./commands/usage.command')).UsageCommandModule,
   admin: () => (require('./commands/admin.commands') as typeof import('./commands/admin.commands')).AdminCommandsModule,
+  keys: () => (require('./commands/keys.commands') as typeof import('./commands/keys.commands')).KeysCommandsModule,
   integrations: () =>
     (require('./commands/integrations.command') as typeof import('./commands/integrations.command')).IntegrationsCommandModule,
 };
