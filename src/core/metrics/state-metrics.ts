@@ -6,6 +6,7 @@ import { BackendProbe } from '../health/backend-probe';
 import type { BreakerState } from '../llm/circuit-breaker';
 import { LlmService } from '../llm/llm.service';
 import { HttpMetrics } from './http-metrics';
+import { KeyMetrics } from './key-metrics';
 import { LlmMetrics } from './llm-metrics';
 import { MetricsRegistry } from './metrics-registry';
 
@@ -27,6 +28,7 @@ export class StateMetrics {
     registry: MetricsRegistry,
     http: HttpMetrics,
     llmMetrics: LlmMetrics,
+    keyMetrics: KeyMetrics,
     llm: LlmService,
     probe: BackendProbe,
     private readonly dataSource: DataSource,
@@ -41,6 +43,8 @@ export class StateMetrics {
       llmMetrics.promptTokens,
       llmMetrics.completionTokens,
       llmMetrics.truncations,
+      keyMetrics.requests,
+      keyMetrics.tokens,
     ]) {
       registry.registerFamily(family);
     }
