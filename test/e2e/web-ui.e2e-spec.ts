@@ -44,6 +44,9 @@ describe('web UI files', () => {
       ['username.js', /javascript/],
       ['tabs.js', /javascript/],
       ['tools.js', /javascript/],
+      ['admin.js', /javascript/],
+      ['admin-keys.js', /javascript/],
+      ['admin-usage.js', /javascript/],
       ['app.css', /^text\/css/],
       ['favicon.svg', /^image\/svg\+xml/],
     ] as const) {
