@@ -173,7 +173,8 @@ export function initKeys({ onError, onChange, onShowExchanges }) {
     onChange(keys);
   }
 
-  async function act(work) {
+  /** Runs `work` (a change on the server), then shows the list as it is now. */
+  async function act(work = async () => {}) {
     try {
       await work();
       await load();
@@ -185,7 +186,7 @@ export function initKeys({ onError, onChange, onShowExchanges }) {
   const dialog = keyDialog($, {
     onSaved: (key) => {
       if (key.secret) secret.show(key);
-      void act(async () => {});
+      void act();
     },
   });
 
@@ -244,6 +245,6 @@ export function initKeys({ onError, onChange, onShowExchanges }) {
   }
 
   $('key-new').addEventListener('click', () => dialog.open());
-  revoked.addEventListener('change', () => void act(async () => {}));
+  revoked.addEventListener('change', () => void act());
   return { load, keys: () => keys, hideSecret: secret.hide };
 }
