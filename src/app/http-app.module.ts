@@ -28,6 +28,9 @@ import { ResearchHttpModule } from '../modules/research/research-http.module';
 import { ModelsModule } from '../modules/models/models.module';
 import { SystemPromptHttpModule } from '../modules/admin/system-prompt-http.module';
 import { AuditHttpModule } from '../modules/audit/audit-http.module';
+import { DatabaseKeyStore } from '../modules/keys/database-key-store';
+import { KeysHttpModule } from '../modules/keys/keys-http.module';
+import { KeysModule } from '../modules/keys/keys.module';
 import { CoreModule } from './core.module';
 import { IdleMemoryTrimmer } from './idle-memory-trimmer';
 import { createValidationPipe } from './validation.pipe';
@@ -40,7 +43,8 @@ export class HttpAppModule {
       module: HttpAppModule,
       imports: [
         CoreModule.forRoot(config),
-        AuthModule.forRoot(keys),
+        // The environment's keys, then the managed keys of the database.
+        AuthModule.forRoot(keys, { imports: [KeysModule], store: DatabaseKeyStore }),
         ShutdownModule,
         ThrottlingModule,
         ThrottlerModule.forRootAsync({
@@ -62,6 +66,7 @@ export class HttpAppModule {
         IntegrationsHttpModule,
         SystemPromptHttpModule,
         AuditHttpModule,
+        KeysHttpModule,
       ],
       providers: [
         // Global guards run in this order: an address that sent too many wrong keys is refused
