@@ -31,6 +31,7 @@ import { AuditHttpModule } from '../modules/audit/audit-http.module';
 import { DatabaseKeyStore } from '../modules/keys/database-key-store';
 import { KeysHttpModule } from '../modules/keys/keys-http.module';
 import { KeysModule } from '../modules/keys/keys.module';
+import { UsageHttpModule } from '../modules/usage/usage-http.module';
 import { CoreModule } from './core.module';
 import { IdleMemoryTrimmer } from './idle-memory-trimmer';
 import { createValidationPipe } from './validation.pipe';
@@ -67,6 +68,7 @@ export class HttpAppModule {
         SystemPromptHttpModule,
         AuditHttpModule,
         KeysHttpModule,
+        UsageHttpModule,
       ],
       providers: [
         // Global guards run in this order: an address that sent too many wrong keys is refused

@@ -5,6 +5,7 @@ import { CreateSpoolApplied1796500000000 } from './1796500000000-create-spool-ap
 import { StoreWholeExchange1800000000000 } from './1800000000000-store-whole-exchange';
 import { CreateAuditLog1810000000000 } from './1810000000000-create-audit-log';
 import { CreateApiKeys1830000000000 } from './1830000000000-create-api-keys';
+import { IndexUsage1840000000000 } from './1840000000000-index-usage';
 
 /** Listed explicitly (not globbed) so they load the same from `src/` in tests and `dist/` in production. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   StoreWholeExchange1800000000000,
   CreateAuditLog1810000000000,
   CreateApiKeys1830000000000,
+  IndexUsage1840000000000,
 ];
