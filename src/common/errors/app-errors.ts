@@ -72,6 +72,11 @@ export class ConflictError extends AppError {
   readonly status = 409;
 }
 
+/** The caller's key may not do this (e.g. read another key's exchanges). */
+export class ForbiddenError extends AppError {
+  readonly status = 403;
+}
+
 export class PayloadTooLargeError extends AppError {
   readonly status = 413;
 }
