@@ -211,7 +211,8 @@ export function initKeys({ onError, onChange, onShowExchanges }) {
     prefix.textContent = `${key.prefix}…`;
     const status = cell('span', key.status, `badge ${key.status === 'active' ? 'ok' : 'error'}`);
     const used = formatTime(key.last_used_at) ?? 'never';
-    const actions = cell('td', '', 'row-actions');
+    // The buttons sit in a box inside the cell: a flex cell would stop being a table cell.
+    const actions = cell('div', '', 'row-actions');
     const path = `/admin/keys/${encodeURIComponent(key.id)}`;
     actions.append(button('Exchanges', `Last exchanges of ${key.name}`, () => onShowExchanges(key)));
     if (key.status !== 'revoked') {
@@ -233,13 +234,13 @@ export function initKeys({ onError, onChange, onShowExchanges }) {
     if (expiry) statusCell.append(expiry);
     tr.append(
       name,
-      cell('td', prefix),
+      cell('td', prefix, 'aux-col'),
       statusCell,
       cell('td', key.scopes.join(', ')),
       cell('td', key.models ? key.models.join(', ') : 'all', 'wide-col'),
       cell('td', limitsText(key.limits), 'wide-col'),
-      cell('td', used),
-      actions,
+      cell('td', used, 'aux-col'),
+      cell('td', actions),
     );
     return tr;
   }

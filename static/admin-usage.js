@@ -83,12 +83,26 @@ export function chartData(days, byDayKey, byModel, byDay) {
   return { tokens, requests, latency };
 }
 
+/** A day label (YYYY-MM-DD, UTC) as the reader's short date: "Dec 6". */
+const dayTick = (day) => new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+
 function chartOptions(kind) {
   const reduced = matchMedia('(prefers-reduced-motion: reduce)').matches;
   const base = { responsive: true, maintainAspectRatio: false, animation: reduced ? false : { duration: 300 }, plugins: { legend: { position: 'bottom' } } };
-  if (kind === 'tokens') return { ...base, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'tokens' } } } };
+  const days = {
+    ticks: {
+      maxRotation: 0,
+      autoSkipPadding: 12,
+      callback(value) {
+        return dayTick(this.getLabelForValue(value));
+      },
+    },
+  };
+  if (kind === 'tokens') {
+    return { ...base, scales: { x: { ...days, stacked: true }, y: { stacked: true, beginAtZero: true, grace: '5%', title: { display: true, text: 'tokens' } } } };
+  }
   if (kind === 'requests') return { ...base, indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } };
-  return { ...base, spanGaps: false, scales: { y: { beginAtZero: true, title: { display: true, text: 'ms' } } } };
+  return { ...base, spanGaps: false, elements: { point: { radius: 3 } }, scales: { x: days, y: { beginAtZero: true, grace: '10%', title: { display: true, text: 'ms' } } } };
 }
 
 /** The usage section: `load()` fetches the chosen period and draws it. */
@@ -138,7 +152,7 @@ export function initUsage() {
     );
     const totals = byDay.totals;
     $('usage-totals').textContent =
-      `${number.format(totals.requests)} requests · ${number.format(totals.tokens)} tokens · ` +
+      `${number.format(totals.requests)} ${totals.requests === 1 ? 'request' : 'requests'} · ${number.format(totals.tokens)} tokens · ` +
       `${number.format(Math.round(totals.model_seconds * 10) / 10)} model-seconds · ${number.format(totals.errors)} errors` +
       (totals.requests > 0 ? ` · p50 ${number.format(totals.p50_ms)} ms · p95 ${number.format(totals.p95_ms)} ms` : '');
     return byDayKey;
