@@ -18,7 +18,9 @@ import { WalCheckpointer } from '../core/persistence/wal-checkpointer';
 import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { OpenAiHttpModule } from '../modules/openai/openai-http.module';
+import { AnthropicHttpModule } from '../modules/anthropic/anthropic-http.module';
 import { OllamaHttpModule } from '../modules/ollama/ollama-http.module';
+import { ResponsesHttpModule } from '../modules/responses/responses-http.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryHttpModule } from '../modules/history/history-http.module';
 import { IntegrationsHttpModule } from '../modules/integrations/integrations-http.module';
@@ -57,6 +59,8 @@ export class HttpAppModule {
         HealthModule,
         ChatHttpModule,
         OpenAiHttpModule,
+        AnthropicHttpModule,
+        ResponsesHttpModule,
         OllamaHttpModule,
         HistoryHttpModule,
         AdminHttpModule,
