@@ -438,7 +438,7 @@ export const COMMANDS: CommandSpec[] = [
     subcommands: [
       {
         name: 'audit',
-        summary: 'the audit log of model management (pull, push, create, copy, delete, blobs), newest first',
+        summary: 'the audit log of model management (pull, push, create, copy, delete, blobs) and key changes, newest first',
         details:
           'Who (the key id, never the key), what (route and models), when, the outcome (ok, error, aborted) with the HTTP status, the duration and a short detail, read from the database. The same log is GET /admin/audit.',
         options: [

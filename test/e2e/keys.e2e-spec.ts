@@ -74,6 +74,8 @@ describe('managed keys (/admin/keys, GET /me) (e2e)', () => {
         [{ name: 'has space', scopes: ['chat'] }, /^name must be 1 to 64 letters/],
         [{ name: 'x'.repeat(65), scopes: ['chat'] }, /^name must be 1 to 64/],
         [{ name: 42, scopes: ['chat'] }, /^name must be/],
+        [{ name: null, scopes: ['chat'] }, /^name must be/],
+        [{ name: 'a', scopes: null }, /^scopes must be a non-empty list/],
         [{ name: 'primary', scopes: ['chat'] }, /^name "primary" is reserved/],
         [{ name: 'extra-2', scopes: ['chat'] }, /reserved/],
         [{ name: 'key_0123456789abcdef', scopes: ['chat'] }, /reserved/],

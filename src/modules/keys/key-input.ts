@@ -17,7 +17,7 @@ const MAX_LIMIT = 1e12;
 const MAX_MODELS = 100;
 
 export function parseName(value: unknown): string {
-  if (value === undefined || value === null) throw new InvalidInputError('name is required');
+  if (value === undefined) throw new InvalidInputError('name is required');
   if (typeof value !== 'string' || !NAME.test(value)) {
     throw new InvalidInputError('name must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit');
   }
@@ -26,7 +26,7 @@ export function parseName(value: unknown): string {
 }
 
 export function parseScopes(value: unknown): Scope[] {
-  if (value === undefined || value === null) throw new InvalidInputError('scopes is required');
+  if (value === undefined) throw new InvalidInputError('scopes is required');
   if (!Array.isArray(value) || value.length === 0) throw new InvalidInputError(`scopes must be a non-empty list of: ${SCOPES.join(', ')}`);
   for (const scope of value) {
     if (!(SCOPES as readonly unknown[]).includes(scope)) {

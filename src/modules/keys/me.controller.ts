@@ -1,11 +1,14 @@
 import { Controller, Get, Req } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiExtension, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../../common/auth/api-key.guard';
+import { SCOPE_EXTENSION } from '../../common/auth/scopes.decorator';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { MeResponseDto, toMeDto } from './dto/me.dto';
 
 /** `GET /me`: any valid key may ask what it is (the web UI shows its Admin tab from the scopes). */
 @ApiTags('keys')
+// Declared, not forgotten: every key may ask (the docs list no scope; no scope guard runs).
+@ApiExtension(SCOPE_EXTENSION, [])
 @Controller('me')
 @ApiErrors(401, 429)
 export class MeController {

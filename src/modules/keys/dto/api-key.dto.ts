@@ -92,13 +92,13 @@ export class CreateApiKeyRequestDto {
   @Allow()
   limits?: KeyLimitsDto;
 
-  @ApiPropertyOptional({ description: 'When the key stops working: an ISO 8601 date or date-time in the future (UTC unless an offset is given); absent or null: never.', type: String, nullable: true, example: '2027-01-01T00:00:00Z' })
+  @ApiPropertyOptional({ description: 'When the key stops working: an ISO 8601 date or date-time in the future (UTC unless an offset is given); absent or null: never.', type: String, nullable: true, example: '2099-01-01T00:00:00Z' })
   @Allow()
   expires_at?: string | null;
 }
 
 export class UpdateApiKeyRequestDto {
-  @ApiPropertyOptional({ description: 'A new unique name.', example: 'alice-desktop' })
+  @ApiPropertyOptional({ description: 'A new unique name.', example: 'alice-laptop' })
   @Allow()
   name?: string;
 
@@ -106,7 +106,7 @@ export class UpdateApiKeyRequestDto {
   @Allow()
   scopes?: string[];
 
-  @ApiPropertyOptional({ description: 'The allowed models, replacing the old list; null: every model.', type: [String], nullable: true })
+  @ApiPropertyOptional({ description: 'The allowed models, replacing the old list; null: every model.', type: [String], nullable: true, example: ['llama3.2', 'mistral'] })
   @Allow()
   models?: string[] | null;
 
@@ -114,7 +114,7 @@ export class UpdateApiKeyRequestDto {
   @Allow()
   limits?: Record<string, number | null>;
 
-  @ApiPropertyOptional({ description: 'A new expiry in the future, or null for never.', type: String, nullable: true })
+  @ApiPropertyOptional({ description: 'A new expiry in the future, or null for never.', type: String, nullable: true, example: '2099-06-30T00:00:00Z' })
   @Allow()
   expires_at?: string | null;
 }
