@@ -6,6 +6,7 @@ import { parseExportLine } from '../../src/modules/admin/conversation-import';
 import { ConversationHistoryRepository } from '../../src/core/persistence/conversation-history.repository';
 import { FakeOllama, type ChatRequestBody, type FakeAnswer } from '../support/fake-ollama';
 import { dataUrl, PNG } from '../support/images';
+import { execDb } from '../support/seed';
 import { queryDb } from '../support/sqlite';
 import { holdExclusiveLock } from '../support/sqlite-lock';
 import { openSse, type SseEvent } from '../support/sse-client';
@@ -195,6 +196,13 @@ describe('/v1/responses: stored exchanges', () => {
     await team.responses.create({ model: 'mistral', previous_response_id: created.id, input: 'go on' });
     await team.responses.delete(created.id);
     expect(await failure(() => admin.responses.retrieve(created.id))).toBeInstanceOf(NotFoundError);
+
+    // A response of no key (imported, or stored before keys were recorded) is as hidden from an
+    // own-history key as in the history itself.
+    const keyless = await admin.responses.create({ model: 'mistral', input: 'nobody\'s' });
+    await execDb(t.dbPath, 'UPDATE conversations SET key_id = NULL WHERE response_id = ?', [keyless.id]);
+    expect(await failure(() => team.responses.retrieve(keyless.id))).toBeInstanceOf(NotFoundError);
+    expect(await admin.responses.retrieve(keyless.id)).toMatchObject({ id: keyless.id });
   });
 
   it('needs a key with the chat scope: another key gets a PermissionDeniedError (403, OpenAI shape) naming it', async () => {

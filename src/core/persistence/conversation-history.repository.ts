@@ -108,9 +108,9 @@ export abstract class ConversationHistoryRepository {
   abstract findExchange(id: number, owner?: string): Promise<ConversationExchange | null>;
   /**
    * The exchange in full that answered a Responses API request under this `resp_…` id; with
-   * `ownedBy`, only when that key made it (or no key did: an imported or CLI exchange).
+   * `owner`, only when that key made it.
    */
-  abstract findByResponseId(responseId: string, ownedBy?: string): Promise<ConversationExchange | null>;
+  abstract findByResponseId(responseId: string, owner?: string): Promise<ConversationExchange | null>;
   /** Returns false when there was no such row. */
   abstract delete(id: number, owner?: string): Promise<boolean>;
   /** Applies the changes and returns the updated row, or null when there is no such row. */

@@ -181,10 +181,9 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     return rows.length > 0 ? toExchange(rows[0]) : null;
   }
 
-  async findByResponseId(responseId: string, ownedBy?: string): Promise<ConversationExchange | null> {
-    const owner = ownedBy === undefined ? '' : ' AND (c.key_id IS NULL OR c.key_id = ?)';
-    const params = ownedBy === undefined ? [responseId] : [responseId, ownedBy];
-    const rows: ExchangeRow[] = await this.query(`SELECT ${COLUMNS}, ${WHOLE} FROM conversations c WHERE c.response_id = ?${owner}`, params);
+  async findByResponseId(responseId: string, owner?: string): Promise<ConversationExchange | null> {
+    const mine = ownerCondition(owner, 'c.');
+    const rows: ExchangeRow[] = await this.query(`SELECT ${COLUMNS}, ${WHOLE} FROM conversations c WHERE c.response_id = ? ${mine.sql}`, [responseId, ...mine.params]);
     return rows.length > 0 ? toExchange(rows[0]) : null;
   }
 

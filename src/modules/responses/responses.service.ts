@@ -4,7 +4,7 @@ import { CancelSignal, withAbortSignal } from '../../common/async/cancellation';
 import { ClientClosedError, ContextLengthExceededError, NotFoundError, PayloadTooLargeError, UnsupportedFieldError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
 import { CallerContext } from '../../common/auth/caller-context';
-import { seesAllHistory } from '../../common/auth/principal';
+import { historyOwner } from '../../common/auth/principal';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import { ImageResolver } from '../../core/llm/image-input';
 import type { ChatMessage, OutputFormat, ToolChoice, ToolDefinition } from '../../core/llm/llm-backend';
@@ -151,13 +151,12 @@ export class ResponsesService {
   }
 
   /**
-   * The stored response, as the caller may see it: a key sees the responses it made (and those
-   * of no key), a key that reads all history sees every one; another key's is not found, as
-   * with OpenAI, where a response belongs to its project.
+   * The stored response, as the caller may see it (the history's rule): a key sees the responses
+   * it made, a key that reads all history sees every one; another key's is not found, as with
+   * OpenAI, where a response belongs to its project.
    */
   private async stored(id: string, param?: string): Promise<ConversationExchange> {
-    const principal = this.caller.current();
-    const exchange = await this.history.findByResponseId(id, seesAllHistory(principal) ? undefined : principal!.keyId);
+    const exchange = await this.history.findByResponseId(id, historyOwner(this.caller.current()));
     if (!exchange || exchange.source !== 'responses') throw notFound(id, param);
     return exchange;
   }
