@@ -34,7 +34,23 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     }
   }
   statesRequestDefaultsInWords(document);
+  refusesScopesInRouteDialect(document);
   return document;
+}
+
+/**
+ * `@RequireScope()` documents its 403 with Vega's error body, and the filter answers it in the
+ * route's dialect (OpenAI's under `/v1`, Ollama's under `/api`, Anthropic's on `/v1/messages`):
+ * the 403 takes the body the route documents for its 401, which each dialect's error decorator sets.
+ */
+function refusesScopesInRouteDialect(document: OpenAPIObject): void {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item) as Array<{ responses?: Record<string, { description?: string; content?: unknown }> }>) {
+      const forbidden = operation?.responses?.['403'];
+      const unauthorized = operation?.responses?.['401'];
+      if (forbidden && unauthorized?.content) forbidden.content = unauthorized.content;
+    }
+  }
 }
 
 /**

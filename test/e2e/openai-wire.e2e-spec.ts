@@ -245,7 +245,8 @@ describe('OpenAI wire format over raw HTTP', () => {
     expect(create.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/ChatCompletionRequestDto');
     expect(Object.keys(create.responses['200'].content)).toEqual(['application/json', 'text/event-stream']);
     expect(create.responses['401'].content['application/json'].schema.$ref).toBe('#/components/schemas/OpenAiErrorResponseDto');
-    expect(Object.keys(create.responses).sort()).toEqual(['200', '400', '401', '404', '413', '429', '502', '503', '504']);
+    expect(Object.keys(create.responses).sort()).toEqual(['200', '400', '401', '403', '404', '413', '429', '502', '503', '504']);
+    expect(create.responses['403'].content['application/json'].schema.$ref).toBe('#/components/schemas/OpenAiErrorResponseDto');
     expect(document.paths['/v1/models'].get.responses['200'].content['application/json'].schema.$ref).toBe('#/components/schemas/OpenAiModelListDto');
     expect(document.paths['/v1/models/{id}'].get.responses['404']).toBeDefined();
     for (const schema of [

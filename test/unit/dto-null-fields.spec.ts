@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { plainToInstance } from 'class-transformer';
-import { getMetadataStorage, validateSync } from 'class-validator';
+import { getMetadataStorage, validateSync, ValidationTypes } from 'class-validator';
 
 /**
  * OpenAI's requests allow these to be `null` (its spec marks them nullable);
@@ -55,7 +55,11 @@ describe('null in request DTOs', () => {
     const storage = getMetadataStorage();
     const accepted: Record<string, string[]> = {};
     for (const dto of dtos) {
-      const properties = new Set(storage.getTargetValidationMetadatas(dto, '', true, false).map((rule) => rule.propertyName));
+      const rules = storage.getTargetValidationMetadatas(dto, '', true, false);
+      // A field with `@Allow()` alone is only let past the pipe: its service checks it (the
+      // managed keys' fields, which the CLI hands the same service), null included.
+      const checked = rules.filter((rule) => rule.type !== ValidationTypes.WHITELIST);
+      const properties = new Set(checked.map((rule) => rule.propertyName));
       for (const property of properties) {
         const instance = plainToInstance(dto as new () => object, { [property]: null }) as Record<string, unknown>;
         const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });

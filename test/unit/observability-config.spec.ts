@@ -4,7 +4,7 @@ describe('observability configuration', () => {
   it('probes the backend every 30 s and leaves /metrics open by default', () => {
     const config = loadConfig({});
     expect(config.health).toEqual({ probeIntervalMs: 30_000 });
-    expect(config.metrics).toEqual({ token: undefined });
+    expect(config.metrics).toEqual({ token: undefined, maxKeys: 20 });
   });
 
   it('reads HEALTH_PROBE_SECONDS and METRICS_TOKEN', () => {
