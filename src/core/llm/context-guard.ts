@@ -177,8 +177,8 @@ export function contextOf(
   return undefined;
 }
 
-/** Tokens kept free for the answer: `num_predict` when the request caps the answer, else a minimum. */
-function answerRoom(options: Record<string, unknown>): number {
+/** Tokens kept free for the answer (and reserved for it by a key's limits): `num_predict` when the request caps the answer, else a minimum. */
+export function answerRoom(options: Record<string, unknown>): number {
   const numPredict = options.num_predict;
   return typeof numPredict === 'number' && numPredict > 0 ? numPredict : MIN_ANSWER_TOKENS;
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BackendProbe } from '../health/backend-probe';
+import { KeyLimitsService } from '../limits/key-limits.service';
 import type { BreakerState } from '../llm/circuit-breaker';
 import { LlmService } from '../llm/llm.service';
 import { HttpMetrics } from './http-metrics';
@@ -29,6 +30,7 @@ export class StateMetrics {
     llm: LlmService,
     probe: BackendProbe,
     private readonly dataSource: DataSource,
+    keyLimits: KeyLimitsService,
   ) {
     for (const family of [http.requests, http.duration]) registry.registerFamily(family);
     for (const family of [
@@ -39,6 +41,7 @@ export class StateMetrics {
       llmMetrics.promptTokens,
       llmMetrics.completionTokens,
       llmMetrics.truncations,
+      keyLimits.refusals,
     ]) {
       registry.registerFamily(family);
     }

@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DatabaseHealth } from '../persistence/database-health';
+import { KeyUsageSource, SpentSince } from './key-usage.source';
+
+interface SpentRow {
+  day_tokens: number | null;
+  day_ms: number | null;
+  month_tokens: number | null;
+  month_ms: number | null;
+}
+
+/** `conversations.ts` is UTC text (`YYYY-MM-DD HH:MM:SS.SSS`): a bound of the same form compares as text. */
+const storedTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z', '');
+
+/** Sums one key's rows of this month on `ix_conversations_key_id` (key_id, id): one query per key and process. */
+@Injectable()
+export class TypeOrmKeyUsageSource extends KeyUsageSource {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly health: DatabaseHealth,
+  ) {
+    super();
+  }
+
+  async spent(keyId: string, dayStart: Date, monthStart: Date): Promise<{ day: SpentSince; month: SpentSince }> {
+    const day = storedTime(dayStart);
+    const rows: SpentRow[] = await this.health.guard(
+      this.dataSource.query(
+        `SELECT SUM(CASE WHEN ts >= ? THEN COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0) END) AS day_tokens,
+                SUM(CASE WHEN ts >= ? THEN COALESCE(model_ms, 0) END) AS day_ms,
+                SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS month_tokens,
+                SUM(COALESCE(model_ms, 0)) AS month_ms
+           FROM conversations
+          WHERE key_id = ? AND ts >= ? AND status <> 'cached'`,
+        [day, day, keyId, storedTime(monthStart)],
+      ),
+    );
+    const row = rows[0];
+    return {
+      day: { tokens: row?.day_tokens ?? 0, modelMs: row?.day_ms ?? 0 },
+      month: { tokens: row?.month_tokens ?? 0, modelMs: row?.month_ms ?? 0 },
+    };
+  }
+}
