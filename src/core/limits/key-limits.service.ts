@@ -5,7 +5,6 @@ import type { Principal } from '../../common/auth/principal';
 import { BudgetExceededError, KeyLimitError, ModelNotAllowedError } from '../../common/errors/limit-errors';
 import { CounterFamily, CounterSeries } from '../metrics/metric-families';
 import { modelTimeMs } from '../persistence/stored-exchange';
-import type { EmbedResult } from '../llm/llm-backend';
 import type { LlmEvent } from '../llm/llm.service';
 import { anyLimit, EffectiveLimits, KEY_LIMITS, KeyLimitName, Usage, UsageLease, UsageLimiter, UsageRefusal } from './usage-limiter';
 
@@ -27,6 +26,7 @@ const UNITS: Record<KeyLimitName, string> = {
 export class KeyLease {
   private readonly startedAt = performance.now();
   private ended = false;
+  private chunks = 0;
 
   constructor(
     private readonly limiter: UsageLimiter,
@@ -35,6 +35,25 @@ export class KeyLease {
     readonly promptEstimate: number,
     private readonly logger: Logger,
   ) {}
+
+  /**
+   * Follows a stream's events: at `done` the call is settled with the backend's counts (an
+   * answer from the cache is released: it cost nothing); chunks before it are counted for `end`.
+   */
+  observe(event: LlmEvent): void {
+    if (event.type !== 'done') this.chunks += 1;
+    else if (event.cached) this.release();
+    else this.settle({ tokens: event.usage.promptTokens + event.usage.completionTokens, modelMs: modelTimeMs(event.timings) });
+  }
+
+  /**
+   * The call is over: one that did not settle (failed, cut short, its client gone) is charged
+   * its prompt estimate plus one token per chunk that came (nothing when none came) and the
+   * time it took, as its stored exchange counts it.
+   */
+  end(): void {
+    this.settle({ tokens: this.chunks > 0 ? this.promptEstimate + this.chunks : 0 });
+  }
 
   settle(used: { tokens: number; modelMs?: number }): void {
     if (this.ended) return;
@@ -110,38 +129,6 @@ export class KeyLimitsService {
     const admission = await this.limiter.admit({ keyId: principal.keyId, limits, tokens: promptTokens + answerTokens });
     if ('refusal' in admission) throw this.refused(admission.refusal);
     return new KeyLease(this.limiter, admission.lease, promptTokens, this.logger);
-  }
-
-  /**
-   * Passes a stream's events on and settles the lease once it ends: with the backend's counts
-   * at `done` (nothing for an answer from the cache), else — failed, cut short, client gone —
-   * with the prompt estimate plus one token per chunk that came, and the time it took.
-   */
-  async *metered(lease: KeyLease | undefined, events: AsyncIterable<LlmEvent>): AsyncGenerator<LlmEvent> {
-    if (!lease) return yield* events;
-    let chunks = 0;
-    try {
-      for await (const event of events) {
-        if (event.type !== 'done') chunks += 1;
-        else if (event.cached) lease.release();
-        else lease.settle({ tokens: event.usage.promptTokens + event.usage.completionTokens, modelMs: modelTimeMs(event.timings) });
-        yield event;
-      }
-    } finally {
-      lease.settle({ tokens: chunks > 0 ? lease.promptEstimate + chunks : 0 });
-    }
-  }
-
-  /** An embedding call's lease settled with the tokens it read and the backend's time. */
-  async metering(lease: KeyLease | undefined, call: () => Promise<EmbedResult>): Promise<EmbedResult> {
-    if (!lease) return call();
-    try {
-      const result = await call();
-      lease.settle({ tokens: result.promptTokens, modelMs: modelTimeMs(result.timings) });
-      return result;
-    } finally {
-      lease.settle({ tokens: 0 });
-    }
   }
 
   private assertModel(principal: Principal, model: string): void {

@@ -11,6 +11,7 @@ import {
 } from '../../common/errors/app-errors';
 import { BreakerPermit, CircuitBreaker } from './circuit-breaker';
 import { KeyLimitsService } from '../limits/key-limits.service';
+import { modelTimeMs } from '../persistence/stored-exchange';
 import { answerRoom, ContextGuard, estimateCompletionTokens, estimatePromptTokens, textTokens } from './context-guard';
 import {
   BackendChatRequest,
@@ -95,13 +96,26 @@ export class LlmService implements OnApplicationShutdown {
   }
 
   /**
-   * A chat through the policy: the calling key's allow-list, limits and budgets (it holds one of
-   * the key's concurrent streams until it ends, and is charged what it used), the context guard (a prompt that cannot fit the model's context
-   * is refused before it is sent), cache, breaker, retries before the first chunk, timeouts.
+   * A chat through the policy: the calling key's allow-list, limits and budgets (the call holds
+   * one of the key's concurrent streams until it ends, and is charged what it used), the context
+   * guard (a prompt that cannot fit the model's context is refused before it is sent), cache,
+   * breaker, retries before the first chunk, timeouts.
    */
   async *stream(request: LlmRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
     const lease = await this.limits?.admit(request.model, estimatePromptTokens(request), answerRoom(request.options));
-    yield* this.limits?.metered(lease, this.guarded(request, signal, policy)) ?? this.guarded(request, signal, policy);
+    try {
+      // An open breaker refuses the call anyway: do not ask the failing backend about the model first.
+      const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.check(request, signal);
+      const sent = check?.request ?? request;
+      const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('chat', sent) : '';
+      for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.chatStream(sent, attempt), signal)) {
+        if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
+        lease?.observe(event);
+        yield event;
+      }
+    } finally {
+      lease?.end();
+    }
   }
 
   /**
@@ -113,25 +127,21 @@ export class LlmService implements OnApplicationShutdown {
     await this.limits?.check(request.model, estimatePromptTokens(request) + answerRoom(request.options));
   }
 
-  private async *guarded(request: LlmRequest, signal: CancelSignal, policy: CallPolicy): AsyncGenerator<LlmEvent> {
-    // An open breaker refuses the call anyway: do not ask the failing backend about the model first.
-    const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.check(request, signal);
-    const sent = check?.request ?? request;
-    const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('chat', sent) : '';
-    for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.chatStream(sent, attempt), signal)) {
-      if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
-      yield event;
-    }
-  }
-
   /**
-   * Embeddings through the policy: the calling key's limits and budgets (charged the tokens read), breaker, retries with backoff, the whole-request timeout
-   * (`LLM_TIMEOUT_SEC`; there is no first token to wait for) and the metrics of every model call.
+   * Embeddings through the policy: the calling key's limits and budgets (charged the tokens
+   * read), breaker, retries with backoff, the whole-request timeout (`LLM_TIMEOUT_SEC`; there is
+   * no first token to wait for) and the metrics of every model call.
    */
   async embed(request: EmbedRequest, signal: CancelSignal): Promise<EmbedResult> {
     const tokens = request.input.reduce((sum, text) => sum + textTokens(text), 0);
     const lease = await this.limits?.admit(request.model, tokens, 0);
-    return this.limits ? this.limits.metering(lease, () => this.embedOnce(request, signal)) : this.embedOnce(request, signal);
+    try {
+      const result = await this.embedOnce(request, signal);
+      lease?.settle({ tokens: result.promptTokens, modelMs: modelTimeMs(result.timings) });
+      return result;
+    } finally {
+      lease?.end();
+    }
   }
 
   private async embedOnce(request: EmbedRequest, signal: CancelSignal): Promise<EmbedResult> {
@@ -176,16 +186,17 @@ export class LlmService implements OnApplicationShutdown {
   /** A raw completion (`/v1/completions`, `/api/generate`) through the same policy, limits and context guard; cached apart from chats. */
   async *streamCompletion(request: BackendCompletionRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
     const lease = await this.limits?.admit(request.model, estimateCompletionTokens(request), answerRoom(request.options));
-    yield* this.limits?.metered(lease, this.guardedCompletion(request, signal, policy)) ?? this.guardedCompletion(request, signal, policy);
-  }
-
-  private async *guardedCompletion(request: BackendCompletionRequest, signal: CancelSignal, policy: CallPolicy): AsyncGenerator<LlmEvent> {
-    const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.checkCompletion(request, signal);
-    const sent = check?.request ?? request;
-    const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('completion', sent) : '';
-    for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.completionStream(sent, attempt), signal)) {
-      if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
-      yield event;
+    try {
+      const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.checkCompletion(request, signal);
+      const sent = check?.request ?? request;
+      const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('completion', sent) : '';
+      for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.completionStream(sent, attempt), signal)) {
+        if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
+        lease?.observe(event);
+        yield event;
+      }
+    } finally {
+      lease?.end();
     }
   }
 
