@@ -13,7 +13,13 @@ interface SpentRow {
 /** `conversations.ts` is UTC text (`YYYY-MM-DD HH:MM:SS.SSS`): a bound of the same form compares as text. */
 const storedTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z', '');
 
-/** Sums one key's rows of this month on `ix_conversations_key_id` (key_id, id): one query per key and process. */
+/**
+ * Sums one key's rows of this month: one query per key and process, on the first call of the key.
+ * `+key_id` keeps SQLite off `ix_conversations_key_id` (key_id, id), which would read the key's
+ * whole history row by row, and onto a time index that reads only this month: on 1M rows over three
+ * months, 10 keys, the 6th of the month, 400–1000 ms by key_id, 100 ms on `ix_conv_ts`, 45 ms on a
+ * covering index that starts with ts (the usage report's, `ix_conv_usage`).
+ */
 @Injectable()
 export class TypeOrmKeyUsageSource extends KeyUsageSource {
   constructor(
@@ -32,7 +38,7 @@ export class TypeOrmKeyUsageSource extends KeyUsageSource {
                 SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS month_tokens,
                 SUM(COALESCE(model_ms, 0)) AS month_ms
            FROM conversations
-          WHERE key_id = ? AND ts >= ? AND status <> 'cached'`,
+          WHERE +key_id = ? AND ts >= ? AND status <> 'cached'`,
         [day, day, keyId, storedTime(monthStart)],
       ),
     );
