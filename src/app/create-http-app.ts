@@ -11,6 +11,7 @@ import { HttpAppModule } from './http-app.module';
 import { registerJsonBodyParser } from './json-body-parser';
 import { raiseOpenAiChatBodyLimit } from '../modules/openai/openai-body-limit';
 import { raiseChatBodyLimit } from '../modules/chat/chat-body-limit';
+import { raiseAnthropicBodyLimit } from '../modules/anthropic/anthropic-body-limit';
 import { raiseOllamaBodyLimit } from '../modules/ollama/ollama-body-limit';
 import { registerModelAdminBodies } from '../modules/ollama/ollama-models-admin.body';
 import { registerSecurityHeaders } from './security-headers';
@@ -50,6 +51,7 @@ export async function createHttpApp(config: AppConfig, options: HttpAppOptions):
   );
   registerJsonBodyParser(app);
   raiseOpenAiChatBodyLimit(app);
+  raiseAnthropicBodyLimit(app);
   raiseChatBodyLimit(app);
   raiseOllamaBodyLimit(app);
   registerModelAdminBodies(app);

@@ -18,7 +18,9 @@ import { WalCheckpointer } from '../core/persistence/wal-checkpointer';
 import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { OpenAiHttpModule } from '../modules/openai/openai-http.module';
+import { AnthropicHttpModule } from '../modules/anthropic/anthropic-http.module';
 import { OllamaHttpModule } from '../modules/ollama/ollama-http.module';
+import { ResponsesHttpModule } from '../modules/responses/responses-http.module';
 import { HealthModule } from '../modules/health/health.module';
 import { HistoryHttpModule } from '../modules/history/history-http.module';
 import { IntegrationsHttpModule } from '../modules/integrations/integrations-http.module';
@@ -28,6 +30,9 @@ import { ResearchHttpModule } from '../modules/research/research-http.module';
 import { ModelsModule } from '../modules/models/models.module';
 import { SystemPromptHttpModule } from '../modules/admin/system-prompt-http.module';
 import { AuditHttpModule } from '../modules/audit/audit-http.module';
+import { DatabaseKeyStore } from '../modules/keys/database-key-store';
+import { KeysHttpModule } from '../modules/keys/keys-http.module';
+import { KeysModule } from '../modules/keys/keys.module';
 import { CoreModule } from './core.module';
 import { IdleMemoryTrimmer } from './idle-memory-trimmer';
 import { createValidationPipe } from './validation.pipe';
@@ -40,7 +45,8 @@ export class HttpAppModule {
       module: HttpAppModule,
       imports: [
         CoreModule.forRoot(config),
-        AuthModule.forRoot(keys),
+        // The environment's keys, then the managed keys of the database.
+        AuthModule.forRoot(keys, { imports: [KeysModule], store: DatabaseKeyStore }),
         ShutdownModule,
         ThrottlingModule,
         ThrottlerModule.forRootAsync({
@@ -52,6 +58,8 @@ export class HttpAppModule {
         HealthModule,
         ChatHttpModule,
         OpenAiHttpModule,
+        AnthropicHttpModule,
+        ResponsesHttpModule,
         OllamaHttpModule,
         HistoryHttpModule,
         AdminHttpModule,
@@ -62,6 +70,7 @@ export class HttpAppModule {
         IntegrationsHttpModule,
         SystemPromptHttpModule,
         AuditHttpModule,
+        KeysHttpModule,
       ],
       providers: [
         // Global guards run in this order: an address that sent too many wrong keys is refused

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from '../config/app-config';
-import { resolveApiKey } from '../common/auth/environment-keys';
+import { extraKeysDeprecation, resolveApiKey } from '../common/auth/environment-keys';
 import { BackendProbe } from '../core/health/backend-probe';
 import { AppLogger } from '../core/logging/app-logger';
 import { createHttpApp } from './create-http-app';
@@ -19,6 +19,8 @@ export async function serve(config: AppConfig, logger = new AppLogger(config)): 
   checkDataDirectory(config);
   const apiKey = resolveApiKey(config);
   const app = await createHttpApp(config, { apiKey: apiKey.key, appLogger: logger });
+  const deprecation = extraKeysDeprecation(config);
+  if (deprecation) logger.pino.warn(deprecation);
   // SIGTERM/SIGINT: stop accepting, end streams, let requests finish, close the database, exit 0.
   new GracefulShutdown(app, config.http.shutdownGraceMs, new Logger('Shutdown')).listen();
   await app.listen({ port: config.http.port, host: config.http.host });

@@ -438,7 +438,7 @@ export const COMMANDS: CommandSpec[] = [
     subcommands: [
       {
         name: 'audit',
-        summary: 'the audit log of model management (pull, push, create, copy, delete, blobs), newest first',
+        summary: 'the audit log of model management (pull, push, create, copy, delete, blobs) and key changes, newest first',
         details:
           'Who (the key id, never the key), what (route and models), when, the outcome (ok, error, aborted) with the HTTP status, the duration and a short detail, read from the database. The same log is GET /admin/audit.',
         options: [
@@ -451,6 +451,54 @@ export const COMMANDS: CommandSpec[] = [
         ],
         examples: ['vega admin audit', 'vega admin audit --outcome error --since 2026-12-01', 'vega admin audit --route /api/pull --json | jq .items'],
       },
+    ],
+  },
+  {
+    name: 'keys',
+    summary: 'managed API keys: create, list, show, update, rotate, revoke',
+    details:
+      'Works on the database directly, like vega db (a running server refuses a revoked key within a second). The secret (vk-…) is printed once, by create and rotate: only its digest is stored. Every change is written to the audit log under the key id "cli". The keys of API_KEY and API_KEYS_EXTRA are configuration and are not listed.',
+    subcommands: [
+      {
+        name: 'create',
+        arguments: '<name>',
+        summary: 'a new key; prints its secret once',
+        options: [
+          { flags: '--scopes <list>', description: 'comma list of chat, research, history:own, history:all, admin (required)' },
+          { flags: '--models <list>', description: 'comma list of the models it may use (default: every model)' },
+          { flags: '--limit <name=value>', description: 'a limit: requests_per_minute, tokens_per_minute, concurrent_streams, tokens_per_day, tokens_per_month or model_seconds_per_day = a whole number (0: none); repeat for more' },
+          { flags: '--expires <date>', description: 'when it stops working (ISO 8601 date or date-time, UTC unless an offset is given)' },
+          JSON_OPTION,
+        ],
+        examples: [
+          'vega keys create alice --scopes chat,history:own',
+          'vega keys create ci --scopes chat --models llama3.2 --limit requests_per_minute=30 --limit tokens_per_day=200000 --expires 2027-01-01',
+        ],
+      },
+      {
+        name: 'list',
+        summary: 'the managed keys, oldest first',
+        options: [{ flags: '--all', description: 'also the revoked keys' }, JSON_OPTION],
+        examples: ['vega keys list', 'vega keys list --all --json | jq .items'],
+      },
+      { name: 'show', arguments: '<key>', summary: 'one key, by id or name', options: [JSON_OPTION], examples: ['vega keys show alice'] },
+      {
+        name: 'update',
+        arguments: '<key>',
+        summary: 'change a key (by id or name): name, scopes, models, limits, expiry',
+        options: [
+          { flags: '--name <name>', description: 'a new name' },
+          { flags: '--scopes <list>', description: 'the scopes, replacing the old ones' },
+          { flags: '--models <list>', description: 'the allowed models, replacing the old list' },
+          { flags: '--all-models', description: 'allow every model again' },
+          { flags: '--limit <name=value>', description: 'set a limit (0: none), or name=default for the configured default; repeat for more' },
+          { flags: '--expires <date>', description: 'a new expiry, or "never"' },
+          JSON_OPTION,
+        ],
+        examples: ['vega keys update alice --limit tokens_per_day=100000 --limit requests_per_minute=default', 'vega keys update ci --all-models --expires never'],
+      },
+      { name: 'rotate', arguments: '<key>', summary: 'a new secret for the key (printed once); the old one stops working', options: [JSON_OPTION], examples: ['vega keys rotate alice'] },
+      { name: 'revoke', arguments: '<key>', summary: 'revoke the key for good', options: [JSON_OPTION], examples: ['vega keys revoke alice'] },
     ],
   },
   {

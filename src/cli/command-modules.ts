@@ -24,6 +24,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Type<unknown>>> = {
   train: () => (require('./commands/train.commands') as typeof import('./commands/train.commands')).TrainCommandsModule,
   learn: () => (require('./commands/learn.command') as typeof import('./commands/learn.command')).LearnCommandModule,
   admin: () => (require('./commands/admin.commands') as typeof import('./commands/admin.commands')).AdminCommandsModule,
+  keys: () => (require('./commands/keys.commands') as typeof import('./commands/keys.commands')).KeysCommandsModule,
   integrations: () =>
     (require('./commands/integrations.command') as typeof import('./commands/integrations.command')).IntegrationsCommandModule,
 };

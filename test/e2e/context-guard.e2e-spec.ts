@@ -41,16 +41,23 @@ describe('Context guard', () => {
     expect(env.fake.chatRequests()).toHaveLength(1);
   });
 
-  it("takes the request's own num_ctx over the default, and keeps room for num_predict", async () => {
+  it("takes the request's own num_ctx over the default; num_predict caps the answer and is not room it needs", async () => {
     t = await start({ MAX_PROMPT_CHARS: '100000' });
     const small = await t.request('/chat', { body: { prompt: words(200), options: { num_ctx: 256 } } });
     expect(small.status).toBe(400);
     expect((await small.json()).message).toMatch(/the context of mistral is 256 tokens \(options\.num_ctx\)/);
 
-    // 400 tokens of prompt fit 4096, but not with 3900 tokens kept for the answer.
-    const room = await t.request('/chat', { body: { prompt: words(200), options: { num_predict: 3900 } } });
-    expect(room.status).toBe(400);
-    expect((await room.json()).message).toMatch(/the answer needs 3900 more, but the context of mistral is 4096 tokens/);
+    // 400 tokens of prompt and a cap of 3900 for the answer: the prompt fits 4096 whole, and
+    // Ollama ends the answer where the context ends (as Anthropic clients' max_tokens: 32000 expects).
+    const capped = await t.request('/chat', { body: { prompt: words(200), options: { num_predict: 3900 } } });
+    expect(capped.status).toBe(200);
+    expect(env.fake.chatRequests()[0].body.options).toMatchObject({ num_predict: 3900 });
+    expect(env.fake.chatRequests()[0].body.options.num_ctx).toBeUndefined();
+    // ~3900 tokens of prompt leave less than the shortest answer (256 tokens).
+    const full = await t.request('/chat', { body: { prompt: words(1950), options: { num_predict: 3900 } } });
+    expect(full.status).toBe(400);
+    expect((await full.json()).message).toMatch(/the answer needs at least 256 more, but the context of mistral is 4096 tokens/);
+    env.fake.reset();
 
     const big = await t.request('/chat', { body: { prompt: words(2500), options: { num_ctx: 16384 } } });
     expect(big.status).toBe(200);
@@ -80,6 +87,12 @@ describe('Context guard', () => {
     expect(tooBig.status).toBe(400);
     expect((await tooBig.json()).error.message).toMatch(/more than 8192 \(CONTEXT_MAX_NUM_CTX\)/);
     expect(env.fake.chatRequests()).toHaveLength(1);
+
+    // A large num_predict raises the context to hold it all when it can, and as far as it can otherwise.
+    expect((await t.request('/chat', { body: { prompt: words(200), options: { num_predict: 3900 } } })).status).toBe(200);
+    expect(env.fake.chatRequests()[1].body.options.num_ctx).toBe(5120);
+    expect((await t.request('/chat', { body: { prompt: words(200), options: { num_predict: 32000 } } })).status).toBe(200);
+    expect(env.fake.chatRequests()[2].body.options.num_ctx).toBe(8192);
   });
 
   it('counts a prompt Ollama read as far fewer tokens than were sent', async () => {

@@ -111,7 +111,7 @@ describe('sessions, conversations and feedback', () => {
       const again = await (await t.request('/feedback', { body: { conversation_id: id, reviewed: true, notes: 'checked' } })).json();
       expect(again).toMatchObject({ rating: 4, tags: 'good,short', notes: 'checked', reviewed: true });
       // A row written without its request and answer (as before they were kept) reads as a chat with neither.
-      expect(await (await t.request(`/conversations/${id}`)).json()).toEqual({ ...again, kind: 'chat', request: null, answer: null });
+      expect(await (await t.request(`/conversations/${id}`)).json()).toEqual({ ...again, kind: 'chat', request: null, answer: null, response_id: null });
       expect(ids(await (await t.request('/history?reviewed=true&min_rating=4')).json())).toEqual([id]);
     });
 

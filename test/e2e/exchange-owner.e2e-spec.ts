@@ -33,6 +33,10 @@ describe('the key and model time of each stored exchange (e2e)', () => {
     expect(embed.status).toBe(200);
     const generate = await app.request('/v1/completions', { method: 'POST', key: TEAM_KEY, body: { model: 'mistral', prompt: 'once' } });
     expect(generate.status).toBe(200);
+    const message = await app.request('/v1/messages', { method: 'POST', key: TEAM_KEY, body: { model: 'mistral', max_tokens: 20, messages: [{ role: 'user', content: 'hey' }] } });
+    expect(message.status).toBe(200);
+    const response = await app.request('/v1/responses', { method: 'POST', key: TEAM_KEY, body: { model: 'mistral', input: 'hey again' } });
+    expect(response.status).toBe(200);
 
     const stored = await rows(app.dbPath);
     expect(stored.map((row) => [row.source, row.key_id])).toEqual([
@@ -42,6 +46,8 @@ describe('the key and model time of each stored exchange (e2e)', () => {
       ['api', 'key-1'],
       ['ollama', 'key-1'],
       ['openai', 'key-1'],
+      ['anthropic', 'key-1'],
+      ['responses', 'key-1'],
     ]);
   });
 

@@ -399,8 +399,8 @@ describe('OpenAI SDK against /v1', () => {
       const models = [];
       for await (const model of client.models.list()) models.push(model);
       expect(models).toEqual([
-        { id: 'llama3:latest', object: 'model', created: 1748779200, owned_by: 'ollama', capabilities: ['completion'], context_length: 32768 },
-        { id: 'mistral:latest', object: 'model', created: 1748779200, owned_by: 'ollama', capabilities: ['completion'], context_length: 32768 },
+        { id: 'llama3:latest', object: 'model', created: 1748779200, owned_by: 'ollama', capabilities: ['completion'], context_length: 32768, type: 'model', display_name: 'llama3:latest', created_at: '2025-06-01T12:00:00Z' },
+        { id: 'mistral:latest', object: 'model', created: 1748779200, owned_by: 'ollama', capabilities: ['completion'], context_length: 32768, type: 'model', display_name: 'mistral:latest', created_at: '2025-06-01T12:00:00Z' },
       ]);
     });
 
@@ -413,6 +413,9 @@ describe('OpenAI SDK against /v1', () => {
         owned_by: 'ollama',
         capabilities: ['completion'],
         context_length: 32768,
+        type: 'model',
+        display_name: 'mistral:latest',
+        created_at: '2025-06-01T12:00:00Z',
       });
       expect((await client.models.retrieve('llama3:latest')).id).toBe('llama3:latest');
       const error = await failure(() => client.models.retrieve('nope'));

@@ -1,11 +1,11 @@
 import OpenAI, { APIError, type ClientOptions } from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import type { ChatCompletionChunk, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { fetch as undiciFetch } from 'undici';
 import { z } from 'zod';
-import { FakeOllama, type ChatRequestBody, type FakeAnswer } from '../support/fake-ollama';
+import type { ChatRequestBody, FakeAnswer } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
-import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+import { TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 interface Row {
   prompt: string;
@@ -45,7 +45,7 @@ function respond(req: ChatRequestBody): FakeAnswer {
  * reaches Ollama.
  */
 describe('OpenAI SDK: tools, structured output, thinking, images, n, logprobs', () => {
-  const fake = new FakeOllama({
+  const harness = useAppWithFakeOllama({
     models: [
       'mistral',
       { name: 'qwen3', capabilities: ['completion', 'tools', 'thinking'] },
@@ -53,34 +53,19 @@ describe('OpenAI SDK: tools, structured output, thinking, images, n, logprobs', 
     ],
     respond,
   });
-  const agents: Agent[] = [];
+  const { fake } = harness;
   let t: TestApp | undefined;
   let client: OpenAI;
 
-  beforeAll(async () => {
-    await fake.start();
-  });
-  afterAll(async () => {
-    await fake.stop();
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-    await Promise.all(agents.splice(0).map((agent) => agent.destroy()));
-    fake.reset();
-  });
-
   const start = async (env: Record<string, string> = {}) => {
-    t = await startTestApp({ OLLAMA_URL: fake.url, ...env });
-    const agent = new Agent();
-    agents.push(agent);
+    t = await harness.start(env);
     client = new OpenAI({
       baseURL: `${t.url}/v1`,
       apiKey: TEST_API_KEY,
       maxRetries: 0,
       timeout: 20_000,
       fetch: undiciFetch as unknown as typeof fetch,
-      fetchOptions: { dispatcher: agent } as unknown as ClientOptions['fetchOptions'],
+      fetchOptions: { dispatcher: harness.dispatcher() } as unknown as ClientOptions['fetchOptions'],
     });
   };
   const rows = () => queryDb<Row>(t!.dbPath, 'SELECT * FROM conversations ORDER BY id');

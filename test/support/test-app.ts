@@ -5,7 +5,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHttpApp, type HttpAppOptions } from '../../src/app/create-http-app';
 import { StaticKeyStore } from '../../src/common/auth/api-key-store';
 import type { KeyLimits, Principal, Scope } from '../../src/common/auth/principal';
-import { FakeOllama } from './fake-ollama';
+import { Agent } from 'undici';
+import { FakeOllama, type FakeOllamaOptions } from './fake-ollama';
 import type { FakeModelSpec } from './fake-ollama-model';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { AppLogger } from '../../src/core/logging/app-logger';
@@ -81,11 +82,14 @@ export async function startTestApp(env: Record<string, string> = {}, options: Pi
 }
 
 /**
- * Registers the usual hooks of an e2e file: one fake Ollama for the file, a fresh app (and
- * SQLite file) per test via `start()`, closed and reset after each test.
+ * Registers the usual hooks of an e2e file: one fake Ollama for the file (by its models, or
+ * its whole options), a fresh app (and SQLite file) per test via `start()`, closed and reset
+ * after each test, and `dispatcher()`: an HTTP agent for a client SDK, whose keep-alive
+ * connections are destroyed after the test so the app can close.
  */
-export function useAppWithFakeOllama(models: FakeModelSpec[] = ['mistral']) {
-  const fake = new FakeOllama({ models });
+export function useAppWithFakeOllama(fakeOptions: FakeModelSpec[] | FakeOllamaOptions = ['mistral']) {
+  const fake = new FakeOllama(Array.isArray(fakeOptions) ? { models: fakeOptions } : fakeOptions);
+  const agents: Agent[] = [];
   let current: TestApp | undefined;
   beforeAll(async () => {
     await fake.start();
@@ -94,6 +98,7 @@ export function useAppWithFakeOllama(models: FakeModelSpec[] = ['mistral']) {
     await fake.stop();
   });
   afterEach(async () => {
+    await Promise.all(agents.splice(0).map((agent) => agent.destroy()));
     await current?.close();
     current = undefined;
     fake.reset();
@@ -103,6 +108,16 @@ export function useAppWithFakeOllama(models: FakeModelSpec[] = ['mistral']) {
     start: async (env: Record<string, string> = {}, options: Pick<HttpAppOptions, 'keyStores'> = {}): Promise<TestApp> => {
       current = await startTestApp({ OLLAMA_URL: fake.url, ...env }, options);
       return current;
+    },
+    /** The app of the running test (after `start()`). */
+    get app(): TestApp {
+      if (!current) throw new Error('start() the app first');
+      return current;
+    },
+    dispatcher: (): Agent => {
+      const agent = new Agent();
+      agents.push(agent);
+      return agent;
     },
   };
 }

@@ -23,6 +23,13 @@ const NULL_AS_ABSENT: Record<string, string[]> = {
   ChatCompletionMessageDto: ['refusal', 'reasoning', 'reasoning_content'],
   FunctionDefinitionDto: ['strict'],
   JsonSchemaFormatDto: ['strict'],
+  // OpenAI's Responses request (openai-node `ResponseCreateParamsBase`, `FunctionTool`, `Reasoning`, `ResponseFormatTextJSONSchemaConfig`).
+  CreateResponseRequestDto: [
+    'instructions', 'previous_response_id', 'parallel_tool_calls', 'reasoning', 'max_output_tokens', 'temperature', 'top_p', 'stream', 'store',
+  ],
+  ResponseFunctionToolDto: ['description', 'parameters', 'strict'],
+  ResponseReasoningConfigDto: ['effort', 'summary'],
+  ResponseTextFormatDto: ['strict'],
 };
 
 const MODULES = join(__dirname, '..', '..', 'src', 'modules');

@@ -69,6 +69,7 @@ const FULL: Required<ConversationExchange> = {
   kind: 'chat',
   request: REQUEST,
   answer: ANSWER,
+  responseId: 'resp_0123456789abcdef01234567',
 };
 
 describe(parseExportLine.name, () => {
@@ -85,6 +86,11 @@ describe(parseExportLine.name, () => {
   ])('accepts a %s', (_name, fields) => {
     const line = JSON.stringify({ prompt: 'p', response: 'r', request: { model: 'm', ...fields } });
     expect(parseExportLine(line, 1).request).toMatchObject({ model: 'm' });
+  });
+
+  it('refuses a response_id that is not a resp_ id', () => {
+    const line = JSON.stringify({ prompt: 'p', response: 'r', response_id: 'msg_1' });
+    expect(() => parseExportLine(line, 2)).toThrow('line 2: response_id must be "resp_" and 1 to 64 letters or digits');
   });
 
   it(`refuses a request of more than ${MAX_EXCHANGE_JSON_CHARS / 1024 / 1024} MiB of JSON`, () => {

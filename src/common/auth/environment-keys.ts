@@ -29,6 +29,15 @@ export function environmentKeys(primary: string, config: AppConfig): StaticKeySt
   );
 }
 
+/**
+ * `API_KEYS_EXTRA` still works (admin keys `extra-1`…), but keys for people and machines belong
+ * in the database, where they can be scoped, limited, rotated and revoked without a restart.
+ */
+export function extraKeysDeprecation(config: AppConfig): string | undefined {
+  if (config.auth.extraKeys.length === 0) return undefined;
+  return `API_KEYS_EXTRA is deprecated (${config.auth.extraKeys.length} key(s), each with every scope): create managed keys instead with "vega keys create" or POST /admin/keys, then remove API_KEYS_EXTRA`;
+}
+
 export interface ResolvedApiKey {
   key: string;
   /** Where the key came from; `generated` means it was just created and must be shown once. */

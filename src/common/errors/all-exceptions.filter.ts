@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { anthropicErrorBody, anthropicStatus, isAnthropicPath } from './anthropic-error';
 import { AppError } from './app-errors';
 import { isOllamaPath, ollamaErrorBody } from './ollama-error';
 import { isOpenAiPath, openAiErrorBody } from './openai-error';
@@ -79,9 +80,10 @@ function bytes(count: number): string {
 
 /**
  * The one exception filter. Once a response has started (an SSE stream), it does nothing:
- * the stream reports its own errors as `event: error`. Under `/v1/` (the OpenAI-compatible
- * routes) the same status and message go out in OpenAI's error shape, under `/api/` (Ollama's
- * native routes) in Ollama's `{"error": "…"}`.
+ * the stream reports its own errors as `event: error`. Under `/v1/messages` (Anthropic's
+ * Messages API) the same message goes out in Anthropic's error shape (an unavailable backend as
+ * its 529), under the rest of `/v1/` (the OpenAI-compatible routes) in OpenAI's, under `/api/`
+ * (Ollama's native routes) in Ollama's `{"error": "…"}`.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -96,10 +98,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (reply.sent || reply.raw.headersSent) return;
     if (retryAfterSeconds !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
-    void reply.status(body.statusCode).send(this.dialect(request?.url, exception, body));
+    const status = isAnthropicPath(request?.url) ? anthropicStatus(exception, body.statusCode) : body.statusCode;
+    void reply.status(status).send(this.dialect(request?.url, exception, body));
   }
 
   private dialect(url: string | undefined, exception: unknown, body: ErrorBody): unknown {
+    // Before the OpenAI branch: `/v1/messages` is under `/v1/` but speaks Anthropic's dialect.
+    if (isAnthropicPath(url)) return anthropicErrorBody(exception, body);
     if (isOpenAiPath(url)) return openAiErrorBody(exception, body);
     if (isOllamaPath(url)) return ollamaErrorBody(exception, body);
     return body;

@@ -6,6 +6,7 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input: the message names the field.',
   401: 'Missing or invalid API key.',
   404: 'Not found (for chat: the model does not exist on the backend; the message is the backend\'s).',
+  409: 'Conflicts with what is stored (e.g. the name is taken).',
   413: 'The prompt (or the body) is larger than allowed.',
   429: "Rate limited (the key's requests per minute, or too many wrong keys from this address): retry after the number of seconds in Retry-After.",
   502: 'The model backend answered with an error.',

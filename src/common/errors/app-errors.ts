@@ -67,6 +67,11 @@ export class NotFoundError extends AppError {
   readonly status = 404;
 }
 
+/** The request clashes with what is stored (a name already taken). */
+export class ConflictError extends AppError {
+  readonly status = 409;
+}
+
 export class PayloadTooLargeError extends AppError {
   readonly status = 413;
 }

@@ -1,6 +1,6 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import { Cancellation, CancelSignal } from '../async/cancellation';
-import { ClientClosedError } from '../errors/app-errors';
+import { BackendUnavailableError, ClientClosedError } from '../errors/app-errors';
 
 /**
  * Fires when the process starts shutting down. Long-lived work that would hold the shutdown
@@ -18,6 +18,14 @@ export class ShutdownSignal {
 
   get active(): boolean {
     return this.cancellation.aborted;
+  }
+
+  /**
+   * What a stream that failed with `error` reports: when the shutdown ended it (its client had
+   * not left), a 503 with Retry-After, so the client retries once Vega is back; else the error.
+   */
+  failureOf(error: unknown, client: CancelSignal): unknown {
+    return this.active && !client.aborted ? new BackendUnavailableError('Vega is shutting down', { retryAfterSeconds: 5 }) : error;
   }
 
   begin(): void {

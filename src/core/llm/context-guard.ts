@@ -111,26 +111,33 @@ export class ContextGuard {
     const context = details && contextOf(options, details, this.settings.defaultNumCtx);
     if (!context) return { request, model, estimate };
     const room = answerRoom(options);
-    const needed = estimate + room;
+    if (estimate + room <= context.numCtx) return { request, model, estimate };
+    // `num_predict` caps the answer; it is not a length the answer needs. Ollama reads a prompt
+    // that fits whole and ends the answer where the context ends, so what must fit is the
+    // prompt and a short answer; the whole `num_predict` only when the context can be raised.
+    const needed = estimate + Math.min(room, MIN_ANSWER_TOKENS);
+    const raise = this.settings.overflow === 'raise_num_ctx' && context.source !== 'options.num_ctx';
+    const cap = raise ? Math.min(this.settings.maxNumCtx, details!.contextLength ?? Infinity) : context.numCtx;
+    const numCtx = Math.min(Math.ceil((estimate + room) / NUM_CTX_STEP) * NUM_CTX_STEP, cap);
+    if (raise && numCtx > context.numCtx && needed <= numCtx) {
+      return { request: { ...request, options: { ...options, num_ctx: numCtx } }, model, estimate };
+    }
     if (needed <= context.numCtx) return { request, model, estimate };
-    const tooLong = `the prompt is about ${estimate} tokens (estimated) and the answer needs ${room} more, but the context of ${model} is ${context.numCtx} tokens (${context.source})`;
-    if (this.settings.overflow === 'raise_num_ctx' && context.source !== 'options.num_ctx') {
-      const cap = Math.min(this.settings.maxNumCtx, details!.contextLength ?? Infinity);
-      if (needed <= cap) {
-        const numCtx = Math.min(Math.ceil(needed / NUM_CTX_STEP) * NUM_CTX_STEP, cap);
-        return { request: { ...request, options: { ...options, num_ctx: numCtx } }, model, estimate };
-      }
+    const answer = Math.min(room, MIN_ANSWER_TOKENS);
+    const tooLong = `the prompt is about ${estimate} tokens (estimated) and the answer needs at least ${answer} more, but the context of ${model} is ${context.numCtx} tokens (${context.source})`;
+    const shorten = `shorten the ${param === 'prompt' ? 'prompt' : 'conversation'}`;
+    if (raise) {
       throw new ContextLengthExceededError(
         estimate,
         context.numCtx,
-        `${capitalized(tooLong)}; a context of ${needed} tokens would be needed, more than ${cap} (${cap === this.settings.maxNumCtx ? 'CONTEXT_MAX_NUM_CTX' : "the model's trained context length"}): shorten the ${param === 'prompt' ? 'prompt' : 'conversation'}`,
+        `${capitalized(tooLong)}; a context of ${needed} tokens would be needed, more than ${cap} (${cap === this.settings.maxNumCtx ? 'CONTEXT_MAX_NUM_CTX' : "the model's trained context length"}): ${shorten}`,
         param,
       );
     }
     throw new ContextLengthExceededError(
       estimate,
       context.numCtx,
-      `${capitalized(tooLong)}: shorten the ${param === 'prompt' ? 'prompt' : 'conversation'}, or give the model a larger context (options.num_ctx, PARAMETER num_ctx in its Modelfile, or CONTEXT_OVERFLOW=raise_num_ctx); Ollama would silently drop ${param === 'prompt' ? 'part of the prompt' : 'the oldest messages'}`,
+      `${capitalized(tooLong)}: ${shorten}, or give the model a larger context (options.num_ctx, PARAMETER num_ctx in its Modelfile, or CONTEXT_OVERFLOW=raise_num_ctx); Ollama would silently drop ${param === 'prompt' ? 'part of the prompt' : 'the oldest messages'}`,
       param,
     );
   }
@@ -177,7 +184,7 @@ export function contextOf(
   return undefined;
 }
 
-/** Tokens kept free for the answer (and reserved for it by a key's limits): `num_predict` when the request caps the answer, else a minimum. */
+/** The room the answer may take (and a key's limits reserve for it): `num_predict` when the request caps the answer, else a minimum. */
 export function answerRoom(options: Record<string, unknown>): number {
   const numPredict = options.num_predict;
   return typeof numPredict === 'number' && numPredict > 0 ? numPredict : MIN_ANSWER_TOKENS;

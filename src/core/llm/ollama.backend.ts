@@ -1,4 +1,4 @@
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Agent, request } from 'undici';
 import type Dispatcher from 'undici/types/dispatcher';
 import type { CancelSignal } from '../../common/async/cancellation';
 import {
@@ -23,6 +23,8 @@ import {
   OllamaHosts,
 } from './llm-backend';
 import { HostDownError, HostRequest, OllamaHostCatalog } from './ollama-hosts';
+import { closedBeforeAnswering, closedByPeer, isConnectError } from './transport/connect-errors';
+import { describeNetworkError } from '../outbound/network-errors';
 import { LineTooLongError, lineTooLong, MalformedLineError, NdjsonDecoder } from './ndjson';
 import { LineReaderOptions, OllamaLine, OllamaLineReader, ollamaChatBody, ollamaGenerateBody } from './ollama-wire';
 
@@ -55,18 +57,6 @@ export function ollamaTokenLine(line: string): OllamaLine | undefined {
   }
 }
 
-const CONNECT_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-]);
 
 /**
  * Ollama over its REST API (`/api/chat`, NDJSON streaming) with undici: one keep-alive
@@ -80,7 +70,7 @@ export class OllamaBackend extends LlmBackend {
   private readonly hosts: OllamaHostCatalog;
   private readonly streamErrors: StreamErrors = {
     isConnectError,
-    failed: (error) => new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error }),
+    failed: (error) => new BackendError(`Ollama request failed: ${describeNetworkError(error)}`, { cause: error }),
     http: ollamaErrorFor,
     unreachable: (lastError) => this.unreachable(lastError),
     closed: (base, error) => closedBeforeAnswering('Ollama', base, error),
@@ -232,7 +222,7 @@ export class OllamaBackend extends LlmBackend {
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       if (closedByPeer(error)) throw closedBeforeAnswering('Ollama', base, error);
-      if (!isConnectError(error)) throw new BackendError(`Ollama request failed: ${describe(error)}`, { cause: error });
+      if (!isConnectError(error)) throw new BackendError(`Ollama request failed: ${describeNetworkError(error)}`, { cause: error });
       throw new HostDownError(base, error);
     }
     if (response.statusCode === 200) return response;
@@ -241,7 +231,7 @@ export class OllamaBackend extends LlmBackend {
 
   private unreachable(lastError: unknown): BackendUnavailableError {
     const hosts = this.baseUrls.join(', ');
-    return new BackendUnavailableError(`Ollama is unreachable at ${hosts} (${describe(lastError)}); is it running?`, {
+    return new BackendUnavailableError(`Ollama is unreachable at ${hosts} (${describeNetworkError(lastError)}); is it running?`, {
       retryable: true,
       retryAfterSeconds: 5,
       cause: lastError,
@@ -253,7 +243,7 @@ export class OllamaBackend extends LlmBackend {
     if (error instanceof AppError) return error;
     if (error instanceof LineTooLongError) return new BackendError(lineTooLong('Ollama', error.limitBytes));
     if (error instanceof MalformedLineError) return new BackendError(error.message);
-    return new BackendError(`Connection to Ollama was lost mid-stream (${describe(error)})`, {
+    return new BackendError(`Connection to Ollama was lost mid-stream (${describeNetworkError(error)})`, {
       retryable: true,
       cause: error,
     });
@@ -323,44 +313,4 @@ export function ollamaErrorFor(status: number, text: string): AppError {
   if (status >= 500) return new BackendError(`Ollama error (HTTP ${status}): ${message}`, { retryable: true, ...own });
   if (status >= 400) return new BackendRejectedError(`Ollama rejected the request: ${message}`, own);
   return new BackendError(`Unexpected response from Ollama (HTTP ${status})`);
-}
-
-export function isConnectError(error: unknown): boolean {
-  const code = (error as { code?: string } | null)?.code;
-  if (code && CONNECT_ERROR_CODES.has(code)) return true;
-  return error instanceof undiciErrors.ConnectTimeoutError || error instanceof undiciErrors.SocketError;
-}
-
-/**
- * Whether a request made with undici's `request()` failed because the host closed a connection
- * it had accepted (the stream path knows this exactly, from whether the request was sent).
- */
-export function closedByPeer(error: unknown): boolean {
-  return (error as { code?: string } | null)?.code === 'UND_ERR_SOCKET';
-}
-
-/** A host that took the request and hung up without an answer: up but failing, so a retry may help. */
-export function closedBeforeAnswering(name: string, base: string, error: unknown): BackendError {
-  return new BackendError(`${name} at ${base} closed the connection before answering`, { retryable: true, cause: error });
-}
-
-const FRIENDLY: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'DNS lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
-  UND_ERR_SOCKET: 'socket closed',
-};
-
-/** A short human reason for a network error, looking through AggregateError and `cause`. */
-export function describe(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
-  const code = (error as { code?: string } | null)?.code;
-  if (code && FRIENDLY[code]) return FRIENDLY[code];
-  const cause = (error as { cause?: unknown } | null)?.cause;
-  if (cause) return describe(cause);
-  return error instanceof Error ? error.message : String(error);
 }

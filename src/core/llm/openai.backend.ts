@@ -20,7 +20,8 @@ import {
   LlmBackend,
   ModelDetails,
 } from './llm-backend';
-import { closedBeforeAnswering, closedByPeer, describe, isConnectError } from './ollama.backend';
+import { closedBeforeAnswering, closedByPeer, isConnectError } from './transport/connect-errors';
+import { describeNetworkError } from '../outbound/network-errors';
 import { LineTooLongError, lineTooLong } from './ndjson';
 import { chatCompletionBody, completionBody } from './openai-request';
 import { ChatEventReader, CompletionEventReader, errorOf, SERVER } from './openai-stream';
@@ -44,7 +45,7 @@ export class OpenAiBackend extends LlmBackend {
   private readonly targets: DispatchTarget[];
   private readonly streamErrors: StreamErrors = {
     isConnectError,
-    failed: (error) => new BackendError(`Request to ${NAME} failed: ${describe(error)}`, { cause: error }),
+    failed: (error) => new BackendError(`Request to ${NAME} failed: ${describeNetworkError(error)}`, { cause: error }),
     http: openAiErrorFor,
     unreachable: (lastError) => this.unreachable(lastError),
     closed: (base, error) => closedBeforeAnswering(capital(NAME), base, error),
@@ -167,7 +168,7 @@ export class OpenAiBackend extends LlmBackend {
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         if (closedByPeer(error)) throw closedBeforeAnswering(capital(NAME), base, error);
-        if (!isConnectError(error)) throw new BackendError(`Request to ${NAME} failed: ${describe(error)}`, { cause: error });
+        if (!isConnectError(error)) throw new BackendError(`Request to ${NAME} failed: ${describeNetworkError(error)}`, { cause: error });
         lastError = error;
         continue;
       }
@@ -186,7 +187,7 @@ export class OpenAiBackend extends LlmBackend {
 
   private unreachable(lastError: unknown): BackendUnavailableError {
     return new BackendUnavailableError(
-      `${capital(NAME)} is unreachable at ${this.baseUrls.join(', ')} (${describe(lastError)}); is it running?`,
+      `${capital(NAME)} is unreachable at ${this.baseUrls.join(', ')} (${describeNetworkError(lastError)}); is it running?`,
       { retryable: true, retryAfterSeconds: 5, cause: lastError },
     );
   }
@@ -195,7 +196,7 @@ export class OpenAiBackend extends LlmBackend {
     if (signal.aborted) return signal.reason;
     if (error instanceof AppError) return error;
     if (error instanceof LineTooLongError) return new BackendError(lineTooLong(capital(NAME), error.limitBytes));
-    return new BackendError(`Connection to ${NAME} was lost mid-stream (${describe(error)})`, { retryable: true, cause: error });
+    return new BackendError(`Connection to ${NAME} was lost mid-stream (${describeNetworkError(error)})`, { retryable: true, cause: error });
   }
 }
 

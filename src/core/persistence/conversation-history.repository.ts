@@ -27,6 +27,8 @@ export interface ConversationRecord {
 export interface ConversationExchange extends ConversationRecord {
   request: StoredRequest | null;
   answer: StoredAnswer | null;
+  /** The `resp_…` id of a Responses API exchange (`/v1/responses`); null for the other routes. */
+  responseId: string | null;
 }
 
 /** A search hit: the row, a short extract around the matches, and its relevance. */
@@ -95,6 +97,11 @@ export abstract class ConversationHistoryRepository {
   abstract findById(id: number): Promise<ConversationRecord | null>;
   /** The exchange in full (`findById` plus request and answer). */
   abstract findExchange(id: number): Promise<ConversationExchange | null>;
+  /**
+   * The exchange in full that answered a Responses API request under this `resp_…` id; with
+   * `ownedBy`, only when that key made it (or no key did: an imported or CLI exchange).
+   */
+  abstract findByResponseId(responseId: string, ownedBy?: string): Promise<ConversationExchange | null>;
   /** Returns false when there was no such row. */
   abstract delete(id: number): Promise<boolean>;
   /** Applies the changes and returns the updated row, or null when there is no such row. */
@@ -104,6 +111,10 @@ export abstract class ConversationHistoryRepository {
   /** The highest id in use (0 when empty). */
   abstract maxId(): Promise<number>;
   abstract count(): Promise<number>;
-  /** Inserts the rows in one transaction (new ids, in order); returns how many. */
+  /**
+   * Inserts the rows in one transaction (new ids, in order); returns how many. A row whose
+   * `responseId` the database already holds (the same export imported twice) comes in without
+   * it: response ids are unique, and the first copy keeps answering to it.
+   */
   abstract importMany(rows: ImportedConversation[]): Promise<number>;
 }

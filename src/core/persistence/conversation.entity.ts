@@ -79,6 +79,10 @@ export class ConversationEntity {
   @Column({ name: 'tool_text', type: 'text', nullable: true })
   toolText!: string | null;
 
+  /** The `resp_…` id of an exchange of OpenAI's Responses API; null for every other exchange. */
+  @Column({ name: 'response_id', type: 'text', nullable: true })
+  responseId!: string | null;
+
   /** The key that made the exchange (a bootstrap key's `primary`, `extra-1`…, or a managed key's id); null without one. */
   @Column({ name: 'key_id', type: 'text', nullable: true })
   keyId!: string | null;

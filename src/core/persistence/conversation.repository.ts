@@ -19,6 +19,8 @@ export interface NewExchange {
   request?: StoredRequest;
   /** The whole answer as far as it went (`storedAnswer()`, `storedEmbeddingAnswer()`). */
   answer?: StoredAnswer;
+  /** The `resp_…` id of a Responses API exchange (`/v1/responses`); absent for the other routes. */
+  responseId?: string | null;
   /** The key that made it; absent: the caller's (`CallerContext`), if any. */
   keyId?: string | null;
   /** The backend's time spent generating, in ms; absent: unknown. */

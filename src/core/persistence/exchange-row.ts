@@ -17,6 +17,7 @@ export const EXCHANGE_COLUMNS = [
   'request',
   'answer',
   'tool_text',
+  'response_id',
   'key_id',
   'model_ms',
 ] as const;
@@ -38,6 +39,7 @@ export function exchangeValues(exchange: NewExchange): unknown[] {
     exchange.request ? JSON.stringify(exchange.request) : null,
     exchange.answer ? JSON.stringify(exchange.answer) : null,
     toolSearchText(exchange.request, exchange.answer),
+    exchange.responseId ?? null,
     exchange.keyId ?? null,
     exchange.modelMs ?? null,
   ];

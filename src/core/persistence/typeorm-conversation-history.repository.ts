@@ -53,6 +53,7 @@ const IMPORT_COLUMNS = [
   'request',
   'answer',
   'tool_text',
+  'response_id',
 ] as const;
 const IMPORT_PLACEHOLDERS = `(${IMPORT_COLUMNS.map(() => '?').join(', ')})`;
 /** SQLite's historical limit of 999 bound values per statement. */
@@ -78,12 +79,13 @@ const importValues = (row: ImportedConversation): unknown[] => [
   row.request ? JSON.stringify(row.request) : null,
   row.answer ? JSON.stringify(row.answer) : null,
   toolSearchText(row.request ?? undefined, row.answer ?? undefined),
+  row.responseId,
 ];
 
 type Row = Omit<ConversationRecord, 'reviewed'> & { reviewed: number };
 /** The whole exchange besides the row: its request and answer as stored JSON text. */
-const WHOLE = 'c.request, c.answer';
-type ExchangeRow = Row & { request: string | null; answer: string | null };
+const WHOLE = 'c.request, c.answer, c.response_id AS responseId';
+type ExchangeRow = Row & { request: string | null; answer: string | null; responseId: string | null };
 
 /**
  * SQLite adapter of the read side. Plain history walks the primary key (or
@@ -174,6 +176,13 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     return rows.length > 0 ? toExchange(rows[0]) : null;
   }
 
+  async findByResponseId(responseId: string, ownedBy?: string): Promise<ConversationExchange | null> {
+    const owner = ownedBy === undefined ? '' : ' AND (c.key_id IS NULL OR c.key_id = ?)';
+    const params = ownedBy === undefined ? [responseId] : [responseId, ownedBy];
+    const rows: ExchangeRow[] = await this.query(`SELECT ${COLUMNS}, ${WHOLE} FROM conversations c WHERE c.response_id = ?${owner}`, params);
+    return rows.length > 0 ? toExchange(rows[0]) : null;
+  }
+
   async delete(id: number): Promise<boolean> {
     return (await this.changes(`DELETE FROM conversations WHERE id = ?`, [id])) === 1;
   }
@@ -215,18 +224,19 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     return this.health.guard(this.importInOneTransaction(rows));
   }
 
-  private async importInOneTransaction(rows: ImportedConversation[]): Promise<number> {
-    if (rows.length === 0) return 0;
+  private async importInOneTransaction(given: ImportedConversation[]): Promise<number> {
+    if (given.length === 0) return 0;
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.startTransaction();
+      const rows = await withoutTakenResponseIds(given, (sql, params) => runner.query(sql, params));
       for (let start = 0; start < rows.length; start += IMPORT_ROWS_PER_STATEMENT) {
         const chunk = rows.slice(start, start + IMPORT_ROWS_PER_STATEMENT);
         const placeholders = chunk.map(() => IMPORT_PLACEHOLDERS).join(', ');
         await runner.query(`INSERT INTO conversations (${IMPORT_COLUMNS.join(', ')}) VALUES ${placeholders}`, chunk.flatMap(importValues));
       }
       await runner.commitTransaction();
-      return rows.length;
+      return given.length;
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction();
       throw error;
@@ -279,8 +289,29 @@ function conditions(filter: HistoryFilter) {
 const whereSql = (clauses: string[]) => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '');
 const andSql = (clauses: string[]) => clauses.map((clause) => `AND ${clause}`).join(' ');
 
-function toExchange({ request, answer, ...row }: ExchangeRow): ConversationExchange {
-  return { ...toRecord(row), request: parseJson(request), answer: parseJson(answer) };
+function toExchange({ request, answer, responseId, ...row }: ExchangeRow): ConversationExchange {
+  return { ...toRecord(row), request: parseJson(request), answer: parseJson(answer), responseId: responseId ?? null };
+}
+
+/** The rows with each response id the database (or an earlier row of the import) already holds set to null. */
+async function withoutTakenResponseIds(
+  rows: ImportedConversation[],
+  query: (sql: string, params: unknown[]) => Promise<{ response_id: string }[]>,
+): Promise<ImportedConversation[]> {
+  const ids = [...new Set(rows.flatMap((row) => (row.responseId ? [row.responseId] : [])))];
+  if (ids.length === 0) return rows;
+  const taken = new Set<string>();
+  for (let start = 0; start < ids.length; start += 500) {
+    const chunk = ids.slice(start, start + 500);
+    const found = await query(`SELECT response_id FROM conversations WHERE response_id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+    for (const { response_id } of found) taken.add(response_id);
+  }
+  return rows.map((row) => {
+    if (!row.responseId) return row;
+    if (taken.has(row.responseId)) return { ...row, responseId: null };
+    taken.add(row.responseId);
+    return row;
+  });
 }
 
 function toRecord(row: Row): ConversationRecord {

@@ -5,6 +5,7 @@ import { EXCHANGE_KINDS } from '../../core/persistence/stored-exchange';
 import { toStoredTs } from '../history/history.service';
 import { parseExportedAnswer, parseExportedRequest } from './exchange-import';
 
+const RESPONSE_ID = /^resp_[A-Za-z0-9]{1,64}$/;
 const STORED_TS = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,3})?$/;
 
 /**
@@ -47,6 +48,8 @@ export function parseExportLine(line: string, lineNumber: number): ImportedConve
   }
   const sessionId = text('session_id', false);
   if (sessionId !== null && sessionId.length > 64) fail('session_id must be at most 64 characters');
+  const responseId = text('response_id', false);
+  if (responseId !== null && !RESPONSE_ID.test(responseId)) fail('response_id must be "resp_" and 1 to 64 letters or digits');
   return {
     ts: timestamp(row.ts, fail),
     prompt: text('prompt', true)!,
@@ -66,6 +69,7 @@ export function parseExportLine(line: string, lineNumber: number): ImportedConve
     kind: oneOf('kind', EXCHANGE_KINDS, 'chat'),
     request: parseExportedRequest(row.request, fail),
     answer: parseExportedAnswer(row.answer, fail),
+    responseId,
   };
 }
 

@@ -15,9 +15,9 @@ export class AuditController {
 
   @Get('audit')
   @ApiOperation({
-    summary: 'The audit log of model management',
+    summary: 'The audit log of model and key management',
     description:
-      'Every call to /api/pull, /api/push, /api/create, /api/copy, /api/delete and /api/blobs/…: when, which key, route, models, outcome (ok, error, aborted) with the HTTP status, duration and a short detail. Newest first, paged with `limit` and `cursor`.',
+      'Every call to /api/pull, /api/push, /api/create, /api/copy, /api/delete and /api/blobs/…, and every change to a managed key (/admin/keys, `vega keys`): when, which key, route, models, outcome (ok, error, aborted) with the HTTP status, duration and a short detail. Newest first, paged with `limit` and `cursor`.',
   })
   @ApiOkResponse({ type: AuditPageDto })
   async list(@Query() query: AuditQueryDto): Promise<AuditPageDto> {

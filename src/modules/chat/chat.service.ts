@@ -11,6 +11,7 @@ import type { BackendTimings, ChatMessage, OutputFormat, ThinkSetting, TokenLogp
 import { ImageResolver } from '../../core/llm/image-input';
 import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
+import { StopSequenceWatch } from './stop-sequences';
 
 /** An image as the client gave it (a data URL or base64) and the name of its field, for errors. */
 export interface ImageSource {
@@ -63,6 +64,8 @@ export interface ChatResult {
   timings?: BackendTimings;
   /** Why the backend said it stopped, in its own words (Ollama's `load`, `unload`, `stop`…), when it said. */
   doneReason?: string;
+  /** The stop sequence that ended the answer, when the chat watched for them (`PreparedChat.stopSequences`). */
+  stopSequence?: string;
 }
 
 /** A validated request, ready to run: what is checked before a stream's headers go out. */
@@ -78,6 +81,14 @@ export interface PreparedChat {
   check?: (answer: { text: string; toolCalls: ToolCall[] }) => void;
   /** false: the response cache is neither read nor filled for this chat (see `CallPolicy`). */
   cache?: boolean;
+  /** The `resp_…` id the exchange answers under (OpenAI's Responses API), stored with it. */
+  responseId?: string;
+  /**
+   * Stop sequences the chat watches for itself instead of the backend (which would hide which
+   * one was hit): the answer ends before the first one found, the generation is stopped, and
+   * the result names it. Leave them out of `request.options.stop`.
+   */
+  stopSequences?: readonly string[];
 }
 
 /** The answer as it streams: text, reasoning and tool calls in the order the model gave them, then `done`. */
@@ -144,6 +155,7 @@ export class ChatService {
     let chunks = 0;
     let ttftMs: number | null = null;
     let stored = false;
+    const watch = chat.stopSequences?.length ? new StopSequenceWatch(chat.stopSequences) : undefined;
     const finish = (status: ConversationStatus, usage: ChatUsage | null, finishReason?: FinishReason, timings?: BackendTimings) => {
       stored = true;
       return this.store(chat, answer, { status, usage, finishReason, modelMs: modelTimeMs(timings) }, started, ttftMs);
@@ -151,6 +163,11 @@ export class ChatService {
     try {
       for await (const event of this.llm.stream(chat.request, signal, { cache: chat.cache })) {
         if (event.type === 'done') {
+          const held = watch?.flush();
+          if (held) {
+            answer.text += held;
+            yield { type: 'token', text: held };
+          }
           chat.check?.(answer);
           const finishReason = answer.finishReason(event.doneReason);
           const result = await finish(event.cached ? 'cached' : 'ok', event.usage, finishReason, event.timings);
@@ -170,14 +187,22 @@ export class ChatService {
         }
         chunks += 1;
         if (event.logprobs) (answer.logprobs ??= []).push(...event.logprobs);
+        const seen = watch?.push(event.text);
+        const token = seen ? { type: 'token' as const, text: seen.text } : event;
         const room = maxChars - answer.text.length;
-        if (event.text.length <= room) {
-          answer.text += event.text;
-          yield event;
-          continue;
+        if (token.text.length <= room) {
+          answer.text += token.text;
+          // Text held back by the watch leaves nothing to send now; an unwatched token goes on as it came.
+          if (token.text || !seen) yield token;
+          if (!seen?.hit) continue;
+          // A stop sequence: the answer ends before it, and the generation is stopped upstream.
+          chat.check?.(answer);
+          const result = await finish('ok', { promptTokens: 0, completionTokens: chunks }, 'stop');
+          yield { type: 'done', result: { ...result, cached: false, finishReason: 'stop', stopSequence: seen.hit } };
+          return;
         }
         // Over the limit: send what fits plus "…", and stop the generation upstream.
-        const tail = cutAt(event.text, room) + ELLIPSIS;
+        const tail = cutAt(token.text, room) + ELLIPSIS;
         answer.text += tail;
         yield { type: 'token', text: tail };
         chat.check?.(answer);
@@ -231,6 +256,7 @@ export class ChatService {
       kind: 'chat',
       request: storedRequest(chat.request),
       answer: storedAnswer({ response, thinking: answer.thinking, toolCalls: answer.toolCalls, finishReason }),
+      ...(chat.responseId ? { responseId: chat.responseId } : {}),
     });
     return {
       response,

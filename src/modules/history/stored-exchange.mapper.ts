@@ -20,6 +20,7 @@ export function toExchangeDto(exchange: ConversationExchange): ConversationExcha
     kind: exchange.kind,
     request: exchange.request ? toRequestDto(exchange.request) : null,
     answer: exchange.answer ? toAnswerDto(exchange.answer) : null,
+    response_id: exchange.responseId,
   };
 }
 

@@ -3,7 +3,7 @@ import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nes
 import type { FastifyReply } from 'fastify';
 import { CancelSignal, firstOf } from '../../common/async/cancellation';
 import { describeError } from '../../common/errors/all-exceptions.filter';
-import { BackendUnavailableError, ClientClosedError } from '../../common/errors/app-errors';
+import { ClientClosedError } from '../../common/errors/app-errors';
 import { ollamaErrorBody } from '../../common/errors/ollama-error';
 import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
@@ -112,7 +112,7 @@ export class OllamaController {
     } catch (error) {
       const writer = error instanceof StreamFailure ? error.ndjson : undefined;
       const cause = error instanceof StreamFailure ? error.cause : error;
-      const failure = this.shutdown?.active && !client.aborted ? new BackendUnavailableError('Vega is shutting down', { retryAfterSeconds: 5 }) : cause;
+      const failure = this.shutdown ? this.shutdown.failureOf(cause, client) : cause;
       if (!writer?.started) throw failure;
       if (!(failure instanceof ClientClosedError)) await writer.line(ollamaErrorBody(failure, describeError(failure).body));
       writer.end();

@@ -26,8 +26,11 @@ export function openAiChatBodyLimit(imageMaxBytes: number): number {
 /** The other routes with the conversation's room (no images): up to 2048 texts to embed, a long prompt. */
 const TEXT_BODY_ROUTES = ['/v1/embeddings', '/v1/completions'];
 
-/** Gives the chat completions route (and the other /v1 POST routes) its own body limit; call before `app.init()` registers routes. */
+/**
+ * Gives the chat completions route (and the other /v1 POST routes) its own body limit; call before `app.init()` registers routes.
+ * `/v1/responses` carries a whole conversation with images the same way.
+ */
 export function raiseOpenAiChatBodyLimit(app: NestFastifyApplication): void {
-  raiseBodyLimit(app, ['/v1/chat/completions'], openAiChatBodyLimit(app.get(AppConfig).images.maxBytes));
+  raiseBodyLimit(app, ['/v1/chat/completions', '/v1/responses'], openAiChatBodyLimit(app.get(AppConfig).images.maxBytes));
   raiseBodyLimit(app, TEXT_BODY_ROUTES, OPENAI_CHAT_CONVERSATION_BYTES);
 }

@@ -3,7 +3,7 @@ import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiT
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { describeError } from '../../common/errors/all-exceptions.filter';
-import { BackendUnavailableError, ClientClosedError } from '../../common/errors/app-errors';
+import { ClientClosedError } from '../../common/errors/app-errors';
 import { openAiErrorBody } from '../../common/errors/openai-error';
 import { CancelSignal, firstOf } from '../../common/async/cancellation';
 import { clientGone } from '../../common/http/client-gone';
@@ -112,7 +112,7 @@ export class OpenAiChatController {
         await sse.data(DONE_FRAME);
       }
     } catch (error) {
-      const failure = this.shutdown?.active && !client.aborted ? new BackendUnavailableError('Vega is shutting down', { retryAfterSeconds: 5 }) : error;
+      const failure = this.shutdown ? this.shutdown.failureOf(error, client) : error;
       if (!sse) throw failure;
       if (!(failure instanceof ClientClosedError)) await sse.data(openAiErrorBody(failure, describeError(failure).body));
     } finally {

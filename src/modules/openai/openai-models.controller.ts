@@ -16,7 +16,8 @@ const DETAILS_WAIT_MS = 3_000;
 const DETAILS_CONCURRENCY = 4;
 
 /**
- * `GET /v1/models` and `GET /v1/models/{id}`: the backend's models in OpenAI's shape, plus what
+ * `GET /v1/models` and `GET /v1/models/{id}`: the backend's models in OpenAI's shape and
+ * Anthropic's at once (each SDK reads its own fields, so both list models on one route), plus what
  * the backend tells of each (capabilities, trained context length) as extra fields, which the
  * OpenAI SDKs keep and ignore. The details come from `LlmService.modelDetails`, cached for a minute.
  */
@@ -32,7 +33,7 @@ export class OpenAiModelsController {
   @ApiOperation({
     summary: 'List models (OpenAI-compatible)',
     description:
-      "The backend's models (Ollama `/api/tags`) as OpenAI's model list, sorted by name, each with `capabilities` (`completion`, `embedding`, `tools`, `vision`, `thinking`, `insert`…) and `context_length` when the backend reports them (Ollama `/api/show`, cached for a minute).",
+      "The backend's models (Ollama `/api/tags`) as OpenAI's model list and Anthropic's at once (`type`, `display_name`, `created_at`, `has_more`, `first_id`, `last_id`; one page: Anthropic's `limit`/`after_id` are not needed), sorted by name, each with `capabilities` (`completion`, `embedding`, `tools`, `vision`, `thinking`, `insert`…) and `context_length` when the backend reports them (Ollama `/api/show`, cached for a minute).",
   })
   @ApiOkResponse({ type: OpenAiModelListDto })
   @ApiOpenAiErrors(401, 429, 502, 503, 504)
@@ -40,7 +41,8 @@ export class OpenAiModelsController {
     const signal = clientGoneSignal(reply);
     const { models } = await this.models.list(signal);
     const details = await mapLimit(models, DETAILS_CONCURRENCY, (model) => this.detailsOf(model.name, signal));
-    return { object: 'list', data: models.map((model, index) => this.toDto(model, details[index])) };
+    const data = models.map((model, index) => this.toDto(model, details[index]));
+    return { object: 'list', data, has_more: false, first_id: data.at(0)?.id ?? null, last_id: data.at(-1)?.id ?? null };
   }
 
   @Get(':id')
@@ -67,11 +69,15 @@ export class OpenAiModelsController {
 
   private toDto(model: BackendModel, details: ModelDetails | undefined): OpenAiModelDto {
     const modified = model.modifiedAt === undefined ? Number.NaN : Date.parse(model.modifiedAt);
+    const created = Number.isFinite(modified) ? Math.floor(modified / 1000) : 0;
     return {
       id: model.name,
       object: 'model',
-      created: Number.isFinite(modified) ? Math.floor(modified / 1000) : 0,
+      created,
       owned_by: this.llm.backend.kind,
+      type: 'model',
+      display_name: model.name,
+      created_at: new Date(created * 1000).toISOString().replace('.000Z', 'Z'),
       ...(details?.capabilities ? { capabilities: details.capabilities } : {}),
       ...(details?.contextLength ? { context_length: details.contextLength } : {}),
     };

@@ -13,7 +13,8 @@ import { BackendError, InvalidInputError } from '../../common/errors/app-errors'
  * `format` keywords are not checked (ajv-formats is not a dependency; Ollama ignores them too).
  */
 
-const SCHEMA_FIELD = 'response_format.json_schema.schema';
+/** Where the schema sits in a chat completion request; the Responses API has it at `text.format`. */
+const CHAT_SCHEMA_FIELD = 'response_format.json_schema';
 /** Compiled validators by schema text: a client sends the same schema with every request. */
 const compiled = new Map<string, ValidateFunction>();
 const MAX_COMPILED = 100;
@@ -29,8 +30,8 @@ function engineFor(schema: Record<string, unknown>): Ajv {
   return engines.draft7;
 }
 
-/** A validator for `schema`; a schema ajv cannot compile is the client's error, naming the field. */
-export function strictValidator(schema: Record<string, unknown>): ValidateFunction {
+/** A validator for `schema`; a schema ajv cannot compile is the client's error, naming the field (`<field>.schema`). */
+export function strictValidator(schema: Record<string, unknown>, field = CHAT_SCHEMA_FIELD): ValidateFunction {
   const key = JSON.stringify(schema);
   const known = compiled.get(key);
   if (known) return known;
@@ -38,27 +39,27 @@ export function strictValidator(schema: Record<string, unknown>): ValidateFuncti
   try {
     validate = engineFor(schema).compile(schema);
   } catch (error) {
-    throw new InvalidInputError(`${SCHEMA_FIELD} is not a valid JSON Schema: ${(error as Error).message}`, { param: SCHEMA_FIELD });
+    throw new InvalidInputError(`${field}.schema is not a valid JSON Schema: ${(error as Error).message}`, { param: `${field}.schema` });
   }
   if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
   compiled.set(key, validate);
   return validate;
 }
 
-/** Throws when `text` is not JSON that `validate` accepts. */
-export function checkStrictOutput(validate: ValidateFunction, text: string): void {
+/** Throws when `text` is not JSON that `validate` accepts; `field` is where the request holds the schema. */
+export function checkStrictOutput(validate: ValidateFunction, text: string, field = CHAT_SCHEMA_FIELD): void {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw invalid(`the model's answer is not JSON${text.length === 0 ? ' (it is empty)' : ''}`);
+    throw invalid(`the model's answer is not JSON${text.length === 0 ? ' (it is empty)' : ''}`, field);
   }
   if (validate(value)) return;
   const first = validate.errors?.[0];
   const where = first?.instancePath ? ` at ${first.instancePath}` : '';
-  throw invalid(`the model's answer does not follow the schema${where}: ${first?.message ?? 'invalid'}`);
+  throw invalid(`the model's answer does not follow the schema${where}: ${first?.message ?? 'invalid'}`, field);
 }
 
-function invalid(reason: string): BackendError {
-  return new BackendError(`${reason} (response_format.json_schema.strict is true)`, { param: 'response_format', code: 'invalid_model_output' });
+function invalid(reason: string, field: string): BackendError {
+  return new BackendError(`${reason} (${field}.strict is true)`, { param: field.split('.')[0], code: 'invalid_model_output' });
 }

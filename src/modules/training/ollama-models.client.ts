@@ -3,7 +3,9 @@ import { Agent, request } from 'undici';
 import type Dispatcher from 'undici/types/dispatcher';
 import { AppError, BackendError, BackendUnavailableError } from '../../common/errors/app-errors';
 import { MalformedLineError, ndjson } from '../../core/llm/ndjson';
-import { describe as describeNetworkError, isConnectError, ollamaHttpError } from '../../core/llm/ollama.backend';
+import { ollamaHttpError } from '../../core/llm/ollama.backend';
+import { isConnectError } from '../../core/llm/transport/connect-errors';
+import { describeNetworkError } from '../../core/outbound/network-errors';
 
 /** `POST /api/create` as Vega uses it: a base model plus adapter blobs, a system prompt and parameters. */
 export interface CreateModelRequest {

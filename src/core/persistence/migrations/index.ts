@@ -4,6 +4,7 @@ import { IndexFailedConversations1764979200000 } from './1764979200000-index-fai
 import { CreateSpoolApplied1796500000000 } from './1796500000000-create-spool-applied';
 import { StoreWholeExchange1800000000000 } from './1800000000000-store-whole-exchange';
 import { CreateAuditLog1810000000000 } from './1810000000000-create-audit-log';
+import { AddResponseId1820000000000 } from './1820000000000-add-response-id';
 import { CreateApiKeys1830000000000 } from './1830000000000-create-api-keys';
 
 /** Listed explicitly (not globbed) so they load the same from `src/` in tests and `dist/` in production. */
@@ -14,5 +15,6 @@ export const MIGRATIONS = [
   CreateSpoolApplied1796500000000,
   StoreWholeExchange1800000000000,
   CreateAuditLog1810000000000,
+  AddResponseId1820000000000,
   CreateApiKeys1830000000000,
 ];

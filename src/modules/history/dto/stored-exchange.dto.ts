@@ -158,4 +158,12 @@ export class ConversationExchangeDto extends ConversationDto {
 
   @ApiProperty({ description: 'The whole answer; null for exchanges stored before Vega kept it.', type: StoredAnswerDto, nullable: true })
   answer!: StoredAnswerDto | null;
+
+  @ApiProperty({
+    description: 'The `resp_…` id of an exchange of the Responses API (`/v1/responses`), what `GET /v1/responses/{id}` finds it by; null for the other routes.',
+    type: 'string',
+    nullable: true,
+    example: null,
+  })
+  response_id!: string | null;
 }

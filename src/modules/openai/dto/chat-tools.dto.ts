@@ -20,7 +20,7 @@ export const MAX_TOOLS = 128;
 
 /** A JSON Schema for a function's arguments: an object, and of type object when it says its type. */
 @ValidatorConstraint({ name: 'objectSchema' })
-class ObjectSchemaConstraint implements ValidatorConstraintInterface {
+export class ObjectSchemaConstraint implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
     const type = (value as { type?: unknown }).type;
@@ -122,14 +122,17 @@ export class UniqueToolNamesConstraint implements ValidatorConstraintInterface {
 
   defaultMessage(args: ValidationArguments): string {
     const at = this.repeated(args.value);
-    return `tools.${at}.function.name repeats the name of an earlier tool`;
+    const flat = Array.isArray(args.value) && (args.value[at ?? 0] as { function?: unknown } | null)?.function === undefined;
+    return `tools.${at}.${flat ? 'name' : 'function.name'} repeats the name of an earlier tool`;
   }
 
+  /** Chat completions nest the name (`function.name`); the Responses API has flat tools (`name`). */
   private repeated(value: unknown): number | undefined {
     if (!Array.isArray(value)) return undefined;
     const seen = new Set<unknown>();
     for (const [index, tool] of value.entries()) {
-      const name = (tool as { function?: { name?: unknown } } | null)?.function?.name;
+      const loose = tool as { name?: unknown; function?: { name?: unknown } } | null;
+      const name = loose?.function === undefined ? loose?.name : loose.function?.name;
       if (typeof name !== 'string') continue;
       if (seen.has(name)) return index;
       seen.add(name);

@@ -10,7 +10,11 @@ export class ModelIdParamDto {
   id!: string;
 }
 
-/** One model, as OpenAI's `GET /v1/models` describes it. */
+/**
+ * One model, as OpenAI's `GET /v1/models` describes it, with the fields Anthropic's model
+ * object adds (`type`, `display_name`, `created_at`): the two SDKs share the route, and each
+ * reads its own fields.
+ */
 export class OpenAiModelDto {
   @ApiProperty({ description: 'The model name, as `model` in a chat completion request.', example: 'mistral:latest' })
   id!: string;
@@ -23,6 +27,15 @@ export class OpenAiModelDto {
 
   @ApiProperty({ description: 'The backend that runs the model.', example: 'ollama' })
   owned_by!: string;
+
+  @ApiProperty({ description: "Anthropic's field: always `model`.", enum: ['model'], example: 'model' })
+  type!: 'model';
+
+  @ApiProperty({ description: "Anthropic's field: the name to show (the model name).", example: 'mistral:latest' })
+  display_name!: string;
+
+  @ApiProperty({ description: "Anthropic's field: `created` as an RFC 3339 time (the Unix epoch when unknown).", example: '2025-06-01T12:00:00Z' })
+  created_at!: string;
 
   @ApiPropertyOptional({
     description: "Vega's extra: what the model can do, as the backend reports it (Ollama `/api/show`); absent when it does not say.",
@@ -41,4 +54,13 @@ export class OpenAiModelListDto {
 
   @ApiProperty({ description: "The backend's models, by name.", type: [OpenAiModelDto] })
   data!: OpenAiModelDto[];
+
+  @ApiProperty({ description: "Anthropic's paging field: always false (the whole list is one page).", example: false })
+  has_more!: false;
+
+  @ApiProperty({ description: "Anthropic's paging field: the first model's id (null for an empty list).", example: 'llama3.2:latest', nullable: true, type: String })
+  first_id!: string | null;
+
+  @ApiProperty({ description: "Anthropic's paging field: the last model's id (null for an empty list).", example: 'mistral:latest', nullable: true, type: String })
+  last_id!: string | null;
 }
