@@ -106,6 +106,8 @@ describe('per-key limits and budgets on every lane (e2e)', () => {
         await app.request('/api/embed', { ...asKey, body: { model: 'llama3', input: 'hi' } }),
         await app.request('/chat', { ...asKey, body: { prompt: 'hi', model: 'llama3' } }),
         await app.request('/chat/sse', { ...asKey, body: { prompt: 'hi', model: 'llama3' } }),
+        await app.request('/v1/messages', { ...asKey, body: { model: 'llama3', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] } }),
+        await app.request('/v1/responses', { ...asKey, body: { model: 'llama3', input: 'hi' } }),
       ];
       for (const res of refused) {
         expect(res.status).toBe(403);
@@ -132,7 +134,7 @@ describe('per-key limits and budgets on every lane (e2e)', () => {
         expect(res.status).toBe(200);
       }
       const metrics = await (await app.request('/metrics', { key: null })).text();
-      expect(metrics).toContain('vega_key_limit_refusals_total{limit="model"} 11');
+      expect(metrics).toContain('vega_key_limit_refusals_total{limit="model"} 13');
     });
   });
 
@@ -248,6 +250,22 @@ describe('per-key limits and budgets on every lane (e2e)', () => {
       expect(metrics).toContain('vega_key_limit_refusals_total{limit="model_seconds_per_day"} 1');
     });
 
+    it('on /v1/messages and /v1/responses too, in their own error shapes', async () => {
+      const app = await start(limited({ tokensPerDay: 20 }));
+      const messages = (content: string) => ({ key: KEY, body: { model: 'mistral', max_tokens: 50, messages: [{ role: 'user', content }] } });
+      expect((await app.request('/v1/messages', messages(words(25)))).status).toBe(200);
+      const anthropic = await app.request('/v1/messages', messages('more'));
+      expect(anthropic.status).toBe(429);
+      expect(Number(anthropic.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await anthropic.json()).toEqual({
+        type: 'error',
+        error: { type: 'rate_limit_error', message: expect.stringMatching(/budget of 20 tokens per day \(tokens_per_day\): \d+ used; it resets at /) },
+      });
+      const responses = await app.request('/v1/responses', { key: KEY, body: { model: 'mistral', input: 'more' } });
+      expect(responses.status).toBe(429);
+      expect((await responses.json()).error).toMatchObject({ code: 'budget_exceeded', message: expect.stringContaining('tokens_per_day') });
+    });
+
     it('embeddings are charged the tokens they read', async () => {
       const app = await start(limited({ tokensPerDay: 3 }));
       expect((await app.request('/api/embed', { key: KEY, body: { model: 'nomic-embed-text', input: 'one two three four' } })).status).toBe(200);
@@ -264,6 +282,30 @@ describe('per-key limits and budgets on every lane (e2e)', () => {
       for (const key of [KEY, OTHER_KEY]) expect((await LANES[0]!.send(app, key, words(25))).status).toBe(200);
       expect((await LANES[0]!.send(app, KEY, 'more')).status).toBe(429);
       expect((await LANES[0]!.send(app, OTHER_KEY, 'more')).status).toBe(200);
+    });
+
+    it('a managed key\'s limits from /admin/keys are enforced, and a change applies to its next call', async () => {
+      const app = await harness.start();
+      const created = await app.request('/admin/keys', {
+        body: { name: 'team', scopes: ['chat'], models: ['mistral'], limits: { tokens_per_day: 20 } },
+      });
+      expect(created.status).toBe(201);
+      const { secret, id } = await created.json();
+      expect((await LANES[0]!.send(app, secret, words(25))).status).toBe(200);
+      const refused = await LANES[0]!.send(app, secret, 'more');
+      expect(refused.status).toBe(429);
+      expect((await refused.json()).error.code).toBe('budget_exceeded');
+      const [row] = await queryDb<{ key_id: string }>(app.dbPath, 'SELECT key_id FROM conversations');
+      expect(row!.key_id).toBe(id);
+
+      expect((await app.request(`/admin/keys/${id}`, { method: 'PATCH', body: { limits: { tokens_per_day: 0 }, models: ['llama3'] } })).status).toBe(200);
+      expect((await LANES[0]!.send(app, secret, 'more')).status).toBe(403);
+      const llama = await fetch(`${app.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'x-api-key': secret, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'llama3', messages: [{ role: 'user', content: 'more' }] }),
+      });
+      expect(llama.status).toBe(200);
     });
 
     it('a budget survives a restart: it starts from the stored exchanges of the day', async () => {
