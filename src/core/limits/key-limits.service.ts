@@ -6,6 +6,7 @@ import { BudgetExceededError, KeyLimitError, ModelNotAllowedError } from '../../
 import { CounterFamily, CounterSeries } from '../metrics/metric-families';
 import { modelTimeMs } from '../persistence/stored-exchange';
 import type { LlmEvent } from '../llm/llm.service';
+import { listsModel } from '../llm/model-availability';
 import { anyLimit, EffectiveLimits, KEY_LIMITS, KeyLimitName, Usage, UsageLease, UsageLimiter, UsageRefusal } from './usage-limiter';
 
 /** What the refusals metric calls a model outside the key's allow-list. */
@@ -132,7 +133,7 @@ export class KeyLimitsService {
   }
 
   private assertModel(principal: Principal, model: string): void {
-    if (principal.models === null || principal.models.some((allowed) => sameModel(allowed, model))) return;
+    if (principal.models === null || listsModel(principal.models, model)) return;
     this.refusalSeries[MODEL_REFUSAL]!.inc();
     throw new ModelNotAllowedError(model, principal.models);
   }
@@ -150,10 +151,4 @@ export class KeyLimitsService {
     }
     return new KeyLimitError(`This API key is over its limit of ${named}: ${used} used in the last minute; retry in ${seconds} s`, seconds);
   }
-}
-
-/** `mistral` and `mistral:latest` name the same model, as Ollama resolves them. */
-function sameModel(allowed: string, model: string): boolean {
-  const bare = (name: string) => (name.endsWith(':latest') ? name.slice(0, -':latest'.length) : name);
-  return allowed === model || bare(allowed) === bare(model);
 }

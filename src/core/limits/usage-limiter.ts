@@ -11,9 +11,6 @@
 export const KEY_LIMITS = ['concurrent_streams', 'tokens_per_minute', 'tokens_per_day', 'tokens_per_month', 'model_seconds_per_day'] as const;
 export type KeyLimitName = (typeof KEY_LIMITS)[number];
 
-/** Budgets reset at the start of the next UTC day or month; limits free up within a minute. */
-export const KEY_BUDGETS: ReadonlySet<KeyLimitName> = new Set(['tokens_per_day', 'tokens_per_month', 'model_seconds_per_day']);
-
 /** A key's limits in force (defaults applied): a positive number is the limit, 0 none. */
 export interface EffectiveLimits {
   concurrentStreams: number;
