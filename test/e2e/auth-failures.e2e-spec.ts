@@ -1,4 +1,6 @@
+import { ApiKeyStore, type KeyLookup } from '../../src/common/auth/api-key-store';
 import { FakeOllama } from '../support/fake-ollama';
+import { Metrics } from '../support/prometheus';
 import { TEST_API_KEY, TestApp, TestResponse, useAppWithFakeOllama } from '../support/test-app';
 import { VegaProcess } from '../support/vega-process';
 
@@ -96,6 +98,43 @@ describe('failed API-key attempts, per client address', () => {
     t = await env.start({ AUTH_FAILURE_LIMIT: '0' });
     for (let i = 0; i < 30; i += 1) expect((await t.request('/history', { key: guess(i) })).status).toBe(401);
     expect((await t.request('/history')).status).toBe(200);
+  });
+
+  it('counts failed authentications by reason in vega_auth_failures_total, and logs none of the keys', async () => {
+    const REVOKED = 'revoked-key-0123456789abcdef';
+    const EXPIRED = 'expired-key-0123456789abcdef';
+    /** Keys that were issued once: the database adapter's refusals, without the database. */
+    class RefusingStore extends ApiKeyStore {
+      identify(secret: string): Promise<KeyLookup | null> {
+        if (secret === REVOKED) return Promise.resolve({ refused: 'revoked', keyId: 'k-revoked', at: '2026-12-01T00:00:00.000Z' });
+        if (secret === EXPIRED) return Promise.resolve({ refused: 'expired', keyId: 'k-expired', at: '2026-12-02T00:00:00.000Z' });
+        return Promise.resolve(null);
+      }
+    }
+    t = await env.start({ AUTH_FAILURE_LIMIT: '4', LOG_LEVEL: 'debug' }, { keyStores: [new RefusingStore()] });
+    const scrape = async () => new Metrics(await (await t.request('/metrics', { key: null })).text());
+    const before = await scrape();
+    for (const reason of ['missing', 'invalid', 'revoked', 'expired', 'blocked']) {
+      expect({ reason, value: before.value('vega_auth_failures_total', { reason }) }).toEqual({ reason, value: 0 });
+    }
+
+    expect((await t.request('/history', { key: null })).status).toBe(401);
+    expect((await t.request('/history', { key: guess(1) })).status).toBe(401);
+    expect((await t.request('/v1/models', { key: null, headers: { authorization: `Bearer ${guess(2)}` } })).status).toBe(401);
+    const revoked = await t.request('/history', { key: REVOKED });
+    expect({ status: revoked.status, message: (await revoked.json()).message }).toEqual({ status: 401, message: 'This API key was revoked at 2026-12-01T00:00:00.000Z' });
+    expect((await t.request('/history', { key: EXPIRED })).status).toBe(401);
+    // The fourth refused key used up the address's budget: what follows is blocked before its key is read.
+    expect((await t.request('/history', { key: guess(3) })).status).toBe(429);
+    expect((await t.request('/history')).status).toBe(429);
+
+    const after = await scrape();
+    const counted = Object.fromEntries(['missing', 'invalid', 'revoked', 'expired', 'blocked'].map((reason) => [reason, after.value('vega_auth_failures_total', { reason })]));
+    expect(counted).toEqual({ missing: 1, invalid: 2, revoked: 1, expired: 1, blocked: 2 });
+    expect(t.logs.length).toBeGreaterThan(0);
+    for (const secret of [guess(1), guess(2), guess(3), REVOKED, EXPIRED, TEST_API_KEY]) {
+      expect({ secret, logged: t.logs.some((line) => line.includes(secret)) }).toEqual({ secret, logged: false });
+    }
   });
 });
 

@@ -67,6 +67,7 @@ const FULL: Required<ConversationExchange> = {
   durationMs: 3,
   ttftMs: 4,
   kind: 'chat',
+  keyId: 'key-7',
   request: REQUEST,
   answer: ANSWER,
   responseId: 'resp_0123456789abcdef01234567',

@@ -39,11 +39,12 @@ export class ApiKeyGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const candidate = extractApiKey(request);
     if (candidate === undefined) {
+      this.failures.count('missing');
       throw new UnauthorizedException('Missing API key: send it in the X-API-Key header or as Authorization: Bearer <key>');
     }
     const found = await this.keys.identify(candidate);
     if (found === null || 'refused' in found) {
-      this.failures.recordFailure(request.ip);
+      this.failures.recordFailure(request.ip, found === null ? 'invalid' : found.refused);
       throw new UnauthorizedException(refusal(found));
     }
     request.principal = found.principal;

@@ -41,3 +41,11 @@ export interface Principal {
 export function seesAllHistory(principal: Principal | undefined): boolean {
   return principal === undefined || principal.scopes.has('history:all');
 }
+
+/**
+ * The key whose exchanges alone the principal may read or change; undefined: every key's (a
+ * `history:all` key, or no principal at all: the CLI reads the database as its owner).
+ */
+export function historyOwner(principal: Principal | undefined): string | undefined {
+  return seesAllHistory(principal) ? undefined : principal!.keyId;
+}

@@ -67,6 +67,11 @@ export class NotFoundError extends AppError {
   readonly status = 404;
 }
 
+/** The caller's key may not do this (e.g. read another key's exchanges). */
+export class ForbiddenError extends AppError {
+  readonly status = 403;
+}
+
 /** The request clashes with what is stored (a name already taken). */
 export class ConflictError extends AppError {
   readonly status = 409;

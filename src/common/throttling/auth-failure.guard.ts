@@ -22,6 +22,7 @@ export class AuthFailureGuard implements CanActivate {
     const http = context.switchToHttp();
     const wait = this.failures.waitFor(http.getRequest<FastifyRequest>().ip);
     if (wait === 0) return true;
+    this.failures.count('blocked');
     void http.getResponse<FastifyReply>().header('Retry-After', String(wait));
     throw new ThrottlerException(`Too many failed API-key attempts from this address: retry in ${wait} s`);
   }

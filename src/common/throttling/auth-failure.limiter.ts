@@ -4,6 +4,13 @@ import { AppConfig } from '../../config/app-config';
 import { SlidingWindowThrottlerStorage } from './sliding-window.storage';
 
 const addressOf = (ip: string): string => normalizeIp(ip, DEFAULT_IPV6_SUBNET_PREFIX);
+
+/**
+ * Why an authentication failed: no key sent, a key nobody issued, a revoked or expired one, or
+ * any key from an address refused for too many wrong ones (`vega_auth_failures_total{reason}`).
+ */
+export const AUTH_FAILURE_REASONS = ['missing', 'invalid', 'revoked', 'expired', 'blocked'] as const;
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 const keyOf = (ip: string): string => `auth-failures:${addressOf(ip)}`;
 
 /**
@@ -21,6 +28,7 @@ export class AuthFailureLimiter {
   /** When each address was last logged as refused. */
   private readonly loggedAt = new Map<string, number>();
   private prunedAt = 0;
+  private readonly failures = new Map<AuthFailureReason, number>(AUTH_FAILURE_REASONS.map((reason) => [reason, 0]));
 
   constructor(
     config: AppConfig,
@@ -39,12 +47,23 @@ export class AuthFailureLimiter {
     return this.storage.peek(keyOf(ip), this.windowMs, this.limit).timeToBlockExpire;
   }
 
+  /** Counts a failed authentication for the metrics, whether or not it counts against the address. */
+  count(reason: AuthFailureReason): void {
+    this.failures.set(reason, this.failures.get(reason)! + 1);
+  }
+
+  /** Failed authentications since the start, by reason. */
+  counts(): ReadonlyMap<AuthFailureReason, number> {
+    return this.failures;
+  }
+
   /**
    * Counts a refused key. The failure that uses up the address's budget is logged (the address,
    * never the key), at most once per window: a guesser that paces itself to the limit refills
    * the budget with every try, and would otherwise write a line each time.
    */
-  recordFailure(ip: string): void {
+  recordFailure(ip: string, reason: Exclude<AuthFailureReason, 'missing' | 'blocked'> = 'invalid'): void {
+    this.count(reason);
     if (!this.enabled) return;
     const address = addressOf(ip);
     const key = `auth-failures:${address}`;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { AuthFailureLimiter } from '../../common/throttling/auth-failure.limiter';
 import { BackendProbe } from '../health/backend-probe';
 import { KeyLimitsService } from '../limits/key-limits.service';
 import type { BreakerState } from '../llm/circuit-breaker';
@@ -30,6 +31,7 @@ export class StateMetrics {
     llm: LlmService,
     probe: BackendProbe,
     private readonly dataSource: DataSource,
+    authFailures: AuthFailureLimiter,
     keyLimits: KeyLimitsService,
   ) {
     for (const family of [http.requests, http.duration]) registry.registerFamily(family);
@@ -80,6 +82,16 @@ export class StateMetrics {
       collect() {
         this.reset();
         this.inc(llm.cache.stats().misses);
+      },
+    });
+    new Counter({
+      name: 'vega_auth_failures_total',
+      help: 'Failed authentications by reason: missing (no key), invalid (unknown key), revoked, expired, blocked (an address refused for too many wrong keys).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, count] of authFailures.counts()) this.inc({ reason }, count);
       },
     });
     new Gauge({

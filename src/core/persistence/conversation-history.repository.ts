@@ -21,6 +21,8 @@ export interface ConversationRecord {
   durationMs: number | null;
   ttftMs: number | null;
   kind: ExchangeKind;
+  /** The key that made it; null: the CLI, or stored before Vega recorded keys. */
+  keyId: string | null;
 }
 
 /** One exchange in full: the row plus its whole request and answer (null for rows stored before they were kept). */
@@ -45,6 +47,8 @@ export const SNIPPET_CLOSE = '\u0002';
 
 /** Filters shared by history, search, export and the CLI. Times are stored-format UTC strings. */
 export interface HistoryFilter {
+  /** Only the exchanges of this key (its own, for a key that may see no other). */
+  keyId?: string;
   sessionId?: string;
   source?: ConversationSource;
   /** Inclusive lower bound on `ts`. */
@@ -92,20 +96,25 @@ export abstract class ConversationHistoryRepository {
    * first, then failed ones (`error`, `aborted`), each group most relevant first.
    */
   abstract ranked(filter: HistoryFilter & { match: string }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]>;
-  /** A session's exchanges, oldest first; rows with `id > afterId` when given. */
-  abstract session(sessionId: string, page: { afterId?: number; limit: number }): Promise<ConversationRecord[]>;
-  abstract findById(id: number): Promise<ConversationRecord | null>;
+  /**
+   * A session's exchanges, oldest first; rows with `id > afterId` when given.
+   *
+   * `owner`, here and below: only a row of that key counts; another key's row is treated as
+   * absent, so its id tells the caller nothing. Absent: any row.
+   */
+  abstract session(sessionId: string, page: { afterId?: number; limit: number }, owner?: string): Promise<ConversationRecord[]>;
+  abstract findById(id: number, owner?: string): Promise<ConversationRecord | null>;
   /** The exchange in full (`findById` plus request and answer). */
-  abstract findExchange(id: number): Promise<ConversationExchange | null>;
+  abstract findExchange(id: number, owner?: string): Promise<ConversationExchange | null>;
   /**
    * The exchange in full that answered a Responses API request under this `resp_…` id; with
    * `ownedBy`, only when that key made it (or no key did: an imported or CLI exchange).
    */
   abstract findByResponseId(responseId: string, ownedBy?: string): Promise<ConversationExchange | null>;
   /** Returns false when there was no such row. */
-  abstract delete(id: number): Promise<boolean>;
+  abstract delete(id: number, owner?: string): Promise<boolean>;
   /** Applies the changes and returns the updated row, or null when there is no such row. */
-  abstract updateFeedback(id: number, changes: FeedbackChanges): Promise<ConversationRecord | null>;
+  abstract updateFeedback(id: number, changes: FeedbackChanges, owner?: string): Promise<ConversationRecord | null>;
   /** Deletes up to `batch` rows older than `before` (stored-format UTC); returns how many. */
   abstract purgeBatch(before: string, batch: number): Promise<number>;
   /** The highest id in use (0 when empty). */

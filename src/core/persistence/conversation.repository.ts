@@ -39,6 +39,6 @@ export interface Turn {
 export abstract class ConversationRepository {
   /** Stores an exchange and returns its id. */
   abstract insert(exchange: NewExchange): Promise<number>;
-  /** The last `limit` completed turns of a session, oldest first (the chat memory). */
-  abstract recentTurns(sessionId: string, limit: number): Promise<Turn[]>;
+  /** The last `limit` completed turns of a session, oldest first (the chat memory); `owner`: that key's turns only. */
+  abstract recentTurns(sessionId: string, limit: number, owner?: string): Promise<Turn[]>;
 }

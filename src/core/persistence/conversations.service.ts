@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { CallerContext } from '../../common/auth/caller-context';
+import { historyOwner } from '../../common/auth/principal';
 import { maskPii } from '../../common/pii/pii-masker';
 import { ConversationRepository, NewExchange, Turn } from './conversation.repository';
 import { ExchangeSpool } from './exchange-spool';
@@ -82,7 +83,11 @@ export class ConversationsService {
     };
   }
 
+  /**
+   * The session's memory as the caller may read it: a key restricted to its own history gets
+   * only its own turns, or naming another key's session would hand that conversation to the model.
+   */
   recentTurns(sessionId: string, limit: number): Promise<Turn[]> {
-    return this.repository.recentTurns(sessionId, limit);
+    return this.repository.recentTurns(sessionId, limit, historyOwner(this.caller.current()));
   }
 }

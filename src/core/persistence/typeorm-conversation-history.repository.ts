@@ -14,7 +14,7 @@ import {
 
 const COLUMNS = `c.id, c.ts, c.prompt, c.response, c.source, c.session_id AS sessionId, c.rating, c.tags, c.notes,
   c.reviewed, c.model, c.status, c.prompt_tokens AS promptTokens, c.completion_tokens AS completionTokens,
-  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs, c.kind`;
+  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs, c.kind, c.key_id AS keyId`;
 
 /** Prompt matches count twice as much as response matches. */
 const BM25 = 'bm25(conversations_fts, 2.0, 1.0)';
@@ -53,6 +53,7 @@ const IMPORT_COLUMNS = [
   'request',
   'answer',
   'tool_text',
+  'key_id',
   'response_id',
 ] as const;
 const IMPORT_PLACEHOLDERS = `(${IMPORT_COLUMNS.map(() => '?').join(', ')})`;
@@ -79,6 +80,7 @@ const importValues = (row: ImportedConversation): unknown[] => [
   row.request ? JSON.stringify(row.request) : null,
   row.answer ? JSON.stringify(row.answer) : null,
   toolSearchText(row.request ?? undefined, row.answer ?? undefined),
+  row.keyId,
   row.responseId,
 ];
 
@@ -158,21 +160,24 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     });
   }
 
-  async session(sessionId: string, page: { afterId?: number; limit: number }): Promise<ConversationRecord[]> {
+  async session(sessionId: string, page: { afterId?: number; limit: number }, owner?: string): Promise<ConversationRecord[]> {
+    const mine = ownerCondition(owner, 'c.');
     const rows: Row[] = await this.query(
-      `SELECT ${COLUMNS} FROM conversations c WHERE c.session_id = ? AND c.id > ? ORDER BY c.id ASC LIMIT ?`,
-      [sessionId, page.afterId ?? 0, page.limit],
+      `SELECT ${COLUMNS} FROM conversations c WHERE c.session_id = ? AND c.id > ? ${mine.sql} ORDER BY c.id ASC LIMIT ?`,
+      [sessionId, page.afterId ?? 0, ...mine.params, page.limit],
     );
     return rows.map(toRecord);
   }
 
-  async findById(id: number): Promise<ConversationRecord | null> {
-    const rows: Row[] = await this.query(`SELECT ${COLUMNS} FROM conversations c WHERE c.id = ?`, [id]);
+  async findById(id: number, owner?: string): Promise<ConversationRecord | null> {
+    const mine = ownerCondition(owner, 'c.');
+    const rows: Row[] = await this.query(`SELECT ${COLUMNS} FROM conversations c WHERE c.id = ? ${mine.sql}`, [id, ...mine.params]);
     return rows.length > 0 ? toRecord(rows[0]) : null;
   }
 
-  async findExchange(id: number): Promise<ConversationExchange | null> {
-    const rows: ExchangeRow[] = await this.query(`SELECT ${COLUMNS}, ${WHOLE} FROM conversations c WHERE c.id = ?`, [id]);
+  async findExchange(id: number, owner?: string): Promise<ConversationExchange | null> {
+    const mine = ownerCondition(owner, 'c.');
+    const rows: ExchangeRow[] = await this.query(`SELECT ${COLUMNS}, ${WHOLE} FROM conversations c WHERE c.id = ? ${mine.sql}`, [id, ...mine.params]);
     return rows.length > 0 ? toExchange(rows[0]) : null;
   }
 
@@ -183,11 +188,12 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     return rows.length > 0 ? toExchange(rows[0]) : null;
   }
 
-  async delete(id: number): Promise<boolean> {
-    return (await this.changes(`DELETE FROM conversations WHERE id = ?`, [id])) === 1;
+  async delete(id: number, owner?: string): Promise<boolean> {
+    const mine = ownerCondition(owner);
+    return (await this.changes(`DELETE FROM conversations WHERE id = ? ${mine.sql}`, [id, ...mine.params])) === 1;
   }
 
-  async updateFeedback(id: number, changes: FeedbackChanges): Promise<ConversationRecord | null> {
+  async updateFeedback(id: number, changes: FeedbackChanges, owner?: string): Promise<ConversationRecord | null> {
     const values: Record<string, unknown> = {
       rating: changes.rating,
       tags: changes.tags,
@@ -197,10 +203,11 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     const given = Object.entries(values).filter(([, value]) => value !== undefined);
     const sets = given.map(([column]) => `${column} = ?`);
     const params = given.map(([, value]) => value);
+    const mine = ownerCondition(owner);
     if (sets.length > 0) {
-      if ((await this.changes(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ?`, [...params, id])) !== 1) return null;
+      if ((await this.changes(`UPDATE conversations SET ${sets.join(', ')} WHERE id = ? ${mine.sql}`, [...params, id, ...mine.params])) !== 1) return null;
     }
-    return this.findById(id);
+    return this.findById(id, owner);
   }
 
   async purgeBatch(before: string, batch: number): Promise<number> {
@@ -269,6 +276,7 @@ function conditions(filter: HistoryFilter) {
     clauses.push(clause);
     if (value !== undefined) params.push(value);
   };
+  if (filter.keyId !== undefined) add('c.key_id = ?', filter.keyId);
   if (filter.sessionId !== undefined) add('c.session_id = ?', filter.sessionId);
   if (filter.source !== undefined) add('c.source = ?', filter.source);
   if (filter.since !== undefined) add('c.ts >= ?', filter.since);
@@ -286,6 +294,9 @@ function conditions(filter: HistoryFilter) {
   return { clauses, params, add };
 }
 
+/** The extra condition that keeps a single-row statement to `owner`'s rows (none without an owner). */
+const ownerCondition = (owner: string | undefined, alias = '') =>
+  owner === undefined ? { sql: '', params: [] } : { sql: `AND ${alias}key_id = ?`, params: [owner] };
 const whereSql = (clauses: string[]) => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '');
 const andSql = (clauses: string[]) => clauses.map((clause) => `AND ${clause}`).join(' ');
 

@@ -51,14 +51,14 @@ export class TypeOrmConversationRepository extends ConversationRepository implem
     return this.health.guard(this.inserts.insert(exchange));
   }
 
-  async recentTurns(sessionId: string, limit: number): Promise<Turn[]> {
+  async recentTurns(sessionId: string, limit: number, owner?: string): Promise<Turn[]> {
     if (limit <= 0) return [];
     const rows: Turn[] = await this.health.guard(
       this.dataSource.query(
         `SELECT prompt, response FROM conversations
-          WHERE session_id = ? AND status IN ('ok', 'cached')
+          WHERE session_id = ? AND status IN ('ok', 'cached') ${owner === undefined ? '' : 'AND key_id = ?'}
           ORDER BY id DESC LIMIT ?`,
-        [sessionId, limit],
+        owner === undefined ? [sessionId, limit] : [sessionId, owner, limit],
       ),
     );
     return rows.reverse();

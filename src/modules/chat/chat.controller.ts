@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Optional, Post, Query, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiBody, ApiBodyOptions, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
@@ -42,6 +43,7 @@ const CHAT_BODY: ApiBodyOptions = {
 };
 
 @ApiTags('chat')
+@RequireScope('chat')
 @Controller()
 @ApiErrors(400, 401, 404, 413, 429, 502, 503, 504)
 export class ChatController {

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { HistoryScope } from '../../common/auth/scopes.decorator';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { toConversationDto, toHistoryItemDto } from './conversation.mapper';
@@ -20,6 +21,7 @@ import { HistoryQuery, HistoryService } from './history.service';
 /** The query-string filters as the service's terms; shared with the admin export. */
 export function toHistoryQuery(dto: HistoryFilterQueryDto): HistoryQuery {
   return {
+    keyId: dto.key_id,
     sessionId: dto.session_id,
     source: dto.source,
     since: parseIsoUtc(dto.since),
@@ -33,6 +35,7 @@ export function toHistoryQuery(dto: HistoryFilterQueryDto): HistoryQuery {
 }
 
 @ApiTags('history')
+@HistoryScope()
 @Controller()
 @ApiErrors(400, 401, 429)
 export class HistoryController {

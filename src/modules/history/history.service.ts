@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidInputError, NotFoundError } from '../../common/errors/app-errors';
+import { CallerContext } from '../../common/auth/caller-context';
+import { historyOwner } from '../../common/auth/principal';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../../common/errors/app-errors';
 import { CONVERSATION_STATUSES, type ConversationSource, type ConversationStatus } from '../../core/persistence/conversation.entity';
 import {
   ConversationHistoryRepository,
@@ -16,6 +18,8 @@ export type HistorySort = 'newest' | 'relevance';
 
 /** What a caller (HTTP query, CLI flags) may ask of the history. */
 export interface HistoryQuery {
+  /** Only this key's exchanges: any key's for a caller that sees every key's, else its own id alone. */
+  keyId?: string;
   sessionId?: string;
   source?: ConversationSource;
   /** Inclusive. */
@@ -58,13 +62,31 @@ const FIRST_EXCHANGE_BATCH = 16;
 /** Stored timestamps are UTC `YYYY-MM-DD HH:MM:SS.SSS`, which sort as text. */
 export const toStoredTs = (date: Date): string => date.toISOString().replace('T', ' ').slice(0, 23);
 
-/** History, sessions, search, feedback and deletion: the read side of the conversations, for the API and the CLI. */
+/**
+ * History, sessions, search, feedback and deletion: the read side of the conversations, for the
+ * API and the CLI. A caller whose key may see only its own exchanges (`history:own`) gets only
+ * those, whatever it asks: each read and change goes to the repository with the key as owner,
+ * and another key's exchange is as absent as one that never existed (404, so ids leak nothing).
+ * The CLI has no caller and reads every row.
+ */
 @Injectable()
 export class HistoryService {
-  constructor(private readonly repository: ConversationHistoryRepository) {}
+  constructor(
+    private readonly repository: ConversationHistoryRepository,
+    private readonly caller: CallerContext,
+  ) {}
 
-  /** Validates the query and turns it into a repository filter (the FTS expression made safe). */
+  /** The key whose rows alone the caller may touch; undefined: every key's. */
+  private owner(): string | undefined {
+    return historyOwner(this.caller.current());
+  }
+
+  /** Validates the query and turns it into a repository filter (the FTS expression made safe), kept to the caller's rows. */
   toFilter(query: HistoryQuery): HistoryFilter {
+    const owner = this.owner();
+    if (owner !== undefined && query.keyId !== undefined && query.keyId !== owner) {
+      throw new ForbiddenError('key_id names another key: this key holds history:own and sees only its own exchanges (history:all sees every key\'s)');
+    }
     for (const field of ['since', 'until'] as const) {
       const value = query[field];
       if (value && Number.isNaN(value.getTime())) throw new InvalidInputError(`${field} must be an ISO 8601 date or date-time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z`);
@@ -73,6 +95,7 @@ export class HistoryService {
       throw new InvalidInputError('since must be earlier than until');
     }
     return {
+      keyId: owner ?? query.keyId,
       sessionId: query.sessionId,
       source: query.source,
       since: query.since ? toStoredTs(query.since) : undefined,
@@ -120,7 +143,7 @@ export class HistoryService {
   async session(sessionId: string, page: PageRequest): Promise<Page<ConversationRecord>> {
     const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
     if (cursor && cursor.kind !== 'id') throw new InvalidInputError('cursor does not belong to a session listing');
-    const rows = await this.repository.session(sessionId, { afterId: cursor?.id, limit: page.limit + 1 });
+    const rows = await this.repository.session(sessionId, { afterId: cursor?.id, limit: page.limit + 1 }, this.owner());
     const items = rows.slice(0, page.limit);
     const last = items.at(-1);
     return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ kind: 'id', id: last.id }) : null };
@@ -128,21 +151,21 @@ export class HistoryService {
 
   /** The exchange in full: kind, whole request and answer besides the row. */
   async get(id: number): Promise<ConversationExchange> {
-    const row = await this.repository.findExchange(id);
+    const row = await this.repository.findExchange(id, this.owner());
     if (!row) throw notFound(id);
     return row;
   }
 
   /** Removes the exchange from the history and from the search index. */
   async delete(id: number): Promise<void> {
-    if (!(await this.repository.delete(id))) throw notFound(id);
+    if (!(await this.repository.delete(id, this.owner()))) throw notFound(id);
   }
 
   async feedback(id: number, changes: FeedbackChanges): Promise<ConversationRecord> {
     if (Object.values(changes).every((value) => value === undefined)) {
       throw new InvalidInputError('give at least one of rating, tags, notes, reviewed');
     }
-    const row = await this.repository.updateFeedback(id, changes);
+    const row = await this.repository.updateFeedback(id, changes, this.owner());
     if (!row) throw notFound(id);
     return row;
   }

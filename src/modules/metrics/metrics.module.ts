@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { BackendProbeModule } from '../../core/health/backend-probe.module';
+import { ThrottlingModule } from '../../common/throttling/throttling.module';
 import { LlmModule } from '../../core/llm/llm.module';
 import { LlmObserver } from '../../core/llm/llm-observer';
 import { HttpMetrics } from '../../core/metrics/http-metrics';
@@ -17,7 +18,7 @@ import { MetricsController } from './metrics.controller';
  */
 @Global()
 @Module({
-  imports: [LlmModule, BackendProbeModule],
+  imports: [LlmModule, BackendProbeModule, ThrottlingModule],
   controllers: [MetricsController],
   providers: [
     MetricsRegistry,

@@ -1,4 +1,5 @@
 import { Controller, Get, Req } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
@@ -6,6 +7,7 @@ import { ModelListResponseDto } from './dto/model-list.dto';
 import { ModelsService } from './models.service';
 
 @ApiTags('models')
+@RequireScope('chat')
 @Controller()
 export class ModelsController {
   constructor(private readonly models: ModelsService) {}

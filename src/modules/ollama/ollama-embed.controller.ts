@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { clientGone } from '../../common/http/client-gone';
@@ -7,6 +8,7 @@ import { OllamaEmbedResponse, OllamaEmbedService } from './ollama-embed.service'
 
 /** Ollama's `/api/embed` and the legacy `/api/embeddings`, through Vega's breaker, retries, timeout, metrics and store. */
 @ApiTags('ollama')
+@RequireScope('chat')
 @Controller('api')
 export class OllamaEmbedController {
   constructor(private readonly embeddings: OllamaEmbedService) {}

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { clientGoneSignal } from '../../common/http/client-gone';
@@ -14,6 +15,7 @@ const LIST_SCHEMA = { type: 'object', properties: { models: { type: 'array', ite
  * clients (ollama-js, the Python client, LangChain, Open WebUI) see Vega as their Ollama.
  */
 @ApiTags('ollama')
+@RequireScope('chat')
 @Controller('api')
 export class OllamaModelsController {
   constructor(private readonly models: OllamaModelsService) {}

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Optional, Post, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CancelSignal, firstOf } from '../../common/async/cancellation';
@@ -34,6 +35,7 @@ const STREAMING = [
 
 /** Ollama's native `POST /api/chat` and `POST /api/generate`, wire-exact, so Ollama's own clients work with Vega. */
 @ApiTags('ollama')
+@RequireScope('chat')
 @Controller('api')
 export class OllamaController {
   constructor(

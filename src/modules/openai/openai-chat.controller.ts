@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Optional, Post, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
@@ -45,6 +46,7 @@ const REFUSED_DESCRIPTION = [
 
 /** `POST /v1/chat/completions`: OpenAI's Chat Completions, so any OpenAI SDK can talk to Vega. */
 @ApiTags('openai')
+@RequireScope('chat')
 @Controller('v1')
 @ApiExtraModels(ChatCompletionResponseDto, ChatCompletionChunkDto, TextContentPartDto, ImageContentPartDto)
 export class OpenAiChatController {

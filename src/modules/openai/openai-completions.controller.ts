@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Optional, Post, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
@@ -18,6 +19,7 @@ import { TextCompletionFrames, textCompletionResponse } from './text-completion-
 
 /** `POST /v1/completions`: OpenAI's legacy (text) completions, for tools that still use them. */
 @ApiTags('openai')
+@RequireScope('chat')
 @Controller('v1')
 @ApiExtraModels(TextCompletionResponseDto)
 export class OpenAiCompletionsController {

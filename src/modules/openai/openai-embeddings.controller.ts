@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { clientGone } from '../../common/http/client-gone';
@@ -8,6 +9,7 @@ import { OpenAiEmbeddingsService } from './openai-embeddings.service';
 
 /** `POST /v1/embeddings`: OpenAI's embeddings, so the SDKs' `embeddings.create()` works against Vega. */
 @ApiTags('openai')
+@RequireScope('chat')
 @Controller('v1')
 export class OpenAiEmbeddingsController {
   constructor(private readonly embeddings: OpenAiEmbeddingsService) {}

@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ModelNotFoundError } from '../../common/errors/app-errors';
@@ -22,6 +23,7 @@ const DETAILS_CONCURRENCY = 4;
  * OpenAI SDKs keep and ignore. The details come from `LlmService.modelDetails`, cached for a minute.
  */
 @ApiTags('openai')
+@RequireScope('chat')
 @Controller('v1/models')
 export class OpenAiModelsController {
   constructor(

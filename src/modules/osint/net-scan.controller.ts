@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { setMaxListeners } from 'node:events';
@@ -8,6 +9,7 @@ import { NetScanRequestDto, NetScanResponseDto } from './dto/net-scan.dto';
 import { NetScanService } from './net-scan.service';
 
 @ApiTags('osint')
+@RequireScope('research')
 @Controller('net')
 export class NetScanController {
   constructor(private readonly scanner: NetScanService) {}

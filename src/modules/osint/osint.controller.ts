@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiFetchErrors } from '../../common/errors/api-errors.decorator';
@@ -18,6 +19,7 @@ import { OsintTlsService } from './osint-tls.service';
 import { OsintWebService } from './osint-web.service';
 
 @ApiTags('osint')
+@RequireScope('research')
 @Controller('osint')
 export class OsintController {
   constructor(

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
@@ -7,6 +8,7 @@ import { RagResponseDto, ResearchRequestDto, SummarizeResponseDto } from './dto/
 import { ResearchService } from './research.service';
 
 @ApiTags('research')
+@RequireScope('research')
 @Controller('research')
 @ApiErrors(
   400,

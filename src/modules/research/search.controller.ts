@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiFetchErrors } from '../../common/errors/api-errors.decorator';
@@ -8,6 +9,7 @@ import { ImageSearchResponseDto, WebSearchResponseDto } from './dto/search-respo
 import { SearchService } from './search/search.service';
 
 @ApiTags('research')
+@RequireScope('research')
 @Controller('search')
 @ApiFetchErrors()
 export class SearchController {

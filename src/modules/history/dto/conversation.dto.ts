@@ -50,6 +50,14 @@ export class ConversationDto {
 
   @ApiProperty({ description: 'Time to the first token in milliseconds.', nullable: true, type: Number, example: 95 })
   ttft_ms!: number | null;
+
+  @ApiProperty({
+    description: 'The key that made it (`primary`, `extra-1`… for the keys from the environment); null for the CLI and for exchanges stored before Vega recorded keys.',
+    nullable: true,
+    type: String,
+    example: 'primary',
+  })
+  key_id!: string | null;
 }
 
 /** A history item; search results (`q`) add a snippet and a score. */

@@ -20,6 +20,17 @@ const toBoolean = ({ value }: { value: unknown }) => (value === 'true' ? true : 
 
 /** The filters of `GET /history` and `GET /admin/export`. */
 export class HistoryFilterQueryDto {
+  @ApiPropertyOptional({
+    description:
+      "Only the exchanges made with this key (its id, as `key_id` on each row and in `GET /me`). A key with history:all may name any key; a key with history:own sees only its own exchanges anyway, and naming another key is refused with 403.",
+    maxLength: 100,
+  })
+  @IsOptionalNotNull()
+  @IsString({ message: 'key_id must be a key id' })
+  @MinLength(1, { message: 'key_id must be a key id' })
+  @MaxLength(100, { message: 'key_id must be a key id of at most 100 characters' })
+  key_id?: string;
+
   @ApiPropertyOptional({ description: 'Only this session.', maxLength: 64, pattern: SESSION_ID_PATTERN.source })
   @IsOptionalNotNull()
   @IsString()
