@@ -47,6 +47,28 @@ function zipf(words: string[], next: () => number): () => string {
   };
 }
 
+/** Bootstrap keys and managed keys (in `api_keys`), with the share of the exchanges each makes. */
+export const SEED_KEYS: { id: string; name: string | null; share: number }[] = [
+  { id: 'primary', name: null, share: 0.35 },
+  { id: 'k_ana', name: 'ana', share: 0.2 },
+  { id: 'k_ci', name: 'ci-pipeline', share: 0.15 },
+  { id: 'k_lab', name: 'lab-notebooks', share: 0.1 },
+  { id: 'k_bob', name: 'bob', share: 0.08 },
+  { id: 'k_eval', name: 'nightly-eval', share: 0.06 },
+  { id: 'k_web', name: 'intranet', share: 0.04 },
+  { id: 'extra-1', name: null, share: 0.02 },
+];
+const SEED_MODELS = ['mistral', 'llama3.2', 'qwen2.5-coder:7b', 'gemma3:12b', 'nomic-embed-text'];
+const SEED_LANES = ['api', 'api', 'openai', 'openai', 'openai', 'ollama', 'ollama', 'cli', 'anthropic', 'responses'];
+
+function pickShare<T extends { share: number }>(items: T[], roll: number): T {
+  let left = roll;
+  for (const item of items) {
+    if ((left -= item.share) < 0) return item;
+  }
+  return items[items.length - 1];
+}
+
 export interface SeedResult {
   rows: number;
   sessions: string[];
@@ -56,7 +78,9 @@ export interface SeedResult {
 /**
  * Creates the schema with the app's own migrations, then inserts `rows` conversations straight
  * into SQLite: multi-row INSERTs in large transactions, with the FTS triggers on (the index is
- * built as production builds it). A year of timestamps, sessions of 1..12 exchanges, 5 % rated.
+ * built as production builds it). A year of timestamps, sessions of 1..12 exchanges, 5 % rated;
+ * each exchange made by one of `SEED_KEYS` on one of 5 models and 6 lanes, 2 % errors, 1 % aborted,
+ * 3 % cached, durations spread over 0.1..20 s with the backend's time (`model_ms`) a part of them.
  */
 export async function seedDatabase(path: string, rows: number, log: (line: string) => void): Promise<SeedResult> {
   const dataSource = await new DataSource(buildDataSourceOptions({ database: { type: 'sqlite', path } })).initialize();
@@ -85,12 +109,19 @@ export async function seedDatabase(path: string, rows: number, log: (line: strin
   let left = 0;
   const PER_STATEMENT = 400;
   const PER_TRANSACTION = 50_000;
-  const group = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  const group = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
   const fullStatement = Array.from({ length: PER_STATEMENT }, () => group).join(', ');
   const insert = (count: number) =>
-    `INSERT INTO conversations (ts, prompt, response, source, session_id, rating, reviewed, model, status, prompt_tokens, completion_tokens) VALUES ${
+    `INSERT INTO conversations (ts, prompt, response, source, session_id, rating, reviewed, model, status, prompt_tokens, completion_tokens, key_id, duration_ms, model_ms) VALUES ${
       count === PER_STATEMENT ? fullStatement : Array.from({ length: count }, () => group).join(', ')
     }`;
+
+  for (const key of SEED_KEYS.filter((seedKey) => seedKey.name !== null)) {
+    await run(
+      `INSERT INTO api_keys (id, name, secret_hash, prefix, scopes, limits, created_at, updated_at) VALUES (?, ?, ?, 'vk-seeded', '["chat"]', '{}', ?, ?)`,
+      [key.id, key.name, `seed-${key.id}`, new Date(started - 400 * 86_400_000).toISOString(), new Date(started - 400 * 86_400_000).toISOString()],
+    );
+  }
 
   await run('BEGIN');
   for (let done = 0; done < rows; ) {
@@ -112,18 +143,24 @@ export async function seedDatabase(path: string, rows: number, log: (line: strin
       const response = sentence(25, 60);
       const ts = new Date(firstTs + Math.floor((index / rows) * spanMs)).toISOString().replace('T', ' ').slice(0, 23);
       const rated = next() < 0.05;
+      const outcome = next();
+      const status = outcome < 0.02 ? 'error' : outcome < 0.03 ? 'aborted' : outcome < 0.06 ? 'cached' : 'ok';
+      const durationMs = status === 'cached' ? 2 + Math.floor(next() * 10) : Math.round(100 + 19_900 * next() * next());
       params.push(
         ts,
         prompt.join(' '),
         response.join(' '),
-        next() < 0.9 ? 'api' : 'cli',
+        SEED_LANES[Math.floor(next() * SEED_LANES.length)],
         session,
         rated ? 1 + Math.floor(next() * 5) : null,
         rated ? 1 : 0,
-        'mistral',
-        'ok',
+        SEED_MODELS[Math.floor(next() * next() * SEED_MODELS.length)],
+        status,
         prompt.length * 2,
-        response.length * 2,
+        status === 'error' ? 0 : response.length * 2,
+        pickShare(SEED_KEYS, next()).id,
+        durationMs,
+        status === 'cached' ? 0 : Math.round(durationMs * 0.92),
       );
     }
     await run(insert(count), params);

@@ -2,17 +2,23 @@
  * `npm run bench:db` (after `npm run build`): seeds a SQLite file with BENCH_DB_ROWS
  * conversations (default 1,000,000), starts the built Vega on it, and measures, one request
  * after another on one connection: a /history page (first and deep), a session read, full-text
- * searches, then streams the whole table through /admin/export while watching Vega's RSS.
+ * searches, usage reports (/admin/usage: 30 days, a year), then streams the whole table through
+ * /admin/export while watching Vega's RSS. `BENCH_DB_ONLY=usage` runs only the requests whose label
+ * holds that text (and no export); `BENCH_DB_USAGE_INDEX=0` drops the usage index after seeding, to
+ * measure the reports without it.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import sqlite3 from 'sqlite3';
 import { PROBES, seedDatabase } from './db-seed';
 import { rssMb, startVega } from './processes';
 
 const ROWS = Number(process.env.BENCH_DB_ROWS ?? 1_000_000);
 const REQUESTS = Number(process.env.BENCH_DB_REQUESTS ?? 1000);
+const ONLY = process.env.BENCH_DB_ONLY;
+const USAGE_INDEX = process.env.BENCH_DB_USAGE_INDEX !== '0';
 const WARMUP = 50;
 
 interface Figures {
@@ -51,12 +57,20 @@ async function main(): Promise<void> {
     const size = statSync(path).size / 1024 / 1024;
     console.log(`Seeded in ${seeded.seconds.toFixed(1)} s (${Math.round(ROWS / seeded.seconds).toLocaleString('en')} rows/s); ${seeded.sessions.length.toLocaleString('en')} sessions; file ${size.toFixed(0)} MB`);
 
+    if (!USAGE_INDEX) {
+      const db = new sqlite3.Database(path);
+      await new Promise<void>((resolve, reject) => db.exec('DROP INDEX ix_conv_usage', (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve) => db.close(() => resolve()));
+      console.log('Usage index ix_conv_usage dropped (BENCH_DB_USAGE_INDEX=0)');
+    }
+
     const vega = await startVega({ DATABASE_URL: `sqlite:${path}`, OLLAMA_URL: 'http://127.0.0.1:9', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info' });
     const pool = new Pool(vega.url, { connections: 1 });
     const headers = { 'x-api-key': vega.apiKey };
     try {
       const rows: [string, Figures][] = [];
       const run = async (label: string, path: (i: number) => string, requests?: number) => {
+        if (ONLY !== undefined && !label.includes(ONLY)) return;
         const figures = await measure(pool, headers, path, requests);
         rows.push([label, figures]);
         console.log(
@@ -73,6 +87,15 @@ async function main(): Promise<void> {
       await run(`/history?q=${PROBES.medium}&limit=20 (~1 % of rows)`, () => `/history?q=${PROBES.medium}&limit=20`);
       await run(`/history?q=${PROBES.medium}&sort=newest&limit=20`, () => `/history?q=${PROBES.medium}&sort=newest&limit=20`);
       await run('/admin/status (counts the rows)', () => '/admin/status', 100);
+      // The seeded year ends now: the default range (the last 30 days) holds ~1/12 of the rows.
+      const USAGE_REQUESTS = 200;
+      await run('/admin/usage (last 30 days, by key)', () => '/admin/usage', USAGE_REQUESTS);
+      await run('/admin/usage?group_by=day,key (30 days)', () => '/admin/usage?group_by=day,key', USAGE_REQUESTS);
+      await run('/admin/usage?group_by=model (30 days)', () => '/admin/usage?group_by=model', USAGE_REQUESTS);
+      await run('/admin/usage?group_by=lane,model (30 days)', () => '/admin/usage?group_by=lane,model', USAGE_REQUESTS);
+      const yearAgo = new Date(Date.now() - 366 * 86_400_000).toISOString().slice(0, 10);
+      await run('/admin/usage?from=<a year ago>&group_by=day,key (every row)', () => `/admin/usage?from=${yearAgo}&group_by=day,key`, 20);
+      if (ONLY !== undefined) return;
 
       console.log('Export: GET /admin/export of every row, RSS of Vega sampled every 100 ms');
       const before = rssMb(vega.pid);

@@ -1,6 +1,7 @@
 // The Vega chat page: key, model, streamed answers with Stop, images and thinking, session
 // memory, history with search and paging, ratings. Model text only ever reaches the page through renderMarkdown (which
-// escapes it first) or as text nodes. The research and username panels live in their own modules.
+// escapes it first) or as text nodes. The research, username and admin panels live in their own modules.
+import { initAdminPanel, whoAmI } from './admin.js';
 import { api, describeFailure, isPageWideFailure, loadKey, messageOf, saveKey } from './api.js';
 import { initAttachments, thumbnail } from './attachments.js';
 import { renderMarkdown, snippetFragment } from './markdown.js';
@@ -546,11 +547,23 @@ async function loadModels() {
 
 // ---- wiring ----------------------------------------------------------------------------------
 
+/** Whether the key may see the Admin tab: GET /me names its scopes. */
+async function loadPrincipal() {
+  const me = await whoAmI();
+  const shown = !$('panel-admin').hidden;
+  const available = Boolean(me?.scopes?.includes('admin'));
+  admin.reset(me);
+  // Selecting the tab loads it; a tab already shown (another admin key saved) loads again here.
+  tabs.setAvailable('tab-admin', available);
+  if (shown && available) void admin.refresh();
+}
+
 function refreshAll() {
   clearNotice();
   void loadModels();
   void restoreSession();
   void loadHistory({ reset: true });
+  void loadPrincipal();
 }
 
 ui.key.value = loadKey();
@@ -606,10 +619,12 @@ ui.historyToggle.addEventListener('click', () => {
 
 initResearchPanel({ showNotice });
 initUsernamePanel({ showNotice });
-initTabs({
+const admin = initAdminPanel({ showNotice });
+const tabs = initTabs({
   onShow: (panel) => {
     // The history drawer belongs to the chat panel.
     ui.historyToggle.hidden = panel !== 'panel-chat';
+    if (panel === 'panel-admin') void admin.refresh();
   },
 });
 

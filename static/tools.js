@@ -1,5 +1,5 @@
-// Helpers shared by the research and username panels: a request with a spinner and a readable
-// error, and links that are only ever made from http(s) URLs.
+// Helpers shared by the research, username and admin panels: a request with a spinner and a readable
+// error, table cells made of text, and links that are only ever made from http(s) URLs.
 import { ApiError, isPageWideFailure, loadKey, messageOf } from './api.js';
 
 /** The URL as a `URL` when it is http(s), else null (a `javascript:` or `data:` address never becomes a link). */
@@ -10,6 +10,15 @@ export function httpUrl(text) {
   } catch {
     return null;
   }
+}
+
+/** A table cell (or any element) holding text — never parsed as HTML — or a node. */
+export function cell(tag, content, className) {
+  const element = document.createElement(tag);
+  if (className) element.className = className;
+  if (typeof content === 'string') element.textContent = content;
+  else element.append(content);
+  return element;
 }
 
 /**

@@ -1,21 +1,13 @@
 // The username panel: POST /osint/username, one table row per probed site. Site names, URLs and
 // notes are text nodes; a profile URL becomes a link only when it is http(s).
 import { api } from './api.js';
-import { outsideLink, panelRunner } from './tools.js';
+import { cell, outsideLink, panelRunner } from './tools.js';
 
 const VERDICTS = new Map([
   [true, ['yes', 'found']],
   [false, ['no', 'missing']],
   [null, ['unknown', 'unknown']],
 ]);
-
-function cell(tag, content, className) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (typeof content === 'string') element.textContent = content;
-  else element.append(content);
-  return element;
-}
 
 function hitRow(hit) {
   const [word, kind] = VERDICTS.get(hit.exists) ?? VERDICTS.get(null);

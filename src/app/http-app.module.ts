@@ -30,6 +30,7 @@ import { ResearchHttpModule } from '../modules/research/research-http.module';
 import { ModelsModule } from '../modules/models/models.module';
 import { SystemPromptHttpModule } from '../modules/admin/system-prompt-http.module';
 import { AuditHttpModule } from '../modules/audit/audit-http.module';
+import { UsageHttpModule } from '../modules/usage/usage-http.module';
 import { DatabaseKeyStore } from '../modules/keys/database-key-store';
 import { KeysHttpModule } from '../modules/keys/keys-http.module';
 import { KeysModule } from '../modules/keys/keys.module';
@@ -70,6 +71,7 @@ export class HttpAppModule {
         IntegrationsHttpModule,
         SystemPromptHttpModule,
         AuditHttpModule,
+        UsageHttpModule,
         KeysHttpModule,
       ],
       providers: [

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { OLLAMA_PROBE_ANSWER, wantsHtml } from '../modules/ollama/ollama-probe';
@@ -14,6 +14,16 @@ export function findStaticRoot(from = __dirname): string {
   }
   throw new Error(`static/index.html not found above ${from}`);
 }
+
+/**
+ * The browser libraries the page loads, served from Vega itself under `/static/vendor/` (no CDN: the
+ * CSP allows scripts from 'self' only, and the page works offline). Each is one file of an
+ * installed dependency, named here: nothing else of node_modules is reachable.
+ */
+export const VENDOR_FILES: Readonly<Record<string, string>> = {
+  // chart.js's `exports` name no UMD build; the package's entry point sits beside it in dist/.
+  'chart.umd.min.js': join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'),
+};
 
 /**
  * The web UI: `static/index.html` at `/` for browsers, its files under `/static/`. A request to
@@ -35,6 +45,10 @@ export async function serveWebUi(app: NestFastifyApplication, root = findStaticR
     setHeaders: (reply) => reply.header('cache-control', 'no-cache'),
   });
   const fastify = app.getHttpAdapter().getInstance();
+  for (const [name, file] of Object.entries(VENDOR_FILES)) {
+    // A more specific route than `/static/*`, so it wins; same caching as the page's own files.
+    fastify.get(`/static/vendor/${name}`, (request, reply) => reply.header('cache-control', 'no-cache').sendFile(name, dirname(file)));
+  }
   fastify.get('/', (request, reply) => {
     reply.header('cache-control', 'no-cache').header('vary', 'Accept');
     if (wantsHtml(request.headers.accept)) return reply.sendFile('index.html');

@@ -454,6 +454,20 @@ export const COMMANDS: CommandSpec[] = [
     ],
   },
   {
+    name: 'usage',
+    summary: 'requests, tokens, model-seconds, errors and latency per key, model, day or lane',
+    details:
+      'Read from the database\'s stored exchanges in [--from, --to) (default: the last 30 days; a date as --to includes that day), grouped by one or two dimensions, with a TOTAL line. Model-seconds are the backend\'s generation time; P50/P95 the exchanges\' duration. The same report is GET /admin/usage.',
+    options: [
+      { flags: '--from <date>', description: 'start of the range (ISO 8601 date or date-time; UTC unless an offset is given)' },
+      { flags: '--to <date>', description: 'end of the range, excluded; a date includes that whole day (default: now)' },
+      { flags: '--by <dimensions>', description: 'one or two of key, model, day, lane, comma-separated (default: key)' },
+      JSON_OPTION,
+      { flags: '--csv', description: 'print CSV (a header row, one row per group) for spreadsheets' },
+    ],
+    examples: ['vega usage', 'vega usage --by day,key --from 2026-11-01 --to 2026-11-30', 'vega usage --by model --json | jq .totals', 'vega usage --by day,model --csv > usage.csv'],
+  },
+  {
     name: 'keys',
     summary: 'managed API keys: create, list, show, update, rotate, revoke',
     details:

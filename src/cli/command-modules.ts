@@ -23,6 +23,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Type<unknown>>> = {
   dataset: () => (require('./commands/dataset.command') as typeof import('./commands/dataset.command')).DatasetCommandModule,
   train: () => (require('./commands/train.commands') as typeof import('./commands/train.commands')).TrainCommandsModule,
   learn: () => (require('./commands/learn.command') as typeof import('./commands/learn.command')).LearnCommandModule,
+  usage: () => (require('./commands/usage.command') as typeof import('./commands/usage.command')).UsageCommandModule,
   admin: () => (require('./commands/admin.commands') as typeof import('./commands/admin.commands')).AdminCommandsModule,
   keys: () => (require('./commands/keys.commands') as typeof import('./commands/keys.commands')).KeysCommandsModule,
   integrations: () =>

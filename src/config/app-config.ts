@@ -94,8 +94,8 @@ export abstract class AppConfig {
   abstract readonly retention: { days: number };
   /** `HEALTH_PROBE_SECONDS`: how often the background probe checks the model backend. */
   abstract readonly health: { probeIntervalMs: number };
-  /** `METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token. */
-  abstract readonly metrics: { token?: string };
+  /** `METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token; `METRICS_MAX_KEYS`: key names labelled, the rest `other`. */
+  abstract readonly metrics: { token?: string; maxKeys: number };
   /** The one outbound fetcher (research, OSINT): SSRF policy, limits and the DNS servers it asks. */
   abstract readonly outbound: {
     allowPrivate: boolean;
@@ -254,7 +254,7 @@ function toAppConfig(env: ParsedEnv): AppConfig {
     privacy: { piiMasking: env.PII_MASKING, storeImages: env.STORE_IMAGES },
     retention: { days: env.RETENTION_DAYS },
     health: { probeIntervalMs: Math.round(env.HEALTH_PROBE_SECONDS * 1000) },
-    metrics: { token: env.METRICS_TOKEN },
+    metrics: { token: env.METRICS_TOKEN, maxKeys: env.METRICS_MAX_KEYS },
     outbound: {
       allowPrivate: env.FETCH_ALLOW_PRIVATE,
       allowHosts: env.FETCH_ALLOW_HOSTS.map((entry) => new URL(`http://${entry}`).host),

@@ -155,6 +155,7 @@ export const envSchema = z.object({
   METRICS_TOKEN: optionalText().refine((token) => token === undefined || token.length >= 16, {
     error: 'must be at least 16 characters long',
   }),
+  METRICS_MAX_KEYS: int(1, 1000).default(20),
   FETCH_ALLOW_PRIVATE: bool().default(false),
   FETCH_ALLOW_HOSTS: commaList().refine((hosts) => hosts.every(isHostAndPort), {
     error: 'must be a comma list of host names or IP addresses, each with an optional :port',

@@ -300,14 +300,16 @@ describeWithChromium('research and username panels in Chromium', () => {
     await page.click('#username-go');
     await waitForCount(page.locator('#username-table tbody tr'), 3, 'result rows');
     expect(await overflow()).toBeLessThanOrEqual(0);
-    for (const selector of ['#username-q', '#username-go', '#username-nsfw', '#tab-chat', '#tab-research', '#tab-username']) {
+    for (const selector of ['#username-q', '#username-go', '#username-nsfw', '#tab-chat', '#tab-research', '#tab-username', '#tab-admin']) {
       const box = await page.locator(selector).boundingBox();
       expect({ selector, inside: box !== null && box.x >= 0 && box.x + box.width <= 390 }).toEqual({ selector, inside: true });
     }
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'username-phone.png') });
 
-    // Back to the chat, with the keyboard: the history drawer's button returns.
+    // Back to the chat, with the keyboard (past Admin: the test key is an admin's): the history drawer's button returns.
     await page.focus('#tab-username');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('tab-admin');
     await page.keyboard.press('ArrowRight');
     expect(await page.locator('#panel-chat').isVisible()).toBe(true);
     expect(await page.locator('#history-toggle').isVisible()).toBe(true);

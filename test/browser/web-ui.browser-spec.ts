@@ -285,9 +285,9 @@ describeWithChromium('web UI in Chromium', () => {
   });
 
   it('explains a wrong key, a rate limit and a backend that is down in plain words', async () => {
-    // The key's budget covers every route: entering it spends 3 (/models, /session, /history), an
-    // answer 2 (the chat and the history refresh after it), so the second question is the sixth request.
-    await start({ RATE_LIMIT_PER_MINUTE: '5' });
+    // The key's budget covers every route: entering it spends 4 (/models, /session, /history, /me), an
+    // answer 2 (the chat and the history refresh after it), so the second question is the seventh request.
+    await start({ RATE_LIMIT_PER_MINUTE: '6' });
     const page = await open();
     await enterKey(page, 'wrong-key-0123456789abcdef');
     await waitForText(page.locator('#notice-text'), /check your API key/, 'the wrong-key message');

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TestApp, useAppWithFakeOllama } from '../support/test-app';
 
 const STATIC = join(__dirname, '..', '..', 'static');
@@ -44,6 +44,9 @@ describe('web UI files', () => {
       ['username.js', /javascript/],
       ['tabs.js', /javascript/],
       ['tools.js', /javascript/],
+      ['admin.js', /javascript/],
+      ['admin-keys.js', /javascript/],
+      ['admin-usage.js', /javascript/],
       ['app.css', /^text\/css/],
       ['favicon.svg', /^image\/svg\+xml/],
     ] as const) {
@@ -52,6 +55,20 @@ describe('web UI files', () => {
       expect(res.headers.get('content-type')).toMatch(type);
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(await res.text()).toBe(readFileSync(join(STATIC, file), 'utf8'));
+    }
+  });
+
+  it("serves chart.js from Vega itself (the installed package's UMD build), under the same strict CSP", async () => {
+    const res = await t.request('/static/vendor/chart.umd.min.js', { key: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/javascript/);
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const installed = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
+    expect(await res.text()).toBe(readFileSync(installed, 'utf8'));
+    // The rest of the package, and of node_modules, stays out of reach.
+    for (const path of ['/static/vendor/chart.js', '/static/vendor/chart.umd.min.js.map', '/static/vendor/../../package.json', '/static/vendor/']) {
+      expect({ path, ok: (await t.request(path, { key: null })).ok }).toEqual({ path, ok: false });
     }
   });
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { TypeOrmKeyUsageSource } from '../../src/core/limits/typeorm-key-usage.source';
+import { SPENT_SQL, TypeOrmKeyUsageSource } from '../../src/core/limits/typeorm-key-usage.source';
 import { buildDataSourceOptions } from '../../src/core/persistence/data-source-options';
 import { DatabaseHealth } from '../../src/core/persistence/database-health';
 import { tempDir } from '../support/test-app';
@@ -37,6 +37,12 @@ describe(TypeOrmKeyUsageSource.name, () => {
     const source = new TypeOrmKeyUsageSource(dataSource, new DatabaseHealth());
     const spent = await source.spent('k', new Date('2026-12-06T00:00:00.000Z'), new Date('2026-12-01T00:00:00.000Z'));
     expect(spent).toEqual({ day: { tokens: 300, modelMs: 2200 }, month: { tokens: 331, modelMs: 2550 } });
+    // Only this month's rows are read, from the time-first covering index, not the key's whole history by key_id.
+    const plan: Array<{ detail: string }> = await dataSource.query(
+      `EXPLAIN QUERY PLAN ${SPENT_SQL}`,
+      ['2026-12-06 00:00:00.000', '2026-12-06 00:00:00.000', 'k', '2026-12-01 00:00:00.000'],
+    );
+    expect(plan.map((step) => step.detail).join(' | ')).toMatch(/^SEARCH conversations USING COVERING INDEX ix_conv_usage \(ts>\?\)$/);
     expect(await source.spent('nobody', new Date('2026-12-06T00:00:00.000Z'), new Date('2026-12-01T00:00:00.000Z'))).toEqual({
       day: { tokens: 0, modelMs: 0 },
       month: { tokens: 0, modelMs: 0 },

@@ -1,5 +1,7 @@
 import type { BackendUsage } from '../llm/llm-backend';
 import { LLM_OUTCOMES, LlmObserver, type LlmOutcome } from '../llm/llm-observer';
+import type { CallerContext } from '../../common/auth/caller-context';
+import type { KeyMetrics } from './key-metrics';
 import { CounterFamily, CounterSeries, HistogramFamily, HistogramSeries } from './metric-families';
 
 /** Model label of every model the backend did not list (typos, probes for random names). */
@@ -66,7 +68,11 @@ export class LlmMetrics extends LlmObserver {
   private readonly byModel = new Map<string, ModelSeries>();
   private readonly other: ModelSeries;
 
-  constructor(defaultModel: string) {
+  /** With `byKey`, each call is also counted under the name of the calling key (none in the CLI). */
+  constructor(
+    defaultModel: string,
+    private readonly byKey?: { caller: CallerContext; metrics: KeyMetrics },
+  ) {
     super();
     this.other = this.create(OTHER_MODEL);
     this.addKnownModels([defaultModel]);
@@ -91,6 +97,8 @@ export class LlmMetrics extends LlmObserver {
   record(model: string, outcome: LlmOutcome, startedAt: number, firstTokenAt: number, usage?: BackendUsage): void {
     const series = this.seriesFor(model);
     series.outcomes[outcome].inc();
+    const caller = this.byKey?.caller.current();
+    if (caller) this.byKey!.metrics.record(caller.name, outcome === 'ok' ? usage : undefined);
     if (outcome === 'cached' || outcome === 'breaker_open') return;
     const now = performance.now();
     if (firstTokenAt > 0) series.ttft.observe((firstTokenAt - startedAt) / 1000);

@@ -7,6 +7,7 @@ import { KeyLimitsService } from '../limits/key-limits.service';
 import type { BreakerState } from '../llm/circuit-breaker';
 import { LlmService } from '../llm/llm.service';
 import { HttpMetrics } from './http-metrics';
+import { KeyMetrics } from './key-metrics';
 import { LlmMetrics } from './llm-metrics';
 import { MetricsRegistry } from './metrics-registry';
 
@@ -28,6 +29,7 @@ export class StateMetrics {
     registry: MetricsRegistry,
     http: HttpMetrics,
     llmMetrics: LlmMetrics,
+    keyMetrics: KeyMetrics,
     llm: LlmService,
     probe: BackendProbe,
     private readonly dataSource: DataSource,
@@ -43,6 +45,8 @@ export class StateMetrics {
       llmMetrics.promptTokens,
       llmMetrics.completionTokens,
       llmMetrics.truncations,
+      keyMetrics.requests,
+      keyMetrics.tokens,
       keyLimits.refusals,
     ]) {
       registry.registerFamily(family);

@@ -6,7 +6,7 @@ import type sqlite3 from 'sqlite3';
 import { AppConfig } from '../../config/app-config';
 import type { NewExchange } from './conversation.repository';
 import { DatabaseHealth, isBusy, sqliteCode } from './database-health';
-import { EXCHANGE_COLUMNS, exchangeValues } from './exchange-row';
+import { EXCHANGE_COLUMNS, exchangeValues, storedTs } from './exchange-row';
 import { openSqlite } from './open-sqlite';
 
 /** How often a replay is tried while exchanges wait in the spool. */
@@ -25,8 +25,6 @@ interface SpooledExchange extends NewExchange {
 
 const INSERT_SQL = `INSERT INTO conversations (ts, ${EXCHANGE_COLUMNS.join(', ')})
   VALUES (?${', ?'.repeat(EXCHANGE_COLUMNS.length)})`;
-
-const storedTs = (date: Date): string => date.toISOString().replace('T', ' ').slice(0, 23);
 
 /**
  * Where an exchange goes when the database cannot take it (locked past `DB_WRITE_WAIT_SEC`,

@@ -6,6 +6,8 @@ import { LlmModule } from '../../core/llm/llm.module';
 import { LlmObserver } from '../../core/llm/llm-observer';
 import { HttpMetrics } from '../../core/metrics/http-metrics';
 import { HttpTelemetry } from '../../core/metrics/http-telemetry';
+import { CallerContext } from '../../common/auth/caller-context';
+import { KeyMetrics } from '../../core/metrics/key-metrics';
 import { LlmMetrics } from '../../core/metrics/llm-metrics';
 import { MetricsRegistry } from '../../core/metrics/metrics-registry';
 import { StateMetrics } from '../../core/metrics/state-metrics';
@@ -23,11 +25,16 @@ import { MetricsController } from './metrics.controller';
   providers: [
     MetricsRegistry,
     HttpMetrics,
-    { provide: LlmMetrics, inject: [AppConfig], useFactory: (config: AppConfig) => new LlmMetrics(config.llm.model) },
+    { provide: KeyMetrics, inject: [AppConfig], useFactory: (config: AppConfig) => new KeyMetrics(config.metrics.maxKeys) },
+    {
+      provide: LlmMetrics,
+      inject: [AppConfig, CallerContext, KeyMetrics],
+      useFactory: (config: AppConfig, caller: CallerContext, metrics: KeyMetrics) => new LlmMetrics(config.llm.model, { caller, metrics }),
+    },
     { provide: LlmObserver, useExisting: LlmMetrics },
     StateMetrics,
     HttpTelemetry,
   ],
-  exports: [LlmObserver, LlmMetrics, HttpMetrics, MetricsRegistry],
+  exports: [LlmObserver, LlmMetrics, KeyMetrics, HttpMetrics, MetricsRegistry],
 })
 export class MetricsModule {}

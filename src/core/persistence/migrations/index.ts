@@ -6,6 +6,7 @@ import { StoreWholeExchange1800000000000 } from './1800000000000-store-whole-exc
 import { CreateAuditLog1810000000000 } from './1810000000000-create-audit-log';
 import { AddResponseId1820000000000 } from './1820000000000-add-response-id';
 import { CreateApiKeys1830000000000 } from './1830000000000-create-api-keys';
+import { UsageRollup1840000000000 } from './1840000000000-usage-rollup';
 
 /** Listed explicitly (not globbed) so they load the same from `src/` in tests and `dist/` in production. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CreateAuditLog1810000000000,
   AddResponseId1820000000000,
   CreateApiKeys1830000000000,
+  UsageRollup1840000000000,
 ];
