@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { envSchema, ParsedEnv } from './config.schema';
+import type { EffectiveLimits } from '../core/limits/usage-limiter';
 
 export type SlackNotifyKind = ParsedEnv['SLACK_NOTIFY'][number];
 
@@ -82,6 +83,11 @@ export abstract class AppConfig {
     overrides: Readonly<Record<string, number>>;
     authFailures: { limit: number; windowMs: number };
   };
+  /**
+   * The limits and budgets of a key that does not set its own (`KEY_DEFAULT_*`; 0: none), the
+   * environment's keys included (see `core/limits/`).
+   */
+  abstract readonly keyLimits: Readonly<EffectiveLimits>;
   /** `STORE_IMAGES`: stored requests keep images' bytes, not only their `{mime, bytes, sha256}` references. */
   abstract readonly privacy: { piiMasking: boolean; storeImages: boolean };
   /** `RETENTION_DAYS`: > 0 purges conversations older than that many days, daily. */
@@ -237,6 +243,13 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       perMinute: env.RATE_LIMIT_PER_MINUTE,
       overrides: env.RATE_LIMIT_OVERRIDES,
       authFailures: { limit: env.AUTH_FAILURE_LIMIT, windowMs: env.AUTH_FAILURE_WINDOW_SEC * 1000 },
+    },
+    keyLimits: {
+      tokensPerMinute: env.KEY_DEFAULT_TOKENS_PER_MINUTE,
+      concurrentStreams: env.KEY_DEFAULT_CONCURRENT_STREAMS,
+      tokensPerDay: env.KEY_DEFAULT_TOKENS_PER_DAY,
+      tokensPerMonth: env.KEY_DEFAULT_TOKENS_PER_MONTH,
+      modelSecondsPerDay: env.KEY_DEFAULT_MODEL_SECONDS_PER_DAY,
     },
     privacy: { piiMasking: env.PII_MASKING, storeImages: env.STORE_IMAGES },
     retention: { days: env.RETENTION_DAYS },

@@ -129,6 +129,11 @@ export const envSchema = z.object({
   GEN_DYNAMIC: bool().default(false),
   RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(60),
   AUTH_FAILURE_LIMIT: int(0, 1_000_000).default(20),
+  KEY_DEFAULT_TOKENS_PER_MINUTE: int(0, 1_000_000_000).default(0),
+  KEY_DEFAULT_CONCURRENT_STREAMS: int(0, 10_000).default(0),
+  KEY_DEFAULT_TOKENS_PER_DAY: int(0, 1_000_000_000_000).default(0),
+  KEY_DEFAULT_TOKENS_PER_MONTH: int(0, 1_000_000_000_000).default(0),
+  KEY_DEFAULT_MODEL_SECONDS_PER_DAY: int(0, 86_400_000).default(0),
   AUTH_FAILURE_WINDOW_SEC: int(1, 86_400).default(60),
   RATE_LIMIT_OVERRIDES: commaList().transform((items, ctx) => {
     const overrides: Record<string, number> = {};

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHttpApp, type HttpAppOptions } from '../../src/app/create-http-app';
 import { StaticKeyStore } from '../../src/common/auth/api-key-store';
-import type { Scope } from '../../src/common/auth/principal';
+import type { KeyLimits, Principal, Scope } from '../../src/common/auth/principal';
 import { Agent } from 'undici';
 import { FakeOllama, type FakeOllamaOptions } from './fake-ollama';
 import type { FakeModelSpec } from './fake-ollama-model';
@@ -122,15 +122,27 @@ export function useAppWithFakeOllama(fakeOptions: FakeModelSpec[] | FakeOllamaOp
   };
 }
 
+/** A test key: its scopes, or its scopes with a model allow-list and limits. */
+export type TestKey = Scope[] | { scopes: Scope[]; models?: string[]; limits?: KeyLimits };
+
 /**
- * Keys that hold only the given scopes, by secret (at least 16 characters): the key id and
- * name are `key-1`, `key-2`… in order. For `startTestApp(env, { keyStores: [scopedKeys(…)] })`.
+ * Keys that hold only the given scopes (and models and limits, when given), by secret (at least
+ * 16 characters): the key id and name are `key-1`, `key-2`… in order. For
+ * `startTestApp(env, { keyStores: [scopedKeys(…)] })`.
  */
-export function scopedKeys(keys: Record<string, Scope[]>): StaticKeyStore {
+export function scopedKeys(keys: Record<string, TestKey>): StaticKeyStore {
   return new StaticKeyStore(
-    Object.entries(keys).map(([secret, scopes], index) => ({
-      secret,
-      principal: { keyId: `key-${index + 1}`, name: `key-${index + 1}`, kind: 'managed', scopes: new Set(scopes), models: null, limits: {} },
-    })),
+    Object.entries(keys).map(([secret, key], index) => {
+      const { scopes, models, limits } = Array.isArray(key) ? { scopes: key, models: undefined, limits: undefined } : key;
+      const principal: Principal = {
+        keyId: `key-${index + 1}`,
+        name: `key-${index + 1}`,
+        kind: 'managed',
+        scopes: new Set(scopes),
+        models: models ?? null,
+        limits: limits ?? {},
+      };
+      return { secret, principal };
+    }),
   );
 }

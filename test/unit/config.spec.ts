@@ -30,6 +30,7 @@ describe('loadConfig', () => {
     });
     expect(config.rateLimit.perMinute).toBe(60);
     expect(config.rateLimit.authFailures).toEqual({ limit: 20, windowMs: 60_000 });
+    expect(config.keyLimits).toEqual({ tokensPerMinute: 0, concurrentStreams: 0, tokensPerDay: 0, tokensPerMonth: 0, modelSecondsPerDay: 0 });
     expect(config.privacy.piiMasking).toBe(false);
     expect(config.privacy.storeImages).toBe(false);
   });
@@ -57,6 +58,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '', API_KEY: '  ' }).http.port).toBe(8000);
   });
 
+  it('reads the default limits and budgets of a key', () => {
+    const config = loadConfig({
+      KEY_DEFAULT_TOKENS_PER_MINUTE: '5000',
+      KEY_DEFAULT_CONCURRENT_STREAMS: '2',
+      KEY_DEFAULT_TOKENS_PER_DAY: '200000',
+      KEY_DEFAULT_TOKENS_PER_MONTH: '3000000',
+      KEY_DEFAULT_MODEL_SECONDS_PER_DAY: '3600',
+    });
+    expect(config.keyLimits).toEqual({ tokensPerMinute: 5000, concurrentStreams: 2, tokensPerDay: 200_000, tokensPerMonth: 3_000_000, modelSecondsPerDay: 3600 });
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config.llm.breaker)).toBe(true);
@@ -75,6 +87,8 @@ describe('loadConfig', () => {
     ['RATE_LIMIT_OVERRIDES', 'nonsense', /RATE_LIMIT_OVERRIDES must be a comma list/],
     ['AUTH_FAILURE_LIMIT', '-1', /AUTH_FAILURE_LIMIT must be an integer between 0 and 1000000/],
     ['AUTH_FAILURE_WINDOW_SEC', '0', /AUTH_FAILURE_WINDOW_SEC must be an integer between 1 and 86400/],
+    ['KEY_DEFAULT_TOKENS_PER_DAY', '-5', /KEY_DEFAULT_TOKENS_PER_DAY must be an integer between 0 and/],
+    ['KEY_DEFAULT_CONCURRENT_STREAMS', '1.5', /KEY_DEFAULT_CONCURRENT_STREAMS must be an integer between 0 and 10000/],
   ])('names the variable when %s=%s is invalid', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

@@ -10,6 +10,8 @@ export interface ErrorBody {
   statusCode: number;
   error: string;
   message: string;
+  /** The app error's stable code (`budget_exceeded`, `context_length_exceeded`…), when it has one. */
+  code?: string;
 }
 
 /**
@@ -18,7 +20,8 @@ export interface ErrorBody {
  */
 export function describeError(exception: unknown, bodyLimit?: number): { body: ErrorBody; retryAfterSeconds?: number } {
   if (exception instanceof AppError) {
-    return { body: errorBody(exception.status, exception.message), retryAfterSeconds: exception.retryAfterSeconds };
+    const body = errorBody(exception.status, exception.message);
+    return { body: exception.code ? { ...body, code: exception.code } : body, retryAfterSeconds: exception.retryAfterSeconds };
   }
   // Nest hands Fastify's own 4xx errors (body too large, empty body) over as an HttpException with the error as its cause.
   if (exception instanceof HttpException && isFastifyError(exception.cause)) {

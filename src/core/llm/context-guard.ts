@@ -184,8 +184,8 @@ export function contextOf(
   return undefined;
 }
 
-/** The room the answer may take: `num_predict` when the request caps the answer, else a minimum. */
-function answerRoom(options: Record<string, unknown>): number {
+/** The room the answer may take (and a key's limits reserve for it): `num_predict` when the request caps the answer, else a minimum. */
+export function answerRoom(options: Record<string, unknown>): number {
   const numPredict = options.num_predict;
   return typeof numPredict === 'number' && numPredict > 0 ? numPredict : MIN_ANSWER_TOKENS;
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
+import { LimitsModule } from '../limits/limits.module';
 import { OutboundModule } from '../outbound/outbound.module';
 import { GenerationSettingsService } from './generation-settings.service';
 import { ImageResolver } from './image-input';
@@ -11,7 +12,7 @@ import { SystemPromptService } from './system-prompt.service';
 
 /** The model backend and the policy around it, and the one resolver of images given with messages (it fetches URLs through the outbound fetcher). */
 @Module({
-  imports: [OutboundModule],
+  imports: [OutboundModule, LimitsModule],
   providers: [
     {
       provide: LlmBackend,
@@ -26,6 +27,6 @@ import { SystemPromptService } from './system-prompt.service';
     SystemPromptService,
     ImageResolver,
   ],
-  exports: [LlmService, GenerationSettingsService, SystemPromptService, ImageResolver],
+  exports: [LimitsModule, LlmService, GenerationSettingsService, SystemPromptService, ImageResolver],
 })
 export class LlmModule {}

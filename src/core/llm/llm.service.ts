@@ -10,7 +10,9 @@ import {
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
 import { BreakerPermit, CircuitBreaker } from './circuit-breaker';
-import { ContextGuard } from './context-guard';
+import { KeyLimitsService } from '../limits/key-limits.service';
+import { modelTimeMs } from '../persistence/stored-exchange';
+import { answerRoom, ContextGuard, estimateCompletionTokens, estimatePromptTokens, textTokens } from './context-guard';
 import {
   BackendChatRequest,
   BackendChunk,
@@ -66,6 +68,8 @@ export class LlmService implements OnApplicationShutdown {
     private readonly config: AppConfig,
     readonly backend: LlmBackend,
     @Optional() private readonly observer?: LlmObserver,
+    /** The calling key's allow-list, limits and budgets; absent, nothing is metered. */
+    @Optional() private readonly limits?: KeyLimitsService,
   ) {
     this.breaker = new CircuitBreaker(config.llm.breaker);
     this.cache = new ResponseCache(config.llm.cache.maxEntries, config.llm.cache.ttlMs);
@@ -92,25 +96,55 @@ export class LlmService implements OnApplicationShutdown {
   }
 
   /**
-   * A chat through the policy: the context guard (a prompt that cannot fit the model's context
-   * is refused before it is sent), cache, breaker, retries before the first chunk, timeouts.
+   * A chat through the policy: the calling key's allow-list, limits and budgets (the call holds
+   * one of the key's concurrent streams until it ends, and is charged what it used), the context
+   * guard (a prompt that cannot fit the model's context is refused before it is sent), cache,
+   * breaker, retries before the first chunk, timeouts.
    */
   async *stream(request: LlmRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
-    // An open breaker refuses the call anyway: do not ask the failing backend about the model first.
-    const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.check(request, signal);
-    const sent = check?.request ?? request;
-    const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('chat', sent) : '';
-    for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.chatStream(sent, attempt), signal)) {
-      if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
-      yield event;
+    const lease = await this.limits?.admit(request.model, estimatePromptTokens(request), answerRoom(request.options));
+    try {
+      // An open breaker refuses the call anyway: do not ask the failing backend about the model first.
+      const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.check(request, signal);
+      const sent = check?.request ?? request;
+      const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('chat', sent) : '';
+      for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.chatStream(sent, attempt), signal)) {
+        if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
+        lease?.observe(event);
+        yield event;
+      }
+    } finally {
+      lease?.end();
     }
   }
 
   /**
-   * Embeddings through the policy: breaker, retries with backoff, the whole-request timeout
-   * (`LLM_TIMEOUT_SEC`; there is no first token to wait for) and the metrics of every model call.
+   * Refuses now what the calling key's allow-list, limits or budgets would refuse this chat,
+   * taking nothing (the stream itself admits it): for a lane that sends its headers before the
+   * first event.
+   */
+  async assertAdmissible(request: LlmRequest): Promise<void> {
+    await this.limits?.check(request.model, estimatePromptTokens(request) + answerRoom(request.options));
+  }
+
+  /**
+   * Embeddings through the policy: the calling key's limits and budgets (charged the tokens
+   * read), breaker, retries with backoff, the whole-request timeout (`LLM_TIMEOUT_SEC`; there is
+   * no first token to wait for) and the metrics of every model call.
    */
   async embed(request: EmbedRequest, signal: CancelSignal): Promise<EmbedResult> {
+    const tokens = request.input.reduce((sum, text) => sum + textTokens(text), 0);
+    const lease = await this.limits?.admit(request.model, tokens, 0);
+    try {
+      const result = await this.embedOnce(request, signal);
+      lease?.settle({ tokens: result.promptTokens, modelMs: modelTimeMs(result.timings) });
+      return result;
+    } finally {
+      lease?.end();
+    }
+  }
+
+  private async embedOnce(request: EmbedRequest, signal: CancelSignal): Promise<EmbedResult> {
     const startedAt = performance.now();
     if (signal.aborted) throw new ClientClosedError();
     const permit = this.breaker.acquire();
@@ -149,14 +183,20 @@ export class LlmService implements OnApplicationShutdown {
     }
   }
 
-  /** A raw completion (`/v1/completions`) through the same policy and context guard; cached apart from chats. */
+  /** A raw completion (`/v1/completions`, `/api/generate`) through the same policy, limits and context guard; cached apart from chats. */
   async *streamCompletion(request: BackendCompletionRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
-    const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.checkCompletion(request, signal);
-    const sent = check?.request ?? request;
-    const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('completion', sent) : '';
-    for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.completionStream(sent, attempt), signal)) {
-      if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
-      yield event;
+    const lease = await this.limits?.admit(request.model, estimateCompletionTokens(request), answerRoom(request.options));
+    try {
+      const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.checkCompletion(request, signal);
+      const sent = check?.request ?? request;
+      const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('completion', sent) : '';
+      for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.completionStream(sent, attempt), signal)) {
+        if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
+        lease?.observe(event);
+        yield event;
+      }
+    } finally {
+      lease?.end();
     }
   }
 

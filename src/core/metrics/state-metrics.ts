@@ -3,6 +3,7 @@ import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { AuthFailureLimiter } from '../../common/throttling/auth-failure.limiter';
 import { BackendProbe } from '../health/backend-probe';
+import { KeyLimitsService } from '../limits/key-limits.service';
 import type { BreakerState } from '../llm/circuit-breaker';
 import { LlmService } from '../llm/llm.service';
 import { HttpMetrics } from './http-metrics';
@@ -33,6 +34,7 @@ export class StateMetrics {
     probe: BackendProbe,
     private readonly dataSource: DataSource,
     authFailures: AuthFailureLimiter,
+    keyLimits: KeyLimitsService,
   ) {
     for (const family of [http.requests, http.duration]) registry.registerFamily(family);
     for (const family of [
@@ -45,6 +47,7 @@ export class StateMetrics {
       llmMetrics.truncations,
       keyMetrics.requests,
       keyMetrics.tokens,
+      keyLimits.refusals,
     ]) {
       registry.registerFamily(family);
     }

@@ -112,7 +112,7 @@ export class ChatService {
   ) {}
 
   /**
-   * Checks the prompt size and the breaker, reads the images (their type from the bytes, their
+   * Checks the prompt size, the breaker and the key's limits, reads the images (their type from the bytes, their
    * size), and builds the message list with the session's memory.
    */
   async prepare(input: ChatInput, signal?: AbortSignal): Promise<PreparedChat> {
@@ -139,6 +139,8 @@ export class ChatService {
     const request: LlmRequest = { model, messages, options: this.generation.optionsFor(input.prompt, input.options) };
     if (input.format !== undefined) request.format = input.format;
     if (input.think !== undefined) request.think = input.think;
+    // The SSE stream's headers go out before the first event: a key's refusal must come first.
+    await this.llm.assertAdmissible(request);
     return { prompt: input.prompt, sessionId, source: input.source, request };
   }
 

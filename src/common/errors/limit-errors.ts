@@ -1,0 +1,32 @@
+import { AppError } from './app-errors';
+
+/** The key's model allow-list does not hold the model asked for. */
+export class ModelNotAllowedError extends AppError {
+  readonly status = 403;
+  constructor(model: string, allowed: readonly string[]) {
+    super(
+      `This API key may not use the model ${model}; its models are: ${allowed.length > 0 ? allowed.join(', ') : 'none'}`,
+      { param: 'model', code: 'model_not_allowed' },
+    );
+  }
+}
+
+/** A limit of the key (concurrent streams, tokens per minute) is reached: retry after `Retry-After`. */
+export class KeyLimitError extends AppError {
+  readonly status = 429;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, { retryAfterSeconds, code: 'rate_limit_exceeded' });
+  }
+}
+
+/** A budget of the key (tokens per day or month, model-seconds per day) is used up until `resetAt`. */
+export class BudgetExceededError extends AppError {
+  readonly status = 429;
+  constructor(
+    message: string,
+    readonly resetAt: Date,
+    retryAfterSeconds: number,
+  ) {
+    super(message, { retryAfterSeconds, code: 'budget_exceeded' });
+  }
+}
