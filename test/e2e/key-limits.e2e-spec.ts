@@ -93,7 +93,7 @@ describe('per-key limits and budgets on every lane (e2e)', () => {
   const limited = (limits: KeyLimits): TestKey => ({ scopes: ['chat'], limits });
 
   describe('the model allow-list', () => {
-    it('refuses a model outside it with 403 naming the model, on every lane, without asking the backend', async () => {
+    it('refuses a model outside it with 403 naming the model, on every lane, without asking the backend or storing an exchange', async () => {
       const app = await start({ scopes: ['chat'], models: ['mistral', 'nomic-embed-text'] });
       const asKey = { key: KEY };
       const refused = [
@@ -114,6 +114,8 @@ describe('per-key limits and budgets on every lane (e2e)', () => {
         expect(await res.text()).toContain('This API key may not use the model llama3; its models are: mistral, nomic-embed-text');
       }
       expect(harness.fake.chatRequests()).toHaveLength(0);
+      // A refusal is not an exchange: nothing was asked, so nothing counts as an error in the usage.
+      expect(await queryDb(app.dbPath, 'SELECT id FROM conversations')).toEqual([]);
 
       const openAi = await app.request('/v1/chat/completions', { ...asKey, body: { model: 'llama3', messages: [{ role: 'user', content: 'hi' }] } });
       expect((await openAi.json()).error).toMatchObject({ code: 'model_not_allowed', param: 'model' });

@@ -1,7 +1,13 @@
 import { AppError } from './app-errors';
 
+/**
+ * A call the calling key may not make (its allow-list, limits or budgets): refused before the
+ * backend is asked, like a bad request, so no exchange is stored for it.
+ */
+export abstract class KeyRefusal extends AppError {}
+
 /** The key's model allow-list does not hold the model asked for. */
-export class ModelNotAllowedError extends AppError {
+export class ModelNotAllowedError extends KeyRefusal {
   readonly status = 403;
   constructor(model: string, allowed: readonly string[]) {
     super(
@@ -12,7 +18,7 @@ export class ModelNotAllowedError extends AppError {
 }
 
 /** A limit of the key (concurrent streams, tokens per minute) is reached: retry after `Retry-After`. */
-export class KeyLimitError extends AppError {
+export class KeyLimitError extends KeyRefusal {
   readonly status = 429;
   constructor(message: string, retryAfterSeconds: number) {
     super(message, { retryAfterSeconds, code: 'rate_limit_exceeded' });
@@ -20,7 +26,7 @@ export class KeyLimitError extends AppError {
 }
 
 /** A budget of the key (tokens per day or month, model-seconds per day) is used up until `resetAt`. */
-export class BudgetExceededError extends AppError {
+export class BudgetExceededError extends KeyRefusal {
   readonly status = 429;
   constructor(
     message: string,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import type { CancelSignal } from '../../common/async/cancellation';
 import { randomHex } from '../../common/ids/random-hex';
+import { KeyRefusal } from '../../common/errors/limit-errors';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
 import type { ConversationSource, ConversationStatus } from '../../core/persistence/conversation.entity';
 import { ConversationsService } from '../../core/persistence/conversations.service';
@@ -211,7 +212,11 @@ export class ChatService {
         return;
       }
     } catch (error) {
-      if (stored) throw error;
+      // A refusal of the key's limits comes before the backend is asked: nothing to store.
+      if (stored || error instanceof KeyRefusal) {
+        stored = true;
+        throw error;
+      }
       const aborted = error instanceof ClientClosedError || signal.aborted;
       await finish(aborted ? 'aborted' : 'error', null).catch(() => undefined);
       throw aborted ? new ClientClosedError() : error;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import type { CancelSignal } from '../../common/async/cancellation';
+import { KeyRefusal } from '../../common/errors/limit-errors';
 import { ClientClosedError } from '../../common/errors/app-errors';
 import type { BackendCompletionRequest, BackendTimings, BackendUsage, TokenLogprob } from '../../core/llm/llm-backend';
 import { LlmService } from '../../core/llm/llm.service';
@@ -99,7 +100,11 @@ export class CompletionService {
         return;
       }
     } catch (error) {
-      if (stored) throw error;
+      // A refusal of the key's limits comes before the backend is asked: nothing to store.
+      if (stored || error instanceof KeyRefusal) {
+        stored = true;
+        throw error;
+      }
       const aborted = error instanceof ClientClosedError || signal.aborted;
       await finish(aborted ? 'aborted' : 'error', null).catch(() => undefined);
       throw aborted ? new ClientClosedError() : error;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CancelSignal } from '../../common/async/cancellation';
+import { KeyRefusal } from '../../common/errors/limit-errors';
 import { ClientClosedError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
 import type { EmbedRequest, EmbedResult } from '../../core/llm/llm-backend';
@@ -34,6 +35,8 @@ export class EmbeddingsService {
     try {
       result = await this.llm.embed(request, signal);
     } catch (error) {
+      // A refusal of the key's limits comes before the backend is asked: nothing to store.
+      if (error instanceof KeyRefusal) throw error;
       const status = error instanceof ClientClosedError || signal.aborted ? 'aborted' : 'error';
       await this.store(request, source, status, started).catch(() => undefined);
       throw error;
