@@ -138,6 +138,22 @@ describe('per-key limits and budgets on every lane (e2e)', () => {
       const metrics = await (await app.request('/metrics', { key: null })).text();
       expect(metrics).toContain('vega_key_limit_refusals_total{limit="model"} 13');
     });
+
+    it('lists only the models the key may use, in every dialect\'s model list; other keys see them all', async () => {
+      const app = await start({ scopes: ['chat'], models: ['mistral', 'nomic-embed-text'] });
+      // Ollama answers /api/ps with the models it has loaded: load two of them first.
+      for (const model of ['mistral', 'llama3']) {
+        expect((await app.request('/api/generate', { key: OTHER_KEY, body: { model, prompt: 'warm up' } })).status).toBe(200);
+      }
+      const names = async (path: string, key: string, pick: (body: any) => string[]) => pick(await (await app.request(path, { key })).json()).sort();
+      const allowed = ['mistral:latest', 'nomic-embed-text:latest'];
+      expect(await names('/models', KEY, (body) => body.items.map((model: { name: string }) => model.name))).toEqual(allowed);
+      expect(await names('/v1/models', KEY, (body) => body.data.map((model: { id: string }) => model.id))).toEqual(allowed);
+      expect(await names('/api/tags', KEY, (body) => body.models.map((model: { name: string }) => model.name))).toEqual(allowed);
+      expect(await names('/api/ps', KEY, (body) => body.models.map((model: { name: string }) => model.name))).toEqual(['mistral:latest']);
+      expect(await names('/api/tags', OTHER_KEY, (body) => body.models.map((model: { name: string }) => model.name))).toEqual(['llama3:latest', ...allowed]);
+      expect(await names('/api/ps', OTHER_KEY, (body) => body.models.map((model: { name: string }) => model.name))).toEqual(['llama3:latest', 'mistral:latest']);
+    });
   });
 
   describe('concurrent streams', () => {

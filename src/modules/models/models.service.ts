@@ -1,26 +1,35 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
+import { CallerContext } from '../../common/auth/caller-context';
 import { BackendTimeoutError, ClientClosedError } from '../../common/errors/app-errors';
 import type { BackendModel } from '../../core/llm/llm-backend';
 import { LlmService } from '../../core/llm/llm.service';
+import { listsModel } from '../../core/llm/model-availability';
 
 export interface ModelList {
   defaultModel: string;
   models: BackendModel[];
 }
 
-/** The backend's model list, for pickers (the web UI) and scripts. */
+/** The backend's model list, for pickers (the web UI) and scripts: the models the calling key may use. */
 @Injectable()
 export class ModelsService {
   constructor(
     private readonly config: AppConfig,
     private readonly llm: LlmService,
+    private readonly caller: CallerContext,
   ) {}
 
   /** Asks the backend; gives up after the first-token timeout, or when `client` aborts. */
   async list(client: AbortSignal): Promise<ModelList> {
     const models = await this.ask(client, 'list its models', (signal) => this.llm.backend.listModels(signal));
-    return { defaultModel: this.config.llm.model, models: [...models].sort((a, b) => a.name.localeCompare(b.name)) };
+    return { defaultModel: this.config.llm.model, models: this.usable(models, (model) => model.name).sort((a, b) => a.name.localeCompare(b.name)) };
+  }
+
+  /** Of `models`, those the calling key's allow-list holds (all of them for a key without one, and in the CLI). */
+  usable<T>(models: readonly T[], nameOf: (model: T) => string): T[] {
+    const allowed = this.caller.current()?.models;
+    return allowed ? models.filter((model) => listsModel(allowed, nameOf(model))) : [...models];
   }
 
   /**

@@ -29,7 +29,7 @@ export class OllamaModelsService {
 
   async tags(client: AbortSignal): Promise<{ models: OllamaJson[] }> {
     const hosts = this.llm.ollamaHosts();
-    if (hosts) return { models: await this.models.ask(client, 'list its models', (signal) => hosts.tags(signal)) };
+    if (hosts) return { models: this.models.usable(await this.models.ask(client, 'list its models', (signal) => hosts.tags(signal)), modelName) };
     const { models } = await this.models.list(client);
     return { models: models.map(listed) };
   }
@@ -37,7 +37,7 @@ export class OllamaModelsService {
   async running(client: AbortSignal): Promise<{ models: OllamaJson[] }> {
     const hosts = this.llm.ollamaHosts();
     if (!hosts) return { models: [] };
-    return { models: await this.models.ask(client, 'list its running models', (signal) => hosts.running(signal)) };
+    return { models: this.models.usable(await this.models.ask(client, 'list its running models', (signal) => hosts.running(signal)), modelName) };
   }
 
   /** Ollama's own `/api/show` object from the host that has the model; 404 in Ollama's words when none has. */
@@ -65,4 +65,9 @@ function listed(model: BackendModel): OllamaJson {
 
 function emptyDetails(): OllamaJson {
   return { parent_model: '', format: '', family: '', families: null, parameter_size: '', quantization_level: '' };
+}
+
+/** A model's name in Ollama's lists (`name`, or `model` as newer servers also write). */
+function modelName(model: OllamaJson): string {
+  return String(model.name ?? model.model ?? '');
 }
