@@ -1,3 +1,5 @@
+import type { LimitName } from '../../common/auth/key-limits';
+
 /**
  * Per-key limits and budgets, as the limiter enforces them. A key's call is admitted (a slot of
  * its concurrent streams taken and an estimate of its tokens reserved) or refused; once it ends
@@ -7,8 +9,11 @@
  * same three operations for several.
  */
 
-/** The limits a refusal names, as the API, the metrics and the README spell them. */
-export const KEY_LIMITS = ['concurrent_streams', 'tokens_per_minute', 'tokens_per_day', 'tokens_per_month', 'model_seconds_per_day'] as const;
+/**
+ * The limits this port enforces (requests per minute is the rate limiter's), by their wire names
+ * (`LIMIT_FIELDS`): a refusal, the metrics and the README name them so.
+ */
+export const KEY_LIMITS = ['concurrent_streams', 'tokens_per_minute', 'tokens_per_day', 'tokens_per_month', 'model_seconds_per_day'] as const satisfies readonly LimitName[];
 export type KeyLimitName = (typeof KEY_LIMITS)[number];
 
 /** A key's limits in force (defaults applied): a positive number is the limit, 0 none. */

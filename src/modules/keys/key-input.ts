@@ -1,7 +1,7 @@
 import { SCOPES, type KeyLimits, type Scope } from '../../common/auth/principal';
 import { InvalidInputError } from '../../common/errors/app-errors';
 import { parseIsoUtc } from '../history/iso-date';
-import { LIMIT_FIELDS, LIMIT_NAMES } from './key-limits';
+import { LIMIT_FIELDS, LIMIT_NAMES } from '../../common/auth/key-limits';
 
 /**
  * The rules of a key's fields, for the API and the CLI alike (both hand over what the user

@@ -4,7 +4,7 @@ import { SCOPES, type Scope } from '../../common/auth/principal';
 import { ConflictError } from '../../common/errors/app-errors';
 import type { ApiKeyRecord } from './api-key-record';
 import { ApiKeyRepository } from './api-key.repository';
-import { limitsFromWire, limitsToWire } from './key-limits';
+import { limitsFromWire, limitsToWire } from '../../common/auth/key-limits';
 
 interface ApiKeyRow {
   id: string;

@@ -3,7 +3,7 @@ import { Allow, IsIn } from 'class-validator';
 import { SCOPES } from '../../../common/auth/principal';
 import { IsOptionalNotNull } from '../../../common/validation/optional';
 import { keyStatus, type ApiKeyRecord, type KeyStatus } from '../api-key-record';
-import { limitsToWire } from '../key-limits';
+import { limitsToWire } from '../../../common/auth/key-limits';
 
 const SCOPE_LIST = SCOPES.join(', ');
 

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { SCOPES, type Principal } from '../../../common/auth/principal';
-import { limitsToWire } from '../key-limits';
+import { limitsToWire } from '../../../common/auth/key-limits';
 import { KeyLimitsDto } from './api-key.dto';
 
 export class MeResponseDto {

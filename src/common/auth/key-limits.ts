@@ -1,4 +1,4 @@
-import type { KeyLimits } from '../../common/auth/principal';
+import type { KeyLimits } from './principal';
 
 /** The limits' names on the wire (API, CLI, the `limits` column) and in `KeyLimits`. */
 export const LIMIT_FIELDS = {
