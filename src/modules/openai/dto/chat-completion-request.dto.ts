@@ -23,6 +23,7 @@ import { IsOptionalNotNull, OptionalNullable } from '../../../common/validation/
 import { MODEL_PATTERN } from '../../chat/dto/chat-request.dto';
 import { ChatCompletionMessageDto } from './chat-message.dto';
 import { ChatCompletionToolDto, MAX_TOOLS, ResponseFormatDto, ToolChoiceConstraint, UniqueToolNamesConstraint } from './chat-tools.dto';
+import { OpenAiTemperature, OpenAiTopP } from './sampling-fields';
 
 export const MAX_MESSAGES = 1000;
 export const MAX_STOP_SEQUENCES = 4;
@@ -125,18 +126,10 @@ export class ChatCompletionRequestDto {
   @Type(() => StreamOptionsDto)
   stream_options?: StreamOptionsDto;
 
-  @ApiPropertyOptional({ description: 'Sampling temperature (Ollama `temperature`). Default: the server setting.', minimum: 0, maximum: 2, example: 0.7, nullable: true })
-  @OptionalNullable()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(2)
+  @OpenAiTemperature()
   temperature?: number;
 
-  @ApiPropertyOptional({ description: 'Nucleus sampling (Ollama `top_p`). Default: the server setting.', minimum: 0, maximum: 1, example: 0.9, nullable: true })
-  @OptionalNullable()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(1)
+  @OpenAiTopP()
   top_p?: number;
 
   @ApiPropertyOptional({ description: 'Most tokens to generate (Ollama `num_predict`). Deprecated by OpenAI in favour of `max_completion_tokens`.', minimum: 1, example: 256, nullable: true })

@@ -18,6 +18,7 @@ import {
 import { IsOptionalNotNull, OptionalNullable } from '../../../common/validation/optional';
 import { MODEL_PATTERN } from '../../chat/dto/chat-request.dto';
 import { MAX_STOP_SEQUENCES, OnlyWhenStreamingConstraint, StopConstraint, StreamOptionsDto } from './chat-completion-request.dto';
+import { OpenAiTemperature, OpenAiTopP } from './sampling-fields';
 
 /** OpenAI's bound on `logprobs` of a legacy completion. */
 export const MAX_COMPLETION_LOGPROBS = 5;
@@ -78,18 +79,10 @@ export class CreateCompletionRequestDto {
   @Min(1)
   max_tokens?: number;
 
-  @ApiPropertyOptional({ description: 'Sampling temperature (Ollama `temperature`). Default: the server setting.', minimum: 0, maximum: 2, nullable: true })
-  @OptionalNullable()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(2)
+  @OpenAiTemperature()
   temperature?: number;
 
-  @ApiPropertyOptional({ description: 'Nucleus sampling (Ollama `top_p`). Default: the server setting.', minimum: 0, maximum: 1, nullable: true })
-  @OptionalNullable()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(1)
+  @OpenAiTopP()
   top_p?: number;
 
   @ApiPropertyOptional({

@@ -6,11 +6,9 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsNumber,
   IsObject,
   IsString,
   Matches,
-  Max,
   MaxLength,
   Min,
   Validate,
@@ -24,6 +22,7 @@ import { MODEL_PATTERN } from '../../chat/dto/chat-request.dto';
 import { MAX_MESSAGES, REASONING_EFFORTS, type ReasoningEffort } from '../../openai/dto/chat-completion-request.dto';
 import { FUNCTION_NAME_PATTERN } from '../../openai/dto/chat-message.dto';
 import { MAX_TOOLS, ObjectSchemaConstraint, RESPONSE_FORMATS, UniqueToolNamesConstraint } from '../../openai/dto/chat-tools.dto';
+import { OpenAiTemperature, OpenAiTopP } from '../../openai/dto/sampling-fields';
 
 /** `resp_` and the hex Vega makes ids of (other servers' ids are letters and digits too). */
 export const RESPONSE_ID_PATTERN = /^resp_[A-Za-z0-9]{1,64}$/;
@@ -301,18 +300,10 @@ export class CreateResponseRequestDto {
   @Min(1)
   max_output_tokens?: number;
 
-  @ApiPropertyOptional({ description: 'Sampling temperature (Ollama `temperature`). Default: the server setting.', minimum: 0, maximum: 2, nullable: true })
-  @OptionalNullable()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(2)
+  @OpenAiTemperature()
   temperature?: number;
 
-  @ApiPropertyOptional({ description: 'Nucleus sampling (Ollama `top_p`). Default: the server setting.', minimum: 0, maximum: 1, nullable: true })
-  @OptionalNullable()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(1)
+  @OpenAiTopP()
   top_p?: number;
 
   @ApiPropertyOptional({ description: 'true: stream the answer as Server-Sent Events (the Responses API events, each with `type` and `sequence_number`).', default: false, nullable: true })
