@@ -2,7 +2,6 @@ import { DynamicModule, Injectable, Module, Type } from '@nestjs/common';
 import { InjectCommander } from 'nest-commander';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
-import { CallerContextModule } from '../common/auth/caller-context';
 
 /** The parts of commander's `Command` the CLI entry adjusts (exit handling, output, strictness). */
 export interface CommanderProgram {
@@ -31,8 +30,7 @@ export class CliAppModule {
   static forCommand(config: AppConfig, commands: Type<unknown>): DynamicModule {
     return {
       module: CliAppModule,
-      // No caller in the CLI: what it stores belongs to no key.
-      imports: [ConfigModule.forRoot(config), CallerContextModule, commands],
+      imports: [ConfigModule.forRoot(config), commands],
       providers: [CommanderHandle],
     };
   }

@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
-import { CallerContextModule } from '../common/auth/caller-context';
 import { LlmModule } from '../core/llm/llm.module';
 import { PersistenceModule } from '../core/persistence/persistence.module';
 import { ChatModule } from '../modules/chat/chat.module';
@@ -12,7 +11,7 @@ export class CoreModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CoreModule,
-      imports: [ConfigModule.forRoot(config), CallerContextModule, PersistenceModule, LlmModule, ChatModule],
+      imports: [ConfigModule.forRoot(config), PersistenceModule, LlmModule, ChatModule],
       exports: [ConfigModule, PersistenceModule, LlmModule, ChatModule],
     };
   }

@@ -143,7 +143,9 @@ describe('per-key limits and budgets on every lane (e2e)', () => {
       const app = await start({ scopes: ['chat'], models: ['mistral', 'nomic-embed-text'] });
       // Ollama answers /api/ps with the models it has loaded: load two of them first.
       for (const model of ['mistral', 'llama3']) {
-        expect((await app.request('/api/generate', { key: OTHER_KEY, body: { model, prompt: 'warm up' } })).status).toBe(200);
+        const warm = await app.request('/api/generate', { key: OTHER_KEY, body: { model, prompt: 'warm up' } });
+        expect(warm.status).toBe(200);
+        await warm.text();
       }
       const names = async (path: string, key: string, pick: (body: any) => string[]) => pick(await (await app.request(path, { key })).json()).sort();
       const allowed = ['mistral:latest', 'nomic-embed-text:latest'];

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
+import { CallerContextModule } from '../../common/auth/caller-context';
 import { buildDataSourceOptions } from './data-source-options';
 import { ConversationRepository } from './conversation.repository';
 import { TypeOrmConversationRepository } from './typeorm-conversation.repository';
@@ -15,6 +16,8 @@ import { ExchangeSpool } from './exchange-spool';
 
 @Module({
   imports: [
+    // Who is calling: what an exchange is stored under (global, so one for the whole graph).
+    CallerContextModule,
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
       // A database that cannot be opened is a configuration problem: fail at once, do not retry.
