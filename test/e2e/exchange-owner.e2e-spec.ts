@@ -1,3 +1,4 @@
+import { Metrics } from '../support/prometheus';
 import { queryDb } from '../support/sqlite';
 import { scopedKeys, useAppWithFakeOllama } from '../support/test-app';
 
@@ -11,7 +12,7 @@ interface OwnerRow {
   duration_ms: number;
 }
 
-/** Every exchange records the key that made it, on every lane, and what it cost the backend. */
+/** Every exchange records the key that made it, on every lane, and what it cost the backend; model calls are counted by lane. */
 describe('the key and model time of each stored exchange (e2e)', () => {
   const harness = useAppWithFakeOllama(['mistral', { name: 'nomic-embed-text', capabilities: ['embedding'], embeddingLength: 12 }]);
   const start = (env: Record<string, string> = {}) => harness.start(env, { keyStores: [scopedKeys({ [TEAM_KEY]: ['chat'] })] });
@@ -49,6 +50,17 @@ describe('the key and model time of each stored exchange (e2e)', () => {
       ['anthropic', 'key-1'],
       ['responses', 'key-1'],
     ]);
+
+    // The model calls are counted by the lane they came through, as their exchanges are stored.
+    const metrics = new Metrics(await (await app.request('/metrics', { key: null })).text());
+    const ok = (lane: string) => metrics.value('vega_llm_lane_requests_total', { lane, outcome: 'ok' });
+    expect({ api: ok('api'), openai: ok('openai'), ollama: ok('ollama'), anthropic: ok('anthropic'), responses: ok('responses') }).toEqual({
+      api: 2,
+      openai: 3,
+      ollama: 1,
+      anthropic: 1,
+      responses: 1,
+    });
   });
 
   it('keeps the backend\'s own generation time, and none for an answer from the cache', async () => {

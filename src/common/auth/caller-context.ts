@@ -1,24 +1,37 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Global, Injectable, Module } from '@nestjs/common';
+import type { Lane } from '../http/lane';
 import type { Principal } from './principal';
 
+/** Who is calling, and through which API dialect. */
+export interface Caller {
+  principal: Principal;
+  lane: Lane;
+}
+
 /**
- * The principal of the request being served, wherever its work runs: the storage layer records
- * the key that made an exchange and the limits charge it, without every lane handing it down.
- * The HTTP app enters it once the key is accepted (`CallerContextInterceptor`); the CLI runs
- * without one (its exchanges belong to no key).
+ * The caller of the request being served, wherever its work runs: the storage layer records
+ * the key that made an exchange, the limits charge it and the metrics count its lane, without
+ * every lane handing it down. The HTTP app enters it once the key is accepted
+ * (`CallerContextInterceptor`); the CLI runs without one (its exchanges belong to no key).
  */
 @Injectable()
 export class CallerContext {
-  private readonly storage = new AsyncLocalStorage<Principal>();
+  private readonly storage = new AsyncLocalStorage<Caller>();
 
+  /** The calling key's principal; undefined outside a request (the CLI, background work). */
   current(): Principal | undefined {
-    return this.storage.getStore();
+    return this.storage.getStore()?.principal;
   }
 
-  /** Runs `work` (and everything it starts) as `principal`. */
-  run<T>(principal: Principal, work: () => T): T {
-    return this.storage.run(principal, work);
+  /** The lane of the request being served; undefined outside a request. */
+  lane(): Lane | undefined {
+    return this.storage.getStore()?.lane;
+  }
+
+  /** Runs `work` (and everything it starts) as `caller`. */
+  run<T>(caller: Caller, work: () => T): T {
+    return this.storage.run(caller, work);
   }
 }
 

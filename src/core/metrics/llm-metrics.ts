@@ -6,6 +6,8 @@ import { CounterFamily, CounterSeries, HistogramFamily, HistogramSeries } from '
 
 /** Model label of every model the backend did not list (typos, probes for random names). */
 export const OTHER_MODEL = 'other';
+/** The lane label of model calls made outside a request (the CLI, background work). */
+const CLI_LANE = 'cli';
 /** Bounds the model label even against a backend that lists thousands of models. */
 const MAX_KNOWN_MODELS = 256;
 
@@ -58,12 +60,19 @@ export class LlmMetrics extends LlmObserver {
     ['model'],
   );
 
+  readonly lanes = new CounterFamily(
+    'vega_llm_lane_requests_total',
+    'Model calls by the API dialect they came through (lane: api, openai, ollama, anthropic, responses; cli for calls made without a request) and outcome.',
+    ['lane', 'outcome'],
+  );
+
   readonly truncations = new CounterFamily(
     'vega_context_truncations_total',
     'Answers whose prompt the backend read as far fewer tokens than Vega estimated: it silently cut the prompt to fit its context, by model.',
     ['model'],
   );
 
+  private readonly byLane = new Map<string, Record<LlmOutcome, CounterSeries>>();
   private readonly known = new Set<string>();
   private readonly byModel = new Map<string, ModelSeries>();
   private readonly other: ModelSeries;
@@ -97,6 +106,7 @@ export class LlmMetrics extends LlmObserver {
   record(model: string, outcome: LlmOutcome, startedAt: number, firstTokenAt: number, usage?: BackendUsage): void {
     const series = this.seriesFor(model);
     series.outcomes[outcome].inc();
+    this.laneSeries(this.byKey?.caller.lane() ?? CLI_LANE)[outcome].inc();
     const caller = this.byKey?.caller.current();
     if (caller) this.byKey!.metrics.record(caller.name, outcome === 'ok' ? usage : undefined);
     if (outcome === 'cached' || outcome === 'breaker_open') return;
@@ -115,6 +125,17 @@ export class LlmMetrics extends LlmObserver {
 
   contextTruncated(model: string): void {
     this.seriesFor(model).truncations.inc();
+  }
+
+  /** A lane's series, made on first use (the lanes are a fixed handful). */
+  private laneSeries(lane: string): Record<LlmOutcome, CounterSeries> {
+    let series = this.byLane.get(lane);
+    if (!series) {
+      series = {} as Record<LlmOutcome, CounterSeries>;
+      for (const outcome of LLM_OUTCOMES) series[outcome] = this.lanes.with(lane, outcome);
+      this.byLane.set(lane, series);
+    }
+    return series;
   }
 
   private seriesFor(model: string): ModelSeries {

@@ -45,6 +45,7 @@ export class StateMetrics {
       llmMetrics.promptTokens,
       llmMetrics.completionTokens,
       llmMetrics.truncations,
+      llmMetrics.lanes,
       keyMetrics.requests,
       keyMetrics.tokens,
       keyLimits.refusals,
