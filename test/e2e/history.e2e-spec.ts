@@ -45,6 +45,7 @@ describe('GET /history', () => {
       completion_tokens: expect.any(Number),
       duration_ms: expect.any(Number),
       ttft_ms: expect.any(Number),
+      model_ms: expect.any(Number),
       key_id: 'primary',
     });
     expect(body.items[1].snippet).toBeUndefined();

@@ -66,6 +66,7 @@ const FULL: Required<ConversationExchange> = {
   completionTokens: 2,
   durationMs: 3,
   ttftMs: 4,
+  modelMs: 5,
   kind: 'chat',
   keyId: 'key-7',
   request: REQUEST,

@@ -20,6 +20,8 @@ export interface ConversationRecord {
   completionTokens: number | null;
   durationMs: number | null;
   ttftMs: number | null;
+  /** The backend's time spent generating, in ms (0 for a cached answer); null: stored before it was kept. */
+  modelMs: number | null;
   kind: ExchangeKind;
   /** The key that made it; null: the CLI, or stored before Vega recorded keys. */
   keyId: string | null;

@@ -14,7 +14,7 @@ import {
 
 const COLUMNS = `c.id, c.ts, c.prompt, c.response, c.source, c.session_id AS sessionId, c.rating, c.tags, c.notes,
   c.reviewed, c.model, c.status, c.prompt_tokens AS promptTokens, c.completion_tokens AS completionTokens,
-  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs, c.kind, c.key_id AS keyId`;
+  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs, c.model_ms AS modelMs, c.kind, c.key_id AS keyId`;
 
 /** Prompt matches count twice as much as response matches. */
 const BM25 = 'bm25(conversations_fts, 2.0, 1.0)';
@@ -49,6 +49,7 @@ const IMPORT_COLUMNS = [
   'completion_tokens',
   'duration_ms',
   'ttft_ms',
+  'model_ms',
   'kind',
   'request',
   'answer',
@@ -76,6 +77,7 @@ const importValues = (row: ImportedConversation): unknown[] => [
   row.completionTokens,
   row.durationMs,
   row.ttftMs,
+  row.modelMs,
   row.kind,
   row.request ? JSON.stringify(row.request) : null,
   row.answer ? JSON.stringify(row.answer) : null,

@@ -66,6 +66,7 @@ export function parseExportLine(line: string, lineNumber: number): ImportedConve
     completionTokens: integer('completion_tokens', 0, Number.MAX_SAFE_INTEGER),
     durationMs: integer('duration_ms', 0, Number.MAX_SAFE_INTEGER),
     ttftMs: integer('ttft_ms', 0, Number.MAX_SAFE_INTEGER),
+    modelMs: integer('model_ms', 0, Number.MAX_SAFE_INTEGER),
     kind: oneOf('kind', EXCHANGE_KINDS, 'chat'),
     // The rows keep their owner: a key restricted to its own history still finds them after a restore.
     keyId: text('key_id', false),

@@ -40,6 +40,7 @@ export function toConversationDto(record: ConversationRecord): ConversationDto {
     completion_tokens: record.completionTokens,
     duration_ms: record.durationMs,
     ttft_ms: record.ttftMs,
+    model_ms: record.modelMs,
     key_id: record.keyId,
   };
 }

@@ -52,6 +52,14 @@ export class ConversationDto {
   ttft_ms!: number | null;
 
   @ApiProperty({
+    description: "The backend's time spent generating the answer, in milliseconds (Ollama's total_duration, else the exchange's duration; 0 for an answer from the cache): the model-seconds of usage reports and budgets.",
+    nullable: true,
+    type: Number,
+    example: 640,
+  })
+  model_ms!: number | null;
+
+  @ApiProperty({
     description: 'The key that made it (`primary`, `extra-1`… for the keys from the environment); null for the CLI and for exchanges stored before Vega recorded keys.',
     nullable: true,
     type: String,
