@@ -8,7 +8,7 @@
  */
 import { createServer } from 'node:http';
 import { Agent, request } from 'undici';
-import { NdjsonDecoder } from '../src/core/llm/ndjson';
+import { NdjsonDecoder } from '../src/core/llm/transport/ndjson';
 
 const upstream = process.argv[process.argv.indexOf('--upstream') + 1];
 const agent = new Agent({ keepAliveTimeout: 60_000, connections: 256 });

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../src/core/persistence/data-source-options';
-import { MIGRATIONS } from '../../src/core/persistence/migrations';
+import { MIGRATIONS } from '../../src/core/persistence/migrations/index';
 import { seedConversations, SeedRow } from '../support/seed';
 import { queryDb } from '../support/sqlite';
 import { startTestApp, tempDir, TestApp, useAppWithFakeOllama } from '../support/test-app';

@@ -6,7 +6,7 @@ import { Cancellation } from '../../src/common/async/cancellation';
 import type { BackendChatRequest, ImageInput } from '../../src/core/llm/llm-backend';
 import { ConversationsService } from '../../src/core/persistence/conversations.service';
 import { buildDataSourceOptions } from '../../src/core/persistence/data-source-options';
-import { MIGRATIONS } from '../../src/core/persistence/migrations';
+import { MIGRATIONS } from '../../src/core/persistence/migrations/index';
 import { storedAnswer, storedRequest } from '../../src/core/persistence/stored-exchange';
 import { ChatService } from '../../src/modules/chat/chat.service';
 import { execDb } from '../support/seed';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Cancellation } from '../../src/common/async/cancellation';
 import { BackendRejectedError } from '../../src/common/errors/app-errors';
 import type { BackendChatRequest, BackendChunk, ImageInput } from '../../src/core/llm/llm-backend';
-import { OllamaBackend } from '../../src/core/llm/ollama.backend';
+import { OllamaBackend } from '../../src/core/llm/backends/ollama/ollama.backend';
 import { FakeOllama, type FakeAnswer, type FakeModelSpec } from '../support/fake-ollama';
 
 /** OllamaBackend.chatStream against the fake Ollama over HTTP: every field out, every part of the answer back. */

@@ -6,7 +6,7 @@ import { BackendError, BackendRejectedError, InvalidInputError, UnsupportedField
 import { loadConfig } from '../../src/config/app-config';
 import type { BackendChatRequest, BackendChunk, BackendCompletionRequest } from '../../src/core/llm/llm-backend';
 import { LlmEvent, LlmService } from '../../src/core/llm/llm.service';
-import { OllamaBackend } from '../../src/core/llm/ollama.backend';
+import { OllamaBackend } from '../../src/core/llm/backends/ollama/ollama.backend';
 import { FakeOllama, type FakeModelSpec } from '../support/fake-ollama';
 
 /** OllamaBackend against the fake Ollama over HTTP: tool_choice through format, completions, showModel, embed. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BackendError, UnsupportedFieldError } from '../../src/common/errors/app-errors';
 import type { BackendChatRequest, BackendChunk, ImageInput } from '../../src/core/llm/llm-backend';
-import { OpenAiBackend } from '../../src/core/llm/openai.backend';
+import { OpenAiBackend } from '../../src/core/llm/backends/openai/openai.backend';
 import { FakeOpenAi } from '../support/fake-openai';
 
 /**

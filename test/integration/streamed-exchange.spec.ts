@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
-import { StreamedExchange } from '../../src/core/llm/streamed-exchange';
+import { StreamedExchange } from '../../src/core/llm/transport/streamed-exchange';
 
 /** A loopback server whose handler each test sets. */
 describe('StreamedExchange (undici dispatch, real loopback server)', () => {

@@ -1,4 +1,4 @@
-import { CircuitBreaker } from '../../src/core/llm/circuit-breaker';
+import { CircuitBreaker } from '../../src/core/llm/resilience/circuit-breaker';
 
 describe(CircuitBreaker.name, () => {
   let now = 0;

@@ -1,5 +1,5 @@
-import { LineTooLongError, MalformedLineError, NdjsonDecoder, ndjson } from '../../src/core/llm/ndjson';
-import { ollamaTokenLine } from '../../src/core/llm/ollama.backend';
+import { LineTooLongError, MalformedLineError, NdjsonDecoder, ndjson } from '../../src/core/llm/transport/ndjson';
+import { ollamaTokenLine } from '../../src/core/llm/backends/ollama/ollama.backend';
 
 async function collect(chunks: (string | Buffer)[]): Promise<unknown[]> {
   async function* source() {

@@ -1,7 +1,7 @@
 import { BackendError } from '../../src/common/errors/app-errors';
 import type { BackendChunk } from '../../src/core/llm/llm-backend';
-import { ChatEventReader } from '../../src/core/llm/openai-stream';
-import type { SseEvent } from '../../src/core/llm/sse';
+import { ChatEventReader } from '../../src/core/llm/backends/openai/openai-stream';
+import type { SseEvent } from '../../src/core/llm/transport/sse';
 
 const data = (value: unknown): SseEvent => ({ event: 'message', data: typeof value === 'string' ? value : JSON.stringify(value) });
 const delta = (value: object, finish: string | null = null) => data({ choices: [{ index: 0, delta: value, finish_reason: finish }] });

@@ -1,4 +1,4 @@
-import { ResponseCache, stableJson } from '../../src/core/llm/response-cache';
+import { ResponseCache, stableJson } from '../../src/core/llm/resilience/response-cache';
 
 const usage = { promptTokens: 1, completionTokens: 2 };
 

@@ -1,9 +1,9 @@
 import { BackendError } from '../../src/common/errors/app-errors';
 import type { BackendChunk } from '../../src/core/llm/llm-backend';
-import { toOpenAiOptions } from '../../src/core/llm/openai-request';
-import { ChatEventReader, errorOf } from '../../src/core/llm/openai-stream';
-import { LineTooLongError } from '../../src/core/llm/ndjson';
-import { SseDecoder, SseEvent } from '../../src/core/llm/sse';
+import { toOpenAiOptions } from '../../src/core/llm/backends/openai/openai-request';
+import { ChatEventReader, errorOf } from '../../src/core/llm/backends/openai/openai-stream';
+import { LineTooLongError } from '../../src/core/llm/transport/ndjson';
+import { SseDecoder, SseEvent } from '../../src/core/llm/transport/sse';
 
 /** Feeds `pieces` one at a time, then ends. */
 function decode(pieces: (string | Buffer)[]): SseEvent[] {

@@ -6,8 +6,8 @@ import { GenerationSettingsService } from './generation-settings.service';
 import { ImageResolver } from './image-input';
 import { LlmBackend } from './llm-backend';
 import { LlmService } from './llm.service';
-import { OllamaBackend } from './ollama.backend';
-import { OpenAiBackend } from './openai.backend';
+import { OllamaBackend } from './backends/ollama/ollama.backend';
+import { OpenAiBackend } from './backends/openai/openai.backend';
 import { SystemPromptService } from './system-prompt.service';
 
 /** The model backend and the policy around it, and the one resolver of images given with messages (it fetches URLs through the outbound fetcher). */

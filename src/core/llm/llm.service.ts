@@ -9,7 +9,7 @@ import {
   ClientClosedError,
   ModelNotFoundError,
 } from '../../common/errors/app-errors';
-import { BreakerPermit, CircuitBreaker } from './circuit-breaker';
+import { BreakerPermit, CircuitBreaker } from './resilience/circuit-breaker';
 import { KeyLimitsService } from '../limits/key-limits.service';
 import { modelTimeMs } from '../persistence/stored-exchange';
 import { answerRoom, ContextGuard, estimateCompletionTokens, estimatePromptTokens, textTokens } from './context-guard';
@@ -30,7 +30,7 @@ import {
 import { LlmObserver, outcomeOf } from './llm-observer';
 import { missingModelMessage } from './model-availability';
 import { ModelDetailsCache } from './model-details.cache';
-import { CachedAnswer, ResponseCache } from './response-cache';
+import { CachedAnswer, ResponseCache } from './resilience/response-cache';
 
 /** How long the model list behind a "model not found" message may take. */
 const MODEL_LIST_TIMEOUT_MS = 2_000;

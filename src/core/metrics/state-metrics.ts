@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { AuthFailureLimiter } from '../../common/throttling/auth-failure.limiter';
 import { BackendProbe } from '../health/backend-probe';
 import { KeyLimitsService } from '../limits/key-limits.service';
-import type { BreakerState } from '../llm/circuit-breaker';
+import type { BreakerState } from '../llm/resilience/circuit-breaker';
 import { LlmService } from '../llm/llm.service';
 import { HttpMetrics } from './http-metrics';
 import { KeyMetrics } from './key-metrics';

@@ -2,7 +2,7 @@ import sqlite3 from 'sqlite3';
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../../config/app-config';
 import { ConversationEntity } from './conversation.entity';
-import { MIGRATIONS } from './migrations';
+import { MIGRATIONS } from './migrations/index';
 
 /**
  * TypeORM calls `verbose()` on the driver it loads, which turns on sqlite3's long stack traces

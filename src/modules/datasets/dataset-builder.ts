@@ -2,7 +2,7 @@ import { formatExample } from './dataset-formats';
 import type { DatasetFormat } from './dataset-example';
 import { walkDatasetDir, type WalkResult } from './dataset-walk';
 import type { LineSink } from './line-sink';
-import { DATASET_LOADERS, loaderFor } from './loaders';
+import { DATASET_LOADERS, loaderFor } from './loaders/index';
 import { FileSkipError, type DatasetLoader } from './loaders/dataset-loader';
 import { SkipGroup, SkipTally } from './skip-tally';
 

@@ -2,7 +2,7 @@ import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nest
 import { hostname } from 'node:os';
 import { AppConfig, SlackNotifyKind } from '../../config/app-config';
 import { BackendProbe, BackendState } from '../../core/health/backend-probe';
-import type { BreakerState } from '../../core/llm/circuit-breaker';
+import type { BreakerState } from '../../core/llm/resilience/circuit-breaker';
 import { LlmService } from '../../core/llm/llm.service';
 import { AppLogger } from '../../core/logging/app-logger';
 import { redactUrlCredentials } from '../admin/config-redaction';

@@ -6,7 +6,7 @@ import { randomHex } from '../../common/ids/random-hex';
 import { ImageResolver } from '../../core/llm/image-input';
 import type { ChatMessage, ImageInput } from '../../core/llm/llm-backend';
 import { LlmRequest, LlmService } from '../../core/llm/llm.service';
-import { newToolCallId } from '../../core/llm/ollama-wire';
+import { newToolCallId } from '../../core/llm/backends/ollama/ollama-wire';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
 import { ChatEvent, ChatService, PreparedChat } from '../chat/chat.service';
 import { cacheable, NativeMessage, readChat } from './ollama-request';

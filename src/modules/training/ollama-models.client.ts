@@ -2,8 +2,8 @@ import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type Dispatcher from 'undici/types/dispatcher';
 import { AppError, BackendError, BackendUnavailableError } from '../../common/errors/app-errors';
-import { MalformedLineError, ndjson } from '../../core/llm/ndjson';
-import { ollamaHttpError } from '../../core/llm/ollama.backend';
+import { MalformedLineError, ndjson } from '../../core/llm/transport/ndjson';
+import { ollamaHttpError } from '../../core/llm/backends/ollama/ollama.backend';
 import { isConnectError } from '../../core/llm/transport/connect-errors';
 import { describeNetworkError } from '../../core/outbound/network-errors';
 

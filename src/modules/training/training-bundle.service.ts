@@ -4,7 +4,7 @@ import { basename, extname, join, relative, resolve } from 'node:path';
 import { InvalidInputError } from '../../common/errors/app-errors';
 import { BuildProgress, BuildSummary, buildDataset, writeExamples } from '../datasets/dataset-builder';
 import { LineSink } from '../datasets/line-sink';
-import { loaderFor } from '../datasets/loaders';
+import { loaderFor } from '../datasets/loaders/index';
 import { BUNDLE_FILES, renderAxolotlYaml } from './axolotl-config';
 import { renderBundleReadme, renderModelfile } from './bundle-readme';
 import type { TrainingConfig } from './training-config';

@@ -1,4 +1,4 @@
-import { UnsupportedFieldError } from '../../common/errors/app-errors';
+import { UnsupportedFieldError } from '../../../../common/errors/app-errors';
 import type {
   BackendChatRequest,
   BackendCompletionRequest,
@@ -6,7 +6,7 @@ import type {
   OutputFormat,
   ThinkSetting,
   ToolChoice,
-} from './llm-backend';
+} from '../../llm-backend';
 
 /**
  * The exchange model as an OpenAI-compatible server's request bodies (`/chat/completions`,

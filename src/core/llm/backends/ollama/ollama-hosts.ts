@@ -1,6 +1,6 @@
 import type Dispatcher from 'undici/types/dispatcher';
-import { AppError, BackendError, ModelNotFoundError } from '../../common/errors/app-errors';
-import type { OllamaHosts, OllamaJson } from './llm-backend';
+import { AppError, BackendError, ModelNotFoundError } from '../../../../common/errors/app-errors';
+import type { OllamaHosts, OllamaJson } from '../../llm-backend';
 
 /** A host that refused the connection (or could not be reached): the next one is tried. */
 export class HostDownError extends Error {

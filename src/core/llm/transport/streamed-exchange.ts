@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Agent } from 'undici';
-import type { CancelSignal } from '../../common/async/cancellation';
-import { BackendTimeoutError, ClientClosedError } from '../../common/errors/app-errors';
+import type { CancelSignal } from '../../../common/async/cancellation';
+import { BackendTimeoutError, ClientClosedError } from '../../../common/errors/app-errors';
 import { connectionsInUse } from './backend-agent';
 import type Dispatcher from 'undici/types/dispatcher';
 

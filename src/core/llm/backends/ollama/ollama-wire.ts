@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BackendError, InvalidInputError, UnsupportedFieldError } from '../../common/errors/app-errors';
+import { BackendError, InvalidInputError, UnsupportedFieldError } from '../../../../common/errors/app-errors';
 import type {
   BackendChatRequest,
   BackendChunk,
@@ -10,7 +10,7 @@ import type {
   TokenLogprob,
   ToolCall,
   ToolDefinition,
-} from './llm-backend';
+} from '../../llm-backend';
 
 /**
  * The exchange model on Ollama's own wire (`/api/chat`, `/api/generate`), both ways. Ollama has

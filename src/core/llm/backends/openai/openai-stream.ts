@@ -1,7 +1,7 @@
-import { BackendError } from '../../common/errors/app-errors';
-import { randomHex } from '../../common/ids/random-hex';
-import type { BackendChunk, BackendUsage, TokenLogprob, TopLogprob, ToolCall } from './llm-backend';
-import type { SseEvent } from './sse';
+import { BackendError } from '../../../../common/errors/app-errors';
+import { randomHex } from '../../../../common/ids/random-hex';
+import type { BackendChunk, BackendUsage, TokenLogprob, TopLogprob, ToolCall } from '../../llm-backend';
+import type { SseEvent } from '../../transport/sse';
 
 /**
  * An OpenAI-compatible server's streamed answers (`chat.completion.chunk`, `text_completion`)

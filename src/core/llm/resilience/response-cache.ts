@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { BackendUsage, TokenLogprob, ToolCall } from './llm-backend';
+import type { BackendUsage, TokenLogprob, ToolCall } from '../llm-backend';
 
 export interface CachedAnswer {
   text: string;

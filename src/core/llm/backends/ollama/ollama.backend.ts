@@ -1,15 +1,15 @@
 import { Agent, request } from 'undici';
 import type Dispatcher from 'undici/types/dispatcher';
-import type { CancelSignal } from '../../common/async/cancellation';
+import type { CancelSignal } from '../../../../common/async/cancellation';
 import {
   AppError,
   BackendError,
   BackendRejectedError,
   BackendUnavailableError,
   ModelNotFoundError,
-} from '../../common/errors/app-errors';
-import { backendAgent, BackendOptions } from './backend-agent';
-import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from './streamed-exchange';
+} from '../../../../common/errors/app-errors';
+import { backendAgent, BackendOptions } from '../../transport/backend-agent';
+import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from '../../transport/streamed-exchange';
 import {
   BackendChatRequest,
   BackendChunk,
@@ -21,11 +21,11 @@ import {
   ModelCapability,
   ModelDetails,
   OllamaHosts,
-} from './llm-backend';
+} from '../../llm-backend';
 import { HostDownError, HostRequest, OllamaHostCatalog } from './ollama-hosts';
-import { closedBeforeAnswering, closedByPeer, isConnectError } from './transport/connect-errors';
-import { describeNetworkError } from '../outbound/network-errors';
-import { LineTooLongError, lineTooLong, MalformedLineError, NdjsonDecoder } from './ndjson';
+import { closedBeforeAnswering, closedByPeer, isConnectError } from '../../transport/connect-errors';
+import { describeNetworkError } from '../../../outbound/network-errors';
+import { LineTooLongError, lineTooLong, MalformedLineError, NdjsonDecoder } from '../../transport/ndjson';
 import { LineReaderOptions, OllamaLine, OllamaLineReader, ollamaChatBody, ollamaGenerateBody } from './ollama-wire';
 
 /** A JSON string's body: no quote, backslash or control character unescaped. */

@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import type Dispatcher from 'undici/types/dispatcher';
-import type { CancelSignal } from '../../common/async/cancellation';
+import type { CancelSignal } from '../../../../common/async/cancellation';
 import {
   AppError,
   BackendError,
@@ -8,8 +8,8 @@ import {
   BackendUnavailableError,
   ModelNotFoundError,
   UnsupportedFieldError,
-} from '../../common/errors/app-errors';
-import { backendAgent, BackendOptions } from './backend-agent';
+} from '../../../../common/errors/app-errors';
+import { backendAgent, BackendOptions } from '../../transport/backend-agent';
 import {
   BackendChatRequest,
   BackendChunk,
@@ -19,14 +19,14 @@ import {
   EmbedResult,
   LlmBackend,
   ModelDetails,
-} from './llm-backend';
-import { closedBeforeAnswering, closedByPeer, isConnectError } from './transport/connect-errors';
-import { describeNetworkError } from '../outbound/network-errors';
-import { LineTooLongError, lineTooLong } from './ndjson';
+} from '../../llm-backend';
+import { closedBeforeAnswering, closedByPeer, isConnectError } from '../../transport/connect-errors';
+import { describeNetworkError } from '../../../outbound/network-errors';
+import { LineTooLongError, lineTooLong } from '../../transport/ndjson';
 import { chatCompletionBody, completionBody } from './openai-request';
 import { ChatEventReader, CompletionEventReader, errorOf, SERVER } from './openai-stream';
-import { SseDecoder } from './sse';
-import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from './streamed-exchange';
+import { SseDecoder } from '../../transport/sse';
+import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from '../../transport/streamed-exchange';
 
 const NAME = SERVER;
 
