@@ -60,10 +60,10 @@ export class HealthCommand extends CommandRunner {
     const started = performance.now();
     try {
       const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-      const version = await this.llm.backend.version(signal);
+      const version = await this.llm.backendVersion(signal);
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-      const models = (await this.llm.backend.listModels(signal)).map((model) => model.name);
-      return { check: { ok: true, detail: `${this.llm.backend.kind} ${version} at ${urls.join(', ')} (${latencyMs} ms)`, version, urls, latency_ms: latencyMs }, models };
+      const models = (await this.llm.listModels(signal)).map((model) => model.name);
+      return { check: { ok: true, detail: `${this.llm.backendKind} ${version} at ${urls.join(', ')} (${latencyMs} ms)`, version, urls, latency_ms: latencyMs }, models };
     } catch (error) {
       const reason = error instanceof DOMException && error.name === 'TimeoutError' ? `no answer within ${PROBE_TIMEOUT_MS} ms` : errorText(error);
       return { check: { ok: false, detail: `${urls.join(', ')} unreachable: ${reason}`, urls, error: reason } };

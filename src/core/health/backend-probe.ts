@@ -51,7 +51,7 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** `ollama`, or `openai` for an OpenAI-compatible server. */
   get backendKind(): string {
-    return this.llm.backend.kind;
+    return this.llm.backendKind;
   }
 
   /** Called with the backend's model names after each successful probe. */
@@ -87,9 +87,9 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
     let next: BackendState;
     try {
       const signal = AbortSignal.timeout(timeoutMs);
-      const version = await this.llm.backend.version(signal);
+      const version = await this.llm.backendVersion(signal);
       const latencyMs = performance.now() - started;
-      const listed = await this.llm.backend.listModels(signal).then((models) => models.map((model) => model.name), () => null);
+      const listed = await this.llm.listModels(signal).then((models) => models.map((model) => model.name), () => null);
       if (listed) for (const listener of this.modelListeners) listener(listed);
       const model = this.config.llm.model;
       const missingModel = listed !== null && !listsModel(listed, model) ? model : null;
@@ -111,11 +111,11 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
     this.current = next;
     const cameUp = next.up && !previous.up;
     const wentDown = !next.up && (previous.up || previous.checkedAt === null);
-    if (cameUp) this.logger.pino.info({ backend: this.llm.backend.kind, version: next.version }, 'model backend is up');
-    if (wentDown) this.logger.pino.warn({ backend: this.llm.backend.kind, reason: next.error }, 'model backend is down');
+    if (cameUp) this.logger.pino.info({ backend: this.llm.backendKind, version: next.version }, 'model backend is up');
+    if (wentDown) this.logger.pino.warn({ backend: this.llm.backendKind, reason: next.error }, 'model backend is down');
     const model = this.config.llm.model;
     if (next.missingModel && !previous.missingModel) {
-      this.logger.pino.warn({ model, models: next.models }, missingModelMessage(model, this.llm.backend.kind, next.models));
+      this.logger.pino.warn({ model, models: next.models }, missingModelMessage(model, this.llm.backendKind, next.models));
     } else if (next.models && !next.missingModel && previous.missingModel) {
       this.logger.pino.info({ model }, `model "${model}" is on the backend now`);
     }

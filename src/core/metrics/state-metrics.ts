@@ -68,7 +68,7 @@ export class StateMetrics {
       help: 'Circuit breaker in front of the model backend: 0 closed, 1 half-open, 2 open.',
       registers,
       collect() {
-        this.set(BREAKER_VALUE[llm.breaker.state]);
+        this.set(BREAKER_VALUE[llm.breakerStatus().state]);
       },
     });
     new Counter({
@@ -77,7 +77,7 @@ export class StateMetrics {
       registers,
       collect() {
         this.reset();
-        this.inc(llm.cache.stats().hits);
+        this.inc(llm.cacheStatus().hits);
       },
     });
     new Counter({
@@ -86,7 +86,7 @@ export class StateMetrics {
       registers,
       collect() {
         this.reset();
-        this.inc(llm.cache.stats().misses);
+        this.inc(llm.cacheStatus().misses);
       },
     });
     new Counter({
@@ -104,7 +104,7 @@ export class StateMetrics {
       help: 'Answers held in the response cache.',
       registers,
       collect() {
-        this.set(llm.cache.stats().size);
+        this.set(llm.cacheStatus().size);
       },
     });
     new Gauge({

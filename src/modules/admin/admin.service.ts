@@ -74,30 +74,26 @@ export class AdminService {
   }
 
   clearCache(): { cleared: number; cache: CacheStatus } {
-    const cleared = this.llm.cache.stats().size;
-    this.llm.cache.clear();
-    return { cleared, cache: this.cacheStatus() };
+    return { cleared: this.llm.clearCache(), cache: this.cacheStatus() };
   }
 
   resetBreaker(): { previous_state: string; breaker: BreakerStatus } {
-    const previous = this.llm.breaker.state;
-    this.llm.breaker.reset();
-    return { previous_state: previous, breaker: this.breakerStatus() };
+    return { previous_state: this.llm.resetBreaker(), breaker: this.breakerStatus() };
   }
 
   private breakerStatus(): BreakerStatus {
-    const breaker = this.llm.breaker;
+    const breaker = this.llm.breakerStatus();
     return {
       state: breaker.state,
       consecutive_failures: breaker.failures,
-      retry_after_seconds: Math.ceil(breaker.retryAfterMs() / 1000),
+      retry_after_seconds: Math.ceil(breaker.retryAfterMs / 1000),
     };
   }
 
   private cacheStatus(): CacheStatus {
-    const stats = this.llm.cache.stats();
+    const stats = this.llm.cacheStatus();
     return {
-      enabled: this.llm.cache.enabled,
+      enabled: stats.enabled,
       size: stats.size,
       max_entries: stats.maxEntries,
       ttl_seconds: stats.ttlMs / 1000,

@@ -71,7 +71,7 @@ export class HealthController {
       () => this.backendCheck(),
     ]);
     const state = this.probe.state;
-    return { ...result, degraded: !state.up || state.missingModel !== null || this.llm.breaker.state !== 'closed' };
+    return { ...result, degraded: !state.up || state.missingModel !== null || this.llm.breakerStatus().state !== 'closed' };
   }
 
   /** Terminus throws 503 with the result as its body; answer that body as-is, not as an error message. */
@@ -101,9 +101,9 @@ export class HealthController {
 
   private backendCheck() {
     const state = this.probe.state;
-    const breaker = this.llm.breaker.state;
+    const breaker = this.llm.breakerStatus().state;
     // Named after the backend: `ollama`, or `openai` for an OpenAI-compatible server.
-    const check = this.indicators.check(this.llm.backend.kind);
+    const check = this.indicators.check(this.llm.backendKind);
     const data = {
       version: state.version,
       latency_ms: state.latencyMs === null ? null : Math.round(state.latencyMs * 100) / 100,
@@ -113,7 +113,7 @@ export class HealthController {
     };
     if (!state.up) return check.down(data);
     if (state.missingModel !== null) {
-      const message = missingModelMessage(state.missingModel, this.llm.backend.kind, state.models);
+      const message = missingModelMessage(state.missingModel, this.llm.backendKind, state.models);
       return check.degraded({ ...data, reason: 'model_missing', model: state.missingModel, models: state.models, message });
     }
     return breaker === 'closed' ? check.up(data) : check.degraded(data);

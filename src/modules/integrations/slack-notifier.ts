@@ -56,7 +56,7 @@ export class SlackNotifier implements OnApplicationBootstrap, OnApplicationShutd
     if (kinds.includes('breaker')) {
       // Half-open is still "open" to a reader: a failed probe re-opening the breaker is no news.
       let open = false;
-      this.llm.breaker.onStateChange((state) => {
+      this.llm.onBreakerChange((state) => {
         if (state === 'half_open' || (state === 'open') === open) return;
         open = state === 'open';
         this.breakerChanged(state);
@@ -91,7 +91,7 @@ export class SlackNotifier implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private backendChanged(state: Readonly<BackendState>): void {
-    const kind = this.llm.backend.kind;
+    const kind = this.llm.backendKind;
     if (state.up) {
       this.announce('backend', { label: 'up', text: `:large_green_circle: ${this.origin}: the model backend (${kind} ${state.version ?? ''}) is back up.`.replace(' )', ')') });
     } else {

@@ -22,7 +22,7 @@ export class ModelsService {
 
   /** Asks the backend; gives up after the first-token timeout, or when `client` aborts. */
   async list(client: AbortSignal): Promise<ModelList> {
-    const models = await this.ask(client, 'list its models', (signal) => this.llm.backend.listModels(signal));
+    const models = await this.ask(client, 'list its models', (signal) => this.llm.listModels(signal));
     return { defaultModel: this.config.llm.model, models: this.usable(models, (model) => model.name).sort((a, b) => a.name.localeCompare(b.name)) };
   }
 

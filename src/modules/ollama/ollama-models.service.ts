@@ -54,7 +54,7 @@ export class OllamaModelsService {
 
   async version(client: AbortSignal): Promise<{ version: string }> {
     if (!this.llm.ollamaHosts()) return { version: OLLAMA_API_VERSION };
-    return { version: await this.models.ask(client, 'tell its version', (signal) => this.llm.backend.version(signal)) };
+    return { version: await this.models.ask(client, 'tell its version', (signal) => this.llm.backendVersion(signal)) };
   }
 }
 

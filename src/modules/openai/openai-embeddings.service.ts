@@ -15,7 +15,7 @@ export class OpenAiEmbeddingsService {
   ) {}
 
   async create(body: CreateEmbeddingRequestDto, signal: CancelSignal): Promise<CreateEmbeddingResponseDto> {
-    const input = texts(body.input, this.llm.backend.kind);
+    const input = texts(body.input, this.llm.backendKind);
     const request: EmbedRequest = { model: body.model, input, ...(body.dimensions !== undefined ? { dimensions: body.dimensions } : {}) };
     const { result } = await this.embeddings.embed(request, 'openai', signal);
     const base64 = body.encoding_format === 'base64';

@@ -76,7 +76,7 @@ export class OpenAiModelsController {
       id: model.name,
       object: 'model',
       created,
-      owned_by: this.llm.backend.kind,
+      owned_by: this.llm.backendKind,
       type: 'model',
       display_name: model.name,
       created_at: new Date(created * 1000).toISOString().replace('.000Z', 'Z'),
