@@ -2,20 +2,20 @@ import { Body, Controller, HttpCode, Optional, Post, Res } from '@nestjs/common'
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
-import { CancelSignal, firstOf } from '../../common/async/cancellation';
+import type { CancelSignal } from '../../common/async/cancellation';
 import { describeError } from '../../common/errors/all-exceptions.filter';
 import { anthropicErrorBody } from '../../common/errors/anthropic-error';
 import { RequireScope } from '../../common/auth/scopes.decorator';
-import { ClientClosedError } from '../../common/errors/app-errors';
 import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
-import { SseWriter } from '../../common/streaming/sse-writer';
+import type { SseWriter } from '../../common/streaming/sse-writer';
 import { AnthropicMessagesService, PreparedMessage } from './anthropic-messages.service';
 import { REQUEST_BLOCK_DTOS } from './dto/content-blocks';
 import { ApiAnthropicErrors } from './dto/anthropic-error.dto';
 import { CountMessageTokensRequestDto, CreateMessageRequestDto } from './dto/create-message-request.dto';
 import { MessageResponseDto, MessageStreamEventDto, MessageTokensCountDto } from './dto/message-response.dto';
 import { MessageFrames, messageObject } from './message-frames';
+import { streamSse } from '../../common/streaming/sse-stream';
 
 const DESCRIPTION = [
   "Anthropic's Messages API, so the Anthropic SDKs and Claude-style agents work with their base URL set to Vega (no `/v1`) and Vega's API key",
@@ -102,27 +102,20 @@ export class AnthropicMessagesController {
   }
 
   /** The headers go out with the first event, so a failure before any (unknown model, backend down) keeps its HTTP status. */
-  private async streamTo(reply: FastifyReply, prepared: PreparedMessage, client: CancelSignal): Promise<void> {
-    // A shutdown ends the stream like a client that left (stored as aborted, upstream cancelled).
-    const stop = this.shutdown ? firstOf([client, this.shutdown.signal]) : undefined;
+  private streamTo(reply: FastifyReply, prepared: PreparedMessage, client: CancelSignal): Promise<void> {
     const frames = new MessageFrames(prepared);
-    let sse: SseWriter | undefined;
-    try {
-      for await (const event of this.messages.run(prepared, stop?.signal ?? client)) {
-        if (!sse) {
-          sse = new SseWriter(reply, this.config.chat.heartbeatMs);
-          sse.open(reply.getHeaders() as Record<string, string>);
-          for (const frame of frames.start()) await sse.event(frame.event, frame.data);
-        }
-        for (const frame of frames.frames(event)) await sse.event(frame.event, frame.data);
-      }
-    } catch (error) {
-      const failure = this.shutdown ? this.shutdown.failureOf(error, client) : error;
-      if (!sse) throw failure;
-      if (!(failure instanceof ClientClosedError)) await sse.event('error', anthropicErrorBody(failure, describeError(failure).body));
-    } finally {
-      stop?.release();
-      sse?.end();
-    }
+    const send = async (sse: SseWriter, batch: Iterable<{ event: string; data: unknown }>) => {
+      for (const frame of batch) await sse.event(frame.event, frame.data);
+    };
+    return streamSse({
+      reply,
+      client,
+      shutdown: this.shutdown,
+      heartbeatMs: this.config.chat.heartbeatMs,
+      events: (signal) => this.messages.run(prepared, signal),
+      start: (sse) => send(sse, frames.start()),
+      write: (sse, event) => send(sse, frames.frames(event)),
+      fail: (sse, failure) => sse.event('error', anthropicErrorBody(failure, describeError(failure).body)),
+    });
   }
 }

@@ -4,12 +4,10 @@ import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiT
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { describeError } from '../../common/errors/all-exceptions.filter';
-import { ClientClosedError } from '../../common/errors/app-errors';
 import { openAiErrorBody } from '../../common/errors/openai-error';
-import { CancelSignal, firstOf } from '../../common/async/cancellation';
+import type { CancelSignal } from '../../common/async/cancellation';
 import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
-import { SseWriter } from '../../common/streaming/sse-writer';
 import { CompletionFrames, completionResponse, DONE_FRAME } from './completion-frames';
 import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import { ImageContentPartDto, TextContentPartDto } from './dto/chat-message.dto';
@@ -17,6 +15,7 @@ import { ChatCompletionChunkDto, ChatCompletionResponseDto } from './dto/chat-co
 import { ApiOpenAiErrors } from './dto/openai-error.dto';
 import { OpenAiChatService, PreparedCompletion } from './openai-chat.service';
 import type { ChatResult } from '../chat/chat.service';
+import { streamSse } from '../../common/streaming/sse-stream';
 
 const STREAM_DESCRIPTION = [
   'With `stream: true`, a `text/event-stream` of unnamed events: `data: {chat.completion.chunk}` frames — per choice, the first with',
@@ -94,32 +93,25 @@ export class OpenAiChatController {
    * The headers go out with the first event, so a failure before any token (unknown model,
    * backend down, first-token timeout) keeps its HTTP status, as with OpenAI itself.
    */
-  private async streamTo(reply: FastifyReply, prepared: PreparedCompletion, client: CancelSignal): Promise<void> {
-    // A shutdown ends the stream like a client that left (stored as aborted, upstream cancelled).
-    const stop = this.shutdown ? firstOf([client, this.shutdown.signal]) : undefined;
+  private streamTo(reply: FastifyReply, prepared: PreparedCompletion, client: CancelSignal): Promise<void> {
     const frames = new CompletionFrames(prepared);
     const results: ChatResult[] = [];
-    let sse: SseWriter | undefined;
-    try {
-      for await (const { index, event } of this.completions.run(prepared, stop?.signal ?? client)) {
-        if (!sse) {
-          sse = new SseWriter(reply, this.config.chat.heartbeatMs);
-          sse.open(reply.getHeaders() as Record<string, string>);
-        }
+    return streamSse({
+      reply,
+      client,
+      shutdown: this.shutdown,
+      heartbeatMs: this.config.chat.heartbeatMs,
+      events: (signal) => this.completions.run(prepared, signal),
+      write: async (sse, { index, event }) => {
         for (const frame of frames.frames(index, event)) await sse.data(frame);
         if (event.type === 'done') results[index] = event.result;
-      }
-      if (sse && results.filter(Boolean).length === prepared.n) {
+      },
+      end: async (sse) => {
+        if (results.filter(Boolean).length < prepared.n) return;
         if (prepared.includeUsage) await sse.data(frames.usage(results));
         await sse.data(DONE_FRAME);
-      }
-    } catch (error) {
-      const failure = this.shutdown ? this.shutdown.failureOf(error, client) : error;
-      if (!sse) throw failure;
-      if (!(failure instanceof ClientClosedError)) await sse.data(openAiErrorBody(failure, describeError(failure).body));
-    } finally {
-      stop?.release();
-      sse?.end();
-    }
+      },
+      fail: (sse, failure) => sse.data(openAiErrorBody(failure, describeError(failure).body)),
+    });
   }
 }

@@ -4,18 +4,17 @@ import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiT
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { describeError } from '../../common/errors/all-exceptions.filter';
-import { ClientClosedError } from '../../common/errors/app-errors';
 import { openAiErrorBody } from '../../common/errors/openai-error';
-import { CancelSignal, firstOf } from '../../common/async/cancellation';
+import type { CancelSignal } from '../../common/async/cancellation';
 import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
-import { SseWriter } from '../../common/streaming/sse-writer';
 import { DONE_FRAME } from './completion-frames';
 import { CreateCompletionRequestDto } from './dto/text-completion-request.dto';
 import { TextCompletionResponseDto } from './dto/text-completion-response.dto';
 import { ApiOpenAiErrors } from './dto/openai-error.dto';
 import { OpenAiCompletionsService, PreparedTextCompletion } from './openai-completions.service';
 import { TextCompletionFrames, textCompletionResponse } from './text-completion-frames';
+import { streamSse } from '../../common/streaming/sse-stream';
 
 /** `POST /v1/completions`: OpenAI's legacy (text) completions, for tools that still use them. */
 @ApiTags('openai')
@@ -58,33 +57,25 @@ export class OpenAiCompletionsController {
   }
 
   /** As the chat route: the headers go out with the first event, so an early failure keeps its status. */
-  private async streamTo(reply: FastifyReply, prepared: PreparedTextCompletion, client: CancelSignal): Promise<void> {
-    const stop = this.shutdown ? firstOf([client, this.shutdown.signal]) : undefined;
+  private streamTo(reply: FastifyReply, prepared: PreparedTextCompletion, client: CancelSignal): Promise<void> {
     const frames = new TextCompletionFrames(prepared);
-    let sse: SseWriter | undefined;
-    try {
-      for await (const event of this.completions.run(prepared, stop?.signal ?? client)) {
-        if (!sse) {
-          sse = new SseWriter(reply, this.config.chat.heartbeatMs);
-          sse.open(reply.getHeaders() as Record<string, string>);
-          const echo = frames.echo();
-          if (echo) await sse.data(echo);
-        }
-        if (event.type === 'text') {
-          await sse.data(frames.text(event.text, event.logprobs));
-          continue;
-        }
+    return streamSse({
+      reply,
+      client,
+      shutdown: this.shutdown,
+      heartbeatMs: this.config.chat.heartbeatMs,
+      events: (signal) => this.completions.run(prepared, signal),
+      start: async (sse) => {
+        const echo = frames.echo();
+        if (echo) await sse.data(echo);
+      },
+      write: async (sse, event) => {
+        if (event.type === 'text') return sse.data(frames.text(event.text, event.logprobs));
         await sse.data(frames.finish(event.result));
         if (prepared.includeUsage) await sse.data(frames.usage(event.result));
         await sse.data(DONE_FRAME);
-      }
-    } catch (error) {
-      const failure = this.shutdown ? this.shutdown.failureOf(error, client) : error;
-      if (!sse) throw failure;
-      if (!(failure instanceof ClientClosedError)) await sse.data(openAiErrorBody(failure, describeError(failure).body));
-    } finally {
-      stop?.release();
-      sse?.end();
-    }
+      },
+      fail: (sse, failure) => sse.data(openAiErrorBody(failure, describeError(failure).body)),
+    });
   }
 }

@@ -4,17 +4,17 @@ import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { RequireScope } from '../../common/auth/scopes.decorator';
 import { describeError } from '../../common/errors/all-exceptions.filter';
-import { ClientClosedError } from '../../common/errors/app-errors';
 import { openAiErrorBody } from '../../common/errors/openai-error';
-import { CancelSignal, firstOf } from '../../common/async/cancellation';
+import type { CancelSignal } from '../../common/async/cancellation';
 import { clientGone } from '../../common/http/client-gone';
 import { ShutdownSignal } from '../../common/lifecycle/shutdown-signal';
-import { SseWriter } from '../../common/streaming/sse-writer';
+import type { SseWriter } from '../../common/streaming/sse-writer';
 import { ApiOpenAiErrors } from '../openai/dto/openai-error.dto';
 import { CreateResponseRequestDto } from './dto/create-response-request.dto';
 import { DeletedResponseDto, ResponseIdParamDto, ResponseObjectDto, ResponseStreamEventDto, RetrieveResponseQueryDto } from './dto/response-object.dto';
 import { ResponseEvent, ResponseEvents } from './response-events';
 import { PreparedResponse, ResponsesService } from './responses.service';
+import { streamSse } from '../../common/streaming/sse-stream';
 
 const STREAM_DESCRIPTION = [
   'With `stream: true`, a `text/event-stream` of named events, each `event: <type>` and `data: {type, sequence_number, …}`:',
@@ -100,33 +100,25 @@ export class ResponsesController {
    * The headers go out with the first event, so a failure before any token (unknown model,
    * backend down, first-token timeout) keeps its HTTP status.
    */
-  private async streamTo(reply: FastifyReply, prepared: PreparedResponse, client: CancelSignal): Promise<void> {
-    // A shutdown ends the stream like a client that left (stored as aborted, upstream cancelled).
-    const stop = this.shutdown ? firstOf([client, this.shutdown.signal]) : undefined;
+  private streamTo(reply: FastifyReply, prepared: PreparedResponse, client: CancelSignal): Promise<void> {
     const events = new ResponseEvents(prepared.settings);
-    let sse: SseWriter | undefined;
-    const send = async (batch: ResponseEvent[]) => {
-      for (const event of batch) await sse!.event(event.type, event);
+    const send = async (sse: SseWriter, batch: ResponseEvent[]) => {
+      for (const event of batch) await sse.event(event.type, event);
     };
-    try {
-      for await (const event of this.responses.run(prepared, stop?.signal ?? client)) {
-        if (!sse) {
-          sse = new SseWriter(reply, this.config.chat.heartbeatMs);
-          sse.open(reply.getHeaders() as Record<string, string>);
-          await send(events.start());
-        }
-        if (event.type === 'token') await send(events.token(event.text));
-        else if (event.type === 'thinking') await send(events.thinking(event.text));
-        else if (event.type === 'tool_call') await send(events.toolCall(event.call));
-        else await send(events.finish(event.result));
-      }
-    } catch (error) {
-      const failure = this.shutdown ? this.shutdown.failureOf(error, client) : error;
-      if (!sse) throw failure;
-      if (!(failure instanceof ClientClosedError)) await send(events.fail(openAiErrorBody(failure, describeError(failure).body).error));
-    } finally {
-      stop?.release();
-      sse?.end();
-    }
+    return streamSse({
+      reply,
+      client,
+      shutdown: this.shutdown,
+      heartbeatMs: this.config.chat.heartbeatMs,
+      events: (signal) => this.responses.run(prepared, signal),
+      start: (sse) => send(sse, events.start()),
+      write: (sse, event) => {
+        if (event.type === 'token') return send(sse, events.token(event.text));
+        if (event.type === 'thinking') return send(sse, events.thinking(event.text));
+        if (event.type === 'tool_call') return send(sse, events.toolCall(event.call));
+        return send(sse, events.finish(event.result));
+      },
+      fail: (sse, failure) => send(sse, events.fail(openAiErrorBody(failure, describeError(failure).body).error)),
+    });
   }
 }
