@@ -31,6 +31,7 @@ import {
   ToolResultBlockDto,
   ToolUseBlockDto,
 } from './content-blocks';
+import { problemConstraint } from '../../../common/validation/problem-constraint';
 
 export const MAX_MESSAGES = 1000;
 export const MAX_TOOLS = 128;
@@ -44,16 +45,7 @@ export const CACHE_CONTROL_DOC = {
   example: { type: 'ephemeral' },
 } as const;
 
-@ValidatorConstraint({ name: 'anthropicContent' })
-class ContentConstraint implements ValidatorConstraintInterface {
-  validate(value: unknown, args: ValidationArguments): boolean {
-    return contentProblem(value, (args.object as { role?: unknown }).role) === null;
-  }
-
-  defaultMessage(args: ValidationArguments): string {
-    return contentProblem(args.value, (args.object as { role?: unknown }).role) ?? 'content is invalid';
-  }
-}
+const ContentConstraint = problemConstraint('anthropicContent', (value, object) => contentProblem(value, (object as { role?: unknown }).role), 'content is invalid');
 
 /** `system`: a string or an array of text blocks. */
 @ValidatorConstraint({ name: 'anthropicSystem' })

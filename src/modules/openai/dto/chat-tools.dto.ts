@@ -15,6 +15,7 @@ import {
 } from 'class-validator';
 import { IsOptionalNotNull, OptionalNullable } from '../../../common/validation/optional';
 import { FUNCTION_NAME_PATTERN } from './chat-message.dto';
+import { problemConstraint } from '../../../common/validation/problem-constraint';
 
 export const MAX_TOOLS = 128;
 
@@ -102,16 +103,7 @@ export function toolChoiceProblem(value: unknown, tools: LooseTools): string | n
   return null;
 }
 
-@ValidatorConstraint({ name: 'toolChoice' })
-export class ToolChoiceConstraint implements ValidatorConstraintInterface {
-  validate(value: unknown, args: ValidationArguments): boolean {
-    return toolChoiceProblem(value, (args.object as { tools?: LooseTools }).tools) === null;
-  }
-
-  defaultMessage(args: ValidationArguments): string {
-    return toolChoiceProblem(args.value, (args.object as { tools?: LooseTools }).tools) ?? 'tool_choice is invalid';
-  }
-}
+export const ToolChoiceConstraint = problemConstraint('toolChoice', (value, object) => toolChoiceProblem(value, (object as { tools?: LooseTools }).tools), 'tool_choice is invalid');
 
 /** Two tools of one name would make a call ambiguous. */
 @ValidatorConstraint({ name: 'uniqueToolNames' })

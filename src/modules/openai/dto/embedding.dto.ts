@@ -7,12 +7,10 @@ import {
   MaxLength,
   Min,
   Validate,
-  ValidationArguments,
-  ValidatorConstraint,
-  ValidatorConstraintInterface,
 } from 'class-validator';
 import { OptionalNullable } from '../../../common/validation/optional';
 import { MODEL_PATTERN } from '../../chat/dto/chat-request.dto';
+import { problemConstraint } from '../../../common/validation/problem-constraint';
 
 /** OpenAI's limit on the inputs of one request. */
 export const MAX_EMBEDDING_INPUTS = 2048;
@@ -39,16 +37,7 @@ export function inputProblem(value: unknown): string | null {
   return kinds.size > 1 ? 'input must not mix strings and token arrays' : null;
 }
 
-@ValidatorConstraint({ name: 'embeddingInput' })
-class EmbeddingInputConstraint implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
-    return inputProblem(value) === null;
-  }
-
-  defaultMessage(args: ValidationArguments): string {
-    return inputProblem(args.value) ?? 'input is invalid';
-  }
-}
+const EmbeddingInputConstraint = problemConstraint('embeddingInput', (value) => inputProblem(value), 'input is invalid');
 
 /** `POST /v1/embeddings`. */
 export class CreateEmbeddingRequestDto {

@@ -11,14 +11,12 @@ import {
   Min,
   Validate,
   ValidateNested,
-  ValidationArguments,
-  ValidatorConstraint,
-  ValidatorConstraintInterface,
 } from 'class-validator';
 import { IsOptionalNotNull, OptionalNullable } from '../../../common/validation/optional';
 import { MODEL_PATTERN } from '../../chat/dto/chat-request.dto';
 import { MAX_STOP_SEQUENCES, OnlyWhenStreamingConstraint, StopConstraint, StreamOptionsDto } from './chat-completion-request.dto';
 import { OpenAiTemperature, OpenAiTopP } from './sampling-fields';
+import { problemConstraint } from '../../../common/validation/problem-constraint';
 
 /** OpenAI's bound on `logprobs` of a legacy completion. */
 export const MAX_COMPLETION_LOGPROBS = 5;
@@ -38,16 +36,7 @@ export function promptProblem(value: unknown): string | null {
   return `prompt: only one prompt per request is supported (got ${value.length})`;
 }
 
-@ValidatorConstraint({ name: 'completionPrompt' })
-class PromptConstraint implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
-    return promptProblem(value) === null;
-  }
-
-  defaultMessage(args: ValidationArguments): string {
-    return promptProblem(args.value) ?? 'prompt is invalid';
-  }
-}
+const PromptConstraint = problemConstraint('completionPrompt', (value) => promptProblem(value), 'prompt is invalid');
 
 const ONE_CHOICE = (field: string) => `${field} must be 1: Vega generates one completion per request`;
 

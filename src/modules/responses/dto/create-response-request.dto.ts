@@ -23,6 +23,7 @@ import { MAX_MESSAGES, REASONING_EFFORTS, type ReasoningEffort } from '../../ope
 import { FUNCTION_NAME_PATTERN } from '../../openai/dto/chat-message.dto';
 import { MAX_TOOLS, ObjectSchemaConstraint, RESPONSE_FORMATS, UniqueToolNamesConstraint } from '../../openai/dto/chat-tools.dto';
 import { OpenAiTemperature, OpenAiTopP } from '../../openai/dto/sampling-fields';
+import { problemConstraint } from '../../../common/validation/problem-constraint';
 
 /** `resp_` and the hex Vega makes ids of (other servers' ids are letters and digits too). */
 export const RESPONSE_ID_PATTERN = /^resp_[A-Za-z0-9]{1,64}$/;
@@ -84,16 +85,11 @@ export function responseToolChoiceProblem(value: unknown, tools: unknown): strin
   return null;
 }
 
-@ValidatorConstraint({ name: 'responseToolChoice' })
-class ResponseToolChoiceConstraint implements ValidatorConstraintInterface {
-  validate(value: unknown, args: ValidationArguments): boolean {
-    return responseToolChoiceProblem(value, (args.object as { tools?: unknown }).tools) === null;
-  }
-
-  defaultMessage(args: ValidationArguments): string {
-    return responseToolChoiceProblem(args.value, (args.object as { tools?: unknown }).tools) ?? 'tool_choice is invalid';
-  }
-}
+const ResponseToolChoiceConstraint = problemConstraint(
+  'responseToolChoice',
+  (value, object) => responseToolChoiceProblem(value, (object as { tools?: unknown }).tools),
+  'tool_choice is invalid',
+);
 
 /** `input`: a string (one user message) or a list of items; each item is checked where it is mapped, naming its path. */
 @ValidatorConstraint({ name: 'responseInput' })
