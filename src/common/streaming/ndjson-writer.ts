@@ -1,6 +1,6 @@
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import { drained } from './drained';
 
 /** Ollama's streaming type, set verbatim (no charset), as Ollama's own handlers do. */
 export const NDJSON_CONTENT_TYPE = 'application/x-ndjson';
@@ -29,7 +29,7 @@ export class NdjsonWriter {
     if (!this.opened) this.open();
     if (this.raw.destroyed || this.raw.writableEnded) return;
     if (!this.raw.write(`${JSON.stringify(value)}\n`)) {
-      await Promise.race([once(this.raw, 'drain'), once(this.raw, 'close')]);
+      await drained(this.raw);
     }
   }
 

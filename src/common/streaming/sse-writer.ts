@@ -1,8 +1,8 @@
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { Cancellation, CancelSignal } from '../async/cancellation';
 import { ClientClosedError } from '../errors/app-errors';
+import { drained } from './drained';
 
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -55,7 +55,7 @@ export class SseWriter {
   async event(name: string, data: unknown, id?: string): Promise<void> {
     const frame = `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
     if (!this.write(id === undefined ? frame : `id: ${id}\n${frame}`)) {
-      await Promise.race([once(this.raw, 'drain'), once(this.raw, 'close')]);
+      await drained(this.raw);
     }
   }
 
@@ -65,7 +65,7 @@ export class SseWriter {
    */
   async data(data: unknown): Promise<void> {
     if (!this.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)) {
-      await Promise.race([once(this.raw, 'drain'), once(this.raw, 'close')]);
+      await drained(this.raw);
     }
   }
 

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
@@ -8,6 +7,7 @@ import type { AuditOutcome } from '../../core/persistence/audit-log.repository';
 import { AuditService } from '../audit/audit.service';
 import { OllamaModelsClient } from '../training/ollama-models.client';
 import { OllamaAnswerWatcher } from './ollama-models-admin.outcome';
+import { drained } from '../../common/streaming/drained';
 
 /** One model-management call, as the controller read it. */
 export interface ModelAdminCall {
@@ -93,7 +93,7 @@ export class OllamaModelsAdminService {
         received += chunk.length;
         const ends = watcher.push(chunk) || received === length;
         if (held !== undefined || ends) held = held === undefined ? chunk : Buffer.concat([held, chunk]);
-        else if (!raw.write(chunk)) await Promise.race([once(raw, 'drain'), once(raw, 'close')]);
+        else if (!raw.write(chunk)) await drained(raw);
         if (gone.signal.aborted) break;
       }
     } catch (error) {
