@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { FakeOllama } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
 import { scopedKeys, startTestApp, TEST_API_KEY, TestApp, type TestResponse } from '../support/test-app';
-import { describeWithChromium, launchChromium, SCREENSHOT_DIR } from './chromium';
-import { WAIT_MS, waitForCount, waitForText, waitUntil } from './waits';
+import { describeWithChromium, SCREENSHOT_DIR, useChromium } from './chromium';
+import { waitForCount, waitForText, waitUntil } from './waits';
 
 jest.setTimeout(180_000);
 
@@ -16,29 +16,17 @@ interface ChartData {
 }
 
 describeWithChromium('admin panel in Chromium', () => {
+  const chromium = useChromium();
+  const { consoleErrors, requestedUrls } = chromium;
   const fake = new FakeOllama({ models: ['mistral', 'llama3.2:3b'], reply: () => 'Hello from the fake model.' });
-  let browser: Browser;
   let t: TestApp | undefined;
-  let context: BrowserContext | undefined;
-  const consoleErrors: string[] = [];
-  const requestedUrls: string[] = [];
 
-  beforeAll(async () => {
-    await fake.start();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await fake.stop();
-  });
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
   afterEach(async () => {
-    await context?.close();
-    context = undefined;
     await t?.close();
     t = undefined;
     fake.reset();
-    consoleErrors.length = 0;
-    requestedUrls.length = 0;
   });
 
   async function start(): Promise<TestApp> {
@@ -47,16 +35,7 @@ describeWithChromium('admin panel in Chromium', () => {
   }
 
   async function open(key: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
-    context = await browser.newContext({ viewport });
-    const page = await context.newPage();
-    page.setDefaultTimeout(WAIT_MS);
-    page.on('console', (message) => {
-      // A refused request (401, 404…) is an expected outcome here; Chromium logs it as an error.
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-    page.on('request', (request) => requestedUrls.push(request.url()));
-    await page.goto(`${t!.url}/`);
+    const page = await chromium.open(`${t!.url}/`, viewport);
     await page.fill('#api-key', key);
     await page.click('#key-form button[type=submit]');
     return page;
@@ -90,7 +69,7 @@ describeWithChromium('admin panel in Chromium', () => {
   it('creates a key (secret shown once, copied), sees its use in the charts and exchanges, revokes it, and the API refuses it', async () => {
     await start();
     const page = await open(TEST_API_KEY);
-    await context!.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t!.url });
+    await chromium.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t!.url });
     await waitUntil(async () => page.locator('#tab-admin').isVisible(), 'the Admin tab for an admin key');
     await page.click('#tab-admin');
     await waitUntil(async () => page.locator('#keys-empty').isVisible(), 'the empty keys table');

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { FakeOllama } from '../support/fake-ollama';
 import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
-import { describeWithChromium, launchChromium, SCREENSHOT_DIR } from './chromium';
-import { WAIT_MS, waitForCount, waitForText, waitUntil } from './waits';
+import { describeWithChromium, SCREENSHOT_DIR, useChromium } from './chromium';
+import { waitForCount, waitForText, waitUntil } from './waits';
 
 jest.setTimeout(120_000);
 
@@ -18,43 +18,26 @@ describeWithChromium('web UI in Chromium: images and thinking', () => {
       Array.isArray(req.tools) ? { toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }] } : { thinking: THINKING, content: 'A single **dot**.' },
     tokenDelayMs: 100,
   });
-  let browser: Browser;
+  const chromium = useChromium();
+  const { consoleErrors } = chromium;
   let t: TestApp | undefined;
-  let context: BrowserContext | undefined;
-  const consoleErrors: string[] = [];
   const chatBodies: Record<string, unknown>[] = [];
 
-  beforeAll(async () => {
-    await fake.start();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await fake.stop();
-  });
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
   afterEach(async () => {
-    await context?.close();
-    context = undefined;
     await t?.close();
     t = undefined;
     fake.reset();
-    consoleErrors.length = 0;
     chatBodies.length = 0;
   });
 
   async function open(): Promise<Page> {
     t = await startTestApp({ OLLAMA_URL: fake.url, MODEL_NAME: 'qwen3-vl', CACHE_TTL_SECONDS: '0' });
-    context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(WAIT_MS);
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+    const page = await chromium.open(`${t.url}/`);
     page.on('request', (request) => {
       if (/\/chat(\/sse)?$/.test(new URL(request.url()).pathname)) chatBodies.push(JSON.parse(request.postData() ?? '{}') as Record<string, unknown>);
     });
-    await page.goto(`${t.url}/`);
     await page.fill('#api-key', TEST_API_KEY);
     await page.click('#key-form button[type=submit]');
     return page;

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { WAIT_MS } from './waits';
 
 /** Debian's Chromium (`apt-get install chromium`); Playwright drives it, it downloads nothing. */
 export const CHROMIUM_PATH = process.env.VEGA_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -38,4 +39,50 @@ export function describeWithChromium(name: string, body: () => void): void {
 export async function launchChromium(): Promise<Browser> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
+}
+
+/**
+ * The usual hooks of a browser spec: one Chromium for the file, a fresh context per page (closed
+ * after each test, before the spec's own afterEach closes its app), and what the pages logged as
+ * errors (a CSP violation is one; a refused request, an expected outcome here, is not) and requested.
+ */
+export function useChromium() {
+  let browser: Browser;
+  let context: BrowserContext | undefined;
+  const consoleErrors: string[] = [];
+  const requestedUrls: string[] = [];
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    await context?.close();
+    context = undefined;
+    consoleErrors.length = 0;
+    requestedUrls.length = 0;
+  });
+  return {
+    consoleErrors,
+    requestedUrls,
+    /** The context of the page opened last. */
+    get context(): BrowserContext {
+      if (!context) throw new Error('open() a page first');
+      return context;
+    },
+    /** A page at `url`, in a context of its own. */
+    async open(url: string, viewport = { width: 1280, height: 860 }): Promise<Page> {
+      context = await browser.newContext({ viewport });
+      const page = await context.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      page.on('console', (message) => {
+        if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
+      });
+      page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+      page.on('request', (request) => requestedUrls.push(request.url()));
+      await page.goto(url);
+      return page;
+    },
+  };
 }

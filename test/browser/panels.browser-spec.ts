@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { FakeOllama } from '../support/fake-ollama';
 import { FixtureServer } from '../support/fixture-server';
 import { fixture } from '../support/fixtures';
 import { startTestApp, tempDir, TEST_API_KEY, TestApp } from '../support/test-app';
-import { describeWithChromium, launchChromium, SCREENSHOT_DIR } from './chromium';
-import { WAIT_MS, waitForCount, waitForText, waitUntil } from './waits';
+import { describeWithChromium, SCREENSHOT_DIR, useChromium } from './chromium';
+import { waitForCount, waitForText, waitUntil } from './waits';
 
 jest.setTimeout(120_000);
 
@@ -35,10 +35,9 @@ describeWithChromium('research and username panels in Chromium', () => {
   });
   const temp = tempDir();
   const sitesFile = join(temp.dir, 'sites.json');
-  let browser: Browser;
+  const chromium = useChromium();
+  const { consoleErrors } = chromium;
   let t: TestApp | undefined;
-  let context: BrowserContext | undefined;
-  const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     await Promise.all([fake.start(), pages.start(), searx.start()]);
@@ -52,10 +51,8 @@ describeWithChromium('research and username panels in Chromium', () => {
         { name: 'Adult', url: `${base}/adult/{}`, detect: 'status', nsfw: true },
       ]),
     );
-    browser = await launchChromium();
   });
   afterAll(async () => {
-    await browser?.close();
     await Promise.all([fake.stop(), pages.stop(), searx.stop()]);
     temp.remove();
   });
@@ -70,12 +67,9 @@ describeWithChromium('research and username panels in Chromium', () => {
     ];
   });
   afterEach(async () => {
-    await context?.close();
-    context = undefined;
     await t?.close();
     t = undefined;
     fake.reset();
-    consoleErrors.length = 0;
   });
 
   async function start(env: Record<string, string> = {}): Promise<TestApp> {
@@ -94,15 +88,7 @@ describeWithChromium('research and username panels in Chromium', () => {
   }
 
   async function open(viewport = { width: 1280, height: 760 }): Promise<Page> {
-    context = await browser.newContext({ viewport });
-    const page = await context.newPage();
-    page.setDefaultTimeout(WAIT_MS);
-    page.on('console', (message) => {
-      // A refused request (401, 502…) is an expected outcome here; Chromium logs it as an error.
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-    await page.goto(`${t!.url}/`);
+    const page = await chromium.open(`${t!.url}/`, viewport);
     await page.fill('#api-key', TEST_API_KEY);
     await page.click('#key-form button[type=submit]');
     return page;

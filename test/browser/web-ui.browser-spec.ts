@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { FakeOllama } from '../support/fake-ollama';
 import { seedConversations } from '../support/seed';
 import { queryDb } from '../support/sqlite';
 import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
-import { describeWithChromium, launchChromium, SCREENSHOT_DIR } from './chromium';
+import { describeWithChromium, SCREENSHOT_DIR, useChromium } from './chromium';
 import { WAIT_MS, waitForCount, waitForText } from './waits';
 
 jest.setTimeout(120_000);
@@ -30,31 +30,19 @@ async function waitForRows(t: TestApp, sql: string, check: (rows: Row[]) => bool
 }
 
 describeWithChromium('web UI in Chromium', () => {
+  const chromium = useChromium();
+  const { consoleErrors, requestedUrls } = chromium;
   let nextReply: string | undefined;
   const fake = new FakeOllama({ models: ['mistral', 'llama3.2:3b'], reply: () => nextReply ?? 'Hello from the fake model.' });
-  let browser: Browser;
   let t: TestApp | undefined;
-  let context: BrowserContext | undefined;
-  const consoleErrors: string[] = [];
-  const requestedUrls: string[] = [];
 
-  beforeAll(async () => {
-    await fake.start();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await fake.stop();
-  });
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
   afterEach(async () => {
-    await context?.close();
-    context = undefined;
     await t?.close();
     t = undefined;
     fake.reset();
     nextReply = undefined;
-    consoleErrors.length = 0;
-    requestedUrls.length = 0;
   });
 
   async function start(env: Record<string, string> = {}): Promise<TestApp> {
@@ -62,19 +50,7 @@ describeWithChromium('web UI in Chromium', () => {
     return t;
   }
 
-  async function open(viewport = { width: 1280, height: 860 }): Promise<Page> {
-    context = await browser.newContext({ viewport });
-    const page = await context.newPage();
-    page.setDefaultTimeout(WAIT_MS);
-    page.on('console', (message) => {
-      // A refused request (401, 429…) is an expected outcome here; Chromium logs it as an error.
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-    page.on('request', (request) => requestedUrls.push(request.url()));
-    await page.goto(`${t!.url}/`);
-    return page;
-  }
+  const open = (viewport = { width: 1280, height: 860 }): Promise<Page> => chromium.open(`${t!.url}/`, viewport);
 
   async function enterKey(page: Page, key = TEST_API_KEY): Promise<void> {
     await page.fill('#api-key', key);
@@ -300,7 +276,7 @@ describeWithChromium('web UI in Chromium', () => {
     const limited = await waitForText(page.locator('#notice-text'), /Slow down/, 'the rate-limit message');
     expect(limited).toMatch(/retry in \d+ s/);
     expect(await lastAnswer(page).locator('.status').textContent()).toMatch(/Slow down: too many requests, retry in \d+ s/);
-    await context!.close();
+    await chromium.context.close();
     await t!.close();
 
     // A backend nobody listens on: the model list and the chat both say it is down.
