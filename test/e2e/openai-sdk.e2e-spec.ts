@@ -282,7 +282,8 @@ describe('OpenAI SDK against /v1', () => {
       controller.abort();
       await expect(pending).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
       await fake.waitForAbort(0, 2000);
-      expect(Date.now() - abortedAt).toBeLessThan(300);
+      // At once, against timeouts of tens of seconds; the bound leaves room for a loaded 2-core machine (403 ms seen).
+      expect(Date.now() - abortedAt).toBeLessThan(1000);
       await waitFor(async () => (await rows()).length === 1);
       expect(await rows()).toEqual([expect.objectContaining({ status: 'aborted', response: '', prompt: 'never answered' })]);
     });
