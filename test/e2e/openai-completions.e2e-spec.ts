@@ -3,6 +3,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { FakeOllama } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
 import { startTestApp, TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
+import { failureOf } from '../support/failure';
 
 interface Row {
   prompt: string;
@@ -28,15 +29,7 @@ function sdk(t: TestApp, agents: Agent[]): OpenAI {
   });
 }
 
-async function failure(call: () => Promise<unknown>): Promise<APIError> {
-  try {
-    await call();
-  } catch (error) {
-    expect(error).toBeInstanceOf(APIError);
-    return error as APIError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (call: () => Promise<unknown>): Promise<APIError> => failureOf(call, APIError);
 
 describe('POST /v1/completions (legacy)', () => {
   const env = useAppWithFakeOllama(['mistral', { name: 'codellama:code', capabilities: ['completion', 'insert'] }, { name: 'tiny', numCtx: 512 }]);

@@ -6,6 +6,7 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { queryDb } from '../support/sqlite';
 import { tempDir, TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
 import { freePort } from '../support/vega-process';
+import { failureOf } from '../support/failure';
 
 interface Row {
   prompt: string;
@@ -38,15 +39,7 @@ function sdk(t: TestApp, agents: Agent[], apiKey = TEST_API_KEY): OpenAI {
 }
 
 /** The error a call raised; fails the test when it succeeded. */
-async function failure(call: () => Promise<unknown>): Promise<APIError> {
-  try {
-    await call();
-  } catch (error) {
-    expect(error).toBeInstanceOf(APIError);
-    return error as APIError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (call: () => Promise<unknown>): Promise<APIError> => failureOf(call, APIError);
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

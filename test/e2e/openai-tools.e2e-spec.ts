@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { ChatRequestBody, FakeAnswer } from '../support/fake-ollama';
 import { queryDb } from '../support/sqlite';
 import { TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
+import { failureOf } from '../support/failure';
 
 interface Row {
   prompt: string;
@@ -70,15 +71,7 @@ describe('OpenAI SDK: tools, structured output, thinking, images, n, logprobs', 
   };
   const rows = () => queryDb<Row>(t!.dbPath, 'SELECT * FROM conversations ORDER BY id');
 
-  async function failure(call: () => Promise<unknown>): Promise<APIError> {
-    try {
-      await call();
-    } catch (error) {
-      expect(error).toBeInstanceOf(APIError);
-      return error as APIError;
-    }
-    throw new Error('expected the call to fail');
-  }
+  const failure = (call: () => Promise<unknown>): Promise<APIError> => failureOf(call, APIError);
 
   describe('tool calling', () => {
     it('round trip: the call comes back as tool_calls, the tool result goes to Ollama with the call id and the function name', async () => {

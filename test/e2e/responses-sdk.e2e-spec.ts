@@ -7,6 +7,7 @@ import { FakeOllama, type ChatRequestBody, type FakeAnswer } from '../support/fa
 import { Metrics } from '../support/prometheus';
 import { queryDb } from '../support/sqlite';
 import { startTestApp, TEST_API_KEY, TestApp } from '../support/test-app';
+import { failureOf } from '../support/failure';
 
 interface Row {
   id: number;
@@ -72,15 +73,7 @@ describe('OpenAI SDK: the Responses API (/v1/responses)', () => {
   const rowOf = async (responseId: string) => (await queryDb<Row>(t.dbPath, 'SELECT * FROM conversations WHERE response_id = ?', [responseId]))[0];
   const lastChat = () => fake.chatRequests().at(-1)!.body as ChatRequestBody;
 
-  async function failure(call: () => Promise<unknown>): Promise<APIError> {
-    try {
-      await call();
-    } catch (error) {
-      expect(error).toBeInstanceOf(APIError);
-      return error as APIError;
-    }
-    throw new Error('expected the call to fail');
-  }
+  const failure = (call: () => Promise<unknown>): Promise<APIError> => failureOf(call, APIError);
 
   /** The raw SSE frames of a streamed request: event name and parsed data. */
   async function rawEvents(body: Record<string, unknown>): Promise<{ event: string; data: Record<string, unknown> }[]> {

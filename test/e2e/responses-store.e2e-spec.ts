@@ -12,6 +12,7 @@ import { holdExclusiveLock } from '../support/sqlite-lock';
 import { openSse, type SseEvent } from '../support/sse-client';
 import { ShutdownSignal } from '../../src/common/lifecycle/shutdown-signal';
 import { scopedKeys, startTestApp, tempDir, TEST_API_KEY, TestApp } from '../support/test-app';
+import { failureOf } from '../support/failure';
 
 interface Row {
   id: number;
@@ -72,15 +73,7 @@ describe('/v1/responses: stored exchanges', () => {
     await fake.stop();
   });
 
-  async function failure(call: () => Promise<unknown>): Promise<APIError> {
-    try {
-      await call();
-    } catch (error) {
-      expect(error).toBeInstanceOf(APIError);
-      return error as APIError;
-    }
-    throw new Error('expected the call to fail');
-  }
+  const failure = (call: () => Promise<unknown>): Promise<APIError> => failureOf(call, APIError);
 
   it('an input_image (data URL) reaches Ollama as an image; continuing it is refused while its bytes were not kept, and works with STORE_IMAGES', async () => {
     const ask = (client: OpenAI) =>
