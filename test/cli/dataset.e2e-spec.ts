@@ -124,7 +124,8 @@ describe('vega dataset build', () => {
     expect(large.records_written).toBe(records);
     const written = readFileSync(join(temp.dir, 'big.out.jsonl'), 'utf8');
     expect(written.split('\n').filter(Boolean)).toHaveLength(records);
-    // Holding the input (~130 MB) in memory would take far more than this; streaming adds only buffers.
-    expect(large.max_rss_bytes - baseline.max_rss_bytes).toBeLessThan(inputBytes / 3);
+    // Holding the input (~130 MB) in memory would take more than all of it; streaming adds only buffers
+    // (-5 to 10 MB on a quiet machine, 44 MB once with a full suite running beside it: the GC lags).
+    expect(large.max_rss_bytes - baseline.max_rss_bytes).toBeLessThan(inputBytes / 2);
   });
 });
