@@ -68,12 +68,15 @@ describe('health routes', () => {
     const port = Number(new URL(fake.url).port);
     await fake.stop();
 
-    const down = await readyWith(503);
-    // A probe that races the server's shutdown sees a reset connection rather than a refused one.
+    // A probe that races the server's shutdown sees a reset or a closed connection; the next one sees it refused.
+    const down = await eventually(async () => {
+      const res = await get('/readyz');
+      return res.status === 503 && /refused/.test(res.body.error?.ollama?.message ?? '') ? res : undefined;
+    });
     expect(down.body).toMatchObject({
       status: 'error',
       degraded: true,
-      error: { ollama: { status: 'down', message: expect.stringMatching(/^Ollama is unreachable at .* \(connection (refused|reset)\); is it running\?$/) } },
+      error: { ollama: { status: 'down', message: expect.stringMatching(/^Ollama is unreachable at .* \(connection refused\); is it running\?$/) } },
       details: { database: { status: 'up' }, ollama: { status: 'down' } },
     });
     const metrics = new Metrics(await (await t.request('/metrics', { key: null })).text());
