@@ -46,6 +46,7 @@ export abstract class AppConfig {
    * `apiKey` (`OPENAI_API_KEY`) is sent as a bearer token to the OpenAI-compatible server: a secret.
    * `maxLineBytes` (`BACKEND_MAX_LINE_BYTES`): the longest line (NDJSON) or event (SSE) a backend may
    * send; `maxConnections` (`BACKEND_MAX_CONNECTIONS`): the connection pool's size per backend host.
+   * `strategy` (`ROUTING_STRATEGY`): how a request's target is chosen among several (core/llm/routing).
    */
   abstract readonly llm: {
     backend: 'ollama' | 'openai';
@@ -60,6 +61,7 @@ export abstract class AppConfig {
     retryBackoffMs: number;
     maxLineBytes: number;
     maxConnections: number;
+    strategy: 'loaded-first' | 'least-busy' | 'weighted' | 'priority';
     breaker: { failThreshold: number; resetMs: number };
     cache: { ttlMs: number; maxEntries: number };
     systemPromptFile?: string;
@@ -219,6 +221,7 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       retryBackoffMs: Math.round(env.LLM_RETRY_BACKOFF * 1000),
       maxLineBytes: env.BACKEND_MAX_LINE_BYTES,
       maxConnections: env.BACKEND_MAX_CONNECTIONS,
+      strategy: env.ROUTING_STRATEGY,
       breaker: { failThreshold: env.BREAKER_FAIL_THRESHOLD, resetMs: Math.round(env.BREAKER_RESET_SECONDS * 1000) },
       cache: { ttlMs: Math.round(env.CACHE_TTL_SECONDS * 1000), maxEntries: env.CACHE_MAX_ENTRIES },
       systemPromptFile: systemPromptFile ? resolve(systemPromptFile) : undefined,

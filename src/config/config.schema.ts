@@ -108,6 +108,9 @@ export const envSchema = z.object({
   LLM_RETRY_BACKOFF: num(0, 60).default(0.5),
   BACKEND_MAX_LINE_BYTES: int(1024, 1_073_741_824).default(1_048_576),
   BACKEND_MAX_CONNECTIONS: int(1, 65_536).default(1024),
+  ROUTING_STRATEGY: z
+    .enum(['loaded-first', 'least-busy', 'weighted', 'priority'], { error: "must be 'loaded-first', 'least-busy', 'weighted' or 'priority'" })
+    .default('loaded-first'),
   BREAKER_FAIL_THRESHOLD: int(1, 1000).default(5),
   BREAKER_RESET_SECONDS: num(0.01, 86400).default(30),
   CACHE_TTL_SECONDS: num(0, 86400).default(60),

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { LlmBackend } from '../../src/core/llm/llm-backend';
+import { TargetPool } from '../../src/core/llm/routing/target-pool';
 import { FakeOpenAi } from '../support/fake-openai';
 import { openSse } from '../support/sse-client';
 import { queryDb } from '../support/sqlite';
@@ -278,7 +278,7 @@ describe('LLM_BACKEND=openai against an OpenAI-compatible server', () => {
 
   it('embeds through /embeddings in input order (research re-ranking)', async () => {
     const app = await start();
-    const backend = app.app.get(LlmBackend);
+    const { backend } = app.app.get(TargetPool).targets[0];
     expect(backend.kind).toBe('openai');
     const { embeddings: vectors } = await backend.embed({ model: 'mistral', input: ['a', 'b', 'c'] });
     expect(vectors).toHaveLength(3);

@@ -23,7 +23,7 @@ let respond: ((req: unknown) => FakeAnswer) | undefined;
 beforeAll(async () => {
   fake = new FakeOllama({ models: MODELS, respond: (req) => respond?.(req) ?? {} });
   await fake.start();
-  backend = new OllamaBackend([fake.url]);
+  backend = new OllamaBackend(fake.url);
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { BackendError, BackendRejectedError, InvalidInputError, UnsupportedField
 import { loadConfig } from '../../src/config/app-config';
 import type { BackendChatRequest, BackendChunk, BackendCompletionRequest } from '../../src/core/llm/llm-backend';
 import { LlmEvent, LlmService } from '../../src/core/llm/llm.service';
-import { CircuitBreaker } from '../../src/core/llm/resilience/circuit-breaker';
+import { poolFromConfig } from '../../src/core/llm/routing/pool-from-config';
 import { ResponseCache } from '../../src/core/llm/resilience/response-cache';
 import { OllamaBackend } from '../../src/core/llm/backends/ollama/ollama.backend';
 import { FakeOllama, type FakeModelSpec } from '../support/fake-ollama';
@@ -28,7 +28,7 @@ let backend: OllamaBackend;
 beforeAll(async () => {
   fake = new FakeOllama({ models: MODELS });
   await fake.start();
-  backend = new OllamaBackend([fake.url]);
+  backend = new OllamaBackend(fake.url);
 });
 
 afterAll(async () => {
@@ -125,7 +125,7 @@ describe('OllamaBackend.completionStream', () => {
   it('streams thinking and a format through LlmService.streamCompletion, cached apart from chats', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vega-completion-'));
     const config = loadConfig({ VEGA_DATA_DIR: dir, OLLAMA_URL: fake.url, LOG_LEVEL: 'fatal' });
-    const llm = new LlmService(config, backend, new CircuitBreaker(config.llm.breaker), new ResponseCache(config.llm.cache.maxEntries, config.llm.cache.ttlMs));
+    const llm = new LlmService(config, poolFromConfig(config), new ResponseCache(config.llm.cache.maxEntries, config.llm.cache.ttlMs));
     try {
       const request: BackendCompletionRequest = { model: 'qwen3', prompt: 'Name a colour', options: {}, format: 'json' };
       const first = await collect(llm.streamCompletion(request, new Cancellation()));

@@ -14,7 +14,7 @@ describe(OpenAiBackend.name, () => {
 
   beforeAll(async () => {
     await fake.start();
-    backend = new OpenAiBackend([fake.url]);
+    backend = new OpenAiBackend(fake.url);
   });
   afterAll(async () => {
     await backend.close();

@@ -94,6 +94,18 @@ export class BackendUnavailableError extends AppError {
 /** The circuit breaker refused the call without contacting the backend. */
 export class BreakerOpenError extends BackendUnavailableError {}
 
+/**
+ * One model server could not be reached (refused, not resolved, no route): the request never
+ * got there, so another target may take it at once.
+ */
+export class BackendUnreachableError extends BackendUnavailableError {}
+
+/**
+ * One model server said it is full (Ollama's 503 "server busy", a 429): it is up and did not
+ * start on the request, so another target, or Vega's queue, may take it.
+ */
+export class BackendBusyError extends BackendUnavailableError {}
+
 export type TimeoutKind = 'total' | 'first_token' | 'idle';
 
 export class BackendTimeoutError extends AppError {

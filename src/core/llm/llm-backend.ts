@@ -170,9 +170,9 @@ export interface EmbedResult {
 export type OllamaJson = Record<string, unknown>;
 
 /**
- * What the hosts of an Ollama backend say of their models, in Ollama's own JSON, for Vega's
- * Ollama routes to relay: every `OLLAMA_URL` host is asked, not only the first that answers
- * (chats fail over between them in order, so any of them may serve a model).
+ * What the Ollama targets say of their models, in Ollama's own JSON, for Vega's Ollama routes to
+ * relay: every Ollama target is asked, not only the first that answers (any of them may serve a
+ * model).
  */
 export interface OllamaHosts {
   /** `/api/tags` of every host that answers, in host order, each model name once (the first host that lists it). */
@@ -229,8 +229,4 @@ export abstract class LlmBackend {
   abstract embed(request: EmbedRequest, signal?: AbortSignal): Promise<EmbedResult>;
   /** Releases connections (graceful shutdown). */
   abstract close(): Promise<void>;
-  /** The hosts' own model listings when the backend is Ollama; other backends have none. */
-  ollamaHosts(): OllamaHosts | undefined {
-    return undefined;
-  }
 }

@@ -4,31 +4,22 @@ import { LimitsModule } from '../limits/limits.module';
 import { OutboundModule } from '../outbound/outbound.module';
 import { GenerationSettingsService } from './generation-settings.service';
 import { ImageResolver } from './image-input';
-import { LlmBackend } from './llm-backend';
 import { LlmService } from './llm.service';
-import { OllamaBackend } from './backends/ollama/ollama.backend';
-import { OpenAiBackend } from './backends/openai/openai.backend';
-import { CircuitBreaker } from './resilience/circuit-breaker';
 import { ResponseCache } from './resilience/response-cache';
+import { poolFromConfig } from './routing/pool-from-config';
+import { TargetPool } from './routing/target-pool';
 import { SystemPromptService } from './system-prompt.service';
 
 /**
- * The model backend and the policy around it (`LlmService`, the one way in: nothing else holds the
- * backend, the breaker or the cache), and the one resolver of images given with messages (it
+ * The model servers (the routing pool of targets, each with its adapter and breaker) and the
+ * policy around them (`LlmService`, the one way in: nothing else holds the pool or the cache),
+ * and the one resolver of images given with messages (it
  * fetches URLs through the outbound fetcher).
  */
 @Module({
   imports: [OutboundModule, LimitsModule],
   providers: [
-    {
-      provide: LlmBackend,
-      inject: [AppConfig],
-      useFactory: ({ llm }: AppConfig): LlmBackend => {
-        const options = { maxConnections: llm.maxConnections, maxLineBytes: llm.maxLineBytes };
-        return llm.backend === 'openai' ? new OpenAiBackend(llm.urls, llm.apiKey, options) : new OllamaBackend(llm.urls, options);
-      },
-    },
-    { provide: CircuitBreaker, inject: [AppConfig], useFactory: ({ llm }: AppConfig) => new CircuitBreaker(llm.breaker) },
+    { provide: TargetPool, inject: [AppConfig], useFactory: poolFromConfig },
     { provide: ResponseCache, inject: [AppConfig], useFactory: ({ llm }: AppConfig) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs) },
     LlmService,
     GenerationSettingsService,

@@ -1,14 +1,9 @@
 import { Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { CancelSignal } from '../../common/async/cancellation';
-import {
-  AppError,
-  BreakerOpenError,
-  ClientClosedError,
-  ModelNotFoundError,
-} from '../../common/errors/app-errors';
+import { BreakerOpenError, ClientClosedError, ModelNotFoundError } from '../../common/errors/app-errors';
 import { AttemptWatch, Deadline, settleFailure } from './resilience/attempt';
-import { BreakerState, CircuitBreaker } from './resilience/circuit-breaker';
+import { BreakerState } from './resilience/circuit-breaker';
 import { KeyLimitsService } from '../limits/key-limits.service';
 import { modelTimeMs } from '../persistence/stored-exchange';
 import { answerRoom, ContextGuard, estimateCompletionTokens, estimatePromptTokens, textTokens } from './context-guard';
@@ -31,6 +26,8 @@ import { LlmObserver, outcomeOf } from './llm-observer';
 import { missingModelMessage } from './model-availability';
 import { ModelDetailsCache } from './model-details.cache';
 import { CachedAnswer, CacheStats, ResponseCache } from './resilience/response-cache';
+import { breakerOpenError, Leg, Route } from './routing/route';
+import { TargetPool } from './routing/target-pool';
 
 export interface BreakerStatus {
   state: BreakerState;
@@ -63,9 +60,10 @@ export interface CallPolicy {
 }
 
 /**
- * The resilience policy around the backend: exact-match cache, circuit breaker, retries with
- * exponential backoff (only before the first token was handed on), and three timeouts —
- * the whole request, the first token, and the longest silence between chunks.
+ * The resilience policy around the model servers: exact-match cache, a target per attempt from
+ * the routing pool (each target with its own circuit breaker), retries with exponential backoff
+ * (only before the first token was handed on), and three timeouts — the whole request, the
+ * first token, and the longest silence between chunks.
  */
 @Injectable()
 export class LlmService implements OnApplicationShutdown {
@@ -74,48 +72,57 @@ export class LlmService implements OnApplicationShutdown {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly backend: LlmBackend,
-    private readonly breaker: CircuitBreaker,
+    private readonly pool: TargetPool,
     private readonly cache: ResponseCache,
     @Optional() private readonly observer?: LlmObserver,
     /** The calling key's allow-list, limits and budgets; absent, nothing is metered. */
     @Optional() private readonly limits?: KeyLimitsService,
   ) {
-    this.details = new ModelDetailsCache(backend);
+    this.details = new ModelDetailsCache(pool);
     // Only Ollama cuts an over-long prompt silently; OpenAI-compatible servers refuse it themselves.
-    this.contextGuard = new ContextGuard(config.context, backend.kind === 'ollama' ? this.details : undefined, observer);
+    this.contextGuard = new ContextGuard(config.context, pool.kind === 'ollama' ? this.details : undefined, observer);
   }
 
-  /** The kind of model server behind Vega (`ollama`, `openai`). */
+  /** The kind of model server behind Vega (`ollama`, `openai`; the first target's with several). */
   get backendKind(): string {
-    return this.backend.kind;
+    return this.pool.kind;
   }
 
-  /** The backend's models, as it lists them now. */
+  /** Every target's models, each once, as they list them now. */
   listModels(signal: AbortSignal): Promise<BackendModel[]> {
-    return this.backend.listModels(signal);
+    return this.pool.listModels(signal);
   }
 
-  /** The backend's version, as it reports it. */
+  /** The version the first target that answers reports. */
   backendVersion(signal: AbortSignal): Promise<string> {
-    return this.backend.version(signal);
+    return this.pool.version(signal);
   }
 
-  /** The circuit breaker in front of the backend: its state, the failures counted, when it tries again. */
+  /**
+   * The targets' circuit breakers taken together: closed while any target's is (counting the
+   * most failures among them), open when all are (until the soonest tries again).
+   */
   breakerStatus(): BreakerStatus {
-    return { state: this.breaker.state, failures: this.breaker.failures, retryAfterMs: this.breaker.retryAfterMs() };
+    const breakers = this.pool.targets.map((target) => target.breaker);
+    const state = this.pool.breakerState();
+    const waits = breakers.filter((breaker) => breaker.state !== 'closed').map((breaker) => breaker.retryAfterMs());
+    return {
+      state,
+      failures: Math.max(...breakers.map((breaker) => breaker.failures)),
+      retryAfterMs: state === 'closed' || waits.length === 0 ? 0 : Math.min(...waits),
+    };
   }
 
-  /** Closes the breaker (an operator's call); returns the state it was in. */
+  /** Closes every target's breaker (an operator's call); returns the state they were in together. */
   resetBreaker(): BreakerState {
-    const previous = this.breaker.state;
-    this.breaker.reset();
+    const previous = this.pool.breakerState();
+    for (const target of this.pool.targets) target.breaker.reset();
     return previous;
   }
 
-  /** Tells `listener` each state the breaker moves to. */
-  onBreakerChange(listener: (state: BreakerState) => void): void {
-    this.breaker.onStateChange(listener);
+  /** Tells `listener` each state a target's breaker moves to, with the target's name. */
+  onBreakerChange(listener: (state: BreakerState, target: string) => void): void {
+    for (const target of this.pool.targets) target.breaker.onStateChange((state) => listener(state, target.name));
   }
 
   /** The response cache: whether it is on, its size and limits, hits and misses. */
@@ -135,16 +142,16 @@ export class LlmService implements OnApplicationShutdown {
     return this.details.get(model, signal);
   }
 
-  /** Every Ollama host's own model listings (Vega's `/api/tags`, `/api/ps`, `/api/show`); none on other backends. */
+  /** Every Ollama target's own model listings (Vega's `/api/tags`, `/api/ps`, `/api/show`); none without Ollama targets. */
   ollamaHosts(): OllamaHosts | undefined {
-    return this.backend.ollamaHosts();
+    return this.pool.ollamaHosts();
   }
 
   /** Throws `BreakerOpenError` when a call made now would be refused (checked before a stream starts). */
   assertAvailable(model = this.config.llm.model): void {
-    if (!this.breaker.wouldRefuse()) return;
+    if (!this.pool.refuses(model)) return;
     this.observer?.record(model, 'breaker_open', performance.now(), 0);
-    throw this.breakerOpen();
+    throw breakerOpenError(this.pool.retryAfterMs(model));
   }
 
   /**
@@ -156,11 +163,11 @@ export class LlmService implements OnApplicationShutdown {
   async *stream(request: LlmRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
     const lease = await this.limits?.admit(request.model, estimatePromptTokens(request), answerRoom(request.options));
     try {
-      // An open breaker refuses the call anyway: do not ask the failing backend about the model first.
-      const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.check(request, signal);
+      // Open breakers refuse the call anyway: do not ask the failing backend about the model first.
+      const check = this.pool.refuses(request.model) ? undefined : await this.contextGuard.check(request, signal);
       const sent = check?.request ?? request;
       const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('chat', sent) : '';
-      for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.chatStream(sent, attempt), signal)) {
+      for await (const event of this.run(sent.model, cacheKey, (backend, attempt) => backend.chatStream(sent, attempt), signal)) {
         if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
         lease?.observe(event);
         yield event;
@@ -199,38 +206,34 @@ export class LlmService implements OnApplicationShutdown {
   private async embedOnce(request: EmbedRequest, signal: CancelSignal): Promise<EmbedResult> {
     const startedAt = performance.now();
     if (signal.aborted) throw new ClientClosedError();
-    const permit = this.breaker.acquire();
-    if (!permit) {
-      this.observer?.record(request.model, 'breaker_open', startedAt, 0);
-      throw this.breakerOpen();
-    }
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
-    for (let attempt = 0; ; attempt += 1) {
+    const route = this.route(request.model, deadline);
+    let leg = this.firstLeg(route, request.model, startedAt);
+    for (;;) {
       const attemptSignal = new AbortController();
       const onClientAbort = () => attemptSignal.abort(new ClientClosedError());
       signal.addEventListener('abort', onClientAbort, { once: true });
       const timer = setTimeout(() => attemptSignal.abort(deadline.expired()), Math.max(0, deadline.remainingMs()));
+      const end = leg.target.begin();
+      let failure: unknown;
       try {
-        const result = await this.backend.embed(request, attemptSignal.signal);
-        permit.success();
+        const result = await leg.target.backend.embed(request, attemptSignal.signal);
+        leg.permit.success();
         this.observer?.record(request.model, 'ok', startedAt, 0, { promptTokens: result.promptTokens, completionTokens: 0 });
         return result;
       } catch (error) {
-        let failure = attemptSignal.signal.aborted ? attemptSignal.signal.reason : error;
-        if (failure instanceof AppError && failure.retryable && attempt < this.config.llm.maxRetries && !deadline.reason()) {
-          const interrupted = await deadline.wait(this.backoffMs(attempt)).then(
-            () => undefined,
-            (reason: unknown) => reason ?? new ClientClosedError(),
-          );
-          if (!interrupted) continue;
-          failure = interrupted;
-        }
-        settleFailure(permit, failure);
-        this.observer?.record(request.model, outcomeOf(failure), startedAt, 0);
-        throw failure;
+        failure = attemptSignal.signal.aborted ? attemptSignal.signal.reason : error;
+        settleFailure(leg.permit, failure);
       } finally {
+        end();
         clearTimeout(timer);
         signal.removeEventListener('abort', onClientAbort);
+      }
+      try {
+        leg = await route.next(failure);
+      } catch (final) {
+        this.observer?.record(request.model, outcomeOf(final), startedAt, 0);
+        throw final;
       }
     }
   }
@@ -239,10 +242,10 @@ export class LlmService implements OnApplicationShutdown {
   async *streamCompletion(request: BackendCompletionRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
     const lease = await this.limits?.admit(request.model, estimateCompletionTokens(request), answerRoom(request.options));
     try {
-      const check = this.breaker.wouldRefuse() ? undefined : await this.contextGuard.checkCompletion(request, signal);
+      const check = this.pool.refuses(request.model) ? undefined : await this.contextGuard.checkCompletion(request, signal);
       const sent = check?.request ?? request;
       const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('completion', sent) : '';
-      for await (const event of this.run(sent.model, cacheKey, (attempt) => this.backend.completionStream(sent, attempt), signal)) {
+      for await (const event of this.run(sent.model, cacheKey, (backend, attempt) => backend.completionStream(sent, attempt), signal)) {
         if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
         lease?.observe(event);
         yield event;
@@ -255,7 +258,7 @@ export class LlmService implements OnApplicationShutdown {
   private async *run(
     model: string,
     cacheKey: string,
-    open: (signal: CancelSignal) => AsyncIterable<BackendChunk>,
+    open: (backend: LlmBackend, signal: CancelSignal) => AsyncIterable<BackendChunk>,
     signal: CancelSignal,
   ): AsyncGenerator<LlmEvent> {
     const startedAt = performance.now();
@@ -270,101 +273,98 @@ export class LlmService implements OnApplicationShutdown {
       return;
     }
     if (signal.aborted) throw new ClientClosedError();
-    const permit = this.breaker.acquire();
-    if (!permit) {
-      this.observer?.record(model, 'breaker_open', startedAt, 0);
-      throw this.breakerOpen();
-    }
-
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
+    const route = this.route(model, deadline);
+    let leg = this.firstLeg(route, model, startedAt);
     // Once anything reached the consumer (text, thinking, a tool call), the attempt is never retried.
     let delivered = false;
-    let settled = false;
-    try {
-      for (let attempt = 0; ; attempt += 1) {
-        const watch = new AttemptWatch(deadline, this.config.llm);
-        const answer = cacheKey ? new AnswerRecorder() : undefined;
-        let done: Extract<BackendChunk, { type: 'done' }> | undefined;
-        try {
-          for await (const chunk of open(watch.signal)) {
-            watch.chunkArrived();
-            if (chunk.type === 'done') {
-              done = chunk;
-              continue;
-            }
-            answer?.add(chunk);
-            firstTokenAt ||= performance.now();
-            delivered = true;
-            yield chunk;
+    for (;;) {
+      const watch = new AttemptWatch(deadline, this.config.llm);
+      const answer = cacheKey ? new AnswerRecorder() : undefined;
+      const end = leg.target.begin();
+      let done: Extract<BackendChunk, { type: 'done' }> | undefined;
+      let failure: unknown;
+      let settled = false;
+      try {
+        for await (const chunk of open(leg.target.backend, watch.signal)) {
+          watch.chunkArrived();
+          if (chunk.type === 'done') {
+            done = chunk;
+            continue;
           }
-          // The backend's stream ended cleanly (adapters throw when it ends without a final chunk).
-          watch.finish();
-          if (answer) this.cache.set(cacheKey, answer.cached(done!.usage, done!.doneReason));
-          settled = true;
-          permit.success();
-          this.observer?.record(model, 'ok', startedAt, firstTokenAt, done!.usage);
-          yield {
-            type: 'done',
-            usage: done!.usage,
-            cached: false,
-            doneReason: done!.doneReason,
-            timings: done!.timings,
-            ...(done!.context ? { context: done!.context } : {}),
-          };
-          return;
-        } catch (error) {
-          let failure = watch.explain(error);
-          const retry =
-            failure instanceof AppError &&
-            failure.retryable &&
-            !delivered &&
-            attempt < this.config.llm.maxRetries &&
-            !deadline.reason();
-          if (retry) {
-            const interrupted = await deadline.wait(this.backoffMs(attempt)).then(
-              () => undefined,
-              (reason: unknown) => reason ?? new ClientClosedError(),
-            );
-            if (!interrupted) continue;
-            failure = interrupted;
-          }
-          settled = true;
-          settleFailure(permit, failure);
-          this.observer?.record(model, outcomeOf(failure), startedAt, firstTokenAt);
-          if (failure instanceof ModelNotFoundError && model === this.config.llm.model) throw await this.missingDefaultModel(model);
-          throw failure;
-        } finally {
-          watch.dispose();
+          answer?.add(chunk);
+          firstTokenAt ||= performance.now();
+          delivered = true;
+          yield chunk;
+        }
+        // The backend's stream ended cleanly (adapters throw when it ends without a final chunk).
+        watch.finish();
+        settled = true;
+        leg.permit.success();
+      } catch (error) {
+        failure = watch.explain(error);
+        settled = true;
+        settleFailure(leg.permit, failure);
+      } finally {
+        watch.dispose();
+        end();
+        // The consumer stopped early (truncation, client gone): the backend was fine so far.
+        if (!settled) {
+          if (delivered) leg.permit.success();
+          else leg.permit.release();
+          this.observer?.record(model, delivered && !signal.aborted ? 'ok' : 'aborted', startedAt, firstTokenAt);
         }
       }
-    } finally {
-      // The consumer stopped early (truncation, client gone): the backend was fine so far.
-      if (!settled) {
-        if (delivered) permit.success();
-        else permit.release();
-        this.observer?.record(model, delivered && !signal.aborted ? 'ok' : 'aborted', startedAt, firstTokenAt);
+      if (done) {
+        if (answer) this.cache.set(cacheKey, answer.cached(done.usage, done.doneReason));
+        this.observer?.record(model, 'ok', startedAt, firstTokenAt, done.usage);
+        yield {
+          type: 'done',
+          usage: done.usage,
+          cached: false,
+          doneReason: done.doneReason,
+          timings: done.timings,
+          ...(done.context ? { context: done.context } : {}),
+        };
+        return;
       }
+      try {
+        if (delivered) throw failure;
+        leg = await route.next(failure);
+      } catch (final) {
+        this.observer?.record(model, outcomeOf(final), startedAt, firstTokenAt);
+        if (final instanceof ModelNotFoundError && model === this.config.llm.model) throw await this.missingDefaultModel(model);
+        throw final;
+      }
+    }
+  }
+
+  /** The targets one call for `model` may go through, attempt by attempt. */
+  private route(model: string, deadline: Deadline): Route {
+    return new Route(this.pool, model, deadline, { maxRetries: this.config.llm.maxRetries, backoffMs: (attempt) => this.backoffMs(attempt) });
+  }
+
+  /** The first attempt's target; when there is none (breakers open), the failure is counted and thrown. */
+  private firstLeg(route: Route, model: string, startedAt: number): Leg {
+    try {
+      return route.first();
+    } catch (error) {
+      this.observer?.record(model, error instanceof BreakerOpenError ? 'breaker_open' : outcomeOf(error), startedAt, 0);
+      throw error;
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.backend.close();
+    await this.pool.close();
   }
 
   /** The backend lacks `MODEL_NAME` (what a request naming no model gets): say how to fix it, and what it has. */
   private async missingDefaultModel(model: string): Promise<ModelNotFoundError> {
-    const listed = await this.backend.listModels(AbortSignal.timeout(MODEL_LIST_TIMEOUT_MS)).then(
+    const listed = await this.pool.listModels(AbortSignal.timeout(MODEL_LIST_TIMEOUT_MS)).then(
       (models) => models.map((entry) => entry.name),
       () => null,
     );
-    return new ModelNotFoundError(missingModelMessage(model, this.backend.kind, listed));
-  }
-
-  private breakerOpen(): BreakerOpenError {
-    const seconds = Math.max(1, Math.ceil(this.breaker.retryAfterMs() / 1000));
-    return new BreakerOpenError(`The model backend is failing; requests are paused for ${seconds} s (circuit breaker open)`, {
-      retryAfterSeconds: seconds,
-    });
+    return new ModelNotFoundError(missingModelMessage(model, this.pool.kind, listed));
   }
 
   private backoffMs(attempt: number): number {

@@ -25,7 +25,7 @@ export class ModelDetailsCache {
   private readonly entries = new Map<string, { at: number; details: Promise<ModelDetails>; value?: ModelDetails }>();
 
   constructor(
-    private readonly backend: LlmBackend,
+    private readonly backend: Pick<LlmBackend, 'showModel'>,
     private readonly ttlMs = MODEL_DETAILS_TTL_MS,
   ) {}
 

@@ -55,10 +55,11 @@ export class SlackNotifier implements OnApplicationBootstrap, OnApplicationShutd
     if (!this.slack.configured) return;
     if (kinds.includes('breaker')) {
       // Half-open is still "open" to a reader: a failed probe re-opening the breaker is no news.
-      let open = false;
-      this.llm.onBreakerChange((state) => {
-        if (state === 'half_open' || (state === 'open') === open) return;
-        open = state === 'open';
+      const open = new Set<string>();
+      this.llm.onBreakerChange((state, target) => {
+        if (state === 'half_open' || (state === 'open') === open.has(target)) return;
+        if (state === 'open') open.add(target);
+        else open.delete(target);
         this.breakerChanged(state);
       });
     }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cancellation, CancelSignal } from '../../../common/async/cancellation';
-import { AppError, BackendTimeoutError, ClientClosedError } from '../../../common/errors/app-errors';
+import { AppError, BackendBusyError, BackendTimeoutError, ClientClosedError } from '../../../common/errors/app-errors';
 import type { BreakerPermit } from './circuit-breaker';
 
 /*
@@ -8,9 +8,12 @@ import type { BreakerPermit } from './circuit-breaker';
  * token, silence between chunks), and how a failed attempt counts for the breaker.
  */
 
-/** How a failed call counts for the breaker: a timeout or 5xx is a failure, a 4xx a healthy backend. */
+/**
+ * How a failed call counts for the breaker: a timeout or 5xx is a failure, a 4xx a healthy
+ * backend, a server that said it is full (busy) nothing either way.
+ */
 export function settleFailure(permit: BreakerPermit, failure: unknown): void {
-  if (failure instanceof ClientClosedError) permit.release();
+  if (failure instanceof ClientClosedError || failure instanceof BackendBusyError) permit.release();
   else if (failure instanceof BackendTimeoutError || (failure instanceof AppError && failure.status >= 500)) permit.failure();
   else permit.success(); // the backend answered (404 model, 400 options): it is healthy
 }

@@ -137,76 +137,69 @@ export interface DispatchTarget {
   prefix: string;
 }
 
-export function dispatchTargets(baseUrls: readonly string[]): DispatchTarget[] {
-  return baseUrls.map((base) => {
-    const url = new URL(base);
-    return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
-  });
+export function dispatchTarget(base: string): DispatchTarget {
+  const url = new URL(base);
+  return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
 }
 
 /** How a backend names what went wrong while opening a stream. */
 export interface StreamErrors {
-  /** Whether the request may go to the next host (it never reached this one). */
+  /** Whether the request never reached the host (it may go to another target). */
   isConnectError(error: unknown): boolean;
   /** A failure that is not a connect error. */
   failed(error: unknown): Error;
   /** A status other than 200, with the body's text. */
   http(status: number, text: string): Error;
-  /** No host accepted a connection; `lastError` is the last host's. */
-  unreachable(lastError: unknown): Error;
+  /** The host did not accept a connection. */
+  unreachable(error: unknown): Error;
   /** The host at `base` accepted the request, then closed the connection without answering. */
   closed(base: string, error: unknown): Error;
 }
 
 /**
- * POSTs `body` to the first target that accepts a connection and waits for a 200 and its
- * headers; any other status becomes `errors.http`. `signal` aborts the exchange until `finish()`
- * is called, which also closes the socket when the body was not read to its end (a body read
- * to its end leaves the keep-alive connection in the pool).
+ * POSTs `body` to `target` and waits for a 200 and its headers; any other status becomes
+ * `errors.http`. `signal` aborts the exchange until `finish()` is called, which also closes the
+ * socket when the body was not read to its end (a body read to its end leaves the keep-alive
+ * connection in the pool).
  */
 export async function openStream(
   agent: Agent,
-  targets: readonly DispatchTarget[],
+  target: DispatchTarget,
   request: { path: string; body: string; headers: Record<string, string> },
   signal: CancelSignal,
   errors: StreamErrors,
 ): Promise<{ exchange: StreamedExchange; finish: () => void; base: string }> {
-  let lastError: unknown;
-  for (const target of targets) {
-    if (signal.aborted) throw signal.reason;
-    const exchange = new StreamedExchange(agent, {
-      origin: target.origin,
-      path: `${target.prefix}${request.path}`,
-      method: 'POST',
-      headers: request.headers,
-      body: request.body,
-    });
-    const onAbort = () => exchange.abort(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const release = () => signal.removeEventListener('abort', onAbort);
-    try {
-      await exchange.started;
-    } catch (error) {
-      release();
-      if (signal.aborted) throw exchange.sent ? signal.reason : whileWaiting(signal.reason, agent, target.origin);
-      if (!errors.isConnectError(error)) throw errors.failed(error);
-      // Sent on a connection: the host is up and may have started on it, so no other host is tried.
-      if (exchange.sent) throw errors.closed(baseOf(target), error);
-      lastError = error;
-      continue;
-    }
-    if (exchange.statusCode === 200) {
-      const finish = () => {
-        release();
-        if (!exchange.complete) exchange.abort(new ClientClosedError());
-      };
-      return { exchange, finish, base: baseOf(target) };
-    }
-    const text = await exchange.text().catch(() => '');
+  if (signal.aborted) throw signal.reason;
+  const exchange = new StreamedExchange(agent, {
+    origin: target.origin,
+    path: `${target.prefix}${request.path}`,
+    method: 'POST',
+    headers: request.headers,
+    body: request.body,
+  });
+  const onAbort = () => exchange.abort(signal.reason as Error);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const release = () => signal.removeEventListener('abort', onAbort);
+  try {
+    await exchange.started;
+  } catch (error) {
     release();
-    throw errors.http(exchange.statusCode, text);
+    if (signal.aborted) throw exchange.sent ? signal.reason : whileWaiting(signal.reason, agent, target.origin);
+    if (!errors.isConnectError(error)) throw errors.failed(error);
+    // Sent on a connection: the host is up and may have started on it.
+    if (exchange.sent) throw errors.closed(baseOf(target), error);
+    throw errors.unreachable(error);
   }
-  throw errors.unreachable(lastError);
+  if (exchange.statusCode === 200) {
+    const finish = () => {
+      release();
+      if (!exchange.complete) exchange.abort(new ClientClosedError());
+    };
+    return { exchange, finish, base: baseOf(target) };
+  }
+  const text = await exchange.text().catch(() => '');
+  release();
+  throw errors.http(exchange.statusCode, text);
 }
 
 const baseOf = (target: DispatchTarget): string => `${target.origin}${target.prefix}`;

@@ -4,12 +4,13 @@ import type { CancelSignal } from '../../../../common/async/cancellation';
 import {
   AppError,
   BackendError,
+  BackendBusyError,
   BackendRejectedError,
-  BackendUnavailableError,
+  BackendUnreachableError,
   ModelNotFoundError,
 } from '../../../../common/errors/app-errors';
 import { backendAgent, BackendOptions } from '../../transport/backend-agent';
-import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from '../../transport/streamed-exchange';
+import { DispatchTarget, dispatchTarget, openStream, StreamErrors } from '../../transport/streamed-exchange';
 import {
   BackendChatRequest,
   BackendChunk,
@@ -20,9 +21,8 @@ import {
   LlmBackend,
   ModelCapability,
   ModelDetails,
-  OllamaHosts,
+  OllamaJson,
 } from '../../llm-backend';
-import { HostDownError, HostRequest, OllamaHostCatalog } from './ollama-hosts';
 import { closedBeforeAnswering, closedByPeer, isConnectError } from '../../transport/connect-errors';
 import { describeNetworkError } from '../../../outbound/network-errors';
 import { LineTooLongError, lineTooLong, MalformedLineError, NdjsonDecoder } from '../../transport/ndjson';
@@ -58,32 +58,40 @@ export function ollamaTokenLine(line: string): OllamaLine | undefined {
 }
 
 
+/** A host that refused the connection (or could not be reached), for listings that merge several hosts. */
+export class HostDownError extends Error {
+  constructor(
+    readonly base: string,
+    cause: unknown,
+  ) {
+    super(`Ollama at ${base} is unreachable`, { cause });
+  }
+}
+
 /**
- * Ollama over its REST API (`/api/chat`, NDJSON streaming) with undici: one keep-alive
- * connection pool per host. With several `OLLAMA_URL` hosts, a request that cannot connect
- * to one moves on to the next, in order.
+ * One Ollama server over its REST API (`/api/chat`, NDJSON streaming) with undici: one
+ * keep-alive connection pool. Several servers are several targets of the routing pool
+ * (`core/llm/routing`), which picks one per attempt.
  */
 export class OllamaBackend extends LlmBackend {
   readonly kind = 'ollama';
   private readonly agent: Agent;
-  private readonly targets: DispatchTarget[];
-  private readonly hosts: OllamaHostCatalog;
+  private readonly target: DispatchTarget;
   private readonly streamErrors: StreamErrors = {
     isConnectError,
     failed: (error) => new BackendError(`Ollama request failed: ${describeNetworkError(error)}`, { cause: error }),
     http: ollamaErrorFor,
-    unreachable: (lastError) => this.unreachable(lastError),
+    unreachable: (error) => this.unreachable(error),
     closed: (base, error) => closedBeforeAnswering('Ollama', base, error),
   };
 
   constructor(
-    private readonly baseUrls: readonly string[],
+    readonly baseUrl: string,
     private readonly options: BackendOptions = {},
   ) {
     super();
     this.agent = backendAgent(options);
-    this.targets = dispatchTargets(baseUrls);
-    this.hosts = new OllamaHostCatalog(baseUrls, this.sendTo, (lastError) => this.unreachable(lastError));
+    this.target = dispatchTarget(baseUrl);
   }
 
   chatStream(chat: BackendChatRequest, signal: CancelSignal): AsyncIterable<BackendChunk> {
@@ -102,7 +110,7 @@ export class OllamaBackend extends LlmBackend {
   private async *stream(path: string, body: string, reading: LineReaderOptions, signal: CancelSignal): AsyncIterable<BackendChunk> {
     const { exchange, finish, base } = await openStream(
       this.agent,
-      this.targets,
+      this.target,
       { path, body, headers: { 'content-type': 'application/json' } },
       signal,
       this.streamErrors,
@@ -176,9 +184,17 @@ export class OllamaBackend extends LlmBackend {
     return loadedNumCtx === undefined ? details : { ...details, loadedNumCtx };
   }
 
-  /** Every host's `/api/tags`, `/api/ps` and `/api/show`, for Vega's own Ollama routes. */
-  override ollamaHosts(): OllamaHosts {
-    return this.hosts;
+  /**
+   * One of Ollama's own listings (`/api/tags`, `/api/ps`, `/api/show`) as the server wrote it, for
+   * Vega's Ollama routes to merge and relay; `HostDownError` when the server cannot be reached.
+   */
+  async hostJson(path: string, init: { method: 'GET' | 'POST'; body?: string }, signal: AbortSignal): Promise<OllamaJson> {
+    const response = await this.sendTo(path, init, signal);
+    const value: unknown = await response.body.json().catch(() => undefined);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new BackendError(`Ollama at ${this.baseUrl} answered ${path} with something that is not a JSON object`);
+    }
+    return value as OllamaJson;
   }
 
   async close(): Promise<void> {
@@ -190,29 +206,20 @@ export class OllamaBackend extends LlmBackend {
     return response.body.json();
   }
 
-  /** Sends the request to the first host that accepts a connection; maps HTTP errors. */
-  private async send(
-    path: string,
-    init: { method: 'GET' | 'POST'; body?: string },
-    signal: AbortSignal,
-  ): Promise<Dispatcher.ResponseData> {
-    let lastError: unknown;
-    for (const base of this.baseUrls) {
-      try {
-        return await this.sendTo(base, path, init, signal);
-      } catch (error) {
-        if (!(error instanceof HostDownError)) throw error;
-        lastError = error.cause;
-      }
+  /** Sends the request; maps HTTP errors, and a server that cannot be reached to `BackendUnreachableError`. */
+  private async send(path: string, init: { method: 'GET' | 'POST'; body?: string }, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    try {
+      return await this.sendTo(path, init, signal);
+    } catch (error) {
+      throw error instanceof HostDownError ? this.unreachable(error.cause) : error;
     }
-    throw this.unreachable(lastError);
   }
 
-  /** One request to one host: its 200 response, Ollama's error mapped, or `HostDownError` when it cannot be reached. */
-  private readonly sendTo: HostRequest = async (base, path, init, signal) => {
+  /** The request's 200 response, Ollama's error mapped, or `HostDownError` when the server cannot be reached. */
+  private async sendTo(path: string, init: { method: 'GET' | 'POST'; body?: string }, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(`${base}${path}`, {
+      response = await request(`${this.baseUrl}${path}`, {
         method: init.method,
         body: init.body,
         headers: init.body === undefined ? undefined : { 'content-type': 'application/json' },
@@ -221,21 +228,16 @@ export class OllamaBackend extends LlmBackend {
       });
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      if (closedByPeer(error)) throw closedBeforeAnswering('Ollama', base, error);
+      if (closedByPeer(error)) throw closedBeforeAnswering('Ollama', this.baseUrl, error);
       if (!isConnectError(error)) throw new BackendError(`Ollama request failed: ${describeNetworkError(error)}`, { cause: error });
-      throw new HostDownError(base, error);
+      throw new HostDownError(this.baseUrl, error);
     }
     if (response.statusCode === 200) return response;
     throw await ollamaHttpError(response);
-  };
+  }
 
-  private unreachable(lastError: unknown): BackendUnavailableError {
-    const hosts = this.baseUrls.join(', ');
-    return new BackendUnavailableError(`Ollama is unreachable at ${hosts} (${describeNetworkError(lastError)}); is it running?`, {
-      retryable: true,
-      retryAfterSeconds: 5,
-      cause: lastError,
-    });
+  private unreachable(error: unknown): BackendUnreachableError {
+    return ollamaUnreachable([this.baseUrl], error);
   }
 
   private streamError(error: unknown, signal: CancelSignal): unknown {
@@ -308,9 +310,18 @@ export function ollamaErrorFor(status: number, text: string): AppError {
   message = message.slice(0, 500) || `HTTP ${status}`;
   const own = { backendMessage: message };
   if (status === 404) return new ModelNotFoundError(message, own);
-  if (status === 429) return new BackendUnavailableError(`Ollama is rate limiting: ${message}`, { retryable: true, retryAfterSeconds: 5 });
-  if (status === 503) return new BackendUnavailableError(`Ollama is busy: ${message}`, { retryable: true, retryAfterSeconds: 5 });
+  if (status === 429) return new BackendBusyError(`Ollama is rate limiting: ${message}`, { retryable: true, retryAfterSeconds: 5 });
+  if (status === 503) return new BackendBusyError(`Ollama is busy: ${message}`, { retryable: true, retryAfterSeconds: 5 });
   if (status >= 500) return new BackendError(`Ollama error (HTTP ${status}): ${message}`, { retryable: true, ...own });
   if (status >= 400) return new BackendRejectedError(`Ollama rejected the request: ${message}`, own);
   return new BackendError(`Unexpected response from Ollama (HTTP ${status})`);
+}
+
+/** No Ollama server at `bases` could be reached; `error` is the last one's. */
+export function ollamaUnreachable(bases: readonly string[], error: unknown): BackendUnreachableError {
+  return new BackendUnreachableError(`Ollama is unreachable at ${bases.join(', ')} (${describeNetworkError(error)}); is it running?`, {
+    retryable: true,
+    retryAfterSeconds: 5,
+    cause: error,
+  });
 }

@@ -4,8 +4,9 @@ import type { CancelSignal } from '../../../../common/async/cancellation';
 import {
   AppError,
   BackendError,
+  BackendBusyError,
   BackendRejectedError,
-  BackendUnavailableError,
+  BackendUnreachableError,
   ModelNotFoundError,
   UnsupportedFieldError,
 } from '../../../../common/errors/app-errors';
@@ -26,7 +27,7 @@ import { LineTooLongError, lineTooLong } from '../../transport/ndjson';
 import { chatCompletionBody, completionBody } from './openai-request';
 import { ChatEventReader, CompletionEventReader, errorOf, SERVER } from './openai-stream';
 import { SseDecoder } from '../../transport/sse';
-import { DispatchTarget, dispatchTargets, openStream, StreamErrors } from '../../transport/streamed-exchange';
+import { DispatchTarget, dispatchTarget, openStream, StreamErrors } from '../../transport/streamed-exchange';
 
 const NAME = SERVER;
 
@@ -35,30 +36,30 @@ const NAME = SERVER;
  * and `/completions` (SSE streaming), `/models` and `/embeddings`, with undici: one keep-alive
  * pool per host. The request bodies are built in `openai-request.ts`, the streamed answers read
  * in `openai-stream.ts`.
- * `OPENAI_BASE_URL` includes the API prefix (`…/v1`); with several hosts, a request that cannot
- * connect to one moves on to the next, in order. `OPENAI_API_KEY`, when set, is sent as a
- * bearer token and appears in no message.
+ * The base URL includes the API prefix (`…/v1`); several servers are several targets of the
+ * routing pool. The key (`OPENAI_API_KEY`, or the target's own), when set, is sent as a bearer
+ * token and appears in no message.
  */
 export class OpenAiBackend extends LlmBackend {
   readonly kind = 'openai';
   private readonly agent: Agent;
-  private readonly targets: DispatchTarget[];
+  private readonly target: DispatchTarget;
   private readonly streamErrors: StreamErrors = {
     isConnectError,
     failed: (error) => new BackendError(`Request to ${NAME} failed: ${describeNetworkError(error)}`, { cause: error }),
     http: openAiErrorFor,
-    unreachable: (lastError) => this.unreachable(lastError),
+    unreachable: (error) => this.unreachable(error),
     closed: (base, error) => closedBeforeAnswering(capital(NAME), base, error),
   };
 
   constructor(
-    private readonly baseUrls: readonly string[],
+    readonly baseUrl: string,
     private readonly apiKey?: string,
     private readonly options: BackendOptions = {},
   ) {
     super();
     this.agent = backendAgent(options);
-    this.targets = dispatchTargets(baseUrls);
+    this.target = dispatchTarget(baseUrl);
   }
 
   /** `POST /chat/completions`: every field of the exchange model, mapped as `openai-request.ts` says. */
@@ -76,7 +77,7 @@ export class OpenAiBackend extends LlmBackend {
     const body = JSON.stringify(request);
     const { exchange, finish, base } = await openStream(
       this.agent,
-      this.targets,
+      this.target,
       { path, body, headers: this.headers('text/event-stream', true) },
       signal,
       this.streamErrors,
@@ -153,29 +154,24 @@ export class OpenAiBackend extends LlmBackend {
     }
   }
 
-  /** Sends the request to the first host that accepts a connection; maps HTTP errors. */
+  /** Sends the request; maps HTTP errors, and a server that cannot be reached to `BackendUnreachableError`. */
   private async send(
     path: string,
     init: { method: 'GET' | 'POST'; body?: string; accept?: string },
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
     const headers = this.headers(init.accept ?? 'application/json', init.body !== undefined);
-    let lastError: unknown;
-    for (const base of this.baseUrls) {
-      let response: Dispatcher.ResponseData;
-      try {
-        response = await request(`${base}${path}`, { method: init.method, body: init.body, headers, dispatcher: this.agent, signal });
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        if (closedByPeer(error)) throw closedBeforeAnswering(capital(NAME), base, error);
-        if (!isConnectError(error)) throw new BackendError(`Request to ${NAME} failed: ${describeNetworkError(error)}`, { cause: error });
-        lastError = error;
-        continue;
-      }
-      if (response.statusCode === 200) return response;
-      throw await httpError(response);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${this.baseUrl}${path}`, { method: init.method, body: init.body, headers, dispatcher: this.agent, signal });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (closedByPeer(error)) throw closedBeforeAnswering(capital(NAME), this.baseUrl, error);
+      if (!isConnectError(error)) throw new BackendError(`Request to ${NAME} failed: ${describeNetworkError(error)}`, { cause: error });
+      throw this.unreachable(error);
     }
-    throw this.unreachable(lastError);
+    if (response.statusCode === 200) return response;
+    throw await httpError(response);
   }
 
   private headers(accept: string, withBody: boolean): Record<string, string> {
@@ -185,11 +181,12 @@ export class OpenAiBackend extends LlmBackend {
     return headers;
   }
 
-  private unreachable(lastError: unknown): BackendUnavailableError {
-    return new BackendUnavailableError(
-      `${capital(NAME)} is unreachable at ${this.baseUrls.join(', ')} (${describeNetworkError(lastError)}); is it running?`,
-      { retryable: true, retryAfterSeconds: 5, cause: lastError },
-    );
+  private unreachable(error: unknown): BackendUnreachableError {
+    return new BackendUnreachableError(`${capital(NAME)} is unreachable at ${this.baseUrl} (${describeNetworkError(error)}); is it running?`, {
+      retryable: true,
+      retryAfterSeconds: 5,
+      cause: error,
+    });
   }
 
   private streamError(error: unknown, signal: CancelSignal): unknown {
@@ -210,8 +207,8 @@ function openAiErrorFor(status: number, text: string): AppError {
   const { message: parsed, code } = errorOf(text);
   const message = (parsed ?? text.trim()).slice(0, 500) || `HTTP ${status}`;
   if (status === 404 || code === 'model_not_found') return new ModelNotFoundError(message);
-  if (status === 429) return new BackendUnavailableError(`${capital(NAME)} is rate limiting: ${message}`, { retryable: true, retryAfterSeconds: 5 });
-  if (status === 503) return new BackendUnavailableError(`${capital(NAME)} is busy: ${message}`, { retryable: true, retryAfterSeconds: 5 });
+  if (status === 429) return new BackendBusyError(`${capital(NAME)} is rate limiting: ${message}`, { retryable: true, retryAfterSeconds: 5 });
+  if (status === 503) return new BackendBusyError(`${capital(NAME)} is busy: ${message}`, { retryable: true, retryAfterSeconds: 5 });
   if (status >= 500) return new BackendError(`${capital(NAME)} failed (HTTP ${status}): ${message}`, { retryable: true });
   if (status === 401 || status === 403) return new BackendError(`${capital(NAME)} refused Vega's credentials (HTTP ${status}; check OPENAI_API_KEY): ${message}`);
   if (status >= 400) return new BackendRejectedError(`${capital(NAME)} rejected the request: ${message}`);

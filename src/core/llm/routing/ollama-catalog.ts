@@ -1,39 +1,18 @@
-import type Dispatcher from 'undici/types/dispatcher';
-import { AppError, BackendError, ModelNotFoundError } from '../../../../common/errors/app-errors';
-import type { OllamaHosts, OllamaJson } from '../../llm-backend';
+import { ModelNotFoundError } from '../../../common/errors/app-errors';
+import { HostDownError, OllamaBackend, ollamaUnreachable } from '../backends/ollama/ollama.backend';
+import type { OllamaHosts, OllamaJson } from '../llm-backend';
 
-/** A host that refused the connection (or could not be reached): the next one is tried. */
-export class HostDownError extends Error {
-  constructor(
-    readonly base: string,
-    cause: unknown,
-  ) {
-    super(`Ollama at ${base} is unreachable`, { cause });
+/**
+ * The listings of every Ollama target, merged: what Vega's `/api/tags`, `/api/ps` and
+ * `/api/show` relay. A server that is down leaves its models out; only when none answers is
+ * the listing an error (unreachable, or the first server's own error).
+ */
+export class OllamaCatalog implements OllamaHosts {
+  constructor(private readonly servers: readonly OllamaBackend[]) {}
+
+  private unreachable(error: unknown) {
+    return ollamaUnreachable(this.servers.map((server) => server.baseUrl), error);
   }
-}
-
-/**
- * One request to one host: its 200 response; Ollama's error status as the app error it means;
- * a connection that could not be made as `HostDownError`.
- */
-export type HostRequest = (
-  base: string,
-  path: string,
-  init: { method: 'GET' | 'POST'; body?: string },
-  signal: AbortSignal,
-) => Promise<Dispatcher.ResponseData>;
-
-/**
- * The listings of every `OLLAMA_URL` host, merged: what Vega's `/api/tags`, `/api/ps` and
- * `/api/show` relay. A host that is down leaves its models out; only when no host answers is
- * the listing an error (the unreachable error of the backend, or the first host's own error).
- */
-export class OllamaHostCatalog implements OllamaHosts {
-  constructor(
-    private readonly baseUrls: readonly string[],
-    private readonly sendTo: HostRequest,
-    private readonly unreachable: (lastError: unknown) => AppError,
-  ) {}
 
   async tags(signal: AbortSignal): Promise<OllamaJson[]> {
     return onceByName((await this.everyHost('/api/tags', signal)).flat());
@@ -49,10 +28,9 @@ export class OllamaHostCatalog implements OllamaHosts {
     const body = JSON.stringify(request.verbose === undefined ? { model: request.model } : request);
     let notFound: ModelNotFoundError | undefined;
     let lastDown: unknown;
-    for (const base of this.baseUrls) {
+    for (const server of this.servers) {
       try {
-        const response = await this.sendTo(base, '/api/show', { method: 'POST', body }, signal);
-        return await jsonOf(response, base, '/api/show');
+        return await server.hostJson('/api/show', { method: 'POST', body }, signal);
       } catch (error) {
         if (error instanceof ModelNotFoundError) notFound ??= error;
         else if (error instanceof HostDownError) lastDown = error.cause;
@@ -65,9 +43,8 @@ export class OllamaHostCatalog implements OllamaHosts {
   /** The `models` list of every host, in host order; the hosts are asked at once. */
   private async everyHost(path: string, signal: AbortSignal): Promise<OllamaJson[][]> {
     const answers = await Promise.allSettled(
-      this.baseUrls.map(async (base) => {
-        const response = await this.sendTo(base, path, { method: 'GET' }, signal);
-        const { models } = await jsonOf(response, base, path);
+      this.servers.map(async (server) => {
+        const { models } = await server.hostJson(path, { method: 'GET' }, signal);
         return Array.isArray(models) ? models.filter(isObject) : [];
       }),
     );
@@ -82,13 +59,6 @@ export class OllamaHostCatalog implements OllamaHosts {
 
 function isObject(value: unknown): value is OllamaJson {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** The JSON object a host answered; anything else is the host's failure, said as such. */
-async function jsonOf(response: Dispatcher.ResponseData, base: string, path: string): Promise<OllamaJson> {
-  const value: unknown = await response.body.json().catch(() => undefined);
-  if (!isObject(value)) throw new BackendError(`Ollama at ${base} answered ${path} with something that is not a JSON object`);
-  return value;
 }
 
 /** Each model once, by its `name` (the first host in order that lists it wins). */

@@ -1,0 +1,136 @@
+import { ModelNotFoundError } from '../../../common/errors/app-errors';
+import { OllamaBackend } from '../backends/ollama/ollama.backend';
+import type { BackendModel, ModelDetails, OllamaHosts } from '../llm-backend';
+import type { BreakerState } from '../resilience/circuit-breaker';
+import { OllamaCatalog } from './ollama-catalog';
+import { Strategy, strategyOf, StrategyName } from './strategies';
+import type { Target } from './target';
+
+/**
+ * Every model server behind Vega and the choice among them. `LlmService` asks for a target per
+ * attempt: one that serves the model, is not draining, whose breaker lets calls through and
+ * that has room (below its max concurrency) when one has; among those, the strategy picks.
+ * Listings that span servers (models, details, Ollama's own listings) are answered here.
+ */
+export class TargetPool {
+  private readonly choose: Strategy;
+  private readonly catalog?: OllamaCatalog;
+
+  constructor(
+    readonly targets: readonly Target[],
+    readonly strategy: StrategyName,
+  ) {
+    if (targets.length === 0) throw new Error('a target pool needs at least one target');
+    this.choose = strategyOf(strategy);
+    const ollama = targets.map((target) => target.backend).filter((backend) => backend instanceof OllamaBackend);
+    this.catalog = ollama.length > 0 ? new OllamaCatalog(ollama) : undefined;
+  }
+
+  /** The kind of the first target (`ollama`, `openai`): what messages about "the backend" name. */
+  get kind(): string {
+    return this.targets[0].kind;
+  }
+
+  find(name: string): Target | undefined {
+    return this.targets.find((target) => target.name === name);
+  }
+
+  /**
+   * The target for the next attempt at `model`, other than those `tried`; undefined when none
+   * can take it (none serves it, or every one that does is draining or open).
+   */
+  pick(model: string, tried?: ReadonlySet<Target>): Target | undefined {
+    const candidates: Target[] = [];
+    let roomy = 0;
+    for (const target of this.targets) {
+      if (tried?.has(target) || !target.available || !target.serves(model)) continue;
+      candidates.push(target);
+      if (target.hasRoom) roomy += 1;
+    }
+    if (candidates.length === 0) return undefined;
+    if (candidates.length === 1) return candidates[0];
+    // Every one full: the servers queue it themselves, the least busy first.
+    return this.choose(roomy === candidates.length || roomy === 0 ? candidates : candidates.filter((target) => target.hasRoom), model);
+  }
+
+  /** The targets that serve `model` (as far as known), in configuration order. */
+  servingTargets(model: string): Target[] {
+    return this.targets.filter((target) => target.serves(model));
+  }
+
+  /**
+   * Whether a call for `model` made now would be refused by breakers: some target serves it and
+   * every one that does (not draining) has its breaker refusing.
+   */
+  refuses(model: string): boolean {
+    const serving = this.servingTargets(model).filter((target) => !target.draining);
+    return serving.length > 0 && serving.every((target) => target.breaker.wouldRefuse());
+  }
+
+  /** Milliseconds until a target for `model` whose breaker is open may be tried again (the soonest). */
+  retryAfterMs(model: string): number {
+    const waits = this.servingTargets(model).map((target) => target.breaker.retryAfterMs());
+    return waits.length > 0 ? Math.min(...waits) : 0;
+  }
+
+  /**
+   * The breakers taken together: closed while any target's is, half-open while any may be
+   * probed, open when all are.
+   */
+  breakerState(): BreakerState {
+    const states = this.targets.map((target) => target.breaker.state);
+    if (states.includes('closed')) return 'closed';
+    return states.includes('half_open') ? 'half_open' : 'open';
+  }
+
+  /**
+   * Every target's models, each name once (the first target in order that lists it), from the
+   * targets that answer; when none does, the first target's failure.
+   */
+  async listModels(signal: AbortSignal): Promise<BackendModel[]> {
+    const answers = await Promise.allSettled(this.targets.map((target) => target.backend.listModels(signal)));
+    const lists = answers.filter((answer) => answer.status === 'fulfilled').map((answer) => answer.value);
+    if (lists.length === 0) throw (answers[0] as PromiseRejectedResult).reason;
+    const seen = new Set<string>();
+    return lists.flat().filter((model) => !seen.has(model.name) && seen.add(model.name));
+  }
+
+  /** The first target's version that answers (in order); the first failure when none does. */
+  async version(signal: AbortSignal): Promise<string> {
+    let first: unknown;
+    for (const target of this.targets) {
+      try {
+        return await target.backend.version(signal);
+      } catch (error) {
+        if (signal.aborted) throw error;
+        first ??= error;
+      }
+    }
+    throw first;
+  }
+
+  /** What the first target that has `model` (in order) says of it; `ModelNotFoundError` when none has. */
+  async showModel(model: string, signal?: AbortSignal): Promise<ModelDetails> {
+    let notFound: unknown;
+    let other: unknown;
+    for (const target of this.servingTargets(model)) {
+      try {
+        return await target.backend.showModel(model, signal);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        if (error instanceof ModelNotFoundError) notFound ??= error;
+        else other ??= error;
+      }
+    }
+    throw notFound ?? other ?? new ModelNotFoundError(`model '${model}' not found`);
+  }
+
+  /** Every Ollama target's own listings merged (Vega's `/api/tags`, `/api/ps`, `/api/show`); none without Ollama targets. */
+  ollamaHosts(): OllamaHosts | undefined {
+    return this.catalog;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.targets.map((target) => target.backend.close()));
+  }
+}
