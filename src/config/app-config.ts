@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { envSchema, ParsedEnv } from './config.schema';
 import type { EffectiveLimits } from '../core/limits/usage-limiter';
+import { BackendsFile, BackendsFileError, readBackendsFile } from './backends-file';
+import { RoutingSettings, targetsFromUrls } from './routing-settings';
 
 export type SlackNotifyKind = ParsedEnv['SLACK_NOTIFY'][number];
 
@@ -41,13 +43,15 @@ export abstract class AppConfig {
   /** `API_KEY` (may be absent: the HTTP entry point then generates one) and `API_KEYS_EXTRA`. */
   abstract readonly auth: { apiKey?: string; extraKeys: readonly string[] };
   /**
-   * `urls` are the base URLs of the selected backend (`OLLAMA_URL`, or `OPENAI_BASE_URL` for
-   * `LLM_BACKEND=openai`); `ollamaUrls` are always `OLLAMA_URL` (model registration talks to Ollama).
+   * `urls` are the targets' base URLs (`OLLAMA_URL`, or `OPENAI_BASE_URL` for `LLM_BACKEND=openai`,
+   * or `BACKENDS_FILE`'s) and `backend` the first target's kind; `ollamaUrls` are `OLLAMA_URL`, or
+   * the file's Ollama targets (model registration talks to Ollama).
    * `apiKey` (`OPENAI_API_KEY`) is sent as a bearer token to the OpenAI-compatible server: a secret.
    * `maxLineBytes` (`BACKEND_MAX_LINE_BYTES`): the longest line (NDJSON) or event (SSE) a backend may
    * send; `maxConnections` (`BACKEND_MAX_CONNECTIONS`): the connection pool's size per backend host.
-   * `strategy` (`ROUTING_STRATEGY`): how a request's target is chosen among several (core/llm/routing).
    */
+  /** The model servers (targets), the strategy among them, aliases, fallbacks, Vega's queue (see `routing-settings.ts`). */
+  abstract readonly routing: RoutingSettings;
   abstract readonly llm: {
     backend: 'ollama' | 'openai';
     urls: readonly string[];
@@ -61,7 +65,6 @@ export abstract class AppConfig {
     retryBackoffMs: number;
     maxLineBytes: number;
     maxConnections: number;
-    strategy: 'loaded-first' | 'least-busy' | 'weighted' | 'priority';
     breaker: { failThreshold: number; resetMs: number };
     cache: { ttlMs: number; maxEntries: number };
     systemPromptFile?: string;
@@ -159,7 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     });
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
-  return deepFreeze(toAppConfig(parsed.data));
+  return deepFreeze(toAppConfig(parsed.data, env));
 }
 
 function pickKnown(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -172,18 +175,36 @@ function pickKnown(env: NodeJS.ProcessEnv): Record<string, string> {
   return known;
 }
 
-function toAppConfig(env: ParsedEnv): AppConfig {
+const trimSlashes = (url: string): string => url.replace(/\/+$/, '');
+
+/** The hosts of `OLLAMA_URL`, or of `OPENAI_BASE_URL` with `LLM_BACKEND=openai`. */
+function listedUrls(env: ParsedEnv): string[] {
+  return (env.LLM_BACKEND === 'openai' ? env.OPENAI_BASE_URL : env.OLLAMA_URL).map(trimSlashes);
+}
+
+function backendsFile(path: string, env: NodeJS.ProcessEnv): BackendsFile {
+  try {
+    return readBackendsFile(path, env);
+  } catch (error) {
+    throw error instanceof BackendsFileError ? new ConfigError(`Invalid configuration: ${error.message}`) : error;
+  }
+}
+
+function toAppConfig(env: ParsedEnv, raw: NodeJS.ProcessEnv): AppConfig {
   if (env.SEARCH_PROVIDER === 'searxng' && !env.SEARXNG_URL) {
     throw new ConfigError('Invalid configuration: SEARXNG_URL must be set when SEARCH_PROVIDER is searxng');
   }
   checkSlack(env);
-  if (env.LLM_BACKEND === 'openai' && env.OPENAI_BASE_URL.length === 0) {
+  if (env.LLM_BACKEND === 'openai' && env.OPENAI_BASE_URL.length === 0 && !env.BACKENDS_FILE) {
     throw new ConfigError('Invalid configuration: OPENAI_BASE_URL must be set when LLM_BACKEND is openai (e.g. http://127.0.0.1:8080/v1)');
   }
   if (env.CONTEXT_MAX_NUM_CTX < env.CONTEXT_DEFAULT_NUM_CTX) {
     throw new ConfigError('Invalid configuration: CONTEXT_MAX_NUM_CTX must not be below CONTEXT_DEFAULT_NUM_CTX');
   }
-  const ollamaUrls = env.OLLAMA_URL.map((url) => url.replace(/\/+$/, ''));
+  const file = env.BACKENDS_FILE ? backendsFile(resolve(env.BACKENDS_FILE), raw) : undefined;
+  const targets = file?.targets ?? targetsFromUrls(env.LLM_BACKEND, listedUrls(env), env.OPENAI_API_KEY);
+  // With a file, model management (pull, create, delete) talks to its Ollama targets.
+  const ollamaUrls = file ? targets.filter((target) => target.kind === 'ollama').map((target) => target.url) : env.OLLAMA_URL.map(trimSlashes);
   const dataDir = resolve(env.VEGA_DATA_DIR);
   const dbPath = env.DATABASE_URL ? resolve(env.DATABASE_URL.slice('sqlite:'.length)) : resolve(dataDir, 'vega.db');
   const systemPromptFile =
@@ -209,8 +230,8 @@ function toAppConfig(env: ParsedEnv): AppConfig {
     },
     auth: { apiKey: env.API_KEY, extraKeys: env.API_KEYS_EXTRA },
     llm: {
-      backend: env.LLM_BACKEND,
-      urls: env.LLM_BACKEND === 'openai' ? env.OPENAI_BASE_URL.map((url) => url.replace(/\/+$/, '')) : ollamaUrls,
+      backend: targets[0].kind,
+      urls: targets.map((target) => target.url),
       ollamaUrls,
       apiKey: env.OPENAI_API_KEY,
       model: env.MODEL_NAME,
@@ -221,10 +242,19 @@ function toAppConfig(env: ParsedEnv): AppConfig {
       retryBackoffMs: Math.round(env.LLM_RETRY_BACKOFF * 1000),
       maxLineBytes: env.BACKEND_MAX_LINE_BYTES,
       maxConnections: env.BACKEND_MAX_CONNECTIONS,
-      strategy: env.ROUTING_STRATEGY,
       breaker: { failThreshold: env.BREAKER_FAIL_THRESHOLD, resetMs: Math.round(env.BREAKER_RESET_SECONDS * 1000) },
       cache: { ttlMs: Math.round(env.CACHE_TTL_SECONDS * 1000), maxEntries: env.CACHE_MAX_ENTRIES },
       systemPromptFile: systemPromptFile ? resolve(systemPromptFile) : undefined,
+    },
+    routing: {
+      targets,
+      strategy: file?.strategy ?? env.ROUTING_STRATEGY,
+      aliases: file?.aliases ?? {},
+      fallbacks: file?.fallbacks ?? {},
+      queue: { maxLength: env.QUEUE_MAX_LENGTH, maxWaitMs: Math.round(env.QUEUE_MAX_WAIT_SEC * 1000) },
+      discoveryIntervalMs: Math.round(env.MODELS_REFRESH_SEC * 1000),
+      loadedPollIntervalMs: Math.round(env.LOADED_POLL_SEC * 1000),
+      ...(file ? { file: resolve(env.BACKENDS_FILE!) } : {}),
     },
     context: { overflow: env.CONTEXT_OVERFLOW, maxNumCtx: env.CONTEXT_MAX_NUM_CTX, defaultNumCtx: env.CONTEXT_DEFAULT_NUM_CTX },
     chat: {

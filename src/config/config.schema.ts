@@ -108,9 +108,14 @@ export const envSchema = z.object({
   LLM_RETRY_BACKOFF: num(0, 60).default(0.5),
   BACKEND_MAX_LINE_BYTES: int(1024, 1_073_741_824).default(1_048_576),
   BACKEND_MAX_CONNECTIONS: int(1, 65_536).default(1024),
+  BACKENDS_FILE: optionalText(),
   ROUTING_STRATEGY: z
     .enum(['loaded-first', 'least-busy', 'weighted', 'priority'], { error: "must be 'loaded-first', 'least-busy', 'weighted' or 'priority'" })
     .default('loaded-first'),
+  QUEUE_MAX_LENGTH: int(0, 1_000_000).default(1000),
+  QUEUE_MAX_WAIT_SEC: num(0.1, 3600).default(30),
+  MODELS_REFRESH_SEC: num(1, 86_400).default(60),
+  LOADED_POLL_SEC: num(0.1, 3600).default(5),
   BREAKER_FAIL_THRESHOLD: int(1, 1000).default(5),
   BREAKER_RESET_SECONDS: num(0.01, 86400).default(30),
   CACHE_TTL_SECONDS: num(0, 86400).default(60),

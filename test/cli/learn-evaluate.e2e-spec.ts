@@ -151,7 +151,7 @@ describe('vega learn evaluate', () => {
   it('exits 1 with the reason when no item could be evaluated (backend down), writing no report', async () => {
     const result = await vega(['learn', 'evaluate', evalFile], { env: { OLLAMA_URL: 'http://127.0.0.1:1' } });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/vega: no item could be evaluated: every call failed \((BackendUnavailableError|BreakerOpenError): .*\)/);
+    expect(result.stderr).toMatch(/vega: no item could be evaluated: every call failed \((BackendUnavailableError|BackendUnreachableError|BreakerOpenError): .*\)/);
     expect(result.stdout).toBe('');
     expect(runsIn(join(dataDir(), 'runs'))).toEqual([]);
   });

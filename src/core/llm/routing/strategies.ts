@@ -1,9 +1,5 @@
+import type { StrategyName } from '../../../config/routing-settings';
 import type { Target } from './target';
-
-/** How the pool chooses among the targets that can take a request. */
-export type StrategyName = 'loaded-first' | 'least-busy' | 'weighted' | 'priority';
-
-export const STRATEGIES: readonly StrategyName[] = ['loaded-first', 'least-busy', 'weighted', 'priority'];
 
 /** Picks one of `candidates` (never empty, in configuration order) for a request for `model`. */
 export type Strategy = (candidates: readonly Target[], model: string) => Target;

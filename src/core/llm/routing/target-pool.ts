@@ -3,7 +3,8 @@ import { OllamaBackend } from '../backends/ollama/ollama.backend';
 import type { BackendModel, ModelDetails, OllamaHosts } from '../llm-backend';
 import type { BreakerState } from '../resilience/circuit-breaker';
 import { OllamaCatalog } from './ollama-catalog';
-import { Strategy, strategyOf, StrategyName } from './strategies';
+import type { StrategyName } from '../../../config/routing-settings';
+import { Strategy, strategyOf } from './strategies';
 import type { Target } from './target';
 
 /**

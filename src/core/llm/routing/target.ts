@@ -1,24 +1,6 @@
 import type { LlmBackend } from '../llm-backend';
+import type { TargetKind, TargetSettings, TargetTimeouts } from '../../../config/routing-settings';
 import { BreakerOptions, CircuitBreaker } from '../resilience/circuit-breaker';
-
-export type TargetKind = 'ollama' | 'openai';
-
-/** How one model server is configured (`BACKENDS_FILE`, or one entry per `OLLAMA_URL` / `OPENAI_BASE_URL` host). */
-export interface TargetSettings {
-  /** Unique; what logs, metrics, admin routes and stored exchanges call it. */
-  name: string;
-  kind: TargetKind;
-  /** Base URL (`http://gpu-1:11434`; an OpenAI-compatible server's includes its prefix, `…/v1`). */
-  url: string;
-  /** Sent as a bearer token to an OpenAI-compatible server; a secret. */
-  apiKey?: string;
-  /** Share of the traffic under the `weighted` strategy (relative to the other targets' weights). */
-  weight: number;
-  /** Requests it is given at once; 0: no limit (the server queues them itself). */
-  maxConcurrency: number;
-  /** The models it serves, when configured; otherwise discovered from the server. */
-  models?: readonly string[];
-}
 
 /**
  * One model server behind Vega: its adapter (which talks to this server only), its own circuit
@@ -31,6 +13,7 @@ export class Target {
   readonly url: string;
   readonly weight: number;
   readonly maxConcurrency: number;
+  readonly timeouts: TargetTimeouts;
   readonly breaker: CircuitBreaker;
   /** Requests sent to it and not finished. */
   inFlight = 0;
@@ -51,6 +34,7 @@ export class Target {
     this.url = settings.url;
     this.weight = settings.weight;
     this.maxConcurrency = settings.maxConcurrency;
+    this.timeouts = settings.timeouts ?? {};
     this.breaker = new CircuitBreaker(breaker);
     if (settings.models) this.served = new Set(settings.models);
   }
