@@ -72,6 +72,8 @@ const FULL: Required<ConversationExchange> = {
   request: REQUEST,
   answer: ANSWER,
   responseId: 'resp_0123456789abcdef01234567',
+  servedModel: 'llama3.2',
+  target: 'gpu-2',
 };
 
 describe(parseExportLine.name, () => {

@@ -7,6 +7,8 @@ import type { Principal } from './principal';
 export interface Caller {
   principal: Principal;
   lane: Lane;
+  /** Told the model and target that serve the request (the HTTP app puts them in the response headers). */
+  served?: (model: string, target?: string) => void;
 }
 
 /**
@@ -27,6 +29,11 @@ export class CallerContext {
   /** The lane of the request being served; undefined outside a request. */
   lane(): Lane | undefined {
     return this.storage.getStore()?.lane;
+  }
+
+  /** Says which model and target (none: the cache) serve the request being served; nothing outside a request. */
+  served(model: string, target?: string): void {
+    this.storage.getStore()?.served?.(model, target);
   }
 
   /** Runs `work` (and everything it starts) as `caller`. */

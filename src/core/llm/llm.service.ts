@@ -1,5 +1,6 @@
 import { Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
+import { CallerContext } from '../../common/auth/caller-context';
 import { CancelSignal } from '../../common/async/cancellation';
 import { BreakerOpenError, ClientClosedError, ModelNotFoundError } from '../../common/errors/app-errors';
 import { AttemptWatch, Deadline, settleFailure } from './resilience/attempt';
@@ -26,6 +27,7 @@ import { LlmObserver, outcomeOf } from './llm-observer';
 import { missingModelMessage } from './model-availability';
 import { ModelDetailsCache } from './model-details.cache';
 import { CachedAnswer, CacheStats, ResponseCache } from './resilience/response-cache';
+import { fallbackChain, FallbackRoute } from './routing/fallback';
 import { breakerOpenError, Leg, Route } from './routing/route';
 import { TargetPool } from './routing/target-pool';
 
@@ -45,10 +47,26 @@ const MODEL_LIST_TIMEOUT_MS = 2_000;
 /** A chat request as LlmService takes it: the backend's request, every field of the exchange model. */
 export type LlmRequest = BackendChatRequest;
 
-/** What a stream yields: the backend's chunks as they come, then `done` (with whether it came from the cache). */
+/**
+ * What a stream yields: the backend's chunks as they come, then `done` (with whether it came
+ * from the cache, the model that served the answer — the one asked for or a fallback — and the
+ * target that did; a cached answer has no target).
+ */
 export type LlmEvent =
   | Exclude<BackendChunk, { type: 'done' }>
-  | { type: 'done'; usage: BackendUsage; cached: boolean; doneReason?: string; timings?: BackendTimings; context?: number[] };
+  | {
+      type: 'done';
+      usage: BackendUsage;
+      cached: boolean;
+      model: string;
+      target?: string;
+      doneReason?: string;
+      timings?: BackendTimings;
+      context?: number[];
+    };
+
+/** Embeddings with the model that served them (the one asked for or a fallback) and the target that did. */
+export type ServedEmbeddings = EmbedResult & { model: string; target: string };
 
 /**
  * How one call may use the policy. `cache: false` neither reads nor fills the response cache:
@@ -57,6 +75,11 @@ export type LlmEvent =
  */
 export interface CallPolicy {
   cache?: boolean;
+  /**
+   * Told the model and target (none: the cache) that serve the call, before its first piece is
+   * yielded: what a caller that ends the answer early (a stop sequence, a length cut) stores.
+   */
+  served?: (model: string, target?: string) => void;
 }
 
 /**
@@ -77,6 +100,8 @@ export class LlmService implements OnApplicationShutdown {
     @Optional() private readonly observer?: LlmObserver,
     /** The calling key's allow-list, limits and budgets; absent, nothing is metered. */
     @Optional() private readonly limits?: KeyLimitsService,
+    /** Where the model and target that serve a request are told (its response headers); absent in a bare graph. */
+    @Optional() private readonly callers?: CallerContext,
   ) {
     this.details = new ModelDetailsCache(pool);
     // Only Ollama cuts an over-long prompt silently; OpenAI-compatible servers refuse it themselves.
@@ -147,9 +172,9 @@ export class LlmService implements OnApplicationShutdown {
     return this.pool.ollamaHosts();
   }
 
-  /** Throws `BreakerOpenError` when a call made now would be refused (checked before a stream starts). */
+  /** Throws `BreakerOpenError` when a call made now would be refused, fallbacks included (checked before a stream starts). */
   assertAvailable(model = this.config.llm.model): void {
-    if (!this.pool.refuses(model)) return;
+    if (!fallbackChain(model, this.config.routing.fallbacks).every((each) => this.pool.refuses(each))) return;
     this.observer?.record(model, 'breaker_open', performance.now(), 0);
     throw breakerOpenError(this.pool.retryAfterMs(model));
   }
@@ -167,7 +192,7 @@ export class LlmService implements OnApplicationShutdown {
       const check = this.pool.refuses(request.model) ? undefined : await this.contextGuard.check(request, signal);
       const sent = check?.request ?? request;
       const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('chat', sent) : '';
-      for await (const event of this.run(sent.model, cacheKey, (backend, attempt) => backend.chatStream(sent, attempt), signal)) {
+      for await (const event of this.run(sent.model, cacheKey, (backend, attempt, model) => backend.chatStream(model === sent.model ? sent : { ...sent, model }, attempt), signal, policy)) {
         if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
         lease?.observe(event);
         yield event;
@@ -191,7 +216,7 @@ export class LlmService implements OnApplicationShutdown {
    * read), breaker, retries with backoff, the whole-request timeout (`LLM_TIMEOUT_SEC`; there is
    * no first token to wait for) and the metrics of every model call.
    */
-  async embed(request: EmbedRequest, signal: CancelSignal): Promise<EmbedResult> {
+  async embed(request: EmbedRequest, signal: CancelSignal): Promise<ServedEmbeddings> {
     const tokens = request.input.reduce((sum, text) => sum + textTokens(text), 0);
     const lease = await this.limits?.admit(request.model, tokens, 0);
     try {
@@ -203,7 +228,7 @@ export class LlmService implements OnApplicationShutdown {
     }
   }
 
-  private async embedOnce(request: EmbedRequest, signal: CancelSignal): Promise<EmbedResult> {
+  private async embedOnce(request: EmbedRequest, signal: CancelSignal): Promise<ServedEmbeddings> {
     const startedAt = performance.now();
     if (signal.aborted) throw new ClientClosedError();
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
@@ -217,10 +242,12 @@ export class LlmService implements OnApplicationShutdown {
       const end = leg.target.begin();
       let failure: unknown;
       try {
-        const result = await leg.target.backend.embed(request, attemptSignal.signal);
+        const model = route.model;
+        const result = await leg.target.backend.embed(model === request.model ? request : { ...request, model }, attemptSignal.signal);
         leg.permit.success();
         this.observer?.record(request.model, 'ok', startedAt, 0, { promptTokens: result.promptTokens, completionTokens: 0 });
-        return result;
+        this.callers?.served(model, leg.target.name);
+        return { ...result, model, target: leg.target.name };
       } catch (error) {
         failure = attemptSignal.signal.aborted ? attemptSignal.signal.reason : error;
         settleFailure(leg.permit, failure);
@@ -245,7 +272,7 @@ export class LlmService implements OnApplicationShutdown {
       const check = this.pool.refuses(request.model) ? undefined : await this.contextGuard.checkCompletion(request, signal);
       const sent = check?.request ?? request;
       const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('completion', sent) : '';
-      for await (const event of this.run(sent.model, cacheKey, (backend, attempt) => backend.completionStream(sent, attempt), signal)) {
+      for await (const event of this.run(sent.model, cacheKey, (backend, attempt, model) => backend.completionStream(model === sent.model ? sent : { ...sent, model }, attempt), signal, policy)) {
         if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
         lease?.observe(event);
         yield event;
@@ -258,18 +285,24 @@ export class LlmService implements OnApplicationShutdown {
   private async *run(
     model: string,
     cacheKey: string,
-    open: (backend: LlmBackend, signal: CancelSignal) => AsyncIterable<BackendChunk>,
+    open: (backend: LlmBackend, signal: CancelSignal, model: string) => AsyncIterable<BackendChunk>,
     signal: CancelSignal,
+    policy: CallPolicy,
   ): AsyncGenerator<LlmEvent> {
     const startedAt = performance.now();
+    const served = (by: string, target?: string) => {
+      policy.served?.(by, target);
+      this.callers?.served(by, target);
+    };
     let firstTokenAt = 0;
     const hit = cacheKey ? this.cache.get(cacheKey) : undefined;
     if (hit) {
       this.observer?.record(model, 'cached', startedAt, 0);
+      served(hit.model ?? model);
       if (hit.thinking) yield { type: 'thinking', text: hit.thinking };
       if (hit.text) yield { type: 'token', text: hit.text, ...(hit.logprobs ? { logprobs: hit.logprobs } : {}) };
       for (const call of hit.toolCalls ?? []) yield { type: 'tool_call', call };
-      yield { type: 'done', usage: hit.usage, cached: true, doneReason: hit.doneReason };
+      yield { type: 'done', usage: hit.usage, cached: true, model: hit.model ?? model, doneReason: hit.doneReason };
       return;
     }
     if (signal.aborted) throw new ClientClosedError();
@@ -286,7 +319,7 @@ export class LlmService implements OnApplicationShutdown {
       let failure: unknown;
       let settled = false;
       try {
-        for await (const chunk of open(leg.target.backend, watch.signal)) {
+        for await (const chunk of open(leg.target.backend, watch.signal, route.model)) {
           watch.chunkArrived();
           if (chunk.type === 'done') {
             done = chunk;
@@ -294,6 +327,8 @@ export class LlmService implements OnApplicationShutdown {
           }
           answer?.add(chunk);
           firstTokenAt ||= performance.now();
+          // Said before the first piece goes out: a stream's headers leave with it.
+          if (!delivered) served(route.model, leg.target.name);
           delivered = true;
           yield chunk;
         }
@@ -316,12 +351,15 @@ export class LlmService implements OnApplicationShutdown {
         }
       }
       if (done) {
-        if (answer) this.cache.set(cacheKey, answer.cached(done.usage, done.doneReason));
+        if (answer) this.cache.set(cacheKey, answer.cached(done.usage, done.doneReason, route.model));
         this.observer?.record(model, 'ok', startedAt, firstTokenAt, done.usage);
+        if (!delivered) served(route.model, leg.target.name);
         yield {
           type: 'done',
           usage: done.usage,
           cached: false,
+          model: route.model,
+          target: leg.target.name,
           doneReason: done.doneReason,
           timings: done.timings,
           ...(done.context ? { context: done.context } : {}),
@@ -339,13 +377,17 @@ export class LlmService implements OnApplicationShutdown {
     }
   }
 
-  /** The targets one call for `model` may go through, attempt by attempt. */
-  private route(model: string, deadline: Deadline): Route {
-    return new Route(this.pool, model, deadline, { maxRetries: this.config.llm.maxRetries, backoffMs: (attempt) => this.backoffMs(attempt) });
+  /**
+   * The targets one call for `model` may go through, attempt by attempt: its own, then those of
+   * its fallbacks in turn when none of its targets can serve it (see `FallbackRoute`).
+   */
+  private route(model: string, deadline: Deadline): FallbackRoute {
+    const policy = { maxRetries: this.config.llm.maxRetries, backoffMs: (attempt: number) => this.backoffMs(attempt) };
+    return new FallbackRoute(fallbackChain(model, this.config.routing.fallbacks), (each) => new Route(this.pool, each, deadline, policy));
   }
 
   /** The first attempt's target; when there is none (breakers open), the failure is counted and thrown. */
-  private firstLeg(route: Route, model: string, startedAt: number): Leg {
+  private firstLeg(route: FallbackRoute, model: string, startedAt: number): Leg {
     try {
       return route.first();
     } catch (error) {
@@ -388,11 +430,12 @@ class AnswerRecorder {
     else this.toolCalls.push(chunk.call);
   }
 
-  cached(usage: BackendUsage, doneReason?: string): CachedAnswer {
+  cached(usage: BackendUsage, doneReason: string | undefined, model: string): CachedAnswer {
     return {
       text: this.text,
       usage,
       doneReason,
+      model,
       ...(this.thinking ? { thinking: this.thinking } : {}),
       ...(this.toolCalls.length > 0 ? { toolCalls: this.toolCalls } : {}),
       ...(this.logprobs ? { logprobs: this.logprobs } : {}),

@@ -25,6 +25,10 @@ export interface ConversationRecord {
   kind: ExchangeKind;
   /** The key that made it; null: the CLI, or stored before Vega recorded keys. */
   keyId: string | null;
+  /** The model that answered (`model` is the one asked for; a fallback may have served it); null: none did, or stored before it was kept. */
+  servedModel: string | null;
+  /** The model server (target) that answered, by name; null: the cache, none did, or stored before it was kept. */
+  target: string | null;
 }
 
 /** One exchange in full: the row plus its whole request and answer (null for rows stored before they were kept). */

@@ -25,6 +25,10 @@ export interface NewExchange {
   keyId?: string | null;
   /** The backend's time spent generating, in ms; absent: unknown. */
   modelMs?: number | null;
+  /** The model that answered (the one asked for, or a fallback); absent: none did. */
+  servedModel?: string | null;
+  /** The model server that answered, by name; absent: the cache, or none did. */
+  target?: string | null;
 }
 
 export interface Turn {

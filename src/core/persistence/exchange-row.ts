@@ -23,6 +23,8 @@ export const EXCHANGE_COLUMNS = [
   'response_id',
   'key_id',
   'model_ms',
+  'served_model',
+  'target',
 ] as const;
 
 /** The values of `EXCHANGE_COLUMNS` for one exchange: request and answer as JSON text, the tool words for search. */
@@ -45,5 +47,7 @@ export function exchangeValues(exchange: NewExchange): unknown[] {
     exchange.responseId ?? null,
     exchange.keyId ?? null,
     exchange.modelMs ?? null,
+    exchange.servedModel ?? null,
+    exchange.target ?? null,
   ];
 }

@@ -14,7 +14,8 @@ import {
 
 const COLUMNS = `c.id, c.ts, c.prompt, c.response, c.source, c.session_id AS sessionId, c.rating, c.tags, c.notes,
   c.reviewed, c.model, c.status, c.prompt_tokens AS promptTokens, c.completion_tokens AS completionTokens,
-  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs, c.model_ms AS modelMs, c.kind, c.key_id AS keyId`;
+  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs, c.model_ms AS modelMs, c.kind, c.key_id AS keyId,
+  c.served_model AS servedModel, c.target`;
 
 /** Prompt matches count twice as much as response matches. */
 const BM25 = 'bm25(conversations_fts, 2.0, 1.0)';
@@ -56,6 +57,8 @@ const IMPORT_COLUMNS = [
   'tool_text',
   'key_id',
   'response_id',
+  'served_model',
+  'target',
 ] as const;
 const IMPORT_PLACEHOLDERS = `(${IMPORT_COLUMNS.map(() => '?').join(', ')})`;
 /** SQLite's historical limit of 999 bound values per statement. */
@@ -84,6 +87,8 @@ const importValues = (row: ImportedConversation): unknown[] => [
   toolSearchText(row.request ?? undefined, row.answer ?? undefined),
   row.keyId,
   row.responseId,
+  row.servedModel,
+  row.target,
 ];
 
 type Row = Omit<ConversationRecord, 'reviewed'> & { reviewed: number };

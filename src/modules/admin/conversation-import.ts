@@ -73,6 +73,8 @@ export function parseExportLine(line: string, lineNumber: number): ImportedConve
     request: parseExportedRequest(row.request, fail),
     answer: parseExportedAnswer(row.answer, fail),
     responseId,
+    servedModel: text('served_model', false),
+    target: text('target', false),
   };
 }
 

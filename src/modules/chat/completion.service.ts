@@ -21,6 +21,10 @@ export interface PreparedCompletionRun {
 export interface CompletionResult {
   /** The generated text, cut at MAX_RESPONSE_CHARS. */
   text: string;
+  /** The model that answered: the one asked for, or one of its fallbacks. */
+  model: string;
+  /** The model server (target) that answered; absent for an answer from the cache. */
+  target?: string;
   /** The model's reasoning, when it thought. */
   thinking: string;
   usage: BackendUsage;
@@ -57,21 +61,29 @@ export class CompletionService {
     const started = performance.now();
     const maxChars = this.config.chat.maxResponseChars;
     const answer = { text: '', thinking: '', logprobs: [] as TokenLogprob[] };
+    let served: { model: string; target?: string } | undefined;
     let chunks = 0;
     let ttftMs: number | null = null;
     let stored = false;
     const finish = (status: ConversationStatus, usage: BackendUsage | null, finishReason?: string, timings?: BackendTimings) => {
       stored = true;
-      return this.store(prepared, answer, { status, usage, started, ttftMs, finishReason, modelMs: modelTimeMs(timings) });
+      return this.store(prepared, answer, { status, usage, started, ttftMs, finishReason, modelMs: modelTimeMs(timings), served });
     };
     const result = (usage: BackendUsage, doneReason: string): CompletionResult => ({
       ...answer,
+      model: served?.model ?? prepared.request.model,
+      ...(served?.target ? { target: served.target } : {}),
       usage,
       doneReason,
       finishReason: doneReason === 'length' ? 'length' : 'stop',
     });
     try {
-      for await (const event of this.llm.streamCompletion(prepared.request, signal, { cache: prepared.cache })) {
+      for await (const event of this.llm.streamCompletion(prepared.request, signal, {
+        cache: prepared.cache,
+        served: (model, target) => {
+          served = { model, target };
+        },
+      })) {
         if (event.type === 'done') {
           const done = result(event.usage, event.doneReason ?? 'stop');
           await finish(event.cached ? 'cached' : 'ok', event.usage, done.finishReason, event.timings);
@@ -117,9 +129,17 @@ export class CompletionService {
   private store(
     prepared: PreparedCompletionRun,
     answer: { text: string; thinking: string },
-    outcome: { status: ConversationStatus; usage: BackendUsage | null; started: number; ttftMs: number | null; finishReason?: string; modelMs?: number },
+    outcome: {
+      status: ConversationStatus;
+      usage: BackendUsage | null;
+      started: number;
+      ttftMs: number | null;
+      finishReason?: string;
+      modelMs?: number;
+      served?: { model: string; target?: string };
+    },
   ): Promise<number | null> {
-    const { status, usage, started, ttftMs, finishReason, modelMs } = outcome;
+    const { status, usage, started, ttftMs, finishReason, modelMs, served } = outcome;
     return this.conversations.record({
       kind: 'completion',
       request: storedCompletionRequest(prepared.request),
@@ -135,6 +155,8 @@ export class CompletionService {
       durationMs: Math.round(performance.now() - started),
       ttftMs,
       ...(modelMs !== undefined ? { modelMs } : {}),
+      servedModel: served?.model ?? null,
+      target: served?.target ?? null,
     });
   }
 }

@@ -42,6 +42,8 @@ export function toConversationDto(record: ConversationRecord): ConversationDto {
     ttft_ms: record.ttftMs,
     model_ms: record.modelMs,
     key_id: record.keyId,
+    served_model: record.servedModel,
+    target: record.target,
   };
 }
 

@@ -22,6 +22,8 @@ export interface PreparedGenerate {
 
 export interface GenerateResult {
   text: string;
+  /** The model that answered: the one asked for, or one of its fallbacks. */
+  model: string;
   thinking: string;
   usage: BackendUsage;
   /** The backend's done reason (`stop`, `length`…); `length` when MAX_RESPONSE_CHARS cut the answer. */
@@ -93,8 +95,8 @@ export class OllamaGenerateService {
         yield event;
         continue;
       }
-      const { text, thinking, usage, doneReason, logprobs, timings, context } = event.result;
-      const result: GenerateResult = { text, thinking, usage, doneReason, ...(logprobs.length ? { logprobs } : {}) };
+      const { text, model, thinking, usage, doneReason, logprobs, timings, context } = event.result;
+      const result: GenerateResult = { text, model, thinking, usage, doneReason, ...(logprobs.length ? { logprobs } : {}) };
       if (timings) result.timings = timings;
       if (context) result.context = context;
       yield { type: 'done', result };

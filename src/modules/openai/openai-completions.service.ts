@@ -27,6 +27,8 @@ export interface PreparedTextCompletion {
 export interface TextCompletionResult {
   /** The generated text (without the echoed prompt). */
   text: string;
+  /** The model that answered: the one asked for, or one of its fallbacks. */
+  model: string;
   usage: BackendUsage;
   finishReason: 'stop' | 'length';
   logprobs: TokenLogprob[];
@@ -88,8 +90,8 @@ export class OpenAiCompletionsService {
     for await (const event of this.completions.run(run, signal)) {
       if (event.type === 'token') yield { type: 'text', text: event.text, ...(event.logprobs ? { logprobs: event.logprobs } : {}) };
       else if (event.type === 'done') {
-        const { text, usage, finishReason, logprobs } = event.result;
-        yield { type: 'done', result: { text, usage, finishReason, logprobs } };
+        const { text, model, usage, finishReason, logprobs } = event.result;
+        yield { type: 'done', result: { text, model, usage, finishReason, logprobs } };
       }
     }
   }

@@ -171,7 +171,7 @@ function notFound(id: string, param?: string): NotFoundError {
 /** The Response object of an answer that has just finished. */
 export function finishedResponse(settings: ResponseSettings, result: ChatResult): Record<string, unknown> {
   const incomplete = result.finishReason === 'length';
-  return responseObject(settings, {
+  return responseObject({ ...settings, model: result.model }, {
     status: incomplete ? 'incomplete' : 'completed',
     output: outputOf(settings.id, { text: result.response, thinking: result.thinking, toolCalls: result.toolCalls }, incomplete ? 'incomplete' : 'completed'),
     usage: usageOf(result.usage.promptTokens, result.usage.completionTokens),
