@@ -35,6 +35,7 @@ export function printConversation(out: Output, row: ConversationRecord): void {
     ['id', String(row.id)],
     ['time', `${shortTs(row.ts)} UTC`],
     ['session', row.sessionId ?? '-'],
+    ['model', servedBy(row)],
     ['rating', row.rating === null ? '-' : String(row.rating)],
     ['tags', row.tags ?? '-'],
     ['notes', row.notes ?? '-'],
@@ -42,6 +43,14 @@ export function printConversation(out: Output, row: ConversationRecord): void {
   ];
   const width = Math.max(...fields.map(([name]) => name.length));
   for (const [name, value] of fields) out.line(`${out.colour.dim(name.padEnd(width))}  ${value}`);
+}
+
+/** The model asked for, and which model (a fallback, possibly) and target answered it. */
+function servedBy(row: ConversationRecord): string {
+  const asked = row.model ?? '-';
+  if (row.servedModel === null) return asked;
+  const served = row.servedModel === row.model ? '' : ` → ${row.servedModel}`;
+  return `${asked}${served}${row.target ? ` on ${row.target}` : ' (cache)'}`;
 }
 
 /** The matches of a snippet marked with `mark` (bold on a terminal, plain otherwise). */
