@@ -148,9 +148,20 @@ describe('fallback chains', () => {
     expect(stream.status).toBe(200);
     expect(stream.headers.get('x-vega-model')).toBe('small');
     expect(stream.headers.get('x-vega-target')).toBe('gpu-b');
-    expect(await stream.text()).toContain('[DONE]');
+    // Every chunk names the model that serves it.
+    const chunks = (await stream.text()).split('\n').filter((line) => line.startsWith('data: {')).map((line) => JSON.parse(line.slice(6)));
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const chunk of chunks) expect(chunk.model).toBe('small');
+    const lines = await app!.request('/api/chat', { body: { model: 'big', messages: [{ role: 'user', content: 'lines please' }] } });
+    expect(lines.headers.get('x-vega-target')).toBe('gpu-b');
+    const objects = (await lines.text()).trim().split('\n').map((line) => JSON.parse(line));
+    expect(objects.length).toBeGreaterThan(1);
+    for (const object of objects) expect(object.model).toBe('small');
+    const events = await app!.request('/v1/messages', { body: { model: 'big', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'events please' }] } });
+    expect(events.headers.get('x-vega-model')).toBe('small');
+    expect(await events.text()).toMatch(/event: message_start\ndata: \{[^\n]*"model":"small"/);
     const rows = (await (await app!.request('/history?limit=20')).json()).items as { model: string; served_model: string; target: string }[];
-    expect(rows).toHaveLength(7);
+    expect(rows).toHaveLength(9);
     for (const row of rows) expect(row).toMatchObject({ served_model: row.model.endsWith('embed') ? 'small-embed' : 'small', target: 'gpu-b' });
   });
 

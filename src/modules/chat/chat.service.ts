@@ -93,6 +93,11 @@ export interface PreparedChat {
    * the result names it. Leave them out of `request.options.stop`.
    */
   stopSequences?: readonly string[];
+  /**
+   * Told the model (the one asked for, or a fallback) and target that serve the chat, before its
+   * first piece is yielded: for a dialect that names the model in every streamed frame.
+   */
+  onServed?: (model: string, target?: string) => void;
 }
 
 /** The answer as it streams: text, reasoning and tool calls in the order the model gave them, then `done`. */
@@ -166,6 +171,7 @@ export class ChatService {
     };
     const served = (model: string, target?: string) => {
       answer.served = { model, target };
+      chat.onServed?.(model, target);
     };
     try {
       for await (const event of this.llm.stream(chat.request, signal, { cache: chat.cache, served })) {

@@ -16,6 +16,8 @@ export interface PreparedCompletionRun {
   sessionId: string;
   /** false: neither read nor fill the response cache (a sampled answer a client must not get twice). */
   cache?: boolean;
+  /** Told the model and target that serve it, before its first piece (see `PreparedChat.onServed`). */
+  onServed?: (model: string, target?: string) => void;
 }
 
 export interface CompletionResult {
@@ -82,6 +84,7 @@ export class CompletionService {
         cache: prepared.cache,
         served: (model, target) => {
           served = { model, target };
+          prepared.onServed?.(model, target);
         },
       })) {
         if (event.type === 'done') {

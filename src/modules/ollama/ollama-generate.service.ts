@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { type CancelSignal, withAbortSignal } from '../../common/async/cancellation';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
-import { CompletionService } from '../chat/completion.service';
+import { CompletionService, PreparedCompletionRun } from '../chat/completion.service';
+import { namingServedModel } from '../chat/served-model';
 import { randomHex } from '../../common/ids/random-hex';
 import { ImageResolver } from '../../core/llm/image-input';
 import type { BackendCompletionRequest, BackendTimings, BackendUsage, TokenLogprob } from '../../core/llm/llm-backend';
@@ -89,7 +90,7 @@ export class OllamaGenerateService {
    * `CompletionService`), with source `ollama`.
    */
   async *run(prepared: PreparedGenerate, signal: CancelSignal): AsyncGenerator<GenerateEvent> {
-    const run = { request: prepared.request, source: 'ollama' as const, sessionId: prepared.sessionId, cache: prepared.cache };
+    const run = namingServedModel<PreparedCompletionRun>({ request: prepared.request, source: 'ollama' as const, sessionId: prepared.sessionId, cache: prepared.cache }, prepared);
     for await (const event of this.completions.run(run, signal)) {
       if (event.type !== 'done') {
         yield event;

@@ -12,6 +12,7 @@ import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
 import { ConversationExchange, ConversationHistoryRepository } from '../../core/persistence/conversation-history.repository';
 import { ChatEvent, ChatResult, ChatService, PreparedChat } from '../chat/chat.service';
+import { namingServedModel } from '../chat/served-model';
 import { thinkFor } from '../openai/chat-request-mapping';
 import { checkStrictOutput, strictValidator } from '../openai/strict-output';
 import { CreateResponseRequestDto, ResponseTextFormatDto } from './dto/create-response-request.dto';
@@ -120,7 +121,7 @@ export class ResponsesService {
   /** The answer's events; the exchange is stored whatever happens. */
   async *run(prepared: PreparedResponse, signal: CancelSignal): AsyncGenerator<ChatEvent> {
     try {
-      yield* this.chat.run(prepared.chat, signal);
+      yield* this.chat.run(namingServedModel(prepared.chat, prepared.settings), signal);
     } catch (error) {
       // The context guard names the chat field; here the conversation is `input`.
       if (error instanceof ContextLengthExceededError && error.param === 'messages') {
