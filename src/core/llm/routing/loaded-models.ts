@@ -13,11 +13,13 @@ const MAX_POLL_TIMEOUT_MS = 5_000;
  * marks its model loaded on the target that gave it (`LlmService`), so a model loaded by a
  * request counts at once. A server that cannot be reached has nothing loaded (a restarted
  * Ollama starts empty); one that answers badly or slowly keeps what was last seen.
- * OpenAI-compatible servers have no such listing: nothing is polled for them.
+ * OpenAI-compatible servers have no such listing: nothing is polled for them. Nothing is polled
+ * either when it would choose nothing: a single target, or another strategy.
  */
 @Injectable()
 export class LoadedModels implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly ollama: { target: Target; backend: OllamaBackend }[];
+  private readonly needed: boolean;
   private readonly stopped = new AbortController();
   private timer?: NodeJS.Timeout;
   private polling?: Promise<void>;
@@ -27,10 +29,11 @@ export class LoadedModels implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly config: AppConfig,
   ) {
     this.ollama = pool.targets.flatMap((target) => (target.backend instanceof OllamaBackend ? [{ target, backend: target.backend }] : []));
+    this.needed = this.ollama.length > 0 && pool.targets.length > 1 && pool.strategy === 'loaded-first';
   }
 
   onApplicationBootstrap(): void {
-    if (this.ollama.length === 0) return;
+    if (!this.needed) return;
     void this.poll();
     this.timer = setInterval(() => void this.poll(), this.config.routing.loadedPollIntervalMs);
     this.timer.unref();
