@@ -238,6 +238,7 @@ export class LlmService implements OnApplicationShutdown {
       const attemptSignal = new AbortController();
       const onClientAbort = () => attemptSignal.abort(new ClientClosedError());
       signal.addEventListener('abort', onClientAbort, { once: true });
+      deadline.limitTo(leg.target.limits(this.config.llm).timeoutMs);
       const timer = setTimeout(() => attemptSignal.abort(deadline.expired()), Math.max(0, deadline.remainingMs()));
       const end = leg.target.begin();
       let failure: unknown;
@@ -245,6 +246,7 @@ export class LlmService implements OnApplicationShutdown {
         const model = route.model;
         const result = await leg.target.backend.embed(model === request.model ? request : { ...request, model }, attemptSignal.signal);
         leg.permit.success();
+        leg.target.markLoaded(model);
         this.observer?.record(request.model, 'ok', startedAt, 0, { promptTokens: result.promptTokens, completionTokens: 0 });
         this.callers?.served(model, leg.target.name);
         return { ...result, model, target: leg.target.name };
@@ -312,7 +314,9 @@ export class LlmService implements OnApplicationShutdown {
     // Once anything reached the consumer (text, thinking, a tool call), the attempt is never retried.
     let delivered = false;
     for (;;) {
-      const watch = new AttemptWatch(deadline, this.config.llm);
+      const limits = leg.target.limits(this.config.llm);
+      deadline.limitTo(limits.timeoutMs);
+      const watch = new AttemptWatch(deadline, limits);
       const answer = cacheKey ? new AnswerRecorder() : undefined;
       const end = leg.target.begin();
       let done: Extract<BackendChunk, { type: 'done' }> | undefined;
@@ -351,6 +355,7 @@ export class LlmService implements OnApplicationShutdown {
         }
       }
       if (done) {
+        leg.target.markLoaded(route.model);
         if (answer) this.cache.set(cacheKey, answer.cached(done.usage, done.doneReason, route.model));
         this.observer?.record(model, 'ok', startedAt, firstTokenAt, done.usage);
         if (!delivered) served(route.model, leg.target.name);
