@@ -22,7 +22,9 @@ export function printConversationTable(out: Output, rows: (ConversationRecord | 
 export function printTranscript(out: Output, rows: ConversationRecord[]): void {
   const c = out.colour;
   for (const row of rows) {
-    out.line(c.dim(`#${row.id} · ${shortTs(row.ts)} · ${row.source}${row.status === 'ok' ? '' : ` · ${row.status}`}`));
+    // A fallback answered: say so (the model asked for was not the one that wrote this).
+    const fallback = row.servedModel !== null && row.servedModel !== row.model ? ` · ${servedBy(row)}` : '';
+    out.line(c.dim(`#${row.id} · ${shortTs(row.ts)} · ${row.source}${row.status === 'ok' ? '' : ` · ${row.status}`}${fallback}`));
     out.line(`${c.bold(c.cyan('you'))}  ${row.prompt}`);
     out.line(`${c.bold(c.green('vega'))} ${row.response}`);
     out.line();
