@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeOllama } from '../support/fake-ollama';
+import { FakeOpenAi } from '../support/fake-openai';
 import { startTestApp, tempDir, TestApp } from '../support/test-app';
 
 /**
@@ -163,6 +164,40 @@ describe('fallback chains', () => {
     const rows = (await (await app!.request('/history?limit=20')).json()).items as { model: string; served_model: string; target: string }[];
     expect(rows).toHaveLength(9);
     for (const row of rows) expect(row).toMatchObject({ served_model: row.model.endsWith('embed') ? 'small-embed' : 'small', target: 'gpu-b' });
+  });
+
+  it('falls back across kinds: an Ollama model down, its fallback on an OpenAI-compatible server', async () => {
+    const vllm = new FakeOpenAi({ models: ['qwen'] });
+    await vllm.start();
+    const down = new FakeOllama({ models: ['big'] });
+    await down.start();
+    const downUrl = down.url;
+    await down.stop();
+    try {
+      const file = join(files.dir, 'mixed.yaml');
+      writeFileSync(
+        file,
+        [
+          'targets:',
+          `  - { name: gpu-a, kind: ollama, url: "${downUrl}", models: [big] }`,
+          `  - { name: vllm, kind: openai, url: "${vllm.url}", models: [qwen] }`,
+          'fallbacks: { big: [qwen] }',
+        ].join('\n'),
+      );
+      app = await startTestApp({ BACKENDS_FILE: file, OLLAMA_URL: downUrl, LLM_MAX_RETRIES: '0' });
+      const response = await app.request('/api/chat', { body: { model: 'big', messages: [{ role: 'user', content: 'hi there' }], stream: false } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-vega-model')).toBe('qwen');
+      expect(response.headers.get('x-vega-target')).toBe('vllm');
+      expect((await response.json()).model).toBe('qwen');
+      expect(vllm.chatRequests().map((request) => request.body.model)).toEqual(['qwen']);
+      const row = (await (await app.request('/history?limit=1')).json()).items[0];
+      expect(row).toMatchObject({ model: 'big', served_model: 'qwen', target: 'vllm', source: 'ollama' });
+    } finally {
+      await app?.close();
+      app = undefined;
+      await vllm.stop();
+    }
   });
 
   it('does not retry on a fallback once the first token went out: the failure is the client’s, the row names who served it', async () => {
