@@ -8,10 +8,11 @@ export type LlmOutcome = (typeof LLM_OUTCOMES)[number];
 /**
  * Told by `LlmService` how each call ended (metrics implement it). Optional: without one
  * (the CLI), nothing is recorded. Times are `performance.now()` values; `firstTokenAt` is 0
- * when no token arrived; `usage` is given for complete answers from the backend.
+ * when no token arrived; `usage` is given for complete answers from the backend; `target` names
+ * the model server the call last went to (none when it reached none: cached, refused).
  */
 export abstract class LlmObserver {
-  abstract record(model: string, outcome: LlmOutcome, startedAt: number, firstTokenAt: number, usage?: BackendUsage): void;
+  abstract record(model: string, outcome: LlmOutcome, startedAt: number, firstTokenAt: number, usage?: BackendUsage, target?: string): void;
   /** The backend read far fewer prompt tokens than were sent: it cut the prompt to fit its context. */
   abstract contextTruncated(model: string): void;
 }

@@ -1,7 +1,7 @@
 import { Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { CancelSignal } from '../../common/async/cancellation';
-import { BreakerOpenError, ClientClosedError, ModelNotFoundError } from '../../common/errors/app-errors';
+import { BreakerOpenError, ClientClosedError, ModelNotFoundError, NotFoundError } from '../../common/errors/app-errors';
 import { AttemptWatch, Deadline, settleFailure } from './resilience/attempt';
 import { BreakerState } from './resilience/circuit-breaker';
 import { KeyLimitsService } from '../limits/key-limits.service';
@@ -26,7 +26,9 @@ import { LlmObserver, outcomeOf } from './llm-observer';
 import { missingModelMessage } from './model-availability';
 import { ModelDetailsCache } from './model-details.cache';
 import { CachedAnswer, CacheStats, ResponseCache } from './resilience/response-cache';
+import { BackendStatus, backendStatus, TargetHealth } from './routing/backend-status';
 import { breakerOpenError, Leg, Route } from './routing/route';
+import { probeTarget } from './routing/target-probe';
 import { TargetPool } from './routing/target-pool';
 
 export interface BreakerStatus {
@@ -125,6 +127,43 @@ export class LlmService implements OnApplicationShutdown {
     for (const target of this.pool.targets) target.breaker.onStateChange((state) => listener(state, target.name));
   }
 
+  /** The names of the targets, in configuration order. */
+  targetNames(): string[] {
+    return this.pool.targets.map((target) => target.name);
+  }
+
+  /** Every target's status: health, breaker, load, models, latency, errors, draining. */
+  backends(): BackendStatus[] {
+    return this.pool.targets.map((target) => backendStatus(target));
+  }
+
+  /** Sends nothing new to the target `name` (what runs there finishes); `NotFoundError` for an unknown name. */
+  drain(name: string): BackendStatus {
+    return this.setDraining(name, true);
+  }
+
+  /** Sends requests to the target `name` again. */
+  resume(name: string): BackendStatus {
+    return this.setDraining(name, false);
+  }
+
+  /** Probes the target `name` now (reachable? what it lists?); the result shows in `backends()`. */
+  probeTarget(name: string, timeoutMs: number): Promise<TargetHealth> {
+    return probeTarget(this.targetNamed(name), timeoutMs);
+  }
+
+  private setDraining(name: string, draining: boolean): BackendStatus {
+    const target = this.targetNamed(name);
+    target.draining = draining;
+    return backendStatus(target);
+  }
+
+  private targetNamed(name: string) {
+    const target = this.pool.find(name);
+    if (!target) throw new NotFoundError(`no model server named '${name}'; there are: ${this.targetNames().join(', ')}`);
+    return target;
+  }
+
   /** The response cache: whether it is on, its size and limits, hits and misses. */
   cacheStatus(): CacheStatus {
     return { enabled: this.cache.enabled, ...this.cache.stats() };
@@ -219,7 +258,7 @@ export class LlmService implements OnApplicationShutdown {
       try {
         const result = await leg.target.backend.embed(request, attemptSignal.signal);
         leg.permit.success();
-        this.observer?.record(request.model, 'ok', startedAt, 0, { promptTokens: result.promptTokens, completionTokens: 0 });
+        this.observer?.record(request.model, 'ok', startedAt, 0, { promptTokens: result.promptTokens, completionTokens: 0 }, leg.target.name);
         return result;
       } catch (error) {
         failure = attemptSignal.signal.aborted ? attemptSignal.signal.reason : error;
@@ -232,7 +271,7 @@ export class LlmService implements OnApplicationShutdown {
       try {
         leg = await route.next(failure);
       } catch (final) {
-        this.observer?.record(request.model, outcomeOf(final), startedAt, 0);
+        this.observer?.record(request.model, outcomeOf(final), startedAt, 0, undefined, leg.target.name);
         throw final;
       }
     }
@@ -312,12 +351,12 @@ export class LlmService implements OnApplicationShutdown {
         if (!settled) {
           if (delivered) leg.permit.success();
           else leg.permit.release();
-          this.observer?.record(model, delivered && !signal.aborted ? 'ok' : 'aborted', startedAt, firstTokenAt);
+          this.observer?.record(model, delivered && !signal.aborted ? 'ok' : 'aborted', startedAt, firstTokenAt, undefined, leg.target.name);
         }
       }
       if (done) {
         if (answer) this.cache.set(cacheKey, answer.cached(done.usage, done.doneReason));
-        this.observer?.record(model, 'ok', startedAt, firstTokenAt, done.usage);
+        this.observer?.record(model, 'ok', startedAt, firstTokenAt, done.usage, leg.target.name);
         yield {
           type: 'done',
           usage: done.usage,
@@ -332,7 +371,7 @@ export class LlmService implements OnApplicationShutdown {
         if (delivered) throw failure;
         leg = await route.next(failure);
       } catch (final) {
-        this.observer?.record(model, outcomeOf(final), startedAt, firstTokenAt);
+        this.observer?.record(model, outcomeOf(final), startedAt, firstTokenAt, undefined, leg.target.name);
         if (final instanceof ModelNotFoundError && model === this.config.llm.model) throw await this.missingDefaultModel(model);
         throw final;
       }

@@ -72,7 +72,14 @@ export class LlmMetrics extends LlmObserver {
     ['model'],
   );
 
+  readonly targets = new CounterFamily(
+    'vega_target_requests_total',
+    'Model calls by the model server (target) they last went to and outcome (ok, error, aborted, timeout); cached and refused calls reach none.',
+    ['target', 'outcome'],
+  );
+
   private readonly byLane = new Map<string, Record<LlmOutcome, CounterSeries>>();
+  private readonly byTarget = new Map<string, Record<LlmOutcome, CounterSeries>>();
   private readonly known = new Set<string>();
   private readonly byModel = new Map<string, ModelSeries>();
   private readonly other: ModelSeries;
@@ -103,10 +110,12 @@ export class LlmMetrics extends LlmObserver {
     return this.known.has(model) ? model : OTHER_MODEL;
   }
 
-  record(model: string, outcome: LlmOutcome, startedAt: number, firstTokenAt: number, usage?: BackendUsage): void {
+  record(model: string, outcome: LlmOutcome, startedAt: number, firstTokenAt: number, usage?: BackendUsage, target?: string): void {
     const series = this.seriesFor(model);
     series.outcomes[outcome].inc();
-    this.laneSeries(this.byKey?.caller.lane() ?? CLI_LANE)[outcome].inc();
+    this.outcomeSeries(this.byLane, this.lanes, this.byKey?.caller.lane() ?? CLI_LANE)[outcome].inc();
+    // Target names come from the configuration, never from a client: a bounded label set.
+    if (target !== undefined) this.outcomeSeries(this.byTarget, this.targets, target)[outcome].inc();
     const caller = this.byKey?.caller.current();
     if (caller) this.byKey!.metrics.record(caller.name, outcome === 'ok' ? usage : undefined);
     if (outcome === 'cached' || outcome === 'breaker_open') return;
@@ -127,13 +136,13 @@ export class LlmMetrics extends LlmObserver {
     this.seriesFor(model).truncations.inc();
   }
 
-  /** A lane's series, made on first use (the lanes are a fixed handful). */
-  private laneSeries(lane: string): Record<LlmOutcome, CounterSeries> {
-    let series = this.byLane.get(lane);
+  /** A lane's or a target's series, made on first use (both are a fixed handful). */
+  private outcomeSeries(cache: Map<string, Record<LlmOutcome, CounterSeries>>, family: CounterFamily, label: string): Record<LlmOutcome, CounterSeries> {
+    let series = cache.get(label);
     if (!series) {
       series = {} as Record<LlmOutcome, CounterSeries>;
-      for (const outcome of LLM_OUTCOMES) series[outcome] = this.lanes.with(lane, outcome);
-      this.byLane.set(lane, series);
+      for (const outcome of LLM_OUTCOMES) series[outcome] = family.with(label, outcome);
+      cache.set(label, series);
     }
     return series;
   }

@@ -84,7 +84,7 @@ export class Route {
 
   private take(target: Target | undefined): Leg | undefined {
     if (!target) return undefined;
-    const permit = target.breaker.acquire();
+    const permit = target.acquire();
     if (!permit) return undefined;
     this.current = target;
     return { target, permit };
