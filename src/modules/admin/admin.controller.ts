@@ -100,7 +100,7 @@ export class AdminController {
       'For maintenance: nothing new is sent to it (requests go to the other targets that serve their model, or are refused 503 when none does); what runs on it finishes. ' +
       'Until resumed or restart. Answers its new status.',
   })
-  @ApiParam({ name: 'name', description: 'The target name, as GET /admin/backends lists it.', example: 'gpu-1' })
+  @ApiParam({ name: 'name', description: 'The target name, as GET /admin/backends lists it (e.g. gpu-1, or 127.0.0.1:11434 from OLLAMA_URL).' })
   @ApiOkResponse({ type: BackendDto })
   @ApiErrors([404, 'No model server has that name.'])
   drain(@Param('name') name: string): BackendDto {
@@ -110,7 +110,7 @@ export class AdminController {
   @Post('backends/:name/resume')
   @HttpCode(200)
   @ApiOperation({ summary: 'Resume a drained model server', description: 'Requests are sent to it again. Answers its new status.' })
-  @ApiParam({ name: 'name', description: 'The target name, as GET /admin/backends lists it.', example: 'gpu-1' })
+  @ApiParam({ name: 'name', description: 'The target name, as GET /admin/backends lists it (e.g. gpu-1, or 127.0.0.1:11434 from OLLAMA_URL).' })
   @ApiOkResponse({ type: BackendDto })
   @ApiErrors([404, 'No model server has that name.'])
   resume(@Param('name') name: string): BackendDto {
