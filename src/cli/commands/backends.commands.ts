@@ -101,7 +101,7 @@ export class BackendsCommand extends CommandRunner {
         { width: this.out.width, header: c.dim },
       ),
     );
-    this.out.note(`Strategy: ${list.strategy}`);
+    this.out.line(`Strategy: ${list.strategy}`);
   }
 
   @Option(optionMeta(BACKENDS, '--json'))
