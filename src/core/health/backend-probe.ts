@@ -97,7 +97,7 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
     const model = this.config.llm.model;
     const states = new Map<string, BackendState>();
     probed.forEach((health, index) => states.set(names[index]!, stateOf(health, model)));
-    const next = combined([...states.values()], model, names.length > 1 ? names : undefined);
+    const next = combined(names, [...states.values()], model);
     if (next.models) for (const listener of this.modelListeners) listener(next.models);
     const previous = this.current;
     const previousTargets = this.targets;
@@ -132,12 +132,12 @@ function stateOf(health: TargetHealth, model: string): BackendState {
  * The targets taken together: up while any is; the models any of them lists; the default model
  * missing when none of those that answered lists it. With several targets, a failure names them.
  */
-function combined(states: BackendState[], model: string, names?: string[]): BackendState {
+function combined(names: string[], states: BackendState[], model: string): BackendState {
   if (states.length === 1) return states[0]!;
   const up = states.filter((state) => state.up);
   const lists = up.map((state) => state.models).filter((models) => models !== null);
   const models = lists.length > 0 ? [...new Set(lists.flat())] : null;
-  const errors = states.flatMap((state, index) => (state.error ? [`${names?.[index]}: ${state.error}`] : []));
+  const errors = states.flatMap((state, index) => (state.error ? [`${names[index]}: ${state.error}`] : []));
   return {
     up: up.length > 0,
     latencyMs: Math.max(...states.map((state) => state.latencyMs ?? 0)),
