@@ -39,7 +39,7 @@ describe('vega backends', () => {
     expect(result.stdout).not.toMatch(ANSI);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+KIND\s+HEALTH\s+BREAKER\s+IN FLIGHT\s+QUEUED\s+P50 MS\s+REQUESTS\s+ERRORS\s+LOADED$/);
-    expect(lines[1]).toMatch(/^gpu-1\s+ollama\s+(up|unknown)\s+closed\s+0\/4\s+0\s+\d+\s+1\s+0\s+-$/);
+    expect(lines[1]).toMatch(/^gpu-1\s+ollama\s+(up|unknown)\s+closed\s+0\/4\s+0\s+\d+\s+1\s+0\s+mistral(:latest)?$/);
     expect(lines[2]).toMatch(/^gpu-2\s+ollama\s+(up|unknown)\s+closed\s+0\/∞\s+0\s+-\s+0\s+0\s+-$/);
     expect(lines[3]).toBe('Strategy: priority');
   });
