@@ -208,13 +208,13 @@ export class LlmService implements OnApplicationShutdown {
     if (signal.aborted) throw new ClientClosedError();
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
     const route = this.route(request.model, deadline);
-    let leg = this.firstLeg(route, request.model, startedAt);
+    let leg = await this.firstLeg(route, request.model, startedAt);
     for (;;) {
       const attemptSignal = new AbortController();
       const onClientAbort = () => attemptSignal.abort(new ClientClosedError());
       signal.addEventListener('abort', onClientAbort, { once: true });
       const timer = setTimeout(() => attemptSignal.abort(deadline.expired()), Math.max(0, deadline.remainingMs()));
-      const end = leg.target.begin();
+      const end = leg.end;
       let failure: unknown;
       try {
         const result = await leg.target.backend.embed(request, attemptSignal.signal);
@@ -275,13 +275,13 @@ export class LlmService implements OnApplicationShutdown {
     if (signal.aborted) throw new ClientClosedError();
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
     const route = this.route(model, deadline);
-    let leg = this.firstLeg(route, model, startedAt);
+    let leg = await this.firstLeg(route, model, startedAt);
     // Once anything reached the consumer (text, thinking, a tool call), the attempt is never retried.
     let delivered = false;
     for (;;) {
       const watch = new AttemptWatch(deadline, this.config.llm);
       const answer = cacheKey ? new AnswerRecorder() : undefined;
-      const end = leg.target.begin();
+      const end = leg.end;
       let done: Extract<BackendChunk, { type: 'done' }> | undefined;
       let failure: unknown;
       let settled = false;
@@ -344,10 +344,10 @@ export class LlmService implements OnApplicationShutdown {
     return new Route(this.pool, model, deadline, { maxRetries: this.config.llm.maxRetries, backoffMs: (attempt) => this.backoffMs(attempt) });
   }
 
-  /** The first attempt's target; when there is none (breakers open), the failure is counted and thrown. */
-  private firstLeg(route: Route, model: string, startedAt: number): Leg {
+  /** The first attempt's target (after a wait in the queue when all are full); when there is none, the failure is counted and thrown. */
+  private async firstLeg(route: Route, model: string, startedAt: number): Promise<Leg> {
     try {
-      return route.first();
+      return await route.first();
     } catch (error) {
       this.observer?.record(model, error instanceof BreakerOpenError ? 'breaker_open' : outcomeOf(error), startedAt, 0);
       throw error;
