@@ -64,6 +64,33 @@ describe(FairQueue.name, () => {
       expect(gpu.inFlight).toBe(0);
     });
 
+    it("serves a key that starts waiting before the next of a key already served, not after a whole round", async () => {
+      const gpu = target('gpu', 1);
+      const { queue, as } = setup([gpu]);
+      const running = queue.take(gpu, 'mistral');
+      const served: string[] = [];
+      const slots: Slot[] = [];
+      const enqueue = (key: string, label: string) => {
+        as({ key });
+        void queue.wait('mistral', deadline(), performance.now()).then((slot) => {
+          served.push(label);
+          slots.push(slot);
+        });
+      };
+      for (let index = 1; index <= 3; index += 1) enqueue('heavy', `h${index}`);
+      enqueue('other', 'o1');
+      enqueue('other', 'o2');
+      running.end();
+      await waitFor(() => served.length === 1);
+      // heavy was served once; 'light' starts waiting now and goes before heavy's next, after 'other' (new too, waiting longer).
+      enqueue('light', 'l1');
+      for (let round = 1; round <= 6; round += 1) {
+        await waitFor(() => served.length === round);
+        slots[round - 1]!.end();
+      }
+      expect(served).toEqual(['h1', 'o1', 'l1', 'h2', 'o2', 'h3']);
+    });
+
     it('hands a freed place to the waiter before a newcomer can take it', async () => {
       const gpu = target('gpu', 1);
       const { queue } = setup([gpu]);

@@ -79,6 +79,7 @@ export class LlmService implements OnApplicationShutdown {
     @Optional() private readonly limits?: KeyLimitsService,
   ) {
     this.details = new ModelDetailsCache(pool);
+    pool.queue.onExit((model, waitedMs, exit) => observer?.queueExit?.(model, waitedMs, exit));
     // Only Ollama cuts an over-long prompt silently; OpenAI-compatible servers refuse it themselves.
     this.contextGuard = new ContextGuard(config.context, pool.kind === 'ollama' ? this.details : undefined, observer);
   }
@@ -123,6 +124,11 @@ export class LlmService implements OnApplicationShutdown {
   /** Tells `listener` each state a target's breaker moves to, with the target's name. */
   onBreakerChange(listener: (state: BreakerState, target: string) => void): void {
     for (const target of this.pool.targets) target.breaker.onStateChange((state) => listener(state, target.name));
+  }
+
+  /** Requests waiting in Vega's queue (every target for their model full), by model. */
+  queueLengths(): Map<string, number> {
+    return this.pool.queue.lengths();
   }
 
   /** The response cache: whether it is on, its size and limits, hits and misses. */

@@ -46,6 +46,8 @@ export class StateMetrics {
       llmMetrics.completionTokens,
       llmMetrics.truncations,
       llmMetrics.lanes,
+      llmMetrics.queueWait,
+      llmMetrics.queueRefusals,
       keyMetrics.requests,
       keyMetrics.tokens,
       keyLimits.refusals,
@@ -122,6 +124,16 @@ export class StateMetrics {
       collect() {
         const latency = probe.state.latencyMs;
         if (latency !== null) this.set(latency / 1000);
+      },
+    });
+    new Gauge({
+      name: 'vega_queue_length',
+      help: "Requests waiting in Vega's queue because every target for their model is at its max concurrency, by model.",
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [model, waiting] of llm.queueLengths()) this.inc({ model: llmMetrics.labelFor(model) }, waiting);
       },
     });
     const rows = () => this.conversationCount();

@@ -241,25 +241,37 @@ export class FairQueue {
   }
 }
 
-/** One model's waiters: a FIFO lane per key, lanes served round-robin from `cursor`. */
+/** One key's waiters for a model, first in first out. */
+class Lane extends Array<Waiter> {
+  /** Not served yet since it began waiting. */
+  fresh = true;
+}
+
+/**
+ * One model's waiters: a lane per key, served round-robin from `cursor`. A lane that starts
+ * waiting goes before the lanes already served (after other new ones), as fq_codel treats new
+ * flows: a key with a single request waits for the next free place, not for a whole round of
+ * the busy keys; a key with many gets its turn in the round like any other.
+ */
 class ModelQueue {
   size = 0;
   /** Waiters that want to hear their position. */
   listening = 0;
   lastReport = -Infinity;
   reportTimer?: NodeJS.Timeout;
-  private readonly lanes = new Map<string, Waiter[]>();
-  private readonly order: Waiter[][] = [];
+  private readonly lanes = new Map<string, Lane>();
+  private readonly order: Lane[] = [];
   private cursor = 0;
 
   enqueue(waiter: Waiter): void {
     let lane = this.lanes.get(waiter.key);
     if (!lane) {
-      lane = [];
+      lane = new Lane();
       this.lanes.set(waiter.key, lane);
-      // A new lane joins the round last: every lane already waiting is served once before it.
-      this.order.splice(this.cursor, 0, lane);
-      this.cursor += 1;
+      if (this.cursor >= this.order.length) this.cursor = 0;
+      let at = this.cursor;
+      while (at < this.order.length && this.order[at]!.fresh) at += 1;
+      this.order.splice(at, 0, lane);
     }
     lane.push(waiter);
     this.size += 1;
@@ -270,6 +282,7 @@ class ModelQueue {
     if (this.cursor >= this.order.length) this.cursor = 0;
     const lane = this.order[this.cursor]!;
     const waiter = lane.shift()!;
+    lane.fresh = false;
     if (lane.length === 0) {
       this.order.splice(this.cursor, 1);
       this.lanes.delete(waiter.key);
