@@ -9,7 +9,8 @@ import { scopedKeys, startTestApp, tempDir, TEST_API_KEY, type TestApp } from '.
  * concurrency, so requests beyond it wait in Vega's queue, round-robin across API keys.
  */
 
-const GENERATION_MS = 200;
+/** Long enough that a loaded machine's HTTP and storage time (tens of ms, more on a busy CI) stays well inside one generation. */
+const GENERATION_MS = 400;
 const HEAVY = 'heavy-key-0123456789';
 const LIGHT = 'light-key-0123456789';
 
@@ -57,12 +58,12 @@ describe('Vega queue (every target for a model at its max concurrency)', () => {
     const alone = Math.min(await timed(target, LIGHT, 'alone 1'), await timed(target, LIGHT, 'alone 2'));
     const heavy: Promise<number>[] = [];
     const light: Promise<number>[] = [];
-    // The heavy key offers 40 requests a second for 2 s, twice what the target serves (4 at once, 200 ms each).
-    const flood = setInterval(() => heavy.push(timed(target, HEAVY, `heavy ${heavy.length}`)), 25);
+    // The heavy key offers 20 requests a second for 2.7 s, twice what the target serves (4 at once, 400 ms each).
+    const flood = setInterval(() => heavy.push(timed(target, HEAVY, `heavy ${heavy.length}`)), 50);
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (let index = 0; index < 8; index += 1) {
       light.push(timed(target, LIGHT, `light ${index}`));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, 300));
     }
     clearInterval(flood);
     const lightWaits = (await Promise.all(light)).map((ms) => ms - alone).sort((a, b) => a - b);
