@@ -81,6 +81,7 @@ export class LlmService implements OnApplicationShutdown {
     @Optional() private readonly limits?: KeyLimitsService,
   ) {
     this.details = new ModelDetailsCache(pool);
+    pool.queue.onExit((model, waitedMs, exit) => observer?.queueExit?.(model, waitedMs, exit));
     // Only Ollama cuts an over-long prompt silently; OpenAI-compatible servers refuse it themselves.
     this.contextGuard = new ContextGuard(config.context, pool.kind === 'ollama' ? this.details : undefined, observer);
   }
@@ -134,7 +135,8 @@ export class LlmService implements OnApplicationShutdown {
 
   /** Every target's status: health, breaker, load, models, latency, errors, draining. */
   backends(): BackendStatus[] {
-    return this.pool.targets.map((target) => backendStatus(target));
+    const lengths = this.pool.queue.lengths();
+    return this.pool.targets.map((target) => backendStatus(target, lengths));
   }
 
   /** Sends nothing new to the target `name` (what runs there finishes); `NotFoundError` for an unknown name. */
@@ -155,13 +157,19 @@ export class LlmService implements OnApplicationShutdown {
   private setDraining(name: string, draining: boolean): BackendStatus {
     const target = this.targetNamed(name);
     target.draining = draining;
-    return backendStatus(target);
+    if (!draining) this.pool.queue.offer(target);
+    return backendStatus(target, this.pool.queue.lengths());
   }
 
   private targetNamed(name: string) {
     const target = this.pool.find(name);
     if (!target) throw new NotFoundError(`no model server named '${name}'; there are: ${this.targetNames().join(', ')}`);
     return target;
+  }
+
+  /** Requests waiting in Vega's queue (every target for their model full), by model. */
+  queueLengths(): Map<string, number> {
+    return this.pool.queue.lengths();
   }
 
   /** The response cache: whether it is on, its size and limits, hits and misses. */
@@ -247,14 +255,14 @@ export class LlmService implements OnApplicationShutdown {
     if (signal.aborted) throw new ClientClosedError();
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
     const route = this.route(request.model, deadline);
-    let leg = this.firstLeg(route, request.model, startedAt);
+    let leg = await this.firstLeg(route, request.model, startedAt);
     for (;;) {
       const attemptSignal = new AbortController();
       const onClientAbort = () => attemptSignal.abort(new ClientClosedError());
       signal.addEventListener('abort', onClientAbort, { once: true });
       deadline.limitTo(leg.target.limits(this.config.llm).timeoutMs);
       const timer = setTimeout(() => attemptSignal.abort(deadline.expired()), Math.max(0, deadline.remainingMs()));
-      const end = leg.target.begin();
+      const end = leg.end;
       let failure: unknown;
       try {
         const result = await leg.target.backend.embed(request, attemptSignal.signal);
@@ -316,7 +324,7 @@ export class LlmService implements OnApplicationShutdown {
     if (signal.aborted) throw new ClientClosedError();
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
     const route = this.route(model, deadline);
-    let leg = this.firstLeg(route, model, startedAt);
+    let leg = await this.firstLeg(route, model, startedAt);
     // Once anything reached the consumer (text, thinking, a tool call), the attempt is never retried.
     let delivered = false;
     for (;;) {
@@ -324,7 +332,7 @@ export class LlmService implements OnApplicationShutdown {
       deadline.limitTo(limits.timeoutMs);
       const watch = new AttemptWatch(deadline, limits);
       const answer = cacheKey ? new AnswerRecorder() : undefined;
-      const end = leg.target.begin();
+      const end = leg.end;
       let done: Extract<BackendChunk, { type: 'done' }> | undefined;
       let failure: unknown;
       let settled = false;
@@ -388,10 +396,10 @@ export class LlmService implements OnApplicationShutdown {
     return new Route(this.pool, model, deadline, { maxRetries: this.config.llm.maxRetries, backoffMs: (attempt) => this.backoffMs(attempt) });
   }
 
-  /** The first attempt's target; when there is none (breakers open), the failure is counted and thrown. */
-  private firstLeg(route: Route, model: string, startedAt: number): Leg {
+  /** The first attempt's target (after a wait in the queue when all are full); when there is none, the failure is counted and thrown. */
+  private async firstLeg(route: Route, model: string, startedAt: number): Promise<Leg> {
     try {
-      return route.first();
+      return await route.first();
     } catch (error) {
       this.observer?.record(model, error instanceof BreakerOpenError ? 'breaker_open' : outcomeOf(error), startedAt, 0);
       throw error;

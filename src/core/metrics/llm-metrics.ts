@@ -1,5 +1,6 @@
 import type { BackendUsage } from '../llm/llm-backend';
 import { LLM_OUTCOMES, LlmObserver, type LlmOutcome } from '../llm/llm-observer';
+import type { QueueExit } from '../llm/routing/fair-queue';
 import type { CallerContext } from '../../common/auth/caller-context';
 import type { KeyMetrics } from './key-metrics';
 import { CounterFamily, CounterSeries, HistogramFamily, HistogramSeries } from './metric-families';
@@ -13,6 +14,7 @@ const MAX_KNOWN_MODELS = 256;
 
 const DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
 const TTFT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
+const QUEUE_WAIT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120];
 const TOKENS_PER_SECOND_BUCKETS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 500, 1000];
 
 interface ModelSeries {
@@ -77,6 +79,17 @@ export class LlmMetrics extends LlmObserver {
     'Model calls by the model server (target) they last went to and outcome (ok, error, aborted, timeout); cached and refused calls reach none.',
     ['target', 'outcome'],
   );
+  readonly queueWait = new HistogramFamily(
+    'vega_queue_wait_seconds',
+    "Time requests waited in Vega's queue (every target for their model at its max concurrency) until given a target, refused for waiting too long, or left, by model.",
+    ['model'],
+    QUEUE_WAIT_BUCKETS,
+  );
+  readonly queueRefusals = new CounterFamily(
+    'vega_queue_refusals_total',
+    "Requests Vega's queue refused with a 503, by model and reason (full: QUEUE_MAX_LENGTH waiting; timeout: waited QUEUE_MAX_WAIT_SEC).",
+    ['model', 'reason'],
+  );
 
   private readonly byLane = new Map<string, Record<LlmOutcome, CounterSeries>>();
   private readonly byTarget = new Map<string, Record<LlmOutcome, CounterSeries>>();
@@ -134,6 +147,12 @@ export class LlmMetrics extends LlmObserver {
 
   contextTruncated(model: string): void {
     this.seriesFor(model).truncations.inc();
+  }
+
+  override queueExit(model: string, waitedMs: number, exit: QueueExit): void {
+    const label = this.labelFor(model);
+    if (exit === 'full' || exit === 'timeout') this.queueRefusals.with(label, exit).inc();
+    if (exit !== 'full') this.queueWait.with(label).observe(waitedMs / 1000);
   }
 
   /** A lane's or a target's series, made on first use (both are a fixed handful). */

@@ -47,6 +47,8 @@ export class StateMetrics {
       llmMetrics.truncations,
       llmMetrics.lanes,
       llmMetrics.targets,
+      llmMetrics.queueWait,
+      llmMetrics.queueRefusals,
       keyMetrics.requests,
       keyMetrics.tokens,
       keyLimits.refusals,
@@ -159,6 +161,16 @@ export class StateMetrics {
       registers,
       collect() {
         for (const backend of llm.backends()) this.set({ target: backend.name }, backend.draining ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'vega_queue_length',
+      help: "Requests waiting in Vega's queue because every target for their model is at its max concurrency, by model.",
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [model, waiting] of llm.queueLengths()) this.inc({ model: llmMetrics.labelFor(model) }, waiting);
       },
     });
     const rows = () => this.conversationCount();

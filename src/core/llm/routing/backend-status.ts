@@ -34,7 +34,7 @@ export interface BackendStatus {
   inFlight: number;
   /** 0: no limit. */
   maxConcurrency: number;
-  /** Requests waiting in Vega for room on it. */
+  /** Requests waiting in Vega's queue for a model it serves (any target of that model may take them). */
   queued: number;
   loadedModels: readonly string[];
   /** What it serves (configured or discovered); null while not known. */
@@ -47,7 +47,10 @@ export interface BackendStatus {
   draining: boolean;
 }
 
-export function backendStatus(target: Target): BackendStatus {
+/** `queueLengths`: the requests waiting in Vega's queue, by model. */
+export function backendStatus(target: Target, queueLengths: ReadonlyMap<string, number>): BackendStatus {
+  let queued = 0;
+  for (const [model, waiting] of queueLengths) if (target.serves(model)) queued += waiting;
   const health = target.health;
   return {
     name: target.name,
@@ -59,8 +62,7 @@ export function backendStatus(target: Target): BackendStatus {
     breaker: target.breaker.state,
     inFlight: target.inFlight,
     maxConcurrency: target.maxConcurrency,
-    // Vega's queue waits per model, not per target: nothing waits for one target in particular.
-    queued: 0,
+    queued,
     loadedModels: target.loadedModels,
     models: target.models ?? null,
     p50LatencyMs: target.stats.p50Ms(),

@@ -30,6 +30,7 @@ export class Target {
   private served?: ReadonlySet<string>;
   /** The models it has in memory now (Ollama `/api/ps`), as last seen. */
   private inMemory: ReadonlySet<string> = new Set();
+  private readonly releaseListeners: (() => void)[] = [];
 
   constructor(
     settings: TargetSettings,
@@ -141,7 +142,13 @@ export class Target {
       if (ended) return;
       ended = true;
       this.inFlight -= 1;
+      for (const listener of this.releaseListeners) listener();
     };
+  }
+
+  /** Calls `listener` each time a request it had in flight ends (a place frees: Vega's queue hands it on). */
+  onRelease(listener: () => void): void {
+    this.releaseListeners.push(listener);
   }
 }
 
