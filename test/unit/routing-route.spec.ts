@@ -2,6 +2,7 @@ import {
   BackendBusyError,
   BackendError,
   BackendRejectedError,
+  BackendTimeoutError,
   BackendUnavailableError,
   BackendUnreachableError,
   BreakerOpenError,
@@ -54,6 +55,14 @@ describe(Route.name, () => {
       expect((await route.next(failure)).target.name).toBe('c');
       await expect(route.next(failure)).rejects.toThrow(failure.message);
       await expect(route.next(failure)).rejects.toBeInstanceOf(failure.constructor);
+    });
+
+    it('moves a request whose first token did not come in time to a target not tried yet, and gives the timeout when none is left', async () => {
+      const failure = new BackendTimeoutError('first_token', 'The model sent no token within 0.2 s');
+      const route = routeOver([testTarget('a'), testTarget('b')], 'mistral', { maxRetries: 2, backoffMs: () => 1 });
+      expect((await route.first()).target.name).toBe('a');
+      expect((await route.next(failure)).target.name).toBe('b');
+      await expect(route.next(failure)).rejects.toBe(failure);
     });
 
     it('moves a request a busy target did not start to the next at once, and when every one said busy, starts the round again after a pause', async () => {

@@ -1,6 +1,7 @@
 import {
   AppError,
   BackendBusyError,
+  BackendTimeoutError,
   BackendUnavailableError,
   BackendUnreachableError,
   BreakerOpenError,
@@ -31,7 +32,8 @@ export interface RoutePolicy {
 /**
  * The targets one model call goes through, attempt by attempt. A failure that says the server
  * never started on the request (unreachable, busy, no such model) moves on to another target at
- * once, without counting as a retry; any other retryable failure waits the backoff and retries,
+ * once, without counting as a retry, and so does a first token that did not come in time (to a
+ * target not tried yet, never the same one again); any other retryable failure waits the backoff and retries,
  * on another target when there is one. Only failures before anything reached the client are
  * handed here: after that an attempt is never repeated.
  *
@@ -75,6 +77,12 @@ export class Route {
       const untried = this.pool.pick(this.model, this.tried);
       if (untried) return this.acquire(untried);
       if (failure instanceof BackendBusyError) return this.afterBusy();
+    }
+    // A server that sent nothing in time may be stuck (loading, swapping): another one may answer
+    // within what is left of the request's time. It is not retried on the same server.
+    if (failure instanceof BackendTimeoutError && failure.kind === 'first_token' && !this.deadline.reason()) {
+      const untried = this.pool.pick(this.model, this.tried);
+      if (untried) return this.acquire(untried);
     }
     if (!(failure instanceof AppError) || !failure.retryable || this.retries >= this.policy.maxRetries || this.deadline.reason()) {
       throw this.finalFailure(failure);
