@@ -1,4 +1,4 @@
-import { BackendBusyError, BackendUnavailableError, ModelNotFoundError } from '../../../common/errors/app-errors';
+import { BackendBusyError, BackendUnavailableError, ModelNotFoundError, QueueRefusedError } from '../../../common/errors/app-errors';
 import type { Leg, Route } from './route';
 
 /** The models one call may be served by: the one asked for, then its fallbacks (`fallbacks` of the routing settings) in turn. */
@@ -9,12 +9,14 @@ export function fallbackChain(model: string, fallbacks: Readonly<Record<string, 
 
 /**
  * Whether a route that ended with `failure` (before anything reached the client) leaves the
- * model to its fallback: every target for it is down, open, draining or lacks it. A busy
- * server is up (the request waits for it rather than changing model); a timeout, a rejected
- * request or an error of the server itself would fail the same on another model.
+ * model to its fallback: every target for it is down, open, draining or lacks it. Busy servers
+ * and Vega's full queue are up (the request waits for them, or is told to come back, rather
+ * than changing model); a timeout, a rejected request or an error of the server itself would
+ * fail the same on another model.
  */
 export function fallsBack(failure: unknown): boolean {
-  return (failure instanceof BackendUnavailableError && !(failure instanceof BackendBusyError)) || failure instanceof ModelNotFoundError;
+  if (failure instanceof BackendBusyError || failure instanceof QueueRefusedError) return false;
+  return failure instanceof BackendUnavailableError || failure instanceof ModelNotFoundError;
 }
 
 /**
@@ -46,10 +48,10 @@ export class FallbackRoute {
     return this.index > 0;
   }
 
-  /** The first attempt's leg, on the first model of the chain with a target that takes it. */
-  first(): Leg {
+  /** The first attempt's leg, on the first model of the chain with a target that takes it (after a wait in its queue). */
+  async first(): Promise<Leg> {
     try {
-      return this.route.first();
+      return await this.route.first();
     } catch (error) {
       return this.fallBack(error);
     }
@@ -64,7 +66,7 @@ export class FallbackRoute {
     }
   }
 
-  private fallBack(failure: unknown): Leg {
+  private fallBack(failure: unknown): Promise<Leg> {
     this.failures.push(failure);
     if (!fallsBack(failure) || this.index + 1 >= this.chain.length) throw this.finalFailure(failure);
     this.index += 1;
