@@ -109,6 +109,20 @@ describe('fallback chains', () => {
     expect(chats(a)).toHaveLength(asked);
   });
 
+  it('serves the fallback while the model’s only target is drained, and the model again once it is resumed', async () => {
+    await start();
+    expect((await app!.request('/admin/backends/gpu-a/drain', { method: 'POST' })).status).toBe(200);
+    const drained = await app!.request('/v1/chat/completions', { body: { model: 'big', messages: [{ role: 'user', content: 'during maintenance' }] } });
+    expect(drained.status).toBe(200);
+    expect(drained.headers.get('x-vega-target')).toBe('gpu-b');
+    expect((await drained.json()).model).toBe('small');
+    expect(chats(a)).toHaveLength(0);
+    expect((await app!.request('/admin/backends/gpu-a/resume', { method: 'POST' })).status).toBe(200);
+    const resumed = await app!.request('/v1/chat/completions', { body: { model: 'big', messages: [{ role: 'user', content: 'after maintenance' }] } });
+    expect(resumed.headers.get('x-vega-target')).toBe('gpu-a');
+    expect((await resumed.json()).model).toBe('big');
+  });
+
   it('serves the fallback when the only target that might have the model answers that it lacks it', async () => {
     // gpu-a's list is not known: it is asked for `gone`, and says it has no such model.
     await start({ aModels: '' });
