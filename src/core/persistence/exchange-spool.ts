@@ -6,8 +6,8 @@ import type sqlite3 from 'sqlite3';
 import { AppConfig } from '../../config/app-config';
 import type { NewExchange } from './conversation.repository';
 import { DatabaseHealth, isBusy, sqliteCode } from './database-health';
-import { EXCHANGE_COLUMNS, exchangeValues, storedTs } from './exchange-row';
-import { openSqlite } from './open-sqlite';
+import { EXCHANGE_COLUMNS, exchangeValues, storedTs } from './sqlite/exchange-row';
+import { openSqlite } from './sqlite/open-sqlite';
 
 /** How often a replay is tried while exchanges wait in the spool. */
 export const SPOOL_REPLAY_INTERVAL_MS = 1000;

@@ -1,5 +1,5 @@
-import type { NewExchange } from './conversation.repository';
-import { toolSearchText } from './stored-exchange';
+import type { NewExchange } from '../conversation.repository';
+import { toolSearchText } from '../stored-exchange';
 
 /** A time as `conversations.ts` stores it: UTC `YYYY-MM-DD HH:MM:SS.SSS`, which sorts as time. */
 export const storedTs = (date: Date): string => date.toISOString().replace('T', ' ').slice(0, 23);

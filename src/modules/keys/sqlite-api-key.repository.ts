@@ -24,7 +24,7 @@ const COLUMNS = 'id, name, prefix, scopes, models, limits, expires_at, created_a
 
 /** `api_keys` in the app's SQLite file; times as ISO 8601 UTC text, scopes, models and limits as JSON. */
 @Injectable()
-export class TypeOrmApiKeyRepository extends ApiKeyRepository {
+export class SqliteApiKeyRepository extends ApiKeyRepository {
   constructor(private readonly dataSource: DataSource) {
     super();
   }

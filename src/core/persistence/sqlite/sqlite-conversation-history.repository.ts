@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryResult } from 'typeorm';
-import { DatabaseHealth } from './database-health';
-import { toolSearchText } from './stored-exchange';
+import { DatabaseHealth } from '../database-health';
+import { toolSearchText } from '../stored-exchange';
 import {
   ConversationHistoryRepository,
   ConversationExchange,
@@ -10,7 +10,7 @@ import {
   HistoryFilter,
   ImportedConversation,
   SearchHit,
-} from './conversation-history.repository';
+} from '../conversation-history.repository';
 
 const COLUMNS = `c.id, c.ts, c.prompt, c.response, c.source, c.session_id AS sessionId, c.rating, c.tags, c.notes,
   c.reviewed, c.model, c.status, c.prompt_tokens AS promptTokens, c.completion_tokens AS completionTokens,
@@ -97,7 +97,7 @@ type ExchangeRow = Row & { request: string | null; answer: string | null; respon
  * goes through the FTS5 index.
  */
 @Injectable()
-export class TypeOrmConversationHistoryRepository extends ConversationHistoryRepository {
+export class SqliteConversationHistoryRepository extends ConversationHistoryRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly health: DatabaseHealth,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { DatabaseHealth } from '../persistence/database-health';
-import { KeyUsageSource, SpentSince } from './key-usage.source';
+import { DatabaseHealth } from '../database-health';
+import { KeyUsageSource, SpentSince } from '../../limits/key-usage.source';
 
 interface SpentRow {
   day_tokens: number | null;
@@ -29,7 +29,7 @@ const storedTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z',
  * the 6th of the month, 400–1000 ms by key_id, 45 ms on that index (100 ms on `ix_conv_ts`).
  */
 @Injectable()
-export class TypeOrmKeyUsageSource extends KeyUsageSource {
+export class SqliteKeyUsageSource extends KeyUsageSource {
   constructor(
     private readonly dataSource: DataSource,
     private readonly health: DatabaseHealth,

@@ -1,9 +1,9 @@
 import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../../config/app-config';
-import { ConversationRepository, NewExchange, Turn } from './conversation.repository';
-import { DatabaseHealth } from './database-health';
+import { AppConfig } from '../../../config/app-config';
+import { ConversationRepository, NewExchange, Turn } from '../conversation.repository';
+import { DatabaseHealth } from '../database-health';
 import { EXCHANGE_COLUMNS, exchangeValues } from './exchange-row';
 import { GroupInsert } from './group-insert';
 import { openSqlite } from './open-sqlite';
@@ -19,7 +19,7 @@ import { BACKSTOP_CHECKPOINT_PAGES } from './wal-checkpointer';
  * WAL serves from TypeORM's connection meanwhile.
  */
 @Injectable()
-export class TypeOrmConversationRepository extends ConversationRepository implements OnModuleInit, OnApplicationShutdown {
+export class SqliteConversationRepository extends ConversationRepository implements OnModuleInit, OnApplicationShutdown {
   private writer?: sqlite3.Database;
   private inserts?: GroupInsert<NewExchange>;
 
