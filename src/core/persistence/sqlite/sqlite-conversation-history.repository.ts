@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryResult } from 'typeorm';
 import { DatabaseHealth } from '../database-health';
+import type { SearchQuery } from '../search-query';
 import { toolSearchText } from '../stored-exchange';
+import { ftsMatch } from './fts-match';
+import { fromStoredTs, storedTs } from './sqlite-time';
 import {
   ConversationHistoryRepository,
   ConversationExchange,
@@ -62,7 +65,7 @@ const IMPORT_PLACEHOLDERS = `(${IMPORT_COLUMNS.map(() => '?').join(', ')})`;
 const IMPORT_ROWS_PER_STATEMENT = Math.floor(999 / IMPORT_COLUMNS.length);
 
 const importValues = (row: ImportedConversation): unknown[] => [
-  row.ts,
+  storedTs(row.ts),
   row.prompt,
   row.response,
   row.source,
@@ -86,7 +89,8 @@ const importValues = (row: ImportedConversation): unknown[] => [
   row.responseId,
 ];
 
-type Row = Omit<ConversationRecord, 'reviewed'> & { reviewed: number };
+/** A row as SQLite returns it: `reviewed` as 0/1, `ts` as stored text. */
+type Row = Omit<ConversationRecord, 'reviewed' | 'ts'> & { reviewed: number; ts: string };
 /** The whole exchange besides the row: its request and answer as stored JSON text. */
 const WHOLE = 'c.request, c.answer, c.response_id AS responseId';
 type ExchangeRow = Row & { request: string | null; answer: string | null; responseId: string | null };
@@ -109,7 +113,7 @@ export class SqliteConversationHistoryRepository extends ConversationHistoryRepo
     filter: HistoryFilter,
     page: { beforeId?: number; limit: number; snippets?: boolean },
   ): Promise<(ConversationRecord | SearchHit)[]> {
-    const snippets = filter.match !== undefined && page.snippets !== false;
+    const snippets = filter.search !== undefined && page.snippets !== false;
     if (!snippets) return (await this.newestRows<Row>(COLUMNS, filter, page)).map(toRecord);
     const rows = await this.newestRows<Row & { snippet: string; score: number }>(`${COLUMNS}, ${SNIPPET} AS snippet, -${BM25} AS score`, filter, page);
     return rows.map(toHit);
@@ -122,7 +126,7 @@ export class SqliteConversationHistoryRepository extends ConversationHistoryRepo
   /** The `columns` of the newest rows matching `filter`, below `beforeId`. */
   private newestRows<T>(columns: string, filter: HistoryFilter, page: { beforeId?: number; limit: number }): Promise<T[]> {
     const { clauses, params, add } = conditions(filter);
-    if (filter.match === undefined) {
+    if (filter.search === undefined) {
       if (page.beforeId !== undefined) add('c.id < ?', page.beforeId);
       return this.query(`SELECT ${columns} FROM conversations c ${whereSql(clauses)} ORDER BY c.id DESC LIMIT ?`, [...params, page.limit]);
     }
@@ -133,19 +137,20 @@ export class SqliteConversationHistoryRepository extends ConversationHistoryRepo
       `SELECT ${columns} FROM ${FROM_FTS}
         WHERE conversations_fts MATCH ? ${andSql(clauses)}
         ORDER BY conversations_fts.rowid DESC LIMIT ?`,
-      [filter.match, ...params, page.limit],
+      [ftsMatch(filter.search), ...params, page.limit],
     );
   }
 
-  async ranked(filter: HistoryFilter & { match: string }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]> {
+  async ranked(filter: HistoryFilter & { search: SearchQuery }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]> {
     const { clauses, params } = conditions(filter);
+    const match = ftsMatch(filter.search);
     // First rank, reading only the index (and the table only when a filter needs its columns)…
     const from = clauses.length > 0 ? FROM_FTS : 'conversations_fts';
     const ranked: { id: number }[] = await this.query(
       `SELECT conversations_fts.rowid AS id FROM ${from}
         WHERE conversations_fts MATCH ? AND conversations_fts.rowid <= ? ${andSql(clauses)}
         ORDER BY ${FAILED}, ${BM25}, conversations_fts.rowid DESC LIMIT ? OFFSET ?`,
-      [filter.match, page.maxId, ...params, page.limit, page.offset],
+      [match, page.maxId, ...params, page.limit, page.offset],
     );
     if (ranked.length === 0) return [];
     // …then read the rows and build snippets for that page alone (a snippet per match would cost more than the ranking).
@@ -153,7 +158,7 @@ export class SqliteConversationHistoryRepository extends ConversationHistoryRepo
     const rows: (Row & { snippet: string; score: number })[] = await this.query(
       `SELECT ${COLUMNS}, ${SNIPPET} AS snippet, -${BM25} AS score FROM ${FROM_FTS}
         WHERE conversations_fts MATCH ? AND conversations_fts.rowid IN (${ids.map(() => '?').join(', ')})`,
-      [filter.match, ...ids],
+      [match, ...ids],
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.flatMap((id) => {
@@ -211,10 +216,10 @@ export class SqliteConversationHistoryRepository extends ConversationHistoryRepo
     return this.findById(id, owner);
   }
 
-  async purgeBatch(before: string, batch: number): Promise<number> {
+  async purgeBatch(before: Date, batch: number): Promise<number> {
     return this.changes(
       `DELETE FROM conversations WHERE id IN (SELECT id FROM conversations WHERE ts < ? ORDER BY ts LIMIT ?)`,
-      [before, batch],
+      [storedTs(before), batch],
     );
   }
 
@@ -280,8 +285,8 @@ function conditions(filter: HistoryFilter) {
   if (filter.keyId !== undefined) add('c.key_id = ?', filter.keyId);
   if (filter.sessionId !== undefined) add('c.session_id = ?', filter.sessionId);
   if (filter.source !== undefined) add('c.source = ?', filter.source);
-  if (filter.since !== undefined) add('c.ts >= ?', filter.since);
-  if (filter.until !== undefined) add('c.ts < ?', filter.until);
+  if (filter.since !== undefined) add('c.ts >= ?', storedTs(filter.since));
+  if (filter.until !== undefined) add('c.ts < ?', storedTs(filter.until));
   if (filter.reviewed !== undefined) add(filter.reviewed ? 'c.reviewed <> 0' : 'c.reviewed = 0');
   if (filter.minRating !== undefined) add('c.rating >= ?', filter.minRating);
   if (filter.statuses !== undefined) {
@@ -328,7 +333,7 @@ async function withoutTakenResponseIds(
 
 function toRecord(row: Row): ConversationRecord {
   const { snippet: _snippet, score: _score, ...rest } = row as Row & { snippet?: unknown; score?: unknown };
-  return { ...rest, reviewed: row.reviewed !== 0 && row.reviewed !== null };
+  return { ...rest, ts: fromStoredTs(row.ts), reviewed: row.reviewed !== 0 && row.reviewed !== null };
 }
 
 /** A stored JSON column; text that is not JSON (edited by hand) reads as absent rather than failing the read. */

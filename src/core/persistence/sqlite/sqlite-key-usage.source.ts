@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DatabaseHealth } from '../database-health';
 import { KeyUsageSource, SpentSince } from '../../limits/key-usage.source';
+import { storedTs } from './sqlite-time';
 
 interface SpentRow {
   day_tokens: number | null;
@@ -17,9 +18,6 @@ export const SPENT_SQL = `SELECT SUM(CASE WHEN ts >= ? THEN COALESCE(prompt_toke
        SUM(COALESCE(model_ms, 0)) AS month_ms
   FROM conversations
  WHERE +key_id = ? AND ts >= ? AND status <> 'cached'`;
-
-/** `conversations.ts` is UTC text (`YYYY-MM-DD HH:MM:SS.SSS`): a bound of the same form compares as text. */
-const storedTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z', '');
 
 /**
  * Sums one key's rows of this month: one query per key and process, on the first call of the key.
@@ -38,8 +36,9 @@ export class SqliteKeyUsageSource extends KeyUsageSource {
   }
 
   async spent(keyId: string, dayStart: Date, monthStart: Date): Promise<{ day: SpentSince; month: SpentSince }> {
-    const day = storedTime(dayStart);
-    const rows: SpentRow[] = await this.health.guard(this.dataSource.query(SPENT_SQL, [day, day, keyId, storedTime(monthStart)]));
+    // `conversations.ts` is UTC text: a bound of the same form (`storedTs`) compares as text.
+    const day = storedTs(dayStart);
+    const rows: SpentRow[] = await this.health.guard(this.dataSource.query(SPENT_SQL, [day, day, keyId, storedTs(monthStart)]));
     const row = rows[0];
     return {
       day: { tokens: row?.day_tokens ?? 0, modelMs: row?.day_ms ?? 0 },

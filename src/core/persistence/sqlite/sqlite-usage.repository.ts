@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { storedTs } from './exchange-row';
+import { storedTs } from './sqlite-time';
 import { BUCKET_COLUMNS, bucketBounds, bucketSql, LATENCY_BUCKETS } from './usage-rollup';
 import { UsageDimension, UsageFigures, UsageGroup, UsageReport, UsageRepository } from '../usage.repository';
 
