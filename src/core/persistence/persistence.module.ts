@@ -2,6 +2,7 @@ import { Abstract, DynamicModule, Module, Provider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CallerContextModule } from '../../common/auth/caller-context';
 import { KeyUsageSource } from '../limits/key-usage.source';
+import { ApiKeyRepository } from './api-key.repository';
 import { AuditLogRepository } from './audit-log.repository';
 import { ConversationHistoryRepository } from './conversation-history.repository';
 import { ConversationRepository } from './conversation.repository';
@@ -23,6 +24,7 @@ export const PERSISTENCE_PORTS: readonly Abstract<unknown>[] = [
   ConversationHistoryRepository,
   UsageRepository,
   AuditLogRepository,
+  ApiKeyRepository,
   KeyUsageSource,
   DatabaseMaintenance,
 ];

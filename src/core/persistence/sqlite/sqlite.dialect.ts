@@ -1,10 +1,12 @@
 import { KeyUsageSource } from '../../limits/key-usage.source';
+import { ApiKeyRepository } from '../api-key.repository';
 import { AuditLogRepository } from '../audit-log.repository';
 import { ConversationHistoryRepository } from '../conversation-history.repository';
 import { ConversationRepository } from '../conversation.repository';
 import { DatabaseMaintenance } from '../database-maintenance';
 import type { PersistenceDialect } from '../persistence-dialect';
 import { UsageRepository } from '../usage.repository';
+import { SqliteApiKeyRepository } from './sqlite-api-key.repository';
 import { SqliteAuditLogRepository } from './sqlite-audit-log.repository';
 import { SqliteConversationHistoryRepository } from './sqlite-conversation-history.repository';
 import { SqliteConversationRepository } from './sqlite-conversation.repository';
@@ -21,6 +23,7 @@ export const SQLITE_DIALECT: PersistenceDialect = {
     { provide: ConversationHistoryRepository, useClass: SqliteConversationHistoryRepository },
     { provide: UsageRepository, useClass: SqliteUsageRepository },
     { provide: AuditLogRepository, useClass: SqliteAuditLogRepository },
+    { provide: ApiKeyRepository, useClass: SqliteApiKeyRepository },
     { provide: KeyUsageSource, useClass: SqliteKeyUsageSource },
     { provide: DatabaseMaintenance, useClass: SqliteDatabaseMaintenance },
   ],

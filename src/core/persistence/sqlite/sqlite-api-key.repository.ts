@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { SCOPES, type Scope } from '../../common/auth/principal';
-import { ConflictError } from '../../common/errors/app-errors';
-import type { ApiKeyRecord } from './api-key-record';
-import { ApiKeyRepository } from './api-key.repository';
-import { limitsFromWire, limitsToWire } from '../../common/auth/key-limits';
+import { SCOPES, type Scope } from '../../../common/auth/principal';
+import { ConflictError } from '../../../common/errors/app-errors';
+import type { ApiKeyRecord } from '../api-key-record';
+import { ApiKeyRepository } from '../api-key.repository';
+import { limitsFromWire, limitsToWire } from '../../../common/auth/key-limits';
 
 interface ApiKeyRow {
   id: string;
