@@ -40,7 +40,7 @@ export interface ConversationExchange extends ConversationRecord {
 export interface SearchHit extends ConversationRecord {
   /** Matched words wrapped in `SNIPPET_OPEN` / `SNIPPET_CLOSE`; the rest is the stored text. */
   snippet: string;
-  /** BM25 relevance (higher is more relevant). */
+  /** Relevance as the engine ranks it (higher is more relevant; SQLite: BM25, prompt weighted above response). */
   score: number;
 }
 
