@@ -213,12 +213,14 @@ export class LlmService implements OnApplicationShutdown {
       const attemptSignal = new AbortController();
       const onClientAbort = () => attemptSignal.abort(new ClientClosedError());
       signal.addEventListener('abort', onClientAbort, { once: true });
+      deadline.limitTo(leg.target.limits(this.config.llm).timeoutMs);
       const timer = setTimeout(() => attemptSignal.abort(deadline.expired()), Math.max(0, deadline.remainingMs()));
       const end = leg.target.begin();
       let failure: unknown;
       try {
         const result = await leg.target.backend.embed(request, attemptSignal.signal);
         leg.permit.success();
+        leg.target.markLoaded(request.model);
         this.observer?.record(request.model, 'ok', startedAt, 0, { promptTokens: result.promptTokens, completionTokens: 0 });
         return result;
       } catch (error) {
@@ -279,7 +281,9 @@ export class LlmService implements OnApplicationShutdown {
     // Once anything reached the consumer (text, thinking, a tool call), the attempt is never retried.
     let delivered = false;
     for (;;) {
-      const watch = new AttemptWatch(deadline, this.config.llm);
+      const limits = leg.target.limits(this.config.llm);
+      deadline.limitTo(limits.timeoutMs);
+      const watch = new AttemptWatch(deadline, limits);
       const answer = cacheKey ? new AnswerRecorder() : undefined;
       const end = leg.target.begin();
       let done: Extract<BackendChunk, { type: 'done' }> | undefined;
@@ -316,6 +320,7 @@ export class LlmService implements OnApplicationShutdown {
         }
       }
       if (done) {
+        leg.target.markLoaded(model);
         if (answer) this.cache.set(cacheKey, answer.cached(done.usage, done.doneReason));
         this.observer?.record(model, 'ok', startedAt, firstTokenAt, done.usage);
         yield {

@@ -1,5 +1,6 @@
 import type { LlmBackend } from '../llm-backend';
 import type { TargetKind, TargetSettings, TargetTimeouts } from '../../../config/routing-settings';
+import type { AttemptLimits } from '../resilience/attempt';
 import { BreakerOptions, CircuitBreaker } from '../resilience/circuit-breaker';
 
 /**
@@ -67,6 +68,21 @@ export class Target {
     this.inMemory = new Set(models);
   }
 
+  /** It just answered with `model`: the model is in its memory now (until the next `/api/ps` says otherwise). */
+  markLoaded(model: string): void {
+    if (!has(this.inMemory, model)) this.inMemory = new Set(this.inMemory).add(model);
+  }
+
+  /** The timeouts of an attempt on it: its own where it has them, `defaults` (`LLM_*_TIMEOUT_SEC`) otherwise. */
+  limits(defaults: AttemptLimits): AttemptLimits {
+    const { totalMs, firstTokenMs, idleMs } = this.timeouts;
+    return {
+      timeoutMs: totalMs ?? defaults.timeoutMs,
+      firstTokenTimeoutMs: firstTokenMs ?? defaults.firstTokenTimeoutMs,
+      idleTimeoutMs: idleMs ?? defaults.idleTimeoutMs,
+    };
+  }
+
   /** Whether it takes another request now without going past its max concurrency. */
   get hasRoom(): boolean {
     return this.maxConcurrency === 0 || this.inFlight < this.maxConcurrency;
@@ -94,6 +110,9 @@ export class Target {
   }
 }
 
+/** `mistral` and `mistral:latest` are one model (Ollama's default tag), whichever way either side names it. */
 function has(models: ReadonlySet<string>, model: string): boolean {
-  return models.has(model) || (!model.includes(':') && models.has(`${model}:latest`));
+  if (models.has(model)) return true;
+  if (!model.includes(':')) return models.has(`${model}:latest`);
+  return model.endsWith(':latest') && models.has(model.slice(0, -':latest'.length));
 }
