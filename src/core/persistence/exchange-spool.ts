@@ -19,9 +19,10 @@ interface SpoolLine extends NewExchange {
  * Where an exchange goes when the database cannot take it (locked past `DB_WRITE_WAIT_SEC`,
  * damaged): JSON Lines in `<data dir>/pending-exchanges.jsonl`, each append synced to disk before
  * the client gets its answer. Every second while lines wait (and at start), a replay writes them
- * back in order through `ConversationRepository.storeSpooled` (one transaction, each key kept, so
- * a replay cut short and run again stores no row twice); then the file is removed. A line the database refuses for
- * itself (not for a lock or damage) is moved to `pending-exchanges.rejected.jsonl`, not dropped.
+ * back in order through `ConversationRepository.storeSpooled` (one transaction, each key kept,
+ * so a replay cut short and run again stores no row twice); then the file is removed. A line the
+ * database refuses for itself (not for a lock or damage) is moved to
+ * `pending-exchanges.rejected.jsonl`, not dropped. The file knows no engine: times are ISO 8601.
  */
 @Injectable()
 export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutdown {
