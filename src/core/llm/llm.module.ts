@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CallerContext } from '../../common/auth/caller-context';
 import { AppConfig } from '../../config/app-config';
 import { LimitsModule } from '../limits/limits.module';
 import { OutboundModule } from '../outbound/outbound.module';
@@ -20,7 +21,7 @@ import { SystemPromptService } from './system-prompt.service';
 @Module({
   imports: [OutboundModule, LimitsModule],
   providers: [
-    { provide: TargetPool, inject: [AppConfig], useFactory: poolFromConfig },
+    { provide: TargetPool, inject: [AppConfig, CallerContext], useFactory: poolFromConfig },
     { provide: ResponseCache, inject: [AppConfig], useFactory: ({ llm }: AppConfig) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs) },
     LlmService,
     LoadedModels,

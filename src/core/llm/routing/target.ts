@@ -1,7 +1,9 @@
 import type { LlmBackend } from '../llm-backend';
 import type { TargetKind, TargetSettings, TargetTimeouts } from '../../../config/routing-settings';
 import type { AttemptLimits } from '../resilience/attempt';
-import { BreakerOptions, CircuitBreaker } from '../resilience/circuit-breaker';
+import { BreakerOptions, BreakerPermit, CircuitBreaker } from '../resilience/circuit-breaker';
+import type { TargetHealth } from './backend-status';
+import { TargetStats } from './target-stats';
 
 /**
  * One model server behind Vega: its adapter (which talks to this server only), its own circuit
@@ -16,14 +18,19 @@ export class Target {
   readonly maxConcurrency: number;
   readonly timeouts: TargetTimeouts;
   readonly breaker: CircuitBreaker;
+  /** Its attempts' outcomes and recent latency (admin views). */
+  readonly stats = new TargetStats();
   /** Requests sent to it and not finished. */
   inFlight = 0;
   /** Sends nothing new (what runs finishes): for maintenance. */
   draining = false;
+  /** What its last health probe found; undefined before the first. */
+  health?: TargetHealth;
   /** The models it serves (configured, or last discovered); undefined until known, when any model may be asked of it. */
   private served?: ReadonlySet<string>;
   /** The models it has in memory now (Ollama `/api/ps`), as last seen. */
   private inMemory: ReadonlySet<string> = new Set();
+  private readonly releaseListeners: (() => void)[] = [];
 
   constructor(
     settings: TargetSettings,
@@ -98,6 +105,35 @@ export class Target {
     return !this.draining && !this.breaker.wouldRefuse();
   }
 
+  /**
+   * Its breaker's permission for one attempt (null when refused), which also records the
+   * attempt's outcome and duration in `stats`.
+   */
+  acquire(): BreakerPermit | null {
+    const permit = this.breaker.acquire();
+    if (!permit) return null;
+    const stats = this.stats;
+    const startedAt = performance.now();
+    // Counted once, as the breaker counts a permit once.
+    let settled = false;
+    const once = (record: () => void) => () => {
+      if (!settled) record();
+      settled = true;
+    };
+    return {
+      probe: permit.probe,
+      success: once(() => {
+        stats.success(performance.now() - startedAt);
+        permit.success();
+      }),
+      failure: once(() => {
+        stats.failure();
+        permit.failure();
+      }),
+      release: once(() => permit.release()),
+    };
+  }
+
   /** Counts a request in flight until the returned function is called (once). */
   begin(): () => void {
     this.inFlight += 1;
@@ -106,7 +142,13 @@ export class Target {
       if (ended) return;
       ended = true;
       this.inFlight -= 1;
+      for (const listener of this.releaseListeners) listener();
     };
+  }
+
+  /** Calls `listener` each time a request it had in flight ends (a place frees: Vega's queue hands it on). */
+  onRelease(listener: () => void): void {
+    this.releaseListeners.push(listener);
   }
 }
 
