@@ -51,7 +51,7 @@ const ANSWER: Required<StoredAnswer> = {
 };
 const FULL: Required<ConversationExchange> = {
   id: 9,
-  ts: '2026-11-24 10:15:30.123',
+  ts: new Date('2026-11-24T10:15:30.123Z'),
   prompt: 'p',
   response: 'r',
   source: 'openai',

@@ -186,7 +186,7 @@ function storedResponse(id: string, exchange: ConversationExchange): Record<stri
   const answer = exchange.answer ?? {};
   const settings: ResponseSettings = {
     id,
-    createdAt: Math.floor(Date.parse(`${exchange.ts.replace(' ', 'T')}Z`) / 1000),
+    createdAt: Math.floor(exchange.ts.getTime() / 1000),
     model: exchange.model ?? request?.model ?? '',
     // Not kept apart from the messages: the opening system message may as well be Vega's own system prompt.
     instructions: null,

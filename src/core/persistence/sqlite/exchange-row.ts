@@ -1,8 +1,5 @@
-import type { NewExchange } from './conversation.repository';
-import { toolSearchText } from './stored-exchange';
-
-/** A time as `conversations.ts` stores it: UTC `YYYY-MM-DD HH:MM:SS.SSS`, which sorts as time. */
-export const storedTs = (date: Date): string => date.toISOString().replace('T', ' ').slice(0, 23);
+import type { NewExchange } from '../conversation.repository';
+import { toolSearchText } from '../stored-exchange';
 
 /** The columns an exchange is written to, by the chat path and by the spool's replay alike. */
 export const EXCHANGE_COLUMNS = [
