@@ -4,7 +4,7 @@ describe('loadConfig', () => {
   it('applies the defaults of SPEC §2', () => {
     const config = loadConfig({});
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8000 });
-    expect(config.database.path).toMatch(/data\/vega\.db$/);
+    expect(config.database).toMatchObject({ type: 'sqlite', path: expect.stringMatching(/data\/vega\.db$/) });
     expect(config.llm).toMatchObject({
       urls: ['http://127.0.0.1:11434'],
       model: 'mistral',
@@ -51,7 +51,7 @@ describe('loadConfig', () => {
     expect(config.privacy.piiMasking).toBe(true);
     expect(config.privacy.storeImages).toBe(true);
     expect(config.rateLimit.overrides).toEqual({ 'extra-key-aaaaaaaaaaaa': 5 });
-    expect(config.database.path).toBe('/tmp/x.db');
+    expect(config.database).toMatchObject({ type: 'sqlite', path: '/tmp/x.db' });
   });
 
   it('treats empty variables as unset', () => {

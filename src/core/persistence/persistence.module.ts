@@ -13,10 +13,11 @@ import { DatabaseMaintenance } from './database-maintenance';
 import type { DatabaseDialect, DatabaseSettings } from './database-settings';
 import { ExchangeSpool } from './exchange-spool';
 import type { PersistenceDialect } from './persistence-dialect';
+import { POSTGRES_DIALECT } from './postgres/postgres.dialect';
 import { SQLITE_DIALECT } from './sqlite/sqlite.dialect';
 import { UsageRepository } from './usage.repository';
 
-const DIALECTS: Record<DatabaseDialect, PersistenceDialect> = { sqlite: SQLITE_DIALECT };
+const DIALECTS: Record<DatabaseDialect, PersistenceDialect> = { sqlite: SQLITE_DIALECT, postgres: POSTGRES_DIALECT };
 
 /** The ports every dialect binds an adapter to; the features depend on these alone. */
 export const PERSISTENCE_PORTS: readonly Abstract<unknown>[] = [
