@@ -32,7 +32,8 @@ const WHOLE_TEXT_CHARS = 160;
 
 /**
  * A snippet of `column` for the query `q`, matches between \x01 and \x02: the whole text when
- * short, else the best fragment of up to 16 words (as SQLite's snippet). In a fragment,
+ * short, else the best fragment of up to 16 words (as SQLite's snippet; `ShortWord=0`: a fragment
+ * may end on a short word, which ts_headline would otherwise trim away). In a fragment,
  * `ts_headline` drops what its parser reads as HTML tags; `<` is swapped for \x03 around it so
  * the stored text comes back as it is.
  */
@@ -40,5 +41,5 @@ export function headlineSql(column: string, q: string): string {
   return `CASE WHEN length(${column}) <= ${WHOLE_TEXT_CHARS}
     THEN ts_headline('${SEARCH_CONFIG}', ${column}, ${q}, ${MARKS} || ', HighlightAll=true')
     ELSE replace(ts_headline('${SEARCH_CONFIG}', replace(${column}, '<', chr(3)), ${q},
-      ${MARKS} || ', MaxFragments=1, MaxWords=16, MinWords=8'), chr(3), '<') END`;
+      ${MARKS} || ', MaxFragments=1, MaxWords=16, MinWords=8, ShortWord=0'), chr(3), '<') END`;
 }
