@@ -8,6 +8,8 @@ import {
   type SearchHit,
 } from '../../src/core/persistence/conversation-history.repository';
 import { parseSearchQuery } from '../../src/core/persistence/search-query';
+import { KEY_USAGE_FIXTURE, SEARCH_FIXTURES } from './history-fixtures';
+import type { SeedRow } from './seed';
 
 /** One dialect's read side on a fresh, migrated, empty database. */
 export interface HistoryStore {
@@ -48,6 +50,19 @@ export function exchange(prompt: string, response = 'ok', extra: Partial<Importe
   };
 }
 
+/** A row of the e2e tests' seed (`SeedRow`) as an imported exchange. */
+const fromSeed = (row: SeedRow): ImportedConversation =>
+  exchange(row.prompt, row.response, {
+    ...(row.ts !== undefined && { ts: new Date(`${row.ts.replace(' ', 'T')}Z`) }),
+    ...(row.source !== undefined && { source: row.source as ImportedConversation['source'] }),
+    ...(row.status !== undefined && { status: row.status as ImportedConversation['status'] }),
+    sessionId: row.session_id ?? null,
+    rating: row.rating ?? null,
+    tags: row.tags ?? null,
+    reviewed: !!row.reviewed,
+    ...(row.model !== undefined && { model: row.model }),
+  });
+
 const mark = (word: string) => `${SNIPPET_OPEN}${word}${SNIPPET_CLOSE}`;
 const ids = (rows: { id: number }[]) => rows.map((row) => row.id);
 
@@ -72,6 +87,7 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
     await repo.importMany(rows);
     return rows.map((_, i) => before + i + 1);
   };
+  const seedFixture = (rows: readonly SeedRow[]) => seed(...rows.map(fromSeed));
   const search = (q: string, filter: HistoryFilter = {}) => ({ ...filter, search: parseSearchQuery(q) });
   const ranked = async (q: string, filter: HistoryFilter = {}, page: { offset?: number; limit?: number; maxId?: number } = {}) =>
     repo.ranked(search(q, filter), { maxId: page.maxId ?? (await repo.maxId()), offset: page.offset ?? 0, limit: page.limit ?? 50 });
@@ -160,11 +176,7 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
 
   describe('search', () => {
     it('ranks prompt matches above response matches and marks the matches in a snippet', async () => {
-      await seed(
-        exchange('tell me about the weather', 'the circuit breaker pattern stops calls to a failing service'),
-        exchange('what is a circuit breaker?', 'it trips after failures'),
-        exchange('unrelated', 'nothing to see'),
-      );
+      await seedFixture(SEARCH_FIXTURES.promptAboveResponse);
       const hits = await ranked('breaker');
       expect(ids(hits)).toEqual([2, 1]);
       expect(hits[0].snippet).toBe(`what is a circuit ${mark('breaker')}?`);
@@ -173,13 +185,7 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
     });
 
     it('ranks answered exchanges (ok, cached) above failed ones (error, aborted), each by relevance', async () => {
-      await seed(
-        exchange('how does a circuit breaker work in a service mesh?', 'A circuit breaker stops calling a failing upstream for a while, then lets a trial call through.'),
-        exchange('how does a circuit breaker work?', '', { status: 'error' }),
-        exchange('circuit breaker', 'A circu', { status: 'aborted' }),
-        exchange('explain the circuit breaker pattern with an example from payments', 'It opens after repeated failures.', { status: 'cached' }),
-        exchange('unrelated', 'nothing'),
-      );
+      await seedFixture(SEARCH_FIXTURES.answeredFirst);
       const hits = await ranked('"circuit breaker"');
       expect(hits.map((hit) => [hit.id, hit.status])).toEqual([
         [4, 'cached'],
@@ -196,15 +202,9 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
     });
 
     it('pages the ranking by offset within the rows up to maxId', async () => {
-      await seed(
-        exchange('needle', '', { status: 'error' }),
-        exchange('needle hay', 'x'),
-        exchange('needle', 'x'),
-        exchange('needle hay hay', '', { status: 'aborted' }),
-        exchange('needle hay hay hay', 'x', { status: 'cached' }),
-      );
+      await seedFixture(SEARCH_FIXTURES.needles);
       expect(ids(await ranked('needle', {}, { limit: 2 }))).toEqual([3, 2]);
-      await seed(exchange('needle', 'x'), exchange('needle', '', { status: 'error' }));
+      await seedFixture(SEARCH_FIXTURES.needlesLater);
       expect(ids(await ranked('needle', {}, { maxId: 5, offset: 2, limit: 2 }))).toEqual([5, 1]);
       expect(ids(await ranked('needle', {}, { maxId: 5, offset: 4, limit: 2 }))).toEqual([4]);
       // Among equals the shorter text ranks first, as BM25 does.
@@ -223,7 +223,7 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
     });
 
     it('keeps the stored text in a snippet, markup included', async () => {
-      await seed(exchange('<script>alert(1)</script> token', 'x'));
+      await seedFixture(SEARCH_FIXTURES.markup);
       const [hit] = (await newest(search('token'))) as SearchHit[];
       expect(hit.snippet).toBe(`<script>alert(1)</script> ${mark('token')}`);
     });
@@ -238,7 +238,7 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
     });
 
     it('treats operators and stray syntax as plain words', async () => {
-      await seed(exchange('cats and dogs or birds', 'x'), exchange('NEAR the column: value', 'x'));
+      await seedFixture(SEARCH_FIXTURES.operators);
       expect(ids(await newest(search('AND OR')))).toEqual([1]);
       expect(ids(await newest(search('NOT')))).toEqual([]);
       expect(ids(await newest(search('column: (value) NEAR')))).toEqual([2]);
@@ -247,11 +247,7 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
     });
 
     it('combines search with the other filters and pages newest-first results by id', async () => {
-      await seed(
-        exchange('deploy the service', 'x', { sessionId: 'a', rating: 5 }),
-        exchange('deploy again', 'x', { sessionId: 'b', rating: 1 }),
-        exchange('deploy', 'x'),
-      );
+      await seedFixture([...SEARCH_FIXTURES.withFilters, { prompt: 'deploy', response: 'x' }]);
       expect(ids(await newest(search('deploy', { sessionId: 'b' })))).toEqual([2]);
       expect(ids(await ranked('deploy', { minRating: 3 }))).toEqual([1]);
       const first = (await newest(search('deploy'), { limit: 2 })) as SearchHit[];
@@ -324,21 +320,13 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
 
   describe('key usage', () => {
     it("sums the key's own uncached exchanges of the day and of the month", async () => {
-      const at = (ts: string, keyId: string | null, status: ImportedConversation['status'], promptTokens: number | null, completionTokens: number | null, modelMs: number | null) =>
-        exchange('p', 'r', { ts: new Date(ts), keyId, status, promptTokens, completionTokens, modelMs });
+      const { rows, dayStart: day, monthStart: month, spent } = KEY_USAGE_FIXTURE;
       await seed(
-        at('2026-11-30T23:59:59.999Z', 'k', 'ok', 1000, 1000, 9000),
-        at('2026-12-01T00:00:00.000Z', 'k', 'ok', 10, 20, 300),
-        at('2026-12-05T23:59:59.999Z', 'k', 'error', 1, null, 50),
-        at('2026-12-06T00:00:00.000Z', 'k', 'ok', 100, 200, 1500),
-        at('2026-12-06T08:00:00.000Z', 'k', 'aborted', null, null, 700),
-        at('2026-12-06T09:00:00.000Z', 'k', 'cached', 100, 200, 0),
-        at('2026-12-06T09:00:00.000Z', 'other', 'ok', 5000, 5000, 5000),
-        at('2026-12-06T09:00:00.000Z', null, 'ok', 5000, 5000, 5000),
+        ...rows.map(([ts, keyId, status, promptTokens, completionTokens, modelMs]) =>
+          ({ ...fromSeed({ prompt: 'p', response: 'r', ts, status }), keyId, promptTokens, completionTokens, modelMs }),
+        ),
       );
-      const day = new Date('2026-12-06T00:00:00.000Z');
-      const month = new Date('2026-12-01T00:00:00.000Z');
-      expect(await store.keyUsage.spent('k', day, month)).toEqual({ day: { tokens: 300, modelMs: 2200 }, month: { tokens: 331, modelMs: 2550 } });
+      expect(await store.keyUsage.spent('k', day, month)).toEqual(spent);
       expect(await store.keyUsage.spent('nobody', day, month)).toEqual({ day: { tokens: 0, modelMs: 0 }, month: { tokens: 0, modelMs: 0 } });
     });
   });
