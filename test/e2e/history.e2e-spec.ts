@@ -233,6 +233,8 @@ describe('GET /history?q= (full-text search)', () => {
     expect(ids(await search('q=NOT'))).toEqual([]);
     expect(ids(await search(`q=${encodeURIComponent('column: (value) NEAR')}`))).toEqual([2]);
     expect(ids(await search(`q=${encodeURIComponent('dogs^ -cats +birds')}`))).toEqual([1]);
+    // U+0000 ends a string early for FTS5: it is a separator like any other, not a syntax error (500).
+    expect(ids(await search(`q=${encodeURIComponent('"cats\u0000and" birds')}`))).toEqual([1]);
   });
 
   it.each([

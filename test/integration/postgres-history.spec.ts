@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { InvalidInputError } from '../../src/common/errors/app-errors';
 import { buildDataSourceOptions } from '../../src/core/persistence/data-source-options';
 import { DatabaseHealth } from '../../src/core/persistence/database-health';
 import { openPgDataSource } from '../../src/core/persistence/postgres/pg-data-source-options';
@@ -49,6 +50,21 @@ describe('History read side on SQLite (the contract both dialects share)', () =>
 
 describeWithPostgres('History read side on PostgreSQL', (server) => {
   historyContract(async () => postgresStore(await openPostgres(await server().createDatabase())));
+
+  it('refuses a text with U+0000 to store as invalid input: PostgreSQL cannot hold it', async () => {
+    const store = postgresStore(await openPostgres(await server().createDatabase()));
+    try {
+      await store.history.importMany([exchange('p', 'r')]);
+      await expect(store.history.updateFeedback(1, { notes: 'a\u0000b' })).rejects.toThrow(
+        'text with a NUL character (\\u0000) cannot be stored on PostgreSQL',
+      );
+      await expect(store.history.importMany([exchange('p\u0000', 'r')])).rejects.toBeInstanceOf(InvalidInputError);
+      expect(await store.history.findById(1)).toMatchObject({ notes: null });
+      expect(await store.history.count()).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
 
   describe(PostgresUsageRepository.name, () => {
     let pg: DataSource;
