@@ -11,6 +11,7 @@ import { SqliteConversationHistoryRepository } from '../../src/core/persistence/
 import { openSqliteDataSource } from '../../src/core/persistence/sqlite/sqlite-data-source-options';
 import { SqliteKeyUsageSource } from '../../src/core/persistence/sqlite/sqlite-key-usage.source';
 import { SqliteUsageRepository } from '../../src/core/persistence/sqlite/sqlite-usage.repository';
+import { parseSearchQuery } from '../../src/core/persistence/search-query';
 import type { UsageDimension } from '../../src/core/persistence/usage.repository';
 import { exchange, historyContract, HistoryStore } from '../support/history-contract';
 import { describeWithPostgres } from '../support/postgres';
@@ -126,11 +127,14 @@ describeWithPostgres('History read side on PostgreSQL', (server) => {
   });
 
   describe('full-text search plan', () => {
-    it('finds the matches through the GIN index on search_vector', async () => {
+    it('finds the matches through the GIN index on search_vector, the newest of a rare word too', async () => {
       const dataSource = await openPostgres(await server().createDatabase());
       try {
         const repo = new PostgresConversationHistoryRepository(dataSource, new DatabaseHealth());
-        await repo.importMany(Array.from({ length: 2000 }, (_, i) => exchange(`row ${i} ${i % 500 === 0 ? 'needle' : 'hay'}`, 'x')));
+        const zebras = new Set([3, 700, 5999]);
+        await repo.importMany(
+          Array.from({ length: 6000 }, (_, i) => exchange(`row ${i} ${i % 500 === 0 ? 'needle' : 'hay'}${zebras.has(i + 1) ? ' zebra' : ''}`, 'x')),
+        );
         // A table this small is cheaper to scan: rule the scan out to see that the search's shape can use the index.
         const runner = dataSource.createQueryRunner();
         try {
@@ -143,9 +147,17 @@ describeWithPostgres('History read side on PostgreSQL', (server) => {
           await runner.query('RESET enable_seqscan');
           await runner.release();
         }
-        const hits = await repo.ranked({ search: { terms: [{ text: 'needle', prefix: false }] } }, { maxId: 2000, offset: 0, limit: 10 });
+        const hits = await repo.ranked({ search: parseSearchQuery('needle') }, { maxId: 2000, offset: 0, limit: 10 });
         // Equal relevance: the newest first.
         expect(hits.map((hit) => hit.id)).toEqual([1501, 1001, 501, 1]);
+        // Newest first: a common word's page comes from the newest rows, a rare word's also from rows far below them.
+        const newest = async (q: string, page: { beforeId?: number; limit: number }) => (await repo.newest({ search: parseSearchQuery(q) }, page)).map((row) => row.id);
+        expect(await newest('needle', { limit: 3 })).toEqual([5501, 5001, 4501]);
+        expect(await newest('zebra', { limit: 3 })).toEqual([5999, 700, 3]);
+        expect(await newest('zebra', { limit: 2 })).toEqual([5999, 700]);
+        expect(await newest('zebra', { beforeId: 5999, limit: 5 })).toEqual([700, 3]);
+        expect(await newest('zebra row', { beforeId: 701, limit: 5 })).toEqual([700, 3]);
+        expect(await repo.newest({ search: parseSearchQuery('zebra'), statuses: ['error'] }, { limit: 5 })).toEqual([]);
       } finally {
         await dataSource.destroy();
       }

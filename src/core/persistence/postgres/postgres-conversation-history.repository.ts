@@ -35,6 +35,9 @@ const FAILED = `(c.status IN ('error', 'aborted'))`;
  * The snippet comes from the column that matches: the prompt (weight A), else the response, else
  * the tool words; the prompt when the terms are spread over several.
  */
+/** Ids below a search page's start that the primary key walk tests before the GIN index is asked (see `newestMatches`). */
+const SEARCH_WINDOW = 5000;
+
 const SNIPPET = `CASE WHEN ts_filter(c.search_vector, '{a}') @@ s.q THEN ${headlineSql('c.prompt', 's.q')}
   WHEN to_tsvector('${SEARCH_CONFIG}', c.response) @@ s.q THEN ${headlineSql('c.response', 's.q')}
   WHEN c.tool_text IS NOT NULL AND to_tsvector('${SEARCH_CONFIG}', c.tool_text) @@ s.q THEN ${headlineSql('c.tool_text', 's.q')}
@@ -78,17 +81,55 @@ export class PostgresConversationHistoryRepository extends ConversationHistoryRe
   }
 
   /** The `columns` of the newest rows matching `filter`, below `beforeId`. */
-  private newestRows<T>(columns: string, filter: HistoryFilter, page: { beforeId?: number; limit: number }): Promise<T[]> {
+  private async newestRows<T>(columns: string, filter: HistoryFilter, page: { beforeId?: number; limit: number }): Promise<T[]> {
     const params = new SqlParams();
-    const { from, clauses } = matching(filter, params);
-    if (page.beforeId !== undefined) clauses.push(`c.id < ${params.bind(page.beforeId)}`);
-    return this.query(`SELECT ${columns} FROM ${from} ${whereSql(clauses)} ORDER BY c.id DESC LIMIT ${params.bind(page.limit)}`, params.values);
+    const { clauses, search } = matching(filter, params);
+    if (search === undefined) {
+      if (page.beforeId !== undefined) clauses.push(`c.id < ${params.bind(page.beforeId)}`);
+      return this.query(`SELECT ${columns} FROM conversations c ${whereSql(clauses)} ORDER BY c.id DESC LIMIT ${params.bind(page.limit)}`, params.values);
+    }
+    const ids = await this.newestMatches(clauses, search, params, page.beforeId ?? (await this.maxId()) + 1, page.limit);
+    if (ids.length === 0) return [];
+    // The page's rows in full, with the search again for snippets and scores (its values alone: an unused one would fail the statement).
+    const rowParams = new SqlParams();
+    const q = tsquerySql(filter.search!, rowParams);
+    return this.query(
+      `SELECT ${columns} FROM conversations c CROSS JOIN (SELECT ${q} AS q) s WHERE c.id = ANY(${rowParams.bind(ids)}) ORDER BY c.id DESC`,
+      rowParams.values,
+    );
+  }
+
+  /**
+   * The ids of the newest rows below `below` that meet `clauses` (a search among them). Walking the
+   * primary key down and testing each row finds a common word's newest rows at once, but reads
+   * the whole table for a rare one; reading every match from the GIN index is the reverse. The
+   * planner cannot tell them apart (a word outside the column's statistics is guessed at 0.5 % of
+   * the rows), so: the walk, over the `SEARCH_WINDOW` ids below `below` alone, then, if that did not
+   * fill the page, the index for the rest (a word that rare has few matches). 300k rows: a rare
+   * word 330 ms → a few ms; a common one stays a few ms.
+   */
+  private async newestMatches(clauses: string[], search: string, params: SqlParams, below: number, limit: number): Promise<number[]> {
+    const low = below - SEARCH_WINDOW;
+    const ids = async (match: string, range: (scoped: SqlParams) => string, order: string, count: number) => {
+      // Each statement binds its own bounds after the shared conditions' values.
+      const scoped = new SqlParams();
+      scoped.values.push(...params.values);
+      const sql = `SELECT c.id FROM conversations c WHERE ${[match, ...clauses, range(scoped)].join(' AND ')} ORDER BY ${order} DESC LIMIT ${scoped.bind(count)}`;
+      const rows: { id: number | string }[] = await this.query(sql, scoped.values);
+      return rows.map((row) => Number(row.id));
+    };
+    // `ts_match_vq` is `@@` that no index answers: the planner must walk the key (it would AND the whole GIN match list with the range).
+    const recent = await ids(`ts_match_vq(c.search_vector, ${search})`, (p) => `c.id < ${p.bind(below)} AND c.id >= ${p.bind(low)}`, 'c.id', limit);
+    if (recent.length === limit || low <= 1) return recent;
+    // `c.id + 0`: the same order, which the primary key cannot give, so the planner reads the matches from the index.
+    return [...recent, ...(await ids(`c.search_vector @@ ${search}`, (p) => `c.id < ${p.bind(low)}`, 'c.id + 0', limit - recent.length))];
   }
 
   async ranked(filter: HistoryFilter & { search: SearchQuery }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]> {
     const params = new SqlParams();
-    const { from, clauses } = matching(filter, params);
-    clauses.push(`c.id <= ${params.bind(page.maxId)}`);
+    const { clauses, search } = matching(filter, params);
+    const from = `conversations c CROSS JOIN (SELECT ${search} AS q) s`;
+    clauses.push(`c.search_vector @@ ${search}`, `c.id <= ${params.bind(page.maxId)}`);
     // Rank on the index and the table alone, then build snippets for that page only (a snippet per match would cost more than the ranking).
     const rows: HitRow[] = await this.query(
       `WITH ranked AS (
@@ -96,7 +137,7 @@ export class PostgresConversationHistoryRepository extends ConversationHistoryRe
           ORDER BY 2, 3 DESC, c.id DESC LIMIT ${params.bind(page.limit)} OFFSET ${params.bind(page.offset)}
        )
        SELECT ${COLUMNS}, ${SNIPPET} AS snippet, ranked.score
-         FROM ranked JOIN conversations c ON c.id = ranked.id CROSS JOIN (SELECT ${tsquerySql(filter.search, params)} AS q) s
+         FROM ranked JOIN conversations c ON c.id = ranked.id CROSS JOIN (SELECT ${search} AS q) s
         ORDER BY ranked.failed, ranked.score DESC, ranked.id DESC`,
       params.values,
     );
@@ -224,14 +265,10 @@ function refuseNul(error: unknown): never {
   throw error;
 }
 
-/** The FROM list and the conditions of `filter` (the search, when there is one, as `s.q`). */
-function matching(filter: HistoryFilter, params: SqlParams): { from: string; clauses: string[] } {
+/** The conditions of `filter` but the search, and the search's `tsquery` (SQL) when there is one. */
+function matching(filter: HistoryFilter, params: SqlParams): { clauses: string[]; search?: string } {
   const clauses: string[] = [];
-  let from = 'conversations c';
-  if (filter.search !== undefined) {
-    from = `conversations c CROSS JOIN (SELECT ${tsquerySql(filter.search, params)} AS q) s`;
-    clauses.push('c.search_vector @@ s.q');
-  }
+  const search = filter.search === undefined ? undefined : tsquerySql(filter.search, params);
   if (filter.keyId !== undefined) clauses.push(`c.key_id = ${storable(filter.keyId, params)}`);
   if (filter.sessionId !== undefined) clauses.push(`c.session_id = ${storable(filter.sessionId, params)}`);
   if (filter.source !== undefined) clauses.push(`c.source = ${params.bind(filter.source)}`);
@@ -245,7 +282,7 @@ function matching(filter: HistoryFilter, params: SqlParams): { from: string; cla
     clauses.push(`EXISTS (SELECT 1 FROM unnest(string_to_array(c.tags, ',')) AS t(tag)
       WHERE translate(btrim(t.tag, E' \\t\\n\\r'), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') = ANY(${params.bind(filter.tags.filter((tag) => !tag.includes('\0')))}))`);
   }
-  return { from, clauses };
+  return { clauses, search };
 }
 
 /**
