@@ -58,7 +58,8 @@ export class PersistenceModule {
         }),
       ],
       providers: [...dialect.adapters, ConversationsService, DatabaseHealth, ExchangeSpool],
-      exports: [...PERSISTENCE_PORTS, ConversationsService, DatabaseHealth],
+      // The ports the dialect binds (every one, once a dialect is complete: see the unit test).
+      exports: [...PERSISTENCE_PORTS.filter((port) => boundPorts(dialect).has(port)), ConversationsService, DatabaseHealth],
     };
   }
 
@@ -66,4 +67,8 @@ export class PersistenceModule {
   static serverTasks(database: DatabaseSettings): Provider[] {
     return DIALECTS[database.type].serverTasks;
   }
+}
+
+function boundPorts(dialect: PersistenceDialect): Set<unknown> {
+  return new Set(dialect.adapters.map((provider) => (typeof provider === 'function' ? provider : provider.provide)));
 }
