@@ -1,5 +1,6 @@
 import { Abstract, DynamicModule, Module, Provider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { CallerContextModule } from '../../common/auth/caller-context';
 import { KeyUsageSource } from '../limits/key-usage.source';
 import { ApiKeyRepository } from './api-key.repository';
@@ -61,6 +62,11 @@ export class PersistenceModule {
       // The ports the dialect binds (every one, once a dialect is complete: see the unit test).
       exports: [...PERSISTENCE_PORTS.filter((port) => boundPorts(dialect).has(port)), ConversationsService, DatabaseHealth],
     };
+  }
+
+  /** Runs the pending migrations of the dialect the settings name; returns their names. */
+  static migrate(database: DatabaseSettings, dataSource: DataSource): Promise<string[]> {
+    return DIALECTS[database.type].migrate(dataSource);
   }
 
   /** The dialect's background work that only a long-running server does (SQLite: the WAL checkpointer). */

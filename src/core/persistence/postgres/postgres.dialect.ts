@@ -6,7 +6,7 @@ import type { PersistenceDialect } from '../persistence-dialect';
 import { PgApiKeyRepository } from './pg-api-key.repository';
 import { PgAuditLogRepository } from './pg-audit-log.repository';
 import { PgConversationRepository } from './pg-conversation.repository';
-import { openPgDataSource } from './pg-data-source-options';
+import { migrateUnderLock, openPgDataSource } from './pg-data-source-options';
 import { PgDatabaseMaintenance } from './pg-database-maintenance';
 
 /**
@@ -22,4 +22,5 @@ export const POSTGRES_DIALECT: PersistenceDialect = {
   ],
   serverTasks: [],
   open: openPgDataSource,
+  migrate: migrateUnderLock,
 };
