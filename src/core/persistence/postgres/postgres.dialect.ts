@@ -3,11 +3,11 @@ import { AuditLogRepository } from '../audit-log.repository';
 import { ConversationRepository } from '../conversation.repository';
 import { DatabaseMaintenance } from '../database-maintenance';
 import type { PersistenceDialect } from '../persistence-dialect';
-import { PgApiKeyRepository } from './pg-api-key.repository';
-import { PgAuditLogRepository } from './pg-audit-log.repository';
-import { PgConversationRepository } from './pg-conversation.repository';
+import { PostgresApiKeyRepository } from './postgres-api-key.repository';
+import { PostgresAuditLogRepository } from './postgres-audit-log.repository';
+import { PostgresConversationRepository } from './postgres-conversation.repository';
 import { migrateUnderLock, openPgDataSource } from './pg-data-source-options';
-import { PgDatabaseMaintenance } from './pg-database-maintenance';
+import { PostgresDatabaseMaintenance } from './postgres-database-maintenance';
 
 /**
  * A PostgreSQL server (`DATABASE_URL=postgres://…`): the adapters, no server tasks (the server
@@ -15,10 +15,10 @@ import { PgDatabaseMaintenance } from './pg-database-maintenance';
  */
 export const POSTGRES_DIALECT: PersistenceDialect = {
   adapters: [
-    { provide: ConversationRepository, useClass: PgConversationRepository },
-    { provide: AuditLogRepository, useClass: PgAuditLogRepository },
-    { provide: ApiKeyRepository, useClass: PgApiKeyRepository },
-    { provide: DatabaseMaintenance, useClass: PgDatabaseMaintenance },
+    { provide: ConversationRepository, useClass: PostgresConversationRepository },
+    { provide: AuditLogRepository, useClass: PostgresAuditLogRepository },
+    { provide: ApiKeyRepository, useClass: PostgresApiKeyRepository },
+    { provide: DatabaseMaintenance, useClass: PostgresDatabaseMaintenance },
   ],
   serverTasks: [],
   open: openPgDataSource,

@@ -14,7 +14,7 @@ const run = promisify(execFile);
 
 /** The database on a PostgreSQL server: its size, a `pg_dump` backup, VACUUM ANALYZE. */
 @Injectable()
-export class PgDatabaseMaintenance extends DatabaseMaintenance {
+export class PostgresDatabaseMaintenance extends DatabaseMaintenance {
   constructor(
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,

@@ -20,7 +20,7 @@ const INSERT_AT = exchangeInsertSql(true);
  * the spool (ConversationsService) and are written back by `storeSpooled` when it is up again.
  */
 @Injectable()
-export class PgConversationRepository extends ConversationRepository implements OnApplicationShutdown {
+export class PostgresConversationRepository extends ConversationRepository implements OnApplicationShutdown {
   private readonly inserts = new BatchQueue<NewExchange>((rows) => this.write(rows), (error) => !isRowFailure(error), MAX_BATCH_ROWS);
 
   constructor(

@@ -11,7 +11,7 @@ const UNIQUE_VIOLATION = '23505';
 
 /** `api_keys` on PostgreSQL: the same rows as SQLite's (`api-key-row.ts`), times as timestamptz. */
 @Injectable()
-export class PgApiKeyRepository extends ApiKeyRepository {
+export class PostgresApiKeyRepository extends ApiKeyRepository {
   constructor(private readonly dataSource: DataSource) {
     super();
   }

@@ -5,7 +5,7 @@ import { AUDIT_DETAIL_MAX_CHARS, type AuditRow, toRecord } from '../audit-row';
 
 /** `audit_log` on PostgreSQL: appended to, read newest first by id. */
 @Injectable()
-export class PgAuditLogRepository extends AuditLogRepository {
+export class PostgresAuditLogRepository extends AuditLogRepository {
   constructor(private readonly dataSource: DataSource) {
     super();
   }
