@@ -76,3 +76,13 @@ export function targetsFromUrls(kind: TargetKind, urls: readonly string[], apiKe
     };
   });
 }
+
+/**
+ * What `name` stands for: an alias followed to the model at the end of its chain (`coder` →
+ * `code` → `qwen2.5-coder:7b`); any other name is itself. The file's check refuses loops.
+ */
+export function resolveAlias(aliases: Readonly<Record<string, string>>, name: string): string {
+  let model = name;
+  for (let hops = 0; Object.hasOwn(aliases, model) && hops <= Object.keys(aliases).length; hops += 1) model = aliases[model];
+  return model;
+}

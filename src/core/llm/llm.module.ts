@@ -6,6 +6,7 @@ import { GenerationSettingsService } from './generation-settings.service';
 import { ImageResolver } from './image-input';
 import { LlmService } from './llm.service';
 import { ResponseCache } from './resilience/response-cache';
+import { ModelDiscovery } from './routing/model-discovery';
 import { poolFromConfig } from './routing/pool-from-config';
 import { TargetPool } from './routing/target-pool';
 import { SystemPromptService } from './system-prompt.service';
@@ -21,6 +22,7 @@ import { SystemPromptService } from './system-prompt.service';
   providers: [
     { provide: TargetPool, inject: [AppConfig], useFactory: poolFromConfig },
     { provide: ResponseCache, inject: [AppConfig], useFactory: ({ llm }: AppConfig) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs) },
+    ModelDiscovery,
     LlmService,
     GenerationSettingsService,
     SystemPromptService,

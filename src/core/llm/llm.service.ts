@@ -26,6 +26,8 @@ import { LlmObserver, outcomeOf } from './llm-observer';
 import { missingModelMessage } from './model-availability';
 import { ModelDetailsCache } from './model-details.cache';
 import { CachedAnswer, CacheStats, ResponseCache } from './resilience/response-cache';
+import { CatalogueEntry, listCatalogue } from './routing/model-catalogue';
+import { ModelDiscovery } from './routing/model-discovery';
 import { breakerOpenError, Leg, Route } from './routing/route';
 import { TargetPool } from './routing/target-pool';
 
@@ -77,6 +79,8 @@ export class LlmService implements OnApplicationShutdown {
     @Optional() private readonly observer?: LlmObserver,
     /** The calling key's allow-list, limits and budgets; absent, nothing is metered. */
     @Optional() private readonly limits?: KeyLimitsService,
+    /** Asks the targets' model lists again before a model none has is refused; absent, the lists known are final. */
+    @Optional() private readonly discovery?: ModelDiscovery,
   ) {
     this.details = new ModelDetailsCache(pool);
     // Only Ollama cuts an over-long prompt silently; OpenAI-compatible servers refuse it themselves.
@@ -88,9 +92,22 @@ export class LlmService implements OnApplicationShutdown {
     return this.pool.kind;
   }
 
-  /** Every target's models, each once, as they list them now. */
-  listModels(signal: AbortSignal): Promise<BackendModel[]> {
-    return this.pool.listModels(signal);
+  /**
+   * The catalogue as the targets list it now: every model once with the targets that have it,
+   * then the aliases (see `routing/model-catalogue.ts`).
+   */
+  listModels(signal: AbortSignal): Promise<CatalogueEntry[]> {
+    return listCatalogue(this.pool, signal);
+  }
+
+  /** How many model servers (targets) are behind Vega. */
+  get targetCount(): number {
+    return this.pool.targets.length;
+  }
+
+  /** The model `name` stands for: an alias (`BACKENDS_FILE` `aliases`) resolved, any other name as it is. */
+  resolveModel(name: string): string {
+    return this.pool.resolve(name);
   }
 
   /** The version the first target that answers reports. */
@@ -149,6 +166,7 @@ export class LlmService implements OnApplicationShutdown {
 
   /** Throws `BreakerOpenError` when a call made now would be refused (checked before a stream starts). */
   assertAvailable(model = this.config.llm.model): void {
+    model = this.pool.resolve(model);
     if (!this.pool.refuses(model)) return;
     this.observer?.record(model, 'breaker_open', performance.now(), 0);
     throw breakerOpenError(this.pool.retryAfterMs(model));
@@ -161,6 +179,7 @@ export class LlmService implements OnApplicationShutdown {
    * breaker, retries before the first chunk, timeouts.
    */
   async *stream(request: LlmRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
+    request = this.resolved(request);
     const lease = await this.limits?.admit(request.model, estimatePromptTokens(request), answerRoom(request.options));
     try {
       // Open breakers refuse the call anyway: do not ask the failing backend about the model first.
@@ -183,6 +202,7 @@ export class LlmService implements OnApplicationShutdown {
    * first event.
    */
   async assertAdmissible(request: LlmRequest): Promise<void> {
+    request = this.resolved(request);
     await this.limits?.check(request.model, estimatePromptTokens(request) + answerRoom(request.options));
   }
 
@@ -192,6 +212,7 @@ export class LlmService implements OnApplicationShutdown {
    * no first token to wait for) and the metrics of every model call.
    */
   async embed(request: EmbedRequest, signal: CancelSignal): Promise<EmbedResult> {
+    request = this.resolved(request);
     const tokens = request.input.reduce((sum, text) => sum + textTokens(text), 0);
     const lease = await this.limits?.admit(request.model, tokens, 0);
     try {
@@ -208,7 +229,7 @@ export class LlmService implements OnApplicationShutdown {
     if (signal.aborted) throw new ClientClosedError();
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
     const route = this.route(request.model, deadline);
-    let leg = this.firstLeg(route, request.model, startedAt);
+    let leg = await this.firstLeg(route, request.model, startedAt);
     for (;;) {
       const attemptSignal = new AbortController();
       const onClientAbort = () => attemptSignal.abort(new ClientClosedError());
@@ -240,6 +261,7 @@ export class LlmService implements OnApplicationShutdown {
 
   /** A raw completion (`/v1/completions`, `/api/generate`) through the same policy, limits and context guard; cached apart from chats. */
   async *streamCompletion(request: BackendCompletionRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
+    request = this.resolved(request);
     const lease = await this.limits?.admit(request.model, estimateCompletionTokens(request), answerRoom(request.options));
     try {
       const check = this.pool.refuses(request.model) ? undefined : await this.contextGuard.checkCompletion(request, signal);
@@ -275,7 +297,7 @@ export class LlmService implements OnApplicationShutdown {
     if (signal.aborted) throw new ClientClosedError();
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
     const route = this.route(model, deadline);
-    let leg = this.firstLeg(route, model, startedAt);
+    let leg = await this.firstLeg(route, model, startedAt);
     // Once anything reached the consumer (text, thinking, a tool call), the attempt is never retried.
     let delivered = false;
     for (;;) {
@@ -344,14 +366,25 @@ export class LlmService implements OnApplicationShutdown {
     return new Route(this.pool, model, deadline, { maxRetries: this.config.llm.maxRetries, backoffMs: (attempt) => this.backoffMs(attempt) });
   }
 
-  /** The first attempt's target; when there is none (breakers open), the failure is counted and thrown. */
-  private firstLeg(route: Route, model: string, startedAt: number): Leg {
+  /**
+   * The first attempt's target; when there is none (breakers open, no target has the model as
+   * far as their lists say, asked again first), the failure is counted and thrown.
+   */
+  private async firstLeg(route: Route, model: string, startedAt: number): Promise<Leg> {
+    await this.discovery?.confirm(model);
     try {
       return route.first();
     } catch (error) {
       this.observer?.record(model, error instanceof BreakerOpenError ? 'breaker_open' : outcomeOf(error), startedAt, 0);
+      if (error instanceof ModelNotFoundError && model === this.config.llm.model) throw await this.missingDefaultModel(model);
       throw error;
     }
+  }
+
+  /** The request with its model's alias resolved (`fast` → `llama3.2`): routing, limits and the cache see the model. */
+  private resolved<T extends { model: string }>(request: T): T {
+    const model = this.pool.resolve(request.model);
+    return model === request.model ? request : { ...request, model };
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -360,7 +393,7 @@ export class LlmService implements OnApplicationShutdown {
 
   /** The backend lacks `MODEL_NAME` (what a request naming no model gets): say how to fix it, and what it has. */
   private async missingDefaultModel(model: string): Promise<ModelNotFoundError> {
-    const listed = await this.pool.listModels(AbortSignal.timeout(MODEL_LIST_TIMEOUT_MS)).then(
+    const listed = await this.listModels(AbortSignal.timeout(MODEL_LIST_TIMEOUT_MS)).then(
       (models) => models.map((entry) => entry.name),
       () => null,
     );

@@ -15,5 +15,5 @@ export function backendFor(settings: TargetSettings, { llm }: Pick<AppConfig, 'l
 /** The pool of every configured target, each with its adapter and its own breaker. */
 export function poolFromConfig(config: Pick<AppConfig, 'llm' | 'routing'>): TargetPool {
   const targets = config.routing.targets.map((settings) => new Target(settings, backendFor(settings, config), config.llm.breaker));
-  return new TargetPool(targets, config.routing.strategy);
+  return new TargetPool(targets, config.routing.strategy, config.routing.aliases);
 }

@@ -7,6 +7,7 @@ import {
   ClientClosedError,
   ModelNotFoundError,
 } from '../../../common/errors/app-errors';
+import { unservedModelMessage } from '../model-availability';
 import type { Deadline } from '../resilience/attempt';
 import type { BreakerPermit } from '../resilience/circuit-breaker';
 import type { Target } from './target';
@@ -99,7 +100,7 @@ export class Route {
 
   private noTarget(): Error {
     const serving = this.pool.servingTargets(this.model);
-    if (serving.length === 0) return new ModelNotFoundError(`model '${this.model}' not found`);
+    if (serving.length === 0) return new ModelNotFoundError(unservedModelMessage(this.model, this.pool.knownModels() ?? []));
     if (serving.every((target) => target.draining)) {
       return new BackendUnavailableError(`Every model server with '${this.model}' is draining (${serving.map((target) => target.name).join(', ')})`, {
         retryAfterSeconds: 5,
