@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AppConfig } from '../../../config/app-config';
 import { targetModels } from './model-catalogue';
@@ -25,13 +25,16 @@ const LOGGED_NAMES = 10;
  * the CLI's one-off commands send any model to a target, as Vega did with one server.
  */
 @Injectable()
-export class ModelDiscovery implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ModelDiscovery implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ModelDiscovery.name);
   /** The targets whose lists are asked for (not configured). */
   private readonly discovered: readonly Target[];
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
-  private lastRoundAt = Number.NEGATIVE_INFINITY;
+  /** When a request last had the lists asked again (not the periodic rounds). */
+  private lastConfirmAt = Number.NEGATIVE_INFINITY;
+  /** Aborted at shutdown: a server that never answers must not hold the close up. */
+  private readonly stopping = new AbortController();
   private started = false;
   /** What was last logged of each target (its list, or why it could not be read): only changes are logged. */
   private readonly reported = new Map<string, string>();
@@ -53,16 +56,15 @@ export class ModelDiscovery implements OnApplicationBootstrap, OnApplicationShut
     await within(first, FIRST_DISCOVERY_WAIT_MS);
   }
 
-  onApplicationShutdown(): void {
+  /** Before the targets' connections are closed (at application shutdown), which would wait for a list in flight. */
+  onModuleDestroy(): void {
     clearInterval(this.timer);
+    this.stopping.abort();
   }
 
   /** Asks every discovered target for its list now (or joins the round in flight). */
   refresh(): Promise<void> {
-    this.running ??= this.round().finally(() => {
-      this.running = undefined;
-      this.lastRoundAt = performance.now();
-    });
+    this.running ??= this.round().finally(() => (this.running = undefined));
     return this.running;
   }
 
@@ -72,7 +74,10 @@ export class ModelDiscovery implements OnApplicationBootstrap, OnApplicationShut
    */
   async confirm(model: string): Promise<void> {
     if (!this.started || this.pool.servingTargets(model).length > 0) return;
-    if (!this.running && performance.now() - this.lastRoundAt < CONFIRM_MIN_INTERVAL_MS) return;
+    if (!this.running) {
+      if (performance.now() - this.lastConfirmAt < CONFIRM_MIN_INTERVAL_MS) return;
+      this.lastConfirmAt = performance.now();
+    }
     await within(this.refresh(), CONFIRM_WAIT_MS);
   }
 
@@ -80,11 +85,13 @@ export class ModelDiscovery implements OnApplicationBootstrap, OnApplicationShut
     await Promise.all(
       this.discovered.map(async (target) => {
         try {
-          const names = (await targetModels(target, AbortSignal.timeout(LIST_TIMEOUT_MS))).map((listed) => listed.model.name);
+          const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(LIST_TIMEOUT_MS)]);
+          const names = (await targetModels(target, signal)).map((listed) => listed.model.name);
           target.setModels(names);
           const shown = names.slice(0, LOGGED_NAMES).join(', ') + (names.length > LOGGED_NAMES ? ', …' : '');
           this.report(target, 'log', `Model server ${target.name} lists ${names.length} model(s)${names.length > 0 ? `: ${shown}` : ''}`);
         } catch (error) {
+          if (this.stopping.signal.aborted) return;
           const kept = target.models ? 'it keeps its last list' : 'it may be sent any model until it answers';
           this.report(target, 'warn', `Model server ${target.name} did not list its models (${(error as Error).message}); ${kept}`);
         }
