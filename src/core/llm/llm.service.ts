@@ -11,7 +11,6 @@ import {
   BackendChatRequest,
   BackendChunk,
   BackendCompletionRequest,
-  BackendModel,
   BackendTimings,
   BackendUsage,
   EmbedRequest,
