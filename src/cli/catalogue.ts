@@ -310,6 +310,32 @@ export const COMMANDS: CommandSpec[] = [
     examples: ['vega health', 'vega health --json'],
   },
   {
+    name: 'backends',
+    runsItself: true,
+    summary: 'the model servers behind the running server: health, breaker, load, models, latency, errors; drain and resume',
+    details:
+      'Asks the running server (HOST:PORT, with API_KEY or the key stored in the data directory) what GET /admin/backends answers: each target with its kind, health, circuit breaker, requests in flight against its max concurrency, queued requests, loaded models, median latency, requests and errors. Exit 1 when no server answers.',
+    options: [JSON_OPTION],
+    examples: ['vega backends', 'vega backends --json | jq \'.backends[] | select(.health == "down") | .name\'', 'vega backends drain gpu-1', 'vega backends resume gpu-1'],
+    subcommands: [
+      {
+        name: 'drain',
+        arguments: '<name>',
+        summary: 'send nothing new to this model server (what runs there finishes): for maintenance',
+        details: 'POST /admin/backends/{name}/drain on the running server. Requests go to the other targets that serve their model; until resumed or the server restarts.',
+        options: [JSON_OPTION],
+        examples: ['vega backends drain gpu-1'],
+      },
+      {
+        name: 'resume',
+        arguments: '<name>',
+        summary: 'send requests to a drained model server again',
+        options: [JSON_OPTION],
+        examples: ['vega backends resume gpu-1'],
+      },
+    ],
+  },
+  {
     name: 'dataset',
     summary: 'training datasets from your files',
     subcommands: [

@@ -70,12 +70,21 @@ describe('POST /chat — backend failures', () => {
     expect(await statuses()).toEqual(['error']);
   });
 
-  it('answers 503 with Retry-After when the backend stays busy', async () => {
+  it('tries a busy backend again rather than answering its 503, whatever LLM_MAX_RETRIES says', async () => {
     await start({ LLM_MAX_RETRIES: '0' });
     fake.enqueue({ kind: 'status', status: 503 });
+    expect((await chat()).status).toBe(200);
+    expect(fake.chatRequests()).toHaveLength(2);
+  });
+
+  it('answers 503 with Retry-After when the backend stays busy for QUEUE_MAX_WAIT_SEC', async () => {
+    await start({ LLM_MAX_RETRIES: '0', QUEUE_MAX_WAIT_SEC: '0.5' });
+    fake.setDefaultFault({ kind: 'status', status: 503 });
     const res = await chat();
     expect(res.status).toBe(503);
-    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.body.message).toMatch(/^Every model server for 'mistral' stayed busy for \d+ s while this request waited in the queue; retry in 1 s$/);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(fake.chatRequests().length).toBeGreaterThan(1);
   });
 
   it('does not retry a 400 from the backend and passes its message on', async () => {

@@ -167,11 +167,11 @@ describe('Slack integration', () => {
         const [down] = await slack.waitFor(1);
         // A probe that races the server's shutdown sees a reset connection rather than a refused one.
         expect(down.body.text).toMatch(
-          /the model backend \(ollama\) is down: Ollama is unreachable at http:\/\/127\.0\.0\.1:\d+ \(connection (refused|reset)\)/,
+          /the model backend 127\.0\.0\.1:\d+ \(ollama\) is down: Ollama is unreachable at http:\/\/127\.0\.0\.1:\d+ \(connection (refused|reset)\)/,
         );
         await ollama.start(port);
         const [, up] = await slack.waitFor(2, 3_000);
-        expect(up.body.text).toMatch(/the model backend \(ollama 0\.12\.6\) is back up/);
+        expect(up.body.text).toMatch(/the model backend 127\.0\.0\.1:\d+ \(ollama 0\.12\.6\) is back up/);
         expect(up.body.text).toContain('1 change in the last 1 s');
       } finally {
         await t.close();

@@ -80,6 +80,21 @@ export interface FakeOllamaOptions {
   registry?: FakeModelSpec[];
   /** The pause between two progress lines of `/api/pull` and `/api/push` (default 0). */
   progressDelayMs?: number;
+  /**
+   * Chats and generations the server runs at once (Ollama's `OLLAMA_NUM_PARALLEL`, here for the
+   * whole server); the others wait for a slot, in order. Unset: no limit.
+   */
+  numParallel?: number;
+  /**
+   * Requests that may wait for a slot beyond `numParallel` (`OLLAMA_MAX_QUEUE`, default 512);
+   * past it a request is answered 503 `server busy, please try again.  maximum pending requests exceeded`.
+   */
+  maxQueue?: number;
+  /**
+   * A chat or generation for a model that is not loaded waits this long first (loading it; requests
+   * for the same model share one load), then the model is loaded (`/api/ps` lists it).
+   */
+  loadDelayMs?: number;
 }
 
 export interface RecordedRequest {
@@ -142,6 +157,8 @@ interface Exchange {
   /** we ended the connection on purpose (drop fault, stop()): not a client abort */
   endedByServer: boolean;
   cancelSleep: (() => void) | undefined;
+  /** It holds one of the `numParallel` generation slots until it closes. */
+  holdsSlot?: boolean;
 }
 
 type Parsed = { ok: true; value: unknown } | { ok: false; error: string };
@@ -267,6 +284,13 @@ export class FakeOllama {
   /** Models a chat, generate or embed loaded, until their keep_alive runs out (for `/api/ps`). */
   private readonly loaded = new Map<string, { expiresAt: number; numCtx: number }>();
   private chatsInFlight = 0;
+  /** Generations holding a slot now, and the most ever at once. */
+  private generating = 0;
+  private peakGenerating = 0;
+  /** Requests waiting for a generation slot, first come first served. */
+  private readonly slotWaiters: (() => void)[] = [];
+  /** Models being loaded (`loadDelayMs`): requests for the same model wait for the same load. */
+  private readonly loads = new Map<string, Promise<void>>();
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
   private baseUrl = '';
@@ -353,10 +377,22 @@ export class FakeOllama {
     this.faults.length = 0;
     this.defaultFault = null;
     this.loaded.clear();
+    this.loads.clear();
+    this.peakGenerating = this.generating;
   }
 
   inFlight(): number {
     return this.chatsInFlight;
+  }
+
+  /** The most chats and generations that ran at once (holding a `numParallel` slot) since the start or `reset()`. */
+  peakConcurrency(): number {
+    return this.peakGenerating;
+  }
+
+  /** Requests waiting for a generation slot now (`numParallel`). */
+  queued(): number {
+    return this.slotWaiters.length;
   }
 
   waitForRequests(n: number, timeoutMs = 5_000): Promise<void> {
@@ -442,6 +478,11 @@ export class FakeOllama {
     if (exchange.isChat) this.chatsInFlight--;
     exchange.closed = true;
     exchange.cancelSleep?.();
+    if (exchange.holdsSlot) {
+      exchange.holdsSlot = false;
+      this.generating--;
+      this.slotWaiters.shift()?.();
+    }
     if (exchange.record) {
       settleRecord(exchange);
       this.notify();
@@ -520,12 +561,14 @@ export class FakeOllama {
     if (messages.some((m) => Array.isArray(m?.images) && m.images.length > 0)) wants.push('vision');
     const refused = capabilityRefusal(req, model, 'chat', wants);
     if (refused) return sendError(exchange.res, refused);
-    this.touch(model, req);
-    if (messages.length === 0) return this.sendLoaded(exchange.res, req.model, CHAT_SHAPE);
+    this.whenScheduled(exchange, model, () => {
+      this.touch(model, req);
+      if (messages.length === 0) return this.sendLoaded(exchange.res, req.model, CHAT_SHAPE);
 
-    const promptWords = fittedPromptWords(messages, contextSize(req, model, this.opts.defaultNumCtx));
-    const echo = `Echo: ${lastUserContent(messages)}`;
-    this.respond(exchange, this.plan(req, model, CHAT_SHAPE, this.scripted(req, fault), echo, promptWords), stream, fault);
+      const promptWords = fittedPromptWords(messages, contextSize(req, model, this.opts.defaultNumCtx));
+      const echo = `Echo: ${lastUserContent(messages)}`;
+      this.respond(exchange, this.plan(req, model, CHAT_SHAPE, this.scripted(req, fault), echo, promptWords), stream, fault);
+    });
   }
 
   private handleGenerate(exchange: Exchange, raw: string, parsed: Parsed): void {
@@ -543,6 +586,15 @@ export class FakeOllama {
     if (Array.isArray(req.images) && req.images.length > 0) wants.push('vision');
     const refused = capabilityRefusal(req, model, 'generate', wants);
     if (refused) return sendError(exchange.res, refused);
+    this.whenScheduled(exchange, model, () => this.generate(exchange, model, req, fault));
+  }
+
+  private generate(
+    exchange: Exchange,
+    model: FakeModel,
+    req: ChatRequestBody & { prompt?: string; suffix?: string; system?: string; images?: string[] },
+    fault: FakeFault | null,
+  ): void {
     const prompt = req.prompt ?? '';
     this.touch(model, req);
     if (prompt === '' && !req.suffix) return this.sendLoaded(exchange.res, req.model, GENERATE_SHAPE);
@@ -558,6 +610,75 @@ export class FakeOllama {
     // A word stands for a token: the ids of the earlier context, the prompt and the answer.
     const context = req.raw === true ? undefined : [...(Array.isArray(req.context) ? (req.context as number[]) : []), ...tokenIds(prompt), ...tokenIds(plan.chunks.join(''))];
     this.respond(exchange, context ? { ...plan, context } : plan, req.stream !== false, null);
+  }
+
+  /**
+   * Runs `start` once the request may generate: at once without `numParallel` and `loadDelayMs`
+   * (synchronously, as before they existed); otherwise after a free slot (or 503 when too many
+   * wait) and the model's load. A request whose client leaves meanwhile is dropped.
+   */
+  private whenScheduled(exchange: Exchange, model: FakeModel, start: () => void): void {
+    if (this.opts.numParallel === undefined && !this.opts.loadDelayMs) return start();
+    this.schedule(exchange, model).then(
+      (admitted) => {
+        if (admitted) start();
+      },
+      (error: unknown) => failExchange(exchange, error),
+    );
+  }
+
+  private async schedule(exchange: Exchange, model: FakeModel): Promise<boolean> {
+    const { numParallel, maxQueue = 512, loadDelayMs } = this.opts;
+    if (numParallel !== undefined) {
+      while (this.generating >= numParallel) {
+        if (this.slotWaiters.length >= maxQueue) {
+          sendError(exchange.res, { status: 503, message: DEFAULT_STATUS_MESSAGES[503] });
+          return false;
+        }
+        let wake!: () => void;
+        const turn = new Promise<void>((resolve) => (wake = resolve));
+        this.slotWaiters.push(wake);
+        await this.until(exchange, turn);
+        if (exchange.closed) {
+          const index = this.slotWaiters.indexOf(wake);
+          // Woken as it left: the free slot goes to the next in line.
+          if (index >= 0) this.slotWaiters.splice(index, 1);
+          else if (this.generating < numParallel) this.slotWaiters.shift()?.();
+          return false;
+        }
+      }
+      this.generating++;
+      this.peakGenerating = Math.max(this.peakGenerating, this.generating);
+      exchange.holdsSlot = true;
+    }
+    if (loadDelayMs && !this.isLoaded(model.name)) {
+      let load = this.loads.get(model.name);
+      if (!load) {
+        load = new Promise<void>((resolve) => setTimeout(resolve, loadDelayMs).unref()).then(() => {
+          if (this.loads.get(model.name) !== load) return; // reset() meanwhile: a restarted server
+          this.loads.delete(model.name);
+          this.loaded.set(model.name, { expiresAt: Date.now() + DEFAULT_KEEP_ALIVE_MS, numCtx: contextSize({}, model, this.opts.defaultNumCtx) });
+        });
+        this.loads.set(model.name, load);
+      }
+      await this.until(exchange, load);
+    }
+    return !exchange.closed;
+  }
+
+  /** Waits for `event`, or less when the client leaves (or the server stops) first. */
+  private until(exchange: Exchange, event: Promise<void>): Promise<void> {
+    if (exchange.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      exchange.cancelSleep = resolve;
+      void event.then(resolve);
+    }).finally(() => {
+      exchange.cancelSleep = undefined;
+    });
+  }
+
+  private isLoaded(name: string): boolean {
+    return (this.loaded.get(name)?.expiresAt ?? 0) > Date.now();
   }
 
   /** Same checks, in the same order, as Ollama's handlers: JSON binding, then the model. */
@@ -1132,6 +1253,8 @@ function tokenIds(text: string): number[] {
 const IMAGE_WORDS = 768;
 /** `expires_at` of a model kept loaded forever (negative keep_alive), as Ollama prints it. */
 const FOREVER = Date.parse('2318-08-25T00:00:00Z');
+/** How long a model stays loaded when the request does not say (Ollama's default keep_alive, 5 minutes). */
+const DEFAULT_KEEP_ALIVE_MS = 300_000;
 
 /** The bind-time checks Ollama's JSON decoding makes beyond field types (think, messages, logprobs, format). */
 function bindRefusal(body: Record<string, unknown>, goType: string): ApiError | undefined {

@@ -7,7 +7,12 @@ import type { Principal } from './principal';
 export interface Caller {
   principal: Principal;
   lane: Lane;
+  /** Told the request's place in Vega's queue while it waits for a model server (set by a stream that can show it). */
+  onQueued?: (position: number) => void;
 }
+
+/** One store for every graph: a request runs in its own `run()`, and the static hook below needs no instance. */
+const callers = new AsyncLocalStorage<Caller>();
 
 /**
  * The caller of the request being served, wherever its work runs: the storage layer records
@@ -17,7 +22,21 @@ export interface Caller {
  */
 @Injectable()
 export class CallerContext {
-  private readonly storage = new AsyncLocalStorage<Caller>();
+  private readonly storage = callers;
+
+  /**
+   * Tells `listener` the place of the request being served in Vega's queue, while it waits
+   * (the SSE stream writes it as a comment); returns the function that stops it. Nothing
+   * outside a request.
+   */
+  static onQueued(listener: (position: number) => void): () => void {
+    const caller = callers.getStore();
+    if (!caller) return () => undefined;
+    caller.onQueued = listener;
+    return () => {
+      if (caller.onQueued === listener) caller.onQueued = undefined;
+    };
+  }
 
   /** The calling key's principal; undefined outside a request (the CLI, background work). */
   current(): Principal | undefined {
@@ -27,6 +46,11 @@ export class CallerContext {
   /** The lane of the request being served; undefined outside a request. */
   lane(): Lane | undefined {
     return this.storage.getStore()?.lane;
+  }
+
+  /** Who hears the request's place in Vega's queue (`onQueued`); undefined when nobody does. */
+  queueListener(): ((position: number) => void) | undefined {
+    return this.storage.getStore()?.onQueued;
   }
 
   /** Runs `work` (and everything it starts) as `caller`. */

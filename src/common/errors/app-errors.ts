@@ -106,6 +106,20 @@ export class BackendUnreachableError extends BackendUnavailableError {}
  */
 export class BackendBusyError extends BackendUnavailableError {}
 
+/**
+ * Every model server for a model was full and Vega's queue for it could not take the request:
+ * the queue was at `QUEUE_MAX_LENGTH` (`full`), or it waited `QUEUE_MAX_WAIT_SEC` (`timeout`).
+ */
+export class QueueRefusedError extends BackendUnavailableError {
+  constructor(
+    readonly reason: 'full' | 'timeout',
+    message: string,
+    retryAfterSeconds: number,
+  ) {
+    super(message, { retryAfterSeconds, code: reason === 'full' ? 'queue_full' : 'queue_timeout' });
+  }
+}
+
 export type TimeoutKind = 'total' | 'first_token' | 'idle';
 
 export class BackendTimeoutError extends AppError {

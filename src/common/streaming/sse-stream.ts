@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { CallerContext } from '../auth/caller-context';
 import { CancelSignal, firstOf } from '../async/cancellation';
 import { ClientClosedError } from '../errors/app-errors';
 import type { ShutdownSignal } from '../lifecycle/shutdown-signal';
@@ -26,22 +27,32 @@ export interface SseStream<T> {
 /**
  * Streams a dialect's answer as Server-Sent Events whose headers go out with the first event:
  * a failure before it (an unknown model, the backend down, a key's limit) keeps its HTTP status
- * and the dialect's error body; one after it is the dialect's error frame. A shutdown ends the
- * stream like a client that left (stored as aborted, the generation cancelled upstream), and
- * tells a client still there with a 503 frame.
+ * and the dialect's error body; one after it is the dialect's error frame. A request that waits
+ * in Vega's queue for a model server opens the stream early to say so (`: queued, position 3`),
+ * after which a failure is a frame too. A shutdown ends the stream like a client that left
+ * (stored as aborted, the generation cancelled upstream), and tells a client still there with a
+ * 503 frame.
  */
 export async function streamSse<T>(stream: SseStream<T>): Promise<void> {
   const { reply, client, shutdown } = stream;
   const stop = shutdown ? firstOf([client, shutdown.signal]) : undefined;
   let sse: SseWriter | undefined;
+  const opened = (): SseWriter => {
+    if (!sse) {
+      sse = new SseWriter(reply, stream.heartbeatMs);
+      sse.open(reply.getHeaders() as Record<string, string>);
+    }
+    return sse;
+  };
+  const stopQueueReports = CallerContext.onQueued((position) => opened().queued(position));
+  let started = false;
   try {
     for await (const event of stream.events(stop?.signal ?? client)) {
-      if (!sse) {
-        sse = new SseWriter(reply, stream.heartbeatMs);
-        sse.open(reply.getHeaders() as Record<string, string>);
-        await stream.start?.(sse);
+      if (!started) {
+        started = true;
+        await stream.start?.(opened());
       }
-      await stream.write(sse, event);
+      await stream.write(opened(), event);
     }
     if (sse) await stream.end?.(sse);
   } catch (error) {
@@ -49,6 +60,7 @@ export async function streamSse<T>(stream: SseStream<T>): Promise<void> {
     if (!sse) throw failure;
     if (!(failure instanceof ClientClosedError)) await stream.fail(sse, failure);
   } finally {
+    stopQueueReports();
     stop?.release();
     sse?.end();
   }

@@ -69,6 +69,16 @@ export class SseWriter {
     }
   }
 
+  /** Sends a comment line (`: text`), which clients skip unless they look for it. */
+  comment(text: string): void {
+    this.write(`: ${text}\n\n`);
+  }
+
+  /** Says the request waits in Vega's queue for a model server, and its place (1: next). */
+  queued(position: number): void {
+    this.comment(`queued, position ${position}`);
+  }
+
   end(): void {
     this.stopHeartbeat();
     if (!this.raw.destroyed && !this.raw.writableEnded) this.raw.end();

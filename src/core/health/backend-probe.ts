@@ -3,6 +3,7 @@ import { AppConfig } from '../../config/app-config';
 import { LlmService } from '../llm/llm.service';
 import { listsModel, missingModelMessage } from '../llm/model-availability';
 import { AppLogger } from '../logging/app-logger';
+import type { TargetHealth } from '../llm/routing/backend-status';
 
 export interface BackendState {
   /** The last probe reached the backend. False until the first probe has answered. */
@@ -25,7 +26,7 @@ export interface BackendState {
 const MAX_PROBE_TIMEOUT_MS = 5_000;
 
 /**
- * Checks the model backend (`GET /api/version`, then its model list) at start and every
+ * Checks every model server (`GET /api/version`, then its model list) at start and every
  * `HEALTH_PROBE_SECONDS`, in the background: readiness and metrics read the last result instead
  * of calling the backend on each request. It also tells whether `MODEL_NAME` is on the backend.
  * Only changes of state are logged.
@@ -37,7 +38,8 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
   private running?: Promise<BackendState>;
   private stopped = false;
   private readonly modelListeners: ((models: string[]) => void)[] = [];
-  private readonly statusListeners: ((state: Readonly<BackendState>) => void)[] = [];
+  private readonly statusListeners: ((state: Readonly<BackendState>, target: string) => void)[] = [];
+  private targets: ReadonlyMap<string, BackendState> = new Map();
 
   constructor(
     private readonly config: AppConfig,
@@ -45,8 +47,14 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly logger: AppLogger,
   ) {}
 
+  /** All targets taken together (up while any is). */
   get state(): Readonly<BackendState> {
     return this.current;
+  }
+
+  /** Each target's last probe, by name; empty before the first probe. */
+  get targetStates(): ReadonlyMap<string, Readonly<BackendState>> {
+    return this.targets;
   }
 
   /** `ollama`, or `openai` for an OpenAI-compatible server. */
@@ -59,8 +67,8 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
     this.modelListeners.push(listener);
   }
 
-  /** Called when the backend goes down (or is down at the first probe) and when it comes back. */
-  onStatusChange(listener: (state: Readonly<BackendState>) => void): void {
+  /** Called when a target goes down (or is down at the first probe) and when it comes back, with its name. */
+  onStatusChange(listener: (state: Readonly<BackendState>, target: string) => void): void {
     this.statusListeners.push(listener);
   }
 
@@ -83,43 +91,60 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async run(): Promise<BackendState> {
     const timeoutMs = Math.min(MAX_PROBE_TIMEOUT_MS, Math.max(100, this.config.health.probeIntervalMs));
-    const started = performance.now();
-    let next: BackendState;
-    try {
-      const signal = AbortSignal.timeout(timeoutMs);
-      const version = await this.llm.backendVersion(signal);
-      const latencyMs = performance.now() - started;
-      const listed = await this.llm.listModels(signal).then((models) => models.map((model) => model.name), () => null);
-      if (listed) for (const listener of this.modelListeners) listener(listed);
-      const model = this.config.llm.model;
-      const missingModel = listed !== null && !listsModel(listed, model) ? model : null;
-      next = { up: true, latencyMs, checkedAt: new Date().toISOString(), version, error: null, models: listed, missingModel };
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      next = {
-        up: false,
-        latencyMs: performance.now() - started,
-        checkedAt: new Date().toISOString(),
-        version: null,
-        models: null,
-        missingModel: null,
-        error: error instanceof DOMException && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : reason,
-      };
-    }
-    if (this.stopped) return next;
-    const previous = this.current;
-    this.current = next;
-    const cameUp = next.up && !previous.up;
-    const wentDown = !next.up && (previous.up || previous.checkedAt === null);
-    if (cameUp) this.logger.pino.info({ backend: this.llm.backendKind, version: next.version }, 'model backend is up');
-    if (wentDown) this.logger.pino.warn({ backend: this.llm.backendKind, reason: next.error }, 'model backend is down');
+    const names = this.llm.targetNames();
+    const probed = await Promise.all(names.map((name) => this.llm.probeTarget(name, timeoutMs)));
+    if (this.stopped) return this.current;
     const model = this.config.llm.model;
+    const states = new Map<string, BackendState>();
+    probed.forEach((health, index) => states.set(names[index]!, stateOf(health, model)));
+    const next = combined(names, [...states.values()], model);
+    if (next.models) for (const listener of this.modelListeners) listener(next.models);
+    const previous = this.current;
+    const previousTargets = this.targets;
+    this.current = next;
+    this.targets = states;
+    for (const [name, state] of states) {
+      const before = previousTargets.get(name);
+      const cameUp = state.up && !before?.up;
+      const wentDown = !state.up && (before === undefined || before.up);
+      const fields = { backend: this.llm.backendKind, target: name };
+      if (cameUp) this.logger.pino.info({ ...fields, version: state.version }, 'model backend is up');
+      if (wentDown) this.logger.pino.warn({ ...fields, reason: state.error }, 'model backend is down');
+      if (cameUp || wentDown) for (const listener of this.statusListeners) listener(state, name);
+    }
     if (next.missingModel && !previous.missingModel) {
       this.logger.pino.warn({ model, models: next.models }, missingModelMessage(model, this.llm.backendKind, next.models));
     } else if (next.models && !next.missingModel && previous.missingModel) {
       this.logger.pino.info({ model }, `model "${model}" is on the backend now`);
     }
-    if (cameUp || wentDown) for (const listener of this.statusListeners) listener(next);
     return next;
   }
+}
+
+/** One target's probe as a backend state. */
+function stateOf(health: TargetHealth, model: string): BackendState {
+  const missingModel = health.models !== null && !listsModel(health.models, model) ? model : null;
+  const { up, latencyMs, version, error, models } = health;
+  return { up, latencyMs, checkedAt: health.checkedAt.toISOString(), version, error, models, missingModel };
+}
+
+/**
+ * The targets taken together: up while any is; the models any of them lists; the default model
+ * missing when none of those that answered lists it. With several targets, a failure names them.
+ */
+function combined(names: string[], states: BackendState[], model: string): BackendState {
+  if (states.length === 1) return states[0]!;
+  const up = states.filter((state) => state.up);
+  const lists = up.map((state) => state.models).filter((models) => models !== null);
+  const models = lists.length > 0 ? [...new Set(lists.flat())] : null;
+  const errors = states.flatMap((state, index) => (state.error ? [`${names[index]}: ${state.error}`] : []));
+  return {
+    up: up.length > 0,
+    latencyMs: Math.max(...states.map((state) => state.latencyMs ?? 0)),
+    checkedAt: new Date().toISOString(),
+    version: up[0]?.version ?? null,
+    error: up.length > 0 ? null : errors.join('; ') || 'no target answered',
+    models,
+    missingModel: models !== null && !listsModel(models, model) ? model : null,
+  };
 }

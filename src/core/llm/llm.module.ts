@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CallerContext } from '../../common/auth/caller-context';
 import { AppConfig } from '../../config/app-config';
 import { LimitsModule } from '../limits/limits.module';
 import { OutboundModule } from '../outbound/outbound.module';
@@ -7,6 +8,7 @@ import { ImageResolver } from './image-input';
 import { LlmService } from './llm.service';
 import { ResponseCache } from './resilience/response-cache';
 import { ModelDiscovery } from './routing/model-discovery';
+import { LoadedModels } from './routing/loaded-models';
 import { poolFromConfig } from './routing/pool-from-config';
 import { TargetPool } from './routing/target-pool';
 import { SystemPromptService } from './system-prompt.service';
@@ -20,10 +22,11 @@ import { SystemPromptService } from './system-prompt.service';
 @Module({
   imports: [OutboundModule, LimitsModule],
   providers: [
-    { provide: TargetPool, inject: [AppConfig], useFactory: poolFromConfig },
+    { provide: TargetPool, inject: [AppConfig, CallerContext], useFactory: poolFromConfig },
     { provide: ResponseCache, inject: [AppConfig], useFactory: ({ llm }: AppConfig) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs) },
     ModelDiscovery,
     LlmService,
+    LoadedModels,
     GenerationSettingsService,
     SystemPromptService,
     ImageResolver,

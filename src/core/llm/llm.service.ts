@@ -1,7 +1,7 @@
 import { Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { CancelSignal } from '../../common/async/cancellation';
-import { BreakerOpenError, ClientClosedError, ModelNotFoundError } from '../../common/errors/app-errors';
+import { BreakerOpenError, ClientClosedError, ModelNotFoundError, NotFoundError } from '../../common/errors/app-errors';
 import { AttemptWatch, Deadline, settleFailure } from './resilience/attempt';
 import { BreakerState } from './resilience/circuit-breaker';
 import { KeyLimitsService } from '../limits/key-limits.service';
@@ -27,7 +27,9 @@ import { ModelDetailsCache } from './model-details.cache';
 import { CachedAnswer, CacheStats, ResponseCache } from './resilience/response-cache';
 import { CatalogueEntry, listCatalogue } from './routing/model-catalogue';
 import { ModelDiscovery } from './routing/model-discovery';
+import { BackendStatus, backendStatus, TargetHealth } from './routing/backend-status';
 import { breakerOpenError, Leg, Route } from './routing/route';
+import { probeTarget } from './routing/target-probe';
 import { TargetPool } from './routing/target-pool';
 
 export interface BreakerStatus {
@@ -82,6 +84,7 @@ export class LlmService implements OnApplicationShutdown {
     @Optional() private readonly discovery?: ModelDiscovery,
   ) {
     this.details = new ModelDetailsCache(pool);
+    pool.queue.onExit((model, waitedMs, exit) => observer?.queueExit?.(model, waitedMs, exit));
     // Only Ollama cuts an over-long prompt silently; OpenAI-compatible servers refuse it themselves.
     this.contextGuard = new ContextGuard(config.context, pool.kind === 'ollama' ? this.details : undefined, observer);
   }
@@ -139,6 +142,50 @@ export class LlmService implements OnApplicationShutdown {
   /** Tells `listener` each state a target's breaker moves to, with the target's name. */
   onBreakerChange(listener: (state: BreakerState, target: string) => void): void {
     for (const target of this.pool.targets) target.breaker.onStateChange((state) => listener(state, target.name));
+  }
+
+  /** The names of the targets, in configuration order. */
+  targetNames(): string[] {
+    return this.pool.targets.map((target) => target.name);
+  }
+
+  /** Every target's status: health, breaker, load, models, latency, errors, draining. */
+  backends(): BackendStatus[] {
+    const lengths = this.pool.queue.lengths();
+    return this.pool.targets.map((target) => backendStatus(target, lengths));
+  }
+
+  /** Sends nothing new to the target `name` (what runs there finishes); `NotFoundError` for an unknown name. */
+  drain(name: string): BackendStatus {
+    return this.setDraining(name, true);
+  }
+
+  /** Sends requests to the target `name` again. */
+  resume(name: string): BackendStatus {
+    return this.setDraining(name, false);
+  }
+
+  /** Probes the target `name` now (reachable? what it lists?); the result shows in `backends()`. */
+  probeTarget(name: string, timeoutMs: number): Promise<TargetHealth> {
+    return probeTarget(this.targetNamed(name), timeoutMs);
+  }
+
+  private setDraining(name: string, draining: boolean): BackendStatus {
+    const target = this.targetNamed(name);
+    target.draining = draining;
+    if (!draining) this.pool.queue.offer(target);
+    return backendStatus(target, this.pool.queue.lengths());
+  }
+
+  private targetNamed(name: string) {
+    const target = this.pool.find(name);
+    if (!target) throw new NotFoundError(`no model server named '${name}'; there are: ${this.targetNames().join(', ')}`);
+    return target;
+  }
+
+  /** Requests waiting in Vega's queue (every target for their model full), by model. */
+  queueLengths(): Map<string, number> {
+    return this.pool.queue.lengths();
   }
 
   /** The response cache: whether it is on, its size and limits, hits and misses. */
@@ -233,13 +280,15 @@ export class LlmService implements OnApplicationShutdown {
       const attemptSignal = new AbortController();
       const onClientAbort = () => attemptSignal.abort(new ClientClosedError());
       signal.addEventListener('abort', onClientAbort, { once: true });
+      deadline.limitTo(leg.target.limits(this.config.llm).timeoutMs);
       const timer = setTimeout(() => attemptSignal.abort(deadline.expired()), Math.max(0, deadline.remainingMs()));
-      const end = leg.target.begin();
+      const end = leg.end;
       let failure: unknown;
       try {
         const result = await leg.target.backend.embed(request, attemptSignal.signal);
         leg.permit.success();
-        this.observer?.record(request.model, 'ok', startedAt, 0, { promptTokens: result.promptTokens, completionTokens: 0 });
+        leg.target.markLoaded(request.model);
+        this.observer?.record(request.model, 'ok', startedAt, 0, { promptTokens: result.promptTokens, completionTokens: 0 }, leg.target.name);
         return result;
       } catch (error) {
         failure = attemptSignal.signal.aborted ? attemptSignal.signal.reason : error;
@@ -252,7 +301,7 @@ export class LlmService implements OnApplicationShutdown {
       try {
         leg = await route.next(failure);
       } catch (final) {
-        this.observer?.record(request.model, outcomeOf(final), startedAt, 0);
+        this.observer?.record(request.model, outcomeOf(final), startedAt, 0, undefined, leg.target.name);
         throw final;
       }
     }
@@ -300,9 +349,11 @@ export class LlmService implements OnApplicationShutdown {
     // Once anything reached the consumer (text, thinking, a tool call), the attempt is never retried.
     let delivered = false;
     for (;;) {
-      const watch = new AttemptWatch(deadline, this.config.llm);
+      const limits = leg.target.limits(this.config.llm);
+      deadline.limitTo(limits.timeoutMs);
+      const watch = new AttemptWatch(deadline, limits);
       const answer = cacheKey ? new AnswerRecorder() : undefined;
-      const end = leg.target.begin();
+      const end = leg.end;
       let done: Extract<BackendChunk, { type: 'done' }> | undefined;
       let failure: unknown;
       let settled = false;
@@ -333,12 +384,13 @@ export class LlmService implements OnApplicationShutdown {
         if (!settled) {
           if (delivered) leg.permit.success();
           else leg.permit.release();
-          this.observer?.record(model, delivered && !signal.aborted ? 'ok' : 'aborted', startedAt, firstTokenAt);
+          this.observer?.record(model, delivered && !signal.aborted ? 'ok' : 'aborted', startedAt, firstTokenAt, undefined, leg.target.name);
         }
       }
       if (done) {
+        leg.target.markLoaded(model);
         if (answer) this.cache.set(cacheKey, answer.cached(done.usage, done.doneReason));
-        this.observer?.record(model, 'ok', startedAt, firstTokenAt, done.usage);
+        this.observer?.record(model, 'ok', startedAt, firstTokenAt, done.usage, leg.target.name);
         yield {
           type: 'done',
           usage: done.usage,
@@ -353,7 +405,7 @@ export class LlmService implements OnApplicationShutdown {
         if (delivered) throw failure;
         leg = await route.next(failure);
       } catch (final) {
-        this.observer?.record(model, outcomeOf(final), startedAt, firstTokenAt);
+        this.observer?.record(model, outcomeOf(final), startedAt, firstTokenAt, undefined, leg.target.name);
         if (final instanceof ModelNotFoundError && model === this.config.llm.model) throw await this.missingDefaultModel(model);
         throw final;
       }
@@ -366,13 +418,13 @@ export class LlmService implements OnApplicationShutdown {
   }
 
   /**
-   * The first attempt's target; when there is none (breakers open, no target has the model as
-   * far as their lists say, asked again first), the failure is counted and thrown.
+   * The first attempt's target (after a wait in the queue when all are full; a model no target's
+   * list has makes the lists be asked again first); when there is none, the failure is counted and thrown.
    */
   private async firstLeg(route: Route, model: string, startedAt: number): Promise<Leg> {
     await this.discovery?.confirm(model);
     try {
-      return route.first();
+      return await route.first();
     } catch (error) {
       this.observer?.record(model, error instanceof BreakerOpenError ? 'breaker_open' : outcomeOf(error), startedAt, 0);
       if (error instanceof ModelNotFoundError && model === this.config.llm.model) throw await this.missingDefaultModel(model);

@@ -1,5 +1,6 @@
 import type { BackendUsage } from '../llm/llm-backend';
 import { LLM_OUTCOMES, LlmObserver, type LlmOutcome } from '../llm/llm-observer';
+import type { QueueExit } from '../llm/routing/fair-queue';
 import type { CallerContext } from '../../common/auth/caller-context';
 import type { KeyMetrics } from './key-metrics';
 import { CounterFamily, CounterSeries, HistogramFamily, HistogramSeries } from './metric-families';
@@ -13,6 +14,7 @@ const MAX_KNOWN_MODELS = 256;
 
 const DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
 const TTFT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
+const QUEUE_WAIT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120];
 const TOKENS_PER_SECOND_BUCKETS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 500, 1000];
 
 interface ModelSeries {
@@ -72,7 +74,25 @@ export class LlmMetrics extends LlmObserver {
     ['model'],
   );
 
+  readonly targets = new CounterFamily(
+    'vega_target_requests_total',
+    'Model calls by the model server (target) they last went to and outcome (ok, error, aborted, timeout); cached and refused calls reach none.',
+    ['target', 'outcome'],
+  );
+  readonly queueWait = new HistogramFamily(
+    'vega_queue_wait_seconds',
+    "Time requests waited in Vega's queue (every target for their model at its max concurrency) until given a target, refused for waiting too long, or left, by model.",
+    ['model'],
+    QUEUE_WAIT_BUCKETS,
+  );
+  readonly queueRefusals = new CounterFamily(
+    'vega_queue_refusals_total',
+    "Requests Vega's queue refused with a 503, by model and reason (full: QUEUE_MAX_LENGTH waiting; timeout: waited QUEUE_MAX_WAIT_SEC).",
+    ['model', 'reason'],
+  );
+
   private readonly byLane = new Map<string, Record<LlmOutcome, CounterSeries>>();
+  private readonly byTarget = new Map<string, Record<LlmOutcome, CounterSeries>>();
   private readonly known = new Set<string>();
   private readonly byModel = new Map<string, ModelSeries>();
   private readonly other: ModelSeries;
@@ -103,10 +123,12 @@ export class LlmMetrics extends LlmObserver {
     return this.known.has(model) ? model : OTHER_MODEL;
   }
 
-  record(model: string, outcome: LlmOutcome, startedAt: number, firstTokenAt: number, usage?: BackendUsage): void {
+  record(model: string, outcome: LlmOutcome, startedAt: number, firstTokenAt: number, usage?: BackendUsage, target?: string): void {
     const series = this.seriesFor(model);
     series.outcomes[outcome].inc();
-    this.laneSeries(this.byKey?.caller.lane() ?? CLI_LANE)[outcome].inc();
+    this.outcomeSeries(this.byLane, this.lanes, this.byKey?.caller.lane() ?? CLI_LANE)[outcome].inc();
+    // Target names come from the configuration, never from a client: a bounded label set.
+    if (target !== undefined) this.outcomeSeries(this.byTarget, this.targets, target)[outcome].inc();
     const caller = this.byKey?.caller.current();
     if (caller) this.byKey!.metrics.record(caller.name, outcome === 'ok' ? usage : undefined);
     if (outcome === 'cached' || outcome === 'breaker_open') return;
@@ -127,13 +149,19 @@ export class LlmMetrics extends LlmObserver {
     this.seriesFor(model).truncations.inc();
   }
 
-  /** A lane's series, made on first use (the lanes are a fixed handful). */
-  private laneSeries(lane: string): Record<LlmOutcome, CounterSeries> {
-    let series = this.byLane.get(lane);
+  override queueExit(model: string, waitedMs: number, exit: QueueExit): void {
+    const label = this.labelFor(model);
+    if (exit === 'full' || exit === 'timeout') this.queueRefusals.with(label, exit).inc();
+    if (exit !== 'full') this.queueWait.with(label).observe(waitedMs / 1000);
+  }
+
+  /** A lane's or a target's series, made on first use (both are a fixed handful). */
+  private outcomeSeries(cache: Map<string, Record<LlmOutcome, CounterSeries>>, family: CounterFamily, label: string): Record<LlmOutcome, CounterSeries> {
+    let series = cache.get(label);
     if (!series) {
       series = {} as Record<LlmOutcome, CounterSeries>;
-      for (const outcome of LLM_OUTCOMES) series[outcome] = this.lanes.with(lane, outcome);
-      this.byLane.set(lane, series);
+      for (const outcome of LLM_OUTCOMES) series[outcome] = family.with(label, outcome);
+      cache.set(label, series);
     }
     return series;
   }

@@ -46,6 +46,9 @@ export class StateMetrics {
       llmMetrics.completionTokens,
       llmMetrics.truncations,
       llmMetrics.lanes,
+      llmMetrics.targets,
+      llmMetrics.queueWait,
+      llmMetrics.queueRefusals,
       keyMetrics.requests,
       keyMetrics.tokens,
       keyLimits.refusals,
@@ -122,6 +125,52 @@ export class StateMetrics {
       collect() {
         const latency = probe.state.latencyMs;
         if (latency !== null) this.set(latency / 1000);
+      },
+    });
+    new Gauge({
+      name: 'vega_target_up',
+      help: 'Whether the last background probe reached the model server (1) or not (0), by target.',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        for (const [target, state] of probe.targetStates) this.set({ target }, state.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'vega_target_in_flight',
+      help: 'Requests sent to the model server and not finished, by target.',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        for (const backend of llm.backends()) this.set({ target: backend.name }, backend.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'vega_target_breaker_state',
+      help: "The model server's own circuit breaker: 0 closed, 1 half-open, 2 open, by target.",
+      labelNames: ['target'],
+      registers,
+      collect() {
+        for (const backend of llm.backends()) this.set({ target: backend.name }, BREAKER_VALUE[backend.breaker]);
+      },
+    });
+    new Gauge({
+      name: 'vega_target_draining',
+      help: 'Whether an operator is draining the model server (1: nothing new is sent to it), by target.',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        for (const backend of llm.backends()) this.set({ target: backend.name }, backend.draining ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'vega_queue_length',
+      help: "Requests waiting in Vega's queue because every target for their model is at its max concurrency, by model.",
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [model, waiting] of llm.queueLengths()) this.inc({ model: llmMetrics.labelFor(model) }, waiting);
       },
     });
     const rows = () => this.conversationCount();

@@ -1,11 +1,12 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AdminOnly } from '../../common/auth/scopes.decorator';
 import { ApiErrors } from '../../common/errors/api-errors.decorator';
 import { InvalidInputError } from '../../common/errors/app-errors';
 import type { GenerationSettings } from '../../core/llm/generation-settings';
 import { AdminService } from './admin.service';
 import { AdminStatusDto, BreakerResetDto, CacheClearedDto } from './dto/admin-status.dto';
+import { BackendDto, BackendListDto } from './dto/backends.dto';
 import { GenerationSettingsDto, UpdateGenerationRequestDto } from './dto/generation-settings.dto';
 
 function toSettingsDto(settings: GenerationSettings): GenerationSettingsDto {
@@ -77,6 +78,43 @@ export class AdminController {
   @ApiOkResponse({ type: BreakerResetDto })
   resetBreaker(): BreakerResetDto {
     return this.admin.resetBreaker();
+  }
+
+  @Get('backends')
+  @ApiOperation({
+    summary: 'The model servers behind Vega',
+    description:
+      'Each target: kind, URL (credentials redacted), health from the background probe, its circuit breaker, requests in flight against its max concurrency, ' +
+      'queued requests, loaded models, the models it serves, the median latency of its recent attempts, requests and errors since start, and whether it is draining.',
+  })
+  @ApiOkResponse({ type: BackendListDto })
+  backends(): BackendListDto {
+    return this.admin.backends();
+  }
+
+  @Post('backends/:name/drain')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Drain a model server',
+    description:
+      'For maintenance: nothing new is sent to it (requests go to the other targets that serve their model, or are refused 503 when none does); what runs on it finishes. ' +
+      'Until resumed or restart. Answers its new status.',
+  })
+  @ApiParam({ name: 'name', description: 'The target name, as GET /admin/backends lists it (e.g. gpu-1, or 127.0.0.1:11434 from OLLAMA_URL).' })
+  @ApiOkResponse({ type: BackendDto })
+  @ApiErrors([404, 'No model server has that name.'])
+  drain(@Param('name') name: string): BackendDto {
+    return this.admin.drain(name);
+  }
+
+  @Post('backends/:name/resume')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Resume a drained model server', description: 'Requests are sent to it again. Answers its new status.' })
+  @ApiParam({ name: 'name', description: 'The target name, as GET /admin/backends lists it (e.g. gpu-1, or 127.0.0.1:11434 from OLLAMA_URL).' })
+  @ApiOkResponse({ type: BackendDto })
+  @ApiErrors([404, 'No model server has that name.'])
+  resume(@Param('name') name: string): BackendDto {
+    return this.admin.resume(name);
   }
 
   private refuseEmpty(): never {

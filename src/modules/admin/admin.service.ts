@@ -3,6 +3,8 @@ import { AppConfig } from '../../config/app-config';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import type { GenerationOverrides, GenerationSettings } from '../../core/llm/generation-settings';
 import { LlmService } from '../../core/llm/llm.service';
+import type { BackendStatus } from '../../core/llm/routing/backend-status';
+import type { BackendDto, BackendListDto } from './dto/backends.dto';
 import { ConversationHistoryRepository } from '../../core/persistence/conversation-history.repository';
 import { DatabaseMaintenance } from '../../core/persistence/database-maintenance';
 import { version } from '../../../package.json';
@@ -81,6 +83,21 @@ export class AdminService {
     return { previous_state: this.llm.resetBreaker(), breaker: this.breakerStatus() };
   }
 
+  /** Every model server: health, breaker, load, models, latency, errors, draining. */
+  backends(): BackendListDto {
+    return { strategy: this.config.routing.strategy, backends: this.llm.backends().map(toBackendDto) };
+  }
+
+  /** Sends nothing new to the model server `name`; what runs there finishes. `NotFoundError` for an unknown name. */
+  drain(name: string): BackendDto {
+    return toBackendDto(this.llm.drain(name));
+  }
+
+  /** Sends requests to the model server `name` again. */
+  resume(name: string): BackendDto {
+    return toBackendDto(this.llm.resume(name));
+  }
+
   private breakerStatus(): BreakerStatus {
     const breaker = this.llm.breakerStatus();
     return {
@@ -101,4 +118,25 @@ export class AdminService {
       misses: stats.misses,
     };
   }
+}
+
+function toBackendDto(status: BackendStatus): BackendDto {
+  return {
+    name: status.name,
+    kind: status.kind,
+    url: status.url,
+    health: status.health,
+    checked_at: status.healthCheckedAt?.toISOString() ?? null,
+    error: status.healthError,
+    breaker: status.breaker,
+    in_flight: status.inFlight,
+    max_concurrency: status.maxConcurrency,
+    queued: status.queued,
+    loaded_models: [...status.loadedModels],
+    models: status.models && [...status.models],
+    p50_latency_ms: status.p50LatencyMs === null ? null : Math.round(status.p50LatencyMs * 10) / 10,
+    requests: status.requests,
+    errors: status.errors,
+    draining: status.draining,
+  };
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Optional, Post, Query, Res } from '@nestjs/common';
+import { CallerContext } from '../../common/auth/caller-context';
 import { RequireScope } from '../../common/auth/scopes.decorator';
 import { ApiBody, ApiBodyOptions, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -104,6 +105,7 @@ export class ChatController {
     const ids = new SseEventIds();
     // A shutdown ends the stream like a client that left (stored as aborted, upstream cancelled).
     const stop = this.shutdown ? firstOf([sse.signal, this.shutdown.signal]) : undefined;
+    const stopQueueReports = CallerContext.onQueued((position) => sse.queued(position));
     try {
       for await (const event of this.chat.run(prepared, stop?.signal ?? sse.signal)) {
         if (event.type === 'token') await sse.event('token', { text: event.text }, ids.next());
@@ -118,6 +120,7 @@ export class ChatController {
         await sse.event('error', { message: failure.message, status: failure.statusCode }, ids.final('error'));
       }
     } finally {
+      stopQueueReports();
       stop?.release();
       sse.end();
     }

@@ -11,7 +11,8 @@ import type { FastifyReply } from 'fastify';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../../common/auth/public.decorator';
 import { DatabaseCorruptError } from '../../common/errors/app-errors';
-import { BackendProbe } from '../../core/health/backend-probe';
+import { BackendProbe, type BackendState } from '../../core/health/backend-probe';
+import type { BackendStatus } from '../../core/llm/routing/backend-status';
 import { LlmService } from '../../core/llm/llm.service';
 import { DatabaseHealth } from '../../core/persistence/database-health';
 import { missingModelMessage } from '../../core/llm/model-availability';
@@ -61,7 +62,9 @@ export class HealthController {
       'A database ping, and the result of the background probe of the model backend (`GET /api/version`, or `GET /models` for LLM_BACKEND=openai, at start and every HEALTH_PROBE_SECONDS; ' +
       'this route never waits on the backend). `degraded` is true while the backend is unreachable or the circuit breaker is not closed; ' +
       'an open breaker with a reachable backend still answers 200, with the `ollama` (or `openai`) check `degraded`; ' +
-      'so does a backend that does not have MODEL_NAME (`reason: "model_missing"`, with the models it has): requests naming another model still work.',
+      'so does a backend that does not have MODEL_NAME (`reason: "model_missing"`, with the models it has): requests naming another model still work. ' +
+      'With several model servers (BACKENDS_FILE, or a list in OLLAMA_URL), each is probed: ready while at least one is up and not draining, degraded while another is down, draining or open, ' +
+      'and each is reported under `targets` (status up, down or draining, version, latency, breaker).',
   })
   @ApiOkResponse({ type: ReadinessResponseDto })
   @ApiServiceUnavailableResponse({ type: ReadinessResponseDto, description: 'The database or the model backend is down (details per check), or the app is shutting down.' })
@@ -70,8 +73,8 @@ export class HealthController {
       () => this.databaseCheck(),
       () => this.backendCheck(),
     ]);
-    const state = this.probe.state;
-    return { ...result, degraded: !state.up || state.missingModel !== null || this.llm.breakerStatus().state !== 'closed' };
+    const backend = result.details[this.llm.backendKind];
+    return { ...result, degraded: backend?.status !== 'up' };
   }
 
   /** Terminus throws 503 with the result as its body; answer that body as-is, not as an error message. */
@@ -99,23 +102,49 @@ export class HealthController {
     return maxDelayMs < MAX_EVENT_LOOP_DELAY_MS ? check.up(data) : check.down(data);
   }
 
+  /**
+   * Ready while at least one target is up and not draining. Degraded while another is down,
+   * draining or has its breaker not closed, or when none that is up lists MODEL_NAME (requests
+   * naming another model still work). With several targets, each is reported under `targets`.
+   */
   private backendCheck() {
     const state = this.probe.state;
+    const backends = this.llm.backends();
+    const targets = this.probe.targetStates;
     const breaker = this.llm.breakerStatus().state;
     // Named after the backend: `ollama`, or `openai` for an OpenAI-compatible server.
     const check = this.indicators.check(this.llm.backendKind);
     const data = {
       version: state.version,
-      latency_ms: state.latencyMs === null ? null : Math.round(state.latencyMs * 100) / 100,
+      latency_ms: roundMs(state.latencyMs),
       checked_at: state.checkedAt,
       breaker,
       ...(state.error ? { message: state.error } : {}),
+      ...(backends.length > 1 ? { targets: Object.fromEntries(backends.map((backend) => [backend.name, targetDetail(backend, targets.get(backend.name))])) } : {}),
     };
-    if (!state.up) return check.down(data);
+    const serving = backends.some((backend) => !backend.draining && targets.get(backend.name)?.up);
+    if (!serving) return check.down(backends.length === 1 && backends[0]!.draining && state.up ? { ...data, message: 'the model server is draining' } : data);
     if (state.missingModel !== null) {
       const message = missingModelMessage(state.missingModel, this.llm.backendKind, state.models);
       return check.degraded({ ...data, reason: 'model_missing', model: state.missingModel, models: state.models, message });
     }
-    return breaker === 'closed' ? check.up(data) : check.degraded(data);
+    const impaired = backends.some((backend) => backend.draining || backend.breaker !== 'closed' || !targets.get(backend.name)?.up);
+    return impaired ? check.degraded(data) : check.up(data);
   }
+}
+
+const roundMs = (ms: number | null) => (ms === null ? null : Math.round(ms * 100) / 100);
+
+/** One target in `/readyz`: `up`, `down` or `draining`, with what its last probe found. */
+function targetDetail(backend: BackendStatus, state: Readonly<BackendState> | undefined) {
+  return {
+    status: backend.draining ? 'draining' : state?.up ? 'up' : 'down',
+    kind: backend.kind,
+    version: state?.version ?? null,
+    latency_ms: roundMs(state?.latencyMs ?? null),
+    checked_at: state?.checkedAt ?? null,
+    breaker: backend.breaker,
+    ...(state?.error ? { message: state.error } : {}),
+    ...(state?.missingModel ? { missing_model: state.missingModel } : {}),
+  };
 }

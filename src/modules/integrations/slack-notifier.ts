@@ -25,9 +25,9 @@ interface Window {
 const MAX_QUEUED = 10;
 
 /**
- * Announces in Slack, when `SLACK_NOTIFY` asks for it, the circuit breaker opening and closing
- * (`breaker`) and the background probe seeing the model backend go down and come back
- * (`backend`). At most one message per kind every `SLACK_NOTIFY_INTERVAL_SEC`: a change inside
+ * Announces in Slack, when `SLACK_NOTIFY` asks for it, a model server's circuit breaker opening
+ * and closing (`breaker`) and the background probe seeing a model server go down and come back
+ * (`backend`), each naming the server (its target name). At most one message per kind every `SLACK_NOTIFY_INTERVAL_SEC`: a change inside
  * that window is held back, and when the window ends one message gives the latest state and the
  * changes held back, so a flapping backend cannot flood the channel.
  *
@@ -60,16 +60,17 @@ export class SlackNotifier implements OnApplicationBootstrap, OnApplicationShutd
         if (state === 'half_open' || (state === 'open') === open.has(target)) return;
         if (state === 'open') open.add(target);
         else open.delete(target);
-        this.breakerChanged(state);
+        this.breakerChanged(state, target);
       });
     }
     if (kinds.includes('backend')) {
-      // The first probe's "up" is the start, not a recovery; a "down" then is worth saying.
-      let wasUp: boolean | undefined;
-      this.probe.onStatusChange((state) => {
-        if (state.up && wasUp === undefined) return void (wasUp = true);
-        wasUp = state.up;
-        this.backendChanged(state);
+      // A target's first "up" is the start, not a recovery; a "down" then is worth saying.
+      const seen = new Set<string>();
+      this.probe.onStatusChange((state, target) => {
+        const first = !seen.has(target);
+        seen.add(target);
+        if (state.up && first) return;
+        this.backendChanged(state, target);
       });
     }
   }
@@ -79,26 +80,39 @@ export class SlackNotifier implements OnApplicationBootstrap, OnApplicationShutd
     this.stopping.abort();
   }
 
-  private breakerChanged(state: BreakerState): void {
+  /** Each target has its own breaker; the message names it, and says whether others still serve. */
+  private breakerChanged(state: BreakerState, target: string): void {
+    const server = this.serverName(target);
     if (state === 'open') {
       const seconds = Math.round(this.config.llm.breaker.resetMs / 100) / 10;
+      const refused = this.llm.targetNames().length > 1 ? 'its requests go to the other model servers' : 'chat requests are refused (503)';
       this.announce('breaker', {
-        label: 'open',
-        text: `:rotating_light: ${this.origin}: the circuit breaker opened — the model backend keeps failing, so chat requests are refused (503) and a probe request is tried every ${seconds} s.`,
+        label: this.label(target, 'open'),
+        text: `:rotating_light: ${this.origin}: the circuit breaker opened for ${server} — it keeps failing, so ${refused} and a probe request is tried every ${seconds} s.`,
       });
     } else if (state === 'closed') {
-      this.announce('breaker', { label: 'closed', text: `:white_check_mark: ${this.origin}: the circuit breaker closed — the model backend answers again.` });
+      this.announce('breaker', { label: this.label(target, 'closed'), text: `:white_check_mark: ${this.origin}: the circuit breaker closed for ${server} — it answers again.` });
     }
   }
 
-  private backendChanged(state: Readonly<BackendState>): void {
-    const kind = this.llm.backendKind;
+  private backendChanged(state: Readonly<BackendState>, target: string): void {
     if (state.up) {
-      this.announce('backend', { label: 'up', text: `:large_green_circle: ${this.origin}: the model backend (${kind} ${state.version ?? ''}) is back up.`.replace(' )', ')') });
+      this.announce('backend', { label: this.label(target, 'up'), text: `:large_green_circle: ${this.origin}: ${this.serverName(target, state.version)} is back up.` });
     } else {
       const reason = redactUrlCredentials(state.error ?? 'no reason given');
-      this.announce('backend', { label: 'down', text: `:red_circle: ${this.origin}: the model backend (${kind}) is down: ${reason}` });
+      this.announce('backend', { label: this.label(target, 'down'), text: `:red_circle: ${this.origin}: ${this.serverName(target)} is down: ${reason}` });
     }
+  }
+
+  /** `the model backend gpu-1 (ollama 0.12.6)`: the target's name, kind and version when known. */
+  private serverName(target: string, version?: string | null): string {
+    const kind = this.llm.backends().find((backend) => backend.name === target)?.kind ?? this.llm.backendKind;
+    return `the model backend ${target} (${kind}${version ? ` ${version}` : ''})`;
+  }
+
+  /** A change in a summary's trail: the state, after the target's name when there are several. */
+  private label(target: string, state: string): string {
+    return this.llm.targetNames().length > 1 ? `${target} ${state}` : state;
   }
 
   /** Sends now when the kind's window allows, else holds the change for the summary at the window's end. */

@@ -18,16 +18,37 @@ export function settleFailure(permit: BreakerPermit, failure: unknown): void {
   else permit.success(); // the backend answered (404 model, 400 options): it is healthy
 }
 
+/** The timeouts of one attempt: the whole request, the first token, the longest silence. */
+export interface AttemptLimits {
+  timeoutMs: number;
+  firstTokenTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
 /** When the whole request must be over, and why a wait between attempts would be cut short. */
 export class Deadline {
-  /** When the whole request must be over (performance.now() time). */
-  readonly at: number;
+  private readonly startedAt = performance.now();
+  private dueAt: number;
 
   constructor(
-    private readonly timeoutMs: number,
+    private timeoutMs: number,
     readonly client: CancelSignal,
   ) {
-    this.at = performance.now() + timeoutMs;
+    this.dueAt = this.startedAt + timeoutMs;
+  }
+
+  /** When the whole request must be over (performance.now() time). */
+  get at(): number {
+    return this.dueAt;
+  }
+
+  /**
+   * From now on the request must be over `timeoutMs` after it started: the total timeout of the
+   * target the next attempt goes to (a slow server may be given longer than the others).
+   */
+  limitTo(timeoutMs: number): void {
+    this.timeoutMs = timeoutMs;
+    this.dueAt = this.startedAt + timeoutMs;
   }
 
   remainingMs(): number {

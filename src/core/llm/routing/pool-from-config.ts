@@ -1,3 +1,4 @@
+import type { CallerContext } from '../../../common/auth/caller-context';
 import type { AppConfig } from '../../../config/app-config';
 import type { TargetSettings } from '../../../config/routing-settings';
 import { OllamaBackend } from '../backends/ollama/ollama.backend';
@@ -12,8 +13,19 @@ export function backendFor(settings: TargetSettings, { llm }: Pick<AppConfig, 'l
   return settings.kind === 'openai' ? new OpenAiBackend(settings.url, settings.apiKey, options) : new OllamaBackend(settings.url, options);
 }
 
-/** The pool of every configured target, each with its adapter and its own breaker. */
-export function poolFromConfig(config: Pick<AppConfig, 'llm' | 'routing'>): TargetPool {
+/**
+ * The pool of every configured target, each with its adapter and its own breaker, and its
+ * queue: a waiting request joins its caller's key's lane (one shared lane without a key).
+ */
+export function poolFromConfig(config: Pick<AppConfig, 'llm' | 'routing'>, caller?: CallerContext): TargetPool {
   const targets = config.routing.targets.map((settings) => new Target(settings, backendFor(settings, config), config.llm.breaker));
-  return new TargetPool(targets, config.routing.strategy, config.routing.aliases);
+  return new TargetPool(
+    targets,
+    config.routing.strategy,
+    {
+      settings: config.routing.queue,
+      caller: caller && (() => ({ key: caller.current()?.keyId ?? '', onPosition: caller.queueListener() })),
+    },
+    config.routing.aliases,
+  );
 }

@@ -1,6 +1,7 @@
 import {
   AppError,
   BackendBusyError,
+  BackendTimeoutError,
   BackendUnavailableError,
   BackendUnreachableError,
   BreakerOpenError,
@@ -10,14 +11,17 @@ import {
 import { unservedModelMessage } from '../model-availability';
 import type { Deadline } from '../resilience/attempt';
 import type { BreakerPermit } from '../resilience/circuit-breaker';
+import type { Slot } from './fair-queue';
 import type { Target } from './target';
 import type { TargetPool } from './target-pool';
 
-/** One attempt's target and its breaker's permission. */
-export interface Leg {
-  target: Target;
+/** One attempt's target, its place there (`end()` gives it back, once) and its breaker's permission. */
+export interface Leg extends Slot {
   permit: BreakerPermit;
 }
+
+/** The longest pause before servers that all said busy are tried again. */
+const MAX_BUSY_PAUSE_MS = 5_000;
 
 export interface RoutePolicy {
   /** Retries after a failure that another target cannot take at once (`LLM_MAX_RETRIES`). */
@@ -29,15 +33,24 @@ export interface RoutePolicy {
 /**
  * The targets one model call goes through, attempt by attempt. A failure that says the server
  * never started on the request (unreachable, busy, no such model) moves on to another target at
- * once, without counting as a retry; any other retryable failure waits the backoff and retries,
+ * once, without counting as a retry, and so does a first token that did not come in time (to a
+ * target not tried yet, never the same one again); any other retryable failure waits the backoff and retries,
  * on another target when there is one. Only failures before anything reached the client are
  * handed here: after that an attempt is never repeated.
+ *
+ * When every target for the model is at its max concurrency (or others already wait for it),
+ * the attempt waits in the pool's fair queue for a place. When every target said busy, the
+ * request pauses and tries again (never handing the busy answer to the client), bounded by the
+ * queue's max wait counted from when it first had to wait.
  */
 export class Route {
   private readonly tried = new Set<Target>();
   private readonly unreachable: BackendUnreachableError[] = [];
   private retries = 0;
+  private busyPauses = 0;
   private current?: Target;
+  /** When the call first had to wait (queued, or paused for busy servers). */
+  private waitingSince?: number;
 
   constructor(
     private readonly pool: TargetPool,
@@ -46,11 +59,12 @@ export class Route {
     private readonly policy: RoutePolicy,
   ) {}
 
-  /** The first attempt's target; `BreakerOpenError` when every target for the model refuses calls now. */
-  first(): Leg {
-    const leg = this.take(this.pool.pick(this.model));
-    if (leg) return leg;
-    throw this.noTarget();
+  /**
+   * The first attempt's target, after a wait in the queue when all are full; `BreakerOpenError`
+   * when every target for the model refuses calls now, `QueueRefusedError` when the queue does.
+   */
+  first(): Promise<Leg> {
+    return this.acquire(this.pool.pick(this.model));
   }
 
   /**
@@ -61,8 +75,15 @@ export class Route {
     if (this.current) this.tried.add(this.current);
     if (failure instanceof BackendUnreachableError) this.unreachable.push(failure);
     if (movesOn(failure)) {
-      const leg = this.take(this.pool.pick(this.model, this.tried));
-      if (leg) return leg;
+      const untried = this.pool.pick(this.model, this.tried);
+      if (untried) return this.acquire(untried);
+      if (failure instanceof BackendBusyError) return this.afterBusy();
+    }
+    // A server that sent nothing in time may be stuck (loading, swapping): another one may answer
+    // within what is left of the request's time. It is not retried on the same server.
+    if (failure instanceof BackendTimeoutError && failure.kind === 'first_token' && !this.deadline.reason()) {
+      const untried = this.pool.pick(this.model, this.tried);
+      if (untried) return this.acquire(untried);
     }
     if (!(failure instanceof AppError) || !failure.retryable || this.retries >= this.policy.maxRetries || this.deadline.reason()) {
       throw this.finalFailure(failure);
@@ -74,21 +95,58 @@ export class Route {
     if (interrupted) throw interrupted;
     this.retries += 1;
     // A retry prefers a target not tried yet; when all were, it starts the round again.
-    let leg = this.take(this.pool.pick(this.model, this.tried));
-    if (!leg) {
+    let target = this.pool.pick(this.model, this.tried);
+    if (!target) {
       this.tried.clear();
-      leg = this.take(this.pool.pick(this.model));
+      target = this.pool.pick(this.model);
     }
-    if (leg) return leg;
-    throw this.finalFailure(failure);
+    if (!target) throw this.finalFailure(failure);
+    return this.acquire(target);
   }
 
-  private take(target: Target | undefined): Leg | undefined {
-    if (!target) return undefined;
-    const permit = target.breaker.acquire();
-    if (!permit) return undefined;
-    this.current = target;
-    return { target, permit };
+  /**
+   * A leg on `target` when it has room and nobody waits for the model; otherwise a place from
+   * the queue (given by whichever target frees one first).
+   */
+  private async acquire(target: Target | undefined): Promise<Leg> {
+    const queue = this.pool.queue;
+    for (;;) {
+      if (!target) throw this.noTarget();
+      if (target.hasRoom && queue.length(this.model) === 0) {
+        const leg = this.take(queue.take(target, this.model));
+        if (leg) return leg;
+        throw this.noTarget();
+      }
+      this.waitingSince ??= performance.now();
+      const leg = this.take(await queue.wait(this.model, this.deadline, this.waitingSince));
+      if (leg) return leg;
+      target = this.pool.pick(this.model);
+    }
+  }
+
+  /** Every target said busy: pause (bounded by the max wait), then start the round again. */
+  private async afterBusy(): Promise<Leg> {
+    const since = (this.waitingSince ??= performance.now());
+    const pause = Math.min(MAX_BUSY_PAUSE_MS, this.policy.backoffMs(this.busyPauses));
+    this.busyPauses += 1;
+    await this.deadline.wait(Math.min(pause, Math.max(0, since + this.pool.queue.maxWaitMs - performance.now()))).catch((reason: unknown) => {
+      throw reason ?? new ClientClosedError();
+    });
+    const overdue = this.pool.queue.refuseIfOverdue(this.model, since);
+    if (overdue) throw overdue;
+    this.tried.clear();
+    return this.acquire(this.pool.pick(this.model));
+  }
+
+  /** The breaker's permission on the slot's target; without it the slot is given back. */
+  private take(slot: Slot): Leg | undefined {
+    const permit = slot.target.acquire();
+    if (!permit) {
+      slot.end();
+      return undefined;
+    }
+    this.current = slot.target;
+    return { ...slot, permit };
   }
 
   /** Every target tried was unreachable: say so of all of them, not only the last. */

@@ -4,8 +4,12 @@ import type { ModelDetails, OllamaHosts } from '../llm-backend';
 import type { BreakerState } from '../resilience/circuit-breaker';
 import { OllamaCatalog } from './ollama-catalog';
 import { resolveAlias, StrategyName } from '../../../config/routing-settings';
+import { FairQueue, QueueCaller, QueueSettings } from './fair-queue';
 import { Strategy, strategyOf } from './strategies';
 import type { Target } from './target';
+
+/** `QUEUE_MAX_LENGTH`, `QUEUE_MAX_WAIT_SEC` by default. */
+const DEFAULT_QUEUE: QueueSettings = { maxLength: 1_000, maxWaitMs: 30_000 };
 
 /**
  * Every model server behind Vega and the choice among them. `LlmService` asks for a target per
@@ -14,17 +18,21 @@ import type { Target } from './target';
  * Listings that span servers (models, details, Ollama's own listings) are answered here.
  */
 export class TargetPool {
+  /** Where requests wait when every target for their model is at its max concurrency. */
+  readonly queue: FairQueue;
   private readonly choose: Strategy;
   private readonly catalog?: OllamaCatalog;
 
   constructor(
     readonly targets: readonly Target[],
     readonly strategy: StrategyName,
+    queue: { settings?: QueueSettings; caller?: () => QueueCaller | undefined } = {},
     /** Other names for models (`fast` → `llama3.2`), from `BACKENDS_FILE`. */
     readonly aliases: Readonly<Record<string, string>> = {},
   ) {
     if (targets.length === 0) throw new Error('a target pool needs at least one target');
     this.choose = strategyOf(strategy);
+    this.queue = new FairQueue(this, queue.settings ?? DEFAULT_QUEUE, queue.caller);
     const ollama = targets.map((target) => target.backend).filter((backend) => backend instanceof OllamaBackend);
     this.catalog = ollama.length > 0 ? new OllamaCatalog(ollama) : undefined;
   }
@@ -72,7 +80,7 @@ export class TargetPool {
     }
     if (candidates.length === 0) return undefined;
     if (candidates.length === 1) return candidates[0];
-    // Every one full: the servers queue it themselves, the least busy first.
+    // Every one full: one of them all (the route then waits in Vega's queue for a place).
     return this.choose(roomy === candidates.length || roomy === 0 ? candidates : candidates.filter((target) => target.hasRoom), model);
   }
 

@@ -1,6 +1,9 @@
 import type { LlmBackend } from '../llm-backend';
 import type { TargetKind, TargetSettings, TargetTimeouts } from '../../../config/routing-settings';
-import { BreakerOptions, CircuitBreaker } from '../resilience/circuit-breaker';
+import type { AttemptLimits } from '../resilience/attempt';
+import { BreakerOptions, BreakerPermit, CircuitBreaker } from '../resilience/circuit-breaker';
+import type { TargetHealth } from './backend-status';
+import { TargetStats } from './target-stats';
 
 /**
  * One model server behind Vega: its adapter (which talks to this server only), its own circuit
@@ -17,14 +20,19 @@ export class Target {
   readonly breaker: CircuitBreaker;
   /** The models `BACKENDS_FILE` gives it: then its list is never asked for. */
   readonly configuredModels?: readonly string[];
+  /** Its attempts' outcomes and recent latency (admin views). */
+  readonly stats = new TargetStats();
   /** Requests sent to it and not finished. */
   inFlight = 0;
   /** Sends nothing new (what runs finishes): for maintenance. */
   draining = false;
+  /** What its last health probe found; undefined before the first. */
+  health?: TargetHealth;
   /** The models it serves (configured, or last discovered); undefined until known, when any model may be asked of it. */
   private served?: ReadonlySet<string>;
   /** The models it has in memory now (Ollama `/api/ps`), as last seen. */
   private inMemory: ReadonlySet<string> = new Set();
+  private readonly releaseListeners: (() => void)[] = [];
 
   constructor(
     settings: TargetSettings,
@@ -72,6 +80,21 @@ export class Target {
     this.inMemory = new Set(models);
   }
 
+  /** It just answered with `model`: the model is in its memory now (until the next `/api/ps` says otherwise). */
+  markLoaded(model: string): void {
+    if (!has(this.inMemory, model)) this.inMemory = new Set(this.inMemory).add(model);
+  }
+
+  /** The timeouts of an attempt on it: its own where it has them, `defaults` (`LLM_*_TIMEOUT_SEC`) otherwise. */
+  limits(defaults: AttemptLimits): AttemptLimits {
+    const { totalMs, firstTokenMs, idleMs } = this.timeouts;
+    return {
+      timeoutMs: totalMs ?? defaults.timeoutMs,
+      firstTokenTimeoutMs: firstTokenMs ?? defaults.firstTokenTimeoutMs,
+      idleTimeoutMs: idleMs ?? defaults.idleTimeoutMs,
+    };
+  }
+
   /** Whether it takes another request now without going past its max concurrency. */
   get hasRoom(): boolean {
     return this.maxConcurrency === 0 || this.inFlight < this.maxConcurrency;
@@ -87,6 +110,35 @@ export class Target {
     return !this.draining && !this.breaker.wouldRefuse();
   }
 
+  /**
+   * Its breaker's permission for one attempt (null when refused), which also records the
+   * attempt's outcome and duration in `stats`.
+   */
+  acquire(): BreakerPermit | null {
+    const permit = this.breaker.acquire();
+    if (!permit) return null;
+    const stats = this.stats;
+    const startedAt = performance.now();
+    // Counted once, as the breaker counts a permit once.
+    let settled = false;
+    const once = (record: () => void) => () => {
+      if (!settled) record();
+      settled = true;
+    };
+    return {
+      probe: permit.probe,
+      success: once(() => {
+        stats.success(performance.now() - startedAt);
+        permit.success();
+      }),
+      failure: once(() => {
+        stats.failure();
+        permit.failure();
+      }),
+      release: once(() => permit.release()),
+    };
+  }
+
   /** Counts a request in flight until the returned function is called (once). */
   begin(): () => void {
     this.inFlight += 1;
@@ -95,10 +147,19 @@ export class Target {
       if (ended) return;
       ended = true;
       this.inFlight -= 1;
+      for (const listener of this.releaseListeners) listener();
     };
+  }
+
+  /** Calls `listener` each time a request it had in flight ends (a place frees: Vega's queue hands it on). */
+  onRelease(listener: () => void): void {
+    this.releaseListeners.push(listener);
   }
 }
 
+/** `mistral` and `mistral:latest` are one model (Ollama's default tag), whichever way either side names it. */
 function has(models: ReadonlySet<string>, model: string): boolean {
-  return models.has(model) || (!model.includes(':') && models.has(`${model}:latest`));
+  if (models.has(model)) return true;
+  if (!model.includes(':')) return models.has(`${model}:latest`);
+  return model.endsWith(':latest') && models.has(model.slice(0, -':latest'.length));
 }
