@@ -164,11 +164,14 @@ describe('the model catalogue of several servers', () => {
     });
   });
 
-  it('/admin/status and the logs never show the OpenAI-compatible server\'s key', async () => {
+  it('/admin/status, /admin/backends and the logs never show the OpenAI-compatible server\'s key', async () => {
     await t.request('/v1/chat/completions', { body: { model: 'gpt-oss', messages: [{ role: 'user', content: 'hi' }] } });
     const status = await (await t.request('/admin/status')).text();
     expect(status).toContain('cloud');
     expect(status).not.toContain(SECRET);
+    const backends = await t.request('/admin/backends');
+    expect(backends.status).toBe(200);
+    expect(await backends.text()).not.toContain(SECRET);
     expect(t.logs.join('\n')).not.toContain(SECRET);
   });
 });
@@ -231,11 +234,20 @@ describe('model discovery', () => {
     expect(unknown.status).toBe(404);
   });
 
-  it('a server configured with its models is never asked for its list', async () => {
-    const app = await start([`  - { name: live, kind: ollama, url: "${live.url}", models: [mistral] }`]);
-    await app.app.get(ModelDiscovery).refresh();
-    expect(live.requests.filter((request) => request.path === '/api/tags')).toEqual([]);
-    const unknown = await app.request('/api/chat', { body: { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: false } });
-    expect({ status: unknown.status, body: await unknown.json() }).toEqual({ status: 404, body: { error: 'model "llama3.2" not found on any model server; available: mistral' } });
+  it("a server configured with its models is routed by that list, not by what it lists itself", async () => {
+    const both = new FakeOllama({ models: ['mistral', 'llama3.2'] });
+    await both.start();
+    try {
+      const app = await start([`  - { name: both, kind: ollama, url: "${both.url}", models: [mistral] }`]);
+      await app.app.get(ModelDiscovery).refresh();
+      const unknown = await app.request('/api/chat', { body: { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: false } });
+      expect({ status: unknown.status, body: await unknown.json() }).toEqual({ status: 404, body: { error: 'model "llama3.2" not found on any model server; available: mistral' } });
+      expect(both.chatRequests()).toEqual([]);
+      expect((await (await app.request('/models')).json()).items.map((item: { name: string }) => item.name)).toEqual(['mistral']);
+    } finally {
+      await t?.close();
+      t = undefined;
+      await both.stop();
+    }
   });
 });
