@@ -1,6 +1,7 @@
 import { BackendUnreachableError } from '../../../common/errors/app-errors';
 import { HostDownError, OllamaBackend, ollamaModel, OllamaTagsEntry, ollamaUnreachable } from '../backends/ollama/ollama.backend';
 import type { BackendModel, OllamaJson } from '../llm-backend';
+import { allUnreachable } from './route';
 import type { Target } from './target';
 import type { TargetPool } from './target-pool';
 
@@ -83,9 +84,8 @@ export async function listCatalogue(pool: TargetPool, signal: AbortSignal): Prom
 function noListing(failures: unknown[]): unknown {
   const real = failures.find((failure) => !(failure instanceof BackendUnreachableError));
   if (real !== undefined || failures.length === 1) return real ?? failures[0];
-  const messages = [...new Set(failures.map((failure) => (failure as Error).message))];
-  const last = failures[failures.length - 1] as BackendUnreachableError;
-  return new BackendUnreachableError(messages.join(' '), { retryable: true, retryAfterSeconds: last.retryAfterSeconds, cause: last });
+  const unreachable = failures as BackendUnreachableError[];
+  return allUnreachable(unreachable, unreachable[unreachable.length - 1]);
 }
 
 function isTagsEntry(value: unknown): value is OllamaJson {

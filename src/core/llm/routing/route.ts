@@ -152,8 +152,7 @@ export class Route {
   /** Every target tried was unreachable: say so of all of them, not only the last. */
   private finalFailure(failure: unknown): unknown {
     if (!(failure instanceof BackendUnreachableError) || this.unreachable.length < 2) return failure;
-    const messages = [...new Set(this.unreachable.map((error) => error.message))];
-    return new BackendUnreachableError(messages.join(' '), { retryable: true, retryAfterSeconds: failure.retryAfterSeconds, cause: failure });
+    return allUnreachable(this.unreachable, failure);
   }
 
   private noTarget(): Error {
@@ -166,6 +165,12 @@ export class Route {
     }
     return breakerOpenError(this.pool.retryAfterMs(this.model));
   }
+}
+
+/** Several targets were unreachable: one error naming each of them (`last`'s retry hint and cause). */
+export function allUnreachable(errors: readonly BackendUnreachableError[], last: BackendUnreachableError): BackendUnreachableError {
+  const messages = [...new Set(errors.map((error) => error.message))];
+  return new BackendUnreachableError(messages.join(' '), { retryable: true, retryAfterSeconds: last.retryAfterSeconds, cause: last });
 }
 
 /** Every target for a model has its breaker open: the call is refused until the soonest tries again. */
