@@ -1,7 +1,8 @@
-import { DynamicModule, Injectable, Module, Type } from '@nestjs/common';
+import { DynamicModule, ForwardReference, Injectable, Module, Type } from '@nestjs/common';
 import { InjectCommander } from 'nest-commander';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
+import { PersistenceModule } from '../core/persistence/persistence.module';
 
 /** The parts of commander's `Command` the CLI entry adjusts (exit handling, output, strictness). */
 export interface CommanderProgram {
@@ -30,8 +31,22 @@ export class CliAppModule {
   static forCommand(config: AppConfig, commands: Type<unknown>): DynamicModule {
     return {
       module: CliAppModule,
-      imports: [ConfigModule.forRoot(config), commands],
+      // The database only for a command whose modules use it: `vega net scan` never opens the file.
+      imports: [ConfigModule.forRoot(config), ...(usesDatabase(commands) ? [PersistenceModule.forRoot(config.database)] : []), commands],
       providers: [CommanderHandle],
     };
   }
+}
+
+/** Whether `entry` or a module it imports, at any depth, lists `PersistenceModule` (see there). */
+export function usesDatabase(entry: unknown, seen = new Set<unknown>()): boolean {
+  const imported = typeof (entry as ForwardReference | null)?.forwardRef === 'function' ? (entry as ForwardReference).forwardRef() : entry;
+  if (!imported || seen.has(imported)) return false;
+  seen.add(imported);
+  const dynamic = typeof imported === 'object' && 'module' in imported ? (imported as DynamicModule) : undefined;
+  const type = dynamic?.module ?? (typeof imported === 'function' ? imported : undefined);
+  if (type === undefined) return false;
+  if (type === PersistenceModule) return true;
+  const imports = [...((Reflect.getMetadata('imports', type) as unknown[] | undefined) ?? []), ...(dynamic?.imports ?? [])];
+  return imports.some((next) => usesDatabase(next, seen));
 }

@@ -11,7 +11,7 @@ export class CoreModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CoreModule,
-      imports: [ConfigModule.forRoot(config), PersistenceModule, LlmModule, ChatModule],
+      imports: [ConfigModule.forRoot(config), PersistenceModule.forRoot(config.database), LlmModule, ChatModule],
       exports: [ConfigModule, PersistenceModule, LlmModule, ChatModule],
     };
   }

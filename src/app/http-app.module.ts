@@ -14,7 +14,7 @@ import { SlidingWindowThrottlerStorage } from '../common/throttling/sliding-wind
 import { ThrottlingModule } from '../common/throttling/throttling.module';
 import { AppLogger } from '../core/logging/app-logger';
 import { LoggingModule } from '../core/logging/logging.module';
-import { WalCheckpointer } from '../core/persistence/wal-checkpointer';
+import { PersistenceModule } from '../core/persistence/persistence.module';
 import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { OpenAiHttpModule } from '../modules/openai/openai-http.module';
@@ -85,8 +85,8 @@ export class HttpAppModule {
         { provide: APP_INTERCEPTOR, useClass: CallerContextInterceptor },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
-        // The server stores an exchange per request: its checkpoints run beside, not in, them.
-        WalCheckpointer,
+        // The database's background work (SQLite: WAL checkpoints beside, not in, the requests that store exchanges).
+        ...PersistenceModule.serverTasks(config.database),
         // A long-running server hands the heap a burst left behind back once it is idle.
         IdleMemoryTrimmer,
       ],

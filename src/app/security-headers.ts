@@ -81,7 +81,8 @@ export async function registerSecurityHeaders(app: NestFastifyApplication, confi
       origin: [...config.http.corsOrigins],
       methods: ['GET', 'POST', 'DELETE'],
       allowedHeaders: ['Content-Type', 'X-API-Key', 'Authorization', 'X-Request-Id'],
-      exposedHeaders: ['Retry-After', 'X-Request-Id'],
+      // What a browser client may read: the wait after a 503/429, the request id, the model and target that answered.
+      exposedHeaders: ['Retry-After', 'X-Request-Id', 'X-Vega-Model', 'X-Vega-Target'],
       maxAge: 600,
     });
   }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { envSchema, ParsedEnv } from './config.schema';
 import type { EffectiveLimits } from '../core/limits/usage-limiter';
 import { BackendsFile, BackendsFileError, readBackendsFile } from './backends-file';
-import { resolveAlias, RoutingSettings, targetsFromUrls } from './routing-settings';
+import { resolveAlias, resolveFallbacks, RoutingSettings, targetsFromUrls } from './routing-settings';
 
 export type SlackNotifyKind = ParsedEnv['SLACK_NOTIFY'][number];
 
@@ -251,7 +251,7 @@ function toAppConfig(env: ParsedEnv, raw: NodeJS.ProcessEnv): AppConfig {
       targets,
       strategy: file?.strategy ?? env.ROUTING_STRATEGY,
       aliases: file?.aliases ?? {},
-      fallbacks: file?.fallbacks ?? {},
+      fallbacks: file ? resolveFallbacks(file.fallbacks, file.aliases) : {},
       queue: { maxLength: env.QUEUE_MAX_LENGTH, maxWaitMs: Math.round(env.QUEUE_MAX_WAIT_SEC * 1000) },
       discoveryIntervalMs: Math.round(env.MODELS_REFRESH_SEC * 1000),
       loadedPollIntervalMs: Math.round(env.LOADED_POLL_SEC * 1000),

@@ -86,3 +86,11 @@ export function resolveAlias(aliases: Readonly<Record<string, string>>, name: st
   for (let hops = 0; Object.hasOwn(aliases, model) && hops <= Object.keys(aliases).length; hops += 1) model = aliases[model];
   return model;
 }
+
+/** Fallback chains with aliases resolved, on either side (`fast: [coder]` is `llama3.2: [qwen2.5:32b]`): requests are routed by model. */
+export function resolveFallbacks(
+  fallbacks: Readonly<Record<string, readonly string[]>>,
+  aliases: Readonly<Record<string, string>>,
+): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(fallbacks).map(([model, chain]) => [resolveAlias(aliases, model), chain.map((next) => resolveAlias(aliases, next))]));
+}

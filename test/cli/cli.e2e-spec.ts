@@ -160,6 +160,33 @@ describe('vega history, session, feedback', () => {
     expect(JSON.parse(session.stdout).items).toEqual([expect.objectContaining({ prompt: 'the circuit breaker opens', response: 'Echo: the circuit breaker opens' })]);
   });
 
+  it('names the model asked for and the fallback and target that served it: history --json, the session transcript, feedback', async () => {
+    const down = new FakeOllama({ models: ['big'] });
+    await down.start();
+    const downUrl = down.url;
+    await down.stop();
+    const file = join(data.dir, 'backends.yaml');
+    writeFileSync(
+      file,
+      [
+        'targets:',
+        `  - { name: gpu-a, kind: ollama, url: "${downUrl}", models: [big] }`,
+        `  - { name: gpu-b, kind: ollama, url: "${fake.url}", models: [mistral] }`,
+        'fallbacks: { big: [mistral] }',
+      ].join('\n'),
+    );
+    const backends = { env: { BACKENDS_FILE: file, LLM_MAX_RETRIES: '0', NO_COLOR: '1' } };
+    const chat = await vega(['chat', '--session', 's9', '--model', 'big', 'who answers?'], backends);
+    expect(chat.code).toBe(0);
+    expect(chat.stdout).toContain('Echo: who answers?');
+    const page = JSON.parse((await vega(['history', '--json'], backends)).stdout);
+    expect(page.items[0]).toMatchObject({ id: 1, model: 'big', served_model: 'mistral', target: 'gpu-b' });
+    const transcript = await vega(['session', 's9'], backends);
+    expect(transcript.stdout).toMatch(/^#1 · .* · cli · big → mistral on gpu-b$/m);
+    const rated = await vega(['feedback', '1', '--rating', '5'], backends);
+    expect(rated.stdout).toMatch(/^model\s+big → mistral on gpu-b$/m);
+  });
+
   it('feedback updates the row; an unknown id fails with exit 1', async () => {
     await vega(['chat', 'rate me']);
     const result = await vega(['feedback', '1', '--rating', '4', '--tags', 'good', '--notes', 'fine', '--reviewed', '--json']);

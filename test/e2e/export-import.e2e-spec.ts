@@ -252,7 +252,7 @@ describe('Export and import of the whole exchange', () => {
       const target = await start();
       const old = { id: 7, ts: '2026-11-24T10:15:30.123Z', prompt: 'legacy', response: 'row', source: 'cli', session_id: 's', rating: null, tags: null, notes: null, reviewed: false, model: 'mistral', status: 'ok', prompt_tokens: 3, completion_tokens: 1, duration_ms: 10, ttft_ms: 2 };
       expect((await importFile(target, [JSON.stringify(old)])).code).toBe(0);
-      expect(await (await target.request('/conversations/1')).json()).toEqual({ ...old, id: 1, kind: 'chat', key_id: null, model_ms: null, request: null, answer: null, response_id: null });
+      expect(await (await target.request('/conversations/1')).json()).toEqual({ ...old, id: 1, kind: 'chat', key_id: null, model_ms: null, request: null, answer: null, response_id: null, served_model: null, target: null });
     });
 
     const good = JSON.stringify({ prompt: 'fine', response: 'row' });

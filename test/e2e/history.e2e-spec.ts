@@ -47,6 +47,9 @@ describe('GET /history', () => {
       ttft_ms: expect.any(Number),
       model_ms: expect.any(Number),
       key_id: 'primary',
+      served_model: 'mistral',
+      // Without a backends file the one target is named after its host:port.
+      target: new URL(t.config.routing.targets[0].url).host,
     });
     expect(body.items[1].snippet).toBeUndefined();
   });

@@ -119,6 +119,8 @@ describe('security headers and CORS', () => {
       expect(allowed.status).toBe(200);
       expect(allowed.headers.get('access-control-allow-origin')).toBe(ALLOWED);
       expect(allowed.headers.get('access-control-expose-headers')).toContain('Retry-After');
+      expect(allowed.headers.get('access-control-expose-headers')).toContain('X-Vega-Model');
+      expect(allowed.headers.get('x-vega-model')).toBe('mistral');
       const other = await t.request('/chat', { body: { prompt: 'hi' }, headers: { origin: 'https://evil.example.net' } });
       expect(other.headers.get('access-control-allow-origin')).toBeNull();
       expectSecurityHeaders(other.headers);

@@ -5,7 +5,7 @@ import {
   CHECKPOINT_INTERVAL_MS,
   IDLE_CHECKPOINT_INTERVAL_MS,
   WalCheckpointer,
-} from '../../src/core/persistence/wal-checkpointer';
+} from '../../src/core/persistence/sqlite/wal-checkpointer';
 import { useAppWithFakeOllama } from '../support/test-app';
 
 const sizeOf = (file: string) => statSync(file).size;

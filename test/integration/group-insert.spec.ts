@@ -1,6 +1,6 @@
 import sqlite3 from 'sqlite3';
 import { join } from 'node:path';
-import { GroupInsert } from '../../src/core/persistence/group-insert';
+import { GroupInsert } from '../../src/core/persistence/sqlite/group-insert';
 import { tempDir } from '../support/test-app';
 
 interface Row {

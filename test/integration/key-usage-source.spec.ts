@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { SPENT_SQL, TypeOrmKeyUsageSource } from '../../src/core/limits/typeorm-key-usage.source';
+import { SPENT_SQL, SqliteKeyUsageSource } from '../../src/core/persistence/sqlite/sqlite-key-usage.source';
 import { buildDataSourceOptions } from '../../src/core/persistence/data-source-options';
 import { DatabaseHealth } from '../../src/core/persistence/database-health';
 import { tempDir } from '../support/test-app';
 
-describe(TypeOrmKeyUsageSource.name, () => {
+describe(SqliteKeyUsageSource.name, () => {
   const temp = tempDir();
   let dataSource: DataSource;
 
@@ -34,7 +34,7 @@ describe(TypeOrmKeyUsageSource.name, () => {
     await insert('2026-12-06 09:00:00.000', 'other', 'ok', 5000, 5000, 5000);
     await insert('2026-12-06 09:00:00.000', null, 'ok', 5000, 5000, 5000);
 
-    const source = new TypeOrmKeyUsageSource(dataSource, new DatabaseHealth());
+    const source = new SqliteKeyUsageSource(dataSource, new DatabaseHealth());
     const spent = await source.spent('k', new Date('2026-12-06T00:00:00.000Z'), new Date('2026-12-01T00:00:00.000Z'));
     expect(spent).toEqual({ day: { tokens: 300, modelMs: 2200 }, month: { tokens: 331, modelMs: 2550 } });
     // Only this month's rows are read, from the time-first covering index, not the key's whole history by key_id.

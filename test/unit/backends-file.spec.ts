@@ -145,10 +145,14 @@ describe('BACKENDS_FILE in the configuration', () => {
     return path;
   };
 
-  it('gives the targets, strategy, aliases and fallbacks; the default alias is the model of a request naming none', () => {
-    const path = write('strategy: priority\ntargets:\n  - { name: a, kind: ollama, url: http://a:11434 }\naliases: { default: fast, fast: llama3.2 }\n');
+  it('gives the targets, strategy, aliases and fallbacks (aliases resolved in them); the default alias is the model of a request naming none', () => {
+    const path = write(
+      'strategy: priority\ntargets:\n  - { name: a, kind: ollama, url: http://a:11434 }\naliases: { default: fast, fast: llama3.2 }\nfallbacks: { fast: [mistral], mistral: [default] }\n',
+    );
     const config = loadConfig({ BACKENDS_FILE: path, MODEL_NAME: 'mistral' });
     expect(config.routing).toMatchObject({ strategy: 'priority', aliases: { default: 'fast', fast: 'llama3.2' }, file: path });
+    // Requests are routed by model: aliases in the fallback chains are resolved on both sides.
+    expect(config.routing.fallbacks).toEqual({ 'llama3.2': ['mistral'], mistral: ['llama3.2'] });
     expect(config.llm.model).toBe('llama3.2');
     // Without a default alias MODEL_NAME stays the model of a request naming none.
     expect(loadConfig({ BACKENDS_FILE: write('targets:\n  - { name: a, kind: ollama, url: http://a:11434 }\n'), MODEL_NAME: 'mistral' }).llm.model).toBe('mistral');

@@ -51,7 +51,7 @@ const ANSWER: Required<StoredAnswer> = {
 };
 const FULL: Required<ConversationExchange> = {
   id: 9,
-  ts: '2026-11-24 10:15:30.123',
+  ts: new Date('2026-11-24T10:15:30.123Z'),
   prompt: 'p',
   response: 'r',
   source: 'openai',
@@ -72,6 +72,8 @@ const FULL: Required<ConversationExchange> = {
   request: REQUEST,
   answer: ANSWER,
   responseId: 'resp_0123456789abcdef01234567',
+  servedModel: 'llama3.2',
+  target: 'gpu-2',
 };
 
 describe(parseExportLine.name, () => {

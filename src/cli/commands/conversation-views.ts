@@ -22,7 +22,9 @@ export function printConversationTable(out: Output, rows: (ConversationRecord | 
 export function printTranscript(out: Output, rows: ConversationRecord[]): void {
   const c = out.colour;
   for (const row of rows) {
-    out.line(c.dim(`#${row.id} · ${shortTs(row.ts)} · ${row.source}${row.status === 'ok' ? '' : ` · ${row.status}`}`));
+    // A fallback answered: say so (the model asked for was not the one that wrote this).
+    const fallback = row.servedModel !== null && row.servedModel !== row.model ? ` · ${servedBy(row)}` : '';
+    out.line(c.dim(`#${row.id} · ${shortTs(row.ts)} · ${row.source}${row.status === 'ok' ? '' : ` · ${row.status}`}${fallback}`));
     out.line(`${c.bold(c.cyan('you'))}  ${row.prompt}`);
     out.line(`${c.bold(c.green('vega'))} ${row.response}`);
     out.line();
@@ -35,6 +37,7 @@ export function printConversation(out: Output, row: ConversationRecord): void {
     ['id', String(row.id)],
     ['time', `${shortTs(row.ts)} UTC`],
     ['session', row.sessionId ?? '-'],
+    ['model', servedBy(row)],
     ['rating', row.rating === null ? '-' : String(row.rating)],
     ['tags', row.tags ?? '-'],
     ['notes', row.notes ?? '-'],
@@ -42,6 +45,14 @@ export function printConversation(out: Output, row: ConversationRecord): void {
   ];
   const width = Math.max(...fields.map(([name]) => name.length));
   for (const [name, value] of fields) out.line(`${out.colour.dim(name.padEnd(width))}  ${value}`);
+}
+
+/** The model asked for, and which model (a fallback, possibly) and target answered it. */
+function servedBy(row: ConversationRecord): string {
+  const asked = row.model ?? '-';
+  if (row.servedModel === null) return asked;
+  const served = row.servedModel === row.model ? '' : ` → ${row.servedModel}`;
+  return `${asked}${served}${row.target ? ` on ${row.target}` : ' (cache)'}`;
 }
 
 /** The matches of a snippet marked with `mark` (bold on a terminal, plain otherwise). */

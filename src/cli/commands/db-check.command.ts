@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { join } from 'node:path';
 import { AppConfig } from '../../config/app-config';
-import { checkDatabaseFile } from '../../core/persistence/database-check';
+import { checkDatabaseFile } from '../../core/persistence/sqlite/sqlite-file-check';
 import { commandMeta, optionMeta } from '../catalogue';
 import { CommandFailedError, UsageError } from '../cli-errors';
 import { Output } from '../output/output';

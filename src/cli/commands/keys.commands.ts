@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import type { ApiKeyRecord } from '../../modules/keys/api-key-record';
+import type { ApiKeyRecord } from '../../core/persistence/api-key-record';
 import { ApiKeysService, type IssuedKey, type KeyInput } from '../../modules/keys/api-keys.service';
 import { toApiKeyDto, type ApiKeyDto } from '../../modules/keys/dto/api-key.dto';
 import { KeysModule } from '../../modules/keys/keys.module';

@@ -46,5 +46,5 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** Stored UTC `YYYY-MM-DD HH:MM:SS.SSS` → `YYYY-MM-DD HH:MM` (UTC), for tables. */
-export const shortTs = (stored: string): string => stored.replace('T', ' ').slice(0, 16);
+/** `YYYY-MM-DD HH:MM` (UTC), for tables. */
+export const shortTs = (at: Date): string => at.toISOString().replace('T', ' ').slice(0, 16);

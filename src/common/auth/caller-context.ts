@@ -9,6 +9,8 @@ export interface Caller {
   lane: Lane;
   /** Told the request's place in Vega's queue while it waits for a model server (set by a stream that can show it). */
   onQueued?: (position: number) => void;
+  /** Told the model and target that serve the request (the HTTP app puts them in the response headers). */
+  served?: (model: string, target?: string) => void;
 }
 
 /** One store for every graph: a request runs in its own `run()`, and the static hook below needs no instance. */
@@ -51,6 +53,11 @@ export class CallerContext {
   /** Who hears the request's place in Vega's queue (`onQueued`); undefined when nobody does. */
   queueListener(): ((position: number) => void) | undefined {
     return this.storage.getStore()?.onQueued;
+  }
+
+  /** Says which model and target (none: the cache) serve the request being served; nothing outside a request. */
+  served(model: string, target?: string): void {
+    this.storage.getStore()?.served?.(model, target);
   }
 
   /** Runs `work` (and everything it starts) as `caller`. */

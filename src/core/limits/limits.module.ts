@@ -3,7 +3,6 @@ import { PersistenceModule } from '../persistence/persistence.module';
 import { InMemoryUsageLimiter } from './in-memory-usage-limiter';
 import { KeyLimitsService } from './key-limits.service';
 import { KeyUsageSource } from './key-usage.source';
-import { TypeOrmKeyUsageSource } from './typeorm-key-usage.source';
 import { UsageLimiter } from './usage-limiter';
 
 /**
@@ -13,7 +12,6 @@ import { UsageLimiter } from './usage-limiter';
 @Module({
   imports: [PersistenceModule],
   providers: [
-    { provide: KeyUsageSource, useClass: TypeOrmKeyUsageSource },
     { provide: UsageLimiter, inject: [KeyUsageSource], useFactory: (source: KeyUsageSource) => new InMemoryUsageLimiter(source) },
     KeyLimitsService,
   ],

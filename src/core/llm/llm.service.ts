@@ -1,5 +1,6 @@
 import { Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
+import { CallerContext } from '../../common/auth/caller-context';
 import { CancelSignal } from '../../common/async/cancellation';
 import { BreakerOpenError, ClientClosedError, ModelNotFoundError, NotFoundError } from '../../common/errors/app-errors';
 import { AttemptWatch, Deadline, settleFailure } from './resilience/attempt';
@@ -27,6 +28,7 @@ import { ModelDetailsCache } from './model-details.cache';
 import { CachedAnswer, CacheStats, ResponseCache } from './resilience/response-cache';
 import { CatalogueEntry, listCatalogue } from './routing/model-catalogue';
 import { ModelDiscovery } from './routing/model-discovery';
+import { fallbackChain, FallbackRoute } from './routing/fallback';
 import { BackendStatus, backendStatus, TargetHealth } from './routing/backend-status';
 import { breakerOpenError, Leg, Route } from './routing/route';
 import { probeTarget } from './routing/target-probe';
@@ -48,10 +50,26 @@ const MODEL_LIST_TIMEOUT_MS = 2_000;
 /** A chat request as LlmService takes it: the backend's request, every field of the exchange model. */
 export type LlmRequest = BackendChatRequest;
 
-/** What a stream yields: the backend's chunks as they come, then `done` (with whether it came from the cache). */
+/**
+ * What a stream yields: the backend's chunks as they come, then `done` (with whether it came
+ * from the cache, the model that served the answer — the one asked for or a fallback — and the
+ * target that did; a cached answer has no target).
+ */
 export type LlmEvent =
   | Exclude<BackendChunk, { type: 'done' }>
-  | { type: 'done'; usage: BackendUsage; cached: boolean; doneReason?: string; timings?: BackendTimings; context?: number[] };
+  | {
+      type: 'done';
+      usage: BackendUsage;
+      cached: boolean;
+      model: string;
+      target?: string;
+      doneReason?: string;
+      timings?: BackendTimings;
+      context?: number[];
+    };
+
+/** Embeddings with the model that served them (the one asked for or a fallback) and the target that did. */
+export type ServedEmbeddings = EmbedResult & { model: string; target: string };
 
 /**
  * How one call may use the policy. `cache: false` neither reads nor fills the response cache:
@@ -60,6 +78,11 @@ export type LlmEvent =
  */
 export interface CallPolicy {
   cache?: boolean;
+  /**
+   * Told the model and target (none: the cache) that serve the call, before its first piece is
+   * yielded: what a caller that ends the answer early (a stop sequence, a length cut) stores.
+   */
+  served?: (model: string, target?: string) => void;
 }
 
 /**
@@ -80,6 +103,8 @@ export class LlmService implements OnApplicationShutdown {
     @Optional() private readonly observer?: LlmObserver,
     /** The calling key's allow-list, limits and budgets; absent, nothing is metered. */
     @Optional() private readonly limits?: KeyLimitsService,
+    /** Where the model and target that serve a request are told (its response headers); absent in a bare graph. */
+    @Optional() private readonly callers?: CallerContext,
     /** Asks the targets' model lists again before a model none has is refused; absent, the lists known are final. */
     @Optional() private readonly discovery?: ModelDiscovery,
   ) {
@@ -210,10 +235,10 @@ export class LlmService implements OnApplicationShutdown {
     return this.pool.ollamaHosts();
   }
 
-  /** Throws `BreakerOpenError` when a call made now would be refused (checked before a stream starts). */
+  /** Throws `BreakerOpenError` when a call made now would be refused, fallbacks included (checked before a stream starts). */
   assertAvailable(model = this.config.llm.model): void {
     model = this.pool.resolve(model);
-    if (!this.pool.refuses(model)) return;
+    if (!fallbackChain(model, this.config.routing.fallbacks).every((each) => this.pool.refuses(each))) return;
     this.observer?.record(model, 'breaker_open', performance.now(), 0);
     throw breakerOpenError(this.pool.retryAfterMs(model));
   }
@@ -232,7 +257,7 @@ export class LlmService implements OnApplicationShutdown {
       const check = this.pool.refuses(request.model) ? undefined : await this.contextGuard.check(request, signal);
       const sent = check?.request ?? request;
       const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('chat', sent) : '';
-      for await (const event of this.run(sent.model, cacheKey, (backend, attempt) => backend.chatStream(sent, attempt), signal)) {
+      for await (const event of this.run(sent.model, cacheKey, (backend, attempt, model) => backend.chatStream(model === sent.model ? sent : { ...sent, model }, attempt), signal, policy)) {
         if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
         lease?.observe(event);
         yield event;
@@ -257,7 +282,7 @@ export class LlmService implements OnApplicationShutdown {
    * read), breaker, retries with backoff, the whole-request timeout (`LLM_TIMEOUT_SEC`; there is
    * no first token to wait for) and the metrics of every model call.
    */
-  async embed(request: EmbedRequest, signal: CancelSignal): Promise<EmbedResult> {
+  async embed(request: EmbedRequest, signal: CancelSignal): Promise<ServedEmbeddings> {
     request = this.resolved(request);
     const tokens = request.input.reduce((sum, text) => sum + textTokens(text), 0);
     const lease = await this.limits?.admit(request.model, tokens, 0);
@@ -270,7 +295,7 @@ export class LlmService implements OnApplicationShutdown {
     }
   }
 
-  private async embedOnce(request: EmbedRequest, signal: CancelSignal): Promise<EmbedResult> {
+  private async embedOnce(request: EmbedRequest, signal: CancelSignal): Promise<ServedEmbeddings> {
     const startedAt = performance.now();
     if (signal.aborted) throw new ClientClosedError();
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
@@ -285,11 +310,13 @@ export class LlmService implements OnApplicationShutdown {
       const end = leg.end;
       let failure: unknown;
       try {
-        const result = await leg.target.backend.embed(request, attemptSignal.signal);
+        const model = route.model;
+        const result = await leg.target.backend.embed(model === request.model ? request : { ...request, model }, attemptSignal.signal);
         leg.permit.success();
-        leg.target.markLoaded(request.model);
+        leg.target.markLoaded(model);
         this.observer?.record(request.model, 'ok', startedAt, 0, { promptTokens: result.promptTokens, completionTokens: 0 }, leg.target.name);
-        return result;
+        this.callers?.served(model, leg.target.name);
+        return { ...result, model, target: leg.target.name };
       } catch (error) {
         failure = attemptSignal.signal.aborted ? attemptSignal.signal.reason : error;
         settleFailure(leg.permit, failure);
@@ -315,7 +342,7 @@ export class LlmService implements OnApplicationShutdown {
       const check = this.pool.refuses(request.model) ? undefined : await this.contextGuard.checkCompletion(request, signal);
       const sent = check?.request ?? request;
       const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('completion', sent) : '';
-      for await (const event of this.run(sent.model, cacheKey, (backend, attempt) => backend.completionStream(sent, attempt), signal)) {
+      for await (const event of this.run(sent.model, cacheKey, (backend, attempt, model) => backend.completionStream(model === sent.model ? sent : { ...sent, model }, attempt), signal, policy)) {
         if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
         lease?.observe(event);
         yield event;
@@ -328,18 +355,24 @@ export class LlmService implements OnApplicationShutdown {
   private async *run(
     model: string,
     cacheKey: string,
-    open: (backend: LlmBackend, signal: CancelSignal) => AsyncIterable<BackendChunk>,
+    open: (backend: LlmBackend, signal: CancelSignal, model: string) => AsyncIterable<BackendChunk>,
     signal: CancelSignal,
+    policy: CallPolicy,
   ): AsyncGenerator<LlmEvent> {
     const startedAt = performance.now();
+    const served = (by: string, target?: string) => {
+      policy.served?.(by, target);
+      this.callers?.served(by, target);
+    };
     let firstTokenAt = 0;
     const hit = cacheKey ? this.cache.get(cacheKey) : undefined;
     if (hit) {
       this.observer?.record(model, 'cached', startedAt, 0);
+      served(hit.model ?? model);
       if (hit.thinking) yield { type: 'thinking', text: hit.thinking };
       if (hit.text) yield { type: 'token', text: hit.text, ...(hit.logprobs ? { logprobs: hit.logprobs } : {}) };
       for (const call of hit.toolCalls ?? []) yield { type: 'tool_call', call };
-      yield { type: 'done', usage: hit.usage, cached: true, doneReason: hit.doneReason };
+      yield { type: 'done', usage: hit.usage, cached: true, model: hit.model ?? model, doneReason: hit.doneReason };
       return;
     }
     if (signal.aborted) throw new ClientClosedError();
@@ -358,7 +391,7 @@ export class LlmService implements OnApplicationShutdown {
       let failure: unknown;
       let settled = false;
       try {
-        for await (const chunk of open(leg.target.backend, watch.signal)) {
+        for await (const chunk of open(leg.target.backend, watch.signal, route.model)) {
           watch.chunkArrived();
           if (chunk.type === 'done') {
             done = chunk;
@@ -366,6 +399,8 @@ export class LlmService implements OnApplicationShutdown {
           }
           answer?.add(chunk);
           firstTokenAt ||= performance.now();
+          // Said before the first piece goes out: a stream's headers leave with it.
+          if (!delivered) served(route.model, leg.target.name);
           delivered = true;
           yield chunk;
         }
@@ -388,13 +423,16 @@ export class LlmService implements OnApplicationShutdown {
         }
       }
       if (done) {
-        leg.target.markLoaded(model);
-        if (answer) this.cache.set(cacheKey, answer.cached(done.usage, done.doneReason));
+        leg.target.markLoaded(route.model);
+        if (answer) this.cache.set(cacheKey, answer.cached(done.usage, done.doneReason, route.model));
         this.observer?.record(model, 'ok', startedAt, firstTokenAt, done.usage, leg.target.name);
+        if (!delivered) served(route.model, leg.target.name);
         yield {
           type: 'done',
           usage: done.usage,
           cached: false,
+          model: route.model,
+          target: leg.target.name,
           doneReason: done.doneReason,
           timings: done.timings,
           ...(done.context ? { context: done.context } : {}),
@@ -412,16 +450,20 @@ export class LlmService implements OnApplicationShutdown {
     }
   }
 
-  /** The targets one call for `model` may go through, attempt by attempt. */
-  private route(model: string, deadline: Deadline): Route {
-    return new Route(this.pool, model, deadline, { maxRetries: this.config.llm.maxRetries, backoffMs: (attempt) => this.backoffMs(attempt) });
+  /**
+   * The targets one call for `model` may go through, attempt by attempt: its own, then those of
+   * its fallbacks in turn when none of its targets can serve it (see `FallbackRoute`).
+   */
+  private route(model: string, deadline: Deadline): FallbackRoute {
+    const policy = { maxRetries: this.config.llm.maxRetries, backoffMs: (attempt: number) => this.backoffMs(attempt) };
+    return new FallbackRoute(fallbackChain(model, this.config.routing.fallbacks), (each) => new Route(this.pool, each, deadline, policy));
   }
 
   /**
    * The first attempt's target (after a wait in the queue when all are full; a model no target's
    * list has makes the lists be asked again first); when there is none, the failure is counted and thrown.
    */
-  private async firstLeg(route: Route, model: string, startedAt: number): Promise<Leg> {
+  private async firstLeg(route: FallbackRoute, model: string, startedAt: number): Promise<Leg> {
     await this.discovery?.confirm(model);
     try {
       return await route.first();
@@ -472,11 +514,12 @@ class AnswerRecorder {
     else this.toolCalls.push(chunk.call);
   }
 
-  cached(usage: BackendUsage, doneReason?: string): CachedAnswer {
+  cached(usage: BackendUsage, doneReason: string | undefined, model: string): CachedAnswer {
     return {
       text: this.text,
       usage,
       doneReason,
+      model,
       ...(this.thinking ? { thinking: this.thinking } : {}),
       ...(this.toolCalls.length > 0 ? { toolCalls: this.toolCalls } : {}),
       ...(this.logprobs ? { logprobs: this.logprobs } : {}),

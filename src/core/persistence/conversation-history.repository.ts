@@ -1,11 +1,12 @@
 import type { ConversationSource, ConversationStatus } from './conversation.entity';
+import type { SearchQuery } from './search-query';
 import type { ExchangeKind, StoredAnswer, StoredRequest } from './stored-exchange';
 
 /** One stored exchange as the read side sees it. */
 export interface ConversationRecord {
   id: number;
-  /** As stored: UTC `YYYY-MM-DD HH:MM:SS.SSS`. */
-  ts: string;
+  /** When it was stored (millisecond precision). */
+  ts: Date;
   prompt: string;
   response: string;
   source: ConversationSource;
@@ -25,6 +26,10 @@ export interface ConversationRecord {
   kind: ExchangeKind;
   /** The key that made it; null: the CLI, or stored before Vega recorded keys. */
   keyId: string | null;
+  /** The model that answered (`model` is the one asked for; a fallback may have served it); null: none did, or stored before it was kept. */
+  servedModel: string | null;
+  /** The model server (target) that answered, by name; null: the cache, none did, or stored before it was kept. */
+  target: string | null;
 }
 
 /** One exchange in full: the row plus its whole request and answer (null for rows stored before they were kept). */
@@ -39,7 +44,7 @@ export interface ConversationExchange extends ConversationRecord {
 export interface SearchHit extends ConversationRecord {
   /** Matched words wrapped in `SNIPPET_OPEN` / `SNIPPET_CLOSE`; the rest is the stored text. */
   snippet: string;
-  /** BM25 relevance (higher is more relevant). */
+  /** Relevance as the engine ranks it (higher is more relevant; SQLite: BM25, prompt weighted above response). */
   score: number;
 }
 
@@ -47,16 +52,16 @@ export interface SearchHit extends ConversationRecord {
 export const SNIPPET_OPEN = '\u0001';
 export const SNIPPET_CLOSE = '\u0002';
 
-/** Filters shared by history, search, export and the CLI. Times are stored-format UTC strings. */
+/** Filters shared by history, search, export and the CLI. */
 export interface HistoryFilter {
   /** Only the exchanges of this key (its own, for a key that may see no other). */
   keyId?: string;
   sessionId?: string;
   source?: ConversationSource;
   /** Inclusive lower bound on `ts`. */
-  since?: string;
+  since?: Date;
   /** Exclusive upper bound on `ts`. */
-  until?: string;
+  until?: Date;
   reviewed?: boolean;
   minRating?: number;
   /** Rows with any of these statuses. */
@@ -67,8 +72,8 @@ export interface HistoryFilter {
    * compared, so give these the same way (`normaliseTags`).
    */
   tags?: readonly string[];
-  /** An FTS5 MATCH expression, already made safe by `toFtsQuery`. */
-  match?: string;
+  /** Only rows that contain every term (`parseSearchQuery`); each adapter builds its own full-text query from it. */
+  search?: SearchQuery;
 }
 
 /** A conversation brought in from an export: the whole exchange but the id, which the database assigns. */
@@ -86,7 +91,7 @@ export interface FeedbackChanges {
  * `ConversationRepository` (the chat write path) so each can change on its own.
  */
 export abstract class ConversationHistoryRepository {
-  /** Newest first; rows with `id < beforeId` when given. With `filter.match` and `snippets`, hits carry a snippet. */
+  /** Newest first; rows with `id < beforeId` when given. With `filter.search` and `snippets`, hits carry a snippet. */
   abstract newest(
     filter: HistoryFilter,
     page: { beforeId?: number; limit: number; snippets?: boolean },
@@ -94,10 +99,10 @@ export abstract class ConversationHistoryRepository {
   /** Like `newest` without snippets, each row in full (request and answer): what an export reads. */
   abstract newestExchanges(filter: HistoryFilter, page: { beforeId?: number; limit: number }): Promise<ConversationExchange[]>;
   /**
-   * Rows matching `filter.match` among rows with `id <= maxId`: answered ones (`ok`, `cached`)
+   * Rows matching `filter.search` among rows with `id <= maxId`: answered ones (`ok`, `cached`)
    * first, then failed ones (`error`, `aborted`), each group most relevant first.
    */
-  abstract ranked(filter: HistoryFilter & { match: string }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]>;
+  abstract ranked(filter: HistoryFilter & { search: SearchQuery }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]>;
   /**
    * A session's exchanges, oldest first; rows with `id > afterId` when given.
    *
@@ -117,8 +122,8 @@ export abstract class ConversationHistoryRepository {
   abstract delete(id: number, owner?: string): Promise<boolean>;
   /** Applies the changes and returns the updated row, or null when there is no such row. */
   abstract updateFeedback(id: number, changes: FeedbackChanges, owner?: string): Promise<ConversationRecord | null>;
-  /** Deletes up to `batch` rows older than `before` (stored-format UTC); returns how many. */
-  abstract purgeBatch(before: string, batch: number): Promise<number>;
+  /** Deletes up to `batch` rows stored before `before`; returns how many. */
+  abstract purgeBatch(before: Date, batch: number): Promise<number>;
   /** The highest id in use (0 when empty). */
   abstract maxId(): Promise<number>;
   abstract count(): Promise<number>;

@@ -90,4 +90,12 @@ export class ConversationEntity {
   /** The backend's time spent generating the answer, in milliseconds (0 for a cached answer). */
   @Column({ name: 'model_ms', type: 'integer', nullable: true })
   modelMs!: number | null;
+
+  /** The model that answered (`model` is the one asked for; a fallback may have served it); null when none did. */
+  @Column({ name: 'served_model', type: 'text', nullable: true })
+  servedModel!: string | null;
+
+  /** The model server (target) that answered, by name; null for the cache, and when none did. */
+  @Column({ type: 'text', nullable: true })
+  target!: string | null;
 }

@@ -25,6 +25,19 @@ export interface NewExchange {
   keyId?: string | null;
   /** The backend's time spent generating, in ms; absent: unknown. */
   modelMs?: number | null;
+  /** The model that answered (the one asked for, or a fallback); absent: none did. */
+  servedModel?: string | null;
+  /** The model server that answered, by name; absent: the cache, or none did. */
+  target?: string | null;
+}
+
+/** An exchange the database could not take when it was made, kept in the spool (`ExchangeSpool`) until it can. */
+export interface SpooledExchange {
+  /** Unique to this exchange: what makes writing it back idempotent. */
+  key: string;
+  /** When it was made: the stored row's time. */
+  at: Date;
+  exchange: NewExchange;
 }
 
 export interface Turn {
@@ -41,4 +54,13 @@ export abstract class ConversationRepository {
   abstract insert(exchange: NewExchange): Promise<number>;
   /** The last `limit` completed turns of a session, oldest first (the chat memory); `owner`: that key's turns only. */
   abstract recentTurns(sessionId: string, limit: number, owner?: string): Promise<Turn[]>;
+  /**
+   * Writes spooled exchanges back, in order and in one transaction, each at most once however
+   * often it is offered (its key is kept until `forgetSpooled`). An exchange the database refuses
+   * for itself (a constraint, a value too large) is left out and its key returned in `refused`;
+   * a busy or damaged database fails the whole call, which writes nothing.
+   */
+  abstract storeSpooled(entries: readonly SpooledExchange[]): Promise<{ written: number; refused: string[] }>;
+  /** Drops the kept keys once the spool no longer lists their exchanges. */
+  abstract forgetSpooled(keys: readonly string[]): Promise<void>;
 }

@@ -2,37 +2,27 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
-import type sqlite3 from 'sqlite3';
 import { AppConfig } from '../../config/app-config';
-import type { NewExchange } from './conversation.repository';
-import { DatabaseHealth, isBusy, sqliteCode } from './database-health';
-import { EXCHANGE_COLUMNS, exchangeValues, storedTs } from './exchange-row';
-import { openSqlite } from './open-sqlite';
+import { ConversationRepository, type NewExchange, type SpooledExchange } from './conversation.repository';
+import { DatabaseHealth, isBusy } from './database-health';
 
 /** How often a replay is tried while exchanges wait in the spool. */
 export const SPOOL_REPLAY_INTERVAL_MS = 1000;
-/** A replay is retried on the next pass rather than made to wait long for the lock. */
-const REPLAY_BUSY_TIMEOUT_MS = 1000;
-/** Failures of one row alone (the next rows can still be written). */
-const ROW_FAILURES = new Set(['SQLITE_CONSTRAINT', 'SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQLITE_RANGE']);
-
 /** One line of the spool: the exchange as it would have been stored, its time, and a key that makes replays idempotent. */
-interface SpooledExchange extends NewExchange {
+interface SpoolLine extends NewExchange {
   key: string;
-  /** UTC `YYYY-MM-DD HH:MM:SS.SSS`, as stored. */
+  /** ISO 8601 UTC; a spool written by an older Vega holds the stored form `YYYY-MM-DD HH:MM:SS.SSS` (UTC), still read. */
   ts: string;
 }
-
-const INSERT_SQL = `INSERT INTO conversations (ts, ${EXCHANGE_COLUMNS.join(', ')})
-  VALUES (?${', ?'.repeat(EXCHANGE_COLUMNS.length)})`;
 
 /**
  * Where an exchange goes when the database cannot take it (locked past `DB_WRITE_WAIT_SEC`,
  * damaged): JSON Lines in `<data dir>/pending-exchanges.jsonl`, each append synced to disk before
  * the client gets its answer. Every second while lines wait (and at start), a replay writes them
- * back in order, in one transaction with their keys in `spool_applied`, so a replay cut short
- * and run again stores no row twice; then the file is removed. A line the database refuses for
- * itself (not for a lock or damage) is moved to `pending-exchanges.rejected.jsonl`, not dropped.
+ * back in order through `ConversationRepository.storeSpooled` (one transaction, each key kept,
+ * so a replay cut short and run again stores no row twice); then the file is removed. A line the
+ * database refuses for itself (not for a lock or damage) is moved to
+ * `pending-exchanges.rejected.jsonl`, not dropped. The file knows no engine: times are ISO 8601.
  */
 @Injectable()
 export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -48,7 +38,8 @@ export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutd
   private lastFailure?: string;
 
   constructor(
-    private readonly config: AppConfig,
+    config: AppConfig,
+    private readonly repository: ConversationRepository,
     private readonly health: DatabaseHealth,
   ) {
     this.path = config.database.spoolPath;
@@ -74,7 +65,7 @@ export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Appends the exchange (stored at `at`) and syncs the file; resolves once it is on disk. */
   append(exchange: NewExchange, at: Date): Promise<void> {
-    const entry: SpooledExchange = { key: randomUUID(), ts: storedTs(at), ...exchange };
+    const entry: SpoolLine = { key: randomUUID(), ts: at.toISOString(), ...exchange };
     const appended = this.serial(async () => {
       await appendSynced(this.path, `${JSON.stringify(entry)}\n`);
       this.waiting = true;
@@ -116,50 +107,28 @@ export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutd
       this.waiting = false;
       return 0;
     }
-    const entries: { entry: SpooledExchange; line: string }[] = [];
+    const entries: SpooledExchange[] = [];
+    const lines = new Map<string, string>();
     const rejected: string[] = [];
     for (const line of bytes.toString('utf8').split('\n')) {
       if (line.trim() === '') continue;
-      const entry = parseEntry(line);
-      if (entry) entries.push({ entry, line });
-      else rejected.push(line);
+      const entry = parseLine(line);
+      if (entry) {
+        entries.push(entry);
+        lines.set(entry.key, line);
+      } else {
+        rejected.push(line);
+      }
     }
-    const db = await openSqlite(this.config.database.path, 'readwrite');
-    let written = 0;
-    try {
-      db.configure('busyTimeout', REPLAY_BUSY_TIMEOUT_MS);
-      await run(db, 'BEGIN IMMEDIATE');
-      try {
-        for (const { entry, line } of entries) {
-          // Already written by a replay that stopped before it could remove the file.
-          if ((await run(db, 'INSERT OR IGNORE INTO spool_applied (key) VALUES (?)', [entry.key])) === 0) continue;
-          try {
-            await run(db, INSERT_SQL, [entry.ts, ...exchangeValues(exchange(entry))]);
-            written += 1;
-          } catch (error) {
-            if (!ROW_FAILURES.has(sqliteCode(error) ?? '')) throw error;
-            rejected.push(line);
-          }
-        }
-        await run(db, 'COMMIT');
-      } catch (error) {
-        await run(db, 'ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-      if (rejected.length > 0) {
-        await appendSynced(this.rejectedPath, rejected.map((line) => `${line}\n`).join(''));
-        this.logger.error(`${rejected.length} spooled exchange(s) could not be stored; kept in ${this.rejectedPath}`);
-      }
-      await this.dropFirst(bytes.length);
-      // The keys matter only while the lines are in the file; a failure here leaves a few harmless rows.
-      const keys = entries.map(({ entry }) => entry.key);
-      for (let start = 0; start < keys.length; start += 500) {
-        const chunk = keys.slice(start, start + 500);
-        await run(db, `DELETE FROM spool_applied WHERE key IN (${chunk.map(() => '?').join(', ')})`, chunk).catch(() => undefined);
-      }
-    } finally {
-      await new Promise<void>((done) => db.close(() => done()));
+    const { written, refused } = await this.repository.storeSpooled(entries);
+    rejected.push(...refused.map((key) => lines.get(key)!));
+    if (rejected.length > 0) {
+      await appendSynced(this.rejectedPath, rejected.map((line) => `${line}\n`).join(''));
+      this.logger.error(`${rejected.length} spooled exchange(s) could not be stored; kept in ${this.rejectedPath}`);
     }
+    await this.dropFirst(bytes.length);
+    // The keys matter only while the lines are in the file.
+    await this.repository.forgetSpooled(entries.map((entry) => entry.key)).catch(() => undefined);
     if (written > 0) this.logger.log(`${written} spooled exchange(s) written to the database`);
     return written;
   }
@@ -207,29 +176,19 @@ async function appendSynced(path: string, data: string | Buffer): Promise<void> 
   }
 }
 
-function parseEntry(line: string): SpooledExchange | undefined {
+/** A spool line read back; undefined for a line that is not one (cut short, edited by hand). */
+function parseLine(line: string): SpooledExchange | undefined {
+  let parsed: SpoolLine;
   try {
-    const entry = JSON.parse(line) as SpooledExchange;
-    return typeof entry?.key === 'string' && typeof entry.ts === 'string' && typeof entry.prompt === 'string' && typeof entry.response === 'string'
-      ? entry
-      : undefined;
+    parsed = JSON.parse(line) as SpoolLine;
   } catch {
     return undefined;
   }
-}
-
-/** The exchange of a spool line, without the line's own fields. */
-function exchange(entry: SpooledExchange): NewExchange {
-  const { key: _key, ts: _ts, ...rest } = entry;
-  return rest;
-}
-
-/** Runs one statement; resolves with the number of rows it changed. */
-function run(db: sqlite3.Database, sql: string, params: unknown[] = []): Promise<number> {
-  return new Promise((resolve, reject) => {
-    db.run(sql, params, function (this: sqlite3.RunResult, error: Error | null) {
-      if (error) reject(error);
-      else resolve(this.changes);
-    });
-  });
+  if (typeof parsed?.key !== 'string' || typeof parsed.ts !== 'string' || typeof parsed.prompt !== 'string' || typeof parsed.response !== 'string') {
+    return undefined;
+  }
+  const { key, ts, ...exchange } = parsed;
+  // A time without a zone is the older form, UTC.
+  const at = new Date(/(?:Z|[+-]\d\d:\d\d)$/.test(ts) ? ts : `${ts.replace(' ', 'T')}Z`);
+  return Number.isNaN(at.getTime()) ? undefined : { key, at, exchange };
 }

@@ -1,47 +1,68 @@
-import { Module } from '@nestjs/common';
+import { Abstract, DynamicModule, Module, Provider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { AppConfig } from '../../config/app-config';
 import { CallerContextModule } from '../../common/auth/caller-context';
-import { buildDataSourceOptions } from './data-source-options';
-import { ConversationRepository } from './conversation.repository';
-import { TypeOrmConversationRepository } from './typeorm-conversation.repository';
-import { ConversationsService } from './conversations.service';
+import { KeyUsageSource } from '../limits/key-usage.source';
+import { ApiKeyRepository } from './api-key.repository';
+import { AuditLogRepository } from './audit-log.repository';
 import { ConversationHistoryRepository } from './conversation-history.repository';
-import { TypeOrmConversationHistoryRepository } from './typeorm-conversation-history.repository';
-import { DatabaseMaintenance } from './database-maintenance';
-import { SqliteDatabaseMaintenance } from './sqlite-database-maintenance';
+import { ConversationRepository } from './conversation.repository';
+import { ConversationsService } from './conversations.service';
+import { buildDataSourceOptions } from './data-source-options';
 import { DatabaseHealth } from './database-health';
+import { DatabaseMaintenance } from './database-maintenance';
+import type { DatabaseDialect, DatabaseSettings } from './database-settings';
 import { ExchangeSpool } from './exchange-spool';
+import type { PersistenceDialect } from './persistence-dialect';
+import { SQLITE_DIALECT } from './sqlite/sqlite.dialect';
+import { UsageRepository } from './usage.repository';
 
-@Module({
-  imports: [
-    // Who is calling: what an exchange is stored under (global, so one for the whole graph).
-    CallerContextModule,
-    TypeOrmModule.forRootAsync({
-      inject: [AppConfig],
-      // A database that cannot be opened is a configuration problem: fail at once, do not retry.
-      useFactory: (config: AppConfig) => ({ ...buildDataSourceOptions(config), retryAttempts: 0 }),
-      dataSourceFactory: async (options) => {
-        // A damaged file stops the start with the way out (restore a backup), not SQLite's bare words.
-        const dataSource = await new DataSource(options!).initialize().catch((error: unknown) => {
-          throw new DatabaseHealth().translate(error);
-        });
-        // WAL makes NORMAL durable against application crashes; only an OS crash can lose
-        // the last commits, and it saves an fsync on every stored exchange.
-        await dataSource.query('PRAGMA synchronous = NORMAL');
-        return dataSource;
-      },
-    }),
-  ],
-  providers: [
-    { provide: ConversationRepository, useClass: TypeOrmConversationRepository },
-    ConversationsService,
-    { provide: ConversationHistoryRepository, useClass: TypeOrmConversationHistoryRepository },
-    { provide: DatabaseMaintenance, useClass: SqliteDatabaseMaintenance },
-    DatabaseHealth,
-    ExchangeSpool,
-  ],
-  exports: [ConversationsService, ConversationHistoryRepository, DatabaseMaintenance, DatabaseHealth],
-})
-export class PersistenceModule {}
+const DIALECTS: Record<DatabaseDialect, PersistenceDialect> = { sqlite: SQLITE_DIALECT };
+
+/** The ports every dialect binds an adapter to; the features depend on these alone. */
+export const PERSISTENCE_PORTS: readonly Abstract<unknown>[] = [
+  ConversationRepository,
+  ConversationHistoryRepository,
+  UsageRepository,
+  AuditLogRepository,
+  ApiKeyRepository,
+  KeyUsageSource,
+  DatabaseMaintenance,
+];
+
+/**
+ * The database: TypeORM's data source, the persistence ports bound to the adapters of the
+ * dialect `DATABASE_URL` names, the exchange write path and the spool. `forRoot` is imported once,
+ * by the root module (the HTTP app's core, or the CLI root for a command that uses the database),
+ * and is global. A feature module lists the bare `PersistenceModule` in its imports to say it
+ * uses the database: the CLI root loads the database only for commands whose modules do
+ * (`CliAppModule.forCommand`), so `vega net scan` never opens the file.
+ */
+@Module({})
+export class PersistenceModule {
+  static forRoot(database: DatabaseSettings): DynamicModule {
+    const dialect = DIALECTS[database.type];
+    return {
+      module: PersistenceModule,
+      global: true,
+      imports: [
+        // Who is calling: what an exchange is stored under (global, so one for the whole graph).
+        CallerContextModule,
+        TypeOrmModule.forRootAsync({
+          // A database that cannot be opened is a configuration problem: fail at once, do not retry.
+          useFactory: () => ({ ...buildDataSourceOptions({ database }), retryAttempts: 0 }),
+          // A damaged file stops the start with the way out (restore a backup), not the engine's bare words.
+          dataSourceFactory: (options) => dialect.open(options!).catch((error: unknown) => {
+            throw new DatabaseHealth().translate(error);
+          }),
+        }),
+      ],
+      providers: [...dialect.adapters, ConversationsService, DatabaseHealth, ExchangeSpool],
+      exports: [...PERSISTENCE_PORTS, ConversationsService, DatabaseHealth],
+    };
+  }
+
+  /** The dialect's background work that only a long-running server does (SQLite: the WAL checkpointer). */
+  static serverTasks(database: DatabaseSettings): Provider[] {
+    return DIALECTS[database.type].serverTasks;
+  }
+}

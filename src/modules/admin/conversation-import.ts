@@ -2,7 +2,6 @@ import { InvalidInputError } from '../../common/errors/app-errors';
 import type { ImportedConversation } from '../../core/persistence/conversation-history.repository';
 import { CONVERSATION_SOURCES, CONVERSATION_STATUSES } from '../../core/persistence/conversation.entity';
 import { EXCHANGE_KINDS } from '../../core/persistence/stored-exchange';
-import { toStoredTs } from '../history/history.service';
 import { parseExportedAnswer, parseExportedRequest } from './exchange-import';
 
 const RESPONSE_ID = /^resp_[A-Za-z0-9]{1,64}$/;
@@ -73,13 +72,15 @@ export function parseExportLine(line: string, lineNumber: number): ImportedConve
     request: parseExportedRequest(row.request, fail),
     answer: parseExportedAnswer(row.answer, fail),
     responseId,
+    servedModel: text('served_model', false),
+    target: text('target', false),
   };
 }
 
-function timestamp(value: unknown, fail: (reason: string) => never): string {
-  if (value === undefined || value === null) return toStoredTs(new Date());
+function timestamp(value: unknown, fail: (reason: string) => never): Date {
+  if (value === undefined || value === null) return new Date();
   if (typeof value !== 'string') return fail('ts must be a date-time string');
-  if (STORED_TS.test(value)) return value;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? fail('ts must be an ISO 8601 date-time') : toStoredTs(date);
+  // The stored form (`YYYY-MM-DD HH:MM:SS.SSS`) is UTC, though it says no zone.
+  const date = new Date(STORED_TS.test(value) ? `${value.replace(' ', 'T')}Z` : value);
+  return Number.isNaN(date.getTime()) ? fail('ts must be an ISO 8601 date-time') : date;
 }

@@ -7,7 +7,6 @@ import { AppConfig } from '../../config/app-config';
 import { ConversationHistoryRepository, ImportedConversation } from '../../core/persistence/conversation-history.repository';
 import { ConversationsService } from '../../core/persistence/conversations.service';
 import { DatabaseMaintenance } from '../../core/persistence/database-maintenance';
-import { toStoredTs } from '../history/history.service';
 import { parseExportLine } from './conversation-import';
 
 /** Rows deleted per statement: each batch is a short write, so chat requests keep storing in between. */
@@ -55,10 +54,9 @@ export class DatabaseAdminService {
   /** Deletes the conversations stored more than `days` days before `now`, in short batches. */
   async purgeOlderThan(days: number, now = new Date()): Promise<PurgeResult> {
     const before = new Date(now.getTime() - days * DAY_MS);
-    const cutoff = toStoredTs(before);
     let deleted = 0;
     for (;;) {
-      const count = await this.conversations.purgeBatch(cutoff, PURGE_BATCH);
+      const count = await this.conversations.purgeBatch(before, PURGE_BATCH);
       deleted += count;
       if (count < PURGE_BATCH) return { deleted, before };
       await yieldToOthers();

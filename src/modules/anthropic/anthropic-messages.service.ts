@@ -10,6 +10,7 @@ import type { ImageInput } from '../../core/llm/llm-backend';
 import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
 import { ChatEvent, ChatResult, ChatService, PreparedChat } from '../chat/chat.service';
+import { namingServedModel } from '../chat/served-model';
 import { CountMessageTokensRequestDto, CreateMessageRequestDto } from './dto/create-message-request.dto';
 import { ImageSource, MappedMessages, mapMessages, promptText, systemText, thinkOf, toolChoiceOf, toolDefinitions, withImages } from './message-mapping';
 
@@ -75,7 +76,7 @@ export class AnthropicMessagesService {
   }
 
   run(prepared: PreparedMessage, signal: CancelSignal): AsyncGenerator<ChatEvent> {
-    return this.chat.run(prepared.chat, signal);
+    return this.chat.run(namingServedModel(prepared.chat, prepared), signal);
   }
 
   /** The whole answer (a non-streaming request). */

@@ -65,7 +65,7 @@ export function messageObject(prepared: PreparedMessage, result: ChatResult): Me
     id: prepared.id,
     type: 'message',
     role: 'assistant',
-    model: prepared.model,
+    model: result.model,
     content,
     stop_reason: stopReason(result),
     stop_sequence: result.stopSequence ?? null,

@@ -51,7 +51,10 @@ export interface ChatResult {
   /** null when the database could not take the exchange in time: it waits in the spool (see `ConversationsService.record`). */
   conversationId: number | null;
   sessionId: string;
+  /** The model that answered: the one asked for, or one of its fallbacks. */
   model: string;
+  /** The model server (target) that answered; absent for an answer from the cache. */
+  target?: string;
   cached: boolean;
   usage: ChatUsage;
   finishReason: FinishReason;
@@ -90,6 +93,11 @@ export interface PreparedChat {
    * the result names it. Leave them out of `request.options.stop`.
    */
   stopSequences?: readonly string[];
+  /**
+   * Told the model (the one asked for, or a fallback) and target that serve the chat, before its
+   * first piece is yielded: for a dialect that names the model in every streamed frame.
+   */
+  onServed?: (model: string, target?: string) => void;
 }
 
 /** The answer as it streams: text, reasoning and tool calls in the order the model gave them, then `done`. */
@@ -161,8 +169,12 @@ export class ChatService {
       stored = true;
       return this.store(chat, answer, { status, usage, finishReason, modelMs: modelTimeMs(timings) }, started, ttftMs);
     };
+    const served = (model: string, target?: string) => {
+      answer.served = { model, target };
+      chat.onServed?.(model, target);
+    };
     try {
-      for await (const event of this.llm.stream(chat.request, signal, { cache: chat.cache })) {
+      for await (const event of this.llm.stream(chat.request, signal, { cache: chat.cache, served })) {
         if (event.type === 'done') {
           const held = watch?.flush();
           if (held) {
@@ -258,6 +270,8 @@ export class ChatService {
       durationMs: Math.round(performance.now() - started),
       ttftMs,
       ...(modelMs !== undefined ? { modelMs } : {}),
+      servedModel: answer.served?.model ?? null,
+      target: answer.served?.target ?? null,
       kind: 'chat',
       request: storedRequest(chat.request),
       answer: storedAnswer({ response, thinking: answer.thinking, toolCalls: answer.toolCalls, finishReason }),
@@ -267,7 +281,8 @@ export class ChatService {
       response,
       conversationId,
       sessionId: chat.sessionId,
-      model: chat.request.model,
+      model: answer.served?.model ?? chat.request.model,
+      ...(answer.served?.target ? { target: answer.served.target } : {}),
       usage: usage ?? { promptTokens: 0, completionTokens: 0 },
       thinking: answer.thinking,
       toolCalls: answer.toolCalls,
@@ -282,6 +297,8 @@ class AnswerSoFar {
   thinking = '';
   readonly toolCalls: ToolCall[] = [];
   logprobs?: TokenLogprob[];
+  /** The model and target that serve it, once known. */
+  served?: { model: string; target?: string };
 
   /** A generation that produced tool calls ended to have them run, whatever the backend calls it. */
   finishReason(doneReason: string | undefined): FinishReason {

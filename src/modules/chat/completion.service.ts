@@ -16,11 +16,17 @@ export interface PreparedCompletionRun {
   sessionId: string;
   /** false: neither read nor fill the response cache (a sampled answer a client must not get twice). */
   cache?: boolean;
+  /** Told the model and target that serve it, before its first piece (see `PreparedChat.onServed`). */
+  onServed?: (model: string, target?: string) => void;
 }
 
 export interface CompletionResult {
   /** The generated text, cut at MAX_RESPONSE_CHARS. */
   text: string;
+  /** The model that answered: the one asked for, or one of its fallbacks. */
+  model: string;
+  /** The model server (target) that answered; absent for an answer from the cache. */
+  target?: string;
   /** The model's reasoning, when it thought. */
   thinking: string;
   usage: BackendUsage;
@@ -57,21 +63,30 @@ export class CompletionService {
     const started = performance.now();
     const maxChars = this.config.chat.maxResponseChars;
     const answer = { text: '', thinking: '', logprobs: [] as TokenLogprob[] };
+    let served: { model: string; target?: string } | undefined;
     let chunks = 0;
     let ttftMs: number | null = null;
     let stored = false;
     const finish = (status: ConversationStatus, usage: BackendUsage | null, finishReason?: string, timings?: BackendTimings) => {
       stored = true;
-      return this.store(prepared, answer, { status, usage, started, ttftMs, finishReason, modelMs: modelTimeMs(timings) });
+      return this.store(prepared, answer, { status, usage, started, ttftMs, finishReason, modelMs: modelTimeMs(timings), served });
     };
     const result = (usage: BackendUsage, doneReason: string): CompletionResult => ({
       ...answer,
+      model: served?.model ?? prepared.request.model,
+      ...(served?.target ? { target: served.target } : {}),
       usage,
       doneReason,
       finishReason: doneReason === 'length' ? 'length' : 'stop',
     });
     try {
-      for await (const event of this.llm.streamCompletion(prepared.request, signal, { cache: prepared.cache })) {
+      for await (const event of this.llm.streamCompletion(prepared.request, signal, {
+        cache: prepared.cache,
+        served: (model, target) => {
+          served = { model, target };
+          prepared.onServed?.(model, target);
+        },
+      })) {
         if (event.type === 'done') {
           const done = result(event.usage, event.doneReason ?? 'stop');
           await finish(event.cached ? 'cached' : 'ok', event.usage, done.finishReason, event.timings);
@@ -117,9 +132,17 @@ export class CompletionService {
   private store(
     prepared: PreparedCompletionRun,
     answer: { text: string; thinking: string },
-    outcome: { status: ConversationStatus; usage: BackendUsage | null; started: number; ttftMs: number | null; finishReason?: string; modelMs?: number },
+    outcome: {
+      status: ConversationStatus;
+      usage: BackendUsage | null;
+      started: number;
+      ttftMs: number | null;
+      finishReason?: string;
+      modelMs?: number;
+      served?: { model: string; target?: string };
+    },
   ): Promise<number | null> {
-    const { status, usage, started, ttftMs, finishReason, modelMs } = outcome;
+    const { status, usage, started, ttftMs, finishReason, modelMs, served } = outcome;
     return this.conversations.record({
       kind: 'completion',
       request: storedCompletionRequest(prepared.request),
@@ -135,6 +158,8 @@ export class CompletionService {
       durationMs: Math.round(performance.now() - started),
       ttftMs,
       ...(modelMs !== undefined ? { modelMs } : {}),
+      servedModel: served?.model ?? null,
+      target: served?.target ?? null,
     });
   }
 }

@@ -3,15 +3,16 @@ import type { CancelSignal } from '../../common/async/cancellation';
 import { KeyRefusal } from '../../common/errors/limit-errors';
 import { ClientClosedError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
-import type { EmbedRequest, EmbedResult } from '../../core/llm/llm-backend';
-import { LlmService } from '../../core/llm/llm.service';
+import type { EmbedRequest } from '../../core/llm/llm-backend';
+import { LlmService, ServedEmbeddings } from '../../core/llm/llm.service';
 import type { ConversationSource, ConversationStatus } from '../../core/persistence/conversation.entity';
 import { ConversationsService } from '../../core/persistence/conversations.service';
 import { storedEmbeddingAnswer, storedEmbeddingRequest } from '../../core/persistence/stored-exchange';
 
 /** An embedding call's vectors and how long Vega took for it. */
 export interface EmbeddingOutcome {
-  result: EmbedResult;
+  /** The vectors, with the model (the one asked for, or a fallback) and target that made them. */
+  result: ServedEmbeddings;
   durationMs: number;
 }
 
@@ -31,7 +32,7 @@ export class EmbeddingsService {
   async embed(request: EmbedRequest, source: ConversationSource, signal: CancelSignal): Promise<EmbeddingOutcome> {
     this.llm.assertAvailable(request.model);
     const started = performance.now();
-    let result: EmbedResult;
+    let result: ServedEmbeddings;
     try {
       result = await this.llm.embed(request, signal);
     } catch (error) {
@@ -45,7 +46,7 @@ export class EmbeddingsService {
     return { result, durationMs: performance.now() - started };
   }
 
-  private store(request: EmbedRequest, source: ConversationSource, status: ConversationStatus, started: number, result?: EmbedResult): Promise<number | null> {
+  private store(request: EmbedRequest, source: ConversationSource, status: ConversationStatus, started: number, result?: ServedEmbeddings): Promise<number | null> {
     const inputs = request.input.length;
     const dimensions = result?.embeddings[0]?.length;
     return this.conversations.record({
@@ -62,6 +63,8 @@ export class EmbeddingsService {
       completionTokens: result ? 0 : null,
       durationMs: Math.round(performance.now() - started),
       ttftMs: null,
+      servedModel: result?.model ?? null,
+      target: result?.target ?? null,
     });
   }
 }

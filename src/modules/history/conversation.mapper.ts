@@ -2,16 +2,6 @@ import type { ConversationRecord, SearchHit } from '../../core/persistence/conve
 import { SNIPPET_CLOSE, SNIPPET_OPEN } from '../../core/persistence/conversation-history.repository';
 import type { ConversationDto, HistoryItemDto } from './dto/conversation.dto';
 
-const STORED_TS = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?$/;
-
-/** Stored UTC `YYYY-MM-DD HH:MM:SS.SSS` → ISO 8601 with `Z`; anything else (older rows) as stored. */
-export function isoTs(stored: string): string {
-  const match = STORED_TS.exec(stored);
-  if (!match) return stored;
-  const fraction = (match[3] ?? '.000').padEnd(4, '0').slice(0, 4);
-  return `${match[1]}T${match[2]}${fraction}Z`;
-}
-
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** The raw snippet, HTML-escaped, with the match markers turned into `<mark>` tags. */
@@ -25,7 +15,7 @@ export function snippetHtml(raw: string): string {
 export function toConversationDto(record: ConversationRecord): ConversationDto {
   return {
     id: record.id,
-    ts: isoTs(record.ts),
+    ts: record.ts.toISOString(),
     prompt: record.prompt,
     response: record.response,
     source: record.source,
@@ -42,6 +32,8 @@ export function toConversationDto(record: ConversationRecord): ConversationDto {
     ttft_ms: record.ttftMs,
     model_ms: record.modelMs,
     key_id: record.keyId,
+    served_model: record.servedModel,
+    target: record.target,
   };
 }
 

@@ -11,7 +11,7 @@ import {
   HistoryFilter,
   SearchHit,
 } from '../../core/persistence/conversation-history.repository';
-import { toFtsQuery } from '../../core/persistence/fts-query';
+import { parseSearchQuery } from '../../core/persistence/search-query';
 import { decodeCursor, encodeCursor, searchFingerprint } from './history-cursor';
 
 export type HistorySort = 'newest' | 'relevance';
@@ -59,9 +59,6 @@ const EXPORT_BATCH = 1000;
 const EXCHANGE_BATCH_CHARS = 4 * 1024 * 1024;
 const FIRST_EXCHANGE_BATCH = 16;
 
-/** Stored timestamps are UTC `YYYY-MM-DD HH:MM:SS.SSS`, which sort as text. */
-export const toStoredTs = (date: Date): string => date.toISOString().replace('T', ' ').slice(0, 23);
-
 /**
  * History, sessions, search, feedback and deletion: the read side of the conversations, for the
  * API and the CLI. A caller whose key may see only its own exchanges (`history:own`) gets only
@@ -81,7 +78,7 @@ export class HistoryService {
     return historyOwner(this.caller.current());
   }
 
-  /** Validates the query and turns it into a repository filter (the FTS expression made safe), kept to the caller's rows. */
+  /** Validates the query and turns it into a repository filter (the search read into terms), kept to the caller's rows. */
   toFilter(query: HistoryQuery): HistoryFilter {
     const owner = this.owner();
     if (owner !== undefined && query.keyId !== undefined && query.keyId !== owner) {
@@ -98,14 +95,14 @@ export class HistoryService {
       keyId: owner ?? query.keyId,
       sessionId: query.sessionId,
       source: query.source,
-      since: query.since ? toStoredTs(query.since) : undefined,
-      until: query.until ? toStoredTs(query.until) : undefined,
+      since: query.since,
+      until: query.until,
       reviewed: query.reviewed,
       minRating: query.minRating,
       // In one order, each once: `ok,cached` and `cached,ok` are the same search (and cursor).
       statuses: query.statuses === undefined ? undefined : CONVERSATION_STATUSES.filter((status) => query.statuses!.includes(status)),
       tags: query.tags === undefined ? undefined : normaliseTags(query.tags),
-      match: query.q === undefined ? undefined : toFtsQuery(query.q),
+      search: query.q === undefined ? undefined : parseSearchQuery(query.q),
     };
   }
 
@@ -117,17 +114,17 @@ export class HistoryService {
    */
   async page(query: HistoryQuery, page: PageRequest, sort?: HistorySort): Promise<Page<ConversationRecord | SearchHit>> {
     const filter = this.toFilter(query);
-    const order = sort ?? (filter.match ? 'relevance' : 'newest');
+    const order = sort ?? (filter.search ? 'relevance' : 'newest');
     const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
     if (order === 'relevance') {
-      if (!filter.match) throw new InvalidInputError('sort=relevance needs a search: give q');
+      if (!filter.search) throw new InvalidInputError('sort=relevance needs a search: give q');
       const search = searchFingerprint(JSON.stringify(filter));
       if (cursor && (cursor.kind !== 'rank' || cursor.search !== search)) {
         throw new InvalidInputError('cursor does not belong to this search: start again without cursor');
       }
       const maxId = cursor?.kind === 'rank' ? cursor.maxId : await this.repository.maxId();
       const offset = cursor?.kind === 'rank' ? cursor.offset : 0;
-      const rows = await this.repository.ranked({ ...filter, match: filter.match }, { maxId, offset, limit: page.limit + 1 });
+      const rows = await this.repository.ranked({ ...filter, search: filter.search }, { maxId, offset, limit: page.limit + 1 });
       const items = rows.slice(0, page.limit);
       const more = rows.length > page.limit;
       return { items, nextCursor: more ? encodeCursor({ kind: 'rank', offset: offset + page.limit, maxId, search }) : null };

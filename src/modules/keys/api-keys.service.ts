@@ -4,8 +4,8 @@ import { keyDigest } from '../../common/auth/api-key-store';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../common/errors/app-errors';
 import { randomHex } from '../../common/ids/random-hex';
 import { AuditService } from '../audit/audit.service';
-import type { ApiKeyRecord } from './api-key-record';
-import { ApiKeyRepository } from './api-key.repository';
+import type { ApiKeyRecord } from '../../core/persistence/api-key-record';
+import { ApiKeyRepository } from '../../core/persistence/api-key.repository';
 import { DatabaseKeyStore } from './database-key-store';
 import { parseExpiry, parseLimits, parseModels, parseName, parseScopes } from './key-input';
 

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ApiKeyStore, keyDigest, type KeyLookup } from '../../common/auth/api-key-store';
-import { keyStatus, principalOf, type ApiKeyRecord } from './api-key-record';
-import { ApiKeyRepository } from './api-key.repository';
+import { keyStatus, principalOf, type ApiKeyRecord } from '../../core/persistence/api-key-record';
+import { ApiKeyRepository } from '../../core/persistence/api-key.repository';
 
 /**
  * How long a key read from the table is trusted. A key revoked by another process (`vega keys

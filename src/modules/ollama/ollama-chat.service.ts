@@ -9,11 +9,12 @@ import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { newToolCallId } from '../../core/llm/backends/ollama/ollama-wire';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
 import { ChatEvent, ChatService, PreparedChat } from '../chat/chat.service';
+import { namingServedModel } from '../chat/served-model';
 import { cacheable, NativeMessage, readChat } from './ollama-request';
 
 /** A validated `/api/chat`, ready to run. */
 export interface PreparedNativeChat {
-  /** The model as the client named it (Ollama echoes it in every line). */
+  /** The model as the client named it, then the one that serves it (a fallback, possibly): Ollama echoes it in every line. */
   model: string;
   stream: boolean;
   /** No messages: Ollama only loads (or with keep_alive 0 unloads) the model; nothing is stored. */
@@ -72,7 +73,7 @@ export class OllamaChatService {
   }
 
   run(prepared: PreparedNativeChat, signal: CancelSignal): AsyncGenerator<ChatEvent> {
-    return this.chat.run(prepared.chat, signal);
+    return this.chat.run(namingServedModel(prepared.chat, prepared), signal);
   }
 
   /** Loads (or unloads) the model: Ollama's answer to an empty chat. Returns its done reason. */

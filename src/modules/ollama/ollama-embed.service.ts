@@ -26,7 +26,7 @@ export class OllamaEmbedService {
     const call = embedCallOf(body);
     if (call.empty) return { model: call.model, embeddings: [] };
     const { result, durationMs } = await this.embeddings.embed(call.request, 'ollama', signal);
-    const answer: OllamaEmbedResponse = { model: call.request.model, embeddings: result.embeddings };
+    const answer: OllamaEmbedResponse = { model: result.model, embeddings: result.embeddings };
     const total = result.timings?.totalNs ?? Math.round(durationMs * 1e6);
     if (total > 0) answer.total_duration = total;
     if (result.timings?.loadNs) answer.load_duration = result.timings.loadNs;

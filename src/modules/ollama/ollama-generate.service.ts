@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { type CancelSignal, withAbortSignal } from '../../common/async/cancellation';
 import { ClientClosedError, PayloadTooLargeError } from '../../common/errors/app-errors';
-import { CompletionService } from '../chat/completion.service';
+import { CompletionService, PreparedCompletionRun } from '../chat/completion.service';
+import { namingServedModel } from '../chat/served-model';
 import { randomHex } from '../../common/ids/random-hex';
 import { ImageResolver } from '../../core/llm/image-input';
 import type { BackendCompletionRequest, BackendTimings, BackendUsage, TokenLogprob } from '../../core/llm/llm-backend';
@@ -22,6 +23,8 @@ export interface PreparedGenerate {
 
 export interface GenerateResult {
   text: string;
+  /** The model that answered: the one asked for, or one of its fallbacks. */
+  model: string;
   thinking: string;
   usage: BackendUsage;
   /** The backend's done reason (`stop`, `length`…); `length` when MAX_RESPONSE_CHARS cut the answer. */
@@ -87,14 +90,14 @@ export class OllamaGenerateService {
    * `CompletionService`), with source `ollama`.
    */
   async *run(prepared: PreparedGenerate, signal: CancelSignal): AsyncGenerator<GenerateEvent> {
-    const run = { request: prepared.request, source: 'ollama' as const, sessionId: prepared.sessionId, cache: prepared.cache };
+    const run = namingServedModel<PreparedCompletionRun>({ request: prepared.request, source: 'ollama' as const, sessionId: prepared.sessionId, cache: prepared.cache }, prepared);
     for await (const event of this.completions.run(run, signal)) {
       if (event.type !== 'done') {
         yield event;
         continue;
       }
-      const { text, thinking, usage, doneReason, logprobs, timings, context } = event.result;
-      const result: GenerateResult = { text, thinking, usage, doneReason, ...(logprobs.length ? { logprobs } : {}) };
+      const { text, model, thinking, usage, doneReason, logprobs, timings, context } = event.result;
+      const result: GenerateResult = { text, model, thinking, usage, doneReason, ...(logprobs.length ? { logprobs } : {}) };
       if (timings) result.timings = timings;
       if (context) result.context = context;
       yield { type: 'done', result };

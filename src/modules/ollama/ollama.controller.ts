@@ -64,7 +64,7 @@ export class OllamaController {
       }
       if (!prepared.stream) {
         const result = await this.wholeChat(prepared, signal);
-        await reply.status(200).send(chatFinalLine(prepared.model, chatFacts(result), wholeOf(result)));
+        await reply.status(200).send(chatFinalLine(result.model, chatFacts(result), wholeOf(result)));
         return undefined;
       }
       const ndjson = new NdjsonWriter(reply);
@@ -93,7 +93,7 @@ export class OllamaController {
       }
       if (!prepared.stream) {
         const result = await this.wholeGenerate(prepared, signal);
-        await reply.status(200).send(generateFinalLine(prepared.model, generateFacts(result), { ...result, toolCalls: [] }));
+        await reply.status(200).send(generateFinalLine(result.model, generateFacts(result), { ...result, toolCalls: [] }));
         return undefined;
       }
       const ndjson = new NdjsonWriter(reply);

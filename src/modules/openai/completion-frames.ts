@@ -79,7 +79,8 @@ export function completionResponse(prepared: PreparedCompletion, results: ChatRe
     id: prepared.id,
     object: 'chat.completion',
     created: prepared.created,
-    model: prepared.model,
+    // The model that answered: a fallback of the one asked for, possibly.
+    model: results[0]?.model ?? prepared.model,
     choices: results.map((result, index) => ({
       index,
       message: assistantMessage(result),

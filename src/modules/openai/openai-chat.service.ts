@@ -8,6 +8,7 @@ import { ImageResolver } from '../../core/llm/image-input';
 import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
 import { ChatEvent, ChatResult, ChatService, PreparedChat } from '../chat/chat.service';
+import { namingServedModel } from '../chat/served-model';
 import { backendMessages, lastUserText, outputFormat, thinkFor, toolChoiceOf, toolDefinitions } from './chat-request-mapping';
 import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import { checkStrictOutput, strictValidator } from './strict-output';
@@ -115,14 +116,16 @@ export class OpenAiChatService {
    * the failure is thrown.
    */
   async *run(prepared: PreparedCompletion, signal: CancelSignal): AsyncGenerator<ChoiceEvent> {
+    // Every streamed chunk names the model: the one that serves it (a fallback, possibly), once known.
+    const chat = namingServedModel(prepared.chat, prepared);
     if (prepared.n === 1) {
-      for await (const event of this.chat.run(prepared.chat, signal)) yield { index: 0, event };
+      for await (const event of this.chat.run(chat, signal)) yield { index: 0, event };
       return;
     }
     const own = new Cancellation();
     const stop = firstOf([signal, own]);
     try {
-      const runs = Array.from({ length: prepared.n }, () => this.chat.run(prepared.chat, stop.signal));
+      const runs = Array.from({ length: prepared.n }, () => this.chat.run(chat, stop.signal));
       yield* interleave(runs, () => own.abort(new ClientClosedError()));
     } finally {
       own.abort(new ClientClosedError());

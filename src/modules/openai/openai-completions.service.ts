@@ -6,7 +6,8 @@ import { randomHex } from '../../common/ids/random-hex';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import type { BackendCompletionRequest, BackendUsage, TokenLogprob } from '../../core/llm/llm-backend';
 import { LlmService } from '../../core/llm/llm.service';
-import { CompletionService } from '../chat/completion.service';
+import { CompletionService, PreparedCompletionRun } from '../chat/completion.service';
+import { namingServedModel } from '../chat/served-model';
 import { CreateCompletionRequestDto } from './dto/text-completion-request.dto';
 
 /** A validated legacy completion, ready to run: what is checked before a response starts. */
@@ -27,6 +28,8 @@ export interface PreparedTextCompletion {
 export interface TextCompletionResult {
   /** The generated text (without the echoed prompt). */
   text: string;
+  /** The model that answered: the one asked for, or one of its fallbacks. */
+  model: string;
   usage: BackendUsage;
   finishReason: 'stop' | 'length';
   logprobs: TokenLogprob[];
@@ -84,12 +87,12 @@ export class OpenAiCompletionsService {
    * the legacy API has no place for it.
    */
   async *run(prepared: PreparedTextCompletion, signal: CancelSignal): AsyncGenerator<TextCompletionEvent> {
-    const run = { request: prepared.request, source: 'openai' as const, sessionId: prepared.id.slice('cmpl-'.length) };
+    const run = namingServedModel<PreparedCompletionRun>({ request: prepared.request, source: 'openai' as const, sessionId: prepared.id.slice('cmpl-'.length) }, prepared);
     for await (const event of this.completions.run(run, signal)) {
       if (event.type === 'token') yield { type: 'text', text: event.text, ...(event.logprobs ? { logprobs: event.logprobs } : {}) };
       else if (event.type === 'done') {
-        const { text, usage, finishReason, logprobs } = event.result;
-        yield { type: 'done', result: { text, usage, finishReason, logprobs } };
+        const { text, model, usage, finishReason, logprobs } = event.result;
+        yield { type: 'done', result: { text, model, usage, finishReason, logprobs } };
       }
     }
   }

@@ -22,7 +22,7 @@ export class OpenAiEmbeddingsService {
     return {
       object: 'list',
       data: result.embeddings.map((vector, index) => ({ object: 'embedding', index, embedding: base64 ? float32Base64(vector) : vector })),
-      model: body.model,
+      model: result.model,
       usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
     };
   }

@@ -29,7 +29,7 @@ export function textCompletionResponse(prepared: PreparedTextCompletion, result:
     id: prepared.id,
     object: 'text_completion',
     created: prepared.created,
-    model: prepared.model,
+    model: result.model,
     choices: [
       {
         text: prepared.echo + result.text,

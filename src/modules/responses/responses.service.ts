@@ -12,6 +12,7 @@ import { LlmRequest, LlmService } from '../../core/llm/llm.service';
 import { SystemPromptService } from '../../core/llm/system-prompt.service';
 import { ConversationExchange, ConversationHistoryRepository } from '../../core/persistence/conversation-history.repository';
 import { ChatEvent, ChatResult, ChatService, PreparedChat } from '../chat/chat.service';
+import { namingServedModel } from '../chat/served-model';
 import { thinkFor } from '../openai/chat-request-mapping';
 import { checkStrictOutput, strictValidator } from '../openai/strict-output';
 import { CreateResponseRequestDto, ResponseTextFormatDto } from './dto/create-response-request.dto';
@@ -120,7 +121,7 @@ export class ResponsesService {
   /** The answer's events; the exchange is stored whatever happens. */
   async *run(prepared: PreparedResponse, signal: CancelSignal): AsyncGenerator<ChatEvent> {
     try {
-      yield* this.chat.run(prepared.chat, signal);
+      yield* this.chat.run(namingServedModel(prepared.chat, prepared.settings), signal);
     } catch (error) {
       // The context guard names the chat field; here the conversation is `input`.
       if (error instanceof ContextLengthExceededError && error.param === 'messages') {
@@ -171,7 +172,7 @@ function notFound(id: string, param?: string): NotFoundError {
 /** The Response object of an answer that has just finished. */
 export function finishedResponse(settings: ResponseSettings, result: ChatResult): Record<string, unknown> {
   const incomplete = result.finishReason === 'length';
-  return responseObject(settings, {
+  return responseObject({ ...settings, model: result.model }, {
     status: incomplete ? 'incomplete' : 'completed',
     output: outputOf(settings.id, { text: result.response, thinking: result.thinking, toolCalls: result.toolCalls }, incomplete ? 'incomplete' : 'completed'),
     usage: usageOf(result.usage.promptTokens, result.usage.completionTokens),
@@ -185,7 +186,7 @@ function storedResponse(id: string, exchange: ConversationExchange): Record<stri
   const answer = exchange.answer ?? {};
   const settings: ResponseSettings = {
     id,
-    createdAt: Math.floor(Date.parse(`${exchange.ts.replace(' ', 'T')}Z`) / 1000),
+    createdAt: Math.floor(exchange.ts.getTime() / 1000),
     model: exchange.model ?? request?.model ?? '',
     // Not kept apart from the messages: the opening system message may as well be Vega's own system prompt.
     instructions: null,

@@ -7,6 +7,8 @@ export interface CachedAnswer {
   usage: BackendUsage;
   /** Why the generation ended (Ollama `done_reason`: `stop`, `length`…), replayed on a hit. */
   doneReason?: string;
+  /** The model that answered (a fallback of the one asked for, possibly), said again on a hit. */
+  model?: string;
   thinking?: string;
   toolCalls?: ToolCall[];
   logprobs?: TokenLogprob[];

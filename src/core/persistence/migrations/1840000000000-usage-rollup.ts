@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { rollupSchema } from '../usage-rollup';
+import { rollupSchema } from '../sqlite/usage-rollup';
 
 /**
  * Usage reports (`GET /admin/usage`, `vega usage`): the daily rollup `usage_daily` kept by

@@ -7,6 +7,7 @@ import { CreateAuditLog1810000000000 } from './1810000000000-create-audit-log';
 import { AddResponseId1820000000000 } from './1820000000000-add-response-id';
 import { CreateApiKeys1830000000000 } from './1830000000000-create-api-keys';
 import { UsageRollup1840000000000 } from './1840000000000-usage-rollup';
+import { AddServedModel1850000000000 } from './1850000000000-add-served-model';
 
 /** Listed explicitly (not globbed) so they load the same from `src/` in tests and `dist/` in production. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   AddResponseId1820000000000,
   CreateApiKeys1830000000000,
   UsageRollup1840000000000,
+  AddServedModel1850000000000,
 ];

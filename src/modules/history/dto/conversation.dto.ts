@@ -66,6 +66,22 @@ export class ConversationDto {
     example: 'primary',
   })
   key_id!: string | null;
+
+  @ApiProperty({
+    description: 'The model that answered: `model` is the one asked for, and one of its fallbacks may have served it instead. Null when no model answered, and for exchanges stored before Vega kept it.',
+    nullable: true,
+    type: String,
+    example: 'mistral',
+  })
+  served_model!: string | null;
+
+  @ApiProperty({
+    description: 'The model server (target, by its name in the backends file or `host:port`) that answered; null for an answer from the cache, when none answered, and for exchanges stored before Vega kept it.',
+    nullable: true,
+    type: String,
+    example: 'gpu-1',
+  })
+  target!: string | null;
 }
 
 /** A history item; search results (`q`) add a snippet and a score. */

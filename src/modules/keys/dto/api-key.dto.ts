@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow, IsIn } from 'class-validator';
 import { SCOPES } from '../../../common/auth/principal';
 import { IsOptionalNotNull } from '../../../common/validation/optional';
-import { keyStatus, type ApiKeyRecord, type KeyStatus } from '../api-key-record';
+import { keyStatus, type ApiKeyRecord, type KeyStatus } from '../../../core/persistence/api-key-record';
 import { limitsToWire } from '../../../common/auth/key-limits';
 
 const SCOPE_LIST = SCOPES.join(', ');

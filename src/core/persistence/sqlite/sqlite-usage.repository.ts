@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { storedTs } from './exchange-row';
+import { storedTs } from './sqlite-time';
 import { BUCKET_COLUMNS, bucketBounds, bucketSql, LATENCY_BUCKETS } from './usage-rollup';
-import { UsageDimension, UsageFigures, UsageGroup, UsageReport, UsageRepository } from './usage.repository';
+import { UsageDimension, UsageFigures, UsageGroup, UsageReport, UsageRepository } from '../usage.repository';
 
 const DAY_MS = 86_400_000;
 
@@ -39,7 +39,7 @@ const ROW_SUMS = `COUNT(*) AS requests, TOTAL(prompt_tokens) AS prompt_tokens, T
  * then merges them. Percentiles come from the duration histograms, interpolated within a bucket.
  */
 @Injectable()
-export class TypeOrmUsageRepository extends UsageRepository {
+export class SqliteUsageRepository extends UsageRepository {
   constructor(private readonly dataSource: DataSource) {
     super();
   }

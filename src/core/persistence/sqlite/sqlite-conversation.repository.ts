@@ -1,12 +1,13 @@
 import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../../config/app-config';
-import { ConversationRepository, NewExchange, Turn } from './conversation.repository';
-import { DatabaseHealth } from './database-health';
+import { AppConfig } from '../../../config/app-config';
+import { ConversationRepository, NewExchange, SpooledExchange, Turn } from '../conversation.repository';
+import { DatabaseHealth } from '../database-health';
 import { EXCHANGE_COLUMNS, exchangeValues } from './exchange-row';
 import { GroupInsert } from './group-insert';
 import { openSqlite } from './open-sqlite';
+import { dropSpoolKeys, writeSpooled } from './sqlite-spool-replay';
 import { BACKSTOP_CHECKPOINT_PAGES } from './wal-checkpointer';
 
 
@@ -19,7 +20,7 @@ import { BACKSTOP_CHECKPOINT_PAGES } from './wal-checkpointer';
  * WAL serves from TypeORM's connection meanwhile.
  */
 @Injectable()
-export class TypeOrmConversationRepository extends ConversationRepository implements OnModuleInit, OnApplicationShutdown {
+export class SqliteConversationRepository extends ConversationRepository implements OnModuleInit, OnApplicationShutdown {
   private writer?: sqlite3.Database;
   private inserts?: GroupInsert<NewExchange>;
 
@@ -62,6 +63,14 @@ export class TypeOrmConversationRepository extends ConversationRepository implem
       ),
     );
     return rows.reverse();
+  }
+
+  storeSpooled(entries: readonly SpooledExchange[]): Promise<{ written: number; refused: string[] }> {
+    return writeSpooled(this.config.database.path, entries);
+  }
+
+  forgetSpooled(keys: readonly string[]): Promise<void> {
+    return dropSpoolKeys(this.config.database.path, keys);
   }
 
   /** Lets queued rows reach the database (or give up waiting for a lock), then closes the connection. */

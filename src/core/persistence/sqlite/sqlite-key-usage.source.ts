@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { DatabaseHealth } from '../persistence/database-health';
-import { KeyUsageSource, SpentSince } from './key-usage.source';
+import { DatabaseHealth } from '../database-health';
+import { KeyUsageSource, SpentSince } from '../../limits/key-usage.source';
+import { storedTs } from './sqlite-time';
 
 interface SpentRow {
   day_tokens: number | null;
@@ -18,9 +19,6 @@ export const SPENT_SQL = `SELECT SUM(CASE WHEN ts >= ? THEN COALESCE(prompt_toke
   FROM conversations
  WHERE +key_id = ? AND ts >= ? AND status <> 'cached'`;
 
-/** `conversations.ts` is UTC text (`YYYY-MM-DD HH:MM:SS.SSS`): a bound of the same form compares as text. */
-const storedTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z', '');
-
 /**
  * Sums one key's rows of this month: one query per key and process, on the first call of the key.
  * `+key_id` keeps SQLite off `ix_conversations_key_id` (key_id, id), which would read the key's
@@ -29,7 +27,7 @@ const storedTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z',
  * the 6th of the month, 400–1000 ms by key_id, 45 ms on that index (100 ms on `ix_conv_ts`).
  */
 @Injectable()
-export class TypeOrmKeyUsageSource extends KeyUsageSource {
+export class SqliteKeyUsageSource extends KeyUsageSource {
   constructor(
     private readonly dataSource: DataSource,
     private readonly health: DatabaseHealth,
@@ -38,8 +36,9 @@ export class TypeOrmKeyUsageSource extends KeyUsageSource {
   }
 
   async spent(keyId: string, dayStart: Date, monthStart: Date): Promise<{ day: SpentSince; month: SpentSince }> {
-    const day = storedTime(dayStart);
-    const rows: SpentRow[] = await this.health.guard(this.dataSource.query(SPENT_SQL, [day, day, keyId, storedTime(monthStart)]));
+    // `conversations.ts` is UTC text: a bound of the same form (`storedTs`) compares as text.
+    const day = storedTs(dayStart);
+    const rows: SpentRow[] = await this.health.guard(this.dataSource.query(SPENT_SQL, [day, day, keyId, storedTs(monthStart)]));
     const row = rows[0];
     return {
       day: { tokens: row?.day_tokens ?? 0, modelMs: row?.day_ms ?? 0 },

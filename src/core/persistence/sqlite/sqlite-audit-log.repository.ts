@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditEntry, AuditFilter, AuditLogRepository, AuditOutcome, AuditRecord } from './audit-log.repository';
+import { AuditEntry, AuditFilter, AuditLogRepository, AuditOutcome, AuditRecord } from '../audit-log.repository';
 
 /** The longest detail kept: a note, not a transcript. */
 export const AUDIT_DETAIL_MAX_CHARS = 500;
@@ -19,7 +19,7 @@ interface AuditRow {
 
 /** `audit_log` in the app's SQLite file; times are stored as ISO 8601 UTC text, which sorts as time. */
 @Injectable()
-export class TypeOrmAuditLogRepository extends AuditLogRepository {
+export class SqliteAuditLogRepository extends AuditLogRepository {
   constructor(private readonly dataSource: DataSource) {
     super();
   }

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { SCOPES, type Scope } from '../../common/auth/principal';
-import { ConflictError } from '../../common/errors/app-errors';
-import type { ApiKeyRecord } from './api-key-record';
-import { ApiKeyRepository } from './api-key.repository';
-import { limitsFromWire, limitsToWire } from '../../common/auth/key-limits';
+import { SCOPES, type Scope } from '../../../common/auth/principal';
+import { ConflictError } from '../../../common/errors/app-errors';
+import type { ApiKeyRecord } from '../api-key-record';
+import { ApiKeyRepository } from '../api-key.repository';
+import { limitsFromWire, limitsToWire } from '../../../common/auth/key-limits';
 
 interface ApiKeyRow {
   id: string;
@@ -24,7 +24,7 @@ const COLUMNS = 'id, name, prefix, scopes, models, limits, expires_at, created_a
 
 /** `api_keys` in the app's SQLite file; times as ISO 8601 UTC text, scopes, models and limits as JSON. */
 @Injectable()
-export class TypeOrmApiKeyRepository extends ApiKeyRepository {
+export class SqliteApiKeyRepository extends ApiKeyRepository {
   constructor(private readonly dataSource: DataSource) {
     super();
   }

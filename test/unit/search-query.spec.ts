@@ -1,8 +1,29 @@
 import { InvalidInputError } from '../../src/common/errors/app-errors';
-import { toFtsQuery } from '../../src/core/persistence/fts-query';
+import { parseSearchQuery } from '../../src/core/persistence/search-query';
+import { ftsMatch } from '../../src/core/persistence/sqlite/fts-match';
 import { decodeCursor, encodeCursor } from '../../src/modules/history/history-cursor';
 
-describe(toFtsQuery.name, () => {
+describe(parseSearchQuery.name, () => {
+  it('reads words, phrases and prefixes, whatever the engine', () => {
+    expect(parseSearchQuery('"half open" break* NOT')).toEqual({
+      terms: [
+        { text: 'half open', prefix: false },
+        { text: 'break', prefix: true },
+        { text: 'NOT', prefix: false },
+      ],
+    });
+  });
+
+  it.each([
+    ['"open', 'q has an unbalanced double quote'],
+    ['***', 'q must contain at least one word or number to search for'],
+    ['   ', 'q must contain at least one word or number to search for'],
+  ])('refuses %j', (input, message) => {
+    expect(() => parseSearchQuery(input)).toThrow(new InvalidInputError(message));
+  });
+});
+
+describe(ftsMatch.name, () => {
   it.each([
     ['breaker', '"breaker"'],
     ['circuit  breaker', '"circuit" "breaker"'],
@@ -14,15 +35,11 @@ describe(toFtsQuery.name, () => {
     ['naïve café', '"naïve" "café"'],
     ['*** "" dogs', '"dogs"'],
   ])('turns %j into %j', (input, expected) => {
-    expect(toFtsQuery(input)).toBe(expected);
+    expect(ftsMatch(parseSearchQuery(input))).toBe(expected);
   });
 
-  it.each([
-    ['"open', 'q has an unbalanced double quote'],
-    ['***', 'q must contain at least one word or number to search for'],
-    ['   ', 'q must contain at least one word or number to search for'],
-  ])('refuses %j', (input, message) => {
-    expect(() => toFtsQuery(input)).toThrow(new InvalidInputError(message));
+  it('doubles a quote inside a term, so a term can never end the FTS5 string early', () => {
+    expect(ftsMatch({ terms: [{ text: 'say "hi"', prefix: false }] })).toBe('"say ""hi"""');
   });
 });
 

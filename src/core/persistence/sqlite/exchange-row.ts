@@ -1,8 +1,5 @@
-import type { NewExchange } from './conversation.repository';
-import { toolSearchText } from './stored-exchange';
-
-/** A time as `conversations.ts` stores it: UTC `YYYY-MM-DD HH:MM:SS.SSS`, which sorts as time. */
-export const storedTs = (date: Date): string => date.toISOString().replace('T', ' ').slice(0, 23);
+import type { NewExchange } from '../conversation.repository';
+import { toolSearchText } from '../stored-exchange';
 
 /** The columns an exchange is written to, by the chat path and by the spool's replay alike. */
 export const EXCHANGE_COLUMNS = [
@@ -23,6 +20,8 @@ export const EXCHANGE_COLUMNS = [
   'response_id',
   'key_id',
   'model_ms',
+  'served_model',
+  'target',
 ] as const;
 
 /** The values of `EXCHANGE_COLUMNS` for one exchange: request and answer as JSON text, the tool words for search. */
@@ -45,5 +44,7 @@ export function exchangeValues(exchange: NewExchange): unknown[] {
     exchange.responseId ?? null,
     exchange.keyId ?? null,
     exchange.modelMs ?? null,
+    exchange.servedModel ?? null,
+    exchange.target ?? null,
   ];
 }

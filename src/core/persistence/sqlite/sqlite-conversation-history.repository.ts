@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryResult } from 'typeorm';
-import { DatabaseHealth } from './database-health';
-import { toolSearchText } from './stored-exchange';
+import { DatabaseHealth } from '../database-health';
+import type { SearchQuery } from '../search-query';
+import { toolSearchText } from '../stored-exchange';
+import { ftsMatch } from './fts-match';
+import { fromStoredTs, storedTs } from './sqlite-time';
 import {
   ConversationHistoryRepository,
   ConversationExchange,
@@ -10,11 +13,12 @@ import {
   HistoryFilter,
   ImportedConversation,
   SearchHit,
-} from './conversation-history.repository';
+} from '../conversation-history.repository';
 
 const COLUMNS = `c.id, c.ts, c.prompt, c.response, c.source, c.session_id AS sessionId, c.rating, c.tags, c.notes,
   c.reviewed, c.model, c.status, c.prompt_tokens AS promptTokens, c.completion_tokens AS completionTokens,
-  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs, c.model_ms AS modelMs, c.kind, c.key_id AS keyId`;
+  c.duration_ms AS durationMs, c.ttft_ms AS ttftMs, c.model_ms AS modelMs, c.kind, c.key_id AS keyId,
+  c.served_model AS servedModel, c.target`;
 
 /** Prompt matches count twice as much as response matches. */
 const BM25 = 'bm25(conversations_fts, 2.0, 1.0)';
@@ -56,13 +60,15 @@ const IMPORT_COLUMNS = [
   'tool_text',
   'key_id',
   'response_id',
+  'served_model',
+  'target',
 ] as const;
 const IMPORT_PLACEHOLDERS = `(${IMPORT_COLUMNS.map(() => '?').join(', ')})`;
 /** SQLite's historical limit of 999 bound values per statement. */
 const IMPORT_ROWS_PER_STATEMENT = Math.floor(999 / IMPORT_COLUMNS.length);
 
 const importValues = (row: ImportedConversation): unknown[] => [
-  row.ts,
+  storedTs(row.ts),
   row.prompt,
   row.response,
   row.source,
@@ -84,9 +90,12 @@ const importValues = (row: ImportedConversation): unknown[] => [
   toolSearchText(row.request ?? undefined, row.answer ?? undefined),
   row.keyId,
   row.responseId,
+  row.servedModel,
+  row.target,
 ];
 
-type Row = Omit<ConversationRecord, 'reviewed'> & { reviewed: number };
+/** A row as SQLite returns it: `reviewed` as 0/1, `ts` as stored text. */
+type Row = Omit<ConversationRecord, 'reviewed' | 'ts'> & { reviewed: number; ts: string };
 /** The whole exchange besides the row: its request and answer as stored JSON text. */
 const WHOLE = 'c.request, c.answer, c.response_id AS responseId';
 type ExchangeRow = Row & { request: string | null; answer: string | null; responseId: string | null };
@@ -97,7 +106,7 @@ type ExchangeRow = Row & { request: string | null; answer: string | null; respon
  * goes through the FTS5 index.
  */
 @Injectable()
-export class TypeOrmConversationHistoryRepository extends ConversationHistoryRepository {
+export class SqliteConversationHistoryRepository extends ConversationHistoryRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly health: DatabaseHealth,
@@ -109,7 +118,7 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     filter: HistoryFilter,
     page: { beforeId?: number; limit: number; snippets?: boolean },
   ): Promise<(ConversationRecord | SearchHit)[]> {
-    const snippets = filter.match !== undefined && page.snippets !== false;
+    const snippets = filter.search !== undefined && page.snippets !== false;
     if (!snippets) return (await this.newestRows<Row>(COLUMNS, filter, page)).map(toRecord);
     const rows = await this.newestRows<Row & { snippet: string; score: number }>(`${COLUMNS}, ${SNIPPET} AS snippet, -${BM25} AS score`, filter, page);
     return rows.map(toHit);
@@ -122,7 +131,7 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
   /** The `columns` of the newest rows matching `filter`, below `beforeId`. */
   private newestRows<T>(columns: string, filter: HistoryFilter, page: { beforeId?: number; limit: number }): Promise<T[]> {
     const { clauses, params, add } = conditions(filter);
-    if (filter.match === undefined) {
+    if (filter.search === undefined) {
       if (page.beforeId !== undefined) add('c.id < ?', page.beforeId);
       return this.query(`SELECT ${columns} FROM conversations c ${whereSql(clauses)} ORDER BY c.id DESC LIMIT ?`, [...params, page.limit]);
     }
@@ -133,19 +142,20 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
       `SELECT ${columns} FROM ${FROM_FTS}
         WHERE conversations_fts MATCH ? ${andSql(clauses)}
         ORDER BY conversations_fts.rowid DESC LIMIT ?`,
-      [filter.match, ...params, page.limit],
+      [ftsMatch(filter.search), ...params, page.limit],
     );
   }
 
-  async ranked(filter: HistoryFilter & { match: string }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]> {
+  async ranked(filter: HistoryFilter & { search: SearchQuery }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]> {
     const { clauses, params } = conditions(filter);
+    const match = ftsMatch(filter.search);
     // First rank, reading only the index (and the table only when a filter needs its columns)…
     const from = clauses.length > 0 ? FROM_FTS : 'conversations_fts';
     const ranked: { id: number }[] = await this.query(
       `SELECT conversations_fts.rowid AS id FROM ${from}
         WHERE conversations_fts MATCH ? AND conversations_fts.rowid <= ? ${andSql(clauses)}
         ORDER BY ${FAILED}, ${BM25}, conversations_fts.rowid DESC LIMIT ? OFFSET ?`,
-      [filter.match, page.maxId, ...params, page.limit, page.offset],
+      [match, page.maxId, ...params, page.limit, page.offset],
     );
     if (ranked.length === 0) return [];
     // …then read the rows and build snippets for that page alone (a snippet per match would cost more than the ranking).
@@ -153,7 +163,7 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     const rows: (Row & { snippet: string; score: number })[] = await this.query(
       `SELECT ${COLUMNS}, ${SNIPPET} AS snippet, -${BM25} AS score FROM ${FROM_FTS}
         WHERE conversations_fts MATCH ? AND conversations_fts.rowid IN (${ids.map(() => '?').join(', ')})`,
-      [filter.match, ...ids],
+      [match, ...ids],
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.flatMap((id) => {
@@ -211,10 +221,10 @@ export class TypeOrmConversationHistoryRepository extends ConversationHistoryRep
     return this.findById(id, owner);
   }
 
-  async purgeBatch(before: string, batch: number): Promise<number> {
+  async purgeBatch(before: Date, batch: number): Promise<number> {
     return this.changes(
       `DELETE FROM conversations WHERE id IN (SELECT id FROM conversations WHERE ts < ? ORDER BY ts LIMIT ?)`,
-      [before, batch],
+      [storedTs(before), batch],
     );
   }
 
@@ -280,8 +290,8 @@ function conditions(filter: HistoryFilter) {
   if (filter.keyId !== undefined) add('c.key_id = ?', filter.keyId);
   if (filter.sessionId !== undefined) add('c.session_id = ?', filter.sessionId);
   if (filter.source !== undefined) add('c.source = ?', filter.source);
-  if (filter.since !== undefined) add('c.ts >= ?', filter.since);
-  if (filter.until !== undefined) add('c.ts < ?', filter.until);
+  if (filter.since !== undefined) add('c.ts >= ?', storedTs(filter.since));
+  if (filter.until !== undefined) add('c.ts < ?', storedTs(filter.until));
   if (filter.reviewed !== undefined) add(filter.reviewed ? 'c.reviewed <> 0' : 'c.reviewed = 0');
   if (filter.minRating !== undefined) add('c.rating >= ?', filter.minRating);
   if (filter.statuses !== undefined) {
@@ -328,7 +338,7 @@ async function withoutTakenResponseIds(
 
 function toRecord(row: Row): ConversationRecord {
   const { snippet: _snippet, score: _score, ...rest } = row as Row & { snippet?: unknown; score?: unknown };
-  return { ...rest, reviewed: row.reviewed !== 0 && row.reviewed !== null };
+  return { ...rest, ts: fromStoredTs(row.ts), reviewed: row.reviewed !== 0 && row.reviewed !== null };
 }
 
 /** A stored JSON column; text that is not JSON (edited by hand) reads as absent rather than failing the read. */

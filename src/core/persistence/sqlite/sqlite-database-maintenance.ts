@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { stat } from 'node:fs/promises';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../../config/app-config';
-import { DatabaseFileInfo, DatabaseMaintenance } from './database-maintenance';
-import { DatabaseHealth } from './database-health';
+import { AppConfig } from '../../../config/app-config';
+import { DatabaseFileInfo, DatabaseMaintenance } from '../database-maintenance';
+import { DatabaseHealth } from '../database-health';
 import { openSqlite } from './open-sqlite';
 
 const sizeOf = async (file: string): Promise<number> => {

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../../config/app-config';
+import { AppConfig } from '../../../config/app-config';
 import { openSqlite } from './open-sqlite';
 
 /** How often the server checkpoints the WAL into the database file while it is written to. */
