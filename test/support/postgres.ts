@@ -1,10 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client } from 'pg';
+import { findPostgresTool } from '../../src/core/persistence/postgres/pg-tools';
 import { freePort } from './vega-process';
 
 /**
@@ -30,14 +31,10 @@ export interface PostgresServer {
 const USER = 'vega';
 const START_TIMEOUT_MS = 60_000;
 
-/** The newest installed PostgreSQL's bin directory (Debian: /usr/lib/postgresql/<major>/bin), if any. */
+/** The bin directory of the PostgreSQL server (on the PATH, else Debian's newest /usr/lib/postgresql/<major>/bin), if any. */
 export function postgresBinDir(): string | undefined {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return undefined;
-  const majors = readdirSync(root)
-    .filter((name) => existsSync(join(root, name, 'bin', 'postgres')))
-    .sort((a, b) => Number(b) - Number(a));
-  return majors.length ? join(root, majors[0], 'bin') : undefined;
+  const postgres = findPostgresTool('postgres');
+  return postgres === undefined ? undefined : dirname(postgres);
 }
 
 /** Whether the tests can have a PostgreSQL server (an external one, or the binaries to start one). */

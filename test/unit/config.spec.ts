@@ -1,4 +1,6 @@
 import { ConfigError, loadConfig } from '../../src/config/app-config';
+import { databaseLabel } from '../../src/core/persistence/database-settings';
+import { redactConfig } from '../../src/modules/admin/config-redaction';
 
 describe('loadConfig', () => {
   it('applies the defaults of SPEC §2', () => {
@@ -123,5 +125,35 @@ describe('loadConfig', () => {
 
   it('reports every invalid variable on one line', () => {
     expect(() => loadConfig({ PORT: '-1', MEMORY_TURNS: 'x' })).toThrow(/PORT .*; MEMORY_TURNS /);
+  });
+
+  describe('DATABASE_URL', () => {
+    it('takes a PostgreSQL server, with its pool, statement timeout and migrations settings', () => {
+      for (const scheme of ['postgres', 'postgresql']) {
+        const config = loadConfig({ DATABASE_URL: `${scheme}://vega:pw@db.internal:5433/vega`, DB_POOL_SIZE: '4', DB_STATEMENT_TIMEOUT_SEC: '2.5', MIGRATIONS_RUN: 'false' });
+        expect(config.database).toMatchObject({
+          type: 'postgres',
+          url: `${scheme}://vega:pw@db.internal:5433/vega`,
+          poolSize: 4,
+          statementTimeoutMs: 2500,
+          migrationsRun: false,
+          writeWaitMs: 30_000,
+        });
+      }
+      expect(loadConfig({ DATABASE_URL: 'postgres://db/vega' }).database).toMatchObject({ poolSize: 10, statementTimeoutMs: 30_000, migrationsRun: true });
+    });
+
+    it('refuses other schemes and a pool of one (migrations need a second connection)', () => {
+      expect(() => loadConfig({ DATABASE_URL: 'mysql://db/vega' })).toThrow(/DATABASE_URL must be sqlite:<path> or postgres:\/\//);
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://db/vega', DB_POOL_SIZE: '1' })).toThrow(/DB_POOL_SIZE/);
+    });
+
+    it('never shows the password: not in a config error, the status page or the database label', () => {
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://vega:s3cret@/vega' })).toThrow(ConfigError);
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://vega:s3cret@/vega' })).not.toThrow(/s3cret/);
+      const config = loadConfig({ DATABASE_URL: 'postgres://vega:s3cret@db:5432/vega?sslmode=require' });
+      expect(JSON.stringify(redactConfig(config))).not.toContain('s3cret');
+      expect(databaseLabel(config.database)).toBe('postgres://vega:***@db:5432/vega?sslmode=require');
+    });
   });
 });

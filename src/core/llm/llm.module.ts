@@ -7,6 +7,7 @@ import { GenerationSettingsService } from './generation-settings.service';
 import { ImageResolver } from './image-input';
 import { LlmService } from './llm.service';
 import { ResponseCache } from './resilience/response-cache';
+import { ModelDiscovery } from './routing/model-discovery';
 import { LoadedModels } from './routing/loaded-models';
 import { poolFromConfig } from './routing/pool-from-config';
 import { TargetPool } from './routing/target-pool';
@@ -23,6 +24,7 @@ import { SystemPromptService } from './system-prompt.service';
   providers: [
     { provide: TargetPool, inject: [AppConfig, CallerContext], useFactory: poolFromConfig },
     { provide: ResponseCache, inject: [AppConfig], useFactory: ({ llm }: AppConfig) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs) },
+    ModelDiscovery,
     LlmService,
     LoadedModels,
     GenerationSettingsService,
