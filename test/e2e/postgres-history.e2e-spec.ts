@@ -39,13 +39,15 @@ describeWithPostgres('History on PostgreSQL over HTTP', (server) => {
     expect(ids(await ok('q=%22circuit%20breaker%22'))).toEqual([breaker.conversation_id]);
     expect(ids(await ok('q=circ*%20AND'))).toEqual([]);
     expect(ids(await ok('q=circ*'))).toEqual([breaker.conversation_id]);
-    expect(ids(await ok(`q=${encodeURIComponent('circuit\u0000breaker')}`))).toEqual([breaker.conversation_id]);
+    // U+0000, which PostgreSQL's text cannot hold, is stored and searched as U+FFFD.
+    const nul = await chat('nul\u0000inside');
+    expect(ids(await ok(`q=${encodeURIComponent('nul\u0000inside')}`))).toEqual([nul.conversation_id]);
     const bad = await t.request('/history?q=%22unbalanced');
     expect(bad.status).toBe(400);
     expect((await bad.json()).message).toContain('q has an unbalanced double quote');
   });
 
-  it('keeps search in step with feedback and deletes, and refuses text PostgreSQL cannot store with a 400', async () => {
+  it('keeps search in step with feedback and deletes, and stores a U+0000 as U+FFFD', async () => {
     const a = await chat('alpha needle');
     const b = await chat('beta needle', { session_id: 'sess-1' });
     expect((await t.request(`/conversations/${a.conversation_id}`, { method: 'DELETE' })).status).toBe(204);
@@ -54,12 +56,12 @@ describeWithPostgres('History on PostgreSQL over HTTP', (server) => {
     expect(rated.status).toBe(200);
     expect(ids(await ok('q=needle&min_rating=5&reviewed=true&session_id=sess-1'))).toEqual([b.conversation_id]);
     const nul = await t.request('/feedback', { body: { conversation_id: b.conversation_id, notes: 'a\u0000b' } });
-    expect(nul.status).toBe(400);
-    expect((await nul.json()).message).toContain('NUL character');
+    expect(nul.status).toBe(200);
+    expect((await nul.json()).notes).toBe('a\uFFFDb');
     expect(ids(await ok(`key_id=${encodeURIComponent('primary\u0000')}`))).toEqual([]);
     const session = await (await t.request('/session/sess-1')).json();
     expect(ids(session)).toEqual([b.conversation_id]);
-    expect((await (await t.request(`/conversations/${b.conversation_id}`)).json()).notes).toBeNull();
+    expect((await (await t.request(`/conversations/${b.conversation_id}`)).json()).notes).toBe('a\uFFFDb');
   });
 
   it('reports usage from the rollup and the rows', async () => {

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { InvalidInputError } from '../../src/common/errors/app-errors';
 import { buildDataSourceOptions } from '../../src/core/persistence/data-source-options';
 import { DatabaseHealth } from '../../src/core/persistence/database-health';
 import { openPgDataSource } from '../../src/core/persistence/postgres/pg-data-source-options';
@@ -52,16 +51,17 @@ describe('History read side on SQLite (the contract both dialects share)', () =>
 describeWithPostgres('History read side on PostgreSQL', (server) => {
   historyContract(async () => postgresStore(await openPostgres(await server().createDatabase())));
 
-  it('refuses a text with U+0000 to store as invalid input: PostgreSQL cannot hold it', async () => {
+  it('stores, looks up and searches a U+0000 as U+FFFD, which PostgreSQL can hold (the write path\'s rule)', async () => {
     const store = postgresStore(await openPostgres(await server().createDatabase()));
     try {
-      await store.history.importMany([exchange('p', 'r')]);
-      await expect(store.history.updateFeedback(1, { notes: 'a\u0000b' })).rejects.toThrow(
-        'text with a NUL character (\\u0000) cannot be stored on PostgreSQL',
-      );
-      await expect(store.history.importMany([exchange('p\u0000', 'r')])).rejects.toBeInstanceOf(InvalidInputError);
-      expect(await store.history.findById(1)).toMatchObject({ notes: null });
-      expect(await store.history.count()).toBe(1);
+      await store.history.importMany([exchange('nul\u0000inside', 'r', { tags: 't\u0000', responseId: 'resp_\u0000' })]);
+      expect(await store.history.updateFeedback(1, { notes: 'a\u0000b' })).toMatchObject({ notes: 'a\uFFFDb', prompt: 'nul\uFFFDinside' });
+      expect((await store.history.newest({ tags: ['t\u0000'] }, { limit: 5 })).map((row) => row.id)).toEqual([1]);
+      expect(await store.history.findByResponseId('resp_\u0000')).toMatchObject({ id: 1 });
+      expect((await store.history.newest({ search: parseSearchQuery('nul\u0000inside') }, { limit: 5 })).map((row) => row.id)).toEqual([1]);
+      // Imported again: the response id is held already (as U+FFFD), so the copy comes without it.
+      await store.history.importMany([exchange('again', 'r', { responseId: 'resp_\u0000' })]);
+      expect(await store.history.findExchange(2)).toMatchObject({ responseId: null });
     } finally {
       await store.close();
     }

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryResult } from 'typeorm';
-import { InvalidInputError } from '../../../common/errors/app-errors';
 import { DatabaseHealth } from '../database-health';
 import { IMPORT_COLUMNS, ImportEncoding, importValues, parseStoredJson, withoutTakenResponseIds } from '../conversation-import';
 import type { SearchQuery } from '../search-query';
 import { headlineSql, SEARCH_CONFIG, tsquerySql } from './postgres-search';
-import { SqlParams } from './sql-params';
+import { pgText, SqlParams } from './sql-params';
 import {
   ConversationHistoryRepository,
   ConversationExchange,
@@ -172,8 +171,7 @@ export class PostgresConversationHistoryRepository extends ConversationHistoryRe
 
   private one<T>(columns: string, column: string, value: unknown, owner?: string): Promise<T[]> {
     const params = new SqlParams();
-    const bound = typeof value === 'string' ? storable(value, params) : params.bind(value);
-    return this.query(`SELECT ${columns} FROM conversations c WHERE ${column} = ${bound} ${ownerSql(owner, params)}`, params.values);
+    return this.query(`SELECT ${columns} FROM conversations c WHERE ${column} = ${params.bind(value)} ${ownerSql(owner, params)}`, params.values);
   }
 
   async delete(id: number, owner?: string): Promise<boolean> {
@@ -209,7 +207,7 @@ export class PostgresConversationHistoryRepository extends ConversationHistoryRe
   }
 
   importMany(rows: ImportedConversation[]): Promise<number> {
-    return this.health.guard(this.importInOneTransaction(rows).catch(refuseNul));
+    return this.health.guard(this.importInOneTransaction(rows));
   }
 
   private async importInOneTransaction(given: ImportedConversation[]): Promise<number> {
@@ -218,8 +216,10 @@ export class PostgresConversationHistoryRepository extends ConversationHistoryRe
     try {
       await runner.startTransaction();
       const rows = await withoutTakenResponseIds(given, async (ids) => {
-        const found: { response_id: string }[] = await runner.query(`SELECT response_id FROM conversations WHERE response_id = ANY($1)`, [ids]);
-        return found.map((row) => row.response_id);
+        const params = new SqlParams();
+        const found: { response_id: string }[] = await runner.query(`SELECT response_id FROM conversations WHERE response_id = ANY(${params.bind(ids)})`, params.values);
+        const held = new Set(found.map((row) => row.response_id));
+        return ids.filter((id) => held.has(pgText(id)));
       });
       for (let start = 0; start < rows.length; start += IMPORT_ROWS_PER_STATEMENT) {
         const params = new SqlParams();
@@ -247,7 +247,7 @@ export class PostgresConversationHistoryRepository extends ConversationHistoryRe
   private async changes(sql: string, params: unknown[]): Promise<number> {
     const runner = this.dataSource.createQueryRunner();
     try {
-      const result = (await this.health.guard(runner.query(sql, params, true).catch(refuseNul))) as QueryResult;
+      const result = (await this.health.guard(runner.query(sql, params, true))) as QueryResult;
       return result.affected ?? 0;
     } finally {
       await runner.release();
@@ -255,22 +255,12 @@ export class PostgresConversationHistoryRepository extends ConversationHistoryRe
   }
 }
 
-/**
- * A text with U+0000 given to be stored (feedback, an import): PostgreSQL's text cannot hold it
- * (SQLSTATE 22021), which is the input's fault, so it is refused as invalid input (400).
- */
-function refuseNul(error: unknown): never {
-  const code = (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
-  if (code === '22021') throw new InvalidInputError('text with a NUL character (\\u0000) cannot be stored on PostgreSQL', { cause: error });
-  throw error;
-}
-
 /** The conditions of `filter` but the search, and the search's `tsquery` (SQL) when there is one. */
 function matching(filter: HistoryFilter, params: SqlParams): { clauses: string[]; search?: string } {
   const clauses: string[] = [];
   const search = filter.search === undefined ? undefined : tsquerySql(filter.search, params);
-  if (filter.keyId !== undefined) clauses.push(`c.key_id = ${storable(filter.keyId, params)}`);
-  if (filter.sessionId !== undefined) clauses.push(`c.session_id = ${storable(filter.sessionId, params)}`);
+  if (filter.keyId !== undefined) clauses.push(`c.key_id = ${params.bind(filter.keyId)}`);
+  if (filter.sessionId !== undefined) clauses.push(`c.session_id = ${params.bind(filter.sessionId)}`);
   if (filter.source !== undefined) clauses.push(`c.source = ${params.bind(filter.source)}`);
   if (filter.since !== undefined) clauses.push(`c.ts >= ${params.bind(filter.since)}`);
   if (filter.until !== undefined) clauses.push(`c.ts < ${params.bind(filter.until)}`);
@@ -280,19 +270,13 @@ function matching(filter: HistoryFilter, params: SqlParams): { clauses: string[]
   if (filter.tags !== undefined && filter.tags.length > 0) {
     // Each stored tag trimmed and its ASCII letters lower-cased, as `HistoryFilter.tags` says (lower() would fold the others too).
     clauses.push(`EXISTS (SELECT 1 FROM unnest(string_to_array(c.tags, ',')) AS t(tag)
-      WHERE translate(btrim(t.tag, E' \\t\\n\\r'), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') = ANY(${params.bind(filter.tags.filter((tag) => !tag.includes('\0')))}))`);
+      WHERE translate(btrim(t.tag, E' \\t\\n\\r'), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') = ANY(${params.bind(filter.tags)}))`);
   }
   return { clauses, search };
 }
 
-/**
- * A value compared with a stored text: PostgreSQL's text cannot hold U+0000, so a value with one
- * equals no row (NULL), where binding it would fail the statement.
- */
-const storable = (value: string, params: SqlParams) => (value.includes('\0') ? 'NULL' : params.bind(value));
-
 /** The extra condition that keeps a statement to `owner`'s rows (none without an owner). */
-const ownerSql = (owner: string | undefined, params: SqlParams) => (owner === undefined ? '' : `AND c.key_id = ${storable(owner, params)}`);
+const ownerSql = (owner: string | undefined, params: SqlParams) => (owner === undefined ? '' : `AND c.key_id = ${params.bind(owner)}`);
 const whereSql = (clauses: string[]) => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '');
 
 function toRecord(row: Row): ConversationRecord {

@@ -16,8 +16,8 @@ export const SEARCH_CONFIG = 'simple';
  */
 export function tsquerySql(query: SearchQuery, params: SqlParams): string {
   const terms = query.terms.map((term) => {
-    // PostgreSQL's text cannot hold U+0000; to the parser it would be a separator anyway.
-    const phrase = `phraseto_tsquery('${SEARCH_CONFIG}', ${params.bind(term.text.replaceAll('\0', ' '))})`;
+    // A U+0000 is bound as U+FFFD, as it was stored (`SqlParams`).
+    const phrase = `phraseto_tsquery('${SEARCH_CONFIG}', ${params.bind(term.text)})`;
     // The text form ends with the last lexeme ('word'); `:*` after it asks for a prefix. A text
     // without any lexeme (only punctuation) gives the empty query, which must stay empty.
     return term.prefix ? `(SELECT CASE WHEN numnode(p) = 0 THEN p ELSE (p::text || ':*')::tsquery END FROM ${phrase} p)` : phrase;
