@@ -1,5 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runVega } from '../support/cli';
 import { describeWithPostgres } from '../support/postgres';
-import { TestApp, useAppWithFakeOllama } from '../support/test-app';
+import { startTestApp, TestApp, tempDir, useAppWithFakeOllama } from '../support/test-app';
 
 const ids = (body: { items: { id: number }[] }) => body.items.map((item) => item.id);
 
@@ -73,4 +76,37 @@ describeWithPostgres('History on PostgreSQL over HTTP', (server) => {
     expect(report.totals).toMatchObject({ requests: 3, errors: 0 });
     expect(report.totals.p50_ms).toEqual(expect.any(Number));
   });
+
+  it('takes a SQLite export with vega db import, answers the same, and gives it back with vega db export', async () => {
+    const source = await startTestApp({ RATE_LIMIT_PER_MINUTE: '0', OLLAMA_URL: env.fake.url });
+    const temp = tempDir('vega-pg-import-');
+    try {
+      for (const prompt of ['first kestrel', 'second falcon', 'third kestrel']) {
+        expect((await source.request('/chat', { body: { prompt, session_id: 'birds' } })).status).toBe(200);
+      }
+      await source.request('/feedback', { body: { conversation_id: 2, rating: 4, tags: 'raptor', reviewed: true } });
+      const exported = (await (await source.request('/admin/export')).text()).trimEnd().split('\n');
+      const file = join(temp.dir, 'export.jsonl');
+      writeFileSync(file, `${exported.join('\n')}\n`);
+      const cliEnv = { VEGA_DATA_DIR: t.dataDir, DATABASE_URL: t.config.database.type === 'postgres' ? t.config.database.url : '', OLLAMA_URL: env.fake.url };
+      const imported = await runVega(['db', 'import', file, '--json'], { env: cliEnv });
+      expect(imported.stderr).toBe('');
+      expect(JSON.parse(imported.stdout)).toEqual({ imported: 3 });
+      const withoutId = ({ id: _id, ...rest }: Record<string, unknown>) => rest;
+      for (const [index, line] of exported.entries()) {
+        const original = await (await source.request(`/conversations/${JSON.parse(line).id}`)).json();
+        expect(withoutId(await (await t.request(`/conversations/${index + 1}`)).json())).toEqual(withoutId(original));
+      }
+      expect(ids(await ok('q=kestrel&sort=newest'))).toEqual([3, 1]);
+      expect(ids(await ok('reviewed=true&min_rating=4'))).toEqual([2]);
+      const again = await runVega(['db', 'export'], { env: cliEnv });
+      expect(again.stdout.trimEnd().split('\n').map((line) => withoutId(JSON.parse(line)))).toEqual(
+        // The file was newest first and came in in its order (line i as id i + 1): newest first now is the other way round.
+        exported.map((line) => withoutId(JSON.parse(line))).reverse(),
+      );
+    } finally {
+      await source.close();
+      temp.remove();
+    }
+  }, 60_000);
 });
