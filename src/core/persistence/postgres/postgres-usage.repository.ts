@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { BUCKETS_PER_E, BUCKET_COLUMNS, LATENCY_BUCKETS } from '../sqlite/usage-rollup';
+import { BUCKET_COLUMNS } from '../sqlite/usage-rollup';
 import { splitUsageRange, UsageReportBuilder, UsageSums } from '../usage-report-builder';
 import { UsageDimension, UsageReport, UsageRepository } from '../usage.repository';
+import { bucket } from './pg-usage-rollup';
 import { SqlParams } from './sql-params';
 
 /** Each dimension in the rollup (null key and model stored as '') and in the rows themselves (the same values). */
@@ -17,8 +18,6 @@ const ROW_SQL: Record<UsageDimension, string> = {
 const SUMS = 'sum(requests) AS requests, sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(model_ms) AS model_ms, sum(errors) AS errors';
 const ROW_SUMS = `count(*) AS requests, coalesce(sum(prompt_tokens), 0) AS prompt_tokens, coalesce(sum(completion_tokens), 0) AS completion_tokens,
   coalesce(sum(model_ms), 0) AS model_ms, count(*) FILTER (WHERE status = 'error') AS errors`;
-/** The histogram bucket of a duration (-1 for none), as the rollup's triggers count it (pg-usage-rollup.ts). */
-const BUCKET = `CASE WHEN duration_ms IS NULL THEN -1 ELSE least(${LATENCY_BUCKETS - 1}, floor(ln(1 + greatest(0, duration_ms)) * ${BUCKETS_PER_E}))::int END`;
 
 /**
  * Reads the daily rollup (`usage_daily`, kept by the triggers of pg-usage-rollup.ts) for the whole
@@ -65,7 +64,7 @@ export class PostgresUsageRepository extends UsageRepository {
   private rows(groupBy: readonly UsageDimension[], from: Date, to: Date): Promise<(UsageSums & { k: number })[]> {
     const [g0, g1] = groupBy.map((dimension) => ROW_SQL[dimension]);
     return this.dataSource.query(
-      `SELECT ${g0} AS g0, ${g1 ?? 'NULL'} AS g1, ${BUCKET} AS k, ${ROW_SUMS}
+      `SELECT ${g0} AS g0, ${g1 ?? 'NULL'} AS g1, ${bucket('duration_ms')} AS k, ${ROW_SUMS}
          FROM conversations WHERE ts >= $1 AND ts < $2 GROUP BY 1, 2, 3`,
       [from, to],
     );
