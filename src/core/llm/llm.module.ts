@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CallerContext } from '../../common/auth/caller-context';
+import { CallerContext, CallerContextModule } from '../../common/auth/caller-context';
 import { AppConfig } from '../../config/app-config';
 import { LimitsModule } from '../limits/limits.module';
 import { OutboundModule } from '../outbound/outbound.module';
@@ -16,11 +16,11 @@ import { SystemPromptService } from './system-prompt.service';
 /**
  * The model servers (the routing pool of targets, each with its adapter and breaker) and the
  * policy around them (`LlmService`, the one way in: nothing else holds the pool or the cache),
- * and the one resolver of images given with messages (it
- * fetches URLs through the outbound fetcher).
+ * and the one resolver of images given with messages (it fetches URLs through the outbound
+ * fetcher).
  */
 @Module({
-  imports: [OutboundModule, LimitsModule],
+  imports: [CallerContextModule, OutboundModule, LimitsModule],
   providers: [
     { provide: TargetPool, inject: [AppConfig, CallerContext], useFactory: poolFromConfig },
     { provide: ResponseCache, inject: [AppConfig], useFactory: ({ llm }: AppConfig) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs) },

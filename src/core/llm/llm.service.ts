@@ -191,8 +191,8 @@ export class LlmService implements OnApplicationShutdown {
   }
 
   /** Probes the target `name` now (reachable? what it lists?); the result shows in `backends()`. */
-  probeTarget(name: string, timeoutMs: number): Promise<TargetHealth> {
-    return probeTarget(this.targetNamed(name), timeoutMs);
+  probeTarget(name: string, timeoutMs: number, stop?: AbortSignal): Promise<TargetHealth> {
+    return probeTarget(this.targetNamed(name), timeoutMs, stop);
   }
 
   private setDraining(name: string, draining: boolean): BackendStatus {
