@@ -90,6 +90,8 @@ return 1
 `);
 
 class SharedLease implements UsageLease {
+  /** Ended already: ending it again frees and charges nothing. */
+  done = false;
   constructor(
     readonly keyId: string,
     readonly reserved: number,
@@ -153,6 +155,8 @@ export class RedisUsageLimiter extends UsageLimiter {
   }
 
   private async end(lease: SharedLease, tokens: number, modelMs: number): Promise<void> {
+    if (lease.done) return;
+    lease.done = true;
     if (lease.local) return tokens === 0 && modelMs === 0 ? this.local.release(lease.local) : this.local.settle(lease.local, { tokens, modelMs });
     try {
       await this.redis.eval('settle', SETTLE, this.keys(lease.keyId), [lease.id, Math.round(tokens), Math.round(modelMs)]);
