@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { envSchema, ParsedEnv } from './config.schema';
 import type { EffectiveLimits } from '../core/limits/usage-limiter';
 import { BackendsFile, BackendsFileError, readBackendsFile } from './backends-file';
-import { RoutingSettings, targetsFromUrls } from './routing-settings';
+import { resolveAlias, resolveFallbacks, RoutingSettings, targetsFromUrls } from './routing-settings';
 
 export type SlackNotifyKind = ParsedEnv['SLACK_NOTIFY'][number];
 
@@ -245,7 +245,8 @@ function toAppConfig(env: ParsedEnv, raw: NodeJS.ProcessEnv): AppConfig {
       urls: targets.map((target) => target.url),
       ollamaUrls,
       apiKey: env.OPENAI_API_KEY,
-      model: env.MODEL_NAME,
+      // The file's `default` alias is what a request naming no model gets; MODEL_NAME without one.
+      model: file?.aliases.default ? resolveAlias(file.aliases, 'default') : env.MODEL_NAME,
       timeoutMs: Math.round(env.LLM_TIMEOUT_SEC * 1000),
       firstTokenTimeoutMs: Math.round(env.LLM_FIRST_TOKEN_TIMEOUT_SEC * 1000),
       idleTimeoutMs: Math.round(env.LLM_IDLE_TIMEOUT_SEC * 1000),
@@ -261,7 +262,7 @@ function toAppConfig(env: ParsedEnv, raw: NodeJS.ProcessEnv): AppConfig {
       targets,
       strategy: file?.strategy ?? env.ROUTING_STRATEGY,
       aliases: file?.aliases ?? {},
-      fallbacks: file?.fallbacks ?? {},
+      fallbacks: file ? resolveFallbacks(file.fallbacks, file.aliases) : {},
       queue: { maxLength: env.QUEUE_MAX_LENGTH, maxWaitMs: Math.round(env.QUEUE_MAX_WAIT_SEC * 1000) },
       discoveryIntervalMs: Math.round(env.MODELS_REFRESH_SEC * 1000),
       loadedPollIntervalMs: Math.round(env.LOADED_POLL_SEC * 1000),

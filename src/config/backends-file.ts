@@ -85,23 +85,18 @@ export function parseBackendsFile(text: string, path: string, env: NodeJS.Proces
     throw new BackendsFileError(`BACKENDS_FILE ${path} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
   const parsed = fileSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => {
-      if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${at([...issue.path, key])}: unknown key`);
-      return [`${at(issue.path)}: ${issue.message}`];
-    });
-    throw invalid(path, problems);
-  }
+  // The schema's problems and those between entries (names, keys, aliases) are named together.
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.flatMap((issue) => {
+        if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${at([...issue.path, key])}: unknown key`);
+        return [`${at(issue.path)}: ${issue.message}`];
+      });
+  problems.push(...relationProblems(raw, env));
+  if (!parsed.success || problems.length > 0) throw invalid(path, problems);
   const file = parsed.data;
-  const problems: string[] = [];
-  const names = new Set<string>();
-  const targets = file.targets.map((target, index): TargetSettings => {
-    if (names.has(target.name)) problems.push(`targets[${index}].name: '${target.name}' is used by an earlier target`);
-    names.add(target.name);
-    if (target.api_key && target.api_key_env) problems.push(`targets[${index}]: give api_key or api_key_env, not both`);
-    if (target.kind === 'ollama' && (target.api_key || target.api_key_env)) problems.push(`targets[${index}]: an ollama target takes no api key`);
+  const targets = file.targets.map((target): TargetSettings => {
     const apiKey = target.api_key ?? (target.api_key_env ? env[target.api_key_env] : undefined);
-    if (target.api_key_env && !apiKey) problems.push(`targets[${index}].api_key_env: ${target.api_key_env} is not set`);
     const timeouts = target.timeouts && {
       ...(target.timeouts.total_sec ? { totalMs: Math.round(target.timeouts.total_sec * 1000) } : {}),
       ...(target.timeouts.first_token_sec ? { firstTokenMs: Math.round(target.timeouts.first_token_sec * 1000) } : {}),
@@ -118,9 +113,34 @@ export function parseBackendsFile(text: string, path: string, env: NodeJS.Proces
       ...(timeouts ? { timeouts } : {}),
     };
   });
-  for (const alias of Object.keys(file.aliases)) {
+  return { strategy: file.strategy, targets, aliases: file.aliases, fallbacks: file.fallbacks };
+}
+
+/**
+ * The problems between entries, read from the file as it is (so that they are named beside the
+ * schema's): a name used twice, an api key where none belongs or one named and not set, an alias
+ * that loops, a model listed as its own fallback. Entries of the wrong shape are left to the schema.
+ */
+function relationProblems(raw: unknown, env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  const file = isMapping(raw) ? raw : {};
+  const names = new Set<string>();
+  (Array.isArray(file.targets) ? file.targets : []).forEach((target: unknown, index) => {
+    if (!isMapping(target)) return;
+    if (typeof target.name === 'string') {
+      if (names.has(target.name)) problems.push(`targets[${index}].name: '${target.name}' is used by an earlier target`);
+      names.add(target.name);
+    }
+    const hasKey = target.api_key !== undefined;
+    const keyEnv = typeof target.api_key_env === 'string' ? target.api_key_env : undefined;
+    if (hasKey && keyEnv) problems.push(`targets[${index}]: give api_key or api_key_env, not both`);
+    if (target.kind === 'ollama' && (hasKey || keyEnv)) problems.push(`targets[${index}]: an ollama target takes no api key`);
+    else if (keyEnv && !hasKey && !env[keyEnv]) problems.push(`targets[${index}].api_key_env: ${keyEnv} is not set`);
+  });
+  const aliases = isMapping(file.aliases) ? file.aliases : {};
+  for (const alias of Object.keys(aliases)) {
     const seen = [alias];
-    for (let next = file.aliases[alias]; next in file.aliases; next = file.aliases[next]) {
+    for (let next = aliases[alias]; typeof next === 'string' && Object.hasOwn(aliases, next); next = aliases[next]) {
       if (seen.includes(next)) {
         problems.push(`aliases.${alias}: loops (${[...seen, next].join(' → ')})`);
         break;
@@ -128,11 +148,14 @@ export function parseBackendsFile(text: string, path: string, env: NodeJS.Proces
       seen.push(next);
     }
   }
-  for (const [model, chain] of Object.entries(file.fallbacks)) {
-    if (chain.includes(model)) problems.push(`fallbacks.${model}: lists the model itself`);
+  for (const [model, chain] of Object.entries(isMapping(file.fallbacks) ? file.fallbacks : {})) {
+    if (Array.isArray(chain) && chain.includes(model)) problems.push(`fallbacks.${model}: lists the model itself`);
   }
-  if (problems.length > 0) throw invalid(path, problems);
-  return { strategy: file.strategy, targets, aliases: file.aliases, fallbacks: file.fallbacks };
+  return problems;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function invalid(path: string, problems: string[]): BackendsFileError {

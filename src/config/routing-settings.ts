@@ -76,3 +76,21 @@ export function targetsFromUrls(kind: TargetKind, urls: readonly string[], apiKe
     };
   });
 }
+
+/**
+ * What `name` stands for: an alias followed to the model at the end of its chain (`coder` →
+ * `code` → `qwen2.5-coder:7b`); any other name is itself. The file's check refuses loops.
+ */
+export function resolveAlias(aliases: Readonly<Record<string, string>>, name: string): string {
+  let model = name;
+  for (let hops = 0; Object.hasOwn(aliases, model) && hops <= Object.keys(aliases).length; hops += 1) model = aliases[model];
+  return model;
+}
+
+/** Fallback chains with aliases resolved, on either side (`fast: [coder]` is `llama3.2: [qwen2.5:32b]`): requests are routed by model. */
+export function resolveFallbacks(
+  fallbacks: Readonly<Record<string, readonly string[]>>,
+  aliases: Readonly<Record<string, string>>,
+): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(fallbacks).map(([model, chain]) => [resolveAlias(aliases, model), chain.map((next) => resolveAlias(aliases, next))]));
+}

@@ -37,11 +37,11 @@ describe('POST /chat — backend failures', () => {
   const statuses = async () =>
     (await queryDb<{ status: string }>(t.dbPath, 'SELECT status FROM conversations ORDER BY id')).map((r) => r.status);
 
-  it("answers 404 with Ollama's own message for an unknown model, and stores the error", async () => {
+  it('answers 404 naming the unknown model and what the model servers have, and stores the error', async () => {
     await start();
     const res = await chat('hi', { model: 'nope' });
     expect(res.status).toBe(404);
-    expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'model "nope" not found, try pulling it first' });
+    expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message: expect.stringMatching(/^model "nope" not found on any model server; available: \S/) });
     expect(await statuses()).toEqual(['error']);
   });
 

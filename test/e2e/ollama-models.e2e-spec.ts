@@ -98,13 +98,16 @@ describe("Ollama's model routes (/api/tags, /api/ps, /api/show, /api/version)", 
   });
 
   describe('two OLLAMA_URL hosts', () => {
-    it('/api/tags lists the models of both hosts, each once (the first host that has it wins)', async () => {
+    it('/api/tags lists the models of both hosts, each once (the first host that has it wins), with the hosts that have it for an admin key', async () => {
       const app = await start();
       const { models } = await client(app).list();
       expect(models.map((model) => model.name)).toEqual(['mistral:latest', 'nomic-embed-text:latest', 'llama3.2:latest']);
       const fromFirst = ((await direct(first, '/api/tags')).json as { models: { name: string }[] }).models;
       const fromSecond = ((await direct(second, '/api/tags')).json as { models: { name: string }[] }).models;
-      expect(await (await app.request('/api/tags')).json()).toEqual({ models: [...fromFirst, fromSecond.find((model) => model.name === 'llama3.2:latest')] });
+      const [one, two] = [new URL(first.url).host, new URL(second.url).host];
+      const targets: Record<string, string[]> = { 'mistral:latest': [one, two], 'nomic-embed-text:latest': [one], 'llama3.2:latest': [two] };
+      const relayed = [...fromFirst, fromSecond.find((model) => model.name === 'llama3.2:latest')!];
+      expect(await (await app.request('/api/tags')).json()).toEqual({ models: relayed.map((model) => ({ ...model, targets: targets[model.name] })) });
     });
 
     it('/api/ps lists what is loaded on either host, each once, the one kept longest first', async () => {

@@ -125,11 +125,11 @@ describe('LLM_BACKEND=openai against an OpenAI-compatible server', () => {
     expect(status.config.llm.apiKey).toBe('[redacted]');
   });
 
-  it('answers 404 with the server message for an unknown model, and stores the error', async () => {
+  it('answers 404 naming an unknown model and what the server lists, and stores the error', async () => {
     const app = await start();
     const res = await chat(app, { prompt: 'hi', model: 'nope' });
     expect(res.status).toBe(404);
-    expect(res.body.message).toBe('The model `nope` does not exist or you do not have access to it.');
+    expect(res.body.message).toMatch(/^model "nope" not found on any model server; available: \S/);
     expect(await statuses(app)).toEqual(['error']);
   });
 

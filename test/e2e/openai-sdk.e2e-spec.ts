@@ -319,7 +319,7 @@ describe('OpenAI SDK against /v1', () => {
         expect(error.status).toBe(404);
         expect(error.code).toBe('model_not_found');
         expect(error.param).toBe('model');
-        expect(error.message).toBe('404 model "nope" not found, try pulling it first');
+        expect(error.message).toMatch(/^404 model "nope" not found on any model server; available: \S/);
       }
       expect((await rows()).map((row) => row.status)).toEqual(['error', 'error']);
     });

@@ -107,6 +107,6 @@ describe(FallbackRoute.name, () => {
 
   it('throws the requested model’s 404 when no model of the chain is served anywhere', async () => {
     const route = routeOver(new TargetPool([target('a', ['other'])], 'priority'), 'big', { big: ['small'] });
-    await expect(route.first()).rejects.toThrow("model 'big' not found");
+    await expect(route.first()).rejects.toThrow('model "big" not found on any model server; available: other');
   });
 });

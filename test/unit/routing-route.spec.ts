@@ -25,7 +25,7 @@ describe(Route.name, () => {
   describe('first', () => {
     it('is a 404 naming the model when no target serves it', async () => {
       const route = routeOver([testTarget('a', { models: ['llama3.2'] })]);
-      await expect(route.first()).rejects.toThrow(new ModelNotFoundError("model 'mistral' not found"));
+      await expect(route.first()).rejects.toThrow(new ModelNotFoundError('model "mistral" not found on any model server; available: llama3.2'));
     });
 
     it('says every target with the model is draining, by name', async () => {

@@ -175,8 +175,6 @@ export type OllamaJson = Record<string, unknown>;
  * model).
  */
 export interface OllamaHosts {
-  /** `/api/tags` of every host that answers, in host order, each model name once (the first host that lists it). */
-  tags(signal: AbortSignal): Promise<OllamaJson[]>;
   /** `/api/ps` of every host that answers, each model once, the one kept longest first (as Ollama sorts). */
   running(signal: AbortSignal): Promise<OllamaJson[]>;
   /** `/api/show` from the first host, in order, that has the model; `ModelNotFoundError` (Ollama's message) when none has. */

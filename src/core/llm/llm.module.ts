@@ -9,6 +9,7 @@ import { LlmService } from './llm.service';
 import { ResponseCache } from './resilience/response-cache';
 import { RedisClient } from '../redis/redis.client';
 import { RedisAnswerCache } from '../redis/redis-answer-cache';
+import { ModelDiscovery } from './routing/model-discovery';
 import { LoadedModels } from './routing/loaded-models';
 import { poolFromConfig } from './routing/pool-from-config';
 import { TargetPool } from './routing/target-pool';
@@ -30,6 +31,7 @@ import { SystemPromptService } from './system-prompt.service';
       // With Redis, a second level shared by every instance behind this process's own.
       useFactory: ({ llm }: AppConfig, redis?: RedisClient) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs, redis && new RedisAnswerCache(redis)),
     },
+    ModelDiscovery,
     LlmService,
     LoadedModels,
     GenerationSettingsService,

@@ -12,7 +12,6 @@ import {
   BackendChatRequest,
   BackendChunk,
   BackendCompletionRequest,
-  BackendModel,
   BackendTimings,
   BackendUsage,
   EmbedRequest,
@@ -27,6 +26,8 @@ import { LlmObserver, outcomeOf } from './llm-observer';
 import { missingModelMessage } from './model-availability';
 import { ModelDetailsCache } from './model-details.cache';
 import { CachedAnswer, CacheStats, ResponseCache } from './resilience/response-cache';
+import { CatalogueEntry, listCatalogue } from './routing/model-catalogue';
+import { ModelDiscovery } from './routing/model-discovery';
 import { fallbackChain, FallbackRoute } from './routing/fallback';
 import { BackendStatus, backendStatus, TargetHealth } from './routing/backend-status';
 import { breakerOpenError, Leg, Route } from './routing/route';
@@ -104,6 +105,8 @@ export class LlmService implements OnApplicationShutdown {
     @Optional() private readonly limits?: KeyLimitsService,
     /** Where the model and target that serve a request are told (its response headers); absent in a bare graph. */
     @Optional() private readonly callers?: CallerContext,
+    /** Asks the targets' model lists again before a model none has is refused; absent, the lists known are final. */
+    @Optional() private readonly discovery?: ModelDiscovery,
   ) {
     this.details = new ModelDetailsCache(pool);
     pool.queue.onExit((model, waitedMs, exit) => observer?.queueExit?.(model, waitedMs, exit));
@@ -116,9 +119,22 @@ export class LlmService implements OnApplicationShutdown {
     return this.pool.kind;
   }
 
-  /** Every target's models, each once, as they list them now. */
-  listModels(signal: AbortSignal): Promise<BackendModel[]> {
-    return this.pool.listModels(signal);
+  /**
+   * The catalogue as the targets list it now: every model once with the targets that have it,
+   * then the aliases (see `routing/model-catalogue.ts`).
+   */
+  listModels(signal: AbortSignal): Promise<CatalogueEntry[]> {
+    return listCatalogue(this.pool, signal);
+  }
+
+  /** How many model servers (targets) are behind Vega. */
+  get targetCount(): number {
+    return this.pool.targets.length;
+  }
+
+  /** The model `name` stands for: an alias (`BACKENDS_FILE` `aliases`) resolved, any other name as it is. */
+  resolveModel(name: string): string {
+    return this.pool.resolve(name);
   }
 
   /** The version the first target that answers reports. */
@@ -221,6 +237,7 @@ export class LlmService implements OnApplicationShutdown {
 
   /** Throws `BreakerOpenError` when a call made now would be refused, fallbacks included (checked before a stream starts). */
   assertAvailable(model = this.config.llm.model): void {
+    model = this.pool.resolve(model);
     if (!fallbackChain(model, this.config.routing.fallbacks).every((each) => this.pool.refuses(each))) return;
     this.observer?.record(model, 'breaker_open', performance.now(), 0);
     throw breakerOpenError(this.pool.retryAfterMs(model));
@@ -233,6 +250,7 @@ export class LlmService implements OnApplicationShutdown {
    * breaker, retries before the first chunk, timeouts.
    */
   async *stream(request: LlmRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
+    request = this.resolved(request);
     const lease = await this.limits?.admit(request.model, estimatePromptTokens(request), answerRoom(request.options));
     try {
       // Open breakers refuse the call anyway: do not ask the failing backend about the model first.
@@ -255,6 +273,7 @@ export class LlmService implements OnApplicationShutdown {
    * first event.
    */
   async assertAdmissible(request: LlmRequest): Promise<void> {
+    request = this.resolved(request);
     await this.limits?.check(request.model, estimatePromptTokens(request) + answerRoom(request.options));
   }
 
@@ -264,6 +283,7 @@ export class LlmService implements OnApplicationShutdown {
    * no first token to wait for) and the metrics of every model call.
    */
   async embed(request: EmbedRequest, signal: CancelSignal): Promise<ServedEmbeddings> {
+    request = this.resolved(request);
     const tokens = request.input.reduce((sum, text) => sum + textTokens(text), 0);
     const lease = await this.limits?.admit(request.model, tokens, 0);
     try {
@@ -316,6 +336,7 @@ export class LlmService implements OnApplicationShutdown {
 
   /** A raw completion (`/v1/completions`, `/api/generate`) through the same policy, limits and context guard; cached apart from chats. */
   async *streamCompletion(request: BackendCompletionRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
+    request = this.resolved(request);
     const lease = await this.limits?.admit(request.model, estimateCompletionTokens(request), answerRoom(request.options));
     try {
       const check = this.pool.refuses(request.model) ? undefined : await this.contextGuard.checkCompletion(request, signal);
@@ -438,14 +459,25 @@ export class LlmService implements OnApplicationShutdown {
     return new FallbackRoute(fallbackChain(model, this.config.routing.fallbacks), (each) => new Route(this.pool, each, deadline, policy));
   }
 
-  /** The first attempt's target (after a wait in the queue when all are full); when there is none, the failure is counted and thrown. */
+  /**
+   * The first attempt's target (after a wait in the queue when all are full; a model no target's
+   * list has makes the lists be asked again first); when there is none, the failure is counted and thrown.
+   */
   private async firstLeg(route: FallbackRoute, model: string, startedAt: number): Promise<Leg> {
+    await this.discovery?.confirm(model);
     try {
       return await route.first();
     } catch (error) {
       this.observer?.record(model, error instanceof BreakerOpenError ? 'breaker_open' : outcomeOf(error), startedAt, 0);
+      if (error instanceof ModelNotFoundError && model === this.config.llm.model) throw await this.missingDefaultModel(model);
       throw error;
     }
+  }
+
+  /** The request with its model's alias resolved (`fast` → `llama3.2`): routing, limits and the cache see the model. */
+  private resolved<T extends { model: string }>(request: T): T {
+    const model = this.pool.resolve(request.model);
+    return model === request.model ? request : { ...request, model };
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -454,7 +486,7 @@ export class LlmService implements OnApplicationShutdown {
 
   /** The backend lacks `MODEL_NAME` (what a request naming no model gets): say how to fix it, and what it has. */
   private async missingDefaultModel(model: string): Promise<ModelNotFoundError> {
-    const listed = await this.pool.listModels(AbortSignal.timeout(MODEL_LIST_TIMEOUT_MS)).then(
+    const listed = await this.listModels(AbortSignal.timeout(MODEL_LIST_TIMEOUT_MS)).then(
       (models) => models.map((entry) => entry.name),
       () => null,
     );

@@ -15,7 +15,8 @@ export class ModelsController {
   @Get('models')
   @ApiOperation({
     summary: "The backend's models",
-    description: 'Asks the model backend (Ollama `/api/tags`) which models it can run, sorted by name, with the default model.',
+    description:
+      'The catalogue: every model server is asked which models it has (Ollama `/api/tags`, `/v1/models`); each model once, aliases too (`alias_of`), sorted by name, with the default model. For admin keys each model names the servers that have it (`targets`).',
   })
   @ApiOkResponse({ type: ModelListResponseDto })
   @ApiErrors(401, 429, 502, 503, 504)
@@ -23,6 +24,7 @@ export class ModelsController {
     const controller = new AbortController();
     request.raw.once('close', () => controller.abort());
     const { defaultModel, models } = await this.models.list(controller.signal);
+    const targets = this.models.seesTargets();
     return {
       default_model: defaultModel,
       items: models.map((model) => ({
@@ -32,6 +34,8 @@ export class ModelsController {
         family: model.family,
         parameter_size: model.parameterSize,
         quantization: model.quantization,
+        ...(model.aliasOf ? { alias_of: model.aliasOf } : {}),
+        ...(targets ? { targets: model.targets } : {}),
       })),
     };
   }

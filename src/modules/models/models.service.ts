@@ -2,16 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { CallerContext } from '../../common/auth/caller-context';
 import { BackendTimeoutError, ClientClosedError } from '../../common/errors/app-errors';
-import type { BackendModel } from '../../core/llm/llm-backend';
+import type { CatalogueEntry } from '../../core/llm/routing/model-catalogue';
 import { LlmService } from '../../core/llm/llm.service';
 import { listsModel } from '../../core/llm/model-availability';
 
 export interface ModelList {
   defaultModel: string;
-  models: BackendModel[];
+  /** Each with the targets that have it: only `seesTargets()` callers may be shown them. */
+  models: CatalogueEntry[];
 }
 
-/** The backend's model list, for pickers (the web UI) and scripts: the models the calling key may use. */
+/**
+ * The catalogue of every model server behind Vega (each model once, aliases too), for pickers
+ * (the web UI) and scripts: the models the calling key may use.
+ */
 @Injectable()
 export class ModelsService {
   constructor(
@@ -22,8 +26,23 @@ export class ModelsService {
 
   /** Asks the backend; gives up after the first-token timeout, or when `client` aborts. */
   async list(client: AbortSignal): Promise<ModelList> {
+    const models = await this.catalogue(client);
+    return { defaultModel: this.config.llm.model, models: models.sort((a, b) => a.name.localeCompare(b.name)) };
+  }
+
+  /** The catalogue in the servers' own order (configuration order, then each server's), aliases last. */
+  async catalogue(client: AbortSignal): Promise<CatalogueEntry[]> {
     const models = await this.ask(client, 'list its models', (signal) => this.llm.listModels(signal));
-    return { defaultModel: this.config.llm.model, models: this.usable(models, (model) => model.name).sort((a, b) => a.name.localeCompare(b.name)) };
+    return this.usable(models, (model) => model.aliasOf ?? model.name);
+  }
+
+  /**
+   * Whether listings name the model servers that have each model: with several servers, for
+   * admin keys and the CLI (other keys never learn the servers' names).
+   */
+  seesTargets(): boolean {
+    const principal = this.caller.current();
+    return this.llm.targetCount > 1 && (principal === undefined || principal.scopes.has('admin'));
   }
 
   /** Of `models`, those the calling key's allow-list holds (all of them for a key without one, and in the CLI). */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ModelNotFoundError } from '../../common/errors/app-errors';
-import type { BackendModel, OllamaJson } from '../../core/llm/llm-backend';
+import type { OllamaJson } from '../../core/llm/llm-backend';
+import type { CatalogueEntry } from '../../core/llm/routing/model-catalogue';
 import { LlmService } from '../../core/llm/llm.service';
 import { ModelsService } from '../models/models.service';
 
@@ -15,10 +16,10 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /**
  * What Ollama's `/api/tags`, `/api/ps`, `/api/show` and `/api/version` say, for Vega's routes of
- * the same paths. On an Ollama backend every `OLLAMA_URL` host is asked and its own JSON relayed
- * (each model once). On an OpenAI-compatible backend they are made from what its `/models`
- * says, and what it cannot tell is answered as Ollama answers for nothing: no running models,
- * empty details.
+ * the same paths. Every Ollama target is asked and its own JSON relayed (each model once); the
+ * models only OpenAI-compatible targets have are made from what their `/models` says, and what
+ * those cannot tell is answered as Ollama answers for nothing: no running models, empty details.
+ * `/api/tags` is the catalogue (aliases too; for admin keys each model names its `targets`).
  */
 @Injectable()
 export class OllamaModelsService {
@@ -28,10 +29,9 @@ export class OllamaModelsService {
   ) {}
 
   async tags(client: AbortSignal): Promise<{ models: OllamaJson[] }> {
-    const hosts = this.llm.ollamaHosts();
-    if (hosts) return { models: this.models.usable(await this.models.ask(client, 'list its models', (signal) => hosts.tags(signal)), modelName) };
-    const { models } = await this.models.list(client);
-    return { models: models.map(listed) };
+    const models = await this.models.catalogue(client);
+    const targets = this.models.seesTargets();
+    return { models: models.map((model) => ({ ...(model.ollama ?? listed(model)), ...(targets ? { targets: model.targets } : {}) })) };
   }
 
   async running(client: AbortSignal): Promise<{ models: OllamaJson[] }> {
@@ -42,6 +42,7 @@ export class OllamaModelsService {
 
   /** Ollama's own `/api/show` object from the host that has the model; 404 in Ollama's words when none has. */
   async show(request: { model: string; verbose?: boolean }, client: AbortSignal): Promise<OllamaJson> {
+    request = { ...request, model: this.llm.resolveModel(request.model) };
     const hosts = this.llm.ollamaHosts();
     if (hosts) return this.models.ask(client, 'show the model', (signal) => hosts.show(request, signal));
     const { models } = await this.models.list(client);
@@ -59,7 +60,7 @@ export class OllamaModelsService {
 }
 
 /** A model of an OpenAI-compatible backend as an `/api/tags` entry: Ollama's fields, zero where unknown. */
-function listed(model: BackendModel): OllamaJson {
+function listed(model: CatalogueEntry): OllamaJson {
   return { name: model.name, model: model.name, modified_at: model.modifiedAt ?? ZERO_TIME, size: model.size ?? 0, digest: '', details: emptyDetails() };
 }
 

@@ -5,7 +5,8 @@ import type { FastifyReply } from 'fastify';
 import { ModelNotFoundError } from '../../common/errors/app-errors';
 import { mapLimit } from '../../common/async/map-limit';
 import { clientGoneSignal } from '../../common/http/client-gone';
-import type { BackendModel, ModelDetails } from '../../core/llm/llm-backend';
+import type { ModelDetails } from '../../core/llm/llm-backend';
+import type { CatalogueEntry } from '../../core/llm/routing/model-catalogue';
 import { LlmService } from '../../core/llm/llm.service';
 import { ModelsService } from '../models/models.service';
 import { ApiOpenAiErrors } from './dto/openai-error.dto';
@@ -35,15 +36,16 @@ export class OpenAiModelsController {
   @ApiOperation({
     summary: 'List models (OpenAI-compatible)',
     description:
-      "The backend's models (Ollama `/api/tags`) as OpenAI's model list and Anthropic's at once (`type`, `display_name`, `created_at`, `has_more`, `first_id`, `last_id`; one page: Anthropic's `limit`/`after_id` are not needed), sorted by name, each with `capabilities` (`completion`, `embedding`, `tools`, `vision`, `thinking`, `insert`…) and `context_length` when the backend reports them (Ollama `/api/show`, cached for a minute).",
+      "The catalogue of every model server (Ollama `/api/tags`, `/v1/models`; each model once, aliases too with `alias_of`, and for admin keys the servers that have each, `targets`) as OpenAI's model list and Anthropic's at once (`type`, `display_name`, `created_at`, `has_more`, `first_id`, `last_id`; one page: Anthropic's `limit`/`after_id` are not needed), sorted by name, each with `capabilities` (`completion`, `embedding`, `tools`, `vision`, `thinking`, `insert`…) and `context_length` when the backend reports them (Ollama `/api/show`, cached for a minute).",
   })
   @ApiOkResponse({ type: OpenAiModelListDto })
   @ApiOpenAiErrors(401, 429, 502, 503, 504)
   async list(@Res({ passthrough: true }) reply: FastifyReply): Promise<OpenAiModelListDto> {
     const signal = clientGoneSignal(reply);
     const { models } = await this.models.list(signal);
-    const details = await mapLimit(models, DETAILS_CONCURRENCY, (model) => this.detailsOf(model.name, signal));
-    const data = models.map((model, index) => this.toDto(model, details[index]));
+    const details = await mapLimit(models, DETAILS_CONCURRENCY, (model) => this.detailsOf(model.aliasOf ?? model.name, signal));
+    const targets = this.models.seesTargets();
+    const data = models.map((model, index) => this.toDto(model, details[index], targets));
     return { object: 'list', data, has_more: false, first_id: data.at(0)?.id ?? null, last_id: data.at(-1)?.id ?? null };
   }
 
@@ -61,7 +63,7 @@ export class OpenAiModelsController {
     const wanted = [params.id, `${params.id}:latest`];
     const model = wanted.map((name) => models.find((candidate) => candidate.name === name)).find(Boolean);
     if (!model) throw new ModelNotFoundError(`The model '${params.id}' does not exist on the backend`);
-    return this.toDto(model, await this.detailsOf(model.name, signal));
+    return this.toDto(model, await this.detailsOf(model.aliasOf ?? model.name, signal), this.models.seesTargets());
   }
 
   /** The model's details, or nothing when the backend cannot tell in time: the list is answered anyway. */
@@ -69,7 +71,7 @@ export class OpenAiModelsController {
     return this.llm.modelDetails(name, AbortSignal.any([client, AbortSignal.timeout(DETAILS_WAIT_MS)])).catch(() => undefined);
   }
 
-  private toDto(model: BackendModel, details: ModelDetails | undefined): OpenAiModelDto {
+  private toDto(model: CatalogueEntry, details: ModelDetails | undefined, targets: boolean): OpenAiModelDto {
     const modified = model.modifiedAt === undefined ? Number.NaN : Date.parse(model.modifiedAt);
     const created = Number.isFinite(modified) ? Math.floor(modified / 1000) : 0;
     return {
@@ -82,6 +84,8 @@ export class OpenAiModelsController {
       created_at: new Date(created * 1000).toISOString().replace('.000Z', 'Z'),
       ...(details?.capabilities ? { capabilities: details.capabilities } : {}),
       ...(details?.contextLength ? { context_length: details.contextLength } : {}),
+      ...(model.aliasOf ? { alias_of: model.aliasOf } : {}),
+      ...(targets ? { targets: model.targets } : {}),
     };
   }
 }

@@ -3,7 +3,7 @@ import { HostDownError, OllamaBackend, ollamaUnreachable } from '../backends/oll
 import type { OllamaHosts, OllamaJson } from '../llm-backend';
 
 /**
- * The listings of every Ollama target, merged: what Vega's `/api/tags`, `/api/ps` and
+ * The listings of every Ollama target, merged: what Vega's `/api/ps` and
  * `/api/show` relay. A server that is down leaves its models out; only when none answers is
  * the listing an error (unreachable, or the first server's own error).
  */
@@ -12,10 +12,6 @@ export class OllamaCatalog implements OllamaHosts {
 
   private unreachable(error: unknown) {
     return ollamaUnreachable(this.servers.map((server) => server.baseUrl), error);
-  }
-
-  async tags(signal: AbortSignal): Promise<OllamaJson[]> {
-    return onceByName((await this.everyHost('/api/tags', signal)).flat());
   }
 
   async running(signal: AbortSignal): Promise<OllamaJson[]> {

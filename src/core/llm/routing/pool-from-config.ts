@@ -19,8 +19,13 @@ export function backendFor(settings: TargetSettings, { llm }: Pick<AppConfig, 'l
  */
 export function poolFromConfig(config: Pick<AppConfig, 'llm' | 'routing'>, caller?: CallerContext): TargetPool {
   const targets = config.routing.targets.map((settings) => new Target(settings, backendFor(settings, config), config.llm.breaker));
-  return new TargetPool(targets, config.routing.strategy, {
-    settings: config.routing.queue,
-    caller: caller && (() => ({ key: caller.current()?.keyId ?? '', onPosition: caller.queueListener() })),
-  });
+  return new TargetPool(
+    targets,
+    config.routing.strategy,
+    {
+      settings: config.routing.queue,
+      caller: caller && (() => ({ key: caller.current()?.keyId ?? '', onPosition: caller.queueListener() })),
+    },
+    config.routing.aliases,
+  );
 }

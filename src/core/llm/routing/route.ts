@@ -8,6 +8,7 @@ import {
   ClientClosedError,
   ModelNotFoundError,
 } from '../../../common/errors/app-errors';
+import { unservedModelMessage } from '../model-availability';
 import type { Deadline } from '../resilience/attempt';
 import type { BreakerPermit } from '../resilience/circuit-breaker';
 import type { Slot } from './fair-queue';
@@ -151,13 +152,12 @@ export class Route {
   /** Every target tried was unreachable: say so of all of them, not only the last. */
   private finalFailure(failure: unknown): unknown {
     if (!(failure instanceof BackendUnreachableError) || this.unreachable.length < 2) return failure;
-    const messages = [...new Set(this.unreachable.map((error) => error.message))];
-    return new BackendUnreachableError(messages.join(' '), { retryable: true, retryAfterSeconds: failure.retryAfterSeconds, cause: failure });
+    return allUnreachable(this.unreachable, failure);
   }
 
   private noTarget(): Error {
     const serving = this.pool.servingTargets(this.model);
-    if (serving.length === 0) return new ModelNotFoundError(`model '${this.model}' not found`);
+    if (serving.length === 0) return new ModelNotFoundError(unservedModelMessage(this.model, this.pool.knownModels() ?? []));
     if (serving.every((target) => target.draining)) {
       return new BackendUnavailableError(`Every model server with '${this.model}' is draining (${serving.map((target) => target.name).join(', ')})`, {
         retryAfterSeconds: 5,
@@ -165,6 +165,12 @@ export class Route {
     }
     return breakerOpenError(this.pool.retryAfterMs(this.model));
   }
+}
+
+/** Several targets were unreachable: one error naming each of them (`last`'s retry hint and cause). */
+export function allUnreachable(errors: readonly BackendUnreachableError[], last: BackendUnreachableError): BackendUnreachableError {
+  const messages = [...new Set(errors.map((error) => error.message))];
+  return new BackendUnreachableError(messages.join(' '), { retryable: true, retryAfterSeconds: last.retryAfterSeconds, cause: last });
 }
 
 /** Every target for a model has its breaker open: the call is refused until the soonest tries again. */

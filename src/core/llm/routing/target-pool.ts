@@ -1,9 +1,9 @@
 import { ModelNotFoundError } from '../../../common/errors/app-errors';
 import { OllamaBackend } from '../backends/ollama/ollama.backend';
-import type { BackendModel, ModelDetails, OllamaHosts } from '../llm-backend';
+import type { ModelDetails, OllamaHosts } from '../llm-backend';
 import type { BreakerState } from '../resilience/circuit-breaker';
 import { OllamaCatalog } from './ollama-catalog';
-import type { StrategyName } from '../../../config/routing-settings';
+import { resolveAlias, StrategyName } from '../../../config/routing-settings';
 import { FairQueue, QueueCaller, QueueSettings } from './fair-queue';
 import { Strategy, strategyOf } from './strategies';
 import type { Target } from './target';
@@ -27,6 +27,8 @@ export class TargetPool {
     readonly targets: readonly Target[],
     readonly strategy: StrategyName,
     queue: { settings?: QueueSettings; caller?: () => QueueCaller | undefined } = {},
+    /** Other names for models (`fast` → `llama3.2`), from `BACKENDS_FILE`. */
+    readonly aliases: Readonly<Record<string, string>> = {},
   ) {
     if (targets.length === 0) throw new Error('a target pool needs at least one target');
     this.choose = strategyOf(strategy);
@@ -38,6 +40,26 @@ export class TargetPool {
   /** The kind of the first target (`ollama`, `openai`): what messages about "the backend" name. */
   get kind(): string {
     return this.targets[0].kind;
+  }
+
+  /** The model `model` names: an alias followed to the end of its chain, any other name as it is. */
+  resolve(model: string): string {
+    return resolveAlias(this.aliases, model);
+  }
+
+  /**
+   * What the catalogue offers as far as the targets' lists are known (configured or
+   * discovered), each name once and sorted, aliases included; null while a list is unknown.
+   */
+  knownModels(): string[] | null {
+    const names = new Set<string>();
+    for (const target of this.targets) {
+      const models = target.models;
+      if (!models) return null;
+      for (const name of models) names.add(name);
+    }
+    for (const alias of Object.keys(this.aliases)) if (this.servingTargets(this.resolve(alias)).length > 0) names.add(alias);
+    return [...names].sort((a, b) => a.localeCompare(b));
   }
 
   find(name: string): Target | undefined {
@@ -90,18 +112,6 @@ export class TargetPool {
     const states = this.targets.map((target) => target.breaker.state);
     if (states.includes('closed')) return 'closed';
     return states.includes('half_open') ? 'half_open' : 'open';
-  }
-
-  /**
-   * Every target's models, each name once (the first target in order that lists it), from the
-   * targets that answer; when none does, the first target's failure.
-   */
-  async listModels(signal: AbortSignal): Promise<BackendModel[]> {
-    const answers = await Promise.allSettled(this.targets.map((target) => target.backend.listModels(signal)));
-    const lists = answers.filter((answer) => answer.status === 'fulfilled').map((answer) => answer.value);
-    if (lists.length === 0) throw (answers[0] as PromiseRejectedResult).reason;
-    const seen = new Set<string>();
-    return lists.flat().filter((model) => !seen.has(model.name) && seen.add(model.name));
   }
 
   /** The first target's version that answers (in order); the first failure when none does. */

@@ -18,6 +18,8 @@ export class Target {
   readonly maxConcurrency: number;
   readonly timeouts: TargetTimeouts;
   readonly breaker: CircuitBreaker;
+  /** The models `BACKENDS_FILE` gives it: then its list is never asked for. */
+  readonly configuredModels?: readonly string[];
   /** Its attempts' outcomes and recent latency (admin views). */
   readonly stats = new TargetStats();
   /** Requests sent to it and not finished. */
@@ -44,7 +46,10 @@ export class Target {
     this.maxConcurrency = settings.maxConcurrency;
     this.timeouts = settings.timeouts ?? {};
     this.breaker = new CircuitBreaker(breaker);
-    if (settings.models) this.served = new Set(settings.models);
+    if (settings.models) {
+      this.configuredModels = settings.models;
+      this.served = new Set(settings.models);
+    }
   }
 
   /** Whether it may serve `model`: it lists it (`mistral` also matches `mistral:latest`), or its list is not known yet. */

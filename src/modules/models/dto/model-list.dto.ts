@@ -19,12 +19,18 @@ export class ModelDto {
 
   @ApiPropertyOptional({ description: 'Quantization level.', example: 'Q4_0' })
   quantization?: string;
+
+  @ApiPropertyOptional({ description: 'For an alias (`BACKENDS_FILE` `aliases`): the model it stands for.', example: 'llama3.2:latest' })
+  alias_of?: string;
+
+  @ApiPropertyOptional({ description: 'The model servers that have it, by name (admin keys only).', example: ['gpu-1', 'gpu-2'], type: [String] })
+  targets?: string[];
 }
 
 export class ModelListResponseDto {
   @ApiProperty({ description: 'The model used when a chat request names none (`MODEL_NAME`).', example: 'mistral' })
   default_model!: string;
 
-  @ApiProperty({ description: 'The models the backend lists, by name.', type: [ModelDto] })
+  @ApiProperty({ description: 'The models the model servers list (each once) and the aliases, by name.', type: [ModelDto] })
   items!: ModelDto[];
 }

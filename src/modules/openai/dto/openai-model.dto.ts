@@ -46,13 +46,19 @@ export class OpenAiModelDto {
 
   @ApiPropertyOptional({ description: "Vega's extra: the context length (tokens) the model was trained for, when the backend reports it.", example: 32768 })
   context_length?: number;
+
+  @ApiPropertyOptional({ description: "Vega's extra: for an alias (`BACKENDS_FILE` `aliases`), the model it stands for.", example: 'llama3.2:latest' })
+  alias_of?: string;
+
+  @ApiPropertyOptional({ description: "Vega's extra: the model servers that have it, by name (admin keys only).", example: ['gpu-1', 'gpu-2'], type: [String] })
+  targets?: string[];
 }
 
 export class OpenAiModelListDto {
   @ApiProperty({ description: 'Always `list`.', enum: ['list'], example: 'list' })
   object!: 'list';
 
-  @ApiProperty({ description: "The backend's models, by name.", type: [OpenAiModelDto] })
+  @ApiProperty({ description: 'The catalogue of every model server (each model once) and the aliases, by name.', type: [OpenAiModelDto] })
   data!: OpenAiModelDto[];
 
   @ApiProperty({ description: "Anthropic's paging field: always false (the whole list is one page).", example: false })

@@ -133,17 +133,8 @@ export class OllamaBackend extends LlmBackend {
   }
 
   async listModels(signal?: AbortSignal): Promise<BackendModel[]> {
-    const json = (await this.getJson('/api/tags', signal)) as {
-      models?: { name: string; size?: number; modified_at?: string; details?: Record<string, string> }[];
-    };
-    return (json.models ?? []).map((model) => ({
-      name: model.name,
-      size: model.size,
-      modifiedAt: model.modified_at,
-      family: model.details?.family,
-      parameterSize: model.details?.parameter_size,
-      quantization: model.details?.quantization_level,
-    }));
+    const json = (await this.getJson('/api/tags', signal)) as { models?: OllamaTagsEntry[] };
+    return (json.models ?? []).map(ollamaModel);
   }
 
   async version(signal?: AbortSignal): Promise<string> {
@@ -318,6 +309,26 @@ export function ollamaErrorFor(status: number, text: string): AppError {
 }
 
 /** No Ollama server at `bases` could be reached; `error` is the last one's. */
+/** One model of Ollama's `/api/tags`, the fields Vega reads. */
+export interface OllamaTagsEntry {
+  name: string;
+  size?: number;
+  modified_at?: string;
+  details?: Record<string, string>;
+}
+
+/** An `/api/tags` entry as the backend-neutral model. */
+export function ollamaModel(model: OllamaTagsEntry): BackendModel {
+  return {
+    name: model.name,
+    size: model.size,
+    modifiedAt: model.modified_at,
+    family: model.details?.family,
+    parameterSize: model.details?.parameter_size,
+    quantization: model.details?.quantization_level,
+  };
+}
+
 export function ollamaUnreachable(bases: readonly string[], error: unknown): BackendUnreachableError {
   return new BackendUnreachableError(`Ollama is unreachable at ${bases.join(', ')} (${describeNetworkError(error)}); is it running?`, {
     retryable: true,
