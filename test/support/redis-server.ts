@@ -94,6 +94,5 @@ export function describeWithRedis(name: string, body: () => void): void {
     }));
     return;
   }
-  // eslint-disable-next-line jest/no-disabled-tests -- said in the name: the tool is missing
   describe.skip(`${name} (skipped: redis-server is not installed)`, body);
 }
