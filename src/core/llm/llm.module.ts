@@ -7,6 +7,8 @@ import { GenerationSettingsService } from './generation-settings.service';
 import { ImageResolver } from './image-input';
 import { LlmService } from './llm.service';
 import { ResponseCache } from './resilience/response-cache';
+import { RedisClient } from '../redis/redis.client';
+import { RedisAnswerCache } from '../redis/redis-answer-cache';
 import { ModelDiscovery } from './routing/model-discovery';
 import { LoadedModels } from './routing/loaded-models';
 import { poolFromConfig } from './routing/pool-from-config';
@@ -23,7 +25,12 @@ import { SystemPromptService } from './system-prompt.service';
   imports: [CallerContextModule, OutboundModule, LimitsModule],
   providers: [
     { provide: TargetPool, inject: [AppConfig, CallerContext], useFactory: poolFromConfig },
-    { provide: ResponseCache, inject: [AppConfig], useFactory: ({ llm }: AppConfig) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs) },
+    {
+      provide: ResponseCache,
+      inject: [AppConfig, { token: RedisClient, optional: true }],
+      // With Redis, a second level shared by every instance behind this process's own.
+      useFactory: ({ llm }: AppConfig, redis?: RedisClient) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs, redis && new RedisAnswerCache(redis)),
+    },
     ModelDiscovery,
     LlmService,
     LoadedModels,

@@ -365,7 +365,7 @@ export class LlmService implements OnApplicationShutdown {
       this.callers?.served(by, target);
     };
     let firstTokenAt = 0;
-    const hit = cacheKey ? this.cache.get(cacheKey) : undefined;
+    const hit = cacheKey ? await this.cache.lookup(cacheKey) : undefined;
     if (hit) {
       this.observer?.record(model, 'cached', startedAt, 0);
       served(hit.model ?? model);
