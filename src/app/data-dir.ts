@@ -47,14 +47,16 @@ function checkDirectory(dir: string, role: string, variable: string): void {
  */
 export function checkDataDirectory(config: AppConfig): void {
   checkDirectory(config.dataDir, 'data directory', 'VEGA_DATA_DIR');
-  const dbDir = dirname(config.database.path);
+  const { database } = config;
+  if (database.type !== 'sqlite') return; // a server's database is checked by connecting to it
+  const dbDir = dirname(database.path);
   if (dbDir !== config.dataDir) checkDirectory(dbDir, 'database directory', 'DATABASE_URL');
-  const existing = statSync(config.database.path, { throwIfNoEntry: false });
+  const existing = statSync(database.path, { throwIfNoEntry: false });
   if (!existing) return; // SQLite creates it, in a directory just checked
   try {
     if (existing.isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
-    closeSync(openSync(config.database.path, 'r+'));
+    closeSync(openSync(database.path, 'r+'));
   } catch (error) {
-    throw new ConfigError(`cannot open the database ${config.database.path}: ${cause(error)}`);
+    throw new ConfigError(`cannot open the database ${database.path}: ${cause(error)}`);
   }
 }

@@ -256,7 +256,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'db',
-    summary: 'database maintenance: backup, check, vacuum, export, import, purge, search, stats',
+    summary: 'database maintenance: backup, check, vacuum, export, import, purge, search, stats, migrate',
     subcommands: [
       {
         name: 'backup',
@@ -301,6 +301,14 @@ export const COMMANDS: CommandSpec[] = [
         examples: ['vega db search kubernetes', 'vega db search \'"circuit breaker"\' --limit 5 --json'],
       },
       { name: 'stats', summary: 'database file, size and row count', options: [JSON_OPTION], examples: ['vega db stats'] },
+      {
+        name: 'migrate',
+        summary: 'apply the pending schema migrations (for MIGRATIONS_RUN=false), then list them',
+        details:
+          'With MIGRATIONS_RUN=false, Vega does not migrate at start: run this once per upgrade, before the new version starts. On PostgreSQL the migrations run under an advisory lock, so a second run (or an instance starting) waits and then finds nothing to do.',
+        options: [JSON_OPTION],
+        examples: ['MIGRATIONS_RUN=false vega db migrate'],
+      },
     ],
   },
   {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { envSchema, ParsedEnv } from './config.schema';
+import { isPostgresUrl, redactDatabaseUrl } from './database-url';
 import type { EffectiveLimits } from '../core/limits/usage-limiter';
 import { BackendsFile, BackendsFileError, readBackendsFile } from './backends-file';
 import { resolveAlias, resolveFallbacks, RoutingSettings, targetsFromUrls } from './routing-settings';
@@ -35,11 +36,17 @@ export abstract class AppConfig {
   };
   abstract readonly dataDir: string;
   /**
-   * `busyTimeoutMs` (`DB_BUSY_TIMEOUT_SEC`): how long one statement waits for a lock held by another
-   * connection. `writeWaitMs` (`DB_WRITE_WAIT_SEC`): how long storing an exchange keeps retrying
-   * while the database stays locked, before the exchange goes to `spoolPath` (replayed later).
+   * `DATABASE_URL` chooses the engine: `sqlite:<path>` (the default, `<data dir>/vega.db`) or
+   * `postgres://…`. `busyTimeoutMs` (`DB_BUSY_TIMEOUT_SEC`): how long one statement waits for a lock
+   * held by another connection. `writeWaitMs` (`DB_WRITE_WAIT_SEC`): how long storing an exchange
+   * keeps retrying while the database stays locked or unreachable, before the exchange goes to
+   * `spoolPath` (replayed later). PostgreSQL: `url` holds the password (a secret: show it through
+   * `redactDatabaseUrl`), `poolSize` (`DB_POOL_SIZE`), `statementTimeoutMs` (`DB_STATEMENT_TIMEOUT_SEC`).
+   * `migrationsRun` (`MIGRATIONS_RUN`): false leaves the migrations to `vega db migrate`.
    */
-  abstract readonly database: { type: 'sqlite'; path: string; busyTimeoutMs: number; writeWaitMs: number; spoolPath: string };
+  abstract readonly database:
+    | { type: 'sqlite'; path: string; busyTimeoutMs: number; writeWaitMs: number; spoolPath: string; migrationsRun: boolean }
+    | { type: 'postgres'; url: string; poolSize: number; statementTimeoutMs: number; writeWaitMs: number; spoolPath: string; migrationsRun: boolean };
   /**
    * Redis for the state several instances share (`REDIS_URL`; absent: everything stays in the
    * process): requests and tokens per minute, concurrent streams and budgets, the answer cache's
@@ -165,7 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const raw = env[name];
-      const shown = raw === undefined || /KEY|TOKEN|WEBHOOK|REDIS_URL/.test(name) ? '' : ` (got "${raw}")`;
+      const shown = raw === undefined || /KEY|TOKEN|WEBHOOK|REDIS_URL/.test(name) ? '' : ` (got "${name === 'DATABASE_URL' ? redactDatabaseUrl(raw) : raw}")`;
       return `${name} ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
@@ -214,7 +221,6 @@ function toAppConfig(env: ParsedEnv, raw: NodeJS.ProcessEnv): AppConfig {
   // With a file, model management (pull, create, delete) talks to its Ollama targets.
   const ollamaUrls = file ? targets.filter((target) => target.kind === 'ollama').map((target) => target.url) : env.OLLAMA_URL.map(trimSlashes);
   const dataDir = resolve(env.VEGA_DATA_DIR);
-  const dbPath = env.DATABASE_URL ? resolve(env.DATABASE_URL.slice('sqlite:'.length)) : resolve(dataDir, 'vega.db');
   const systemPromptFile =
     env.SYSTEM_PROMPT_FILE ?? (existsSync(DEFAULT_SYSTEM_PROMPT_FILE) ? DEFAULT_SYSTEM_PROMPT_FILE : undefined);
   return {
@@ -229,13 +235,7 @@ function toAppConfig(env: ParsedEnv, raw: NodeJS.ProcessEnv): AppConfig {
       memoryTrimIdleMs: Math.round(env.MEMORY_TRIM_IDLE_SEC * 1000),
     },
     dataDir,
-    database: {
-      type: 'sqlite',
-      path: dbPath,
-      busyTimeoutMs: Math.round(env.DB_BUSY_TIMEOUT_SEC * 1000),
-      writeWaitMs: Math.round(env.DB_WRITE_WAIT_SEC * 1000),
-      spoolPath: resolve(dataDir, 'pending-exchanges.jsonl'),
-    },
+    database: databaseSettings(env, dataDir),
     auth: { apiKey: env.API_KEY, extraKeys: env.API_KEYS_EXTRA },
     ...(env.REDIS_URL
       ? { redis: { url: env.REDIS_URL, timeoutMs: env.REDIS_TIMEOUT_MS, prefix: env.REDIS_PREFIX, budgetsWhenDown: env.BUDGETS_WHEN_REDIS_DOWN } }
@@ -331,6 +331,26 @@ function toAppConfig(env: ParsedEnv, raw: NodeJS.ProcessEnv): AppConfig {
 }
 
 /** The webhook must be Slack's own (https://hooks.slack.com/…) unless SLACK_ALLOW_ANY_URL; never echoed: it is a secret. */
+/** `config.database` from `DATABASE_URL` and its siblings (the schema has checked the URL's scheme). */
+function databaseSettings(env: ParsedEnv, dataDir: string): AppConfig['database'] {
+  const shared = {
+    writeWaitMs: Math.round(env.DB_WRITE_WAIT_SEC * 1000),
+    spoolPath: resolve(dataDir, 'pending-exchanges.jsonl'),
+    migrationsRun: env.MIGRATIONS_RUN,
+  };
+  if (env.DATABASE_URL && isPostgresUrl(env.DATABASE_URL)) {
+    return {
+      type: 'postgres',
+      url: env.DATABASE_URL,
+      poolSize: env.DB_POOL_SIZE,
+      statementTimeoutMs: Math.round(env.DB_STATEMENT_TIMEOUT_SEC * 1000),
+      ...shared,
+    };
+  }
+  const path = env.DATABASE_URL ? resolve(env.DATABASE_URL.slice('sqlite:'.length)) : resolve(dataDir, 'vega.db');
+  return { type: 'sqlite', path, busyTimeoutMs: Math.round(env.DB_BUSY_TIMEOUT_SEC * 1000), ...shared };
+}
+
 function checkSlack(env: ParsedEnv): void {
   const url = env.SLACK_WEBHOOK_URL === undefined ? undefined : new URL(env.SLACK_WEBHOOK_URL);
   if (url && !env.SLACK_ALLOW_ANY_URL && (url.protocol !== 'https:' || url.host !== 'hooks.slack.com' || url.pathname === '/')) {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isPostgresUrl } from './database-url';
 
 /**
  * The environment variables Vega reads (SPEC §2). Every value arrives as a string;
@@ -88,8 +89,8 @@ export const envSchema = z.object({
   HOST: z.string().trim().min(1, { error: 'must not be empty' }).default('127.0.0.1'),
   PORT: int(0, 65535).default(8000),
   VEGA_DATA_DIR: z.string().trim().min(1, { error: 'must not be empty' }).default('./data'),
-  DATABASE_URL: optionalText().refine((url) => url === undefined || url.startsWith('sqlite:'), {
-    error: 'must be sqlite:<path> (postgres:// is not supported yet)',
+  DATABASE_URL: optionalText().refine((url) => url === undefined || url.startsWith('sqlite:') || isPostgresUrl(url), {
+    error: 'must be sqlite:<path> or postgres://user:password@host:port/database',
   }),
   DB_BUSY_TIMEOUT_SEC: num(0, 600).default(5),
   DB_WRITE_WAIT_SEC: num(0, 3600).default(30),
@@ -98,6 +99,10 @@ export const envSchema = z.object({
   REDIS_TIMEOUT_MS: int(1, 60_000).default(250),
   REDIS_PREFIX: z.string().trim().max(64, { error: 'must be at most 64 characters' }).default('vega:'),
   BUDGETS_WHEN_REDIS_DOWN: z.enum(['open', 'closed'], { error: "must be 'open' or 'closed'" }).default('open'),
+  // Two at least: migrations run on one connection while another holds their lock.
+  DB_POOL_SIZE: int(2, 1000).default(10),
+  DB_STATEMENT_TIMEOUT_SEC: num(0, 3600).default(30),
+  MIGRATIONS_RUN: bool().default(true),
   LLM_BACKEND: z.enum(['ollama', 'openai'], { error: "must be 'ollama' or 'openai'" }).default('ollama'),
   OLLAMA_URL: commaList()
     .pipe(z.array(httpUrl).min(1, { error: 'must list at least one URL' }))

@@ -63,7 +63,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Pi
     url,
     config,
     dataDir: temp.dir,
-    dbPath: config.database.path,
+    dbPath: config.database.type === 'sqlite' ? config.database.path : '',
     logs,
     request: (path, init = {}) => {
       const headers: Record<string, string> = { ...init.headers };

@@ -1,10 +1,12 @@
 import { ConfigError, loadConfig } from '../../src/config/app-config';
+import { databaseLabel } from '../../src/core/persistence/database-settings';
+import { redactConfig } from '../../src/modules/admin/config-redaction';
 
 describe('loadConfig', () => {
   it('applies the defaults of SPEC §2', () => {
     const config = loadConfig({});
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8000 });
-    expect(config.database.path).toMatch(/data\/vega\.db$/);
+    expect(config.database).toMatchObject({ type: 'sqlite', path: expect.stringMatching(/data\/vega\.db$/) });
     expect(config.llm).toMatchObject({
       urls: ['http://127.0.0.1:11434'],
       model: 'mistral',
@@ -51,7 +53,7 @@ describe('loadConfig', () => {
     expect(config.privacy.piiMasking).toBe(true);
     expect(config.privacy.storeImages).toBe(true);
     expect(config.rateLimit.overrides).toEqual({ 'extra-key-aaaaaaaaaaaa': 5 });
-    expect(config.database.path).toBe('/tmp/x.db');
+    expect(config.database).toMatchObject({ type: 'sqlite', path: '/tmp/x.db' });
   });
 
   it('treats empty variables as unset', () => {
@@ -145,6 +147,36 @@ describe('loadConfig', () => {
     it('refuses a URL that is not redis:// without echoing it (it may hold a password)', () => {
       expect(() => loadConfig({ REDIS_URL: 'http://user:secret@host' })).toThrow(new ConfigError('Invalid configuration: REDIS_URL must be a redis:// or rediss:// URL'));
       expect(() => loadConfig({ BUDGETS_WHEN_REDIS_DOWN: 'maybe' })).toThrow(/BUDGETS_WHEN_REDIS_DOWN must be 'open' or 'closed'/);
+    });
+  });
+
+  describe('DATABASE_URL', () => {
+    it('takes a PostgreSQL server, with its pool, statement timeout and migrations settings', () => {
+      for (const scheme of ['postgres', 'postgresql']) {
+        const config = loadConfig({ DATABASE_URL: `${scheme}://vega:pw@db.internal:5433/vega`, DB_POOL_SIZE: '4', DB_STATEMENT_TIMEOUT_SEC: '2.5', MIGRATIONS_RUN: 'false' });
+        expect(config.database).toMatchObject({
+          type: 'postgres',
+          url: `${scheme}://vega:pw@db.internal:5433/vega`,
+          poolSize: 4,
+          statementTimeoutMs: 2500,
+          migrationsRun: false,
+          writeWaitMs: 30_000,
+        });
+      }
+      expect(loadConfig({ DATABASE_URL: 'postgres://db/vega' }).database).toMatchObject({ poolSize: 10, statementTimeoutMs: 30_000, migrationsRun: true });
+    });
+
+    it('refuses other schemes and a pool of one (migrations need a second connection)', () => {
+      expect(() => loadConfig({ DATABASE_URL: 'mysql://db/vega' })).toThrow(/DATABASE_URL must be sqlite:<path> or postgres:\/\//);
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://db/vega', DB_POOL_SIZE: '1' })).toThrow(/DB_POOL_SIZE/);
+    });
+
+    it('never shows the password: not in a config error, the status page or the database label', () => {
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://vega:s3cret@/vega' })).toThrow(ConfigError);
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://vega:s3cret@/vega' })).not.toThrow(/s3cret/);
+      const config = loadConfig({ DATABASE_URL: 'postgres://vega:s3cret@db:5432/vega?sslmode=require' });
+      expect(JSON.stringify(redactConfig(config))).not.toContain('s3cret');
+      expect(databaseLabel(config.database)).toBe('postgres://vega:***@db:5432/vega?sslmode=require');
     });
   });
 });

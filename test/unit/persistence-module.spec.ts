@@ -13,7 +13,7 @@ const provided = (providers: Provider[]) => providers.map((provider) => (typeof 
 describe(PersistenceModule.name, () => {
   describe('forRoot', () => {
     it('binds every persistence port to an adapter of the dialect the settings name', () => {
-      const module = PersistenceModule.forRoot({ type: 'sqlite', path: ':memory:', busyTimeoutMs: 1, writeWaitMs: 1, spoolPath: '/dev/null' });
+      const module = PersistenceModule.forRoot({ type: 'sqlite', path: ':memory:', busyTimeoutMs: 1, writeWaitMs: 1, spoolPath: '/dev/null', migrationsRun: true });
       expect(module.global).toBe(true);
       expect(provided(module.providers ?? [])).toEqual(expect.arrayContaining([...PERSISTENCE_PORTS]));
       expect(module.exports).toEqual(expect.arrayContaining([...PERSISTENCE_PORTS]));

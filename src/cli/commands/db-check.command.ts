@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { join } from 'node:path';
 import { AppConfig } from '../../config/app-config';
+import { sqliteSettings } from '../../core/persistence/database-settings';
 import { checkDatabaseFile } from '../../core/persistence/sqlite/sqlite-file-check';
 import { commandMeta, optionMeta } from '../catalogue';
 import { CommandFailedError, UsageError } from '../cli-errors';
@@ -20,7 +21,7 @@ export class DbCheckCommand extends CommandRunner {
   }
 
   async run(_args: string[], options: { json?: boolean; full?: boolean }): Promise<void> {
-    const report = await checkDatabaseFile(this.config.database.path, { full: options.full });
+    const report = await checkDatabaseFile(sqliteSettings(this.config.database).path, { full: options.full });
     if (options.json) this.out.json(report);
     else {
       const c = this.out.colour;

@@ -6,6 +6,7 @@ import { LlmModule } from '../../core/llm/llm.module';
 import { LlmService } from '../../core/llm/llm.service';
 import { PersistenceModule } from '../../core/persistence/persistence.module';
 import { redactUrlCredentials } from '../../modules/admin/config-redaction';
+import { databaseLabel } from '../../core/persistence/database-settings';
 import { commandMeta, optionMeta } from '../catalogue';
 import { CommandFailedError } from '../cli-errors';
 import { Output } from '../output/output';
@@ -80,7 +81,7 @@ export class HealthCommand extends CommandRunner {
   }
 
   private async checkDatabase(): Promise<Check> {
-    const path = this.config.database.path;
+    const path = databaseLabel(this.config.database);
     try {
       await this.dataSource.query('SELECT 1');
       const pending = await this.dataSource.showMigrations();

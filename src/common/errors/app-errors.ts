@@ -191,3 +191,8 @@ export class DatabaseCorruptError extends AppError {
     );
   }
 }
+
+/** What this installation cannot do (a tool it needs is missing); the message names the way out. */
+export class OperationUnavailableError extends AppError {
+  readonly status = 501;
+}

@@ -6,15 +6,15 @@ const BUSY_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
 /** Damaged pages, or a file that is not a database at all. */
 const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
 
-/** sqlite3's error code (`SQLITE_BUSY`…), also when TypeORM wrapped the error in a `QueryFailedError`. */
-export function sqliteCode(error: unknown): string | undefined {
+/** The driver's error code (sqlite3's `SQLITE_BUSY`…, PostgreSQL's SQLSTATE), also when TypeORM wrapped the error in a `QueryFailedError`. */
+export function driverCode(error: unknown): string | undefined {
   const direct = (error as { code?: unknown } | null)?.code;
   if (typeof direct === 'string') return direct;
   const wrapped = (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
   return typeof wrapped === 'string' ? wrapped : undefined;
 }
 
-export const isBusy = (error: unknown): boolean => error instanceof DatabaseBusyError || BUSY_CODES.has(sqliteCode(error) ?? '');
+export const isBusy = (error: unknown): boolean => error instanceof DatabaseBusyError || BUSY_CODES.has(driverCode(error) ?? '');
 
 /**
  * What the app knows about the database file's health: a corruption, once any statement met one,
@@ -34,7 +34,7 @@ export class DatabaseHealth {
   /** The app error for a busy or damaged database; any other error unchanged. */
   translate(error: unknown): unknown {
     if (error instanceof DatabaseBusyError || error instanceof DatabaseCorruptError) return error;
-    const code = sqliteCode(error);
+    const code = driverCode(error);
     if (code === undefined) return error;
     if (BUSY_CODES.has(code)) return new DatabaseBusyError({ cause: error });
     if (!CORRUPT_CODES.has(code)) return error;

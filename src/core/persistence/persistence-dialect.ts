@@ -12,4 +12,6 @@ export interface PersistenceDialect {
   readonly serverTasks: Provider[];
   /** Initialises the data source (migrations included) and applies the engine's session settings. */
   open(options: DataSourceOptions): Promise<DataSource>;
+  /** Runs the pending migrations (`vega db migrate`, for `MIGRATIONS_RUN=false`); returns their names. */
+  migrate(dataSource: DataSource): Promise<string[]>;
 }

@@ -1,5 +1,6 @@
 import { Abstract, DynamicModule, Module, Provider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { CallerContextModule } from '../../common/auth/caller-context';
 import { KeyUsageSource } from '../limits/key-usage.source';
 import { ApiKeyRepository } from './api-key.repository';
@@ -13,10 +14,11 @@ import { DatabaseMaintenance } from './database-maintenance';
 import type { DatabaseDialect, DatabaseSettings } from './database-settings';
 import { ExchangeSpool } from './exchange-spool';
 import type { PersistenceDialect } from './persistence-dialect';
+import { POSTGRES_DIALECT } from './postgres/postgres.dialect';
 import { SQLITE_DIALECT } from './sqlite/sqlite.dialect';
 import { UsageRepository } from './usage.repository';
 
-const DIALECTS: Record<DatabaseDialect, PersistenceDialect> = { sqlite: SQLITE_DIALECT };
+const DIALECTS: Record<DatabaseDialect, PersistenceDialect> = { sqlite: SQLITE_DIALECT, postgres: POSTGRES_DIALECT };
 
 /** The ports every dialect binds an adapter to; the features depend on these alone. */
 export const PERSISTENCE_PORTS: readonly Abstract<unknown>[] = [
@@ -57,12 +59,22 @@ export class PersistenceModule {
         }),
       ],
       providers: [...dialect.adapters, ConversationsService, DatabaseHealth, ExchangeSpool],
-      exports: [...PERSISTENCE_PORTS, ConversationsService, DatabaseHealth],
+      // The ports the dialect binds (every one, once a dialect is complete: see the unit test).
+      exports: [...PERSISTENCE_PORTS.filter((port) => boundPorts(dialect).has(port)), ConversationsService, DatabaseHealth],
     };
+  }
+
+  /** Runs the pending migrations of the dialect the settings name; returns their names. */
+  static migrate(database: DatabaseSettings, dataSource: DataSource): Promise<string[]> {
+    return DIALECTS[database.type].migrate(dataSource);
   }
 
   /** The dialect's background work that only a long-running server does (SQLite: the WAL checkpointer). */
   static serverTasks(database: DatabaseSettings): Provider[] {
     return DIALECTS[database.type].serverTasks;
   }
+}
+
+function boundPorts(dialect: PersistenceDialect): Set<unknown> {
+  return new Set(dialect.adapters.map((provider) => (typeof provider === 'function' ? provider : provider.provide)));
 }

@@ -1,12 +1,5 @@
 import type { Database, RunResult, Statement } from 'sqlite3';
-
-interface Pending<Row> {
-  row: Row;
-  /** `performance.now()` past which the row stops waiting for a lock held elsewhere. */
-  deadline: number;
-  resolve(id: number): void;
-  reject(error: unknown): void;
-}
+import { BatchQueue } from '../batch-queue';
 
 /**
  * Waiting out a lock another connection holds (a backup tool, `BEGIN EXCLUSIVE` in a shell): each
@@ -25,14 +18,10 @@ const LONGEST_PAUSE_MS = 1000;
 const isBusyError = (error: unknown) => (error as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
 
 /**
- * Group commit for one INSERT: the rows stored during one turn of the event loop, and those
- * that arrive while a write is in flight, are written together by the next write, as a single
+ * Group commit for one INSERT on SQLite (the queue is `BatchQueue`'s): each batch is a single
  * `INSERT … SELECT … FROM json_each(?)` (one statement, one transaction, one hop to sqlite3's
- * thread pool). A lone row waits for nothing but the end of the current turn (`setImmediate`);
- * under load, each write carries everything that queued behind the previous one. Each caller
- * still gets its own row's id, and only after the row is committed.
- * A batch that fails is retried row by row, so one bad row cannot fail its neighbours; a batch
- * that failed because the database stayed locked fails as a whole (with `lockWait`, only after waiting).
+ * thread pool). A batch that failed because the database stayed locked fails as a whole (with
+ * `lockWait`, only after waiting).
  *
  * The batch travels as one JSON parameter rather than one bound parameter per value: sqlite3
  * binds each value through N-API on the main thread, which cost more than the statement itself.
@@ -42,27 +31,22 @@ const isBusyError = (error: unknown) => (error as { code?: unknown } | null)?.co
  * and the statement holds the write lock), and `ORDER BY key` inserts them in array order.
  */
 export class GroupInsert<Row> {
-  private queue: Pending<Row>[] = [];
-  /** The write loop while it runs. */
-  private draining?: Promise<void>;
+  private readonly queue: BatchQueue<Row>;
   private statement?: Statement;
-  private closed = false;
 
   constructor(
     private readonly db: Database,
     private readonly table: string,
     private readonly columns: readonly string[],
     private readonly toValues: (row: Row) => unknown[],
-    private readonly maxRows = 500,
+    maxRows = 500,
     private readonly lockWait?: LockWait,
-  ) {}
+  ) {
+    this.queue = new BatchQueue((rows, queuedAt) => this.writeWaiting(rows, queuedAt), isBusyError, maxRows);
+  }
 
   insert(row: Row): Promise<number> {
-    if (this.closed) return Promise.reject(new Error('the database is closing'));
-    return new Promise<number>((resolve, reject) => {
-      this.queue.push({ row, deadline: performance.now() + (this.lockWait?.maxWaitMs ?? 0), resolve, reject });
-      this.draining ??= this.drain();
-    });
+    return this.queue.insert(row);
   }
 
   /**
@@ -70,56 +54,25 @@ export class GroupInsert<Row> {
    * lock stop waiting (their inserts fail with `SQLITE_BUSY`): a shutdown does not wait on another process.
    */
   async close(): Promise<void> {
-    this.closed = true;
-    await this.draining;
+    await this.queue.close();
     const statement = this.statement;
     this.statement = undefined;
     if (statement) await new Promise((done) => statement.finalize(done));
   }
 
-  private async drain(): Promise<void> {
-    try {
-      // Rows stored by requests handled in this same turn of the event loop go with this one.
-      await new Promise((next) => setImmediate(next));
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxRows);
-        try {
-          const ids = await this.writeWaiting(batch);
-          batch.forEach((pending, i) => pending.resolve(ids[i]));
-        } catch (error) {
-          if (batch.length === 1 || isBusyError(error)) batch.forEach((pending) => pending.reject(error));
-          else await this.oneByOne(batch);
-        }
-      }
-    } finally {
-      this.draining = undefined;
-    }
-  }
-
   /** One write, attempted again while the database is locked and the batch's oldest row may still wait. */
-  private async writeWaiting(batch: Pending<Row>[]): Promise<number[]> {
-    const rows = batch.map((pending) => pending.row);
+  private async writeWaiting(rows: Row[], queuedAt: number): Promise<number[]> {
     if (!this.lockWait) return this.write(rows);
-    const deadline = batch.reduce((soonest, pending) => Math.min(soonest, pending.deadline), Infinity);
+    const deadline = queuedAt + this.lockWait.maxWaitMs;
     for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, LONGEST_PAUSE_MS)) {
-      const left = this.closed ? 0 : deadline - performance.now();
+      const left = this.queue.isClosed ? 0 : deadline - performance.now();
       this.db.configure('busyTimeout', Math.max(0, Math.min(this.lockWait.busyTimeoutMs, Math.floor(left))));
       try {
         return await this.write(rows);
       } catch (error) {
-        const after = this.closed ? 0 : deadline - performance.now();
+        const after = this.queue.isClosed ? 0 : deadline - performance.now();
         if (!isBusyError(error) || after <= 0) throw error;
         await new Promise((next) => setTimeout(next, Math.min(pause, after)));
-      }
-    }
-  }
-
-  private async oneByOne(batch: Pending<Row>[]): Promise<void> {
-    for (const pending of batch) {
-      try {
-        pending.resolve((await this.writeWaiting([pending]))[0]);
-      } catch (error) {
-        pending.reject(error);
       }
     }
   }

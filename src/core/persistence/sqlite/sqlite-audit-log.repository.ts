@@ -1,21 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditEntry, AuditFilter, AuditLogRepository, AuditOutcome, AuditRecord } from '../audit-log.repository';
-
-/** The longest detail kept: a note, not a transcript. */
-export const AUDIT_DETAIL_MAX_CHARS = 500;
-
-interface AuditRow {
-  id: number;
-  ts: string;
-  key_id: string;
-  route: string;
-  models: string;
-  outcome: AuditOutcome;
-  status: number;
-  duration_ms: number;
-  detail: string | null;
-}
+import { AuditEntry, AuditFilter, AuditLogRepository, AuditRecord } from '../audit-log.repository';
+import { AUDIT_DETAIL_MAX_CHARS, type AuditRow, toRecord } from '../audit-row';
 
 /** `audit_log` in the app's SQLite file; times are stored as ISO 8601 UTC text, which sorts as time. */
 @Injectable()
@@ -59,25 +45,4 @@ export class SqliteAuditLogRepository extends AuditLogRepository {
     )) as AuditRow[];
     return rows.map(toRecord);
   }
-}
-
-function toRecord(row: AuditRow): AuditRecord {
-  let models: string[] = [];
-  try {
-    const parsed = JSON.parse(row.models) as unknown;
-    if (Array.isArray(parsed)) models = parsed.filter((model): model is string => typeof model === 'string');
-  } catch {
-    // written by this class only; an unreadable value lists no model rather than failing the page
-  }
-  return {
-    id: row.id,
-    at: new Date(row.ts),
-    keyId: row.key_id,
-    route: row.route,
-    models,
-    outcome: row.outcome,
-    status: row.status,
-    durationMs: row.duration_ms,
-    detail: row.detail,
-  };
 }

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../config/app-config';
 import { ConversationRepository, NewExchange, SpooledExchange, Turn } from '../conversation.repository';
 import { DatabaseHealth } from '../database-health';
+import { sqliteSettings } from '../database-settings';
 import { EXCHANGE_COLUMNS, exchangeValues } from './exchange-row';
 import { GroupInsert } from './group-insert';
 import { openSqlite } from './open-sqlite';
@@ -34,7 +35,7 @@ export class SqliteConversationRepository extends ConversationRepository impleme
 
   /** Runs after TypeORM has opened the database and applied the migrations (it is injected above). */
   async onModuleInit(): Promise<void> {
-    const writer = await openSqlite(this.config.database.path, 'readwrite');
+    const writer = await openSqlite(sqliteSettings(this.config.database).path, 'readwrite');
     this.writer = writer;
     // As on TypeORM's connection: NORMAL is durable under WAL against application crashes; the
     // server's checkpointer takes the WAL checkpoints, this connection only past the backstop.
@@ -43,7 +44,7 @@ export class SqliteConversationRepository extends ConversationRepository impleme
         error ? reject(error) : resolve(),
       ),
     );
-    const { writeWaitMs, busyTimeoutMs } = this.config.database;
+    const { writeWaitMs, busyTimeoutMs } = sqliteSettings(this.config.database);
     this.inserts = new GroupInsert(writer, 'conversations', EXCHANGE_COLUMNS, exchangeValues, 500, { maxWaitMs: writeWaitMs, busyTimeoutMs });
   }
 
@@ -66,11 +67,11 @@ export class SqliteConversationRepository extends ConversationRepository impleme
   }
 
   storeSpooled(entries: readonly SpooledExchange[]): Promise<{ written: number; refused: string[] }> {
-    return writeSpooled(this.config.database.path, entries);
+    return writeSpooled(sqliteSettings(this.config.database).path, entries);
   }
 
   forgetSpooled(keys: readonly string[]): Promise<void> {
-    return dropSpoolKeys(this.config.database.path, keys);
+    return dropSpoolKeys(sqliteSettings(this.config.database).path, keys);
   }
 
   /** Lets queued rows reach the database (or give up waiting for a lock), then closes the connection. */

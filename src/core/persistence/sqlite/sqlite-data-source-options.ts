@@ -1,6 +1,6 @@
 import sqlite3 from 'sqlite3';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import type { DatabaseSettings } from '../database-settings';
+import type { SqliteDatabaseSettings } from '../database-settings';
 
 /**
  * TypeORM calls `verbose()` on the driver it loads, which turns on sqlite3's long stack traces
@@ -13,7 +13,7 @@ const sqlite3WithoutTracing = Object.assign(Object.create(sqlite3) as typeof sql
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /** TypeORM's connection to the SQLite file: WAL, the busy timeout, the driver without tracing. */
-export function sqliteDataSourceOptions(database: Pick<DatabaseSettings, 'path'> & Partial<Pick<DatabaseSettings, 'busyTimeoutMs'>>) {
+export function sqliteDataSourceOptions(database: Pick<SqliteDatabaseSettings, 'path'> & Partial<Pick<SqliteDatabaseSettings, 'busyTimeoutMs'>>) {
   return {
     type: 'sqlite',
     database: database.path,

@@ -5,6 +5,7 @@ import { AppConfig } from '../../../config/app-config';
 import { DatabaseFileInfo, DatabaseMaintenance } from '../database-maintenance';
 import { DatabaseHealth } from '../database-health';
 import { openSqlite } from './open-sqlite';
+import { sqliteSettings } from '../database-settings';
 
 const sizeOf = async (file: string): Promise<number> => {
   try {
@@ -25,7 +26,7 @@ export class SqliteDatabaseMaintenance extends DatabaseMaintenance {
   }
 
   async fileInfo(): Promise<DatabaseFileInfo> {
-    const path = this.config.database.path;
+    const path = sqliteSettings(this.config.database).path;
     return { path, sizeBytes: await sizeOf(path), walBytes: await sizeOf(`${path}-wal`) };
   }
 
@@ -39,7 +40,7 @@ export class SqliteDatabaseMaintenance extends DatabaseMaintenance {
   }
 
   private async vacuumInto(file: string): Promise<void> {
-    const db = await openSqlite(this.config.database.path, 'readonly');
+    const db = await openSqlite(sqliteSettings(this.config.database).path, 'readonly');
     try {
       await new Promise<void>((resolve, reject) => {
         db.run('VACUUM INTO ?', [file], (error) => (error ? reject(error) : resolve()));

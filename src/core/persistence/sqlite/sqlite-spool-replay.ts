@@ -1,6 +1,6 @@
 import type sqlite3 from 'sqlite3';
 import type { SpooledExchange } from '../conversation.repository';
-import { sqliteCode } from '../database-health';
+import { driverCode } from '../database-health';
 import { EXCHANGE_COLUMNS, exchangeValues } from './exchange-row';
 import { openSqlite } from './open-sqlite';
 import { storedTs } from './sqlite-time';
@@ -30,7 +30,7 @@ export async function writeSpooled(path: string, entries: readonly SpooledExchan
           await run(db, INSERT_SQL, [storedTs(entry.at), ...exchangeValues(entry.exchange)]);
           written += 1;
         } catch (error) {
-          if (!ROW_FAILURES.has(sqliteCode(error) ?? '')) throw error;
+          if (!ROW_FAILURES.has(driverCode(error) ?? '')) throw error;
           refused.push(entry.key);
         }
       }

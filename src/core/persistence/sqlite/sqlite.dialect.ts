@@ -29,4 +29,6 @@ export const SQLITE_DIALECT: PersistenceDialect = {
   ],
   serverTasks: [WalCheckpointer],
   open: openSqliteDataSource,
+  // One file, one writer: SQLite's own lock keeps two migrating processes apart.
+  migrate: async (dataSource) => (await dataSource.runMigrations({ transaction: 'each' })).map((migration) => migration.name),
 };

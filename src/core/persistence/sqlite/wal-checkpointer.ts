@@ -3,6 +3,7 @@ import type sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../../config/app-config';
 import { openSqlite } from './open-sqlite';
+import { sqliteSettings } from '../database-settings';
 
 /** How often the server checkpoints the WAL into the database file while it is written to. */
 export const CHECKPOINT_INTERVAL_MS = 50;
@@ -43,7 +44,7 @@ export class WalCheckpointer implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     await this.dataSource.query(`PRAGMA wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
-    this.db = await openSqlite(this.config.database.path, 'readwrite');
+    this.db = await openSqlite(sqliteSettings(this.config.database).path, 'readwrite');
     this.scheduleNext();
   }
 

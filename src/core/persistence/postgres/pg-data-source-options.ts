@@ -1,0 +1,70 @@
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { PostgresDatabaseSettings } from '../database-settings';
+
+/** `DB_POOL_SIZE`'s and `DB_STATEMENT_TIMEOUT_SEC`'s defaults. */
+export const DEFAULT_POOL_SIZE = 10;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
+/** What the server's views (`pg_stat_activity`) show for Vega's sessions. */
+export const APPLICATION_NAME = 'vega';
+
+/**
+ * Any number: Vega's own. Every instance takes this session lock before it migrates, so one
+ * migrates while the others wait, then find nothing left to do.
+ */
+export const MIGRATION_LOCK_ID = 0x76656761; // 'vega'
+
+/**
+ * TypeORM's connection to PostgreSQL through the `pg` driver: the pool size, a statement timeout
+ * on every session, int8 read as numbers (ids, counts; Vega's never pass 2^53).
+ */
+export function pgDataSourceOptions(
+  database: Pick<PostgresDatabaseSettings, 'url'> & Partial<Pick<PostgresDatabaseSettings, 'poolSize' | 'statementTimeoutMs'>>,
+) {
+  return {
+    type: 'postgres',
+    url: database.url,
+    applicationName: APPLICATION_NAME,
+    poolSize: database.poolSize ?? DEFAULT_POOL_SIZE,
+    parseInt8: true,
+    extra: {
+      statement_timeout: database.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+      // A server that does not answer fails the connection instead of hanging the request.
+      connectionTimeoutMillis: 10_000,
+    },
+  } satisfies Partial<DataSourceOptions>;
+}
+
+/**
+ * Opens the data source, then runs the pending migrations (when `migrationsRun`) under a
+ * PostgreSQL advisory lock: several instances started at once on an empty database all come up,
+ * and the schema is made once. TypeORM's own `migrationsRun` is off for that reason.
+ */
+export async function openPgDataSource(options: DataSourceOptions): Promise<DataSource> {
+  const dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
+  try {
+    if (options.migrationsRun) await migrateUnderLock(dataSource);
+  } catch (error) {
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
+  return dataSource;
+}
+
+/** Runs the pending migrations while holding the migration lock on a connection of its own. */
+export async function migrateUnderLock(dataSource: DataSource): Promise<string[]> {
+  const lock = dataSource.createQueryRunner();
+  try {
+    // Waiting for another instance's migrations is not a slow statement: no timeout here.
+    await lock.query('SET statement_timeout = 0');
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    try {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      return applied.map((migration) => migration.name);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
+    }
+  } finally {
+    await lock.release();
+  }
+}

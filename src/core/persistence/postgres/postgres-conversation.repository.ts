@@ -1,0 +1,107 @@
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { BatchQueue } from '../batch-queue';
+import { ConversationRepository, NewExchange, SpooledExchange, Turn } from '../conversation.repository';
+import { DatabaseHealth } from '../database-health';
+import { exchangeColumnArrays, exchangeInsertSql, isRowFailure } from './pg-exchange-rows';
+import { pgPool } from './pg-pool';
+
+/** The most exchanges one INSERT carries. */
+const MAX_BATCH_ROWS = 500;
+
+const INSERT = { name: 'vega_insert_exchanges', text: exchangeInsertSql(false) };
+const INSERT_AT = exchangeInsertSql(true);
+
+/**
+ * PostgreSQL adapter. Concurrent exchanges are stored by one multi-row INSERT (group commit,
+ * `BatchQueue`) on a prepared statement: one round trip and one commit per batch, however many
+ * requests end at once. A server that is down fails the batch at once; the exchanges then go to
+ * the spool (ConversationsService) and are written back by `storeSpooled` when it is up again.
+ */
+@Injectable()
+export class PostgresConversationRepository extends ConversationRepository implements OnApplicationShutdown {
+  private readonly inserts = new BatchQueue<NewExchange>((rows) => this.write(rows), (error) => !isRowFailure(error), MAX_BATCH_ROWS);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly health: DatabaseHealth,
+  ) {
+    super();
+  }
+
+  insert(exchange: NewExchange): Promise<number> {
+    return this.health.guard(this.inserts.insert(exchange));
+  }
+
+  async recentTurns(sessionId: string, limit: number, owner?: string): Promise<Turn[]> {
+    if (limit <= 0) return [];
+    const rows: Turn[] = await this.health.guard(
+      this.dataSource.query(
+        `SELECT prompt, response FROM conversations
+          WHERE session_id = $1 AND status IN ('ok', 'cached') ${owner === undefined ? '' : 'AND key_id = $3'}
+          ORDER BY id DESC LIMIT $2`,
+        owner === undefined ? [sessionId, limit] : [sessionId, limit, owner],
+      ),
+    );
+    return rows.reverse();
+  }
+
+  /**
+   * In one transaction, each key recorded in `spool_applied` with its row: a replay cut short and
+   * run again stores no row twice. A row the server refuses for itself is rolled back to its
+   * savepoint and reported; any other failure rolls the whole replay back.
+   */
+  async storeSpooled(entries: readonly SpooledExchange[]): Promise<{ written: number; refused: string[] }> {
+    return this.withClient(async (client) => {
+      const refused: string[] = [];
+      let written = 0;
+      await client.query('BEGIN');
+      try {
+        for (const entry of entries) {
+          const applied = await client.query('INSERT INTO spool_applied (key) VALUES ($1) ON CONFLICT DO NOTHING', [entry.key]);
+          if (applied.rowCount === 0) continue;
+          await client.query('SAVEPOINT exchange');
+          try {
+            await client.query(INSERT_AT, exchangeColumnArrays([entry.exchange], [entry.at]));
+            await client.query('RELEASE SAVEPOINT exchange');
+            written += 1;
+          } catch (error) {
+            if (!isRowFailure(error)) throw error;
+            await client.query('ROLLBACK TO SAVEPOINT exchange');
+            refused.push(entry.key);
+          }
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      return { written, refused };
+    });
+  }
+
+  async forgetSpooled(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.health.guard(this.dataSource.query('DELETE FROM spool_applied WHERE key = ANY($1::text[])', [[...keys]]));
+  }
+
+  /** Lets the queued rows reach the database before the pool closes. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.inserts.close();
+  }
+
+  private async write(rows: NewExchange[]): Promise<number[]> {
+    const result = await pgPool(this.dataSource).query<{ id: number }>({ ...INSERT, values: exchangeColumnArrays(rows) });
+    return result.rows.map((row) => Number(row.id));
+  }
+
+  private async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await pgPool(this.dataSource).connect();
+    try {
+      return await work(client);
+    } finally {
+      client.release();
+    }
+  }
+}
