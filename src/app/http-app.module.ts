@@ -15,6 +15,9 @@ import { ThrottlingModule } from '../common/throttling/throttling.module';
 import { AppLogger } from '../core/logging/app-logger';
 import { LoggingModule } from '../core/logging/logging.module';
 import { PersistenceModule } from '../core/persistence/persistence.module';
+import { RedisClient } from '../core/redis/redis.client';
+import { RedisModule } from '../core/redis/redis.module';
+import { RedisThrottlerStorage } from '../core/redis/redis-throttler.storage';
 import { AdminHttpModule } from '../modules/admin/admin-http.module';
 import { ChatHttpModule } from '../modules/chat/chat-http.module';
 import { OpenAiHttpModule } from '../modules/openai/openai-http.module';
@@ -46,14 +49,17 @@ export class HttpAppModule {
       module: HttpAppModule,
       imports: [
         CoreModule.forRoot(config),
+        // Shared state of several instances (limits, budgets, the answer cache, change notices).
+        ...(config.redis ? [RedisModule.forRoot(config.redis)] : []),
         // The environment's keys, then the managed keys of the database.
         AuthModule.forRoot(keys, { imports: [KeysModule], store: DatabaseKeyStore }),
         ShutdownModule,
         ThrottlingModule,
         ThrottlerModule.forRootAsync({
           imports: [ThrottlingModule],
-          inject: [AppConfig, SlidingWindowThrottlerStorage],
-          useFactory: throttlerOptions,
+          inject: [AppConfig, SlidingWindowThrottlerStorage, { token: RedisClient, optional: true }],
+          useFactory: (appConfig: AppConfig, local: SlidingWindowThrottlerStorage, redis?: RedisClient) =>
+            throttlerOptions(appConfig, redis ? new RedisThrottlerStorage(redis, local) : local),
         }),
         LoggingModule.forRoot(logger),
         HealthModule,

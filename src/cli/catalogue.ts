@@ -256,7 +256,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'db',
-    summary: 'database maintenance: backup, check, migrate, vacuum, export, import, purge, search, stats',
+    summary: 'database maintenance: backup, check, vacuum, export, import, purge, search, stats, migrate',
     subcommands: [
       {
         name: 'backup',
@@ -271,14 +271,6 @@ export const COMMANDS: CommandSpec[] = [
           'Examines the file from a connection of its own, also when the server runs, and changes nothing. A damaged database is restored from a backup: stop Vega, copy the newest file of <data dir>/backups/ over the database file, start again.',
         options: [{ flags: '--full', description: 'PRAGMA integrity_check instead: slower, also matches every index against its table' }, JSON_OPTION],
         examples: ['vega db check', 'vega db check --full --json'],
-      },
-      {
-        name: 'migrate',
-        summary: 'apply the pending schema migrations (for MIGRATIONS_RUN=false), then list them',
-        details:
-          'With MIGRATIONS_RUN=false, Vega does not migrate at start: run this once per upgrade, before the new version starts. On PostgreSQL the migrations run under an advisory lock, so a second run (or an instance starting) waits and then finds nothing to do.',
-        options: [JSON_OPTION],
-        examples: ['MIGRATIONS_RUN=false vega db migrate'],
       },
       { name: 'vacuum', summary: 'compact the database file', options: [JSON_OPTION], examples: ['vega db vacuum'] },
       {
@@ -309,6 +301,14 @@ export const COMMANDS: CommandSpec[] = [
         examples: ['vega db search kubernetes', 'vega db search \'"circuit breaker"\' --limit 5 --json'],
       },
       { name: 'stats', summary: 'database file, size and row count', options: [JSON_OPTION], examples: ['vega db stats'] },
+      {
+        name: 'migrate',
+        summary: 'apply the pending schema migrations (for MIGRATIONS_RUN=false), then list them',
+        details:
+          'With MIGRATIONS_RUN=false, Vega does not migrate at start: run this once per upgrade, before the new version starts. On PostgreSQL the migrations run under an advisory lock, so a second run (or an instance starting) waits and then finds nothing to do.',
+        options: [JSON_OPTION],
+        examples: ['MIGRATIONS_RUN=false vega db migrate'],
+      },
     ],
   },
   {

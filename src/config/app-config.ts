@@ -47,6 +47,14 @@ export abstract class AppConfig {
   abstract readonly database:
     | { type: 'sqlite'; path: string; busyTimeoutMs: number; writeWaitMs: number; spoolPath: string; migrationsRun: boolean }
     | { type: 'postgres'; url: string; poolSize: number; statementTimeoutMs: number; writeWaitMs: number; spoolPath: string; migrationsRun: boolean };
+  /**
+   * Redis for the state several instances share (`REDIS_URL`; absent: everything stays in the
+   * process): requests and tokens per minute, concurrent streams and budgets, the answer cache's
+   * second level, and change notices. `timeoutMs` (`REDIS_TIMEOUT_MS`) bounds every call;
+   * `prefix` (`REDIS_PREFIX`) starts every key; `budgetsWhenDown` (`BUDGETS_WHEN_REDIS_DOWN`):
+   * while Redis cannot be reached, budgets are not enforced (`open`) or refuse (`closed`).
+   */
+  abstract readonly redis?: { url: string; timeoutMs: number; prefix: string; budgetsWhenDown: 'open' | 'closed' };
   /** `API_KEY` (may be absent: the HTTP entry point then generates one) and `API_KEYS_EXTRA`. */
   abstract readonly auth: { apiKey?: string; extraKeys: readonly string[] };
   /**
@@ -164,7 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const raw = env[name];
-      const shown = raw === undefined || /KEY|TOKEN|WEBHOOK/.test(name) ? '' : ` (got "${name === 'DATABASE_URL' ? redactDatabaseUrl(raw) : raw}")`;
+      const shown = raw === undefined || /KEY|TOKEN|WEBHOOK|REDIS_URL/.test(name) ? '' : ` (got "${name === 'DATABASE_URL' ? redactDatabaseUrl(raw) : raw}")`;
       return `${name} ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
@@ -229,6 +237,9 @@ function toAppConfig(env: ParsedEnv, raw: NodeJS.ProcessEnv): AppConfig {
     dataDir,
     database: databaseSettings(env, dataDir),
     auth: { apiKey: env.API_KEY, extraKeys: env.API_KEYS_EXTRA },
+    ...(env.REDIS_URL
+      ? { redis: { url: env.REDIS_URL, timeoutMs: env.REDIS_TIMEOUT_MS, prefix: env.REDIS_PREFIX, budgetsWhenDown: env.BUDGETS_WHEN_REDIS_DOWN } }
+      : {}),
     llm: {
       backend: targets[0].kind,
       urls: targets.map((target) => target.url),

@@ -94,6 +94,11 @@ export const envSchema = z.object({
   }),
   DB_BUSY_TIMEOUT_SEC: num(0, 600).default(5),
   DB_WRITE_WAIT_SEC: num(0, 3600).default(30),
+  // Shared state of several instances (limits, budgets, the answer cache, change notices); absent: all in-process.
+  REDIS_URL: optionalText().pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
+  REDIS_TIMEOUT_MS: int(1, 60_000).default(250),
+  REDIS_PREFIX: z.string().trim().max(64, { error: 'must be at most 64 characters' }).default('vega:'),
+  BUDGETS_WHEN_REDIS_DOWN: z.enum(['open', 'closed'], { error: "must be 'open' or 'closed'" }).default('open'),
   // Two at least: migrations run on one connection while another holds their lock.
   DB_POOL_SIZE: int(2, 1000).default(10),
   DB_STATEMENT_TIMEOUT_SEC: num(0, 3600).default(30),

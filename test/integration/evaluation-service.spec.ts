@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientClosedError, InvalidInputError } from '../../src/common/errors/app-errors';
 import { loadConfig } from '../../src/config/app-config';
+import { PersistenceModule } from '../../src/core/persistence/persistence.module';
 import { ConfigModule } from '../../src/config/config.module';
 import { EvaluationModule } from '../../src/modules/evaluation/evaluation.module';
 import { EvaluationService } from '../../src/modules/evaluation/evaluation.service';
@@ -43,7 +44,7 @@ describe(EvaluationService.name, () => {
     evalFile = join(temp.dir, 'eval.jsonl');
     writeFileSync(evalFile, Array.from({ length: 6 }, (_, i) => JSON.stringify({ prompt: `q${i}`, expected: `answer to q${i}` })).join('\n'));
     const config = loadConfig({ VEGA_DATA_DIR: temp.dir, OLLAMA_URL: fake.url, SYSTEM_PROMPT_FILE: promptFile, LOG_LEVEL: 'fatal', LLM_RETRY_BACKOFF: '0.01' });
-    @Module({ imports: [ConfigModule.forRoot(config), EvaluationModule] })
+    @Module({ imports: [ConfigModule.forRoot(config), PersistenceModule.forRoot(config.database), EvaluationModule] })
     class TestRoot {}
     context = await NestFactory.createApplicationContext(TestRoot, { logger: false });
     evaluation = context.get(EvaluationService);

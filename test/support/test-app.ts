@@ -48,6 +48,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Pi
     API_KEY: TEST_API_KEY,
     LOG_LEVEL: 'fatal',
     LLM_RETRY_BACKOFF: '0.01',
+    // VEGA_TEST_REDIS_URL runs the suites on Redis (a key space per app, as one instance each).
+    ...(process.env.VEGA_TEST_REDIS_URL ? { REDIS_URL: process.env.VEGA_TEST_REDIS_URL, REDIS_PREFIX: `${temp.dir.slice(-12)}:` } : {}),
     ...env,
   });
   const logs: string[] = [];

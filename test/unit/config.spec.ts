@@ -127,6 +127,29 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '-1', MEMORY_TURNS: 'x' })).toThrow(/PORT .*; MEMORY_TURNS /);
   });
 
+  describe('Redis', () => {
+    it('keeps everything in the process without REDIS_URL, and reads the Redis settings with it', () => {
+      expect(loadConfig({}).redis).toBeUndefined();
+      expect(loadConfig({ REDIS_URL: 'redis://:pw@127.0.0.1:6379/0' }).redis).toEqual({
+        url: 'redis://:pw@127.0.0.1:6379/0',
+        timeoutMs: 250,
+        prefix: 'vega:',
+        budgetsWhenDown: 'open',
+      });
+      expect(loadConfig({ REDIS_URL: 'rediss://cache:6380', REDIS_TIMEOUT_MS: '100', REDIS_PREFIX: 'team:', BUDGETS_WHEN_REDIS_DOWN: 'closed' }).redis).toEqual({
+        url: 'rediss://cache:6380',
+        timeoutMs: 100,
+        prefix: 'team:',
+        budgetsWhenDown: 'closed',
+      });
+    });
+
+    it('refuses a URL that is not redis:// without echoing it (it may hold a password)', () => {
+      expect(() => loadConfig({ REDIS_URL: 'http://user:secret@host' })).toThrow(new ConfigError('Invalid configuration: REDIS_URL must be a redis:// or rediss:// URL'));
+      expect(() => loadConfig({ BUDGETS_WHEN_REDIS_DOWN: 'maybe' })).toThrow(/BUDGETS_WHEN_REDIS_DOWN must be 'open' or 'closed'/);
+    });
+  });
+
   describe('DATABASE_URL', () => {
     it('takes a PostgreSQL server, with its pool, statement timeout and migrations settings', () => {
       for (const scheme of ['postgres', 'postgresql']) {

@@ -36,3 +36,17 @@ export class BudgetExceededError extends KeyRefusal {
     super(message, { retryAfterSeconds, code: 'budget_exceeded' });
   }
 }
+
+/**
+ * The key has a budget and the shared store that keeps budgets (Redis) cannot be reached, with
+ * `BUDGETS_WHEN_REDIS_DOWN=closed`: refused until it is back, rather than spent unchecked.
+ */
+export class BudgetUnavailableError extends KeyRefusal {
+  readonly status = 503;
+  constructor(retryAfterSeconds = 1) {
+    super("This API key's budgets cannot be checked right now (the shared store is unreachable); retry shortly", {
+      retryAfterSeconds,
+      code: 'budget_unavailable',
+    });
+  }
+}

@@ -5,7 +5,6 @@ import type { AppConfig } from '../../config/app-config';
 import type { AuthenticatedRequest } from '../auth/api-key.guard';
 import { Reflector } from '@nestjs/core';
 import { MemoizedReflector } from '../metadata/memoized-reflector';
-import { SlidingWindowThrottlerStorage } from './sliding-window.storage';
 
 /**
  * Global guard, after the API-key guard: one budget per API key (the key's id, never the key
@@ -40,7 +39,7 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
  * managed key's limit, or `RATE_LIMIT_OVERRIDES` for a bootstrap key); a limit of 0 switches
  * limiting off.
  */
-export function throttlerOptions(config: AppConfig, storage: SlidingWindowThrottlerStorage): ThrottlerModuleOptions {
+export function throttlerOptions(config: AppConfig, storage: ThrottlerStorage): ThrottlerModuleOptions {
   const limitFor = (context: ExecutionContext): number =>
     context.switchToHttp().getRequest<AuthenticatedRequest>().principal?.limits.requestsPerMinute ?? config.rateLimit.perMinute;
   return {

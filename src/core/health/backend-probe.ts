@@ -37,6 +37,8 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
   private timer?: NodeJS.Timeout;
   private running?: Promise<BackendState>;
   private stopped = false;
+  /** Aborted at shutdown: a probe of a server that does not answer must not hold the app's close. */
+  private readonly stopping = new AbortController();
   private readonly modelListeners: ((models: string[]) => void)[] = [];
   private readonly statusListeners: ((state: Readonly<BackendState>, target: string) => void)[] = [];
   private targets: ReadonlyMap<string, BackendState> = new Map();
@@ -80,6 +82,7 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
 
   onApplicationShutdown(): void {
     this.stopped = true;
+    this.stopping.abort();
     clearInterval(this.timer);
   }
 
@@ -92,7 +95,7 @@ export class BackendProbe implements OnApplicationBootstrap, OnApplicationShutdo
   private async run(): Promise<BackendState> {
     const timeoutMs = Math.min(MAX_PROBE_TIMEOUT_MS, Math.max(100, this.config.health.probeIntervalMs));
     const names = this.llm.targetNames();
-    const probed = await Promise.all(names.map((name) => this.llm.probeTarget(name, timeoutMs)));
+    const probed = await Promise.all(names.map((name) => this.llm.probeTarget(name, timeoutMs, this.stopping.signal)));
     if (this.stopped) return this.current;
     const model = this.config.llm.model;
     const states = new Map<string, BackendState>();

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CallerContext } from '../../common/auth/caller-context';
+import { CallerContext, CallerContextModule } from '../../common/auth/caller-context';
 import { AppConfig } from '../../config/app-config';
 import { LimitsModule } from '../limits/limits.module';
 import { OutboundModule } from '../outbound/outbound.module';
@@ -7,6 +7,8 @@ import { GenerationSettingsService } from './generation-settings.service';
 import { ImageResolver } from './image-input';
 import { LlmService } from './llm.service';
 import { ResponseCache } from './resilience/response-cache';
+import { RedisClient } from '../redis/redis.client';
+import { RedisAnswerCache } from '../redis/redis-answer-cache';
 import { ModelDiscovery } from './routing/model-discovery';
 import { LoadedModels } from './routing/loaded-models';
 import { poolFromConfig } from './routing/pool-from-config';
@@ -16,14 +18,19 @@ import { SystemPromptService } from './system-prompt.service';
 /**
  * The model servers (the routing pool of targets, each with its adapter and breaker) and the
  * policy around them (`LlmService`, the one way in: nothing else holds the pool or the cache),
- * and the one resolver of images given with messages (it
- * fetches URLs through the outbound fetcher).
+ * and the one resolver of images given with messages (it fetches URLs through the outbound
+ * fetcher).
  */
 @Module({
-  imports: [OutboundModule, LimitsModule],
+  imports: [CallerContextModule, OutboundModule, LimitsModule],
   providers: [
     { provide: TargetPool, inject: [AppConfig, CallerContext], useFactory: poolFromConfig },
-    { provide: ResponseCache, inject: [AppConfig], useFactory: ({ llm }: AppConfig) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs) },
+    {
+      provide: ResponseCache,
+      inject: [AppConfig, { token: RedisClient, optional: true }],
+      // With Redis, a second level shared by every instance behind this process's own.
+      useFactory: ({ llm }: AppConfig, redis?: RedisClient) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs, redis && new RedisAnswerCache(redis)),
+    },
     ModelDiscovery,
     LlmService,
     LoadedModels,

@@ -191,8 +191,8 @@ export class LlmService implements OnApplicationShutdown {
   }
 
   /** Probes the target `name` now (reachable? what it lists?); the result shows in `backends()`. */
-  probeTarget(name: string, timeoutMs: number): Promise<TargetHealth> {
-    return probeTarget(this.targetNamed(name), timeoutMs);
+  probeTarget(name: string, timeoutMs: number, stop?: AbortSignal): Promise<TargetHealth> {
+    return probeTarget(this.targetNamed(name), timeoutMs, stop);
   }
 
   private setDraining(name: string, draining: boolean): BackendStatus {
@@ -365,7 +365,7 @@ export class LlmService implements OnApplicationShutdown {
       this.callers?.served(by, target);
     };
     let firstTokenAt = 0;
-    const hit = cacheKey ? this.cache.get(cacheKey) : undefined;
+    const hit = cacheKey ? await this.cache.lookup(cacheKey) : undefined;
     if (hit) {
       this.observer?.record(model, 'cached', startedAt, 0);
       served(hit.model ?? model);

@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AppError } from '../../common/errors/app-errors';
 import { AppConfig, ConfigError } from '../../config/app-config';
+import { ChangeNotices } from '../redis/change-notices';
 
 /** What is loaded now: the file, and the prompt's length and SHA-256 (null when there is none). */
 export interface SystemPromptState {
@@ -22,12 +23,23 @@ export class SystemPromptService {
   private readonly logger = new Logger(SystemPromptService.name);
   private text?: string;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    /** With several instances (Redis): a reload here makes every instance read its file again. */
+    @Optional() private readonly notices?: ChangeNotices,
+  ) {
     try {
       this.text = this.read();
     } catch (error) {
       throw new ConfigError(`Invalid configuration: SYSTEM_PROMPT_FILE cannot be read (${this.file}: ${codeOf(error)})`);
     }
+    notices?.on('system-prompt', () => {
+      try {
+        this.readAgain();
+      } catch (error) {
+        this.logger.warn(`System prompt not reloaded on another instance's notice: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
   }
 
   get(): string | undefined {
@@ -51,6 +63,12 @@ export class SystemPromptService {
    * kept and `SystemPromptUnreadableError` says why: a half-done edit never blanks the prompt.
    */
   reload(): SystemPromptState & { changed: boolean } {
+    const reloaded = this.readAgain();
+    this.notices?.announce('system-prompt');
+    return reloaded;
+  }
+
+  private readAgain(): SystemPromptState & { changed: boolean } {
     let next: string | undefined;
     try {
       next = this.read();

@@ -1,4 +1,4 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheckService,
@@ -15,6 +15,7 @@ import { BackendProbe, type BackendState } from '../../core/health/backend-probe
 import type { BackendStatus } from '../../core/llm/routing/backend-status';
 import { LlmService } from '../../core/llm/llm.service';
 import { DatabaseHealth } from '../../core/persistence/database-health';
+import { RedisClient } from '../../core/redis/redis.client';
 import { missingModelMessage } from '../../core/llm/model-availability';
 import { EventLoopMonitor, MAX_EVENT_LOOP_DELAY_MS } from './event-loop-monitor';
 import { HealthCheckResponseDto, HealthzResponseDto, ReadinessResponseDto } from './health.dto';
@@ -35,6 +36,8 @@ export class HealthController {
     private readonly llm: LlmService,
     private readonly eventLoop: EventLoopMonitor,
     private readonly databaseHealth: DatabaseHealth,
+    /** With `REDIS_URL`: reported, degraded while down (each instance then decides alone), never not-ready. */
+    @Optional() private readonly redis?: RedisClient,
   ) {}
 
   @Get('healthz')
@@ -64,7 +67,8 @@ export class HealthController {
       'an open breaker with a reachable backend still answers 200, with the `ollama` (or `openai`) check `degraded`; ' +
       'so does a backend that does not have MODEL_NAME (`reason: "model_missing"`, with the models it has): requests naming another model still work. ' +
       'With several model servers (BACKENDS_FILE, or a list in OLLAMA_URL), each is probed: ready while at least one is up and not draining, degraded while another is down, draining or open, ' +
-      'and each is reported under `targets` (status up, down or draining, version, latency, breaker).',
+      'and each is reported under `targets` (status up, down or draining, version, latency, breaker). ' +
+      'With REDIS_URL, a `redis` check: degraded (never down) while Redis is unreachable.',
   })
   @ApiOkResponse({ type: ReadinessResponseDto })
   @ApiServiceUnavailableResponse({ type: ReadinessResponseDto, description: 'The database or the model backend is down (details per check), or the app is shutting down.' })
@@ -72,9 +76,10 @@ export class HealthController {
     const result = await this.check(reply, [
       () => this.databaseCheck(),
       () => this.backendCheck(),
+      ...(this.redis ? [() => this.redisCheck(this.redis!)] : []),
     ]);
     const backend = result.details[this.llm.backendKind];
-    return { ...result, degraded: backend?.status !== 'up' };
+    return { ...result, degraded: backend?.status !== 'up' || (this.redis !== undefined && !this.redis.up) };
   }
 
   /** Terminus throws 503 with the result as its body; answer that body as-is, not as an error message. */
@@ -93,6 +98,11 @@ export class HealthController {
     const corruption = this.databaseHealth.corruption;
     if (corruption === undefined) return this.database.pingCheck('database', { timeout: DB_PING_TIMEOUT_MS });
     return this.indicators.check('database').down({ message: new DatabaseCorruptError(corruption).message, detail: corruption });
+  }
+
+  private redisCheck(redis: RedisClient) {
+    const check = this.indicators.check('redis');
+    return redis.up ? check.up() : check.degraded({ message: "Redis is unreachable: limits and the cache are this instance's own until it is back" });
   }
 
   private eventLoopCheck() {

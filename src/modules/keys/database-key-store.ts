@@ -1,7 +1,8 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, Optional } from '@nestjs/common';
 import { ApiKeyStore, keyDigest, type KeyLookup } from '../../common/auth/api-key-store';
 import { keyStatus, principalOf, type ApiKeyRecord } from '../../core/persistence/api-key-record';
 import { ApiKeyRepository } from '../../core/persistence/api-key.repository';
+import { ChangeNotices } from '../../core/redis/change-notices';
 
 /**
  * How long a key read from the table is trusted. A key revoked by another process (`vega keys
@@ -22,7 +23,8 @@ interface Cached {
  * The managed keys as an `ApiKeyStore`: looked up by the secret's digest, cached for
  * `KEY_CACHE_MS` (concurrent requests with one key share one read). A change made in this
  * process empties the cache at once (`forget`). A digest nobody issued is not cached: a key
- * created by the CLI works on its first request.
+ * created by the CLI works on its first request. With several instances (Redis), a change made
+ * on one empties every instance's cache at once.
  */
 @Injectable()
 export class DatabaseKeyStore extends ApiKeyStore implements BeforeApplicationShutdown {
@@ -31,8 +33,12 @@ export class DatabaseKeyStore extends ApiKeyStore implements BeforeApplicationSh
   private readonly lastUsedWritten = new Map<string, number>();
   private readonly writes = new Set<Promise<void>>();
 
-  constructor(private readonly keys: ApiKeyRepository) {
+  constructor(
+    private readonly keys: ApiKeyRepository,
+    @Optional() private readonly notices?: ChangeNotices,
+  ) {
     super();
+    notices?.on('keys', () => this.cache.clear());
   }
 
   async identify(secret: string): Promise<KeyLookup | null> {
@@ -49,6 +55,7 @@ export class DatabaseKeyStore extends ApiKeyStore implements BeforeApplicationSh
   /** Drops every cached key: the next request of each reads the table again. */
   forget(): void {
     this.cache.clear();
+    this.notices?.announce('keys');
   }
 
   /** The `last_used_at` writes still running finish before the database closes. */

@@ -22,7 +22,18 @@ export interface CacheStats {
   misses: number;
 }
 
-/** Exact-match answer cache: bounded LRU with a time to live. A TTL or size of 0 disables it. */
+/** A second level behind the in-process one, shared by several instances (Redis). Never throws: a failure is a miss. */
+export interface AnswerStore {
+  get(key: string): Promise<CachedAnswer | undefined>;
+  set(key: string, answer: CachedAnswer, ttlMs: number): void;
+  clear(): void;
+}
+
+/**
+ * Exact-match answer cache: bounded LRU with a time to live (L1, this process), and optionally a
+ * shared second level asked on an L1 miss (an answer found there fills L1). A TTL or size of 0
+ * disables both.
+ */
 export class ResponseCache {
   private readonly lru?: LRUCache<string, CachedAnswer>;
   private hits = 0;
@@ -31,6 +42,7 @@ export class ResponseCache {
   constructor(
     private readonly maxEntries: number,
     private readonly ttlMs: number,
+    private readonly shared?: AnswerStore,
   ) {
     if (maxEntries > 0 && ttlMs > 0) this.lru = new LRUCache({ max: maxEntries, ttl: ttlMs });
   }
@@ -56,12 +68,26 @@ export class ResponseCache {
     return found;
   }
 
+  /** `get`, then the shared level on a miss. */
+  async lookup(key: string): Promise<CachedAnswer | undefined> {
+    if (!this.lru) return undefined;
+    const local = this.lru.get(key);
+    const found = local ?? (await this.shared?.get(key));
+    if (found && !local) this.lru.set(key, found);
+    if (found) this.hits += 1;
+    else this.misses += 1;
+    return found;
+  }
+
   set(key: string, answer: CachedAnswer): void {
-    this.lru?.set(key, answer);
+    if (!this.lru) return;
+    this.lru.set(key, answer);
+    this.shared?.set(key, answer, this.ttlMs);
   }
 
   clear(): void {
     this.lru?.clear();
+    this.shared?.clear();
   }
 
   stats(): CacheStats {

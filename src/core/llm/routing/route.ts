@@ -157,7 +157,12 @@ export class Route {
 
   private noTarget(): Error {
     const serving = this.pool.servingTargets(this.model);
-    if (serving.length === 0) return new ModelNotFoundError(unservedModelMessage(this.model, this.pool.knownModels() ?? []));
+    if (serving.length === 0) {
+      // Ollama's own API hands on Ollama's own words, as a single Ollama would answer.
+      return new ModelNotFoundError(unservedModelMessage(this.model, this.pool.knownModels() ?? []), {
+        backendMessage: `model "${this.model}" not found, try pulling it first`,
+      });
+    }
     if (serving.every((target) => target.draining)) {
       return new BackendUnavailableError(`Every model server with '${this.model}' is draining (${serving.map((target) => target.name).join(', ')})`, {
         retryAfterSeconds: 5,

@@ -4,12 +4,13 @@ import type { Target } from './target';
 
 /**
  * Asks one target whether it answers (its version; an OpenAI-compatible server's model list)
- * and what models it lists, within `timeoutMs`; never throws. The result is kept on the target
- * for the admin views.
+ * and what models it lists, within `timeoutMs` (or until `stop` aborts: shutdown does not wait
+ * for a server that does not answer); never throws. The result is kept on the target for the
+ * admin views.
  */
-export async function probeTarget(target: Target, timeoutMs: number): Promise<TargetHealth> {
+export async function probeTarget(target: Target, timeoutMs: number, stop?: AbortSignal): Promise<TargetHealth> {
   const started = performance.now();
-  const signal = AbortSignal.timeout(timeoutMs);
+  const signal = stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
   let health: TargetHealth;
   try {
     const version = await target.backend.version(signal);

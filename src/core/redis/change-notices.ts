@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { RedisClient } from './redis.client';
+
+const CHANNEL = 'changes';
+
+/** What changed on one instance that every other must apply: a key, the generation settings, the system prompt. */
+export type ChangeTopic = 'keys' | 'generation' | 'system-prompt';
+
+interface Notice {
+  from: string;
+  topic: ChangeTopic;
+  payload?: unknown;
+}
+
+/**
+ * Changes made on one instance, pushed to the others by Redis pub/sub (one channel, received
+ * within milliseconds). An instance ignores its own notices: it applied the change already.
+ * Provided only with `REDIS_URL`; without it there is one instance and nothing to tell.
+ */
+export class ChangeNotices {
+  private readonly instance = randomUUID();
+  private readonly logger = new Logger('ChangeNotices');
+  private readonly handlers = new Map<ChangeTopic, ((payload: unknown) => void)[]>();
+
+  constructor(private readonly redis: RedisClient) {
+    redis.subscribe(CHANNEL, (message) => this.receive(message));
+  }
+
+  announce(topic: ChangeTopic, payload?: unknown): void {
+    const notice: Notice = { from: this.instance, topic, ...(payload === undefined ? {} : { payload }) };
+    void this.redis.publish(CHANNEL, JSON.stringify(notice));
+  }
+
+  on(topic: ChangeTopic, handler: (payload: unknown) => void): void {
+    this.handlers.set(topic, [...(this.handlers.get(topic) ?? []), handler]);
+  }
+
+  private receive(message: string): void {
+    let notice: Notice;
+    try {
+      notice = JSON.parse(message) as Notice;
+    } catch {
+      return;
+    }
+    if (notice.from === this.instance) return;
+    for (const handler of this.handlers.get(notice.topic) ?? []) {
+      try {
+        handler(notice.payload);
+      } catch (error) {
+        this.logger.warn(`applying a ${notice.topic} change from another instance failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+}

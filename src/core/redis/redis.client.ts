@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto';
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { createClient, type RedisClientType } from 'redis';
+import { CounterFamily } from '../metrics/metric-families';
+import { CircuitBreaker } from '../llm/resilience/circuit-breaker';
+
+/** Consecutive failed calls that open the breaker, and how long it then stays open before one probe. */
+const BREAKER = { failThreshold: 3, resetMs: 1_000 };
+/** Between reconnection attempts, growing to this at most. */
+const MAX_RECONNECT_DELAY_MS = 1_000;
+
+export interface RedisSettings {
+  url: string;
+  timeoutMs: number;
+  prefix: string;
+}
+
+/** Redis did not answer in time, refused, or its breaker is open: the caller falls back. */
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+}
+
+/** A Lua script, run by its SHA1 (`EVALSHA`) and sent whole only when the server does not know it yet. */
+export class RedisScript {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+}
+
+type Client = RedisClientType;
+
+/**
+ * The one connection to Redis (and a second one for subscriptions). Every call is bounded by
+ * `REDIS_TIMEOUT_MS` and goes through a circuit breaker: while Redis is down or stopped
+ * answering, callers get `RedisUnavailableError` at once instead of waiting, and fall back to
+ * what this instance knows. Commands are never queued while disconnected (they would run late).
+ */
+export class RedisClient implements OnApplicationShutdown {
+  readonly errors = new CounterFamily('vega_redis_errors_total', 'Redis calls that failed, timed out or were refused by the open breaker, by operation.', ['op']);
+  readonly fallbacks = new CounterFamily(
+    'vega_redis_fallbacks_total',
+    "Decisions taken without Redis while it was unreachable, by what: rate_limit (this instance's counters), budget_open, budget_closed, cache (L1 only), publish (a change notice not sent).",
+    ['what'],
+  );
+  private readonly logger = new Logger('Redis');
+  private readonly client: Client;
+  private subscriber?: Client;
+  private readonly handlers = new Map<string, ((message: string) => void)[]>();
+  private readonly subscribed = new Set<string>();
+  private readonly breaker = new CircuitBreaker(BREAKER);
+  private closing = false;
+  private down = false;
+
+  constructor(
+    private readonly settings: RedisSettings,
+    /** What a fallback means, said once in the log line when Redis goes away. */
+    private readonly fallbackNote: string,
+  ) {
+    this.client = this.connect();
+    this.breaker.onStateChange((state) => {
+      if (state === 'open') this.reportDown('it stopped answering');
+      if (state === 'closed') this.reportUp();
+    });
+  }
+
+  /** One warning per outage, whether the connection dropped or Redis stopped answering on it. */
+  private reportDown(why: string): void {
+    if (this.down || this.closing) return;
+    this.down = true;
+    this.logger.warn(`Redis is unreachable (${why}): ${this.fallbackNote}, until it answers again`);
+  }
+
+  private reportUp(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.logger.log('Redis answers again: limits, budgets and the cache are shared again');
+  }
+
+  /** Whether Redis answers: connected and its breaker closed. */
+  get up(): boolean {
+    return this.client.isReady && this.breaker.state === 'closed';
+  }
+
+  /** `REDIS_PREFIX` + the parts, joined by `:`. */
+  key(...parts: string[]): string {
+    return this.settings.prefix + parts.join(':');
+  }
+
+  /** Runs one call within the timeout, behind the breaker; throws `RedisUnavailableError` when Redis cannot answer. */
+  async call<T>(op: string, run: (client: Client) => Promise<T>): Promise<T> {
+    const permit = this.client.isReady ? this.breaker.acquire() : null;
+    if (!permit) {
+      this.errors.with(op).inc();
+      throw new RedisUnavailableError(this.client.isReady ? 'Redis breaker is open' : 'not connected to Redis');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisUnavailableError(`Redis did not answer within ${this.settings.timeoutMs} ms`)), this.settings.timeoutMs);
+    });
+    try {
+      const result = await Promise.race([run(this.client), timeout]);
+      permit.success();
+      return result;
+    } catch (error) {
+      permit.failure();
+      this.errors.with(op).inc();
+      throw error instanceof RedisUnavailableError ? error : new RedisUnavailableError(`Redis ${op} failed: ${messageOf(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A Lua script by `EVALSHA`, sent with `EVAL` when the server does not have it (a restart flushed its script cache). */
+  eval(op: string, script: RedisScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+    const options = { keys, arguments: args.map(String) };
+    return this.call(op, async (client) => {
+      try {
+        return await client.evalSha(script.sha, options);
+      } catch (error) {
+        if (!messageOf(error).startsWith('NOSCRIPT')) throw error;
+        return client.eval(script.source, options);
+      }
+    });
+  }
+
+  /** Publishes a notice to every instance (this one included); a notice Redis cannot take is counted and dropped. */
+  async publish(channel: string, message: string): Promise<void> {
+    try {
+      await this.call('publish', (client) => client.publish(this.key(channel), message));
+    } catch {
+      this.fallbacks.with('publish').inc();
+    }
+  }
+
+  /** Calls `handler` with every notice published on `channel`, from the next (re)connection on. */
+  subscribe(channel: string, handler: (message: string) => void): void {
+    const name = this.key(channel);
+    const known = this.handlers.get(name);
+    if (known) return void known.push(handler);
+    this.handlers.set(name, [handler]);
+    this.subscriber ??= this.connectSubscriber();
+    if (this.subscriber.isReady) void this.listen(this.subscriber, name);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    await Promise.all([this.client, this.subscriber].map((client) => client && (client.isOpen ? client.close() : client.destroy())).map((closed) => Promise.resolve(closed).catch(() => undefined)));
+  }
+
+  private connect(): Client {
+    const client = createClient({
+      url: this.settings.url,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: Math.max(this.settings.timeoutMs, 1_000),
+        reconnectStrategy: (retries: number) => (this.closing ? false : Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS)),
+      },
+    }) as Client;
+    // node-redis reports every failed reconnection; one line per outage is enough.
+    client.on('error', (error: unknown) => this.reportDown(messageOf(error)));
+    client.on('ready', () => {
+      this.breaker.reset();
+      this.reportUp();
+    });
+    void client.connect().catch(() => undefined);
+    return client;
+  }
+
+  /** The connection for subscriptions; node-redis subscribes it again by itself after a reconnection. */
+  private connectSubscriber(): Client {
+    const subscriber = this.client.duplicate() as Client;
+    subscriber.on('error', () => undefined);
+    subscriber.on('ready', () => {
+      for (const name of this.handlers.keys()) void this.listen(subscriber, name);
+    });
+    void subscriber.connect().catch(() => undefined);
+    return subscriber;
+  }
+
+  private async listen(subscriber: Client, name: string): Promise<void> {
+    if (this.subscribed.has(name)) return;
+    this.subscribed.add(name);
+    try {
+      await subscriber.subscribe(name, (message: string) => {
+        for (const handler of this.handlers.get(name) ?? []) handler(message);
+      });
+    } catch (error) {
+      this.subscribed.delete(name);
+      this.logger.warn(`Redis subscription to ${name} failed: ${messageOf(error)}`);
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,180 @@
+import { Logger, type LoggerService } from '@nestjs/common';
+import { FakeOllama } from '../support/fake-ollama';
+import { eventually } from '../support/eventually';
+import { RedisServer, describeWithRedis } from '../support/redis-server';
+import { queryDb } from '../support/sqlite';
+import { scopedKeys, startTestApp, tempDir, type TestApp, type TestKey } from '../support/test-app';
+
+const KEY = 'shared-key-0123456789abcdef';
+
+const chat = (app: TestApp, prompt: string, key = KEY, maxTokens = 20) =>
+  app.request('/v1/chat/completions', { key, body: { model: 'mistral', messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens } });
+
+const metric = async (app: TestApp, line: string): Promise<number | undefined> => {
+  const text = await (await app.request('/metrics')).text();
+  const found = text.split('\n').find((row) => row.startsWith(`${line} `));
+  return found === undefined ? undefined : Number(found.slice(line.length + 1));
+};
+
+const storedTokens = async (app: TestApp) =>
+  (await queryDb<{ tokens: number | null }>(app.dbPath, 'SELECT SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS tokens FROM conversations', []))[0]!.tokens ?? 0;
+
+describeWithRedis('shared state on Redis (e2e, two instances)', () => {
+  const fake = new FakeOllama({ models: ['mistral'] });
+  let redis: RedisServer;
+  const apps: TestApp[] = [];
+
+  /** An instance on the shared Redis (and, with `dataDir`, a shared database). */
+  const instance = async (key: TestKey, env: Record<string, string> = {}): Promise<TestApp> => {
+    const app = await startTestApp(
+      { OLLAMA_URL: fake.url, REDIS_URL: redis.url, REDIS_PREFIX: `t${apps.length}-${Date.now()}:`, LOG_LEVEL: 'warn', ...env },
+      { keyStores: [scopedKeys({ [KEY]: key })] },
+    );
+    apps.push(app);
+    return app;
+  };
+  /** Two instances on one Redis key space. */
+  const pair = async (key: TestKey, env: Record<string, string> = {}): Promise<[TestApp, TestApp]> => {
+    const prefix = `pair${apps.length}-${Date.now()}:`;
+    return [await instance(key, { REDIS_PREFIX: prefix, ...env }), await instance(key, { REDIS_PREFIX: prefix, ...env })];
+  };
+
+  beforeAll(async () => {
+    await fake.start();
+    redis = await RedisServer.start();
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    fake.setDefaultFault(null);
+    if (!(await redisAnswers())) await redis.start();
+  });
+  afterAll(async () => {
+    await redis.stop();
+    await fake.stop();
+  });
+  const redisAnswers = async () => {
+    try {
+      const { createConnection } = await import('node:net');
+      return await new Promise<boolean>((resolve) => {
+        const socket = createConnection(redis.port, '127.0.0.1');
+        socket.on('connect', () => (socket.destroy(), resolve(true)));
+        socket.on('error', () => resolve(false));
+      });
+    } catch {
+      return false;
+    }
+  };
+
+  it('admits N requests per minute across both instances, not N each', async () => {
+    const [a, b] = await pair({ scopes: ['chat'], limits: { requestsPerMinute: 4 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i += 1) statuses.push((await a.request('/v1/models', { key: KEY })).status, (await b.request('/v1/models', { key: KEY })).status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(4);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(2);
+  });
+
+  it('keeps a day budget exact under concurrency across instances (overrun at most one call\'s estimate)', async () => {
+    const budget = 200;
+    const estimate = 30;
+    fake.setDefaultFault({ kind: 'reply', text: 'a b c d e', promptEvalCount: 10, evalCount: 20 });
+    const [a, b] = await pair({ scopes: ['chat'], limits: { tokensPerDay: budget } });
+    const results = await Promise.all(Array.from({ length: 30 }, (_, index) => chat(index % 2 === 0 ? a : b, `racing ${index}`)));
+    const statuses = results.map((res) => res.status);
+    await Promise.all(results.map((res) => res.text()));
+    expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
+    const used = (await storedTokens(a)) + (await storedTokens(b));
+    expect(used).toBeGreaterThanOrEqual(budget);
+    expect(used).toBeLessThanOrEqual(budget + estimate);
+  });
+
+  it('answers within the bound when Redis is killed, falls back to local limits (metric, log, readyz), and shares again when it is back', async () => {
+    const [a] = await pair({ scopes: ['chat'], limits: { requestsPerMinute: 100, tokensPerMinute: 100_000, tokensPerDay: 1_000_000 } });
+    expect((await chat(a, 'before')).status).toBe(200);
+    expect(await metric(a, 'vega_redis_up')).toBe(1);
+    // The test apps run without Nest's logger; this one keeps its lines (the next app started sets its own again).
+    const lines: string[] = [];
+    const keep = (message: unknown) => void lines.push(String(message));
+    Logger.overrideLogger({ log: keep, warn: keep, error: keep } satisfies LoggerService);
+    await redis.kill();
+    for (let i = 0; i < 5; i += 1) {
+      const started = performance.now();
+      const res = await chat(a, `while down ${i}`);
+      expect(res.status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(2_000);
+    }
+    expect(await metric(a, 'vega_redis_up')).toBe(0);
+    expect(await metric(a, 'vega_redis_fallbacks_total{what="rate_limit"}')).toBeGreaterThan(0);
+    expect(await metric(a, 'vega_redis_fallbacks_total{what="budget_open"}')).toBeGreaterThan(0);
+    expect(lines.filter((line) => line.includes('Redis is unreachable'))).toHaveLength(2); // once per instance
+    expect(lines.join('\n')).toMatch(/rate limits use this instance's own counters and budgets are not enforced/);
+    const ready = await a.request('/readyz');
+    expect(ready.status).toBe(200);
+    const body = await ready.json();
+    expect(body.degraded).toBe(true);
+    expect(body.details.redis.status).toBe('degraded');
+
+    await redis.start();
+    expect(await eventually(() => metric(a, 'vega_redis_up'), (up) => up === 1, 10_000, 100)).toBe(1);
+    expect((await chat(a, 'after')).status).toBe(200);
+    expect((await (await a.request('/readyz')).json()).details.redis.status).toBe('up');
+    expect(lines.some((line) => line.includes('Redis answers again'))).toBe(true);
+  });
+
+  it('answers within the bound when Redis stops answering (paused)', async () => {
+    const [a] = await pair({ scopes: ['chat'], limits: { tokensPerMinute: 100_000 } });
+    expect((await chat(a, 'before')).status).toBe(200);
+    redis.pause();
+    try {
+      for (let i = 0; i < 5; i += 1) {
+        const started = performance.now();
+        expect((await chat(a, `while paused ${i}`)).status).toBe(200);
+        expect(performance.now() - started).toBeLessThan(2_000);
+      }
+    } finally {
+      redis.resume();
+    }
+  });
+
+  it('refuses a key with a budget while Redis is down with BUDGETS_WHEN_REDIS_DOWN=closed (503), and admits one without', async () => {
+    const [a] = await pair({ scopes: ['chat'], limits: { tokensPerDay: 1_000_000 } }, { BUDGETS_WHEN_REDIS_DOWN: 'closed' });
+    expect((await chat(a, 'before')).status).toBe(200);
+    await redis.kill();
+    const refused = await chat(a, 'while down');
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).error.message).toMatch(/budgets cannot be checked/);
+    expect((await chat(a, 'no budget', 'test-key-0123456789abcdef')).status).toBe(200);
+  });
+
+  it('pushes a key revocation made on one instance to the other within 1 s (its cache emptied, not waiting for it to expire)', async () => {
+    const data = tempDir();
+    try {
+      const [a, b] = await pair({ scopes: ['chat'] }, { VEGA_DATA_DIR: data.dir });
+      const created = await (await a.request('/admin/keys', { method: 'POST', body: { name: 'shared', scopes: ['chat'] } })).json();
+      expect((await b.request('/v1/models', { key: created.secret })).status).toBe(200); // cached on B now
+      expect((await a.request(`/admin/keys/${created.id}/revoke`, { method: 'POST' })).status).toBe(200);
+      const started = Date.now();
+      const status = await eventually(async () => (await b.request('/v1/models', { key: created.secret })).status, (code) => code === 401, 1_000, 10);
+      expect(status).toBe(401);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      data.remove();
+    }
+  });
+
+  it('applies a generation-settings change made on one instance on the other within 1 s', async () => {
+    const [a, b] = await pair({ scopes: ['chat'] });
+    expect((await a.request('/admin/gen', { method: 'POST', body: { temperature: 1.25 } })).status).toBe(200);
+    const settings = await eventually(async () => (await b.request('/admin/gen')).json(), (body) => body.temperature === 1.25, 1_000, 10);
+    expect(settings.temperature).toBe(1.25);
+  });
+
+  it('serves an answer cached by one instance from the other (second level), without asking the model again', async () => {
+    const [a, b] = await pair({ scopes: ['chat'] });
+    const body = { model: 'mistral', messages: [{ role: 'user', content: 'cache me' }], temperature: 0 };
+    expect((await a.request('/v1/chat/completions', { body })).status).toBe(200);
+    const asked = fake.requests.filter((request) => request.path === '/api/chat').length;
+    const again = await eventually(() => b.request('/v1/chat/completions', { body }), (res) => res.status === 200, 1_000);
+    await again.text();
+    expect(fake.requests.filter((request) => request.path === '/api/chat').length).toBe(asked);
+  });
+});
