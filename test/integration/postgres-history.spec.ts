@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../src/core/persistence/data-source-options';
 import { DatabaseHealth } from '../../src/core/persistence/database-health';
+import { SEARCH_CONFIG } from '../../src/core/persistence/postgres/postgres-search';
 import { openPgDataSource } from '../../src/core/persistence/postgres/pg-data-source-options';
 import { PostgresConversationHistoryRepository } from '../../src/core/persistence/postgres/postgres-conversation-history.repository';
 import { PostgresKeyUsageSource } from '../../src/core/persistence/postgres/postgres-key-usage.source';
@@ -140,7 +141,7 @@ describeWithPostgres('History read side on PostgreSQL', (server) => {
         try {
           await runner.query('SET enable_seqscan = off');
           const plan: { 'QUERY PLAN': string }[] = await runner.query(
-            `EXPLAIN SELECT c.id FROM conversations c CROSS JOIN (SELECT phraseto_tsquery('simple', 'needle') AS q) s WHERE c.search_vector @@ s.q`,
+            `EXPLAIN SELECT c.id FROM conversations c CROSS JOIN (SELECT phraseto_tsquery('${SEARCH_CONFIG}', 'needle') AS q) s WHERE c.search_vector @@ s.q`,
           );
           expect(plan.map((line) => line['QUERY PLAN']).join('\n')).toMatch(/Bitmap Index Scan on ix_conv_search/);
         } finally {

@@ -222,6 +222,16 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
       expect(ids(await newest(search('half nothing')))).toEqual([]);
     });
 
+    it('ignores accents and case, in the text and in the query', async () => {
+      await seed(exchange('Café crème', 'x'), exchange('naïve ÉCOLE', 'x'), exchange('cafeteria', 'x'));
+      expect(ids(await newest(search('cafe')))).toEqual([1]);
+      expect(ids(await newest(search('CAFÉ creme')))).toEqual([1]);
+      expect(ids(await newest(search('"naive ecole"')))).toEqual([2]);
+      expect(ids(await newest(search('café*')))).toEqual([3, 1]);
+      const [hit] = (await newest(search('creme'))) as SearchHit[];
+      expect(hit.snippet).toBe(`Café ${mark('crème')}`);
+    });
+
     it('keeps the stored text in a snippet, markup included', async () => {
       await seedFixture(SEARCH_FIXTURES.markup);
       const [hit] = (await newest(search('token'))) as SearchHit[];

@@ -2,10 +2,10 @@ import type { SearchQuery } from '../search-query';
 import type { SqlParams } from './sql-params';
 
 /**
- * The text search configuration `search_vector` is built with (the initial migration): `simple`,
- * no stemming and no stop words, like SQLite's unicode61.
+ * The text search configuration `search_vector` is built with (the initial migration): `simple`
+ * (no stemming, no stop words, like SQLite's unicode61) with accents removed by `unaccent`.
  */
-export const SEARCH_CONFIG = 'simple';
+export const SEARCH_CONFIG = 'vega_search';
 
 /**
  * The `tsquery` of a search, as SQL. Each term's text is bound as a value and parsed by
