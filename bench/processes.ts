@@ -125,14 +125,21 @@ export function parentPid(pid: number): number {
 export function processTreeCpuMs(pid: number): number {
   const own = statFields(pid);
   let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const child of children(pid)) ticks += Number(child.stat[11]) + Number(child.stat[12]);
+  return (ticks * 1000) / 100;
+}
+
+/** A process's live children (Linux): pid, stat fields (as `statFields`) and command line. */
+export function children(pid: number): { pid: number; stat: string[]; command: string }[] {
+  const found: { pid: number; stat: string[]; command: string }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const fields = statFields(entry);
-      if (Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
+      if (Number(fields[1]) === pid) found.push({ pid: Number(entry), stat: fields, command: readFileSync(`/proc/${entry}/cmdline`, 'utf8') });
     } catch {
       // The process ended between the listing and the read.
     }
   }
-  return (ticks * 1000) / 100;
+  return found;
 }

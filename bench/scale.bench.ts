@@ -25,7 +25,7 @@ import { PROBES, seedExchanges } from './db-seed';
 import { type Figures, GET_WARMUP, sequentialGets } from './gets';
 import { maxThroughput, type Target } from './load';
 import { seedPostgres } from './pg-seed';
-import { cpuTimeMs, parentPid, processTreeCpuMs, startFakeOllama, startVega } from './processes';
+import { children, cpuTimeMs, parentPid, processTreeCpuMs, startFakeOllama, startVega } from './processes';
 
 const { values: options } = parseArgs({
   options: {
@@ -59,8 +59,16 @@ async function main(): Promise<void> {
     const postmaster = parentPid(Number((await sql<{ pid: number }>(url, 'SELECT pg_backend_pid() AS pid')).pid));
     const serverCpuMs = () => processTreeCpuMs(postmaster);
     console.log(`Seeding ${ROWS.toLocaleString('en')} conversations into a private PostgreSQL`);
+    // A session's CPU reaches the postmaster's count once it has reaped it: wait for sessions to end ("postgres: vega <db> …").
+    const sessionsEnded = async () => {
+      for (let waited = 0; children(postmaster).some((child) => child.command.startsWith('postgres: vega ')) && waited < 5000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    await sessionsEnded();
     const seedCpu = serverCpuMs();
     const seeded = await seedPostgres(url, ROWS, log);
+    await sessionsEnded();
     const seedServerCpuUs = Math.round(((serverCpuMs() - seedCpu) * 1000) / ROWS);
     const stats = await sql<{ size: string; common: string }>(
       url,
