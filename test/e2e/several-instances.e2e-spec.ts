@@ -104,6 +104,26 @@ describeWithRedis('three Vega instances on one PostgreSQL and one Redis', () => 
       expect(tokens).toBeLessThanOrEqual(budget + estimate);
     });
 
+    it("holds a key's concurrent-streams slot for all three: a stream open on A refuses a call on B and C until it ends", async () => {
+      const key = await createKey(a, 'one-stream', { concurrent_streams: 1 });
+      fake.enqueue({ kind: 'slow', delayMs: 150 });
+      const open = await openSse(`${a.url}/v1/chat/completions`, {
+        headers: { 'x-api-key': key.secret },
+        body: { model: 'mistral', messages: [{ role: 'user', content: 'hold the slot' }], stream: true },
+      });
+      expect(open.status).toBe(200);
+      for (const other of [b, c]) {
+        const refused = await chatCompletion(other, key.secret, `refused on ${other.url}`);
+        expect(refused.status).toBe(429);
+        expect((await refused.json()).error.message).toContain('concurrent_streams');
+      }
+      await open.all();
+      expect(open.raw().endsWith('data: [DONE]\n\n')).toBe(true);
+      const after = await eventually(() => chatCompletion(b, key.secret, 'after the stream'), (res) => res.status === 200, 2_000, 20);
+      expect(after.status).toBe(200);
+      await after.text();
+    });
+
     it('refuses a key revoked through one instance on the other two within 1 s', async () => {
       const key = await createKey(a, 'revoked');
       // Both others know the key now (and keep it in their cache).
@@ -122,6 +142,22 @@ describeWithRedis('three Vega instances on one PostgreSQL and one Redis', () => 
       expect((await refused.json()).error.message).toMatch(/^This API key was revoked at /);
     });
 
+    it("applies a change of a key's model list made on one instance on the other two within 1 s", async () => {
+      const key = await createKey(b, 'narrowed');
+      for (const other of [a, c]) expect((await chatCompletion(other, key.secret, `allowed on ${other.url}`)).status).toBe(200);
+      expect((await call(b, `/admin/keys/${key.id}`, { method: 'PATCH', body: { models: ['llama3.2'] } })).status).toBe(200);
+      const changedAt = Date.now();
+      const refusedAfter = await Promise.all(
+        [a, c].map(async (other) => {
+          const res = await eventually(() => chatCompletion(other, key.secret, `refused on ${other.url}`), (answer) => answer.status === 403, 2_000, 10);
+          expect(res.status).toBe(403);
+          expect((await res.json()).error.code).toBe('model_not_allowed');
+          return Date.now() - changedAt;
+        }),
+      );
+      for (const ms of refusedAfter) expect(ms).toBeLessThan(1_000);
+    });
+
     it('reads and searches an exchange stored through one instance through the others', async () => {
       const key = await createKey(c, 'reader');
       const chat = await call(c, '/chat', { key: key.secret, body: { prompt: 'a peregrine above the quarry' } });
@@ -137,6 +173,26 @@ describeWithRedis('three Vega instances on one PostgreSQL and one Redis', () => 
         expect(items.map((item) => item.id)).toEqual([id]);
         expect(JSON.stringify(items[0])).toContain('<mark>peregrine</mark>');
       }
+    });
+
+    it('continues a response stored through one instance on another (previous_response_id), and reads it through the third', async () => {
+      const key = await createKey(b, 'responder');
+      fake.enqueue({ kind: 'reply', text: 'The river is the Tay.' });
+      const first = await call(b, '/v1/responses', { key: key.secret, body: { model: 'mistral', input: 'Name a Scottish river.' } });
+      expect(first.status).toBe(200);
+      const { id } = (await first.json()) as { id: string };
+      fake.enqueue({ kind: 'reply', text: 'About 190 km.' });
+      const asked = fake.chatRequests().length;
+      const next = await call(c, '/v1/responses', { key: key.secret, body: { model: 'mistral', previous_response_id: id, input: 'How long is it?' } });
+      expect(next.status).toBe(200);
+      expect(fake.chatRequests()[asked]!.body.messages.map((message: { content: string }) => message.content)).toEqual([
+        'Name a Scottish river.',
+        'The river is the Tay.',
+        'How long is it?',
+      ]);
+      const read = await call(a, `/v1/responses/${id}`, { key: key.secret });
+      expect(read.status).toBe(200);
+      expect(JSON.stringify(await read.json())).toContain('The river is the Tay.');
     });
 
     it('applies a generation-settings change made on one instance on all three within 1 s, up to the model', async () => {
