@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { PersistenceModule } from '../../src/core/persistence/persistence.module';
 import { finished, runVega, spawnVega, type VegaResult } from '../support/cli';
-import { describeWithPostgres, type PostgresServer } from '../support/postgres';
+import { describeWithPostgres, type PostgresServer, queryPostgres } from '../support/postgres';
 import { insertRows } from '../support/seed';
 import { queryDb } from '../support/sqlite';
 import { tempDir } from '../support/test-app';
@@ -91,16 +90,6 @@ async function seedSource(path: string): Promise<void> {
   await insertRows(path, 'spool_applied', ['b', 'B', 'a', 'Z', 'é', '_x', '10', '9'].map((key) => ({ key })));
 }
 
-async function pgQuery<T>(url: string, sql: string): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
 const withPassword = (url: string) => url.replace('postgres://vega@', `postgres://vega:${PASSWORD}@`);
 
 function summary(result: VegaResult): CopySummary {
@@ -132,22 +121,22 @@ describeWithPostgres('vega db copy', (server: () => PostgresServer) => {
     expect(first.to).toContain('***');
 
     // The ids as they were, and the sequence past them: a new row takes the next id.
-    const [ids] = await pgQuery<{ n: number; distinct: number; max: string }>(firstTarget, `SELECT count(*)::int AS n, count(DISTINCT id)::int AS distinct, max(id)::text AS max FROM conversations`);
+    const [ids] = await queryPostgres<{ n: number; distinct: number; max: string }>(firstTarget, `SELECT count(*)::int AS n, count(DISTINCT id)::int AS distinct, max(id)::text AS max FROM conversations`);
     expect(ids).toEqual({ n: EXCHANGES + 1, distinct: EXCHANGES + 1, max: String(EXCHANGES + 1) });
-    const [inserted] = await pgQuery<{ id: string }>(firstTarget, `INSERT INTO conversations (prompt, response) VALUES ('new', 'row') RETURNING id::text`);
+    const [inserted] = await queryPostgres<{ id: string }>(firstTarget, `INSERT INTO conversations (prompt, response) VALUES ('new', 'row') RETURNING id::text`);
     expect(inserted.id).toBe(String(EXCHANGES + 2));
-    await pgQuery(firstTarget, `DELETE FROM conversations WHERE id = ${EXCHANGES + 2}`);
+    await queryPostgres(firstTarget, `DELETE FROM conversations WHERE id = ${EXCHANGES + 2}`);
 
     // Instants kept (the Python row's microseconds to the millisecond), the NUL as U+FFFD.
-    const rows = await pgQuery<{ ts: Date; prompt: string }>(firstTarget, `SELECT ts, prompt FROM conversations WHERE id IN (8, ${EXCHANGES + 1}) ORDER BY id`);
+    const rows = await queryPostgres<{ ts: Date; prompt: string }>(firstTarget, `SELECT ts, prompt FROM conversations WHERE id IN (8, ${EXCHANGES + 1}) ORDER BY id`);
     expect(rows.map((row) => row.ts.toISOString())).toEqual([new Date(Date.UTC(2026, 0, 1) + 7 * 97_000).toISOString(), '2025-06-01T10:20:30.123Z']);
     expect(rows[0].prompt).toBe('a NUL \uFFFD inside, and ünïcödé ✓');
 
     // The target made its derived data itself: the usage rollup equals the source's, the search finds the rows.
     const rollup = `SELECT day, key_id, model, source, requests, prompt_tokens, completion_tokens, errors FROM usage_daily WHERE requests > 0 ORDER BY 1, 2, 3, 4`;
-    const pgRollup = await pgQuery(firstTarget, rollup.replace('SELECT day', 'SELECT day::text AS day').replace(/, (requests|prompt_tokens|completion_tokens|errors)/g, ', $1::int AS $1'));
+    const pgRollup = await queryPostgres(firstTarget, rollup.replace('SELECT day', 'SELECT day::text AS day').replace(/, (requests|prompt_tokens|completion_tokens|errors)/g, ', $1::int AS $1'));
     expect(pgRollup).toEqual(await queryDb(sourcePath, rollup));
-    const [found] = await pgQuery<{ n: number }>(firstTarget, `SELECT count(*)::int AS n FROM conversations WHERE search_vector @@ to_tsquery('simple', 'topic3')`);
+    const [found] = await queryPostgres<{ n: number }>(firstTarget, `SELECT count(*)::int AS n FROM conversations WHERE search_vector @@ to_tsquery('simple', 'topic3')`);
     expect(found.n).toBe(EXCHANGES / 10);
   }, 120_000);
 
@@ -166,14 +155,14 @@ describeWithPostgres('vega db copy', (server: () => PostgresServer) => {
     let copied = 0;
     while (copied === 0) {
       await new Promise((wait) => setTimeout(wait, 10));
-      copied = await pgQuery<{ n: number }>(target, 'SELECT count(*)::int AS n FROM conversations').then(
+      copied = await queryPostgres<{ n: number }>(target, 'SELECT count(*)::int AS n FROM conversations').then(
         ([row]) => row.n,
         () => 0, // the schema is not there yet
       );
     }
     child.kill('SIGKILL');
     expect((await exit).signal).toBe('SIGKILL');
-    const [partial] = await pgQuery<{ n: number }>(target, 'SELECT count(*)::int AS n FROM conversations');
+    const [partial] = await queryPostgres<{ n: number }>(target, 'SELECT count(*)::int AS n FROM conversations');
     expect(partial.n).toBeGreaterThan(0);
     expect(partial.n).toBeLessThan(EXCHANGES + 1);
 
@@ -182,7 +171,7 @@ describeWithPostgres('vega db copy', (server: () => PostgresServer) => {
     expect(conversations.resumed_after).toBe(partial.n);
     expect(conversations.resumed_after + conversations.copied).toBe(EXCHANGES + 1);
     expect(checksums(resumed)).toEqual(checksums(first));
-    const [ids] = await pgQuery<{ n: number; distinct: number }>(target, `SELECT count(*)::int AS n, count(DISTINCT id)::int AS distinct FROM conversations`);
+    const [ids] = await queryPostgres<{ n: number; distinct: number }>(target, `SELECT count(*)::int AS n, count(DISTINCT id)::int AS distinct FROM conversations`);
     expect(ids).toEqual({ n: EXCHANGES + 1, distinct: EXCHANGES + 1 });
   }, 120_000);
 
@@ -197,13 +186,13 @@ describeWithPostgres('vega db copy', (server: () => PostgresServer) => {
   it('refuses a target holding other rows (exit 2, the reason), writing nothing', async () => {
     const target = await server().createDatabase();
     await (await PersistenceModule.open({ type: 'postgres', url: target })).destroy();
-    await pgQuery(target, `INSERT INTO conversations (id, prompt, response) VALUES (1, 'someone else''s', 'row')`);
+    await queryPostgres(target, `INSERT INTO conversations (id, prompt, response) VALUES (1, 'someone else''s', 'row')`);
     const result = await runVega(['db', 'copy', '--from', `sqlite:${sourcePath}`, '--to', withPassword(target)]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/already holds other rows: conversations has 1 row\(s\)/);
     expect(result.stderr).not.toContain(PASSWORD);
-    expect(await pgQuery(target, 'SELECT count(*)::int AS n FROM conversations')).toEqual([{ n: 1 }]);
-    expect(await pgQuery(target, 'SELECT count(*)::int AS n FROM api_keys')).toEqual([{ n: 0 }]);
+    expect(await queryPostgres(target, 'SELECT count(*)::int AS n FROM conversations')).toEqual([{ n: 1 }]);
+    expect(await queryPostgres(target, 'SELECT count(*)::int AS n FROM api_keys')).toEqual([{ n: 0 }]);
   }, 60_000);
 
   it('refuses a wrong command line with exit 2', async () => {

@@ -1,3 +1,4 @@
+import { pgText } from '../postgres/sql-params';
 import { fromStoredTs } from '../sqlite/sqlite-time';
 
 /**
@@ -112,7 +113,7 @@ export function canonicalValue(kind: ColumnKind, value: unknown): number | strin
       return typeof value === 'number' ? Math.round(value) : typeof value === 'bigint' ? Number(value) : Math.round(Number(value));
     case 'text':
       // PostgreSQL's text cannot hold U+0000: both sides' canonical text has U+FFFD instead (as the write path stores it).
-      return String(value).replaceAll('\u0000', '\uFFFD');
+      return pgText(String(value));
     case 'stored-time':
     case 'iso-time':
       return (value instanceof Date ? value : fromStoredTs(String(value))).toISOString();
