@@ -183,6 +183,13 @@ describeWithPostgres('vega db copy', (server: () => PostgresServer) => {
     expect(await queryDb(back, `SELECT count(*) AS n FROM conversations_fts WHERE conversations_fts MATCH 'topic3'`)).toEqual([{ n: EXCHANGES / 10 }]);
   }, 120_000);
 
+  it('a copy changed since (a row in the middle): the verification finds it, exit 1 naming the table', async () => {
+    await queryPostgres(firstTarget, `UPDATE conversations SET response = 'edited' WHERE id = 1500`);
+    const result = await runVega(['db', 'copy', '--from', `sqlite:${sourcePath}`, '--to', firstTarget]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/the copy does not match its source: conversations: the rows differ \(checksum [0-9a-f]{32} ≠ [0-9a-f]{32}\)$/m);
+  }, 60_000);
+
   it('refuses a target holding other rows (exit 2, the reason), writing nothing', async () => {
     const target = await server().createDatabase();
     await (await PersistenceModule.open({ type: 'postgres', url: target })).destroy();
@@ -193,6 +200,14 @@ describeWithPostgres('vega db copy', (server: () => PostgresServer) => {
     expect(result.stderr).not.toContain(PASSWORD);
     expect(await queryPostgres(target, 'SELECT count(*)::int AS n FROM conversations')).toEqual([{ n: 1 }]);
     expect(await queryPostgres(target, 'SELECT count(*)::int AS n FROM api_keys')).toEqual([{ n: 0 }]);
+  }, 60_000);
+
+  it('a target it cannot reach: exit 1, naming the side, without the password', async () => {
+    const unreachable = `postgres://vega:${PASSWORD}@127.0.0.1:1/vega`;
+    const result = await runVega(['db', 'copy', '--from', `sqlite:${sourcePath}`, '--to', unreachable]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot open the target postgres:\/\/vega:\*\*\*@127\.0\.0\.1:1\/vega: .*ECONNREFUSED/);
+    expect(result.stderr).not.toContain(PASSWORD);
   }, 60_000);
 
   it('refuses a wrong command line with exit 2', async () => {

@@ -19,7 +19,9 @@ export async function openCopyEndpoint(location: DatabaseLocation, role: 'source
   if (role === 'source' && location.type === 'sqlite' && !existsSync(location.path)) {
     throw new CopyRefusedError(`the source ${label} does not exist`);
   }
-  const dataSource = await PersistenceModule.open({ ...location, migrationsRun: role === 'target' });
+  const dataSource = await PersistenceModule.open({ ...location, migrationsRun: role === 'target' }).catch((error: unknown) => {
+    throw new Error(`cannot open the ${role} ${label}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  });
   const endpoint = location.type === 'sqlite' ? new SqliteCopyEndpoint(label, dataSource) : new PostgresCopyEndpoint(label, dataSource);
   if (role === 'source' && (await pendingMigrations(dataSource)) > 0) {
     await endpoint.close();
