@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { CuttingProxy } from '../support/cutting-proxy';
 import { eventually } from '../support/eventually';
 import { FakeOllama } from '../support/fake-ollama';
 import { describeWithPostgres } from '../support/postgres';
@@ -91,8 +92,14 @@ describeWithPostgres('PostgreSQL down, and Vega killed with kill -9: no answered
     const downAndUp = (async () => {
       await reachedKill;
       await server().kill();
-      const ready = await fetch(`${vega.url}/readyz`);
-      outage.ready = { status: ready.status, body: (await ready.json()) as Record<string, any> };
+      // Once a chat has gone to the spool.
+      const ready = await eventually(
+        () => fetch(`${vega.url}/readyz`).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, any> })),
+        (read) => read.body.details?.database?.spool_pending === true,
+        30_000,
+        50,
+      );
+      outage.ready = ready;
       const history = await fetch(`${vega.url}/history`, { headers: headers(vega) });
       outage.history = { status: history.status, retryAfter: history.headers.get('retry-after'), message: ((await history.json()) as { message: string }).message };
       const usage = await fetch(`${vega.url}/admin/usage`, { headers: headers(vega) });
@@ -136,6 +143,57 @@ describeWithPostgres('PostgreSQL down, and Vega killed with kill -9: no answered
     const stored = (await rows()).filter((row) => row.prompt.startsWith('sigkill '));
     expect(before + stored.length).toBe((await rows()).length);
     expectStoredOnceInOrder(stored, answered);
+  }, 120_000);
+});
+
+describeWithPostgres('PostgreSQL: a write committed whose reply was lost', (server) => {
+  const fake = new FakeOllama({ reply: () => 'ok' });
+  const vega = new VegaProcess();
+  let url: string;
+  let proxy: CuttingProxy;
+
+  beforeAll(async () => {
+    await fake.start();
+    url = await server().createDatabase();
+    const target = new URL(url);
+    proxy = new CuttingProxy(target.hostname, Number(target.port));
+    await proxy.start();
+    const viaProxy = new URL(url);
+    viaProxy.port = String(proxy.port);
+    await vega.start({ DATABASE_URL: viaProxy.toString(), OLLAMA_URL: fake.url, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn' }, 90_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await vega.dispose();
+    await proxy?.stop();
+    await fake.stop();
+  });
+
+  it('is stored once: the spooled copy is not written again', async () => {
+    // No session: the INSERT is the chat's only statement, so the reply the proxy drops is its.
+    const cut = proxy.cutNextReply();
+    const res = await fetch(`${vega.url}/chat`, { method: 'POST', headers: headers(vega), body: JSON.stringify({ prompt: 'committed but unanswered' }) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ conversation_id: null, conversation_pending: true });
+    await cut;
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      // The replay (every second) has run once the spool is empty.
+      await eventually(
+        () => fetch(`${vega.url}/readyz`).then((r) => r.json() as Promise<Record<string, any>>),
+        (body) => body.details?.database?.status === 'up' && body.details.database.spool_pending === undefined,
+        30_000,
+        200,
+      );
+      const stored = await client.query(`SELECT count(*)::int AS n FROM conversations WHERE prompt = 'committed but unanswered'`);
+      expect(stored.rows[0].n).toBe(1);
+      // The next exchange is stored as usual.
+      const next = await fetch(`${vega.url}/chat`, { method: 'POST', headers: headers(vega), body: JSON.stringify({ prompt: 'after the cut' }) });
+      expect(((await next.json()) as { conversation_id: unknown }).conversation_id).toEqual(expect.any(Number));
+    } finally {
+      await client.end();
+    }
   }, 120_000);
 });
 

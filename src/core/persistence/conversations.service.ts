@@ -4,7 +4,7 @@ import { CallerContext } from '../../common/auth/caller-context';
 import { historyOwner } from '../../common/auth/principal';
 import { DatabaseUnavailableError } from '../../common/errors/app-errors';
 import { maskPii } from '../../common/pii/pii-masker';
-import { ConversationRepository, NewExchange, Turn } from './conversation.repository';
+import { ConversationRepository, NewExchange, Turn, uncertainWriteKey } from './conversation.repository';
 import { ExchangeSpool } from './exchange-spool';
 import { storablePair, type StoredAnswer, type StoredRequest } from './stored-exchange';
 
@@ -67,7 +67,7 @@ export class ConversationsService {
       failure = error;
     }
     try {
-      await this.spool.append(masked, at);
+      await this.spool.append(masked, at, uncertainWriteKey(failure));
     } catch (spoolError) {
       this.logger.error(`an exchange could be neither stored nor spooled: ${(spoolError as Error).message}`);
       throw failure;

@@ -13,6 +13,8 @@ interface SpoolLine extends NewExchange {
   key: string;
   /** ISO 8601 UTC; a spool written by an older Vega holds the stored form `YYYY-MM-DD HH:MM:SS.SSS` (UTC), still read. */
   ts: string;
+  /** The failed write's key when its outcome was unknown (`SpooledExchange.writeKey`). */
+  writeKey?: string;
 }
 
 /**
@@ -64,11 +66,14 @@ export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutd
     await this.tail.catch(() => undefined);
   }
 
-  /** Appends the exchange (stored at `at`) and syncs the file; resolves once it is on disk. */
-  append(exchange: NewExchange, at: Date): Promise<void> {
+  /**
+   * Appends the exchange (stored at `at`) and syncs the file; resolves once it is on disk.
+   * `writeKey`: the failed write's, when its outcome is unknown (`UncertainWriteError`).
+   */
+  append(exchange: NewExchange, at: Date, writeKey?: string): Promise<void> {
     // Set now, not once written: an exchange that ends meanwhile queues behind this one.
     this.waiting = true;
-    return this.serial(() => this.write(exchange, at));
+    return this.serial(() => this.write(exchange, at, writeKey));
   }
 
   /**
@@ -141,7 +146,8 @@ export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutd
     }
     await this.dropFirst(bytes.length);
     // The keys matter only while the lines are in the file.
-    await this.repository.forgetSpooled(entries.map((entry) => entry.key)).catch(() => undefined);
+    const keys = new Set(entries.flatMap((entry) => (entry.writeKey ? [entry.key, entry.writeKey] : [entry.key])));
+    await this.repository.forgetSpooled([...keys]).catch(() => undefined);
     if (written > 0) this.logger.log(`${written} spooled exchange(s) written to the database`);
     return written;
   }
@@ -162,8 +168,8 @@ export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** One line appended and synced; called inside `serial`. */
-  private async write(exchange: NewExchange, at: Date): Promise<void> {
-    const entry: SpoolLine = { key: randomUUID(), ts: at.toISOString(), ...exchange };
+  private async write(exchange: NewExchange, at: Date, writeKey?: string): Promise<void> {
+    const entry: SpoolLine = { key: randomUUID(), ts: at.toISOString(), ...(writeKey ? { writeKey } : {}), ...exchange };
     this.waiting = true;
     // Scheduled first: a replay also clears `waiting` when the append fails and leaves no file.
     this.schedule(SPOOL_REPLAY_INTERVAL_MS);
@@ -209,8 +215,9 @@ function parseLine(line: string): SpooledExchange | undefined {
   if (typeof parsed?.key !== 'string' || typeof parsed.ts !== 'string' || typeof parsed.prompt !== 'string' || typeof parsed.response !== 'string') {
     return undefined;
   }
-  const { key, ts, ...exchange } = parsed;
+  const { key, ts, writeKey, ...exchange } = parsed;
   // A time without a zone is the older form, UTC.
   const at = new Date(/(?:Z|[+-]\d\d:\d\d)$/.test(ts) ? ts : `${ts.replace(' ', 'T')}Z`);
-  return Number.isNaN(at.getTime()) ? undefined : { key, at, exchange };
+  if (Number.isNaN(at.getTime())) return undefined;
+  return typeof writeKey === 'string' ? { key, at, exchange, writeKey } : { key, at, exchange };
 }
