@@ -88,7 +88,7 @@ describeWithPostgres('PostgreSQL down, and Vega killed with kill -9: no answered
     const reachedKill = new Promise<void>((resolve) => (killAt = resolve));
     let restartAt!: () => void;
     const reachedRestart = new Promise<void>((resolve) => (restartAt = resolve));
-    const outage: { ready?: { status: number; body: Record<string, any> }; history?: { status: number; retryAfter: string | null; message: string }; usage?: number } = {};
+    const outage: { ready?: { status: number; body: Record<string, any> }; history?: { status: number; retryAfter: string | null; message: string }; reads?: Record<string, number> } = {};
     const downAndUp = (async () => {
       await reachedKill;
       await server().kill();
@@ -102,9 +102,12 @@ describeWithPostgres('PostgreSQL down, and Vega killed with kill -9: no answered
       outage.ready = ready;
       const history = await fetch(`${vega.url}/history`, { headers: headers(vega) });
       outage.history = { status: history.status, retryAfter: history.headers.get('retry-after'), message: ((await history.json()) as { message: string }).message };
-      const usage = await fetch(`${vega.url}/admin/usage`, { headers: headers(vega) });
-      await usage.arrayBuffer();
-      outage.usage = usage.status;
+      outage.reads = {};
+      for (const path of ['/admin/usage', '/admin/keys', '/admin/audit']) {
+        const read = await fetch(`${vega.url}${path}`, { headers: headers(vega) });
+        await read.arrayBuffer();
+        outage.reads[path] = read.status;
+      }
       await reachedRestart;
       await server().start();
     })();
@@ -121,7 +124,7 @@ describeWithPostgres('PostgreSQL down, and Vega killed with kill -9: no answered
     expect(outage.ready!.body).toMatchObject({ degraded: true, details: { database: { status: 'degraded', spool_pending: true } } });
     expect(outage.history).toMatchObject({ status: 503, retryAfter: '5' });
     expect(outage.history!.message).toMatch(/^the database is unavailable/);
-    expect(outage.usage).toBe(503);
+    expect(outage.reads).toEqual({ '/admin/usage': 503, '/admin/keys': 503, '/admin/audit': 503 });
 
     // The spool drains once the server is back.
     await eventually(

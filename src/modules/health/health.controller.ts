@@ -112,7 +112,7 @@ export class HealthController {
     const spool = this.spool.pending ? { spool_pending: true } : {};
     if (ping.status === 'up') return check.up({ responseTime: ping.responseTime, ...spool });
     return check.degraded({
-      message: 'the database does not answer: chats are still answered and their exchanges kept in the spool until it is back; history, search and usage answer 503 meanwhile',
+      message: 'the database does not answer: chats are still answered and their exchanges kept in the spool until it is back; history, search, usage, keys and the audit log answer 503 meanwhile',
       detail: ping.message,
       ...spool,
     });
