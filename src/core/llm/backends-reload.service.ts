@@ -38,9 +38,12 @@ export class BackendsReloadService implements OnApplicationBootstrap, OnApplicat
     notices?.on('backends', () => this.reloadQuietly("another instance's notice"));
   }
 
-  /** The server (not a CLI command) reloads on SIGHUP, as daemons do. */
+  /**
+   * The server (not a CLI command) reloads on SIGHUP, as daemons do (`systemctl reload`); without
+   * a file it says there is nothing to read rather than die of the signal's default.
+   */
   onApplicationBootstrap(): void {
-    if (this.adapterHost.httpAdapter && this.config.routing.file) process.on('SIGHUP', this.onHangup);
+    if (this.adapterHost.httpAdapter) process.on('SIGHUP', this.onHangup);
   }
 
   onApplicationShutdown(): void {
