@@ -1,4 +1,5 @@
 import { queryDb } from '../support/sqlite';
+import { SEARCH_FIXTURES } from '../support/history-fixtures';
 import { execDb, seedConversations, SeedRow } from '../support/seed';
 import { TestApp, useAppWithFakeOllama } from '../support/test-app';
 
@@ -164,11 +165,7 @@ describe('GET /history?q= (full-text search)', () => {
   };
 
   it('ranks prompt matches above response matches and highlights a snippet', async () => {
-    await seedConversations(t.dbPath, [
-      row('tell me about the weather', 'the circuit breaker pattern stops calls to a failing service'),
-      row('what is a circuit breaker?', 'it trips after failures'),
-      row('unrelated', 'nothing to see'),
-    ]);
+    await seedConversations(t.dbPath, SEARCH_FIXTURES.promptAboveResponse);
     const body = await search('q=breaker');
     expect(ids(body)).toEqual([2, 1]);
     expect(body.items[0].snippet).toBe('what is a circuit <mark>breaker</mark>?');
@@ -178,13 +175,7 @@ describe('GET /history?q= (full-text search)', () => {
   });
 
   it('ranks answered exchanges (ok, cached) above failed ones (error, aborted), each by relevance', async () => {
-    await seedConversations(t.dbPath, [
-      row('how does a circuit breaker work in a service mesh?', 'A circuit breaker stops calling a failing upstream for a while, then lets a trial call through.'),
-      row('how does a circuit breaker work?', '', { status: 'error' }),
-      row('circuit breaker', 'A circu', { status: 'aborted' }),
-      row('explain the circuit breaker pattern with an example from payments', 'It opens after repeated failures.', { status: 'cached' }),
-      row('unrelated', 'nothing'),
-    ]);
+    await seedConversations(t.dbPath, SEARCH_FIXTURES.answeredFirst);
     const body = await search('q=%22circuit%20breaker%22');
     expect(body.items.map((item: { id: number; status: string }) => [item.id, item.status])).toEqual([
       [4, 'cached'],
@@ -204,17 +195,11 @@ describe('GET /history?q= (full-text search)', () => {
   });
 
   it('pages the answered-first ranking within the rows that existed at the first page', async () => {
-    await seedConversations(t.dbPath, [
-      row('needle', '', { status: 'error' }),
-      row('needle hay', 'x'),
-      row('needle', 'x'),
-      row('needle hay hay', '', { status: 'aborted' }),
-      row('needle hay hay hay', 'x', { status: 'cached' }),
-    ]);
+    await seedConversations(t.dbPath, SEARCH_FIXTURES.needles);
     const first = await search('q=needle&limit=2');
     expect(ids(first)).toEqual([3, 2]);
     // Rows stored after the first page, answered or not, stay out of this search's pages.
-    await seedConversations(t.dbPath, [row('needle', 'x'), row('needle', '', { status: 'error' })]);
+    await seedConversations(t.dbPath, SEARCH_FIXTURES.needlesLater);
     const second = await search(`q=needle&limit=2&cursor=${first.next_cursor}`);
     expect(ids(second)).toEqual([5, 1]);
     const third = await search(`q=needle&limit=2&cursor=${second.next_cursor}`);
@@ -237,17 +222,19 @@ describe('GET /history?q= (full-text search)', () => {
   });
 
   it('escapes HTML in snippets', async () => {
-    await seedConversations(t.dbPath, [row('<script>alert(1)</script> token', 'x')]);
+    await seedConversations(t.dbPath, SEARCH_FIXTURES.markup);
     const [item] = (await search('q=token')).items;
     expect(item.snippet).toBe('&lt;script&gt;alert(1)&lt;/script&gt; <mark>token</mark>');
   });
 
   it('treats FTS operators and stray syntax as plain words, never as a server error', async () => {
-    await seedConversations(t.dbPath, [row('cats and dogs or birds', 'x'), row('NEAR the column: value', 'x')]);
+    await seedConversations(t.dbPath, SEARCH_FIXTURES.operators);
     expect(ids(await search('q=AND%20OR'))).toEqual([1]);
     expect(ids(await search('q=NOT'))).toEqual([]);
     expect(ids(await search(`q=${encodeURIComponent('column: (value) NEAR')}`))).toEqual([2]);
     expect(ids(await search(`q=${encodeURIComponent('dogs^ -cats +birds')}`))).toEqual([1]);
+    // U+0000 ends a string early for FTS5: it is a separator like any other, not a syntax error (500).
+    expect(ids(await search(`q=${encodeURIComponent('"cats\u0000and" birds')}`))).toEqual([1]);
   });
 
   it.each([
@@ -271,10 +258,7 @@ describe('GET /history?q= (full-text search)', () => {
   });
 
   it('combines search with the other filters', async () => {
-    await seedConversations(t.dbPath, [
-      row('deploy the service', 'x', { session_id: 'a', rating: 5 }),
-      row('deploy again', 'x', { session_id: 'b', rating: 1 }),
-    ]);
+    await seedConversations(t.dbPath, SEARCH_FIXTURES.withFilters);
     expect(ids(await search('q=deploy&session_id=b'))).toEqual([2]);
     expect(ids(await search('q=deploy&min_rating=3'))).toEqual([1]);
   });

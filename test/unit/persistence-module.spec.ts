@@ -7,6 +7,7 @@ import { NetCommandsModule } from '../../src/cli/commands/net.commands';
 import { UsageCommandModule } from '../../src/cli/commands/usage.command';
 import { PERSISTENCE_PORTS, PersistenceModule } from '../../src/core/persistence/persistence.module';
 import { SQLITE_DIALECT } from '../../src/core/persistence/sqlite/sqlite.dialect';
+import { POSTGRES_DIALECT } from '../../src/core/persistence/postgres/postgres.dialect';
 
 const provided = (providers: Provider[]) => providers.map((provider) => (typeof provider === 'function' ? provider : provider.provide));
 
@@ -20,7 +21,10 @@ describe(PersistenceModule.name, () => {
     });
   });
 
-  it.each([['sqlite', SQLITE_DIALECT]])('the %s dialect binds each port exactly once', (_name, dialect) => {
+  it.each([
+    ['sqlite', SQLITE_DIALECT],
+    ['postgres', POSTGRES_DIALECT],
+  ])('the %s dialect binds each port exactly once', (_name, dialect) => {
     const ports = provided(dialect.adapters).filter((token) => PERSISTENCE_PORTS.includes(token as never));
     expect(ports).toHaveLength(PERSISTENCE_PORTS.length);
     expect(new Set(ports).size).toBe(PERSISTENCE_PORTS.length);

@@ -1,6 +1,7 @@
 import type { NewExchange } from '../conversation.repository';
 import { driverCode } from '../database-health';
 import { EXCHANGE_COLUMNS, exchangeValues } from '../sqlite/exchange-row';
+import { pgText } from './sql-params';
 
 /** The exchange columns that hold whole numbers; the others are text. */
 const INTEGER_COLUMNS = new Set(['prompt_tokens', 'completion_tokens', 'duration_ms', 'ttft_ms', 'model_ms']);
@@ -34,7 +35,7 @@ export function exchangeColumnArrays(exchanges: readonly NewExchange[], at?: rea
 }
 
 function pgValue(column: string, value: unknown): unknown {
-  if (typeof value === 'string') return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
+  if (typeof value === 'string') return pgText(value);
   if (typeof value === 'number' && INTEGER_COLUMNS.has(column)) return Math.round(value);
   return value;
 }

@@ -11,8 +11,8 @@ const SUMS = ['requests', 'prompt_tokens', 'completion_tokens', 'model_ms', 'err
 const GROUP = `(ts AT TIME ZONE 'UTC')::date, coalesce(key_id, ''), coalesce(model, ''), source`;
 const WATCHED = ['ts', 'key_id', 'model', 'source', 'status', 'prompt_tokens', 'completion_tokens', 'model_ms', 'duration_ms'];
 
-/** The histogram bucket of a duration in ms (-1 for none). */
-const bucket = (duration: string) =>
+/** The histogram bucket of a duration in ms (-1 for none); the usage report buckets the partial days' rows with it too. */
+export const bucket = (duration: string) =>
   `CASE WHEN ${duration} IS NULL THEN -1 ELSE least(${LATENCY_BUCKETS - 1}, floor(ln(1 + greatest(0, ${duration})) * ${BUCKETS_PER_E}))::int END`;
 
 /** Adds (sign 1) or takes away (-1) the rows of `rows` (a table or a transition table) to the rollup. */

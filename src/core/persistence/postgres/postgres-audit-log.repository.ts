@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditEntry, AuditFilter, AuditLogRepository, AuditRecord } from '../audit-log.repository';
 import { AUDIT_DETAIL_MAX_CHARS, type AuditRow, toRecord } from '../audit-row';
+import { pgText } from './sql-params';
 
 /** `audit_log` on PostgreSQL: appended to, read newest first by id. */
 @Injectable()
@@ -11,7 +12,7 @@ export class PostgresAuditLogRepository extends AuditLogRepository {
   }
 
   async append(entry: AuditEntry): Promise<void> {
-    const detail = entry.detail === null ? null : entry.detail.slice(0, AUDIT_DETAIL_MAX_CHARS).replaceAll('\u0000', '\uFFFD');
+    const detail = entry.detail === null ? null : pgText(entry.detail.slice(0, AUDIT_DETAIL_MAX_CHARS));
     await this.dataSource.query(
       `INSERT INTO audit_log (ts, key_id, route, models, outcome, status, duration_ms, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [entry.at.toISOString(), entry.keyId, entry.route, JSON.stringify(entry.models), entry.outcome, entry.status, Math.round(entry.durationMs), detail],

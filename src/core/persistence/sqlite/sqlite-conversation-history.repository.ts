@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, QueryResult } from 'typeorm';
 import { DatabaseHealth } from '../database-health';
 import type { SearchQuery } from '../search-query';
-import { toolSearchText } from '../stored-exchange';
+import { ImportEncoding, IMPORT_COLUMNS, importValues, parseStoredJson, withoutTakenResponseIds } from '../conversation-import';
 import { ftsMatch } from './fts-match';
 import { fromStoredTs, storedTs } from './sqlite-time';
 import {
@@ -37,62 +37,10 @@ const TAG_SPLIT = `WITH RECURSIVE split(tag, rest) AS (
     SELECT NULL, c.tags || ',' UNION ALL SELECT substr(rest, 1, instr(rest, ',') - 1), substr(rest, instr(rest, ',') + 1) FROM split WHERE rest <> ''
   ) SELECT 1 FROM split`;
 
-const IMPORT_COLUMNS = [
-  'ts',
-  'prompt',
-  'response',
-  'source',
-  'session_id',
-  'rating',
-  'tags',
-  'notes',
-  'reviewed',
-  'model',
-  'status',
-  'prompt_tokens',
-  'completion_tokens',
-  'duration_ms',
-  'ttft_ms',
-  'model_ms',
-  'kind',
-  'request',
-  'answer',
-  'tool_text',
-  'key_id',
-  'response_id',
-  'served_model',
-  'target',
-] as const;
 const IMPORT_PLACEHOLDERS = `(${IMPORT_COLUMNS.map(() => '?').join(', ')})`;
 /** SQLite's historical limit of 999 bound values per statement. */
 const IMPORT_ROWS_PER_STATEMENT = Math.floor(999 / IMPORT_COLUMNS.length);
-
-const importValues = (row: ImportedConversation): unknown[] => [
-  storedTs(row.ts),
-  row.prompt,
-  row.response,
-  row.source,
-  row.sessionId,
-  row.rating,
-  row.tags,
-  row.notes,
-  row.reviewed ? 1 : 0,
-  row.model,
-  row.status,
-  row.promptTokens,
-  row.completionTokens,
-  row.durationMs,
-  row.ttftMs,
-  row.modelMs,
-  row.kind,
-  row.request ? JSON.stringify(row.request) : null,
-  row.answer ? JSON.stringify(row.answer) : null,
-  toolSearchText(row.request ?? undefined, row.answer ?? undefined),
-  row.keyId,
-  row.responseId,
-  row.servedModel,
-  row.target,
-];
+const SQLITE_ENCODING: ImportEncoding = { ts: storedTs, flag: (value) => (value ? 1 : 0) };
 
 /** A row as SQLite returns it: `reviewed` as 0/1, `ts` as stored text. */
 type Row = Omit<ConversationRecord, 'reviewed' | 'ts'> & { reviewed: number; ts: string };
@@ -247,11 +195,17 @@ export class SqliteConversationHistoryRepository extends ConversationHistoryRepo
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.startTransaction();
-      const rows = await withoutTakenResponseIds(given, (sql, params) => runner.query(sql, params));
+      const rows = await withoutTakenResponseIds(given, async (ids) => {
+        const found: { response_id: string }[] = await runner.query(
+          `SELECT response_id FROM conversations WHERE response_id IN (${ids.map(() => '?').join(', ')})`,
+          ids,
+        );
+        return found.map((row) => row.response_id);
+      });
       for (let start = 0; start < rows.length; start += IMPORT_ROWS_PER_STATEMENT) {
         const chunk = rows.slice(start, start + IMPORT_ROWS_PER_STATEMENT);
         const placeholders = chunk.map(() => IMPORT_PLACEHOLDERS).join(', ');
-        await runner.query(`INSERT INTO conversations (${IMPORT_COLUMNS.join(', ')}) VALUES ${placeholders}`, chunk.flatMap(importValues));
+        await runner.query(`INSERT INTO conversations (${IMPORT_COLUMNS.join(', ')}) VALUES ${placeholders}`, chunk.flatMap((row) => importValues(row, SQLITE_ENCODING)));
       }
       await runner.commitTransaction();
       return given.length;
@@ -312,43 +266,12 @@ const whereSql = (clauses: string[]) => (clauses.length > 0 ? `WHERE ${clauses.j
 const andSql = (clauses: string[]) => clauses.map((clause) => `AND ${clause}`).join(' ');
 
 function toExchange({ request, answer, responseId, ...row }: ExchangeRow): ConversationExchange {
-  return { ...toRecord(row), request: parseJson(request), answer: parseJson(answer), responseId: responseId ?? null };
-}
-
-/** The rows with each response id the database (or an earlier row of the import) already holds set to null. */
-async function withoutTakenResponseIds(
-  rows: ImportedConversation[],
-  query: (sql: string, params: unknown[]) => Promise<{ response_id: string }[]>,
-): Promise<ImportedConversation[]> {
-  const ids = [...new Set(rows.flatMap((row) => (row.responseId ? [row.responseId] : [])))];
-  if (ids.length === 0) return rows;
-  const taken = new Set<string>();
-  for (let start = 0; start < ids.length; start += 500) {
-    const chunk = ids.slice(start, start + 500);
-    const found = await query(`SELECT response_id FROM conversations WHERE response_id IN (${chunk.map(() => '?').join(', ')})`, chunk);
-    for (const { response_id } of found) taken.add(response_id);
-  }
-  return rows.map((row) => {
-    if (!row.responseId) return row;
-    if (taken.has(row.responseId)) return { ...row, responseId: null };
-    taken.add(row.responseId);
-    return row;
-  });
+  return { ...toRecord(row), request: parseStoredJson(request), answer: parseStoredJson(answer), responseId: responseId ?? null };
 }
 
 function toRecord(row: Row): ConversationRecord {
   const { snippet: _snippet, score: _score, ...rest } = row as Row & { snippet?: unknown; score?: unknown };
   return { ...rest, ts: fromStoredTs(row.ts), reviewed: row.reviewed !== 0 && row.reviewed !== null };
-}
-
-/** A stored JSON column; text that is not JSON (edited by hand) reads as absent rather than failing the read. */
-function parseJson<T>(text: string | null): T | null {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return null;
-  }
 }
 
 function toHit(row: Row & { snippet: string; score: number }): SearchHit {
