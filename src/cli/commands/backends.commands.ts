@@ -83,7 +83,8 @@ export class BackendsReloadCommand extends CommandRunner {
     if (options.json) return this.out.json(reload);
     const c = this.out.colour;
     const said = (['added', 'removed', 'changed'] as const).filter((what) => reload[what].length > 0).map((what) => `${what} ${reload[what].join(', ')}`);
-    this.out.line(`${c.green('reloaded')}  ${reload.file}: ${said.length > 0 ? said.join('; ') : 'no target changed'}`);
+    if (reload.file === null) this.out.line(`no BACKENDS_FILE: the model servers come from OLLAMA_URL or OPENAI_BASE_URL, read at start; nothing to reload`);
+    else this.out.line(`${c.green('reloaded')}  ${reload.file}: ${said.length > 0 ? said.join('; ') : 'no target changed'}`);
     this.out.line(`Targets: ${reload.targets.join(', ')} (strategy ${reload.strategy})`);
   }
 

@@ -10,9 +10,9 @@ import { RedisTargetSlots } from '../redis/redis-target-slots';
 import { targetFor } from './routing/pool-from-config';
 import { PoolChanges, TargetPool } from './routing/target-pool';
 
-/** What a reload applied: the file, the strategy and targets now, and which were added, removed or changed. */
+/** What a reload applied: the file (null without one), the strategy and targets now, and which were added, removed or changed. */
 export interface BackendsReload extends PoolChanges {
-  file: string;
+  file: string | null;
   strategy: StrategyName;
   targets: string[];
 }
@@ -50,17 +50,21 @@ export class BackendsReloadService implements OnApplicationBootstrap, OnApplicat
     process.off('SIGHUP', this.onHangup);
   }
 
-  /** Reads, checks and applies the file, and tells the other instances; `ConflictError` when there is none or it has problems. */
+  /**
+   * Reads, checks and applies the file, and tells the other instances; `ConflictError` when it has
+   * problems. Without `BACKENDS_FILE` there is nothing to read: nothing changes (`file` null).
+   */
   reload(): BackendsReload {
     const reloaded = this.apply();
-    this.notices?.announce('backends');
+    if (reloaded.file) this.notices?.announce('backends');
     return reloaded;
   }
 
   private apply(): BackendsReload {
     const file = this.config.routing.file;
     if (!file) {
-      throw new ConflictError('no BACKENDS_FILE is set: the model servers come from OLLAMA_URL or OPENAI_BASE_URL, which are read at start only');
+      this.logger.log('No BACKENDS_FILE to reload: the model servers come from OLLAMA_URL or OPENAI_BASE_URL, read at start');
+      return { file: null, strategy: this.pool.strategy, targets: this.pool.targets.map((target) => target.name), added: [], removed: [], changed: [] };
     }
     let read;
     try {

@@ -61,8 +61,8 @@ export class BackendListDto {
 
 /** What `POST /admin/backends/reload` and `vega backends reload --json` answer. */
 export class BackendsReloadDto {
-  @ApiProperty({ description: 'The file read (BACKENDS_FILE).', example: '/etc/vega/backends.yaml' })
-  file!: string;
+  @ApiProperty({ description: 'The file read (BACKENDS_FILE); null without one (the servers come from OLLAMA_URL or OPENAI_BASE_URL: nothing changes).', type: String, nullable: true, example: '/etc/vega/backends.yaml' })
+  file!: string | null;
 
   @ApiProperty({ description: 'The strategy now (the file\'s, or ROUTING_STRATEGY).', example: 'least-busy' })
   strategy!: string;
