@@ -1,4 +1,5 @@
 import sqlite3 from 'sqlite3';
+import { execPostgres, isPostgresTarget } from './test-database';
 
 export interface SeedRow {
   prompt: string;
@@ -13,8 +14,12 @@ export interface SeedRow {
   model?: string | null;
 }
 
-/** Runs statements against a database file with its own connection (the app keeps its own). */
+/**
+ * Runs statements against a database file with its own connection (the app keeps its own); on a
+ * PostgreSQL test app (`dbPath` is its database URL), against that database.
+ */
 export function execDb(file: string, sql: string, params: unknown[] = []): Promise<{ lastID: number; changes: number }> {
+  if (isPostgresTarget(file)) return execPostgres(file, sql, params);
   return new Promise((resolve, reject) => {
     const db = new sqlite3.Database(file, (openError) => {
       if (openError) return reject(openError);
@@ -36,7 +41,7 @@ export async function seedConversations(file: string, rows: SeedRow[]): Promise<
     const { lastID } = await execDb(
       file,
       `INSERT INTO conversations (ts, prompt, response, source, session_id, rating, tags, reviewed, status, model)
-       VALUES (coalesce(?, strftime('%Y-%m-%d %H:%M:%f', 'now')), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (${isPostgresTarget(file) ? 'coalesce(?::timestamptz, now())' : "coalesce(?, strftime('%Y-%m-%d %H:%M:%f', 'now'))"}, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         row.ts ?? null,
         row.prompt,
