@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client, types } from 'pg';
 import { DataSource } from 'typeorm';
 import { PG_MIGRATIONS } from '../../src/core/persistence/postgres/migrations';
 import { migrateUnderLock, pgDataSourceOptions } from '../../src/core/persistence/postgres/pg-data-source-options';
+import { findPostgresTool } from '../../src/core/persistence/postgres/pg-tools';
 
 /**
  * The engine the e2e suites run their apps on: SQLite (the default, a file per app) or, with
@@ -161,4 +163,20 @@ export async function execPostgres(databaseUrl: string, sql: string, params: unk
   const result = await withClient(databaseUrl, (client) => client.query(statement, params));
   const id = insert ? (result.rows.at(-1) as { id?: number } | undefined)?.id : undefined;
   return { lastID: typeof id === 'number' ? id : 0, changes: result.rowCount ?? 0 };
+}
+
+/**
+ * A backup made by the app (`POST /admin/db/backup`), as a database `queryDb` reads: on SQLite
+ * the file itself; on PostgreSQL its pg_dump restored by `pg_restore` into a new, empty database.
+ */
+export async function restoredBackup(file: string): Promise<string> {
+  if (testDatabase() === 'sqlite') return file;
+  const admin = process.env[SHARED_POSTGRES_ENV];
+  const pgRestore = findPostgresTool('pg_restore');
+  if (!admin || !pgRestore) throw new Error('restoring a PostgreSQL backup needs the shared server and pg_restore');
+  const name = `vega_e2e_restored_${randomBytes(6).toString('hex')}`;
+  await withClient(admin, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = databaseUrl(admin, name);
+  execFileSync(pgRestore, ['--no-owner', '--exit-on-error', `--dbname=${url}`, file], { stdio: 'pipe' });
+  return url;
 }
