@@ -25,6 +25,8 @@ export interface TestApp {
   dataDir: string;
   /** Where the app stores its records: the SQLite file, or on PostgreSQL the database's URL (queryDb/execDb take either). */
   dbPath: string;
+  /** The environment that gives a CLI run (`runVega`) the app's database besides VEGA_DATA_DIR: DATABASE_URL on PostgreSQL. */
+  databaseEnv: Record<string, string>;
   /** The app's log lines (JSON), kept here rather than written to the console. */
   logs: string[];
   /** fetch against the app with the API key (unless `key: null`), JSON body encoded. */
@@ -72,6 +74,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Pi
     config,
     dataDir: temp.dir,
     dbPath: config.database.type === 'sqlite' ? config.database.path : config.database.url,
+    databaseEnv: config.database.type === 'postgres' ? { DATABASE_URL: config.database.url } : {},
     logs,
     request: (path, init = {}) => {
       const headers: Record<string, string> = { ...init.headers };

@@ -8,13 +8,14 @@ import type { SqlParams } from './sql-params';
 export const SEARCH_CONFIG = 'vega_search';
 
 /**
- * A text as the search reads it: punctuation turned into spaces first, so words are runs of
- * letters and digits as SQLite's unicode61 makes them. PostgreSQL's parser alone keeps an e-mail
+ * A text as the search reads it: punctuation (and U+FFFD, which stands for a U+0000 here,
+ * `pgText`) turned into spaces first, so words are runs of letters and digits as SQLite's
+ * unicode61 makes them (U+0000 ends FTS5's string there: a separator too). PostgreSQL's parser alone keeps an e-mail
  * address, a host name, a file name or a version whole (`jane.doe@example.com` one lexeme): a
  * search for `jane` or `example` would not find it. The stored `search_vector` is built with the
  * same expression (the initial migration writes it out rather than import it: migrations stand alone).
  */
-export const searchTextSql = (text: string): string => `regexp_replace(${text}, '[[:punct:]]', ' ', 'g')`;
+export const searchTextSql = (text: string): string => `regexp_replace(${text}, '[[:punct:]\\uFFFD]', ' ', 'g')`;
 
 /**
  * The `tsquery` of a search, as SQL. Each term's text is bound as a value and parsed by
