@@ -256,7 +256,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'db',
-    summary: 'database maintenance: backup, check, vacuum, export, import, purge, search, stats, migrate',
+    summary: 'database maintenance: backup, check, vacuum, export, import, purge, search, stats, migrate, copy',
     subcommands: [
       {
         name: 'backup',
@@ -308,6 +308,22 @@ export const COMMANDS: CommandSpec[] = [
           'With MIGRATIONS_RUN=false, Vega does not migrate at start: run this once per upgrade, before the new version starts. On PostgreSQL the migrations run under an advisory lock, so a second run (or an instance starting) waits and then finds nothing to do.',
         options: [JSON_OPTION],
         examples: ['MIGRATIONS_RUN=false vega db migrate'],
+      },
+      {
+        name: 'copy',
+        summary: 'copy every table from one database to another (SQLite to PostgreSQL, or back), resumable, verified',
+        details:
+          'Copies conversations (every column), api_keys, audit_log and spool_applied in batches of one INSERT each, ids as they are (PostgreSQL sequences are moved past them); usage_daily is rebuilt by the target\'s triggers. The target is migrated first; the source is only read. A target that already holds rows is refused (exit 2) unless they are an interrupted copy of the same source, which is then continued. At the end both sides are compared by row counts and a checksum per table (exit 1 when they differ).',
+        options: [
+          { flags: '--from <url>', description: 'the source: sqlite:<path> or postgres://user:password@host:port/database' },
+          { flags: '--to <url>', description: 'the target, as --from: an empty database, or an interrupted copy of the source' },
+          { flags: '--batch-size <n>', description: 'rows per INSERT (1..10000, default 500)' },
+          JSON_OPTION,
+        ],
+        examples: [
+          'vega db copy --from sqlite:data/vega.db --to postgres://vega:secret@db.internal/vega',
+          'vega db copy --from postgres://vega@db.internal/vega --to sqlite:/tmp/vega-copy.db --json',
+        ],
       },
     ],
   },

@@ -20,6 +20,8 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Type<unknown>>> = {
   // Without the persistence module: a file too damaged for TypeORM to open is still examined.
   'db check': () => (require('./commands/db-check.command') as typeof import('./commands/db-check.command')).DbCheckCommandModule,
   'db migrate': () => (require('./commands/db-migrate.command') as typeof import('./commands/db-migrate.command')).DbMigrateCommandModule,
+  // Opens the two databases it is given, not DATABASE_URL's.
+  'db copy': () => (require('./commands/db-copy.command') as typeof import('./commands/db-copy.command')).DbCopyCommandModule,
   backends: () => (require('./commands/backends.commands') as typeof import('./commands/backends.commands')).BackendsCommandsModule,
   health: () => (require('./commands/health.command') as typeof import('./commands/health.command')).HealthCommandModule,
   dataset: () => (require('./commands/dataset.command') as typeof import('./commands/dataset.command')).DatasetCommandModule,

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { envSchema, ParsedEnv } from './config.schema';
-import { isPostgresUrl, redactDatabaseUrl } from './database-url';
+import { parseDatabaseUrl, redactDatabaseUrl } from './database-url';
 import type { EffectiveLimits } from '../core/limits/usage-limiter';
 import { BackendsFile, BackendsFileError, readBackendsFile } from './backends-file';
 import { resolveAlias, resolveFallbacks, RoutingSettings, targetsFromUrls } from './routing-settings';
@@ -338,16 +338,11 @@ function databaseSettings(env: ParsedEnv, dataDir: string): AppConfig['database'
     spoolPath: resolve(dataDir, 'pending-exchanges.jsonl'),
     migrationsRun: env.MIGRATIONS_RUN,
   };
-  if (env.DATABASE_URL && isPostgresUrl(env.DATABASE_URL)) {
-    return {
-      type: 'postgres',
-      url: env.DATABASE_URL,
-      poolSize: env.DB_POOL_SIZE,
-      statementTimeoutMs: Math.round(env.DB_STATEMENT_TIMEOUT_SEC * 1000),
-      ...shared,
-    };
+  const location = env.DATABASE_URL ? parseDatabaseUrl(env.DATABASE_URL) : undefined;
+  if (location?.type === 'postgres') {
+    return { ...location, poolSize: env.DB_POOL_SIZE, statementTimeoutMs: Math.round(env.DB_STATEMENT_TIMEOUT_SEC * 1000), ...shared };
   }
-  const path = env.DATABASE_URL ? resolve(env.DATABASE_URL.slice('sqlite:'.length)) : resolve(dataDir, 'vega.db');
+  const path = location?.path ?? resolve(dataDir, 'vega.db');
   return { type: 'sqlite', path, busyTimeoutMs: Math.round(env.DB_BUSY_TIMEOUT_SEC * 1000), ...shared };
 }
 

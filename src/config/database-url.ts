@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 /** `DATABASE_URL` of a PostgreSQL server: `postgres://` or `postgresql://`, with a host. */
 export function isPostgresUrl(url: string): boolean {
   if (!/^postgres(ql)?:\/\//i.test(url)) return false;
@@ -6,6 +8,16 @@ export function isPostgresUrl(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A database as `DATABASE_URL` names it: a SQLite file (`sqlite:<path>`, resolved) or a PostgreSQL server. */
+export type DatabaseLocation = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
+
+/** Where `sqlite:<path>` or `postgres://…` points; undefined for anything else. */
+export function parseDatabaseUrl(url: string): DatabaseLocation | undefined {
+  if (isPostgresUrl(url)) return { type: 'postgres', url };
+  if (!url.startsWith('sqlite:')) return undefined;
+  return { type: 'sqlite', path: resolve(url.slice('sqlite:'.length)) };
 }
 
 /**

@@ -95,6 +95,17 @@ function databaseUrl(base: string, dbName: string): string {
   return url.toString();
 }
 
+/** Runs one statement on the database of `url` with a connection of its own (the app keeps its pool). */
+export async function queryPostgres<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
 async function createDatabaseOn(adminUrl: string): Promise<string> {
   const name = `vega_test_${randomBytes(6).toString('hex')}`;
   const client = new Client({ connectionString: adminUrl });

@@ -1,5 +1,5 @@
 import sqlite3 from 'sqlite3';
-import { execPostgres, isPostgresTarget } from './test-database';
+import { execPostgres, insertPostgresRows, isPostgresTarget } from './test-database';
 
 export interface SeedRow {
   prompt: string;
@@ -34,28 +34,60 @@ export function execDb(file: string, sql: string, params: unknown[] = []): Promi
   });
 }
 
+/**
+ * Inserts rows (objects by column name; a column left out takes its default) in order, in one
+ * transaction on one connection, and returns their rowids: thousands of rows take a moment.
+ */
+export function insertRows(file: string, table: string, rows: Record<string, unknown>[]): Promise<number[]> {
+  if (isPostgresTarget(file)) return insertPostgresRows(file, table, rows);
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(file, (openError) => {
+      if (openError) return reject(openError);
+      db.configure('busyTimeout', 5000);
+      const ids: number[] = [];
+      let failure: Error | null = null;
+      db.serialize(() => {
+        db.run('BEGIN');
+        for (const row of rows) {
+          const columns = Object.keys(row);
+          db.run(
+            `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+            columns.map((column) => row[column]),
+            function (this: sqlite3.RunResult, error) {
+              if (error) failure ??= error;
+              else ids.push(this.lastID);
+            },
+          );
+        }
+        // Queued last: runs once every insert has answered.
+        db.run('SELECT 1', () =>
+          db.run(failure ? 'ROLLBACK' : 'COMMIT', (error) => {
+            db.close();
+            if (failure ?? error) reject(failure ?? error);
+            else resolve(ids);
+          }),
+        );
+      });
+    });
+  });
+}
+
 /** Inserts rows in order (ids ascending) and returns their ids; `ts` defaults to now. */
-export async function seedConversations(file: string, rows: SeedRow[]): Promise<number[]> {
-  const ids: number[] = [];
-  for (const row of rows) {
-    const { lastID } = await execDb(
-      file,
-      `INSERT INTO conversations (ts, prompt, response, source, session_id, rating, tags, reviewed, status, model)
-       VALUES (${isPostgresTarget(file) ? 'coalesce(?::timestamptz, now())' : "coalesce(?, strftime('%Y-%m-%d %H:%M:%f', 'now'))"}, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        row.ts ?? null,
-        row.prompt,
-        row.response,
-        row.source ?? 'api',
-        row.session_id ?? null,
-        row.rating ?? null,
-        row.tags ?? null,
-        row.reviewed ?? 0,
-        row.status ?? 'ok',
-        row.model ?? 'mistral',
-      ],
-    );
-    ids.push(lastID);
-  }
-  return ids;
+export function seedConversations(file: string, rows: SeedRow[]): Promise<number[]> {
+  return insertRows(
+    file,
+    'conversations',
+    rows.map((row) => ({
+      ...(row.ts === undefined ? {} : { ts: row.ts }),
+      prompt: row.prompt,
+      response: row.response,
+      source: row.source ?? 'api',
+      session_id: row.session_id ?? null,
+      rating: row.rating ?? null,
+      tags: row.tags ?? null,
+      reviewed: row.reviewed ?? 0,
+      status: row.status ?? 'ok',
+      model: row.model ?? 'mistral',
+    })),
+  );
 }

@@ -1,5 +1,5 @@
 import sqlite3 from 'sqlite3';
-import { isPostgresTarget, queryPostgres } from './test-database';
+import { isPostgresTarget, queryPostgresAsSqlite } from './test-database';
 
 /**
  * The ids the full-text index finds for one word, straight from the index (SQLite's FTS5 table,
@@ -7,7 +7,7 @@ import { isPostgresTarget, queryPostgres } from './test-database';
  */
 export async function searchIndexIds(target: string, word: string): Promise<number[]> {
   const rows = isPostgresTarget(target)
-    ? await queryPostgres<{ id: number }>(target, `SELECT id FROM conversations WHERE search_vector @@ to_tsquery('vega_search', ?) ORDER BY id`, [word])
+    ? await queryPostgresAsSqlite<{ id: number }>(target, `SELECT id FROM conversations WHERE search_vector @@ to_tsquery('vega_search', ?) ORDER BY id`, [word])
     : await queryDb<{ id: number }>(target, `SELECT rowid AS id FROM conversations_fts WHERE conversations_fts MATCH ? ORDER BY rowid`, [word]);
   return rows.map((row) => row.id);
 }
@@ -24,7 +24,7 @@ export async function searchIndexCount(target: string): Promise<number> {
  * as SQLite gives them (see test-database.ts).
  */
 export function queryDb<T = Record<string, unknown>>(file: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  if (isPostgresTarget(file)) return queryPostgres<T>(file, sql, params);
+  if (isPostgresTarget(file)) return queryPostgresAsSqlite<T>(file, sql, params);
   return new Promise((resolve, reject) => {
     const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (openError) => {
       if (openError) return reject(openError);

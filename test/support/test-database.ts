@@ -151,7 +151,7 @@ function plainRow(row: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** A query on a PostgreSQL test database, written as for SQLite (`?` placeholders). */
-export async function queryPostgres<T>(databaseUrl: string, sql: string, params: unknown[]): Promise<T[]> {
+export async function queryPostgresAsSqlite<T>(databaseUrl: string, sql: string, params: unknown[]): Promise<T[]> {
   const { rows } = await withClient(databaseUrl, (client) => client.query(numberedPlaceholders(sql), params));
   return rows.map((row) => plainRow(row)) as T[];
 }
@@ -179,4 +179,27 @@ export async function restoredBackup(file: string): Promise<string> {
   const url = databaseUrl(admin, name);
   execFileSync(pgRestore, ['--no-owner', '--exit-on-error', `--dbname=${url}`, file], { stdio: 'pipe' });
   return url;
+}
+
+/** Inserts rows (objects by column name) in order in one transaction and returns their ids, as `insertRows` does on SQLite. */
+export async function insertPostgresRows(databaseUrl: string, table: string, rows: Record<string, unknown>[]): Promise<number[]> {
+  return withClient(databaseUrl, async (client) => {
+    const ids: number[] = [];
+    await client.query('BEGIN');
+    try {
+      for (const row of rows) {
+        const columns = Object.keys(row);
+        const { rows: inserted } = await client.query(
+          `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`,
+          columns.map((column) => row[column]),
+        );
+        ids.push((inserted[0] as { id?: number }).id ?? 0);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+    return ids;
+  });
 }

@@ -217,7 +217,7 @@ const SUBCOMMANDS = [DbBackupCommand, DbVacuumCommand, DbExportCommand, DbImport
 @Command({ ...commandMeta('db'), subCommands: SUBCOMMANDS })
 export class DbCommand extends CommandRunner {
   async run(): Promise<void> {
-    throw new UsageError('vega db: give a command: backup, check, vacuum, export, import, purge, search, stats, migrate');
+    throw new UsageError('vega db: give a command: backup, check, vacuum, export, import, purge, search, stats, migrate, copy');
   }
 }
 

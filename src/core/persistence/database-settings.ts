@@ -1,5 +1,5 @@
 import type { AppConfig } from '../../config/app-config';
-import { redactDatabaseUrl } from '../../config/database-url';
+import { type DatabaseLocation, redactDatabaseUrl } from '../../config/database-url';
 
 /** `config.database`: which database (`DATABASE_URL`) and how to use it. */
 export type DatabaseSettings = AppConfig['database'];
@@ -17,6 +17,6 @@ export function sqliteSettings(database: DatabaseSettings): SqliteDatabaseSettin
 }
 
 /** The database as it may be shown: the SQLite file's path, or the PostgreSQL URL without its password. */
-export function databaseLabel(database: DatabaseSettings): string {
+export function databaseLabel(database: DatabaseLocation): string {
   return database.type === 'sqlite' ? database.path : redactDatabaseUrl(database.url);
 }

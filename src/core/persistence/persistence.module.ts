@@ -8,7 +8,7 @@ import { AuditLogRepository } from './audit-log.repository';
 import { ConversationHistoryRepository } from './conversation-history.repository';
 import { ConversationRepository } from './conversation.repository';
 import { ConversationsService } from './conversations.service';
-import { buildDataSourceOptions } from './data-source-options';
+import { buildDataSourceOptions, type DataSourceSettings } from './data-source-options';
 import { DatabaseHealth } from './database-health';
 import { DatabaseMaintenance } from './database-maintenance';
 import type { DatabaseDialect, DatabaseSettings } from './database-settings';
@@ -67,6 +67,14 @@ export class PersistenceModule {
   /** Runs the pending migrations of the dialect the settings name; returns their names. */
   static migrate(database: DatabaseSettings, dataSource: DataSource): Promise<string[]> {
     return DIALECTS[database.type].migrate(dataSource);
+  }
+
+  /**
+   * Opens a database outside the app's graph (`vega db copy`'s two sides) as the app opens its
+   * own: the dialect's session settings, the migrations when `migrationsRun` (PostgreSQL's under the lock).
+   */
+  static open(database: DataSourceSettings): Promise<DataSource> {
+    return DIALECTS[database.type].open(buildDataSourceOptions({ database }));
   }
 
   /** The dialect's background work that only a long-running server does (SQLite: the WAL checkpointer). */
