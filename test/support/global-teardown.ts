@@ -1,11 +1,13 @@
 import { sharedServers } from './global-setup';
 import { dropTemplateDatabase, SHARED_POSTGRES_ENV } from './test-database';
 
-/** Stops the servers the global setup started (and removes the private PostgreSQL's data directory). */
+/** Stops the servers the global setup started (the template database and the private server's data directory go too). */
 export default async function globalTeardown(): Promise<void> {
   const servers = sharedServers();
-  const admin = process.env[SHARED_POSTGRES_ENV];
-  if (servers.postgres && admin) await dropTemplateDatabase(admin);
-  await servers.postgres?.dispose();
+  if (servers.postgres) {
+    const admin = process.env[SHARED_POSTGRES_ENV];
+    if (admin) await dropTemplateDatabase(admin);
+    await servers.postgres.dispose();
+  }
   await servers.redis?.stop();
 }
