@@ -75,60 +75,48 @@ export interface SeedResult {
   seconds: number;
 }
 
+/** One seeded exchange, engine-neutral (each seeder writes it in its own SQL). */
+export interface SeedExchange {
+  ts: Date;
+  prompt: string;
+  response: string;
+  source: string;
+  sessionId: string;
+  rating: number | null;
+  reviewed: boolean;
+  model: string;
+  status: string;
+  promptTokens: number;
+  completionTokens: number;
+  keyId: string;
+  durationMs: number;
+  modelMs: number;
+}
+
 /**
- * Creates the schema with the app's own migrations, then inserts `rows` conversations straight
- * into SQLite: multi-row INSERTs in large transactions, with the FTS triggers on (the index is
- * built as production builds it). A year of timestamps, sessions of 1..12 exchanges, 5 % rated;
- * each exchange made by one of `SEED_KEYS` on one of 5 models and 6 lanes, 2 % errors, 1 % aborted,
- * 3 % cached, durations spread over 0.1..20 s with the backend's time (`model_ms`) a part of them.
+ * The seeded exchanges, the same on every run and engine: a year of timestamps ending at
+ * `started`, sessions of 1..12 exchanges, 5 % rated; each exchange made by one of `SEED_KEYS` on
+ * one of 5 models and 6 lanes, 2 % errors, 1 % aborted, 3 % cached, durations spread over
+ * 0.1..20 s with the backend's time (`model_ms`) a part of them. `sessions` fills as it goes;
+ * `words` is the vocabulary by rank (rank 1 the most frequent).
  */
-export async function seedDatabase(path: string, rows: number, log: (line: string) => void): Promise<SeedResult> {
-  const dataSource = await new DataSource(buildDataSourceOptions({ database: { type: 'sqlite', path } })).initialize();
-  await dataSource.destroy();
-
-  const db = new sqlite3.Database(path);
-  const run = (sql: string, params: unknown[] = []) =>
-    new Promise<void>((resolve, reject) => db.run(sql, params, (error) => (error ? reject(error) : resolve())));
-  await run('PRAGMA journal_mode = WAL');
-  await run('PRAGMA synchronous = OFF');
-  await run('PRAGMA cache_size = -262144');
-
+export function seedExchanges(rows: number, started: number): { exchanges: Iterable<SeedExchange>; sessions: string[]; words: string[] } {
   const next = random(42);
-  const word = zipf(vocabulary(next, 4000), next);
+  const words = vocabulary(next, 4000);
+  const word = zipf(words, next);
   const sentence = (min: number, max: number) => {
     const count = min + Math.floor(next() * (max - min + 1));
     const out: string[] = [];
     for (let i = 0; i < count; i += 1) out.push(word());
     return out;
   };
-  const started = Date.now();
   const spanMs = 365 * 86_400_000;
   const firstTs = started - spanMs;
   const sessions: string[] = [];
-  let session = '';
-  let left = 0;
-  const PER_STATEMENT = 400;
-  const PER_TRANSACTION = 50_000;
-  const group = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-  const fullStatement = Array.from({ length: PER_STATEMENT }, () => group).join(', ');
-  const insert = (count: number) =>
-    `INSERT INTO conversations (ts, prompt, response, source, session_id, rating, reviewed, model, status, prompt_tokens, completion_tokens, key_id, duration_ms, model_ms) VALUES ${
-      count === PER_STATEMENT ? fullStatement : Array.from({ length: count }, () => group).join(', ')
-    }`;
-
-  for (const key of SEED_KEYS.filter((seedKey) => seedKey.name !== null)) {
-    await run(
-      `INSERT INTO api_keys (id, name, secret_hash, prefix, scopes, limits, created_at, updated_at) VALUES (?, ?, ?, 'vk-seeded', '["chat"]', '{}', ?, ?)`,
-      [key.id, key.name, `seed-${key.id}`, new Date(started - 400 * 86_400_000).toISOString(), new Date(started - 400 * 86_400_000).toISOString()],
-    );
-  }
-
-  await run('BEGIN');
-  for (let done = 0; done < rows; ) {
-    const count = Math.min(PER_STATEMENT, rows - done);
-    const params: unknown[] = [];
-    for (let i = 0; i < count; i += 1) {
-      const index = done + i;
+  function* exchanges(): Iterable<SeedExchange> {
+    let session = '';
+    let left = 0;
+    for (let index = 0; index < rows; index += 1) {
       if (left === 0) {
         session = (sessions.length + 1).toString(16).padStart(16, '0');
         sessions.push(session);
@@ -141,26 +129,90 @@ export async function seedDatabase(path: string, rows: number, log: (line: strin
       else if (roll < 0.011) prompt.splice(1, 0, PROBES.medium);
       else if (roll < 0.016) prompt.splice(3, 0, 'circuit', 'breaker');
       const response = sentence(25, 60);
-      const ts = new Date(firstTs + Math.floor((index / rows) * spanMs)).toISOString().replace('T', ' ').slice(0, 23);
       const rated = next() < 0.05;
       const outcome = next();
       const status = outcome < 0.02 ? 'error' : outcome < 0.03 ? 'aborted' : outcome < 0.06 ? 'cached' : 'ok';
       const durationMs = status === 'cached' ? 2 + Math.floor(next() * 10) : Math.round(100 + 19_900 * next() * next());
-      params.push(
-        ts,
-        prompt.join(' '),
-        response.join(' '),
-        SEED_LANES[Math.floor(next() * SEED_LANES.length)],
-        session,
-        rated ? 1 + Math.floor(next() * 5) : null,
-        rated ? 1 : 0,
-        SEED_MODELS[Math.floor(next() * next() * SEED_MODELS.length)],
+      yield {
+        ts: new Date(firstTs + Math.floor((index / rows) * spanMs)),
+        prompt: prompt.join(' '),
+        response: response.join(' '),
+        source: SEED_LANES[Math.floor(next() * SEED_LANES.length)],
+        sessionId: session,
+        rating: rated ? 1 + Math.floor(next() * 5) : null,
+        reviewed: rated,
+        model: SEED_MODELS[Math.floor(next() * next() * SEED_MODELS.length)],
         status,
-        prompt.length * 2,
-        status === 'error' ? 0 : response.length * 2,
-        pickShare(SEED_KEYS, next()).id,
+        promptTokens: prompt.length * 2,
+        completionTokens: status === 'error' ? 0 : response.length * 2,
+        keyId: pickShare(SEED_KEYS, next()).id,
         durationMs,
-        status === 'cached' ? 0 : Math.round(durationMs * 0.92),
+        modelMs: status === 'cached' ? 0 : Math.round(durationMs * 0.92),
+      };
+    }
+  }
+  return { exchanges: exchanges(), sessions, words };
+}
+
+/** The managed keys of `SEED_KEYS` (those with a name), as `api_keys` rows: id, name, secret hash, created/updated at. */
+export function seedKeyRows(started: number): [string, string, string, string, string][] {
+  const created = new Date(started - 400 * 86_400_000).toISOString();
+  return SEED_KEYS.filter((key) => key.name !== null).map((key) => [key.id, key.name!, `seed-${key.id}`, created, created]);
+}
+
+/**
+ * Creates the schema with the app's own migrations, then inserts `rows` conversations
+ * (`seedExchanges`) straight into SQLite: multi-row INSERTs in large transactions, with the FTS
+ * triggers on (the index is built as production builds it).
+ */
+export async function seedDatabase(path: string, rows: number, log: (line: string) => void): Promise<SeedResult> {
+  const dataSource = await new DataSource(buildDataSourceOptions({ database: { type: 'sqlite', path } })).initialize();
+  await dataSource.destroy();
+
+  const db = new sqlite3.Database(path);
+  const run = (sql: string, params: unknown[] = []) =>
+    new Promise<void>((resolve, reject) => db.run(sql, params, (error) => (error ? reject(error) : resolve())));
+  await run('PRAGMA journal_mode = WAL');
+  await run('PRAGMA synchronous = OFF');
+  await run('PRAGMA cache_size = -262144');
+
+  const started = Date.now();
+  const { exchanges, sessions } = seedExchanges(rows, started);
+  const PER_STATEMENT = 400;
+  const PER_TRANSACTION = 50_000;
+  const group = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  const fullStatement = Array.from({ length: PER_STATEMENT }, () => group).join(', ');
+  const insert = (count: number) =>
+    `INSERT INTO conversations (ts, prompt, response, source, session_id, rating, reviewed, model, status, prompt_tokens, completion_tokens, key_id, duration_ms, model_ms) VALUES ${
+      count === PER_STATEMENT ? fullStatement : Array.from({ length: count }, () => group).join(', ')
+    }`;
+
+  for (const key of seedKeyRows(started)) {
+    await run(`INSERT INTO api_keys (id, name, secret_hash, prefix, scopes, limits, created_at, updated_at) VALUES (?, ?, ?, 'vk-seeded', '["chat"]', '{}', ?, ?)`, key);
+  }
+
+  const source = exchanges[Symbol.iterator]();
+  await run('BEGIN');
+  for (let done = 0; done < rows; ) {
+    const count = Math.min(PER_STATEMENT, rows - done);
+    const params: unknown[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const row = source.next().value as SeedExchange;
+      params.push(
+        row.ts.toISOString().replace('T', ' ').slice(0, 23),
+        row.prompt,
+        row.response,
+        row.source,
+        row.sessionId,
+        row.rating,
+        row.reviewed ? 1 : 0,
+        row.model,
+        row.status,
+        row.promptTokens,
+        row.completionTokens,
+        row.keyId,
+        row.durationMs,
+        row.modelMs,
       );
     }
     await run(insert(count), params);

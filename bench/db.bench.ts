@@ -13,37 +13,13 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import sqlite3 from 'sqlite3';
 import { PROBES, seedDatabase } from './db-seed';
+import { type Figures, GET_WARMUP, sequentialGets } from './gets';
 import { rssMb, startVega } from './processes';
 
 const ROWS = Number(process.env.BENCH_DB_ROWS ?? 1_000_000);
 const REQUESTS = Number(process.env.BENCH_DB_REQUESTS ?? 1000);
 const ONLY = process.env.BENCH_DB_ONLY;
 const USAGE_INDEX = process.env.BENCH_DB_USAGE_INDEX !== '0';
-const WARMUP = 50;
-
-interface Figures {
-  p50: number;
-  p99: number;
-  max: number;
-  errors: number;
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-
-async function measure(pool: Pool, headers: Record<string, string>, path: (i: number) => string, requests = REQUESTS): Promise<Figures> {
-  const samples: number[] = [];
-  let errors = 0;
-  for (let i = 0; i < requests + WARMUP; i += 1) {
-    const started = process.hrtime.bigint();
-    const response = await pool.request({ path: path(i), method: 'GET', headers });
-    await response.body.dump();
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (response.statusCode !== 200) errors += 1;
-    if (i >= WARMUP) samples.push(ms);
-  }
-  samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples[samples.length - 1], errors };
-}
 
 const pick = <T>(items: T[], i: number) => items[(i * 7919) % items.length];
 
@@ -71,13 +47,13 @@ async function main(): Promise<void> {
       const rows: [string, Figures][] = [];
       const run = async (label: string, path: (i: number) => string, requests?: number) => {
         if (ONLY !== undefined && !label.includes(ONLY)) return;
-        const figures = await measure(pool, headers, path, requests);
+        const figures = await sequentialGets(pool, headers, path, requests ?? REQUESTS);
         rows.push([label, figures]);
         console.log(
           `${label.padEnd(56)} p50 ${figures.p50.toFixed(2).padStart(7)} ms  p99 ${figures.p99.toFixed(2).padStart(7)} ms  max ${figures.max.toFixed(1).padStart(7)} ms${figures.errors ? `  errors ${figures.errors}` : ''}`,
         );
       };
-      console.log(`Sequential GETs on one connection, ${REQUESTS} each after ${WARMUP} warm-up requests:`);
+      console.log(`Sequential GETs on one connection, ${REQUESTS} each after ${GET_WARMUP} warm-up requests:`);
       await run('/history?limit=50 (first page)', () => '/history?limit=50');
       await run('/history?limit=50&cursor=<random id> (any depth)', (i) => `/history?limit=50&cursor=${1 + ((i * 104_729) % ROWS)}`);
       await run('/history?limit=50&min_rating=4', () => '/history?limit=50&min_rating=4');

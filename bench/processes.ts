@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -99,10 +99,47 @@ export function rssMb(pid: number): number {
   return kb / 1024;
 }
 
+/** The fields of /proc/<pid>/stat after the command name: [0] is stat(5)'s field 3 (state). */
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+}
+
 /** CPU time (user + system, all threads) a process has used so far, in ms (Linux). */
 export function cpuTimeMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  const fields = statFields(pid);
   // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** The parent of a process (Linux). */
+export function parentPid(pid: number): number {
+  return Number(statFields(pid)[1]);
+}
+
+/**
+ * CPU time of a process and all its children so far, in ms (Linux): its own, its ended children's
+ * (cutime, cstime: counted once it has reaped them) and its live children's, e.g. a PostgreSQL
+ * server's postmaster and backends.
+ */
+export function processTreeCpuMs(pid: number): number {
+  const own = statFields(pid);
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const child of children(pid)) ticks += Number(child.stat[11]) + Number(child.stat[12]);
+  return (ticks * 1000) / 100;
+}
+
+/** A process's live children (Linux): pid, stat fields (as `statFields`) and command line. */
+export function children(pid: number): { pid: number; stat: string[]; command: string }[] {
+  const found: { pid: number; stat: string[]; command: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = statFields(entry);
+      if (Number(fields[1]) === pid) found.push({ pid: Number(entry), stat: fields, command: readFileSync(`/proc/${entry}/cmdline`, 'utf8') });
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return found;
 }

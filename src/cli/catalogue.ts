@@ -336,11 +336,11 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'backends',
     runsItself: true,
-    summary: 'the model servers behind the running server: health, breaker, load, models, latency, errors; drain and resume',
+    summary: 'the model servers behind the running server: health, breaker, load, models, latency, errors; drain, resume and reload',
     details:
       'Asks the running server (HOST:PORT, with API_KEY or the key stored in the data directory) what GET /admin/backends answers: each target with its kind, health, circuit breaker, requests in flight against its max concurrency, queued requests, loaded models, median latency, requests and errors. Exit 1 when no server answers.',
     options: [JSON_OPTION],
-    examples: ['vega backends', 'vega backends --json | jq \'.backends[] | select(.health == "down") | .name\'', 'vega backends drain gpu-1', 'vega backends resume gpu-1'],
+    examples: ['vega backends', 'vega backends --json | jq \'.backends[] | select(.health == "down") | .name\'', 'vega backends drain gpu-1', 'vega backends resume gpu-1', 'vega backends reload'],
     subcommands: [
       {
         name: 'drain',
@@ -356,6 +356,14 @@ export const COMMANDS: CommandSpec[] = [
         summary: 'send requests to a drained model server again',
         options: [JSON_OPTION],
         examples: ['vega backends resume gpu-1'],
+      },
+      {
+        name: 'reload',
+        summary: 'read BACKENDS_FILE again and apply it on the running server (every instance, with Redis)',
+        details:
+          'POST /admin/backends/reload on the running server: the file is checked whole, then targets are added, removed (what runs on them finishes) or changed, with the strategy, aliases and fallbacks. A file with problems is refused with each one named (exit 1) and the servers in use stay. SIGHUP to the server does the same.',
+        options: [JSON_OPTION],
+        examples: ['vega backends reload', 'vega backends reload --json'],
       },
     ],
   },

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeOllama } from '../support/fake-ollama';
 import { ANSI, runVega } from '../support/cli';
@@ -13,13 +13,14 @@ describe('vega backends', () => {
   const gpu2 = new FakeOllama({ models: ['mistral'] });
   let data: ReturnType<typeof tempDir>;
   let t: TestApp;
+  let file: string;
   const vega = (args: string[], port: string | number = new URL(t.url).port) =>
     runVega(['backends', ...args], { env: { VEGA_DATA_DIR: data.dir, HOST: '127.0.0.1', PORT: String(port), API_KEY: TEST_API_KEY } });
 
   beforeAll(async () => {
     await Promise.all([gpu1.start(), gpu2.start()]);
     data = tempDir('vega-cli-backends-');
-    const file = join(data.dir, 'backends.yaml');
+    file = join(data.dir, 'backends.yaml');
     writeFileSync(
       file,
       ['strategy: priority', 'targets:', `  - { name: gpu-1, kind: ollama, url: "${gpu1.url}", max_concurrency: 4 }`, `  - { name: gpu-2, kind: ollama, url: "${gpu2.url}" }`].join('\n'),
@@ -79,6 +80,26 @@ describe('vega backends', () => {
     const down = await vega([], closed);
     expect(down.code).toBe(1);
     expect(down.stderr).toBe(`vega: no Vega server answers at http://127.0.0.1:${closed}/admin/backends (ECONNREFUSED); is it running (vega serve)?\n`);
+  });
+
+  it('reload applies the file on the running server, and refuses one with problems (exit 1, each named)', async () => {
+    const original = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, ['targets:', '  - { name: gpu-1, kind: ollama, url: "ftp://x", weight: 0 }'].join('\n'));
+      const refused = await vega(['reload']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^vega: the server refused: BACKENDS_FILE \S+ is invalid: targets\[0\]\.url: must be an http:\/\/ or https:\/\/ URL; targets\[0\]\.weight: must be above 0; the model servers in use stay as they were\n$/);
+
+      writeFileSync(file, ['strategy: least-busy', 'targets:', `  - { name: gpu-1, kind: ollama, url: "${gpu1.url}", max_concurrency: 2 }`].join('\n'));
+      const reloaded = await vega(['reload']);
+      expect(reloaded).toMatchObject({ code: 0, stderr: '' });
+      expect(reloaded.stdout).toBe(`reloaded  ${file}: removed gpu-2; changed gpu-1\nTargets: gpu-1 (strategy least-busy)\n`);
+      const list = JSON.parse((await vega(['--json'])).stdout);
+      expect(list).toMatchObject({ strategy: 'least-busy', backends: [{ name: 'gpu-1', max_concurrency: 2 }] });
+    } finally {
+      writeFileSync(file, original);
+      expect((await vega(['reload', '--json'])).code).toBe(0);
+    }
   });
 
   it('refuses a missing name as a usage error (exit 2)', async () => {

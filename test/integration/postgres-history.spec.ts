@@ -107,7 +107,7 @@ describeWithPostgres('History read side on PostgreSQL', (server) => {
     ])('reports %s exactly as on SQLite', async (_case, groupBy, range) => {
       const dates = { from: new Date(range.from), to: new Date(range.to) };
       const expected = await new SqliteUsageRepository(sqlite.dataSource).report(dates, groupBy);
-      const actual = await new PostgresUsageRepository(pg).report(dates, groupBy);
+      const actual = await new PostgresUsageRepository(pg, new DatabaseHealth()).report(dates, groupBy);
       expect(actual).toEqual(expected);
       if (groupBy.includes('key')) {
         const named = actual.groups.find((group) => group.keyId === 'key_managed');

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const UNIT_FILE = join(ROOT, 'systemd', 'vega.service');
@@ -146,5 +147,58 @@ describe('systemd/vega.service', () => {
     const score = /Overall exposure level for vega\.service: ([\d.]+)/.exec(result.stdout)?.[1];
     expect(score).toBeDefined();
     expect(Number(score)).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('systemd/vega@.service (one instance per port)', () => {
+  const TEMPLATE = join(ROOT, 'systemd', 'vega@.service');
+  const template = parseUnit(readFileSync(TEMPLATE, 'utf8'));
+  const single = parseUnit(readFileSync(UNIT_FILE, 'utf8'));
+  /** What differs from vega.service, by design: the instance's port, data directory and settings file, and the reload. */
+  const PER_INSTANCE = ['EnvironmentFile', 'StateDirectory', 'Environment', 'ReadWritePaths', 'ExecReload'];
+
+  it("runs like vega.service, with the port, data directory and settings file named after the instance", () => {
+    const service = template.Service;
+    expect(service.Environment).toEqual(['VEGA_DATA_DIR=/var/lib/vega/%i', 'PORT=%i', 'NODE_ENV=production']);
+    expect(service.StateDirectory).toEqual(['vega/%i']);
+    expect(service.ReadWritePaths).toEqual(['/var/lib/vega/%i']);
+    // The shared settings first, the instance's own after: its values win.
+    expect(service.EnvironmentFile).toEqual(['-/etc/vega/vega.env', '-/etc/vega/vega-%i.env']);
+    // `systemctl reload` sends SIGHUP: the server reads BACKENDS_FILE again.
+    expect(service.ExecReload).toEqual(['/bin/kill -HUP $MAINPID']);
+    const same = (unit: Unit) => Object.fromEntries(Object.entries(unit.Service).filter(([key]) => !PER_INSTANCE.includes(key)));
+    expect(same(template)).toEqual(same(single));
+    expect(template.Install).toEqual(single.Install);
+  });
+
+  const analyze = existsSync(SYSTEMD_ANALYZE) ? it : it.skip;
+  /** An instance of the template (`vega@8001.service`), as systemd loads it. */
+  const instance = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'vega-unit-'));
+    const file = join(dir, 'vega@8001.service');
+    copyFileSync(TEMPLATE, file);
+    return file;
+  };
+
+  analyze('passes systemd-analyze verify without a warning, as an instance', () => {
+    const file = instance();
+    try {
+      const result = spawnSync(SYSTEMD_ANALYZE, ['verify', file], { encoding: 'utf8', timeout: 60_000 });
+      expect({ status: result.status, stderr: result.stderr, stdout: result.stdout }).toEqual({ status: 0, stderr: '', stdout: '' });
+    } finally {
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
+  });
+
+  analyze('keeps the same low exposure score in systemd-analyze security', () => {
+    const file = instance();
+    try {
+      const result = spawnSync(SYSTEMD_ANALYZE, ['security', '--offline=true', '--no-pager', file], { encoding: 'utf8', timeout: 60_000 });
+      const score = /Overall exposure level for vega@8001\.service: ([\d.]+)/.exec(result.stdout)?.[1];
+      expect(score).toBeDefined();
+      expect(Number(score)).toBeLessThanOrEqual(3);
+    } finally {
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AppConfig } from '../../config/app-config';
-import type { BackendDto, BackendListDto } from '../../modules/admin/dto/backends.dto';
+import type { BackendDto, BackendListDto, BackendsReloadDto } from '../../modules/admin/dto/backends.dto';
 import { commandMeta, optionMeta } from '../catalogue';
 import { CommandFailedError } from '../cli-errors';
 import { Output } from '../output/output';
@@ -69,8 +69,33 @@ export class BackendsResumeCommand extends BackendSwitchCommand {
   }
 }
 
+/** `vega backends reload`: the running server reads BACKENDS_FILE again; what changed, or the API's JSON. */
+@SubCommand(commandMeta(...BACKENDS, 'reload'))
+export class BackendsReloadCommand extends CommandRunner {
+  private readonly out = new Output();
+
+  constructor(private readonly config: AppConfig) {
+    super();
+  }
+
+  async run(_args: string[], options: { json?: boolean }): Promise<void> {
+    const reload = (await askServer(this.config, 'POST', '/admin/backends/reload')) as unknown as BackendsReloadDto;
+    if (options.json) return this.out.json(reload);
+    const c = this.out.colour;
+    const said = (['added', 'removed', 'changed'] as const).filter((what) => reload[what].length > 0).map((what) => `${what} ${reload[what].join(', ')}`);
+    if (reload.file === null) this.out.line(`no BACKENDS_FILE: the model servers come from OLLAMA_URL or OPENAI_BASE_URL, read at start; nothing to reload`);
+    else this.out.line(`${c.green('reloaded')}  ${reload.file}: ${said.length > 0 ? said.join('; ') : 'no target changed'}`);
+    this.out.line(`Targets: ${reload.targets.join(', ')} (strategy ${reload.strategy})`);
+  }
+
+  @Option(optionMeta([...BACKENDS, 'reload'], '--json'))
+  parseJson(): boolean {
+    return true;
+  }
+}
+
 /** `vega backends`: every target as a table, or the API's JSON. */
-@Command({ ...commandMeta(...BACKENDS), subCommands: [BackendsDrainCommand, BackendsResumeCommand] })
+@Command({ ...commandMeta(...BACKENDS), subCommands: [BackendsDrainCommand, BackendsResumeCommand, BackendsReloadCommand] })
 export class BackendsCommand extends CommandRunner {
   private readonly out = new Output();
 
@@ -110,5 +135,5 @@ export class BackendsCommand extends CommandRunner {
   }
 }
 
-@Module({ providers: [BackendsCommand, BackendsDrainCommand, BackendsResumeCommand] })
+@Module({ providers: [BackendsCommand, BackendsDrainCommand, BackendsResumeCommand, BackendsReloadCommand] })
 export class BackendsCommandsModule {}

@@ -181,6 +181,18 @@ export class DatabaseBusyError extends AppError {
   }
 }
 
+/**
+ * A database server (PostgreSQL) that cannot serve the statement now: down or unreachable, the
+ * connection lost, every connection taken, or the statement past `DB_STATEMENT_TIMEOUT_SEC`.
+ * Transient: the client should retry after `Retry-After`.
+ */
+export class DatabaseUnavailableError extends AppError {
+  readonly status = 503;
+  constructor(reason: string, options?: AppErrorOptions) {
+    super(`the database is unavailable (${reason}); retry in a few seconds`, { retryAfterSeconds: 5, retryable: true, ...options });
+  }
+}
+
 /** The database file is damaged (or is not a database). Only restoring a backup helps. */
 export class DatabaseCorruptError extends AppError {
   readonly status = 503;

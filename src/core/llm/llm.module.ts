@@ -3,12 +3,14 @@ import { CallerContext, CallerContextModule } from '../../common/auth/caller-con
 import { AppConfig } from '../../config/app-config';
 import { LimitsModule } from '../limits/limits.module';
 import { OutboundModule } from '../outbound/outbound.module';
+import { BackendsReloadService } from './backends-reload.service';
 import { GenerationSettingsService } from './generation-settings.service';
 import { ImageResolver } from './image-input';
 import { LlmService } from './llm.service';
 import { ResponseCache } from './resilience/response-cache';
 import { RedisClient } from '../redis/redis.client';
 import { RedisAnswerCache } from '../redis/redis-answer-cache';
+import { RedisTargetSlots } from '../redis/redis-target-slots';
 import { ModelDiscovery } from './routing/model-discovery';
 import { LoadedModels } from './routing/loaded-models';
 import { poolFromConfig } from './routing/pool-from-config';
@@ -24,7 +26,12 @@ import { SystemPromptService } from './system-prompt.service';
 @Module({
   imports: [CallerContextModule, OutboundModule, LimitsModule],
   providers: [
-    { provide: TargetPool, inject: [AppConfig, CallerContext], useFactory: poolFromConfig },
+    {
+      provide: TargetPool,
+      inject: [AppConfig, CallerContext, { token: RedisClient, optional: true }],
+      // With Redis, each target's max concurrency is kept by every instance together.
+      useFactory: (config: AppConfig, caller: CallerContext, redis?: RedisClient) => poolFromConfig(config, caller, redis && new RedisTargetSlots(redis)),
+    },
     {
       provide: ResponseCache,
       inject: [AppConfig, { token: RedisClient, optional: true }],
@@ -37,7 +44,8 @@ import { SystemPromptService } from './system-prompt.service';
     GenerationSettingsService,
     SystemPromptService,
     ImageResolver,
+    BackendsReloadService,
   ],
-  exports: [LimitsModule, LlmService, GenerationSettingsService, SystemPromptService, ImageResolver],
+  exports: [LimitsModule, LlmService, BackendsReloadService, GenerationSettingsService, SystemPromptService, ImageResolver],
 })
 export class LlmModule {}

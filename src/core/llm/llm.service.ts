@@ -33,6 +33,7 @@ import { BackendStatus, backendStatus, TargetHealth } from './routing/backend-st
 import { breakerOpenError, Leg, Route } from './routing/route';
 import { probeTarget } from './routing/target-probe';
 import { TargetPool } from './routing/target-pool';
+import type { StrategyName } from '../../config/routing-settings';
 
 export interface BreakerStatus {
   state: BreakerState;
@@ -127,6 +128,11 @@ export class LlmService implements OnApplicationShutdown {
     return listCatalogue(this.pool, signal);
   }
 
+  /** How requests are spread over the targets now (`ROUTING_STRATEGY`, or the file's, as last reloaded). */
+  get routingStrategy(): StrategyName {
+    return this.pool.strategy;
+  }
+
   /** How many model servers (targets) are behind Vega. */
   get targetCount(): number {
     return this.pool.targets.length;
@@ -166,7 +172,7 @@ export class LlmService implements OnApplicationShutdown {
 
   /** Tells `listener` each state a target's breaker moves to, with the target's name. */
   onBreakerChange(listener: (state: BreakerState, target: string) => void): void {
-    for (const target of this.pool.targets) target.breaker.onStateChange((state) => listener(state, target.name));
+    this.pool.onTarget((target) => target.breaker.onStateChange((state) => listener(state, target.name)));
   }
 
   /** The names of the targets, in configuration order. */
@@ -238,7 +244,7 @@ export class LlmService implements OnApplicationShutdown {
   /** Throws `BreakerOpenError` when a call made now would be refused, fallbacks included (checked before a stream starts). */
   assertAvailable(model = this.config.llm.model): void {
     model = this.pool.resolve(model);
-    if (!fallbackChain(model, this.config.routing.fallbacks).every((each) => this.pool.refuses(each))) return;
+    if (!fallbackChain(model, this.pool.fallbacks).every((each) => this.pool.refuses(each))) return;
     this.observer?.record(model, 'breaker_open', performance.now(), 0);
     throw breakerOpenError(this.pool.retryAfterMs(model));
   }
@@ -456,7 +462,7 @@ export class LlmService implements OnApplicationShutdown {
    */
   private route(model: string, deadline: Deadline): FallbackRoute {
     const policy = { maxRetries: this.config.llm.maxRetries, backoffMs: (attempt: number) => this.backoffMs(attempt) };
-    return new FallbackRoute(fallbackChain(model, this.config.routing.fallbacks), (each) => new Route(this.pool, each, deadline, policy));
+    return new FallbackRoute(fallbackChain(model, this.pool.fallbacks), (each) => new Route(this.pool, each, deadline, policy));
   }
 
   /**

@@ -38,6 +38,39 @@ export interface SpooledExchange {
   /** When it was made: the stored row's time. */
   at: Date;
   exchange: NewExchange;
+  /**
+   * The key of the write that failed with an unknown outcome (`UncertainWriteError`): when the
+   * database holds it in `spool_applied`, that write was committed and the exchange is stored already.
+   */
+  writeKey?: string;
+}
+
+/**
+ * A write whose outcome is unknown: the connection was lost after the statement was sent, so the
+ * server may have committed it. The adapter recorded `writeKey` in `spool_applied` in the same
+ * transaction as the rows; the spool keeps it with the exchange, and the replay skips the
+ * exchange when the key is there. Keeps the failure's code and words.
+ */
+export class UncertainWriteError extends Error {
+  constructor(
+    readonly writeKey: string,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'UncertainWriteError';
+  }
+
+  get code(): unknown {
+    return (this.cause as { code?: unknown } | null)?.code;
+  }
+}
+
+/** The write key of an `UncertainWriteError` anywhere in the error's causes. */
+export function uncertainWriteKey(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    if (current instanceof UncertainWriteError) return current.writeKey;
+  }
+  return undefined;
 }
 
 export interface Turn {
@@ -58,9 +91,10 @@ export abstract class ConversationRepository {
    * Writes spooled exchanges back, in order and in one transaction, each at most once however
    * often it is offered (its key is kept until `forgetSpooled`). An exchange the database refuses
    * for itself (a constraint, a value too large) is left out and its key returned in `refused`;
-   * a busy or damaged database fails the whole call, which writes nothing.
+   * a busy or damaged database fails the whole call, which writes nothing. An entry whose
+   * `writeKey` is in `spool_applied` was stored by that write: it is skipped (neither written nor refused).
    */
   abstract storeSpooled(entries: readonly SpooledExchange[]): Promise<{ written: number; refused: string[] }>;
-  /** Drops the kept keys once the spool no longer lists their exchanges. */
+  /** Drops the kept keys (and the write keys) once the spool no longer lists their exchanges. */
   abstract forgetSpooled(keys: readonly string[]): Promise<void>;
 }

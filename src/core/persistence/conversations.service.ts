@@ -2,8 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { CallerContext } from '../../common/auth/caller-context';
 import { historyOwner } from '../../common/auth/principal';
+import { DatabaseUnavailableError } from '../../common/errors/app-errors';
 import { maskPii } from '../../common/pii/pii-masker';
-import { ConversationRepository, NewExchange, Turn } from './conversation.repository';
+import { ConversationRepository, NewExchange, Turn, uncertainWriteKey } from './conversation.repository';
 import { ExchangeSpool } from './exchange-spool';
 import { storablePair, type StoredAnswer, type StoredRequest } from './stored-exchange';
 
@@ -27,6 +28,8 @@ export class ConversationsService {
   private readonly logger = new Logger(ConversationsService.name);
   private readonly mask: (text: string) => string;
   private readonly storeImages: boolean;
+  /** The last memory read met an unavailable database (logged once per outage). */
+  private memoryUnavailable = false;
 
   constructor(
     private readonly repository: ConversationRepository,
@@ -41,7 +44,8 @@ export class ConversationsService {
   /**
    * Stores the exchange and returns its id; null when the database could not take it (locked
    * past DB_WRITE_WAIT_SEC, damaged): the model has answered, so the exchange is kept in the
-   * spool and written to the database once it can be. Fails only when the spool fails too.
+   * spool and written to the database once it can be; so is every exchange made while others
+   * wait there, so that they are stored in order. Fails only when the spool fails too.
    * The exchange belongs to the calling key unless it names one.
    */
   async record(exchange: NewExchange): Promise<number | null> {
@@ -52,6 +56,8 @@ export class ConversationsService {
       // Without the backend's own timing, the time the exchange took is what it cost the backend.
       modelMs: exchange.modelMs ?? (exchange.status === 'cached' ? 0 : (exchange.durationMs ?? null)),
     });
+    // While exchanges wait in the spool (the database was down), this one goes behind them.
+    if (await this.spool.appendIfWaiting(masked, at).catch(() => false)) return null;
     let failure: unknown;
     try {
       const id = await this.repository.insert(masked);
@@ -61,7 +67,7 @@ export class ConversationsService {
       failure = error;
     }
     try {
-      await this.spool.append(masked, at);
+      await this.spool.append(masked, at, uncertainWriteKey(failure));
     } catch (spoolError) {
       this.logger.error(`an exchange could be neither stored nor spooled: ${(spoolError as Error).message}`);
       throw failure;
@@ -86,8 +92,20 @@ export class ConversationsService {
   /**
    * The session's memory as the caller may read it: a key restricted to its own history gets
    * only its own turns, or naming another key's session would hand that conversation to the model.
+   * While the database server is unavailable: no turns.
    */
-  recentTurns(sessionId: string, limit: number): Promise<Turn[]> {
-    return this.repository.recentTurns(sessionId, limit, historyOwner(this.caller.current()));
+  async recentTurns(sessionId: string, limit: number): Promise<Turn[]> {
+    try {
+      const turns = await this.repository.recentTurns(sessionId, limit, historyOwner(this.caller.current()));
+      this.memoryUnavailable = false;
+      return turns;
+    } catch (error) {
+      // A database server that is down does not stop the chat: it is answered without the
+      // session's earlier turns (and stored through the spool), not refused.
+      if (!(error instanceof DatabaseUnavailableError)) throw error;
+      if (!this.memoryUnavailable) this.logger.warn(`session memory not read, chats go on without it until the database answers: ${error.message}`);
+      this.memoryUnavailable = true;
+      return [];
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DatabaseBusyError, DatabaseCorruptError } from '../../common/errors/app-errors';
+import { DatabaseBusyError, DatabaseCorruptError, DatabaseUnavailableError } from '../../common/errors/app-errors';
 
 /** A lock another connection holds past the busy timeout. */
 const BUSY_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
@@ -14,12 +14,34 @@ export function driverCode(error: unknown): string | undefined {
   return typeof wrapped === 'string' ? wrapped : undefined;
 }
 
+/**
+ * Why a database server cannot serve a statement now, or undefined for any other failure: the
+ * server down or unreachable (socket errors, `pg`'s own connection errors, SQLSTATE class 08, a
+ * server shutting down or starting, 57P01–57P03), every connection taken (53300), the statement
+ * past the statement timeout (57014). In Vega's words: the driver's message may name the host.
+ */
+export function unavailableReason(error: unknown): string | undefined {
+  const code = driverCode(error) ?? '';
+  if (code === '57014') return 'the statement ran past DB_STATEMENT_TIMEOUT_SEC';
+  if (code === '53300') return 'it has no free connection: too many clients';
+  if (/^08/.test(code) || /^57P0[1-3]$/.test(code)) return 'the connection to the server was lost';
+  if (SOCKET_CODES.has(code)) return 'the server cannot be reached';
+  const message = error instanceof Error ? error.message : '';
+  if (/^Connection terminated|not queryable|Connection ended/i.test(message)) return 'the connection to the server was lost';
+  if (/timeout exceeded when trying to connect/i.test(message)) return 'the server did not accept a connection in time';
+  return undefined;
+}
+
+/** The socket's failures when the server is down or out of reach. */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
 export const isBusy = (error: unknown): boolean => error instanceof DatabaseBusyError || BUSY_CODES.has(driverCode(error) ?? '');
 
 /**
- * What the app knows about the database file's health: a corruption, once any statement met one,
- * stays known until restart (readiness reports it). `translate` turns SQLite's failures into the
- * app errors the filter and the CLI understand; every adapter passes its failures through it.
+ * What the app knows about the database's health: a corruption, once any statement met one,
+ * stays known until restart (readiness reports it). `translate` turns the engines' failures
+ * (SQLite's locks and damage, a PostgreSQL server down, saturated or too slow) into the app
+ * errors the filter and the CLI understand; every adapter passes its failures through it.
  */
 @Injectable()
 export class DatabaseHealth {
@@ -31,9 +53,11 @@ export class DatabaseHealth {
     return this.corruptionDetail;
   }
 
-  /** The app error for a busy or damaged database; any other error unchanged. */
+  /** The app error for a busy, damaged or unavailable database; any other error unchanged. */
   translate(error: unknown): unknown {
-    if (error instanceof DatabaseBusyError || error instanceof DatabaseCorruptError) return error;
+    if (error instanceof DatabaseBusyError || error instanceof DatabaseCorruptError || error instanceof DatabaseUnavailableError) return error;
+    const unavailable = unavailableReason(error);
+    if (unavailable !== undefined) return new DatabaseUnavailableError(unavailable, { cause: error });
     const code = driverCode(error);
     if (code === undefined) return error;
     if (BUSY_CODES.has(code)) return new DatabaseBusyError({ cause: error });

@@ -13,6 +13,8 @@ interface SpoolLine extends NewExchange {
   key: string;
   /** ISO 8601 UTC; a spool written by an older Vega holds the stored form `YYYY-MM-DD HH:MM:SS.SSS` (UTC), still read. */
   ts: string;
+  /** The failed write's key when its outcome was unknown (`SpooledExchange.writeKey`). */
+  writeKey?: string;
 }
 
 /**
@@ -20,7 +22,8 @@ interface SpoolLine extends NewExchange {
  * damaged): JSON Lines in `<data dir>/pending-exchanges.jsonl`, each append synced to disk before
  * the client gets its answer. Every second while lines wait (and at start), a replay writes them
  * back in order through `ConversationRepository.storeSpooled` (one transaction, each key kept,
- * so a replay cut short and run again stores no row twice); then the file is removed. A line the
+ * so a replay cut short and run again stores no row twice); then the file is removed. While
+ * lines wait, new exchanges join them (`appendIfWaiting`): ids follow the answers' order. A line the
  * database refuses for itself (not for a lock or damage) is moved to
  * `pending-exchanges.rejected.jsonl`, not dropped. The file knows no engine: times are ISO 8601.
  */
@@ -63,15 +66,30 @@ export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutd
     await this.tail.catch(() => undefined);
   }
 
-  /** Appends the exchange (stored at `at`) and syncs the file; resolves once it is on disk. */
-  append(exchange: NewExchange, at: Date): Promise<void> {
-    const entry: SpoolLine = { key: randomUUID(), ts: at.toISOString(), ...exchange };
-    const appended = this.serial(async () => {
-      await appendSynced(this.path, `${JSON.stringify(entry)}\n`);
-      this.waiting = true;
+  /**
+   * Appends the exchange (stored at `at`) and syncs the file; resolves once it is on disk.
+   * `writeKey`: the failed write's, when its outcome is unknown (`UncertainWriteError`).
+   */
+  append(exchange: NewExchange, at: Date, writeKey?: string): Promise<void> {
+    // Set now, not once written: an exchange that ends meanwhile queues behind this one.
+    this.waiting = true;
+    return this.serial(() => this.write(exchange, at, writeKey));
+  }
+
+  /**
+   * Keeps the answer order while exchanges wait: when the spool holds some, the exchange is
+   * appended behind them (resolves true) and stored by the replay after them; when it is empty,
+   * or a replay under way empties it, nothing is spooled (false) and the caller stores the
+   * exchange itself. Without this, an exchange stored directly once the database is back would
+   * get a smaller id than older ones still in the spool.
+   */
+  appendIfWaiting(exchange: NewExchange, at: Date): Promise<boolean> {
+    if (!this.waiting) return Promise.resolve(false);
+    return this.serial(async () => {
+      if (!this.waiting) return false;
+      await this.write(exchange, at);
+      return true;
     });
-    void appended.then(() => this.schedule(SPOOL_REPLAY_INTERVAL_MS), () => undefined);
-    return appended;
   }
 
   /** Tries a replay soon (the database just took a write). */
@@ -128,7 +146,8 @@ export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutd
     }
     await this.dropFirst(bytes.length);
     // The keys matter only while the lines are in the file.
-    await this.repository.forgetSpooled(entries.map((entry) => entry.key)).catch(() => undefined);
+    const keys = new Set(entries.flatMap((entry) => (entry.writeKey ? [entry.key, entry.writeKey] : [entry.key])));
+    await this.repository.forgetSpooled([...keys]).catch(() => undefined);
     if (written > 0) this.logger.log(`${written} spooled exchange(s) written to the database`);
     return written;
   }
@@ -146,6 +165,15 @@ export class ExchangeSpool implements OnApplicationBootstrap, OnApplicationShutd
     await rm(next, { force: true });
     await appendSynced(next, rest);
     await rename(next, this.path);
+  }
+
+  /** One line appended and synced; called inside `serial`. */
+  private async write(exchange: NewExchange, at: Date, writeKey?: string): Promise<void> {
+    const entry: SpoolLine = { key: randomUUID(), ts: at.toISOString(), ...(writeKey ? { writeKey } : {}), ...exchange };
+    this.waiting = true;
+    // Scheduled first: a replay also clears `waiting` when the append fails and leaves no file.
+    this.schedule(SPOOL_REPLAY_INTERVAL_MS);
+    await appendSynced(this.path, `${JSON.stringify(entry)}\n`);
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -187,8 +215,9 @@ function parseLine(line: string): SpooledExchange | undefined {
   if (typeof parsed?.key !== 'string' || typeof parsed.ts !== 'string' || typeof parsed.prompt !== 'string' || typeof parsed.response !== 'string') {
     return undefined;
   }
-  const { key, ts, ...exchange } = parsed;
+  const { key, ts, writeKey, ...exchange } = parsed;
   // A time without a zone is the older form, UTC.
   const at = new Date(/(?:Z|[+-]\d\d:\d\d)$/.test(ts) ? ts : `${ts.replace(' ', 'T')}Z`);
-  return Number.isNaN(at.getTime()) ? undefined : { key, at, exchange };
+  if (Number.isNaN(at.getTime())) return undefined;
+  return typeof writeKey === 'string' ? { key, at, exchange, writeKey } : { key, at, exchange };
 }

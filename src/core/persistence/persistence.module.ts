@@ -60,7 +60,7 @@ export class PersistenceModule {
       ],
       providers: [...dialect.adapters, ConversationsService, DatabaseHealth, ExchangeSpool],
       // The ports the dialect binds (every one, once a dialect is complete: see the unit test).
-      exports: [...PERSISTENCE_PORTS.filter((port) => boundPorts(dialect).has(port)), ConversationsService, DatabaseHealth],
+      exports: [...PERSISTENCE_PORTS.filter((port) => boundPorts(dialect).has(port)), ConversationsService, DatabaseHealth, ExchangeSpool],
     };
   }
 

@@ -9,11 +9,20 @@ import { RedisClient, RedisScript, RedisUnavailableError } from './redis.client'
 const PERIOD_GRACE_MS = 86_400_000;
 
 /**
+ * The field of the minute-tokens hash that holds the sum of its calls' tokens. Kept up to date by
+ * every change, so an admission does not read the minute's calls: summing them made Redis do work
+ * in proportion to the request rate on every request (bench:scale: ~4 ms of CPU per request at
+ * ~300 requests/s). A hash without it (written before it existed) gets it summed once.
+ */
+const MINUTE_SUM = '#sum';
+
+/**
  * KEYS: leases (zset id → expiry), reserved (hash id → tokens), minute (zset id → at),
- * minute tokens (hash id → tokens), day totals, month totals (hashes tokens, ms).
+ * minute tokens (hash id → tokens, and MINUTE_SUM), day totals, month totals (hashes tokens, ms).
  * The same decisions, in the same order, as `InMemoryUsageLimiter.refusalFor`; {-1} when a
  * period's totals are not seeded yet. A lease not ended by its expiry (its instance died) frees
- * its slot and reservation.
+ * its slot and reservation. The calls of the minute are read one by one only to say when a
+ * refused one could pass.
  */
 const ADMIT = new RedisScript(`
 local now = tonumber(ARGV[1])
@@ -23,8 +32,17 @@ local dayEnd, monthEnd, leaseTtl = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumb
 if redis.call('EXISTS', KEYS[5]) == 0 or redis.call('EXISTS', KEYS[6]) == 0 then return {-1} end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do redis.call('HDEL', KEYS[2], id) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - 60000)) do redis.call('HDEL', KEYS[4], id) end
+local summed = redis.call('HEXISTS', KEYS[4], '${MINUTE_SUM}') == 1
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - 60000)) do
+  if summed then redis.call('HINCRBYFLOAT', KEYS[4], '${MINUTE_SUM}', -tonumber(redis.call('HGET', KEYS[4], id) or '0')) end
+  redis.call('HDEL', KEYS[4], id)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - 60000)
+if not summed and redis.call('EXISTS', KEYS[4]) == 1 then
+  local sum = 0
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do sum = sum + tonumber(redis.call('HGET', KEYS[4], id) or '0') end
+  redis.call('HSET', KEYS[4], '${MINUTE_SUM}', sum)
+end
 local reserved = 0
 for _, v in ipairs(redis.call('HVALS', KEYS[2])) do reserved = reserved + tonumber(v) end
 local dayTokens = tonumber(redis.call('HGET', KEYS[5], 'tokens') or '0')
@@ -35,18 +53,13 @@ if tpmo > 0 and monthTokens + reserved >= tpmo then return {2, tpmo, monthTokens
 local seconds = math.floor(dayMs / 1000)
 if msd > 0 and seconds >= msd then return {3, msd, seconds, dayEnd - now, dayEnd} end
 if tpm > 0 then
-  local ids = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
-  local used, entries = 0, {}
-  for i = 1, #ids, 2 do
-    local t = tonumber(redis.call('HGET', KEYS[4], ids[i]) or '0')
-    used = used + t
-    entries[#entries + 1] = {tonumber(ids[i + 1]), t}
-  end
-  if #entries > 0 and used + tokens > tpm then
+  local used = tonumber(redis.call('HGET', KEYS[4], '${MINUTE_SUM}') or '0')
+  if used + tokens > tpm and redis.call('ZCARD', KEYS[3]) > 0 then
+    local ids = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
     local left, freedAt = used, now
-    for _, e in ipairs(entries) do
-      left = left - e[2]
-      freedAt = e[1] + 60000
+    for i = 1, #ids, 2 do
+      left = left - tonumber(redis.call('HGET', KEYS[4], ids[i]) or '0')
+      freedAt = tonumber(ids[i + 1]) + 60000
       if left + tokens <= tpm then break end
     end
     return {4, tpm, used, freedAt - now, 0}
@@ -59,6 +72,7 @@ if ARGV[12] == '1' then
   redis.call('HSET', KEYS[2], ARGV[2], tokens)
   redis.call('ZADD', KEYS[3], now, ARGV[2])
   redis.call('HSET', KEYS[4], ARGV[2], tokens)
+  redis.call('HINCRBYFLOAT', KEYS[4], '${MINUTE_SUM}', tokens)
   for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], leaseTtl + 60000) end
 end
 return {0}
@@ -68,7 +82,11 @@ return {0}
 const SETTLE = new RedisScript(`
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-if redis.call('HEXISTS', KEYS[4], ARGV[1]) == 1 then redis.call('HSET', KEYS[4], ARGV[1], ARGV[2]) end
+local held = redis.call('HGET', KEYS[4], ARGV[1])
+if held then
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+  if redis.call('HEXISTS', KEYS[4], '${MINUTE_SUM}') == 1 then redis.call('HINCRBYFLOAT', KEYS[4], '${MINUTE_SUM}', tonumber(ARGV[2]) - tonumber(held)) end
+end
 for i = 5, 6 do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     redis.call('HINCRBY', KEYS[i], 'tokens', ARGV[2])

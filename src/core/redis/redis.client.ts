@@ -40,7 +40,7 @@ export class RedisClient implements OnApplicationShutdown {
   readonly errors = new CounterFamily('vega_redis_errors_total', 'Redis calls that failed, timed out or were refused by the open breaker, by operation.', ['op']);
   readonly fallbacks = new CounterFamily(
     'vega_redis_fallbacks_total',
-    "Decisions taken without Redis while it was unreachable, by what: rate_limit (this instance's counters), budget_open, budget_closed, cache (L1 only), publish (a change notice not sent).",
+    "Decisions taken without Redis while it was unreachable, by what: rate_limit (this instance's counters), budget_open, budget_closed, cache (L1 only), publish (a change notice not sent), routing (a place on a target counted by this instance alone).",
     ['what'],
   );
   private readonly logger = new Logger('Redis');

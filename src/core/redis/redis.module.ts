@@ -32,7 +32,7 @@ export class RedisMetrics {
 @Module({})
 export class RedisModule {
   static forRoot(settings: NonNullable<AppConfig['redis']>): DynamicModule {
-    const note = `rate limits use this instance's own counters and budgets ${settings.budgetsWhenDown === 'open' ? 'are not enforced' : 'refuse'} (BUDGETS_WHEN_REDIS_DOWN=${settings.budgetsWhenDown})`;
+    const note = `rate limits use this instance's own counters and budgets ${settings.budgetsWhenDown === 'open' ? 'are not enforced' : 'refuse'} (BUDGETS_WHEN_REDIS_DOWN=${settings.budgetsWhenDown}); each target's max concurrency is counted by this instance alone`;
     return {
       module: RedisModule,
       providers: [

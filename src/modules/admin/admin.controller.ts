@@ -6,7 +6,7 @@ import { InvalidInputError } from '../../common/errors/app-errors';
 import type { GenerationSettings } from '../../core/llm/generation-settings';
 import { AdminService } from './admin.service';
 import { AdminStatusDto, BreakerResetDto, CacheClearedDto } from './dto/admin-status.dto';
-import { BackendDto, BackendListDto } from './dto/backends.dto';
+import { BackendDto, BackendListDto, BackendsReloadDto } from './dto/backends.dto';
 import { GenerationSettingsDto, UpdateGenerationRequestDto } from './dto/generation-settings.dto';
 
 function toSettingsDto(settings: GenerationSettings): GenerationSettingsDto {
@@ -90,6 +90,20 @@ export class AdminController {
   @ApiOkResponse({ type: BackendListDto })
   backends(): BackendListDto {
     return this.admin.backends();
+  }
+
+  @Post('backends/reload')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Reload BACKENDS_FILE',
+    description:
+      'Reads the file again, checks it whole and applies it: targets added, removed (what runs on them finishes) or changed; strategy, aliases and fallbacks. ' +
+      'With REDIS_URL every other instance reads its own file again within a second. SIGHUP to the server does the same. Without BACKENDS_FILE there is nothing to read: nothing changes and file is null.',
+  })
+  @ApiOkResponse({ type: BackendsReloadDto })
+  @ApiErrors([409, 'The file has problems (each one named); the model servers in use stay as they were.'])
+  reloadBackends(): BackendsReloadDto {
+    return this.admin.reloadBackends();
   }
 
   @Post('backends/:name/drain')

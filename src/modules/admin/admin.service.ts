@@ -3,8 +3,9 @@ import { AppConfig } from '../../config/app-config';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import type { GenerationOverrides, GenerationSettings } from '../../core/llm/generation-settings';
 import { LlmService } from '../../core/llm/llm.service';
+import { BackendsReloadService } from '../../core/llm/backends-reload.service';
 import type { BackendStatus } from '../../core/llm/routing/backend-status';
-import type { BackendDto, BackendListDto } from './dto/backends.dto';
+import type { BackendDto, BackendListDto, BackendsReloadDto } from './dto/backends.dto';
 import { ConversationHistoryRepository } from '../../core/persistence/conversation-history.repository';
 import { DatabaseMaintenance } from '../../core/persistence/database-maintenance';
 import { version } from '../../../package.json';
@@ -46,6 +47,7 @@ export class AdminService {
     private readonly generationSettings: GenerationSettingsService,
     private readonly conversations: ConversationHistoryRepository,
     private readonly database: DatabaseMaintenance,
+    private readonly backendsFile: BackendsReloadService,
   ) {}
 
   generation(): GenerationSettings {
@@ -85,7 +87,12 @@ export class AdminService {
 
   /** Every model server: health, breaker, load, models, latency, errors, draining. */
   backends(): BackendListDto {
-    return { strategy: this.config.routing.strategy, backends: this.llm.backends().map(toBackendDto) };
+    return { strategy: this.llm.routingStrategy, backends: this.llm.backends().map(toBackendDto) };
+  }
+
+  /** `BACKENDS_FILE` read again and applied (every instance, with Redis); `ConflictError` when there is none or it has problems. */
+  reloadBackends(): BackendsReloadDto {
+    return this.backendsFile.reload();
   }
 
   /** Sends nothing new to the model server `name`; what runs there finishes. `NotFoundError` for an unknown name. */

@@ -15,6 +15,7 @@ import { BackendProbe, type BackendState } from '../../core/health/backend-probe
 import type { BackendStatus } from '../../core/llm/routing/backend-status';
 import { LlmService } from '../../core/llm/llm.service';
 import { DatabaseHealth } from '../../core/persistence/database-health';
+import { ExchangeSpool } from '../../core/persistence/exchange-spool';
 import { RedisClient } from '../../core/redis/redis.client';
 import { missingModelMessage } from '../../core/llm/model-availability';
 import { EventLoopMonitor, MAX_EVENT_LOOP_DELAY_MS } from './event-loop-monitor';
@@ -36,6 +37,7 @@ export class HealthController {
     private readonly llm: LlmService,
     private readonly eventLoop: EventLoopMonitor,
     private readonly databaseHealth: DatabaseHealth,
+    private readonly spool: ExchangeSpool,
     /** With `REDIS_URL`: reported, degraded while down (each instance then decides alone), never not-ready. */
     @Optional() private readonly redis?: RedisClient,
   ) {}
@@ -68,7 +70,9 @@ export class HealthController {
       'so does a backend that does not have MODEL_NAME (`reason: "model_missing"`, with the models it has): requests naming another model still work. ' +
       'With several model servers (BACKENDS_FILE, or a list in OLLAMA_URL), each is probed: ready while at least one is up and not draining, degraded while another is down, draining or open, ' +
       'and each is reported under `targets` (status up, down or draining, version, latency, breaker). ' +
-      'With REDIS_URL, a `redis` check: degraded (never down) while Redis is unreachable.',
+      'With REDIS_URL, a `redis` check: degraded (never down) while Redis is unreachable. ' +
+      'A database that does not answer the ping (a PostgreSQL server down) is `degraded`, not down: chats are still answered and their exchanges kept in the spool ' +
+      '(`spool_pending: true` while some wait); a damaged database is down.',
   })
   @ApiOkResponse({ type: ReadinessResponseDto })
   @ApiServiceUnavailableResponse({ type: ReadinessResponseDto, description: 'The database or the model backend is down (details per check), or the app is shutting down.' })
@@ -79,7 +83,8 @@ export class HealthController {
       ...(this.redis ? [() => this.redisCheck(this.redis!)] : []),
     ]);
     const backend = result.details[this.llm.backendKind];
-    return { ...result, degraded: backend?.status !== 'up' || (this.redis !== undefined && !this.redis.up) };
+    const degraded = backend?.status !== 'up' || (this.redis !== undefined && !this.redis.up) || result.details.database?.status === 'degraded';
+    return { ...result, degraded };
   }
 
   /** Terminus throws 503 with the result as its body; answer that body as-is, not as an error message. */
@@ -93,11 +98,24 @@ export class HealthController {
     }
   }
 
-  /** A ping; down for good once any statement met a damaged database (a ping reads no table page). */
-  private databaseCheck() {
+  /**
+   * A ping; down for good once any statement met a damaged database (a ping reads no table page).
+   * A database that does not answer the ping (a PostgreSQL server down) is degraded, not down:
+   * chats are still answered, their exchanges kept in the spool until it is back.
+   * `spool_pending` while exchanges wait there (also while they are being written back).
+   */
+  private async databaseCheck() {
     const corruption = this.databaseHealth.corruption;
-    if (corruption === undefined) return this.database.pingCheck('database', { timeout: DB_PING_TIMEOUT_MS });
-    return this.indicators.check('database').down({ message: new DatabaseCorruptError(corruption).message, detail: corruption });
+    const check = this.indicators.check('database');
+    if (corruption !== undefined) return check.down({ message: new DatabaseCorruptError(corruption).message, detail: corruption });
+    const ping = (await this.database.pingCheck('database', { timeout: DB_PING_TIMEOUT_MS })).database;
+    const spool = this.spool.pending ? { spool_pending: true } : {};
+    if (ping.status === 'up') return check.up({ responseTime: ping.responseTime, ...spool });
+    return check.degraded({
+      message: 'the database does not answer: chats are still answered and their exchanges kept in the spool until it is back; history, search, usage, keys and the audit log answer 503 meanwhile',
+      detail: ping.message,
+      ...spool,
+    });
   }
 
   private redisCheck(redis: RedisClient) {

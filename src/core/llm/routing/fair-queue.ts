@@ -29,8 +29,9 @@ export interface Slot {
 
 /** What the queue needs of the pool: the targets, and the pick among those that serve a model. */
 export interface SlotSource {
-  readonly targets: readonly Target[];
   pick(model: string): Target | undefined;
+  /** Calls `listener` with every target, now and later (a reload adds some). */
+  onTarget(listener: (target: Target) => void): void;
 }
 
 /** How often a waiter hears of its place, at most. */
@@ -68,11 +69,11 @@ export class FairQueue {
     /** The caller of the request being served (its key, its position listener); none: the shared lane. */
     private readonly caller: () => QueueCaller | undefined = () => undefined,
   ) {
-    for (const target of source.targets) {
+    source.onTarget((target) => {
       target.onRelease(() => this.offer(target));
       // A server whose breaker closes again can take waiters at once, not only when a place frees.
       target.breaker.onStateChange((state) => state === 'closed' && this.offer(target));
-    }
+    });
   }
 
   get maxWaitMs(): number {

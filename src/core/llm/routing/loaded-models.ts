@@ -18,24 +18,31 @@ const MAX_POLL_TIMEOUT_MS = 5_000;
  */
 @Injectable()
 export class LoadedModels implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly ollama: { target: Target; backend: OllamaBackend }[];
-  private readonly needed: boolean;
   private readonly stopped = new AbortController();
   private timer?: NodeJS.Timeout;
   private polling?: Promise<void>;
 
   constructor(
-    pool: TargetPool,
+    private readonly pool: TargetPool,
     private readonly config: AppConfig,
-  ) {
-    this.ollama = pool.targets.flatMap((target) => (target.backend instanceof OllamaBackend ? [{ target, backend: target.backend }] : []));
-    this.needed = this.ollama.length > 0 && pool.targets.length > 1 && pool.strategy === 'loaded-first';
+  ) {}
+
+  /** The Ollama targets, as the pool has them now (a reload may change them). */
+  private get ollama(): { target: Target; backend: OllamaBackend }[] {
+    return this.pool.targets.flatMap((target) => (target.backend instanceof OllamaBackend ? [{ target, backend: target.backend }] : []));
+  }
+
+  /** Only loaded-first routing among several targets asks what they have loaded. */
+  private get needed(): boolean {
+    return this.pool.targets.length > 1 && this.pool.strategy === 'loaded-first' && this.ollama.length > 0;
   }
 
   onApplicationBootstrap(): void {
-    if (!this.needed) return;
-    void this.poll();
-    this.timer = setInterval(() => void this.poll(), this.config.routing.loadedPollIntervalMs);
+    // From a file, a reload may make it needed: the timer runs and each tick asks only when it is.
+    if (!this.needed && !this.config.routing.file) return;
+    const tick = () => void (this.needed && this.poll());
+    tick();
+    this.timer = setInterval(tick, this.config.routing.loadedPollIntervalMs);
     this.timer.unref();
   }
 

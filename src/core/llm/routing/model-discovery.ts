@@ -27,8 +27,6 @@ const LOGGED_NAMES = 10;
 @Injectable()
 export class ModelDiscovery implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ModelDiscovery.name);
-  /** The targets whose lists are asked for (not configured). */
-  private readonly discovered: readonly Target[];
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   /** When a request last had the lists asked again (not the periodic rounds). */
@@ -43,12 +41,16 @@ export class ModelDiscovery implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly config: AppConfig,
     private readonly pool: TargetPool,
     private readonly adapterHost: HttpAdapterHost,
-  ) {
-    this.discovered = pool.targets.filter((target) => !target.configuredModels);
+  ) {}
+
+  /** The targets whose lists are asked for (not configured), as the pool has them now (a reload may change them). */
+  private get discovered(): readonly Target[] {
+    return this.pool.targets.filter((target) => !target.configuredModels);
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.discovered.length === 0 || !this.adapterHost.httpAdapter) return;
+    // From a file, a reload may add targets to discover: the rounds run (over none until then).
+    if ((this.discovered.length === 0 && !this.config.routing.file) || !this.adapterHost.httpAdapter) return;
     this.started = true;
     const first = this.refresh();
     this.timer = setInterval(() => void this.refresh(), this.config.routing.discoveryIntervalMs);

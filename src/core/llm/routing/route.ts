@@ -20,6 +20,9 @@ export interface Leg extends Slot {
   permit: BreakerPermit;
 }
 
+/** A slot whose target the other instances fill (its shared count said so). */
+const HELD_ELSEWHERE = Symbol('held elsewhere');
+
 /** The longest pause before servers that all said busy are tried again. */
 const MAX_BUSY_PAUSE_MS = 5_000;
 
@@ -113,13 +116,18 @@ export class Route {
     for (;;) {
       if (!target) throw this.noTarget();
       if (target.hasRoom && queue.length(this.model) === 0) {
-        const leg = this.take(queue.take(target, this.model));
+        const leg = await this.take(queue.take(target, this.model));
+        if (leg === HELD_ELSEWHERE) {
+          // The other instances hold its places: another target, or a wait in the queue.
+          target = this.pool.pick(this.model);
+          continue;
+        }
         if (leg) return leg;
         throw this.noTarget();
       }
       this.waitingSince ??= performance.now();
-      const leg = this.take(await queue.wait(this.model, this.deadline, this.waitingSince));
-      if (leg) return leg;
+      const leg = await this.take(await queue.wait(this.model, this.deadline, this.waitingSince));
+      if (leg && leg !== HELD_ELSEWHERE) return leg;
       target = this.pool.pick(this.model);
     }
   }
@@ -138,15 +146,32 @@ export class Route {
     return this.acquire(this.pool.pick(this.model));
   }
 
-  /** The breaker's permission on the slot's target; without it the slot is given back. */
-  private take(slot: Slot): Leg | undefined {
+  /**
+   * The slot's place counted with the other instances' (when they share counts), then the
+   * breaker's permission on its target; without either the slot is given back.
+   */
+  private async take(slot: Slot): Promise<Leg | typeof HELD_ELSEWHERE | undefined> {
+    const shared = await slot.target.claimShared();
+    if (!shared) {
+      slot.end();
+      return HELD_ELSEWHERE;
+    }
     const permit = slot.target.acquire();
     if (!permit) {
+      shared();
       slot.end();
       return undefined;
     }
     this.current = slot.target;
-    return { ...slot, permit };
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      // The shared place first: a waiter this end wakes asks for it after it is given back.
+      shared();
+      slot.end();
+    };
+    return { target: slot.target, end, permit };
   }
 
   /** Every target tried was unreachable: say so of all of them, not only the last. */

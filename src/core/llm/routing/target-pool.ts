@@ -3,10 +3,25 @@ import { OllamaBackend } from '../backends/ollama/ollama.backend';
 import type { ModelDetails, OllamaHosts } from '../llm-backend';
 import type { BreakerState } from '../resilience/circuit-breaker';
 import { OllamaCatalog } from './ollama-catalog';
-import { resolveAlias, StrategyName } from '../../../config/routing-settings';
+import { resolveAlias, StrategyName, TargetSettings } from '../../../config/routing-settings';
 import { FairQueue, QueueCaller, QueueSettings } from './fair-queue';
 import { Strategy, strategyOf } from './strategies';
 import type { Target } from './target';
+
+/** What a reload of `BACKENDS_FILE` gives the pool: the targets' settings, the strategy, aliases and fallbacks. */
+export interface PoolSettings {
+  targets: readonly TargetSettings[];
+  strategy: StrategyName;
+  aliases: Readonly<Record<string, string>>;
+  fallbacks: Readonly<Record<string, readonly string[]>>;
+}
+
+/** What a reload did, by target name. */
+export interface PoolChanges {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
 
 /** `QUEUE_MAX_LENGTH`, `QUEUE_MAX_WAIT_SEC` by default. */
 const DEFAULT_QUEUE: QueueSettings = { maxLength: 1_000, maxWaitMs: 30_000 };
@@ -20,21 +35,85 @@ const DEFAULT_QUEUE: QueueSettings = { maxLength: 1_000, maxWaitMs: 30_000 };
 export class TargetPool {
   /** Where requests wait when every target for their model is at its max concurrency. */
   readonly queue: FairQueue;
-  private readonly choose: Strategy;
-  private readonly catalog?: OllamaCatalog;
+  private current: Target[];
+  private choose: Strategy;
+  private catalog?: OllamaCatalog;
+  private readonly targetListeners: ((target: Target) => void)[] = [];
 
   constructor(
-    readonly targets: readonly Target[],
-    readonly strategy: StrategyName,
+    targets: readonly Target[],
+    private strategyName: StrategyName,
     queue: { settings?: QueueSettings; caller?: () => QueueCaller | undefined } = {},
     /** Other names for models (`fast` → `llama3.2`), from `BACKENDS_FILE`. */
-    readonly aliases: Readonly<Record<string, string>> = {},
+    private aliasMap: Readonly<Record<string, string>> = {},
+    /** The models tried in turn when a model's targets cannot serve it, from `BACKENDS_FILE`. */
+    private fallbackMap: Readonly<Record<string, readonly string[]>> = {},
   ) {
     if (targets.length === 0) throw new Error('a target pool needs at least one target');
-    this.choose = strategyOf(strategy);
+    this.current = [...targets];
+    this.choose = strategyOf(strategyName);
+    this.catalog = catalogOf(this.current);
     this.queue = new FairQueue(this, queue.settings ?? DEFAULT_QUEUE, queue.caller);
-    const ollama = targets.map((target) => target.backend).filter((backend) => backend instanceof OllamaBackend);
-    this.catalog = ollama.length > 0 ? new OllamaCatalog(ollama) : undefined;
+  }
+
+  /** The targets now, in configuration order (a reload may change them). */
+  get targets(): readonly Target[] {
+    return this.current;
+  }
+
+  get strategy(): StrategyName {
+    return this.strategyName;
+  }
+
+  get aliases(): Readonly<Record<string, string>> {
+    return this.aliasMap;
+  }
+
+  get fallbacks(): Readonly<Record<string, readonly string[]>> {
+    return this.fallbackMap;
+  }
+
+  /** Calls `listener` with every target, those there now and those a reload adds. */
+  onTarget(listener: (target: Target) => void): void {
+    this.targetListeners.push(listener);
+    for (const target of this.current) listener(target);
+  }
+
+  /**
+   * Applies a reloaded `BACKENDS_FILE`: a target whose server is the same (kind, URL, key) keeps
+   * its breaker, counts and stats and takes its new weight, max concurrency, timeouts and models;
+   * a new one is made by `make`; one no longer listed takes nothing new, and its connections are
+   * closed once what runs on it has finished.
+   */
+  reload(settings: PoolSettings, make: (settings: TargetSettings) => Target): PoolChanges {
+    if (settings.targets.length === 0) throw new Error('a target pool needs at least one target');
+    const changes: PoolChanges = { added: [], removed: [], changed: [] };
+    const added: Target[] = [];
+    const next = settings.targets.map((each) => {
+      const known = this.find(each.name);
+      if (known?.sameServer(each)) {
+        if (viewOf(known) !== viewOf(each)) changes.changed.push(each.name);
+        known.update(each);
+        return known;
+      }
+      const made = make(each);
+      (known ? changes.changed : changes.added).push(each.name);
+      added.push(made);
+      return made;
+    });
+    const gone = this.current.filter((target) => !next.includes(target));
+    for (const target of gone) if (next.every((each) => each.name !== target.name)) changes.removed.push(target.name);
+    this.current = next;
+    this.strategyName = settings.strategy;
+    this.choose = strategyOf(settings.strategy);
+    this.aliasMap = settings.aliases;
+    this.fallbackMap = settings.fallbacks;
+    this.catalog = catalogOf(next);
+    for (const target of added) for (const listener of this.targetListeners) listener(target);
+    for (const target of gone) closeWhenIdle(target);
+    // Room may have come with the new settings (a higher max concurrency, a new target).
+    for (const target of next) this.queue.offer(target);
+    return changes;
   }
 
   /** The kind of the first target (`ollama`, `openai`): what messages about "the backend" name. */
@@ -152,4 +231,22 @@ export class TargetPool {
   async close(): Promise<void> {
     await Promise.all(this.targets.map((target) => target.backend.close()));
   }
+}
+
+function catalogOf(targets: readonly Target[]): OllamaCatalog | undefined {
+  const ollama = targets.map((target) => target.backend).filter((backend) => backend instanceof OllamaBackend);
+  return ollama.length > 0 ? new OllamaCatalog(ollama) : undefined;
+}
+
+/** What `update()` changes of a target, to tell a changed one from one left as it was. */
+function viewOf(target: Pick<TargetSettings, 'weight' | 'maxConcurrency' | 'timeouts'> & { models?: readonly string[]; configuredModels?: readonly string[] }): string {
+  const models = 'configuredModels' in target ? target.configuredModels : target.models;
+  return JSON.stringify([target.weight, target.maxConcurrency, target.timeouts ?? {}, models ?? null]);
+}
+
+/** A target taken out of the pool: its connections close when its last request in flight ends. */
+function closeWhenIdle(target: Target): void {
+  const close = () => void target.backend.close().catch(() => undefined);
+  if (target.inFlight === 0) return close();
+  target.onRelease(() => target.inFlight === 0 && close());
 }

@@ -3,7 +3,11 @@ import type { TargetKind, TargetSettings, TargetTimeouts } from '../../../config
 import type { AttemptLimits } from '../resilience/attempt';
 import { BreakerOptions, BreakerPermit, CircuitBreaker } from '../resilience/circuit-breaker';
 import type { TargetHealth } from './backend-status';
+import type { SharedSlots } from './shared-slots';
 import { TargetStats } from './target-stats';
+
+/** How long a target whose places the other instances hold counts as full before its shared count is asked again. */
+const FULL_ELSEWHERE_RECHECK_MS = 100;
 
 /**
  * One model server behind Vega: its adapter (which talks to this server only), its own circuit
@@ -14,12 +18,13 @@ export class Target {
   readonly name: string;
   readonly kind: TargetKind;
   readonly url: string;
-  readonly weight: number;
-  readonly maxConcurrency: number;
-  readonly timeouts: TargetTimeouts;
   readonly breaker: CircuitBreaker;
+  /** What a reload of `BACKENDS_FILE` may change in place (`update()`); the rest makes a new target. */
+  weight!: number;
+  maxConcurrency!: number;
+  timeouts!: TargetTimeouts;
   /** The models `BACKENDS_FILE` gives it: then its list is never asked for. */
-  readonly configuredModels?: readonly string[];
+  configuredModels?: readonly string[];
   /** Its attempts' outcomes and recent latency (admin views). */
   readonly stats = new TargetStats();
   /** Requests sent to it and not finished. */
@@ -33,23 +38,40 @@ export class Target {
   /** The models it has in memory now (Ollama `/api/ps`), as last seen. */
   private inMemory: ReadonlySet<string> = new Set();
   private readonly releaseListeners: (() => void)[] = [];
+  /** Until when the other instances hold every place on it (as their shared count last said). */
+  private fullElsewhereUntil = 0;
+  private recheck?: NodeJS.Timeout;
+  private readonly apiKey?: string;
 
   constructor(
     settings: TargetSettings,
     readonly backend: LlmBackend,
     breaker: BreakerOptions,
+    /** Its places counted with the other instances' (with `REDIS_URL`); absent, this instance's count alone. */
+    private readonly shared?: SharedSlots,
   ) {
     this.name = settings.name;
     this.kind = settings.kind;
     this.url = settings.url;
+    this.apiKey = settings.apiKey;
+    this.breaker = new CircuitBreaker(breaker);
+    this.update(settings);
+  }
+
+  /** Whether `settings` name the same server the same way (kind, URL, key): then `update()` applies them in place. */
+  sameServer(settings: TargetSettings): boolean {
+    return settings.kind === this.kind && settings.url === this.url && settings.apiKey === this.apiKey;
+  }
+
+  /** Its weight, max concurrency, timeouts and configured models from `settings` (a reload); what runs on it is unaffected. */
+  update(settings: TargetSettings): void {
     this.weight = settings.weight;
     this.maxConcurrency = settings.maxConcurrency;
     this.timeouts = settings.timeouts ?? {};
-    this.breaker = new CircuitBreaker(breaker);
-    if (settings.models) {
-      this.configuredModels = settings.models;
-      this.served = new Set(settings.models);
-    }
+    // Models no longer configured are discovered again; until then any model may be asked of it.
+    if (settings.models) this.served = new Set(settings.models);
+    else if (this.configuredModels) this.served = undefined;
+    this.configuredModels = settings.models;
   }
 
   /** Whether it may serve `model`: it lists it (`mistral` also matches `mistral:latest`), or its list is not known yet. */
@@ -97,7 +119,7 @@ export class Target {
 
   /** Whether it takes another request now without going past its max concurrency. */
   get hasRoom(): boolean {
-    return this.maxConcurrency === 0 || this.inFlight < this.maxConcurrency;
+    return this.maxConcurrency === 0 || (this.inFlight < this.maxConcurrency && performance.now() >= this.fullElsewhereUntil);
   }
 
   /** How full it is: requests in flight over its max concurrency (in flight alone when it has none). */
@@ -147,8 +169,35 @@ export class Target {
       if (ended) return;
       ended = true;
       this.inFlight -= 1;
-      for (const listener of this.releaseListeners) listener();
+      // Its shared place was given back with it: one is free across instances now.
+      this.fullElsewhereUntil = 0;
+      this.notifyRelease();
     };
+  }
+
+  private notifyRelease(): void {
+    for (const listener of this.releaseListeners) listener();
+  }
+
+  /**
+   * Its place counted with the other instances' (only when it has a max concurrency and they
+   * share counts: otherwise no round trip): the function that gives it back, or null when they
+   * hold every place. Then it counts as full for a moment, and its waiters are offered it again.
+   */
+  async claimShared(): Promise<(() => void) | null> {
+    if (this.maxConcurrency === 0 || !this.shared) return noop;
+    const release = await this.shared.claim(this.name, this.maxConcurrency);
+    if (release) return release;
+    this.fullElsewhereUntil = performance.now() + FULL_ELSEWHERE_RECHECK_MS;
+    if (!this.recheck) {
+      this.recheck = setTimeout(() => {
+        this.recheck = undefined;
+        this.fullElsewhereUntil = 0;
+        this.notifyRelease();
+      }, FULL_ELSEWHERE_RECHECK_MS);
+      this.recheck.unref();
+    }
+    return null;
   }
 
   /** Calls `listener` each time a request it had in flight ends (a place frees: Vega's queue hands it on). */
@@ -156,6 +205,8 @@ export class Target {
     this.releaseListeners.push(listener);
   }
 }
+
+const noop = (): void => undefined;
 
 /** `mistral` and `mistral:latest` are one model (Ollama's default tag), whichever way either side names it. */
 function has(models: ReadonlySet<string>, model: string): boolean {

@@ -2,18 +2,27 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditEntry, AuditFilter, AuditLogRepository, AuditRecord } from '../audit-log.repository';
 import { AUDIT_DETAIL_MAX_CHARS, type AuditRow, toRecord } from '../audit-row';
+import { DatabaseHealth } from '../database-health';
 import { pgText } from './sql-params';
 
 /** `audit_log` on PostgreSQL: appended to, read newest first by id. */
 @Injectable()
 export class PostgresAuditLogRepository extends AuditLogRepository {
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly health: DatabaseHealth,
+  ) {
     super();
+  }
+
+  /** One statement; a server that is down or too slow fails it as `DatabaseUnavailableError` (503). */
+  private query(sql: string, params?: unknown[]): Promise<unknown> {
+    return this.health.guard(this.dataSource.query(sql, params));
   }
 
   async append(entry: AuditEntry): Promise<void> {
     const detail = entry.detail === null ? null : pgText(entry.detail.slice(0, AUDIT_DETAIL_MAX_CHARS));
-    await this.dataSource.query(
+    await this.query(
       `INSERT INTO audit_log (ts, key_id, route, models, outcome, status, duration_ms, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [entry.at.toISOString(), entry.keyId, entry.route, JSON.stringify(entry.models), entry.outcome, entry.status, Math.round(entry.durationMs), detail],
     );
@@ -31,7 +40,7 @@ export class PostgresAuditLogRepository extends AuditLogRepository {
     }
     if (filter.outcome !== undefined) where.push(`outcome = ${param(filter.outcome)}`);
     if (filter.since !== undefined) where.push(`ts >= ${param(filter.since.toISOString())}`);
-    const rows = (await this.dataSource.query(
+    const rows = (await this.query(
       `SELECT id, ts, key_id, route, models, outcome, status, duration_ms, detail FROM audit_log
        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${param(page.limit)}`,
       params,

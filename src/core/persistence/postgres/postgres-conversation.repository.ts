@@ -1,16 +1,29 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { BatchQueue } from '../batch-queue';
-import { ConversationRepository, NewExchange, SpooledExchange, Turn } from '../conversation.repository';
+import { ConversationRepository, NewExchange, SpooledExchange, Turn, UncertainWriteError } from '../conversation.repository';
 import { DatabaseHealth } from '../database-health';
+import { EXCHANGE_COLUMNS } from '../sqlite/exchange-row';
 import { exchangeColumnArrays, exchangeInsertSql, isRowFailure } from './pg-exchange-rows';
 import { pgPool } from './pg-pool';
 
 /** The most exchanges one INSERT carries. */
 const MAX_BATCH_ROWS = 500;
 
-const INSERT = { name: 'vega_insert_exchanges', text: exchangeInsertSql(false) };
+const KEY_PARAM = EXCHANGE_COLUMNS.length + 1;
+/**
+ * The batch's rows, and in the same transaction its write key in `spool_applied` (one row per
+ * batch), dropping the previous batch's key: that one's reply came, so it is needed no more.
+ */
+const INSERT = {
+  name: 'vega_insert_exchanges_keyed',
+  text: `WITH stored AS (${exchangeInsertSql(false)}),
+    mark AS (INSERT INTO spool_applied (key) VALUES ($${KEY_PARAM})),
+    done AS (DELETE FROM spool_applied WHERE key = $${KEY_PARAM + 1})
+    SELECT id FROM stored ORDER BY id`,
+};
 const INSERT_AT = exchangeInsertSql(true);
 
 /**
@@ -18,10 +31,15 @@ const INSERT_AT = exchangeInsertSql(true);
  * `BatchQueue`) on a prepared statement: one round trip and one commit per batch, however many
  * requests end at once. A server that is down fails the batch at once; the exchanges then go to
  * the spool (ConversationsService) and are written back by `storeSpooled` when it is up again.
+ * A connection lost after the statement was sent leaves the outcome unknown: each batch records
+ * a write key with its rows, and the failure carries it (`UncertainWriteError`), so the replay
+ * does not store twice what the server had committed.
  */
 @Injectable()
 export class PostgresConversationRepository extends ConversationRepository implements OnApplicationShutdown {
   private readonly inserts = new BatchQueue<NewExchange>((rows) => this.write(rows), (error) => !isRowFailure(error), MAX_BATCH_ROWS);
+  /** The write key of the last batch whose reply came: the next batch drops it. */
+  private lastWriteKey: string | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -61,6 +79,8 @@ export class PostgresConversationRepository extends ConversationRepository imple
         for (const entry of entries) {
           const applied = await client.query('INSERT INTO spool_applied (key) VALUES ($1) ON CONFLICT DO NOTHING', [entry.key]);
           if (applied.rowCount === 0) continue;
+          // The write that failed without an answer was committed: the row is there.
+          if (entry.writeKey && (await client.query('SELECT 1 FROM spool_applied WHERE key = $1', [entry.writeKey])).rowCount) continue;
           await client.query('SAVEPOINT exchange');
           try {
             await client.query(INSERT_AT, exchangeColumnArrays([entry.exchange], [entry.at]));
@@ -89,10 +109,19 @@ export class PostgresConversationRepository extends ConversationRepository imple
   /** Lets the queued rows reach the database before the pool closes. */
   async onApplicationShutdown(): Promise<void> {
     await this.inserts.close();
+    if (this.lastWriteKey) await this.forgetSpooled([this.lastWriteKey]).catch(() => undefined);
   }
 
   private async write(rows: NewExchange[]): Promise<number[]> {
-    const result = await pgPool(this.dataSource).query<{ id: number }>({ ...INSERT, values: exchangeColumnArrays(rows) });
+    const writeKey = `write:${randomUUID()}`;
+    let result;
+    try {
+      result = await pgPool(this.dataSource).query<{ id: number }>({ ...INSERT, values: [...exchangeColumnArrays(rows), writeKey, this.lastWriteKey] });
+    } catch (error) {
+      // A row's own failure rolled the statement back; anything else may have been committed.
+      throw isRowFailure(error) ? error : new UncertainWriteError(writeKey, error);
+    }
+    this.lastWriteKey = writeKey;
     return result.rows.map((row) => Number(row.id));
   }
 

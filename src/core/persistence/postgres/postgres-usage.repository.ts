@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { DatabaseHealth } from '../database-health';
 import { BUCKET_COLUMNS } from '../sqlite/usage-rollup';
 import { splitUsageRange, UsageReportBuilder, UsageSums } from '../usage-report-builder';
 import { UsageDimension, UsageReport, UsageRepository } from '../usage.repository';
@@ -27,11 +28,19 @@ const ROW_SUMS = `count(*) AS requests, coalesce(sum(prompt_tokens), 0) AS promp
  */
 @Injectable()
 export class PostgresUsageRepository extends UsageRepository {
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly health: DatabaseHealth,
+  ) {
     super();
   }
 
-  async report(range: { from: Date; to: Date }, groupBy: readonly UsageDimension[]): Promise<UsageReport> {
+  /** The report; a server that is down or too slow fails it as `DatabaseUnavailableError` (503). */
+  report(range: { from: Date; to: Date }, groupBy: readonly UsageDimension[]): Promise<UsageReport> {
+    return this.health.guard(this.build(range, groupBy));
+  }
+
+  private async build(range: { from: Date; to: Date }, groupBy: readonly UsageDimension[]): Promise<UsageReport> {
     const builder = new UsageReportBuilder(groupBy);
     const { days, rows } = splitUsageRange(range);
     if (days) {

@@ -26,6 +26,8 @@ export async function writeSpooled(path: string, entries: readonly SpooledExchan
     try {
       for (const entry of entries) {
         if ((await run(db, 'INSERT OR IGNORE INTO spool_applied (key) VALUES (?)', [entry.key])) === 0) continue;
+        // The write that failed without an answer was committed (SQLite's own writes never are uncertain; the port's rule).
+        if (entry.writeKey && (await exists(db, 'SELECT 1 FROM spool_applied WHERE key = ?', [entry.writeKey]))) continue;
         try {
           await run(db, INSERT_SQL, [storedTs(entry.at), ...exchangeValues(entry.exchange)]);
           written += 1;
@@ -71,4 +73,9 @@ function run(db: sqlite3.Database, sql: string, params: unknown[] = []): Promise
       else resolve(this.changes);
     });
   });
+}
+
+/** Whether the query finds a row. */
+function exists(db: sqlite3.Database, sql: string, params: unknown[]): Promise<boolean> {
+  return new Promise((resolve, reject) => db.get(sql, params, (error: Error | null, row: unknown) => (error ? reject(error) : resolve(row !== undefined))));
 }

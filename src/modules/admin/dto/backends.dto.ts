@@ -58,3 +58,28 @@ export class BackendListDto {
   @ApiProperty({ description: 'Every target, in configuration order.', type: [BackendDto] })
   backends!: BackendDto[];
 }
+
+/** What `POST /admin/backends/reload` and `vega backends reload --json` answer. */
+export class BackendsReloadDto {
+  @ApiProperty({ description: 'The file read (BACKENDS_FILE); null without one (the servers come from OLLAMA_URL or OPENAI_BASE_URL: nothing changes).', type: String, nullable: true, example: '/etc/vega/backends.yaml' })
+  file!: string | null;
+
+  @ApiProperty({ description: 'The strategy now (the file\'s, or ROUTING_STRATEGY).', example: 'least-busy' })
+  strategy!: string;
+
+  @ApiProperty({ description: 'Every target now, in the file\'s order.', type: [String], example: ['gpu-1', 'gpu-2'] })
+  targets!: string[];
+
+  @ApiProperty({ description: 'Targets new in the file.', type: [String], example: ['gpu-2'] })
+  added!: string[];
+
+  @ApiProperty({ description: 'Targets no longer in the file: nothing new goes to them, what runs there finishes.', type: [String], example: [] })
+  removed!: string[];
+
+  @ApiProperty({
+    description: 'Targets whose settings changed (weight, max concurrency, timeouts, models in place; a new URL, kind or key makes a new target with a fresh breaker).',
+    type: [String],
+    example: ['gpu-1'],
+  })
+  changed!: string[];
+}
