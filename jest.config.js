@@ -22,6 +22,9 @@ module.exports = {
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/*.browser-spec.ts'],
   transform: { '^.+\\.(ts|js|mjs)$': swc },
   transformIgnorePatterns: [],
+  // VEGA_TEST_DATABASE=postgres / VEGA_TEST_REDIS=1: one shared server each for the run (test/support/global-setup.ts).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 20000,
   maxWorkers: 2,
 };

@@ -3,7 +3,8 @@ import { dirname, join } from 'node:path';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { loadConfig } from '../../src/config/app-config';
 import { RETENTION_JOB, RetentionService } from '../../src/modules/admin/retention.service';
-import { queryDb } from '../support/sqlite';
+import { queryDb, searchIndexCount, searchIndexIds } from '../support/sqlite';
+import { restoredBackup, testDatabase } from '../support/test-database';
 import { execDb, seedConversations } from '../support/seed';
 import { TEST_API_KEY, TestApp, TestResponse, useAppWithFakeOllama } from '../support/test-app';
 
@@ -140,15 +141,18 @@ describe('admin API', () => {
       await start();
       await seedConversations(t.dbPath, [{ prompt: 'backed up words', response: 'r' }, { prompt: 'two', response: 'r' }]);
       const body = await json(post('/admin/db/backup'));
-      expect(body).toEqual({ path: expect.stringMatching(/vega-\d{8}-\d{6}-\d{3}-[0-9a-f]{4}\.db$/), size_bytes: expect.any(Number), created_at: expect.any(String) });
+      // SQLite: a copy of the file; PostgreSQL: pg_dump's custom format, restored here by pg_restore.
+      const extension = testDatabase() === 'sqlite' ? 'db' : 'dump';
+      expect(body).toEqual({ path: expect.stringMatching(new RegExp(`vega-\\d{8}-\\d{6}-\\d{3}-[0-9a-f]{4}\\.${extension}$`)), size_bytes: expect.any(Number), created_at: expect.any(String) });
       expect(dirname(body.path)).toBe(join(t.dataDir, 'backups'));
       expect(existsSync(body.path)).toBe(true);
       expect(body.size_bytes).toBeGreaterThan(0);
-      expect(await queryDb(body.path, 'SELECT id, prompt FROM conversations ORDER BY id')).toEqual([
+      const copy = await restoredBackup(body.path);
+      expect(await queryDb(copy, 'SELECT id, prompt FROM conversations ORDER BY id')).toEqual([
         { id: 1, prompt: 'backed up words' },
         { id: 2, prompt: 'two' },
       ]);
-      expect(await queryDb(body.path, `SELECT rowid FROM conversations_fts WHERE conversations_fts MATCH 'words'`)).toEqual([{ rowid: 1 }]);
+      expect(await searchIndexIds(copy, 'words')).toEqual([1]);
       // A second backup right away gets its own file.
       const again = await json(post('/admin/db/backup'));
       expect(again.path).not.toBe(body.path);
@@ -181,7 +185,7 @@ describe('admin API', () => {
         [daysAgo(10)],
       );
       expect(await json(post('/admin/db/purge', { older_than_days: 5 }))).toMatchObject({ deleted: 4500 });
-      expect(await queryDb(t.dbPath, 'SELECT count(*) AS n FROM conversations_fts')).toEqual([{ n: 0 }]);
+      expect(await searchIndexCount(t.dbPath)).toBe(0);
     });
 
     it.each([

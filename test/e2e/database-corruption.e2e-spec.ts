@@ -2,10 +2,11 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seedMany, zeroTablePages } from '../support/corrupt-db';
 import { startTestApp, tempDir, TestApp, useAppWithFakeOllama } from '../support/test-app';
+import { describeSqliteOnly } from '../support/test-database';
 
 const CORRUPTED = /^database is corrupted: restore a backup \(vega db backup .*backups/;
 
-describe('A corrupted database', () => {
+describeSqliteOnly('A corrupted database', 'it damages the pages of the SQLite file', () => {
   const env = useAppWithFakeOllama();
   let data: ReturnType<typeof tempDir>;
   let t: TestApp;
@@ -47,7 +48,7 @@ describe('A corrupted database', () => {
   });
 });
 
-describe('A file that is not a database', () => {
+describeSqliteOnly('A file that is not a database', 'it puts a non-database file where the SQLite file goes', () => {
   it('stops the start with a message that says how to restore', async () => {
     const data = tempDir('vega-notadb-');
     try {

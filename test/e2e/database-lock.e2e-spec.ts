@@ -5,6 +5,7 @@ import { execDb } from '../support/seed';
 import { queryDb } from '../support/sqlite';
 import { holdExclusiveLock, HeldLock } from '../support/sqlite-lock';
 import { tempDir, TEST_API_KEY, TestApp, useAppWithFakeOllama } from '../support/test-app';
+import { describeSqliteOnly } from '../support/test-database';
 
 /** Waits (polling) until `check` returns a value other than undefined. */
 async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
@@ -20,7 +21,7 @@ async function eventually<T>(check: () => Promise<T | undefined>, what: string, 
 const rowsWithPrompt = (t: TestApp, prompt: string) =>
   queryDb<{ id: number; prompt: string; response: string; status: string; source: string }>(t.dbPath, 'SELECT * FROM conversations WHERE prompt = ?', [prompt]);
 
-describe('Storing exchanges while another process holds the database lock', () => {
+describeSqliteOnly('Storing exchanges while another process holds the database lock', "it holds SQLite's file lock from another process", () => {
   const env = useAppWithFakeOllama();
   let lock: HeldLock | undefined;
   // Short bounds keep the tests quick: a statement waits 0.2 s, an exchange 1 s in all (or longer where a test says).

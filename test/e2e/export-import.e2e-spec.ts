@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cancellation } from '../../src/common/async/cancellation';
@@ -145,7 +145,7 @@ describe('Export and import of the whole exchange', () => {
     dirs.push(dir);
     const file = join(dir.dir, 'export.jsonl');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    return runVega(['db', 'import', file, '--json'], { env: { VEGA_DATA_DIR: into.dataDir, OLLAMA_URL: fake.url, ...env } });
+    return runVega(['db', 'import', file, '--json'], { env: { VEGA_DATA_DIR: into.dataDir, OLLAMA_URL: fake.url, ...into.databaseEnv, ...env } });
   };
   beforeAll(() => fake.start());
   afterAll(() => fake.stop());
@@ -182,7 +182,8 @@ describe('Export and import of the whole exchange', () => {
         t.dbPath,
         `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
          INSERT INTO conversations (prompt, response, request)
-         SELECT 'row ' || i, 'r', '{"model":"m","messages":[{"role":"user","content":"' || CASE WHEN i % 10 = 0 THEN hex(randomblob(150000)) ELSE 'short' END || '"}]}' FROM n`,
+         SELECT 'row ' || i, 'r', '{"model":"m","messages":[{"role":"user","content":"' || CASE WHEN i % 10 = 0 THEN ? ELSE 'short' END || '"}]}' FROM n`,
+        [randomBytes(150_000).toString('hex')],
       );
       const rows = (await exportLines(t)).map((line) => JSON.parse(line));
       expect(rows.map((row) => row.id)).toEqual(Array.from({ length: 1500 }, (_, index) => 1500 - index));
@@ -196,7 +197,7 @@ describe('Export and import of the whole exchange', () => {
       await fillHistory(source);
       const exported = await exportLines(source);
       // `vega db export` writes the same lines.
-      const cli = await runVega(['db', 'export'], { env: { VEGA_DATA_DIR: source.dataDir, OLLAMA_URL: fake.url } });
+      const cli = await runVega(['db', 'export'], { env: { VEGA_DATA_DIR: source.dataDir, OLLAMA_URL: fake.url, ...source.databaseEnv } });
       expect(cli.stdout.trimEnd().split('\n')).toEqual(exported);
       const target = await start();
       const result = await importFile(target, exported);

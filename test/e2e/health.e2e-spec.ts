@@ -2,6 +2,9 @@ import { FakeOllama } from '../support/fake-ollama';
 import { Metrics } from '../support/prometheus';
 import { startTestApp, TestApp } from '../support/test-app';
 
+/** The Redis check /readyz adds when the app runs on Redis (VEGA_TEST_REDIS_URL runs the suites that way). */
+const redisCheck = (app: TestApp) => (app.config.redis ? { redis: { status: 'up' } } : {});
+
 /** Polls until `check` returns a value, or fails after `timeoutMs`. */
 async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -57,6 +60,7 @@ describe('health routes', () => {
       error: {},
       details: {
         database: { status: 'up', responseTime: expect.any(Number) },
+        ...redisCheck(t),
         ollama: { status: 'up', version: '0.12.6', latency_ms: expect.any(Number), checked_at: expect.any(String), breaker: 'closed' },
       },
     });
@@ -157,6 +161,7 @@ describe('MODEL_NAME missing on the backend', () => {
         degraded: true,
         details: {
           database: { status: 'up', responseTime: expect.any(Number) },
+          ...redisCheck(t),
           ollama: {
             status: 'degraded',
             reason: 'model_missing',

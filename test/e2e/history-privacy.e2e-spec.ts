@@ -134,7 +134,7 @@ describe('privacy between keys (e2e)', () => {
   });
 
   it('leaves the CLI, which reads the database as its owner, every key\'s exchanges', async () => {
-    const result = await runVega(['history', '--json'], { env: { VEGA_DATA_DIR: t.dataDir, OLLAMA_URL: fake.url } });
+    const result = await runVega(['history', '--json'], { env: { VEGA_DATA_DIR: t.dataDir, OLLAMA_URL: fake.url, ...t.databaseEnv } });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).items.map((item: { id: number; key_id: string }) => [item.id, item.key_id])).toEqual([
       [primary, 'primary'],

@@ -1,4 +1,5 @@
-import { queryDb } from '../support/sqlite';
+import { queryDb, searchIndexCount } from '../support/sqlite';
+import { itSqliteOnly } from '../support/test-database';
 import { SEARCH_FIXTURES } from '../support/history-fixtures';
 import { execDb, seedConversations, SeedRow } from '../support/seed';
 import { TestApp, useAppWithFakeOllama } from '../support/test-app';
@@ -301,11 +302,15 @@ describe('GET /history?q= (full-text search)', () => {
     await execDb(t.dbPath, `UPDATE conversations SET prompt = 'gamma' WHERE id = ?`, [b]);
     expect(ids(await search('q=needle'))).toEqual([]);
     expect(ids(await search('q=gamma'))).toEqual([b]);
-    const [integrity] = await queryDb<{ ok: number }>(
-      t.dbPath,
-      `SELECT (SELECT count(*) FROM conversations_fts) = (SELECT count(*) FROM conversations) AS ok`,
-    );
-    expect(integrity.ok).toBe(1);
+    const [{ n }] = await queryDb<{ n: number }>(t.dbPath, 'SELECT count(*) AS n FROM conversations');
+    expect(await searchIndexCount(t.dbPath)).toBe(n);
+  });
+
+  itSqliteOnly('keeps the FTS5 table consistent with its content table through deletes, feedback and edits', "FTS5's own integrity-check command", async () => {
+    const [a, b] = await seedConversations(t.dbPath, [row('alpha needle', 'x'), row('beta needle', 'x')]);
+    expect((await t.request(`/conversations/${a}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await t.request('/feedback', { body: { conversation_id: b, rating: 5, notes: 'noted' } })).status).toBe(200);
+    await execDb(t.dbPath, `UPDATE conversations SET prompt = 'gamma' WHERE id = ?`, [b]);
     await execDb(t.dbPath, `INSERT INTO conversations_fts (conversations_fts, rank) VALUES ('integrity-check', 1)`);
   });
 

@@ -4,6 +4,7 @@ import { keyDigest } from '../../src/common/auth/api-key-store';
 import { eventually } from '../support/eventually';
 import { queryDb } from '../support/sqlite';
 import { scopedKeys, useAppWithFakeOllama, type TestApp } from '../support/test-app';
+import { isPostgresTarget } from '../support/test-database';
 
 jest.setTimeout(60_000);
 
@@ -297,10 +298,16 @@ describe('managed keys (/admin/keys, GET /me) (e2e)', () => {
       const secrets = [admin.secret, created.secret, rotated.secret];
       const stored = await queryDb<{ secret_hash: string }>(app.dbPath, 'SELECT secret_hash FROM api_keys ORDER BY created_at');
       expect(stored.map((row) => row.secret_hash)).toEqual([admin.secret, rotated.secret].map((secret) => keyDigest(secret).toString('hex')));
-      // The database file and its write-ahead log, as they are on disk while the server runs.
-      const files = readdirSync(app.dataDir).filter((file) => file.startsWith('vega.db'));
-      expect(files).toContain('vega.db');
-      const bytes = files.map((file) => readFileSync(join(app.dataDir, file)).toString('latin1')).join('');
+      // SQLite: the database file and its write-ahead log, as they are on disk while the server runs;
+      // PostgreSQL (whose files are the server's): every row of every table, as stored.
+      const diskBytes = () => {
+        const files = readdirSync(app.dataDir).filter((file) => file.startsWith('vega.db'));
+        expect(files).toContain('vega.db');
+        return files.map((file) => readFileSync(join(app.dataDir, file)).toString('latin1')).join('');
+      };
+      const bytes = isPostgresTarget(app.dbPath)
+        ? JSON.stringify(await Promise.all(['api_keys', 'audit_log', 'conversations'].map((table) => queryDb(app.dbPath, `SELECT * FROM ${table}`))))
+        : diskBytes();
       const logs = app.logs.join('\n');
       expect(logs).toMatch(/admin\/keys/);
       for (const secret of secrets) {

@@ -13,6 +13,7 @@ import { openSse, type SseEvent } from '../support/sse-client';
 import { ShutdownSignal } from '../../src/common/lifecycle/shutdown-signal';
 import { scopedKeys, startTestApp, tempDir, TEST_API_KEY, TestApp } from '../support/test-app';
 import { failureOf } from '../support/failure';
+import { itSqliteOnly } from '../support/test-database';
 
 interface Row {
   id: number;
@@ -220,7 +221,7 @@ describe('/v1/responses: stored exchanges', () => {
     expect(fake.chatRequests()).toHaveLength(0);
   });
 
-  it('a response whose exchange waits in the spool (database locked) keeps its id: once written, GET finds it', async () => {
+  itSqliteOnly('a response whose exchange waits in the spool (database locked) keeps its id: once written, GET finds it', "it sends the exchange to the spool by holding SQLite's file lock from another process", async () => {
     const { t, client, rows } = await start({ DB_BUSY_TIMEOUT_SEC: '0.2', DB_WRITE_WAIT_SEC: '1' });
     const lock = await holdExclusiveLock(t.dbPath);
     let created: Awaited<ReturnType<OpenAI['responses']['create']>>;

@@ -14,6 +14,7 @@ import { queryDb } from '../support/sqlite';
 import { holdExclusiveLock, HeldLock } from '../support/sqlite-lock';
 import { FakeOllama, type FakeAnswer } from '../support/fake-ollama';
 import { startTestApp, tempDir, TestApp } from '../support/test-app';
+import { itSqliteOnly } from '../support/test-database';
 
 /** A 1×1 PNG. */
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
@@ -277,7 +278,7 @@ describe('The stored exchange', () => {
       lock = undefined;
     });
 
-    it('keeps the request and the answer of an exchange spooled while the database is locked, and stores them on replay', async () => {
+    itSqliteOnly('keeps the request and the answer of an exchange spooled while the database is locked, and stores them on replay', "it sends the exchange to the spool by holding SQLite's file lock from another process", async () => {
       const t = await env.start({ DB_BUSY_TIMEOUT_SEC: '0.2', DB_WRITE_WAIT_SEC: '1', PII_MASKING: 'true' });
       lock = await holdExclusiveLock(t.dbPath);
       const chat = await (await t.request('/chat', { body: { prompt: 'spooled whole' } })).json();

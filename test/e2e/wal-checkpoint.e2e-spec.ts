@@ -7,10 +7,11 @@ import {
   WalCheckpointer,
 } from '../../src/core/persistence/sqlite/wal-checkpointer';
 import { useAppWithFakeOllama } from '../support/test-app';
+import { describeSqliteOnly } from '../support/test-database';
 
 const sizeOf = (file: string) => statSync(file).size;
 
-describe('WAL checkpoints (server)', () => {
+describeSqliteOnly('WAL checkpoints (server)', "it measures SQLite's write-ahead log file", () => {
   const { start } = useAppWithFakeOllama();
 
   it('copies stored exchanges into the database file from beside the request path', async () => {

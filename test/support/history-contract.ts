@@ -222,6 +222,24 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
       expect(ids(await newest(search('half nothing')))).toEqual([]);
     });
 
+    it('finds the words of an e-mail address, a host name, a file name and a version, split at punctuation', async () => {
+      await seed(
+        exchange('Write to jane.doe@example.com', 'x'),
+        exchange('see docs.internal.example.org/guide', 'x'),
+        exchange('open report_final.pdf', 'x'),
+        exchange('upgrade to v12.4.1 today', 'x'),
+      );
+      expect(ids(await newest(search('jane')))).toEqual([1]);
+      expect(ids(await newest(search('example')))).toEqual([2, 1]);
+      expect(ids(await newest(search('"doe example"')))).toEqual([1]);
+      expect(ids(await newest(search('jane.doe@example.com')))).toEqual([1]);
+      expect(ids(await newest(search('internal')))).toEqual([2]);
+      expect(ids(await newest(search('report')))).toEqual([3]);
+      expect(ids(await newest(search('pdf')))).toEqual([3]);
+      expect(ids(await newest(search('v12')))).toEqual([4]);
+      expect(ids(await newest(search('repo*')))).toEqual([3]);
+    });
+
     it('ignores accents and case, in the text and in the query', async () => {
       await seed(exchange('Café crème', 'x'), exchange('naïve ÉCOLE', 'x'), exchange('cafeteria', 'x'));
       expect(ids(await newest(search('cafe')))).toEqual([1]);

@@ -1,4 +1,5 @@
 import sqlite3 from 'sqlite3';
+import { execPostgres, insertPostgresRows, isPostgresTarget } from './test-database';
 
 export interface SeedRow {
   prompt: string;
@@ -13,8 +14,12 @@ export interface SeedRow {
   model?: string | null;
 }
 
-/** Runs statements against a database file with its own connection (the app keeps its own). */
+/**
+ * Runs statements against a database file with its own connection (the app keeps its own); on a
+ * PostgreSQL test app (`dbPath` is its database URL), against that database.
+ */
 export function execDb(file: string, sql: string, params: unknown[] = []): Promise<{ lastID: number; changes: number }> {
+  if (isPostgresTarget(file)) return execPostgres(file, sql, params);
   return new Promise((resolve, reject) => {
     const db = new sqlite3.Database(file, (openError) => {
       if (openError) return reject(openError);
@@ -34,6 +39,7 @@ export function execDb(file: string, sql: string, params: unknown[] = []): Promi
  * transaction on one connection, and returns their rowids: thousands of rows take a moment.
  */
 export function insertRows(file: string, table: string, rows: Record<string, unknown>[]): Promise<number[]> {
+  if (isPostgresTarget(file)) return insertPostgresRows(file, table, rows);
   return new Promise((resolve, reject) => {
     const db = new sqlite3.Database(file, (openError) => {
       if (openError) return reject(openError);

@@ -10,6 +10,7 @@ import { FakeOllama, type FakeOllamaOptions } from './fake-ollama';
 import type { FakeModelSpec } from './fake-ollama-model';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { AppLogger } from '../../src/core/logging/app-logger';
+import { createTestDatabase, dropTestDatabase, testDatabase } from './test-database';
 
 export const TEST_API_KEY = 'test-key-0123456789abcdef';
 
@@ -22,7 +23,10 @@ export interface TestApp {
   url: string;
   config: AppConfig;
   dataDir: string;
+  /** Where the app stores its records: the SQLite file, or on PostgreSQL the database's URL (queryDb/execDb take either). */
   dbPath: string;
+  /** The environment that gives a CLI run (`runVega`) the app's database besides VEGA_DATA_DIR: DATABASE_URL on PostgreSQL. */
+  databaseEnv: Record<string, string>;
   /** The app's log lines (JSON), kept here rather than written to the console. */
   logs: string[];
   /** fetch against the app with the API key (unless `key: null`), JSON body encoded. */
@@ -38,11 +42,16 @@ export function tempDir(prefix = 'vega-test-'): { dir: string; remove: () => voi
 
 /**
  * Starts the real HTTP app (same factory as production) on a loopback port, with a fresh
- * SQLite file in a temporary directory. `env` overrides the test defaults; `options.keyStores`
+ * SQLite file in a temporary directory, or with `VEGA_TEST_DATABASE=postgres` a fresh database on
+ * the suite's PostgreSQL server (unless `env` names a database). `env` overrides the test defaults; `options.keyStores`
  * adds keys (e.g. `scopedKeys()`, with fewer scopes). The app's log lines go to `logs`, never to the console.
  */
 export async function startTestApp(env: Record<string, string> = {}, options: Pick<HttpAppOptions, 'keyStores'> = {}): Promise<TestApp> {
   const temp = tempDir();
+  // VEGA_TEST_DATABASE=postgres runs the suites on PostgreSQL: a database per app, dropped at close,
+  // or per data directory when the test names one (an app started again on it finds its records).
+  const database = testDatabase() === 'postgres' && env.DATABASE_URL === undefined ? await postgresDatabaseFor(env.VEGA_DATA_DIR) : undefined;
+  const ownDatabase = database && !env.VEGA_DATA_DIR ? database : undefined;
   const config = loadConfig({
     VEGA_DATA_DIR: temp.dir,
     API_KEY: TEST_API_KEY,
@@ -50,6 +59,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Pi
     LLM_RETRY_BACKOFF: '0.01',
     // VEGA_TEST_REDIS_URL runs the suites on Redis (a key space per app, as one instance each).
     ...(process.env.VEGA_TEST_REDIS_URL ? { REDIS_URL: process.env.VEGA_TEST_REDIS_URL, REDIS_PREFIX: `${temp.dir.slice(-12)}:` } : {}),
+    ...(database ? { DATABASE_URL: database } : {}),
     ...env,
   });
   const logs: string[] = [];
@@ -63,7 +73,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Pi
     url,
     config,
     dataDir: temp.dir,
-    dbPath: config.database.type === 'sqlite' ? config.database.path : '',
+    dbPath: config.database.type === 'sqlite' ? config.database.path : config.database.url,
+    databaseEnv: config.database.type === 'postgres' ? { DATABASE_URL: config.database.url } : {},
     logs,
     request: (path, init = {}) => {
       const headers: Record<string, string> = { ...init.headers };
@@ -79,8 +90,19 @@ export async function startTestApp(env: Record<string, string> = {}, options: Pi
     close: async () => {
       await app.close();
       temp.remove();
+      if (ownDatabase) await dropTestDatabase(ownDatabase);
     },
   };
+}
+
+const databasesByDataDir = new Map<string, string>();
+
+/** The test app's PostgreSQL database: a fresh one, or the one of the data directory the test reuses. */
+async function postgresDatabaseFor(dataDir: string | undefined): Promise<string> {
+  if (dataDir === undefined) return createTestDatabase();
+  let url = databasesByDataDir.get(dataDir);
+  if (!url) databasesByDataDir.set(dataDir, (url = await createTestDatabase()));
+  return url;
 }
 
 /**

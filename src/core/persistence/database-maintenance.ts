@@ -8,6 +8,8 @@ export interface DatabaseFileInfo {
 }
 
 export abstract class DatabaseMaintenance {
+  /** The file name extension of `backupTo`'s copies (`.db`: a SQLite file; `.dump`: pg_dump's custom format). */
+  abstract readonly backupExtension: string;
   abstract fileInfo(): Promise<DatabaseFileInfo>;
   /** Writes a consistent, compacted copy of the database to `file`, which must not exist. */
   abstract backupTo(file: string): Promise<void>;

@@ -46,7 +46,7 @@ export class DatabaseAdminService {
     const dir = join(this.config.dataDir, 'backups');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').replace('.', '-').slice(0, 19);
-    const path = join(dir, `vega-${stamp}-${randomBytes(2).toString('hex')}.db`);
+    const path = join(dir, `vega-${stamp}-${randomBytes(2).toString('hex')}${this.database.backupExtension}`);
     await this.database.backupTo(path);
     return { path, sizeBytes: (await stat(path)).size, createdAt: now };
   }

@@ -3,7 +3,7 @@ import { DataSource, QueryResult } from 'typeorm';
 import { DatabaseHealth } from '../database-health';
 import { IMPORT_COLUMNS, ImportEncoding, importValues, parseStoredJson, withoutTakenResponseIds } from '../conversation-import';
 import type { SearchQuery } from '../search-query';
-import { headlineSql, SEARCH_CONFIG, tsquerySql } from './postgres-search';
+import { headlineSql, SEARCH_CONFIG, searchTextSql, tsquerySql } from './postgres-search';
 import { pgText, SqlParams } from './sql-params';
 import {
   ConversationHistoryRepository,
@@ -38,8 +38,8 @@ const FAILED = `(c.status IN ('error', 'aborted'))`;
 const SEARCH_WINDOW = 5000;
 
 const SNIPPET = `CASE WHEN ts_filter(c.search_vector, '{a}') @@ s.q THEN ${headlineSql('c.prompt', 's.q')}
-  WHEN to_tsvector('${SEARCH_CONFIG}', c.response) @@ s.q THEN ${headlineSql('c.response', 's.q')}
-  WHEN c.tool_text IS NOT NULL AND to_tsvector('${SEARCH_CONFIG}', c.tool_text) @@ s.q THEN ${headlineSql('c.tool_text', 's.q')}
+  WHEN to_tsvector('${SEARCH_CONFIG}', ${searchTextSql('c.response')}) @@ s.q THEN ${headlineSql('c.response', 's.q')}
+  WHEN c.tool_text IS NOT NULL AND to_tsvector('${SEARCH_CONFIG}', ${searchTextSql('c.tool_text')}) @@ s.q THEN ${headlineSql('c.tool_text', 's.q')}
   ELSE ${headlineSql('c.prompt', 's.q')} END`;
 
 /** 65,535 bound values per statement at most; 1,000 rows of 24 columns stay well below. */

@@ -15,6 +15,8 @@ const run = promisify(execFile);
 /** The database on a PostgreSQL server: its size, a `pg_dump` backup, VACUUM ANALYZE. */
 @Injectable()
 export class PostgresDatabaseMaintenance extends DatabaseMaintenance {
+  /** pg_dump's custom format, which `pg_restore` reads (not a SQLite file, so not `.db`). */
+  readonly backupExtension = '.dump';
   constructor(
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,

@@ -8,6 +8,16 @@ import type { SqlParams } from './sql-params';
 export const SEARCH_CONFIG = 'vega_search';
 
 /**
+ * A text as the search reads it: punctuation (and U+FFFD, which stands for a U+0000 here,
+ * `pgText`) turned into spaces first, so words are runs of letters and digits as SQLite's
+ * unicode61 makes them (U+0000 ends FTS5's string there: a separator too). PostgreSQL's parser alone keeps an e-mail
+ * address, a host name, a file name or a version whole (`jane.doe@example.com` one lexeme): a
+ * search for `jane` or `example` would not find it. The stored `search_vector` is built with the
+ * same expression (the initial migration writes it out rather than import it: migrations stand alone).
+ */
+export const searchTextSql = (text: string): string => `regexp_replace(${text}, '[[:punct:]\\uFFFD]', ' ', 'g')`;
+
+/**
  * The `tsquery` of a search, as SQL. Each term's text is bound as a value and parsed by
  * PostgreSQL with the same parser and dictionaries as the stored texts (`phraseto_tsquery`), so a
  * phrase becomes a `<->` sequence of exactly the lexemes its text yields and nothing the user
@@ -17,7 +27,7 @@ export const SEARCH_CONFIG = 'vega_search';
 export function tsquerySql(query: SearchQuery, params: SqlParams): string {
   const terms = query.terms.map((term) => {
     // A U+0000 is bound as U+FFFD, as it was stored (`SqlParams`).
-    const phrase = `phraseto_tsquery('${SEARCH_CONFIG}', ${params.bind(term.text)})`;
+    const phrase = `phraseto_tsquery('${SEARCH_CONFIG}', ${searchTextSql(params.bind(term.text))})`;
     // The text form ends with the last lexeme ('word'); `:*` after it asks for a prefix. A text
     // without any lexeme (only punctuation) gives the empty query, which must stay empty.
     return term.prefix ? `(SELECT CASE WHEN numnode(p) = 0 THEN p ELSE (p::text || ':*')::tsquery END FROM ${phrase} p)` : phrase;

@@ -17,6 +17,7 @@ const sizeOf = async (file: string): Promise<number> => {
 
 @Injectable()
 export class SqliteDatabaseMaintenance extends DatabaseMaintenance {
+  readonly backupExtension = '.db';
   constructor(
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,

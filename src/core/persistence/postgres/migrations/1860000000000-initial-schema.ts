@@ -18,7 +18,9 @@ export class PgInitialSchema1860000000000 implements MigrationInterface {
   name = 'PgInitialSchema1860000000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const text = (column: string) => `left(coalesce(${column}, ''), ${INDEXED_CHARS})`;
+    // Punctuation read as spaces, so words are runs of letters and digits as on SQLite (the parser
+    // alone keeps `jane.doe@example.com` one word); the queries read their terms the same way (postgres-search.ts).
+    const text = (column: string) => `regexp_replace(left(coalesce(${column}, ''), ${INDEXED_CHARS}), '[[:punct:]\\uFFFD]', ' ', 'g')`;
     // Search ignores accents, as SQLite's (unicode61 remove_diacritics): `simple` (no stemming, no
     // stop words) with `unaccent` before it. unaccent ships with PostgreSQL (Debian's `postgresql`)
     // and is a trusted extension: the database's owner may create it.
