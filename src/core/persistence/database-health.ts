@@ -28,7 +28,7 @@ export function unavailableReason(error: unknown): string | undefined {
   if (/^08/.test(code) || /^57P0[1-3]$/.test(code)) return 'the connection to the server was lost';
   if (SOCKET_CODES.has(code)) return 'the server cannot be reached';
   const message = error instanceof Error ? error.message : '';
-  if (/timeout exceeded when trying to connect|due to connection timeout/i.test(message)) return 'the server did not accept a connection within DB_CONNECT_TIMEOUT_SEC';
+  if (/timeout exceeded when trying to connect|due to connection timeout|^timeout expired$/i.test(message)) return 'the server did not accept a connection within DB_CONNECT_TIMEOUT_SEC';
   if (/^Query read timeout/.test(message)) return 'the server did not answer within DB_QUERY_TIMEOUT_SEC';
   if (/^Connection terminated|not queryable|Connection ended/i.test(message)) return 'the connection to the server was lost';
   return undefined;
