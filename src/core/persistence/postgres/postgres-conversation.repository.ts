@@ -11,17 +11,23 @@ import { pgPool } from './pg-pool';
 
 /** The most exchanges one INSERT carries. */
 const MAX_BATCH_ROWS = 500;
+/**
+ * Batches written at once, each on its own connection: while one waits for its reply (or for
+ * the usage rollup's row locks, which concurrent batches take in the same order), the server
+ * builds the next one's search vectors and index entries on another core.
+ */
+const BATCHES_IN_FLIGHT = 2;
 
 const KEY_PARAM = EXCHANGE_COLUMNS.length + 1;
 /**
  * The batch's rows, and in the same transaction its write key in `spool_applied` (one row per
- * batch), dropping the previous batch's key: that one's reply came, so it is needed no more.
+ * batch), dropping the keys of the batches whose replies came since: they are needed no more.
  */
 const INSERT = {
   name: 'vega_insert_exchanges_keyed',
   text: `WITH stored AS (${exchangeInsertSql(false)}),
     mark AS (INSERT INTO spool_applied (key) VALUES ($${KEY_PARAM})),
-    done AS (DELETE FROM spool_applied WHERE key = $${KEY_PARAM + 1})
+    done AS (DELETE FROM spool_applied WHERE key = ANY($${KEY_PARAM + 1}::text[]))
     SELECT id FROM stored ORDER BY id`,
 };
 const INSERT_AT = exchangeInsertSql(true);
@@ -37,9 +43,9 @@ const INSERT_AT = exchangeInsertSql(true);
  */
 @Injectable()
 export class PostgresConversationRepository extends ConversationRepository implements OnApplicationShutdown {
-  private readonly inserts = new BatchQueue<NewExchange>((rows) => this.write(rows), (error) => !isRowFailure(error), MAX_BATCH_ROWS);
-  /** The write key of the last batch whose reply came: the next batch drops it. */
-  private lastWriteKey: string | null = null;
+  private readonly inserts = new BatchQueue<NewExchange>((rows) => this.write(rows), (error) => !isRowFailure(error), MAX_BATCH_ROWS, BATCHES_IN_FLIGHT);
+  /** The write keys of the batches whose replies came: the next batch drops them. */
+  private answeredWriteKeys: string[] = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -117,19 +123,23 @@ export class PostgresConversationRepository extends ConversationRepository imple
   /** Lets the queued rows reach the database before the pool closes. */
   async onApplicationShutdown(): Promise<void> {
     await this.inserts.close();
-    if (this.lastWriteKey) await this.forgetSpooled([this.lastWriteKey]).catch(() => undefined);
+    await this.forgetSpooled(this.answeredWriteKeys).catch(() => undefined);
   }
 
   private async write(rows: NewExchange[]): Promise<number[]> {
     const writeKey = `write:${randomUUID()}`;
+    const answered = this.answeredWriteKeys;
+    this.answeredWriteKeys = [];
     let result;
     try {
-      result = await pgPool(this.dataSource).query<{ id: number }>({ ...INSERT, values: [...exchangeColumnArrays(rows), writeKey, this.lastWriteKey] });
+      result = await pgPool(this.dataSource).query<{ id: number }>({ ...INSERT, values: [...exchangeColumnArrays(rows), writeKey, answered] });
     } catch (error) {
+      // Those keys may not have been dropped: the next batch drops them.
+      this.answeredWriteKeys.push(...answered);
       // A row's own failure rolled the statement back; anything else may have been committed.
       throw isRowFailure(error) ? error : new UncertainWriteError(writeKey, error);
     }
-    this.lastWriteKey = writeKey;
+    this.answeredWriteKeys.push(writeKey);
     return result.rows.map((row) => Number(row.id));
   }
 
