@@ -124,6 +124,8 @@ export abstract class AppConfig {
   abstract readonly privacy: { piiMasking: boolean; storeImages: boolean };
   /** `RETENTION_DAYS`: > 0 purges conversations older than that many days, daily. */
   abstract readonly retention: { days: number };
+  /** `SEARCH_RANK_MATCHES`: relevance-sorted search ranks the newest this many matches of a search. */
+  abstract readonly history: { rankMatches: number };
   /** `HEALTH_PROBE_SECONDS`: how often the background probe checks the model backend. */
   abstract readonly health: { probeIntervalMs: number };
   /** `METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token; `METRICS_MAX_KEYS`: key names labelled, the rest `other`. */
@@ -310,6 +312,7 @@ function toAppConfig(env: ParsedEnv, raw: NodeJS.ProcessEnv): AppConfig {
     },
     privacy: { piiMasking: env.PII_MASKING, storeImages: env.STORE_IMAGES },
     retention: { days: env.RETENTION_DAYS },
+    history: { rankMatches: env.SEARCH_RANK_MATCHES },
     health: { probeIntervalMs: Math.round(env.HEALTH_PROBE_SECONDS * 1000) },
     metrics: { token: env.METRICS_TOKEN, maxKeys: env.METRICS_MAX_KEYS },
     outbound: {

@@ -148,9 +148,13 @@ describeWithPostgres('History read side on PostgreSQL', (server) => {
           await runner.query('RESET enable_seqscan');
           await runner.release();
         }
-        const hits = await repo.ranked({ search: parseSearchQuery('needle') }, { maxId: 2000, offset: 0, limit: 10 });
+        const hits = await repo.ranked({ search: parseSearchQuery('needle') }, { maxId: 2000, offset: 0, limit: 10, matches: 5000 });
         // Equal relevance: the newest first.
         expect(hits.map((hit) => hit.id)).toEqual([1501, 1001, 501, 1]);
+        // A word in nearly every row, known as such from the statistics: its newest matches are found by walking the key down.
+        await dataSource.query('ANALYZE conversations');
+        const hay = await repo.ranked({ search: parseSearchQuery('hay') }, { maxId: 6000, offset: 0, limit: 20, matches: 10 });
+        expect(hay.map((hit) => hit.id).sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => 5991 + i));
         // Newest first: a common word's page comes from the newest rows, a rare word's also from rows far below them.
         const newest = async (q: string, page: { beforeId?: number; limit: number }) => (await repo.newest({ search: parseSearchQuery(q) }, page)).map((row) => row.id);
         expect(await newest('needle', { limit: 3 })).toEqual([5501, 5001, 4501]);

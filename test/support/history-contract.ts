@@ -89,8 +89,8 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
   };
   const seedFixture = (rows: readonly SeedRow[]) => seed(...rows.map(fromSeed));
   const search = (q: string, filter: HistoryFilter = {}) => ({ ...filter, search: parseSearchQuery(q) });
-  const ranked = async (q: string, filter: HistoryFilter = {}, page: { offset?: number; limit?: number; maxId?: number } = {}) =>
-    repo.ranked(search(q, filter), { maxId: page.maxId ?? (await repo.maxId()), offset: page.offset ?? 0, limit: page.limit ?? 50 });
+  const ranked = async (q: string, filter: HistoryFilter = {}, page: { offset?: number; limit?: number; maxId?: number; matches?: number } = {}) =>
+    repo.ranked(search(q, filter), { maxId: page.maxId ?? (await repo.maxId()), offset: page.offset ?? 0, limit: page.limit ?? 50, matches: page.matches ?? 5000 });
   const newest = (filter: HistoryFilter, page: { beforeId?: number; limit?: number } = {}) => repo.newest(filter, { limit: 50, ...page });
 
   describe('newest', () => {
@@ -210,6 +210,26 @@ export function historyContract(open: () => Promise<HistoryStore>): void {
       // Among equals the shorter text ranks first, as BM25 does.
       await seed(...[0, 1, 2].map((n) => exchange(`pin ${'hay '.repeat(n)}`, 'x')));
       expect(ids(await ranked('pin'))).toEqual([8, 9, 10]);
+    });
+
+    it('ranks only the newest `matches` matches below maxId, filters applied first', async () => {
+      // The best match is the oldest: a prompt match in a short text; the others match in long answers.
+      await seed(
+        exchange('osprey', 'x'),
+        exchange('hay', 'x'),
+        ...[1, 2, 3, 4].map((n) => exchange(`question ${n}`, `a long answer about birds, the osprey among them ${'hay '.repeat(n)}`, { source: n % 2 ? 'api' : 'cli' })),
+      );
+      expect(ids(await ranked('osprey'))).toEqual([1, 3, 4, 5, 6]);
+      expect(ids(await ranked('osprey', {}, { matches: 5 }))).toEqual([1, 3, 4, 5, 6]);
+      // The four newest matches: the oldest, best one is not among them.
+      expect(ids(await ranked('osprey', {}, { matches: 4 }))).toEqual([3, 4, 5, 6]);
+      expect(ids(await ranked('osprey', {}, { matches: 2 }))).toEqual([5, 6]);
+      expect(ids(await ranked('osprey', {}, { matches: 2, maxId: 5 }))).toEqual([4, 5]);
+      expect(ids(await ranked('osprey', {}, { matches: 2, limit: 1, offset: 1 }))).toEqual([6]);
+      // The newest matches of the filtered rows: source cli is rows 4 and 6.
+      expect(ids(await ranked('osprey', { source: 'cli' }, { matches: 1 }))).toEqual([6]);
+      expect(ids(await ranked('osprey', { source: 'api' }, { matches: 2 }))).toEqual([3, 5]);
+      expect(ids(await ranked('osprey', { source: 'api' }, { matches: 3 }))).toEqual([1, 3, 5]);
     });
 
     it('matches quoted phrases, prefixes and several words (all required)', async () => {

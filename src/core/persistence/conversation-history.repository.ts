@@ -100,9 +100,14 @@ export abstract class ConversationHistoryRepository {
   abstract newestExchanges(filter: HistoryFilter, page: { beforeId?: number; limit: number }): Promise<ConversationExchange[]>;
   /**
    * Rows matching `filter.search` among rows with `id <= maxId`: answered ones (`ok`, `cached`)
-   * first, then failed ones (`error`, `aborted`), each group most relevant first.
+   * first, then failed ones (`error`, `aborted`), each group most relevant first. Only the newest
+   * `matches` rows that match are ranked: scoring reads every match, so a word in a large share of
+   * the rows would otherwise cost a read of that share on every page.
    */
-  abstract ranked(filter: HistoryFilter & { search: SearchQuery }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]>;
+  abstract ranked(
+    filter: HistoryFilter & { search: SearchQuery },
+    page: { maxId: number; offset: number; limit: number; matches: number },
+  ): Promise<SearchHit[]>;
   /**
    * A session's exchanges, oldest first; rows with `id > afterId` when given.
    *

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
 import { CallerContext } from '../../common/auth/caller-context';
 import { historyOwner } from '../../common/auth/principal';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../../common/errors/app-errors';
@@ -71,6 +72,7 @@ export class HistoryService {
   constructor(
     private readonly repository: ConversationHistoryRepository,
     private readonly caller: CallerContext,
+    private readonly config: AppConfig,
   ) {}
 
   /** The key whose rows alone the caller may touch; undefined: every key's. */
@@ -109,8 +111,8 @@ export class HistoryService {
   /**
    * One page of history. Without `q`, or with `sort: 'newest'`, newest first by id (keyset:
    * no row is repeated or skipped while rows are added). With `q`, by default answered exchanges
-   * first, then failed ones, each most relevant first, among the rows that existed when the
-   * first page was asked for.
+   * first, then failed ones, each most relevant first, among the newest `SEARCH_RANK_MATCHES`
+   * matches of the rows that existed when the first page was asked for.
    */
   async page(query: HistoryQuery, page: PageRequest, sort?: HistorySort): Promise<Page<ConversationRecord | SearchHit>> {
     const filter = this.toFilter(query);
@@ -124,7 +126,7 @@ export class HistoryService {
       }
       const maxId = cursor?.kind === 'rank' ? cursor.maxId : await this.repository.maxId();
       const offset = cursor?.kind === 'rank' ? cursor.offset : 0;
-      const rows = await this.repository.ranked({ ...filter, search: filter.search }, { maxId, offset, limit: page.limit + 1 });
+      const rows = await this.repository.ranked({ ...filter, search: filter.search }, { maxId, offset, limit: page.limit + 1, matches: this.config.history.rankMatches });
       const items = rows.slice(0, page.limit);
       const more = rows.length > page.limit;
       return { items, nextCursor: more ? encodeCursor({ kind: 'rank', offset: offset + page.limit, maxId, search }) : null };

@@ -124,15 +124,24 @@ export class PostgresConversationHistoryRepository extends ConversationHistoryRe
     return [...recent, ...(await ids(`c.search_vector @@ ${search}`, (p) => `c.id < ${p.bind(low)}`, 'c.id + 0', limit - recent.length))];
   }
 
-  async ranked(filter: HistoryFilter & { search: SearchQuery }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]> {
+  async ranked(
+    filter: HistoryFilter & { search: SearchQuery },
+    page: { maxId: number; offset: number; limit: number; matches: number },
+  ): Promise<SearchHit[]> {
     const params = new SqlParams();
     const { clauses, search } = matching(filter, params);
-    const from = `conversations c CROSS JOIN (SELECT ${search} AS q) s`;
-    clauses.push(`c.search_vector @@ ${search}`, `c.id <= ${params.bind(page.maxId)}`);
-    // Rank on the index and the table alone, then build snippets for that page only (a snippet per match would cost more than the ranking).
+    clauses.push(`c.id <= ${params.bind(page.maxId)}`);
+    const walk = await this.walkFindsNewestSooner(clauses, search!, params, page);
+    // The newest `matches` matches: by walking the primary key down (`ts_match_vq`: no index), or
+    // from the GIN index, sorted (`c.id + 0`: an order the primary key cannot give).
+    const newest = walk
+      ? `SELECT c.id FROM conversations c WHERE ts_match_vq(c.search_vector, ${search}) AND ${clauses.join(' AND ')} ORDER BY c.id DESC`
+      : `SELECT c.id FROM conversations c WHERE c.search_vector @@ ${search} AND ${clauses.join(' AND ')} ORDER BY c.id + 0 DESC`;
+    // Rank those on the table alone, then build snippets for that page only (a snippet per match would cost more than the ranking).
     const rows: HitRow[] = await this.query(
-      `WITH ranked AS (
-         SELECT c.id, ${FAILED} AS failed, ${SCORE} AS score FROM ${from} ${whereSql(clauses)}
+      `WITH newest AS (${newest} LIMIT ${params.bind(page.matches)}),
+       ranked AS (
+         SELECT c.id, ${FAILED} AS failed, ${SCORE} AS score FROM newest JOIN conversations c ON c.id = newest.id CROSS JOIN (SELECT ${search} AS q) s
           ORDER BY 2, 3 DESC, c.id DESC LIMIT ${params.bind(page.limit)} OFFSET ${params.bind(page.offset)}
        )
        SELECT ${COLUMNS}, ${SNIPPET} AS snippet, ranked.score
@@ -141,6 +150,23 @@ export class PostgresConversationHistoryRepository extends ConversationHistoryRe
       params.values,
     );
     return rows.map(toHit);
+  }
+
+  /**
+   * Whether walking the primary key down finds a search's newest `matches` matches sooner than
+   * reading every match from the GIN index: the walk reads about `matches × maxId / m` rows when
+   * `m` rows match, the index all `m` (each a read of its own page, about twice a walked row's
+   * cost). `m` is the planner's estimate, from the column's statistics (exact enough for the
+   * common words where the choice matters; a rare word's guess is small, and the index is right
+   * for it).
+   */
+  private async walkFindsNewestSooner(clauses: string[], search: string, params: SqlParams, page: { maxId: number; matches: number }): Promise<boolean> {
+    const [row]: { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[] = await this.query(
+      `EXPLAIN (FORMAT JSON) SELECT 1 FROM conversations c WHERE c.search_vector @@ ${search} AND ${clauses.join(' AND ')}`,
+      params.values,
+    );
+    const estimated = row['QUERY PLAN'][0].Plan['Plan Rows'];
+    return estimated > page.matches && (page.matches * page.maxId) / estimated < 2 * estimated;
   }
 
   async session(sessionId: string, page: { afterId?: number; limit: number }, owner?: string): Promise<ConversationRecord[]> {

@@ -94,16 +94,23 @@ export class SqliteConversationHistoryRepository extends ConversationHistoryRepo
     );
   }
 
-  async ranked(filter: HistoryFilter & { search: SearchQuery }, page: { maxId: number; offset: number; limit: number }): Promise<SearchHit[]> {
+  async ranked(
+    filter: HistoryFilter & { search: SearchQuery },
+    page: { maxId: number; offset: number; limit: number; matches: number },
+  ): Promise<SearchHit[]> {
     const { clauses, params } = conditions(filter);
     const match = ftsMatch(filter.search);
     // First rank, reading only the index (and the table only when a filter needs its columns)…
     const from = clauses.length > 0 ? FROM_FTS : 'conversations_fts';
+    const matching = `conversations_fts MATCH ? AND conversations_fts.rowid <= ? ${andSql(clauses)}`;
+    // …the newest `matches` matches alone: the rowid of the last of them (FTS5 walks its doclist
+    // newest first and stops there), 0 when there are fewer.
+    const lowest = `coalesce((SELECT conversations_fts.rowid FROM ${from} WHERE ${matching} ORDER BY conversations_fts.rowid DESC LIMIT 1 OFFSET ?), 0)`;
     const ranked: { id: number }[] = await this.query(
       `SELECT conversations_fts.rowid AS id FROM ${from}
-        WHERE conversations_fts MATCH ? AND conversations_fts.rowid <= ? ${andSql(clauses)}
+        WHERE ${matching} AND conversations_fts.rowid >= ${lowest}
         ORDER BY ${FAILED}, ${BM25}, conversations_fts.rowid DESC LIMIT ? OFFSET ?`,
-      [match, page.maxId, ...params, page.limit, page.offset],
+      [match, page.maxId, ...params, match, page.maxId, ...params, page.matches - 1, page.limit, page.offset],
     );
     if (ranked.length === 0) return [];
     // …then read the rows and build snippets for that page alone (a snippet per match would cost more than the ranking).
