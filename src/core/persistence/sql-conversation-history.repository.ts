@@ -1,4 +1,5 @@
-import type { DataSource, QueryResult, QueryRunner } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource, type QueryResult, type QueryRunner } from 'typeorm';
 import { ConversationHistoryRepository, ImportedConversation } from './conversation-history.repository';
 import { withoutTakenResponseIds } from './conversation-import';
 import { DatabaseHealth } from './database-health';
@@ -7,8 +8,10 @@ import { DatabaseHealth } from './database-health';
  * What the SQLite and PostgreSQL history adapters do alike: every statement goes through
  * `DatabaseHealth` (a busy, unreachable or damaged database fails with the app's error for it),
  * and an import is one transaction — rows whose response id is taken lose it, then the rows go in
- * batches. Each adapter says how its dialect asks for taken ids and inserts one batch.
+ * batches. Each adapter says how its dialect asks for taken ids and inserts one batch (the
+ * adapters inherit the constructor and its injection).
  */
+@Injectable()
 export abstract class SqlConversationHistoryRepository extends ConversationHistoryRepository {
   /** Rows one import INSERT carries at most (the dialect's limit of bound values). */
   protected abstract readonly importRowsPerStatement: number;

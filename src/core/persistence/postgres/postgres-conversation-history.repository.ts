@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, QueryRunner } from 'typeorm';
-import { DatabaseHealth } from '../database-health';
+import type { QueryRunner } from 'typeorm';
 import { IMPORT_COLUMNS, ImportEncoding, importValues, parseStoredJson } from '../conversation-import';
 import { SqlConversationHistoryRepository } from '../sql-conversation-history.repository';
 import type { SearchQuery } from '../search-query';
@@ -60,10 +59,6 @@ type ExchangeRow = Row & { request: unknown; answer: unknown; responseId: string
 @Injectable()
 export class PostgresConversationHistoryRepository extends SqlConversationHistoryRepository {
   protected readonly importRowsPerStatement = IMPORT_ROWS_PER_STATEMENT;
-
-  constructor(dataSource: DataSource, health: DatabaseHealth) {
-    super(dataSource, health);
-  }
 
   async newest(
     filter: HistoryFilter,

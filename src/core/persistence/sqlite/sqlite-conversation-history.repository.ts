@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, QueryRunner } from 'typeorm';
-import { DatabaseHealth } from '../database-health';
+import type { QueryRunner } from 'typeorm';
 import type { SearchQuery } from '../search-query';
 import { ImportEncoding, IMPORT_COLUMNS, importValues, parseStoredJson } from '../conversation-import';
 import { SqlConversationHistoryRepository } from '../sql-conversation-history.repository';
@@ -56,10 +55,6 @@ type ExchangeRow = Row & { request: string | null; answer: string | null; respon
 @Injectable()
 export class SqliteConversationHistoryRepository extends SqlConversationHistoryRepository {
   protected readonly importRowsPerStatement = IMPORT_ROWS_PER_STATEMENT;
-
-  constructor(dataSource: DataSource, health: DatabaseHealth) {
-    super(dataSource, health);
-  }
 
   async newest(
     filter: HistoryFilter,
