@@ -3,6 +3,7 @@ import { runVega } from '../support/cli';
 import { describeWithPostgres } from '../support/postgres';
 import { queryDb } from '../support/sqlite';
 import { tempDir } from '../support/test-app';
+import { PG_MIGRATION_NAMES } from '../../src/core/persistence/postgres/migrations';
 
 describe('vega db migrate (SQLite)', () => {
   const temp = tempDir('vega-migrate-');
@@ -36,11 +37,11 @@ describeWithPostgres('vega db migrate (PostgreSQL)', (server) => {
       expect(run.stdout).not.toContain('s3cret-pw');
     }
     const applied = runs.map((run) => (JSON.parse(run.stdout) as { applied: string[] }).applied);
-    expect(applied.flat()).toEqual(['PgInitialSchema1860000000000']);
+    expect(applied.flat()).toEqual(PG_MIGRATION_NAMES);
     const client = new Client({ connectionString: url });
     await client.connect();
     try {
-      expect((await client.query('SELECT name FROM migrations')).rows).toEqual([{ name: 'PgInitialSchema1860000000000' }]);
+      expect((await client.query('SELECT name FROM migrations')).rows).toEqual(PG_MIGRATION_NAMES.map((name) => ({ name })));
     } finally {
       await client.end();
     }

@@ -4,6 +4,7 @@ import { POSTGRES_DIALECT } from '../../src/core/persistence/postgres/postgres.d
 import { FakeOllama } from '../support/fake-ollama';
 import { describeWithPostgres } from '../support/postgres';
 import { VegaProcess } from '../support/vega-process';
+import { PG_MIGRATION_NAMES } from '../../src/core/persistence/postgres/migrations';
 
 /** Whether the PostgreSQL dialect binds every persistence port (the read side comes with its own adapters). */
 const bound = new Set(POSTGRES_DIALECT.adapters.map((provider) => (typeof provider === 'function' ? provider : provider.provide)));
@@ -40,7 +41,7 @@ describeWithPostgres('three Vega instances on one PostgreSQL database', (server)
     const client = new Client({ connectionString: url });
     await client.connect();
     try {
-      expect((await client.query('SELECT name FROM migrations')).rows).toEqual([{ name: 'PgInitialSchema1860000000000' }]);
+      expect((await client.query('SELECT name FROM migrations')).rows).toEqual(PG_MIGRATION_NAMES.map((name) => ({ name })));
     } finally {
       await client.end();
     }

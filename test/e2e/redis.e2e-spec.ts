@@ -1,4 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
+import { createClient } from 'redis';
 import { FakeOllama } from '../support/fake-ollama';
 import { eventually } from '../support/eventually';
 import { RedisServer, describeWithRedis } from '../support/redis-server';
@@ -176,5 +177,52 @@ describeWithRedis('shared state on Redis (e2e, two instances)', () => {
     const again = await eventually(() => b.request('/v1/chat/completions', { body }), (res) => res.status === 200, 1_000);
     await again.text();
     expect(fake.requests.filter((request) => request.path === '/api/chat').length).toBe(asked);
+  });
+  it('counts wrong keys per address across instances (AUTH_FAILURE_LIMIT in all, not each), and alone while Redis is down', async () => {
+    const [a, b] = await pair({ scopes: ['chat'] }, { AUTH_FAILURE_LIMIT: '6' });
+    const wrong = (i: number) => `wrong-${String(i).padStart(3, '0')}-0123456789abcdef`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i += 1) statuses.push((await (i % 2 === 0 ? a : b).request('/v1/models', { key: wrong(i) })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 401, 429, 429]);
+    const refused = await b.request('/v1/models', { key: KEY });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    // Without Redis each instance counts its own, within the bound: a fresh pair, Redis killed.
+    const [c] = await pair({ scopes: ['chat'] }, { AUTH_FAILURE_LIMIT: '3' });
+    await redis.kill();
+    const alone: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const started = performance.now();
+      alone.push((await c.request('/v1/models', { key: wrong(i) })).status);
+      expect(performance.now() - started).toBeLessThan(2_000);
+    }
+    expect(alone).toEqual([401, 401, 401, 429, 429]);
+  });
+
+  it('clears the shared answers for every instance with one INCR, scanning no key (so it works on a cluster too)', async () => {
+    const [a, b] = await pair({ scopes: ['chat'] });
+    const body = { model: 'mistral', messages: [{ role: 'user', content: 'clear me' }], temperature: 0 };
+    const asked = () => fake.requests.filter((request) => request.path === '/api/chat').length;
+    expect((await a.request('/v1/chat/completions', { body })).status).toBe(200);
+    const before = asked();
+    const stats = createClient({ url: redis.url });
+    await stats.connect();
+    try {
+      await stats.configResetStat();
+      const cleared = await a.request('/admin/cache/clear', { method: 'POST' });
+      expect(cleared.status).toBe(200);
+      expect((await cleared.json()).cleared).toBe(1); // this instance's own answers, as before
+      const commands = await eventually(() => stats.info('commandstats'), (text) => /cmdstat_incr:calls=1\b/.test(text), 1_000, 10);
+      expect(commands).not.toMatch(/cmdstat_(scan|keys|unlink|del):/);
+    } finally {
+      await stats.quit();
+    }
+    // The other instance no longer finds it in Redis: the model is asked again.
+    expect((await b.request('/v1/chat/completions', { body })).status).toBe(200);
+    expect(asked()).toBe(before + 1);
+    // And the new answer is shared again.
+    expect((await a.request('/v1/chat/completions', { body })).status).toBe(200);
+    expect(asked()).toBe(before + 1);
   });
 });

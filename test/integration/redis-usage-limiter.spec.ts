@@ -4,6 +4,7 @@ import { RedisClient } from '../../src/core/redis/redis.client';
 import { RedisUsageLimiter } from '../../src/core/redis/redis-usage-limiter';
 import { eventually } from '../support/eventually';
 import { describeWithRedis, RedisServer } from '../support/redis-server';
+import type { SpentSince } from '../../src/core/limits/key-usage.source';
 import { FakeUsageSource, usageLimiterContract } from '../support/usage-limiter-contract';
 
 describeWithRedis(RedisUsageLimiter.name, () => {
@@ -62,5 +63,51 @@ describeWithRedis(RedisUsageLimiter.name, () => {
     } finally {
       await stats.quit();
     }
+  });
+  // The seed reads the database, then writes the totals: a call that ended between the two was
+  // charged to no total (SETTLE found no period) and missing from the read (stored after it).
+  it('counts a call that ends while its period is being seeded from the database', async () => {
+    const prefix = `seeding-${Date.now()}:`;
+    const redis = new RedisClient({ url: server.url, timeoutMs: 1_000, prefix }, 'test');
+    clients.push(redis);
+    await eventually(async () => redis.up, (up) => up, 5_000);
+    const now = Date.UTC(2026, 11, 6, 12, 0, 0);
+    /** While set, a database read waits for it (and says it began). */
+    let held: { began: () => void; gate: Promise<void> } | undefined;
+    // The database has nothing of the key: the call below ends after the read began, and its exchange is stored after it.
+    const source = new (class extends FakeUsageSource {
+      override async spent(keyId: string, dayStart: Date, monthStart: Date): Promise<{ day: SpentSince; month: SpentSince }> {
+        const spent = await super.spent(keyId, dayStart, monthStart);
+        if (held) {
+          held.began();
+          await held.gate;
+        }
+        return spent;
+      }
+    })();
+    const limiter = new RedisUsageLimiter(redis, new InMemoryUsageLimiter(source, () => now), source, 'open', 600_000, () => now);
+    const limits = { concurrentStreams: 0, tokensPerMinute: 0, tokensPerDay: 1_000, tokensPerMonth: 0, modelSecondsPerDay: 0 };
+    const first = await limiter.admit({ keyId: 'k', limits, tokens: 10 });
+    if ('refusal' in first) throw new Error('refused');
+    // Redis loses the key's totals (a restart, an eviction) while the call runs.
+    const raw = createClient({ url: server.url });
+    await raw.connect();
+    try {
+      expect(await raw.del([`${prefix}{k}:day:${Date.UTC(2026, 11, 6)}`, `${prefix}{k}:month:${Date.UTC(2026, 11, 1)}`])).toBe(2);
+    } finally {
+      await raw.quit();
+    }
+    // The next call seeds again; the running call ends while the database is being read.
+    let read!: () => void;
+    const began = new Promise<void>((resolve) => (held = { began: resolve, gate: new Promise<void>((open) => (read = open)) }));
+    const second = limiter.admit({ keyId: 'k', limits, tokens: 10 });
+    await began;
+    await limiter.settle(first.lease, { tokens: 900, modelMs: 5 });
+    read();
+    const admitted = await second;
+    if ('refusal' in admitted) throw new Error('refused');
+    await limiter.release(admitted.lease);
+    expect(await limiter.check({ keyId: 'k', limits, tokens: 10 })).toBeUndefined();
+    expect(await limiter.check({ keyId: 'k', limits: { ...limits, tokensPerDay: 900 }, tokens: 10 })).toMatchObject({ limit: 'tokens_per_day', used: 900 });
   });
 });

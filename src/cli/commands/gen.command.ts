@@ -2,6 +2,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { GenerationSettingsService } from '../../core/llm/generation-settings.service';
 import { GENERATION_RANGES, GenerationOverrides, GenerationSettings, generationValueProblem, NumericGenerationSetting } from '../../core/llm/generation-settings';
+import { CliChangeNoticesModule } from '../cli-change-notices.module';
 import { commandMeta, optionMeta } from '../catalogue';
 import { UsageError } from '../cli-errors';
 import { Output } from '../output/output';
@@ -116,9 +117,11 @@ function parseSwitch(value: string): boolean {
 
 /**
  * The settings service alone, not the whole `LlmModule`: it needs only the configuration, and
- * `vega gen` should not load the HTTP client of the model backend.
+ * `vega gen` should not load the HTTP client of the model backend. A change is announced to the
+ * running servers (Redis).
  */
 @Module({
+  imports: [CliChangeNoticesModule],
   providers: [GenerationSettingsService, GenCommand, GenShowCommand, GenSetCommand, GenDynamicCommand, GenResetCommand],
 })
 export class GenCommandModule {}

@@ -4,6 +4,7 @@ import type { ApiKeyRecord } from '../../core/persistence/api-key-record';
 import { ApiKeysService, type IssuedKey, type KeyInput } from '../../modules/keys/api-keys.service';
 import { toApiKeyDto, type ApiKeyDto } from '../../modules/keys/dto/api-key.dto';
 import { KeysModule } from '../../modules/keys/keys.module';
+import { CliChangeNoticesModule } from '../cli-change-notices.module';
 import { commandMeta, optionMeta } from '../catalogue';
 import { UsageError } from '../cli-errors';
 import { Output } from '../output/output';
@@ -282,5 +283,6 @@ export class KeysCommand extends CommandRunner {
   }
 }
 
-@Module({ imports: [KeysModule], providers: [KeysCommand, ...SUBCOMMANDS] })
+/** A change is announced to the running servers (Redis), as `/admin/keys` announces it. */
+@Module({ imports: [KeysModule, CliChangeNoticesModule], providers: [KeysCommand, ...SUBCOMMANDS] })
 export class KeysCommandsModule {}

@@ -44,7 +44,7 @@ export class ApiKeyGuard implements CanActivate {
     }
     const found = await this.keys.identify(candidate);
     if (found === null || 'refused' in found) {
-      this.failures.recordFailure(request.ip, found === null ? 'invalid' : found.refused);
+      await this.failures.recordFailure(request.ip, found === null ? 'invalid' : found.refused);
       throw new UnauthorizedException(refusal(found));
     }
     request.principal = found.principal;

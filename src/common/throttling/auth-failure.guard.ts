@@ -17,10 +17,10 @@ export class AuthFailureGuard implements CanActivate {
     private readonly failures: AuthFailureLimiter,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (!this.failures.enabled || isThrottleSkipped(this.reflector, context)) return true;
     const http = context.switchToHttp();
-    const wait = this.failures.waitFor(http.getRequest<FastifyRequest>().ip);
+    const wait = await this.failures.waitFor(http.getRequest<FastifyRequest>().ip);
     if (wait === 0) return true;
     this.failures.count('blocked');
     void http.getResponse<FastifyReply>().header('Retry-After', String(wait));

@@ -1,7 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DEFAULT_IPV6_SUBNET_PREFIX, normalizeIp } from '@nestjs/throttler';
 import { AppConfig } from '../../config/app-config';
-import { SlidingWindowThrottlerStorage } from './sliding-window.storage';
+import { RedisClient } from '../../core/redis/redis.client';
+import { RedisThrottlerStorage } from '../../core/redis/redis-throttler.storage';
+import { SlidingWindowThrottlerStorage, type ThrottleDecision } from './sliding-window.storage';
 
 const addressOf = (ip: string): string => normalizeIp(ip, DEFAULT_IPV6_SUBNET_PREFIX);
 
@@ -19,6 +21,9 @@ const keyOf = (ip: string): string => `auth-failures:${addressOf(ip)}`;
  * enough of them have left the window. A right key is refused too: otherwise a 200 among the
  * 429s would tell a guesser it found one, and guessing would go on at full speed.
  * Only a key that was sent and refused counts (a request without one guesses nothing).
+ * With Redis the count is shared by every instance (one script per decision, bounded by
+ * `REDIS_TIMEOUT_MS`): a guesser spreading its tries over N instances gets the limit, not N times
+ * it. While Redis cannot answer, this instance counts alone.
  */
 @Injectable()
 export class AuthFailureLimiter {
@@ -29,12 +34,16 @@ export class AuthFailureLimiter {
   private readonly loggedAt = new Map<string, number>();
   private prunedAt = 0;
   private readonly failures = new Map<AuthFailureReason, number>(AUTH_FAILURE_REASONS.map((reason) => [reason, 0]));
+  /** Where the failures are counted: this process, or Redis (falling back to this process). */
+  private readonly window: { increment(key: string, ttl: number, limit: number): Promise<ThrottleDecision>; peek(key: string, ttl: number, limit: number): ThrottleDecision | Promise<ThrottleDecision> };
 
   constructor(
     config: AppConfig,
     @Inject(SlidingWindowThrottlerStorage) private readonly storage: SlidingWindowThrottlerStorage,
+    @Optional() redis?: RedisClient,
   ) {
     ({ limit: this.limit, windowMs: this.windowMs } = config.rateLimit.authFailures);
+    this.window = redis ? new RedisThrottlerStorage(redis, storage, storage.now) : storage;
   }
 
   get enabled(): boolean {
@@ -42,9 +51,9 @@ export class AuthFailureLimiter {
   }
 
   /** Seconds the address must wait before it may try a key again; 0 when it may now. */
-  waitFor(ip: string): number {
+  async waitFor(ip: string): Promise<number> {
     if (!this.enabled) return 0;
-    return this.storage.peek(keyOf(ip), this.windowMs, this.limit).timeToBlockExpire;
+    return (await this.window.peek(keyOf(ip), this.windowMs, this.limit)).timeToBlockExpire;
   }
 
   /** Counts a failed authentication for the metrics, whether or not it counts against the address. */
@@ -62,13 +71,13 @@ export class AuthFailureLimiter {
    * never the key), at most once per window: a guesser that paces itself to the limit refills
    * the budget with every try, and would otherwise write a line each time.
    */
-  recordFailure(ip: string, reason: Exclude<AuthFailureReason, 'missing' | 'blocked'> = 'invalid'): void {
+  async recordFailure(ip: string, reason: Exclude<AuthFailureReason, 'missing' | 'blocked'> = 'invalid'): Promise<void> {
     this.count(reason);
     if (!this.enabled) return;
     const address = addressOf(ip);
-    const key = `auth-failures:${address}`;
-    this.storage.hit(key, this.windowMs, this.limit);
-    const wait = this.storage.peek(key, this.windowMs, this.limit).timeToBlockExpire;
+    const key = keyOf(ip);
+    await this.window.increment(key, this.windowMs, this.limit);
+    const wait = (await this.window.peek(key, this.windowMs, this.limit)).timeToBlockExpire;
     if (wait > 0 && this.firstTimeInWindow(address)) {
       this.logger.warn(
         `Too many failed API-key attempts from ${address} (${this.limit} within ${this.windowMs / 1000} s): ` +

@@ -20,14 +20,21 @@ export type BatchWrite<Row> = (rows: Row[], oldestQueuedAt: number) => Promise<n
  */
 export class BatchQueue<Row> {
   private queue: Pending<Row>[] = [];
-  /** The write loop while it runs. */
-  private draining?: Promise<void>;
+  /** The writes under way, each with its batch. */
+  private readonly writing = new Set<Promise<void>>();
+  /** A turn of the event loop is awaited before the next write starts. */
+  private scheduled = false;
   private closed = false;
 
+  /**
+   * `maxInFlight`: how many batches may be written at once. One suits SQLite (one writer); a
+   * database server writes several at once on as many connections, each on its own core.
+   */
   constructor(
     private readonly write: BatchWrite<Row>,
     private readonly failsWhole: (error: unknown) => boolean,
     private readonly maxRows = 500,
+    private readonly maxInFlight = 1,
   ) {}
 
   /** Whether `close` was called: a writer stops waiting for the database. */
@@ -39,32 +46,46 @@ export class BatchQueue<Row> {
     if (this.closed) return Promise.reject(new Error('the database is closing'));
     return new Promise<number>((resolve, reject) => {
       this.queue.push({ row, queuedAt: performance.now(), resolve, reject });
-      this.draining ??= this.drain();
+      this.schedule();
     });
   }
 
   /** Stops taking rows and waits for those already queued. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.draining;
+    while (this.writing.size > 0 || this.scheduled) await Promise.race([...this.writing, new Promise((next) => setImmediate(next))]);
   }
 
-  private async drain(): Promise<void> {
+  /** Rows stored by requests handled in this same turn of the event loop go with this one. */
+  private schedule(): void {
+    if (this.scheduled || this.writing.size >= this.maxInFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.startWrites();
+    });
+  }
+
+  /** Starts a write for the queued rows while fewer than `maxInFlight` are under way. */
+  private startWrites(): void {
+    while (this.queue.length > 0 && this.writing.size < this.maxInFlight) {
+      const batch = this.queue.splice(0, this.maxRows);
+      const written: Promise<void> = this.writeOrSplit(batch).finally(() => {
+        this.writing.delete(written);
+        // What queued behind this write goes now, without waiting for another turn.
+        this.startWrites();
+      });
+      this.writing.add(written);
+    }
+  }
+
+  private async writeOrSplit(batch: Pending<Row>[]): Promise<void> {
     try {
-      // Rows stored by requests handled in this same turn of the event loop go with this one.
-      await new Promise((next) => setImmediate(next));
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxRows);
-        try {
-          const ids = await this.writeBatch(batch);
-          batch.forEach((pending, i) => pending.resolve(ids[i]));
-        } catch (error) {
-          if (batch.length === 1 || this.failsWhole(error)) batch.forEach((pending) => pending.reject(error));
-          else await this.oneByOne(batch);
-        }
-      }
-    } finally {
-      this.draining = undefined;
+      const ids = await this.writeBatch(batch);
+      batch.forEach((pending, i) => pending.resolve(ids[i]));
+    } catch (error) {
+      if (batch.length === 1 || this.failsWhole(error)) batch.forEach((pending) => pending.reject(error));
+      else await this.oneByOne(batch);
     }
   }
 

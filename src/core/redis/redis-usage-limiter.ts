@@ -17,19 +17,25 @@ const PERIOD_GRACE_MS = 86_400_000;
 const MINUTE_SUM = '#sum';
 
 /**
+ * A period whose totals are being read from the database: the hash exists (so every call that
+ * ends meanwhile is charged to it by SETTLE) but is not admitted on until the read is added.
+ */
+const SEEDING = '#seeding';
+
+/**
  * KEYS: leases (zset id → expiry), reserved (hash id → tokens), minute (zset id → at),
  * minute tokens (hash id → tokens, and MINUTE_SUM), day totals, month totals (hashes tokens, ms).
  * The same decisions, in the same order, as `InMemoryUsageLimiter.refusalFor`; {-1} when a
- * period's totals are not seeded yet. A lease not ended by its expiry (its instance died) frees
- * its slot and reservation. The calls of the minute are read one by one only to say when a
- * refused one could pass.
+ * period's totals are not seeded yet (or are being seeded). A lease not ended by its expiry
+ * (its instance died) frees its slot and reservation. The calls of the minute are read one by
+ * one only to say when a refused one could pass.
  */
 const ADMIT = new RedisScript(`
 local now = tonumber(ARGV[1])
 local tokens = tonumber(ARGV[3])
 local conc, tpm, tpd, tpmo, msd = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local dayEnd, monthEnd, leaseTtl = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
-if redis.call('EXISTS', KEYS[5]) == 0 or redis.call('EXISTS', KEYS[6]) == 0 then return {-1} end
+for i = 5, 6 do if redis.call('EXISTS', KEYS[i]) == 0 or redis.call('HEXISTS', KEYS[i], '${SEEDING}') == 1 then return {-1} end end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do redis.call('HDEL', KEYS[2], id) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local summed = redis.call('HEXISTS', KEYS[4], '${MINUTE_SUM}') == 1
@@ -96,11 +102,36 @@ end
 return 1
 `);
 
-/** The stored usage of the day and month, for periods Redis has no totals of yet (the first call of a key, or Redis restarted). */
-const SEED = new RedisScript(`
+/** How long a period may stay half seeded (its reader died): then it is read again. */
+const SEEDING_TTL_MS = 60_000;
+
+/**
+ * Before the database is read: opens the periods Redis has no totals of yet (the first call of a
+ * key, or Redis restarted), so that a call ending during the read is not lost (SETTLE adds to an
+ * existing hash only).
+ */
+const SEED_BEGIN = new RedisScript(`
 for i = 1, 2 do
   if redis.call('EXISTS', KEYS[i]) == 0 then
-    redis.call('HSET', KEYS[i], 'tokens', ARGV[i * 2 - 1], 'ms', ARGV[i * 2])
+    redis.call('HSET', KEYS[i], 'tokens', 0, 'ms', 0, '${SEEDING}', 1)
+    redis.call('PEXPIRE', KEYS[i], ${SEEDING_TTL_MS})
+  end
+end
+return 1
+`);
+
+/**
+ * After the read: adds the stored usage of the day and month to the periods still being seeded
+ * (onto what the calls that ended meanwhile added). Every reader began after SEED_BEGIN, so the
+ * first to finish seeds; the others find the period seeded and add nothing.
+ */
+const SEED = new RedisScript(`
+for i = 1, 2 do
+  local seeding = redis.call('HEXISTS', KEYS[i], '${SEEDING}') == 1
+  if seeding or redis.call('EXISTS', KEYS[i]) == 0 then
+    redis.call('HINCRBY', KEYS[i], 'tokens', ARGV[i * 2 - 1])
+    redis.call('HINCRBY', KEYS[i], 'ms', ARGV[i * 2])
+    redis.call('HDEL', KEYS[i], '${SEEDING}')
     redis.call('PEXPIRE', KEYS[i], ARGV[4 + i])
   end
 end
@@ -221,11 +252,12 @@ export class RedisUsageLimiter extends UsageLimiter {
     if (running) return running;
     const day = utcDay(now);
     const month = utcMonth(now);
-    const seeded = this.source
-      .spent(keyId, new Date(day.start), new Date(month.start))
+    const periods = this.keys(keyId, now).slice(4);
+    const seeded = this.redis
+      .eval('seed', SEED_BEGIN, periods, [])
+      .then(() => this.source.spent(keyId, new Date(day.start), new Date(month.start)))
       .then(async (spent) => {
-        const [dayKey, monthKey] = this.keys(keyId, now).slice(4);
-        await this.redis.eval('seed', SEED, [dayKey!, monthKey!], [
+        await this.redis.eval('seed', SEED, periods, [
           Math.round(spent.day.tokens), Math.round(spent.day.modelMs), Math.round(spent.month.tokens), Math.round(spent.month.modelMs),
           day.end - now + PERIOD_GRACE_MS, month.end - now + PERIOD_GRACE_MS,
         ]);

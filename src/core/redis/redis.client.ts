@@ -51,6 +51,8 @@ export class RedisClient implements OnApplicationShutdown {
   private readonly breaker = new CircuitBreaker(BREAKER);
   private closing = false;
   private down = false;
+  /** Settles when the first connection attempt has ended, made or failed. */
+  private firstAttempt!: Promise<void>;
 
   constructor(
     private readonly settings: RedisSettings,
@@ -89,6 +91,9 @@ export class RedisClient implements OnApplicationShutdown {
 
   /** Runs one call within the timeout, behind the breaker; throws `RedisUnavailableError` when Redis cannot answer. */
   async call<T>(op: string, run: (client: Client) => Promise<T>): Promise<T> {
+    // A call made while the first connection is still being made (a CLI command that announces a
+    // change right after start) waits for it, within the same bound as any call.
+    if (!this.client.isReady) await within(this.firstAttempt, this.settings.timeoutMs);
     const permit = this.client.isReady ? this.breaker.acquire() : null;
     if (!permit) {
       this.errors.with(op).inc();
@@ -124,12 +129,14 @@ export class RedisClient implements OnApplicationShutdown {
     });
   }
 
-  /** Publishes a notice to every instance (this one included); a notice Redis cannot take is counted and dropped. */
-  async publish(channel: string, message: string): Promise<void> {
+  /** Publishes a notice to every instance (this one included); a notice Redis cannot take is counted and dropped (false). */
+  async publish(channel: string, message: string): Promise<boolean> {
     try {
       await this.call('publish', (client) => client.publish(this.key(channel), message));
+      return true;
     } catch {
       this.fallbacks.with('publish').inc();
+      return false;
     }
   }
 
@@ -143,9 +150,19 @@ export class RedisClient implements OnApplicationShutdown {
     if (this.subscriber.isReady) void this.listen(this.subscriber, name);
   }
 
+  /**
+   * Closes both connections: the replies still due are awaited within `REDIS_TIMEOUT_MS`, then the
+   * sockets are dropped (a Redis that stopped answering would otherwise hold the shutdown forever).
+   */
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
-    await Promise.all([this.client, this.subscriber].map((client) => client && (client.isOpen ? client.close() : client.destroy())).map((closed) => Promise.resolve(closed).catch(() => undefined)));
+    await Promise.all(
+      [this.client, this.subscriber].map(async (client) => {
+        if (!client) return;
+        if (client.isReady) await within(client.close().catch(() => undefined), this.settings.timeoutMs);
+        if (client.isOpen) client.destroy();
+      }),
+    );
   }
 
   private connect(): Client {
@@ -157,6 +174,10 @@ export class RedisClient implements OnApplicationShutdown {
         reconnectStrategy: (retries: number) => (this.closing ? false : Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS)),
       },
     }) as Client;
+    this.firstAttempt = new Promise<void>((settled) => {
+      client.once('error', () => settled());
+      client.once('ready', () => settled());
+    });
     // node-redis reports every failed reconnection; one line per outage is enough.
     client.on('error', (error: unknown) => this.reportDown(messageOf(error)));
     client.on('ready', () => {
@@ -190,6 +211,13 @@ export class RedisClient implements OnApplicationShutdown {
       this.logger.warn(`Redis subscription to ${name} failed: ${messageOf(error)}`);
     }
   }
+}
+
+/** Waits for `promise`, `ms` at most (never rejects). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function messageOf(error: unknown): string {
