@@ -2,10 +2,12 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { hangupMeaning } from '../common/lifecycle/hangup';
 import { ShutdownSignal } from '../common/lifecycle/shutdown-signal';
 
 /**
- * SIGTERM/SIGINT → a graceful stop, then exit code 0:
+ * SIGTERM/SIGINT (and SIGHUP when the process has a terminal that hung up, see `hangupMeaning`)
+ * → a graceful stop, then exit code 0:
  * 1. stop accepting: the listening socket closes, idle keep-alive connections are closed, and a new
  *    request on a connection still open gets 503 with `Connection: close`;
  * 2. open SSE streams end at once with `event: error` "server shutting down", are stored as
@@ -42,7 +44,7 @@ export class GracefulShutdown {
     this.server.on('request', this.onRequest);
   }
 
-  /** Listens for SIGTERM and SIGINT; `exit` ends the process once the shutdown settled. */
+  /** Listens for SIGTERM and SIGINT (and SIGHUP on a terminal); `exit` ends the process once the shutdown settled. */
   listen(exit: (code: number) => void = (code) => process.exit(code)): void {
     const onSignal = (signal: NodeJS.Signals) => {
       if (this.started) {
@@ -60,6 +62,8 @@ export class GracefulShutdown {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Without a terminal, SIGHUP reloads the backends file (`BackendsReloadService`).
+    if (hangupMeaning() === 'shutdown') process.on('SIGHUP', onSignal);
   }
 
   async run(signal: string): Promise<void> {

@@ -361,7 +361,7 @@ export const COMMANDS: CommandSpec[] = [
         name: 'reload',
         summary: 'read BACKENDS_FILE again and apply it on the running server (every instance, with Redis)',
         details:
-          'POST /admin/backends/reload on the running server: the file is checked whole, then targets are added, removed (what runs on them finishes) or changed, with the strategy, aliases and fallbacks. A file with problems is refused with each one named (exit 1) and the servers in use stay. SIGHUP to the server does the same.',
+          'POST /admin/backends/reload on the running server: the file is checked whole, then targets are added, removed (what runs on them finishes) or changed, with the strategy, aliases and fallbacks. A file with problems is refused with each one named (exit 1) and the servers in use stay. SIGHUP to a server without a terminal (systemd, containers) does the same.',
         options: [JSON_OPTION],
         examples: ['vega backends reload', 'vega backends reload --json'],
       },

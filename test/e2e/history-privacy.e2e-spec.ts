@@ -143,6 +143,40 @@ describe('privacy between keys (e2e)', () => {
     ]);
   });
 
+  it('shows the model server (target) that answered to admin keys only: header, history, session, exchange and feedback', async () => {
+    const target = new URL(fake.url).host;
+    const stored = await queryDb<{ target: string | null }>(t.dbPath, 'SELECT target FROM conversations ORDER BY id');
+    expect(stored.map((row) => row.target)).toEqual([target, target, target]);
+
+    const answer = await t.request('/chat', { key: ALICE, body: { prompt: 'which server?', session_id: 'alice-session' } });
+    expect(answer.headers.get('x-vega-model')).toBe('mistral');
+    expect(answer.headers.get('x-vega-target')).toBeNull();
+    const stream = await t.request('/v1/chat/completions', { key: ALICE, body: { model: 'mistral', stream: true, messages: [{ role: 'user', content: 'streamed' }] } });
+    expect(stream.headers.get('x-vega-model')).toBe('mistral');
+    expect(stream.headers.get('x-vega-target')).toBeNull();
+    await stream.text();
+    const operator = await t.request('/chat', { key: OPERATOR, body: { prompt: 'which server, operator?', session_id: 'operator-session' } });
+    expect(operator.headers.get('x-vega-target')).toBe(target);
+    const operatorRow = (await operator.json()).conversation_id as number;
+
+    const targets = (body: { items: { target: string | null }[] }) => body.items.map((item) => item.target);
+    for (const path of ['/history', '/history?q=secret', '/session/alice-session']) {
+      const own = await json(path, ALICE);
+      expect({ path, status: own.status }).toEqual({ path, status: 200 });
+      expect(own.body.items.length).toBeGreaterThan(0);
+      expect({ path, targets: targets(own.body) }).toEqual({ path, targets: own.body.items.map(() => null) });
+    }
+    expect((await json(`/conversations/${alice}`, ALICE)).body).toMatchObject({ id: alice, target: null, served_model: 'mistral' });
+    expect((await json('/feedback', ALICE, { body: { conversation_id: alice, rating: 1 } })).body).toMatchObject({ id: alice, rating: 1, target: null });
+    // history:all without admin: every key's rows, no server names.
+    const audited = await json('/history', AUDITOR);
+    expect(audited.body.items.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(targets(audited.body))).toEqual(new Set([null]));
+
+    expect((await json(`/conversations/${operatorRow}`, OPERATOR)).body).toMatchObject({ target });
+    expect((await json('/history')).body.items.every((item: { target: string | null }) => item.target === target)).toBe(true);
+  });
+
   it('holds for a managed key made with POST /admin/keys: its rows carry its id, and it sees only them', async () => {
     const created = await json('/admin/keys', undefined, { body: { name: 'carol', scopes: ['chat', 'history:own'] } });
     expect(created.status).toBe(201);

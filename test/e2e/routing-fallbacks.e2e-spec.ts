@@ -8,11 +8,13 @@ import { startTestApp, tempDir, TestApp } from '../support/test-app';
  * Fallback chains over two fake Ollama servers: `gpu-a` has `big` (and anything its list does
  * not say), `gpu-b` has `small` and an embedding model. The chain is followed before the first
  * token when the first model's targets are down, open or lack it; the answer and the stored
- * exchange name the model and target that served it.
+ * exchange name the model and target that served it. For the context guard, `large` and `solo`
+ * (on gpu-a, no Modelfile num_ctx: CONTEXT_DEFAULT_NUM_CTX, 4096) fall back to `small`, which runs
+ * with a 2048-token context, and `large` then to `medium` (8192).
  */
 describe('fallback chains', () => {
-  const a = new FakeOllama({ models: ['big', 'big-embed'] });
-  const b = new FakeOllama({ models: ['small', 'small-embed'] });
+  const a = new FakeOllama({ models: ['big', 'big-embed', 'large', 'solo'] });
+  const b = new FakeOllama({ models: [{ name: 'small', numCtx: 2048 }, 'small-embed', { name: 'medium', numCtx: 8192 }] });
   const files = tempDir('vega-fallbacks-');
   let app: TestApp | undefined;
 
@@ -37,10 +39,12 @@ describe('fallback chains', () => {
       file,
       [
         'targets:',
-        `  - { name: gpu-a, kind: ollama, url: "${options.aUrl ?? a.url}"${options.aModels === undefined ? ', models: [big, big-embed]' : options.aModels} }`,
-        `  - { name: gpu-b, kind: ollama, url: "${b.url}", models: [small, small-embed] }`,
+        `  - { name: gpu-a, kind: ollama, url: "${options.aUrl ?? a.url}"${options.aModels === undefined ? ', models: [big, big-embed, large, solo]' : options.aModels} }`,
+        `  - { name: gpu-b, kind: ollama, url: "${b.url}", models: [small, small-embed, medium] }`,
         'fallbacks:',
         '  big: [small]',
+        '  large: [small, medium]',
+        '  solo: [small]',
         '  gone: [small]',
         '  big-embed: [small-embed]',
       ].join('\n'),
@@ -225,5 +229,52 @@ describe('fallback chains', () => {
     expect(chats(b)).toHaveLength(0);
     const history = await (await app!.request('/history?limit=1')).json();
     expect(history.items[0]).toMatchObject({ model: 'big', served_model: 'big', target: 'gpu-a', status: 'error' });
+  });
+
+  describe('and the context guard', () => {
+    /** A user turn of `count` five-letter words: 6 UTF-8 bytes, so 2 estimated tokens, a word. */
+    const words = (count: number) => Array.from({ length: count }, () => 'abcde').join(' ');
+
+    /** gpu-a drained: `large` and `solo` are served by their fallbacks. */
+    async function startDrained(env: Record<string, string> = {}): Promise<void> {
+      await start({ env: { MAX_PROMPT_CHARS: '100000', ...env } });
+      expect((await app!.request('/admin/backends/gpu-a/drain', { method: 'POST' })).status).toBe(200);
+    }
+
+    it('skips a fallback whose context the prompt cannot fit and serves the next one that fits', async () => {
+      await startDrained();
+      // ~3000 tokens: fits large's 4096, not small's 2048, fits medium's 8192.
+      const response = await app!.request('/v1/chat/completions', { body: { model: 'large', messages: [{ role: 'user', content: words(1500) }] } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-vega-model')).toBe('medium');
+      expect((await response.json()).model).toBe('medium');
+      expect(chats(b).map((request) => request.body.model)).toEqual(['medium']);
+      // A prompt small can hold still goes to small, the first fallback.
+      const short = await app!.request('/v1/chat/completions', { body: { model: 'large', messages: [{ role: 'user', content: words(100) }] } });
+      expect((await short.json()).model).toBe('small');
+    });
+
+    it('when no fallback can hold the prompt, nothing is sent and the client hears that the requested model is unavailable (503)', async () => {
+      await startDrained();
+      const chat = await app!.request('/chat', { body: { model: 'solo', prompt: words(1500) } });
+      expect(chat.status).toBe(503);
+      expect(chat.headers.get('retry-after')).not.toBeNull();
+      expect((await chat.json()).message).toMatch(/draining/);
+      const completion = await app!.request('/v1/completions', { body: { model: 'solo', prompt: words(1500), max_tokens: 16 } });
+      expect(completion.status).toBe(503);
+      expect(chats(a)).toHaveLength(0);
+      expect(chats(b)).toHaveLength(0);
+    });
+
+    it('with CONTEXT_OVERFLOW=raise_num_ctx the fallback gets a num_ctx of its own that fits the prompt', async () => {
+      await startDrained({ CONTEXT_OVERFLOW: 'raise_num_ctx', CONTEXT_MAX_NUM_CTX: '8192' });
+      const response = await app!.request('/api/chat', { body: { model: 'large', messages: [{ role: 'user', content: words(1500) }], stream: false } });
+      expect(response.status).toBe(200);
+      expect((await response.json()).model).toBe('small');
+      const sent = chats(b);
+      expect(sent.map((request) => request.body.model)).toEqual(['small']);
+      // ~3000 tokens and 256 for the answer, rounded up to 1024: small's 2048 raised to 4096.
+      expect(sent[0].body.options.num_ctx).toBe(4096);
+    });
   });
 });

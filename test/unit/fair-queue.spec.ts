@@ -29,6 +29,31 @@ function setup(targets: Target[], settings: QueueSettings = { maxLength: 100, ma
   return { queue: pool.queue, as: (caller) => (current = caller), exits };
 }
 
+/**
+ * Waiters queued one by one for `mistral`, each under its key (`enqueue`), the labels in the order
+ * the queue serves them, and `serve(rounds)`: lets them through one at a time, each slot ended
+ * once it was handed out (`each` runs while it is held).
+ */
+function waiters({ queue, as }: Setup) {
+  const served: string[] = [];
+  const slots: Slot[] = [];
+  const enqueue = (key: string, label: string) => {
+    as({ key });
+    void queue.wait('mistral', deadline(), performance.now()).then((slot) => {
+      served.push(label);
+      slots.push(slot);
+    });
+  };
+  const serve = async (rounds: number, each?: () => void) => {
+    for (let round = 1; round <= rounds; round += 1) {
+      await waitFor(() => served.length === round);
+      each?.();
+      slots[round - 1]!.end();
+    }
+  };
+  return { served, enqueue, serve };
+}
+
 function deadline(client = new Cancellation(), timeoutMs = 60_000): Deadline {
   return new Deadline(timeoutMs, client);
 }
@@ -37,28 +62,17 @@ describe(FairQueue.name, () => {
   describe('wait', () => {
     it('serves keys in turn and each key first in first out, whoever sent more', async () => {
       const gpu = target('gpu', 1);
-      const { queue, as } = setup([gpu]);
+      const queued = setup([gpu]);
+      const { queue } = queued;
+      const { served, enqueue, serve } = waiters(queued);
       const running = queue.take(gpu, 'mistral');
-      const served: string[] = [];
-      const slots: Slot[] = [];
-      const enqueue = (key: string, label: string) => {
-        as({ key });
-        void queue.wait('mistral', deadline(), performance.now()).then((slot) => {
-          served.push(label);
-          slots.push(slot);
-        });
-      };
       for (let index = 1; index <= 4; index += 1) enqueue('heavy', `h${index}`);
       enqueue('light', 'l1');
       enqueue('light', 'l2');
       expect(queue.length('mistral')).toBe(6);
 
       running.end();
-      for (let round = 1; round <= 6; round += 1) {
-        await waitFor(() => served.length === round);
-        expect(gpu.inFlight).toBe(1);
-        slots[round - 1]!.end();
-      }
+      await serve(6, () => expect(gpu.inFlight).toBe(1));
       expect(served).toEqual(['h1', 'l1', 'h2', 'l2', 'h3', 'h4']);
       expect(queue.length('mistral')).toBe(0);
       expect(gpu.inFlight).toBe(0);
@@ -66,17 +80,10 @@ describe(FairQueue.name, () => {
 
     it("serves a key that starts waiting before the next of a key already served, not after a whole round", async () => {
       const gpu = target('gpu', 1);
-      const { queue, as } = setup([gpu]);
+      const queued = setup([gpu]);
+      const { queue } = queued;
+      const { served, enqueue, serve } = waiters(queued);
       const running = queue.take(gpu, 'mistral');
-      const served: string[] = [];
-      const slots: Slot[] = [];
-      const enqueue = (key: string, label: string) => {
-        as({ key });
-        void queue.wait('mistral', deadline(), performance.now()).then((slot) => {
-          served.push(label);
-          slots.push(slot);
-        });
-      };
       for (let index = 1; index <= 3; index += 1) enqueue('heavy', `h${index}`);
       enqueue('other', 'o1');
       enqueue('other', 'o2');
@@ -84,10 +91,7 @@ describe(FairQueue.name, () => {
       await waitFor(() => served.length === 1);
       // heavy was served once; 'light' starts waiting now and goes before heavy's next, after 'other' (new too, waiting longer).
       enqueue('light', 'l1');
-      for (let round = 1; round <= 6; round += 1) {
-        await waitFor(() => served.length === round);
-        slots[round - 1]!.end();
-      }
+      await serve(6);
       expect(served).toEqual(['h1', 'o1', 'l1', 'h2', 'o2', 'h3']);
     });
 

@@ -33,9 +33,9 @@ function giveBack(leg: Leg): void {
   leg.end();
 }
 
-function routeOver(pool: TargetPool, model: string, fallbacks: Record<string, string[]>): FallbackRoute {
+function routeOver(pool: TargetPool, model: string, fallbacks: Record<string, string[]>, admits?: (model: string) => Promise<boolean>): FallbackRoute {
   const deadline = new Deadline(60_000, new AbortController().signal);
-  return new FallbackRoute(fallbackChain(model, fallbacks), (each) => new Route(pool, each, deadline, { maxRetries: 0, backoffMs: () => 0 }));
+  return new FallbackRoute(fallbackChain(model, fallbacks), (each) => new Route(pool, each, deadline, { maxRetries: 0, backoffMs: () => 0 }), admits);
 }
 
 describe(fallbackChain.name, () => {
@@ -103,6 +103,25 @@ describe(FallbackRoute.name, () => {
     // Nobody serves `big`; the fallback's only target is open.
     const route = routeOver(new TargetPool([target('a', ['other']), b], 'priority'), 'big', { big: ['small'] });
     await expect(route.first()).rejects.toThrow(BreakerOpenError);
+  });
+
+  it('skips a fallback it does not admit (asked only when the chain reaches it) and goes on to the next', async () => {
+    const [a, b, c] = [target('a', ['big']), target('b', ['mid']), target('c', ['small'])];
+    a.draining = true;
+    const asked: string[] = [];
+    const route = routeOver(new TargetPool([a, b, c], 'priority'), 'big', { big: ['mid', 'small'] }, async (model) => {
+      asked.push(model);
+      return model !== 'mid';
+    });
+    const leg = await route.first();
+    expect([leg.target.name, route.model, asked]).toEqual(['c', 'small', ['mid', 'small']]);
+  });
+
+  it('when every fallback is skipped, throws why the requested model could not serve', async () => {
+    const a = target('a', ['big']);
+    a.draining = true;
+    const route = routeOver(new TargetPool([a, target('b', ['small'])], 'priority'), 'big', { big: ['small'] }, async () => false);
+    await expect(route.first()).rejects.toThrow("Every model server with 'big' is draining (a)");
   });
 
   it('throws the requested model’s 404 when no model of the chain is served anywhere', async () => {

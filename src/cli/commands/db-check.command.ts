@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
-import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { CommandRunner, Option, SubCommand } from 'nest-commander';
 import { join } from 'node:path';
 import { AppConfig } from '../../config/app-config';
 import { sqliteSettings } from '../../core/persistence/database-settings';
 import { checkDatabaseFile } from '../../core/persistence/sqlite/sqlite-file-check';
 import { commandMeta, optionMeta } from '../catalogue';
-import { CommandFailedError, UsageError } from '../cli-errors';
+import { dbRootCommand } from './db-root.command';
+import { CommandFailedError } from '../cli-errors';
 import { Output } from '../output/output';
 
 /**
@@ -49,12 +50,6 @@ export class DbCheckCommand extends CommandRunner {
   }
 }
 
-@Command({ ...commandMeta('db'), subCommands: [DbCheckCommand] })
-export class DbCheckRootCommand extends CommandRunner {
-  async run(): Promise<void> {
-    throw new UsageError('vega db: give a command');
-  }
-}
 
-@Module({ providers: [DbCheckRootCommand, DbCheckCommand] })
+@Module({ providers: [dbRootCommand([DbCheckCommand]), DbCheckCommand] })
 export class DbCheckCommandModule {}

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
-import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { CommandRunner, Option, SubCommand } from 'nest-commander';
 import { parseDatabaseUrl, type DatabaseLocation } from '../../config/database-url';
 import type { CopyEndpoint } from '../../core/persistence/copy/copy-endpoint';
 import { copyDatabase, CopyMismatchError, type CopyProgress, CopyRefusedError } from '../../core/persistence/copy/database-copy';
 import { openCopyEndpoint } from '../../core/persistence/copy/open-copy-endpoint';
 import { commandMeta, optionMeta } from '../catalogue';
+import { dbRootCommand } from './db-root.command';
 import { CommandFailedError, UsageError } from '../cli-errors';
 import { Output } from '../output/output';
 import { ProgressBar } from '../output/progress';
@@ -124,12 +125,6 @@ class CopyProgressBars {
   }
 }
 
-@Command({ ...commandMeta('db'), subCommands: [DbCopyCommand] })
-export class DbCopyRootCommand extends CommandRunner {
-  async run(): Promise<void> {
-    throw new UsageError('vega db: give a command');
-  }
-}
 
-@Module({ providers: [DbCopyRootCommand, DbCopyCommand] })
+@Module({ providers: [dbRootCommand([DbCopyCommand]), DbCopyCommand] })
 export class DbCopyCommandModule {}

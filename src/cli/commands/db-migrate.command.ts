@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { CommandRunner, Option, SubCommand } from 'nest-commander';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { databaseLabel } from '../../core/persistence/database-settings';
 import { PersistenceModule } from '../../core/persistence/persistence.module';
 import { commandMeta, optionMeta } from '../catalogue';
-import { UsageError } from '../cli-errors';
+import { dbRootCommand } from './db-root.command';
 import { Output } from '../output/output';
 
 @SubCommand(commandMeta('db', 'migrate'))
@@ -33,13 +33,7 @@ export class DbMigrateCommand extends CommandRunner {
   }
 }
 
-@Command({ ...commandMeta('db'), subCommands: [DbMigrateCommand] })
-export class DbMigrateRootCommand extends CommandRunner {
-  async run(): Promise<void> {
-    throw new UsageError('vega db: give a command');
-  }
-}
 
 /** The database alone: no feature module, so it runs before any of them could use the schema. */
-@Module({ imports: [PersistenceModule], providers: [DbMigrateRootCommand, DbMigrateCommand] })
+@Module({ imports: [PersistenceModule], providers: [dbRootCommand([DbMigrateCommand]), DbMigrateCommand] })
 export class DbMigrateCommandModule {}

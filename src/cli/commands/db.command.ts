@@ -3,7 +3,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { CommandRunner, Option, SubCommand } from 'nest-commander';
 import { ConversationHistoryRepository } from '../../core/persistence/conversation-history.repository';
 import { PersistenceModule } from '../../core/persistence/persistence.module';
 import { AdminModule } from '../../modules/admin/admin.module';
@@ -14,11 +14,11 @@ import { HistoryService } from '../../modules/history/history.service';
 import { toHistoryItemDto } from '../../modules/history/conversation.mapper';
 import { toExchangeDto } from '../../modules/history/stored-exchange.mapper';
 import { commandMeta, optionMeta } from '../catalogue';
-import { UsageError } from '../cli-errors';
 import { openOutput } from '../output/out-file';
 import { formatBytes, Output } from '../output/output';
 import { ProgressBar } from '../output/progress';
 import { printConversationTable } from './conversation-views';
+import { dbRootCommand } from './db-root.command';
 import { parseInteger, parseText } from './option-parsers';
 
 type JsonOption = { json?: boolean };
@@ -214,12 +214,5 @@ export class DbStatsCommand extends CommandRunner {
 
 const SUBCOMMANDS = [DbBackupCommand, DbVacuumCommand, DbExportCommand, DbImportCommand, DbPurgeCommand, DbSearchCommand, DbStatsCommand];
 
-@Command({ ...commandMeta('db'), subCommands: SUBCOMMANDS })
-export class DbCommand extends CommandRunner {
-  async run(): Promise<void> {
-    throw new UsageError('vega db: give a command: backup, check, vacuum, export, import, purge, search, stats, migrate, copy');
-  }
-}
-
-@Module({ imports: [AdminModule, HistoryModule, PersistenceModule], providers: [DbCommand, ...SUBCOMMANDS] })
+@Module({ imports: [AdminModule, HistoryModule, PersistenceModule], providers: [dbRootCommand(SUBCOMMANDS), ...SUBCOMMANDS] })
 export class DbCommandModule {}

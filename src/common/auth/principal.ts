@@ -37,6 +37,14 @@ export interface Principal {
   limits: KeyLimits;
 }
 
+/**
+ * Whether the principal may learn the model servers' (targets') names: they are infrastructure,
+ * for admin keys and the CLI (no principal) only; other keys learn the model that served them.
+ */
+export function seesTargets(principal: Principal | undefined): boolean {
+  return principal === undefined || principal.scopes.has('admin');
+}
+
 /** Whether the principal may read every key's exchanges (else only its own). */
 export function seesAllHistory(principal: Principal | undefined): boolean {
   return principal === undefined || principal.scopes.has('history:all');

@@ -1,6 +1,7 @@
 import { Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ConflictError } from '../../common/errors/app-errors';
+import { hangupMeaning } from '../../common/lifecycle/hangup';
 import { AppConfig } from '../../config/app-config';
 import { BackendsFileError, readBackendsFile } from '../../config/backends-file';
 import { resolveFallbacks, StrategyName } from '../../config/routing-settings';
@@ -19,7 +20,7 @@ export interface BackendsReload extends PoolChanges {
 
 /**
  * `BACKENDS_FILE` read again while Vega runs (`POST /admin/backends/reload`, `vega backends
- * reload`, SIGHUP): checked whole first — a file with problems is refused with every one named
+ * reload`, SIGHUP without a terminal): checked whole first — a file with problems is refused with every one named
  * and the running set stays — then applied to the pool (requests in flight on a target taken
  * out finish there). With Redis, every other instance is told and reads its own file again.
  */
@@ -39,11 +40,12 @@ export class BackendsReloadService implements OnApplicationBootstrap, OnApplicat
   }
 
   /**
-   * The server (not a CLI command) reloads on SIGHUP, as daemons do (`systemctl reload`); without
-   * a file it says there is nothing to read rather than die of the signal's default.
+   * The server (not a CLI command) without a terminal reloads on SIGHUP, as daemons do
+   * (`systemctl reload`); without a file it says there is nothing to read rather than die of the
+   * signal's default. On a terminal, SIGHUP means it closed: the graceful shutdown takes it.
    */
   onApplicationBootstrap(): void {
-    if (this.adapterHost.httpAdapter) process.on('SIGHUP', this.onHangup);
+    if (this.adapterHost.httpAdapter && hangupMeaning() === 'reload') process.on('SIGHUP', this.onHangup);
   }
 
   onApplicationShutdown(): void {

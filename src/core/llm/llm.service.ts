@@ -1,13 +1,13 @@
-import { Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { CallerContext } from '../../common/auth/caller-context';
 import { CancelSignal } from '../../common/async/cancellation';
-import { BreakerOpenError, ClientClosedError, ModelNotFoundError, NotFoundError } from '../../common/errors/app-errors';
+import { BreakerOpenError, ClientClosedError, ContextLengthExceededError, ModelNotFoundError, NotFoundError } from '../../common/errors/app-errors';
 import { AttemptWatch, Deadline, settleFailure } from './resilience/attempt';
 import { BreakerState } from './resilience/circuit-breaker';
 import { KeyLimitsService } from '../limits/key-limits.service';
 import { modelTimeMs } from '../persistence/stored-exchange';
-import { answerRoom, ContextGuard, estimateCompletionTokens, estimatePromptTokens, textTokens } from './context-guard';
+import { answerRoom, ContextCheck, ContextGuard, estimateCompletionTokens, estimatePromptTokens, textTokens } from './context-guard';
 import {
   BackendChatRequest,
   BackendChunk,
@@ -28,7 +28,7 @@ import { ModelDetailsCache } from './model-details.cache';
 import { CachedAnswer, CacheStats, ResponseCache } from './resilience/response-cache';
 import { CatalogueEntry, listCatalogue } from './routing/model-catalogue';
 import { ModelDiscovery } from './routing/model-discovery';
-import { fallbackChain, FallbackRoute } from './routing/fallback';
+import { FallbackAdmission, fallbackChain, FallbackRoute } from './routing/fallback';
 import { BackendStatus, backendStatus, TargetHealth } from './routing/backend-status';
 import { breakerOpenError, Leg, Route } from './routing/route';
 import { probeTarget } from './routing/target-probe';
@@ -96,6 +96,7 @@ export interface CallPolicy {
 export class LlmService implements OnApplicationShutdown {
   private readonly details: ModelDetailsCache;
   private readonly contextGuard: ContextGuard;
+  private readonly logger = new Logger(LlmService.name);
 
   constructor(
     private readonly config: AppConfig,
@@ -256,21 +257,11 @@ export class LlmService implements OnApplicationShutdown {
    * breaker, retries before the first chunk, timeouts.
    */
   async *stream(request: LlmRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
-    request = this.resolved(request);
-    const lease = await this.limits?.admit(request.model, estimatePromptTokens(request), answerRoom(request.options));
-    try {
-      // Open breakers refuse the call anyway: do not ask the failing backend about the model first.
-      const check = this.pool.refuses(request.model) ? undefined : await this.contextGuard.check(request, signal);
-      const sent = check?.request ?? request;
-      const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('chat', sent) : '';
-      for await (const event of this.run(sent.model, cacheKey, (backend, attempt, model) => backend.chatStream(model === sent.model ? sent : { ...sent, model }, attempt), signal, policy)) {
-        if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
-        lease?.observe(event);
-        yield event;
-      }
-    } finally {
-      lease?.end();
-    }
+    yield* this.guarded(request, estimatePromptTokens, {
+      kind: 'chat',
+      check: (each) => this.contextGuard.check(each, signal),
+      open: (backend, each, attempt) => backend.chatStream(each, attempt),
+    }, signal, policy);
   }
 
   /**
@@ -342,14 +333,51 @@ export class LlmService implements OnApplicationShutdown {
 
   /** A raw completion (`/v1/completions`, `/api/generate`) through the same policy, limits and context guard; cached apart from chats. */
   async *streamCompletion(request: BackendCompletionRequest, signal: CancelSignal, policy: CallPolicy = {}): AsyncGenerator<LlmEvent> {
+    yield* this.guarded(request, estimateCompletionTokens, {
+      kind: 'completion',
+      check: (each) => this.contextGuard.checkCompletion(each, signal),
+      open: (backend, each, attempt) => backend.completionStream(each, attempt),
+    }, signal, policy);
+  }
+
+  /**
+   * A chat or completion through the key's limits, the context guard, then `run`. The guard checks
+   * the requested model before anything is sent (a prompt that cannot fit is refused), and each
+   * fallback model before the call goes to it: one whose context the prompt cannot fit is skipped
+   * (with CONTEXT_OVERFLOW=raise_num_ctx it gets its own larger `num_ctx` when one fits); each
+   * model is sent the client's request with only what its own check changed.
+   */
+  private async *guarded<R extends BackendChatRequest | BackendCompletionRequest>(
+    request: R,
+    estimate: (request: R) => number,
+    call: { kind: 'chat' | 'completion'; check: (request: R) => Promise<ContextCheck<R> | undefined>; open: (backend: LlmBackend, request: R, signal: CancelSignal) => AsyncIterable<BackendChunk> },
+    signal: CancelSignal,
+    policy: CallPolicy,
+  ): AsyncGenerator<LlmEvent> {
     request = this.resolved(request);
-    const lease = await this.limits?.admit(request.model, estimateCompletionTokens(request), answerRoom(request.options));
+    const lease = await this.limits?.admit(request.model, estimate(request), answerRoom(request.options));
     try {
-      const check = this.pool.refuses(request.model) ? undefined : await this.contextGuard.checkCompletion(request, signal);
+      // Open breakers refuse the call anyway: do not ask the failing backend about the model first.
+      const check = this.pool.refuses(request.model) ? undefined : await call.check(request);
       const sent = check?.request ?? request;
-      const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor('completion', sent) : '';
-      for await (const event of this.run(sent.model, cacheKey, (backend, attempt, model) => backend.completionStream(model === sent.model ? sent : { ...sent, model }, attempt), signal, policy)) {
-        if (event.type === 'done' && check && !event.cached) this.contextGuard.afterAnswer(check, event.usage.promptTokens);
+      const checks = new Map([[sent.model, check]]);
+      const admits = async (model: string): Promise<boolean> => {
+        if (this.pool.refuses(model)) return true;
+        try {
+          checks.set(model, await call.check({ ...request, model }));
+          return true;
+        } catch (error) {
+          if (!(error instanceof ContextLengthExceededError)) throw error;
+          this.logger.warn(`Fallback ${model} skipped for a call to ${request.model}: ${error.message}`);
+          return false;
+        }
+      };
+      const cacheKey = this.cache.enabled && policy.cache !== false ? ResponseCache.keyFor(call.kind, sent) : '';
+      const open = (backend: LlmBackend, attempt: CancelSignal, model: string) =>
+        call.open(backend, model === sent.model ? sent : (checks.get(model)?.request ?? { ...request, model }), attempt);
+      for await (const event of this.run(sent.model, cacheKey, open, signal, policy, admits)) {
+        const served = event.type === 'done' && !event.cached ? checks.get(event.model) : undefined;
+        if (event.type === 'done' && served) this.contextGuard.afterAnswer(served, event.usage.promptTokens);
         lease?.observe(event);
         yield event;
       }
@@ -364,6 +392,7 @@ export class LlmService implements OnApplicationShutdown {
     open: (backend: LlmBackend, signal: CancelSignal, model: string) => AsyncIterable<BackendChunk>,
     signal: CancelSignal,
     policy: CallPolicy,
+    admits?: FallbackAdmission,
   ): AsyncGenerator<LlmEvent> {
     const startedAt = performance.now();
     const served = (by: string, target?: string) => {
@@ -383,7 +412,7 @@ export class LlmService implements OnApplicationShutdown {
     }
     if (signal.aborted) throw new ClientClosedError();
     const deadline = new Deadline(this.config.llm.timeoutMs, signal);
-    const route = this.route(model, deadline);
+    const route = this.route(model, deadline, admits);
     let leg = await this.firstLeg(route, model, startedAt);
     // Once anything reached the consumer (text, thinking, a tool call), the attempt is never retried.
     let delivered = false;
@@ -460,9 +489,9 @@ export class LlmService implements OnApplicationShutdown {
    * The targets one call for `model` may go through, attempt by attempt: its own, then those of
    * its fallbacks in turn when none of its targets can serve it (see `FallbackRoute`).
    */
-  private route(model: string, deadline: Deadline): FallbackRoute {
+  private route(model: string, deadline: Deadline, admits?: FallbackAdmission): FallbackRoute {
     const policy = { maxRetries: this.config.llm.maxRetries, backoffMs: (attempt: number) => this.backoffMs(attempt) };
-    return new FallbackRoute(fallbackChain(model, this.pool.fallbacks), (each) => new Route(this.pool, each, deadline, policy));
+    return new FallbackRoute(fallbackChain(model, this.pool.fallbacks), (each) => new Route(this.pool, each, deadline, policy), admits);
   }
 
   /**

@@ -98,7 +98,7 @@ export class AdminController {
     summary: 'Reload BACKENDS_FILE',
     description:
       'Reads the file again, checks it whole and applies it: targets added, removed (what runs on them finishes) or changed; strategy, aliases and fallbacks. ' +
-      'With REDIS_URL every other instance reads its own file again within a second. SIGHUP to the server does the same. Without BACKENDS_FILE there is nothing to read: nothing changes and file is null.',
+      'With REDIS_URL every other instance reads its own file again within a second. SIGHUP to a server without a terminal (systemd, containers) does the same. Without BACKENDS_FILE there is nothing to read: nothing changes and file is null.',
   })
   @ApiOkResponse({ type: BackendsReloadDto })
   @ApiErrors([409, 'The file has problems (each one named); the model servers in use stay as they were.'])

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { CallerContext } from '../../common/auth/caller-context';
-import { historyOwner } from '../../common/auth/principal';
+import { historyOwner, seesTargets } from '../../common/auth/principal';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../../common/errors/app-errors';
 import { CONVERSATION_STATUSES, type ConversationSource, type ConversationStatus } from '../../core/persistence/conversation.entity';
 import {
@@ -65,6 +65,7 @@ const FIRST_EXCHANGE_BATCH = 16;
  * API and the CLI. A caller whose key may see only its own exchanges (`history:own`) gets only
  * those, whatever it asks: each read and change goes to the repository with the key as owner,
  * and another key's exchange is as absent as one that never existed (404, so ids leak nothing).
+ * Only admin keys see the `target` (model server) that answered: the others' rows have it null.
  * The CLI has no caller and reads every row.
  */
 @Injectable()
@@ -78,6 +79,11 @@ export class HistoryService {
   /** The key whose rows alone the caller may touch; undefined: every key's. */
   private owner(): string | undefined {
     return historyOwner(this.caller.current());
+  }
+
+  /** The row as the caller may see it: the model server's name only for a caller that `seesTargets`. */
+  private shown<T extends ConversationRecord>(row: T): T {
+    return row.target === null || seesTargets(this.caller.current()) ? row : { ...row, target: null };
   }
 
   /** Validates the query and turns it into a repository filter (the search read into terms), kept to the caller's rows. */
@@ -127,13 +133,13 @@ export class HistoryService {
       const maxId = cursor?.kind === 'rank' ? cursor.maxId : await this.repository.maxId();
       const offset = cursor?.kind === 'rank' ? cursor.offset : 0;
       const rows = await this.repository.ranked({ ...filter, search: filter.search }, { maxId, offset, limit: page.limit + 1, matches: this.config.history.rankMatches });
-      const items = rows.slice(0, page.limit);
+      const items = rows.slice(0, page.limit).map((row) => this.shown(row));
       const more = rows.length > page.limit;
       return { items, nextCursor: more ? encodeCursor({ kind: 'rank', offset: offset + page.limit, maxId, search }) : null };
     }
     if (cursor && cursor.kind !== 'id') throw new InvalidInputError('cursor belongs to a relevance-sorted search, not to sort=newest');
     const rows = await this.repository.newest(filter, { beforeId: cursor?.id, limit: page.limit + 1 });
-    const items = rows.slice(0, page.limit);
+    const items = rows.slice(0, page.limit).map((row) => this.shown(row));
     const last = items.at(-1);
     return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ kind: 'id', id: last.id }) : null };
   }
@@ -143,7 +149,7 @@ export class HistoryService {
     const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
     if (cursor && cursor.kind !== 'id') throw new InvalidInputError('cursor does not belong to a session listing');
     const rows = await this.repository.session(sessionId, { afterId: cursor?.id, limit: page.limit + 1 }, this.owner());
-    const items = rows.slice(0, page.limit);
+    const items = rows.slice(0, page.limit).map((row) => this.shown(row));
     const last = items.at(-1);
     return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ kind: 'id', id: last.id }) : null };
   }
@@ -152,7 +158,7 @@ export class HistoryService {
   async get(id: number): Promise<ConversationExchange> {
     const row = await this.repository.findExchange(id, this.owner());
     if (!row) throw notFound(id);
-    return row;
+    return this.shown(row);
   }
 
   /** Removes the exchange from the history and from the search index. */
@@ -166,7 +172,7 @@ export class HistoryService {
     }
     const row = await this.repository.updateFeedback(id, changes, this.owner());
     if (!row) throw notFound(id);
-    return row;
+    return this.shown(row);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { CallerContext } from '../../common/auth/caller-context';
+import { seesTargets } from '../../common/auth/principal';
 import { BackendTimeoutError, ClientClosedError } from '../../common/errors/app-errors';
 import type { CatalogueEntry } from '../../core/llm/routing/model-catalogue';
 import { LlmService } from '../../core/llm/llm.service';
@@ -41,8 +42,7 @@ export class ModelsService {
    * admin keys and the CLI (other keys never learn the servers' names).
    */
   seesTargets(): boolean {
-    const principal = this.caller.current();
-    return this.llm.targetCount > 1 && (principal === undefined || principal.scopes.has('admin'));
+    return this.llm.targetCount > 1 && seesTargets(this.caller.current());
   }
 
   /** Of `models`, those the calling key's allow-list holds (all of them for a key without one, and in the CLI). */

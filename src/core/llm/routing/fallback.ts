@@ -20,11 +20,19 @@ export function fallsBack(failure: unknown): boolean {
 }
 
 /**
+ * Whether the call may go to fallback `model` at all, asked before anything is sent to it (the
+ * context guard: a prompt that cannot fit that model's context skips it); false skips the model.
+ */
+export type FallbackAdmission = (model: string) => Promise<boolean>;
+
+/**
  * The routes of one call along a fallback chain: the requested model's route first; when it
- * ends with a failure that `fallsBack`, the next model's route, and so on. `model` is the model
- * the current leg serves. When the whole chain fails, the failure thrown is the first that says
- * a model is unavailable now (a 503 tells the client to come back; the requested model being
- * unknown is reported only when no model of the chain is merely down), else the first.
+ * ends with a failure that `fallsBack`, the next model's route (once `admits` it), and so on.
+ * `model` is the model the current leg serves. When the whole chain fails, the failure thrown is
+ * the first that says a model is unavailable now (a 503 tells the client to come back; the
+ * requested model being unknown is reported only when no model of the chain is merely down),
+ * else the first. A skipped model adds no failure: the client hears why the models it could
+ * have used failed.
  */
 export class FallbackRoute {
   private index = 0;
@@ -34,6 +42,7 @@ export class FallbackRoute {
   constructor(
     private readonly chain: readonly string[],
     private readonly routeFor: (model: string) => Route,
+    private readonly admits: FallbackAdmission = async () => true,
   ) {
     this.route = routeFor(chain[0]);
   }
@@ -66,12 +75,20 @@ export class FallbackRoute {
     }
   }
 
-  private fallBack(failure: unknown): Promise<Leg> {
+  private async fallBack(failure: unknown): Promise<Leg> {
     this.failures.push(failure);
-    if (!fallsBack(failure) || this.index + 1 >= this.chain.length) throw this.finalFailure(failure);
-    this.index += 1;
-    this.route = this.routeFor(this.chain[this.index]);
-    return this.first();
+    while (fallsBack(failure) && this.index + 1 < this.chain.length) {
+      this.index += 1;
+      if (!(await this.admits(this.model))) continue;
+      this.route = this.routeFor(this.model);
+      try {
+        return await this.route.first();
+      } catch (error) {
+        failure = error;
+        this.failures.push(error);
+      }
+    }
+    throw this.finalFailure(failure);
   }
 
   private finalFailure(last: unknown): unknown {

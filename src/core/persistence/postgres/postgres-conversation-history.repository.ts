@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, QueryResult } from 'typeorm';
-import { DatabaseHealth } from '../database-health';
-import { IMPORT_COLUMNS, ImportEncoding, importValues, parseStoredJson, withoutTakenResponseIds } from '../conversation-import';
+import type { QueryRunner } from 'typeorm';
+import { IMPORT_COLUMNS, ImportEncoding, importValues, parseStoredJson } from '../conversation-import';
+import { SqlConversationHistoryRepository } from '../sql-conversation-history.repository';
 import type { SearchQuery } from '../search-query';
 import { headlineSql, SEARCH_CONFIG, searchTextSql, tsquerySql } from './postgres-search';
 import { pgText, SqlParams } from './sql-params';
 import {
-  ConversationHistoryRepository,
   ConversationExchange,
   ConversationRecord,
   FeedbackChanges,
@@ -58,13 +57,8 @@ type ExchangeRow = Row & { request: unknown; answer: unknown; responseId: string
  * the generated `search_vector` column (see postgres-search.ts for the query it builds).
  */
 @Injectable()
-export class PostgresConversationHistoryRepository extends ConversationHistoryRepository {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly health: DatabaseHealth,
-  ) {
-    super();
-  }
+export class PostgresConversationHistoryRepository extends SqlConversationHistoryRepository {
+  protected readonly importRowsPerStatement = IMPORT_ROWS_PER_STATEMENT;
 
   async newest(
     filter: HistoryFilter,
@@ -232,52 +226,17 @@ export class PostgresConversationHistoryRepository extends ConversationHistoryRe
     return Number(row.n);
   }
 
-  importMany(rows: ImportedConversation[]): Promise<number> {
-    return this.health.guard(this.importInOneTransaction(rows));
+  protected async takenResponseIds(runner: QueryRunner, ids: string[]): Promise<string[]> {
+    const params = new SqlParams();
+    const found: { response_id: string }[] = await runner.query(`SELECT response_id FROM conversations WHERE response_id = ANY(${params.bind(ids)})`, params.values);
+    const held = new Set(found.map((row) => row.response_id));
+    return ids.filter((id) => held.has(pgText(id)));
   }
 
-  private async importInOneTransaction(given: ImportedConversation[]): Promise<number> {
-    if (given.length === 0) return 0;
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      await runner.startTransaction();
-      const rows = await withoutTakenResponseIds(given, async (ids) => {
-        const params = new SqlParams();
-        const found: { response_id: string }[] = await runner.query(`SELECT response_id FROM conversations WHERE response_id = ANY(${params.bind(ids)})`, params.values);
-        const held = new Set(found.map((row) => row.response_id));
-        return ids.filter((id) => held.has(pgText(id)));
-      });
-      for (let start = 0; start < rows.length; start += IMPORT_ROWS_PER_STATEMENT) {
-        const params = new SqlParams();
-        const tuples = rows
-          .slice(start, start + IMPORT_ROWS_PER_STATEMENT)
-          .map((row) => `(${params.list(importValues(row, POSTGRES_ENCODING))})`)
-          .join(', ');
-        await runner.query(`INSERT INTO conversations (${IMPORT_COLUMNS.join(', ')}) VALUES ${tuples}`, params.values);
-      }
-      await runner.commitTransaction();
-      return given.length;
-    } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction();
-      throw error;
-    } finally {
-      await runner.release();
-    }
-  }
-
-  private query<T>(sql: string, params?: unknown[]): Promise<T> {
-    return this.health.guard(this.dataSource.query(sql, params));
-  }
-
-  /** Runs a write statement and returns the number of rows it changed. */
-  private async changes(sql: string, params: unknown[]): Promise<number> {
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      const result = (await this.health.guard(runner.query(sql, params, true))) as QueryResult;
-      return result.affected ?? 0;
-    } finally {
-      await runner.release();
-    }
+  protected async insertImported(runner: QueryRunner, rows: ImportedConversation[]): Promise<void> {
+    const params = new SqlParams();
+    const tuples = rows.map((row) => `(${params.list(importValues(row, POSTGRES_ENCODING))})`).join(', ');
+    await runner.query(`INSERT INTO conversations (${IMPORT_COLUMNS.join(', ')}) VALUES ${tuples}`, params.values);
   }
 }
 

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, QueryResult } from 'typeorm';
-import { DatabaseHealth } from '../database-health';
+import type { QueryRunner } from 'typeorm';
 import type { SearchQuery } from '../search-query';
-import { ImportEncoding, IMPORT_COLUMNS, importValues, parseStoredJson, withoutTakenResponseIds } from '../conversation-import';
+import { ImportEncoding, IMPORT_COLUMNS, importValues, parseStoredJson } from '../conversation-import';
+import { SqlConversationHistoryRepository } from '../sql-conversation-history.repository';
 import { ftsMatch } from './fts-match';
 import { fromStoredTs, storedTs } from './sqlite-time';
 import {
-  ConversationHistoryRepository,
   ConversationExchange,
   ConversationRecord,
   FeedbackChanges,
@@ -54,13 +53,8 @@ type ExchangeRow = Row & { request: string | null; answer: string | null; respon
  * goes through the FTS5 index.
  */
 @Injectable()
-export class SqliteConversationHistoryRepository extends ConversationHistoryRepository {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly health: DatabaseHealth,
-  ) {
-    super();
-  }
+export class SqliteConversationHistoryRepository extends SqlConversationHistoryRepository {
+  protected readonly importRowsPerStatement = IMPORT_ROWS_PER_STATEMENT;
 
   async newest(
     filter: HistoryFilter,
@@ -193,51 +187,14 @@ export class SqliteConversationHistoryRepository extends ConversationHistoryRepo
     return row.n;
   }
 
-  importMany(rows: ImportedConversation[]): Promise<number> {
-    return this.health.guard(this.importInOneTransaction(rows));
+  protected async takenResponseIds(runner: QueryRunner, ids: string[]): Promise<string[]> {
+    const found: { response_id: string }[] = await runner.query(`SELECT response_id FROM conversations WHERE response_id IN (${ids.map(() => '?').join(', ')})`, ids);
+    return found.map((row) => row.response_id);
   }
 
-  private async importInOneTransaction(given: ImportedConversation[]): Promise<number> {
-    if (given.length === 0) return 0;
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      await runner.startTransaction();
-      const rows = await withoutTakenResponseIds(given, async (ids) => {
-        const found: { response_id: string }[] = await runner.query(
-          `SELECT response_id FROM conversations WHERE response_id IN (${ids.map(() => '?').join(', ')})`,
-          ids,
-        );
-        return found.map((row) => row.response_id);
-      });
-      for (let start = 0; start < rows.length; start += IMPORT_ROWS_PER_STATEMENT) {
-        const chunk = rows.slice(start, start + IMPORT_ROWS_PER_STATEMENT);
-        const placeholders = chunk.map(() => IMPORT_PLACEHOLDERS).join(', ');
-        await runner.query(`INSERT INTO conversations (${IMPORT_COLUMNS.join(', ')}) VALUES ${placeholders}`, chunk.flatMap((row) => importValues(row, SQLITE_ENCODING)));
-      }
-      await runner.commitTransaction();
-      return given.length;
-    } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction();
-      throw error;
-    } finally {
-      await runner.release();
-    }
-  }
-
-  /** A read; a busy or damaged database fails with the app's error for it (`DatabaseHealth`). */
-  private query<T>(sql: string, params?: unknown[]): Promise<T> {
-    return this.health.guard(this.dataSource.query(sql, params));
-  }
-
-  /** Runs a write statement and returns the number of rows it changed. */
-  private async changes(sql: string, params: unknown[]): Promise<number> {
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      const result = (await this.health.guard(runner.query(sql, params, true))) as QueryResult;
-      return result.affected ?? 0;
-    } finally {
-      await runner.release();
-    }
+  protected async insertImported(runner: QueryRunner, rows: ImportedConversation[]): Promise<void> {
+    const placeholders = rows.map(() => IMPORT_PLACEHOLDERS).join(', ');
+    await runner.query(`INSERT INTO conversations (${IMPORT_COLUMNS.join(', ')}) VALUES ${placeholders}`, rows.flatMap((row) => importValues(row, SQLITE_ENCODING)));
   }
 }
 

@@ -76,7 +76,7 @@ export class ConversationDto {
   served_model!: string | null;
 
   @ApiProperty({
-    description: 'The model server (target, by its name in the backends file or `host:port`) that answered; null for an answer from the cache, when none answered, and for exchanges stored before Vega kept it.',
+    description: 'The model server (target, by its name in the backends file or `host:port`) that answered, shown to admin keys only (target names are infrastructure); null for other keys, for an answer from the cache, when none answered, and for exchanges stored before Vega kept it.',
     nullable: true,
     type: String,
     example: 'gpu-1',
