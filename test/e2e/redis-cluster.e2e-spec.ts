@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runVega } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { FakeOllama } from '../support/fake-ollama';
 import { Metrics } from '../support/prometheus';
@@ -121,6 +122,22 @@ describeWithRedis('shared state on a Redis Cluster (e2e, two instances, three ma
       data.remove();
     }
   });
+
+  it('takes a change notice from the CLI (vega gen set) to both servers within 1 s, and the command ends', async () => {
+    const data = tempDir();
+    try {
+      const [a, b] = await pair({ scopes: ['chat'] }, { VEGA_DATA_DIR: data.dir });
+      const env = { VEGA_DATA_DIR: data.dir, REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', REDIS_PREFIX: a.config.redis!.prefix, ...a.databaseEnv };
+      const set = await runVega(['gen', 'set', 'temperature=1.25'], { env });
+      expect(set).toMatchObject({ code: 0, stderr: '' });
+      const done = Date.now();
+      const temperatureOf = async (app: TestApp) => (await (await app.request('/admin/gen')).json()).temperature as number;
+      for (const app of [a, b]) expect(await eventually(() => temperatureOf(app), (value) => value === 1.25, 1_000, 10)).toBe(1.25);
+      expect(Date.now() - done).toBeLessThan(1_000);
+    } finally {
+      data.remove();
+    }
+  }, 60_000);
 
   it("keeps a target's max concurrency across both instances", async () => {
     const file = join(temp.dir, 'slots.yaml');

@@ -163,6 +163,8 @@ class ClusterConnection extends RedisConnection {
       retry.unref();
       return;
     }
+    // Closed while the layout was being read: the node connections just made must not keep the process alive.
+    if (this.closing) return void this.commands.destroy();
     this.connected = true;
     this.events.ready();
     if (this.subscribing) this.events.subscriberReady();
