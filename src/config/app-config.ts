@@ -41,12 +41,24 @@ export abstract class AppConfig {
    * held by another connection. `writeWaitMs` (`DB_WRITE_WAIT_SEC`): how long storing an exchange
    * keeps retrying while the database stays locked or unreachable, before the exchange goes to
    * `spoolPath` (replayed later). PostgreSQL: `url` holds the password (a secret: show it through
-   * `redactDatabaseUrl`), `poolSize` (`DB_POOL_SIZE`), `statementTimeoutMs` (`DB_STATEMENT_TIMEOUT_SEC`).
+   * `redactDatabaseUrl`), `poolSize` (`DB_POOL_SIZE`), `statementTimeoutMs` (`DB_STATEMENT_TIMEOUT_SEC`, on the
+   * server), `queryTimeoutMs` (`DB_QUERY_TIMEOUT_SEC`, the client's wait for any answer; 0: none),
+   * `connectTimeoutMs` (`DB_CONNECT_TIMEOUT_SEC`).
    * `migrationsRun` (`MIGRATIONS_RUN`): false leaves the migrations to `vega db migrate`.
    */
   abstract readonly database:
     | { type: 'sqlite'; path: string; busyTimeoutMs: number; writeWaitMs: number; spoolPath: string; migrationsRun: boolean }
-    | { type: 'postgres'; url: string; poolSize: number; statementTimeoutMs: number; writeWaitMs: number; spoolPath: string; migrationsRun: boolean };
+    | {
+        type: 'postgres';
+        url: string;
+        poolSize: number;
+        statementTimeoutMs: number;
+        queryTimeoutMs: number;
+        connectTimeoutMs: number;
+        writeWaitMs: number;
+        spoolPath: string;
+        migrationsRun: boolean;
+      };
   /**
    * Redis for the state several instances share (`REDIS_URL`; absent: everything stays in the
    * process): requests and tokens per minute, concurrent streams and budgets, the answer cache's
@@ -364,7 +376,14 @@ function databaseSettings(env: ParsedEnv, dataDir: string): AppConfig['database'
   };
   const location = env.DATABASE_URL ? parseDatabaseUrl(env.DATABASE_URL) : undefined;
   if (location?.type === 'postgres') {
-    return { ...location, poolSize: env.DB_POOL_SIZE, statementTimeoutMs: Math.round(env.DB_STATEMENT_TIMEOUT_SEC * 1000), ...shared };
+    return {
+      ...location,
+      poolSize: env.DB_POOL_SIZE,
+      statementTimeoutMs: Math.round(env.DB_STATEMENT_TIMEOUT_SEC * 1000),
+      queryTimeoutMs: Math.round(env.DB_QUERY_TIMEOUT_SEC * 1000),
+      connectTimeoutMs: Math.round(env.DB_CONNECT_TIMEOUT_SEC * 1000),
+      ...shared,
+    };
   }
   const path = location?.path ?? resolve(dataDir, 'vega.db');
   return { type: 'sqlite', path, busyTimeoutMs: Math.round(env.DB_BUSY_TIMEOUT_SEC * 1000), ...shared };

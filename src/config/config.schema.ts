@@ -104,6 +104,9 @@ export const envSchema = z.object({
   // Two at least: migrations run on one connection while another holds their lock.
   DB_POOL_SIZE: int(2, 1000).default(10),
   DB_STATEMENT_TIMEOUT_SEC: num(0, 3600).default(30),
+  // Client side: a server that hangs never applies its own statement timeout.
+  DB_QUERY_TIMEOUT_SEC: num(0, 3600).default(35),
+  DB_CONNECT_TIMEOUT_SEC: num(0.1, 600).default(10),
   MIGRATIONS_RUN: bool().default(true),
   LLM_BACKEND: z.enum(['ollama', 'openai'], { error: "must be 'ollama' or 'openai'" }).default('ollama'),
   OLLAMA_URL: commaList()

@@ -289,6 +289,12 @@ describe('Anthropic SDK: /v1/messages', () => {
       ['ok', 'Echo: one two '],
       ['ok', 'Echo: one two thrice '],
     ]);
+    // Not sent, yet asked for: the stored request keeps the sequences, the answer the one it hit.
+    const [first] = await rows();
+    expect(await stored(first.id)).toMatchObject({
+      request: { options: { stop: ['never', 'three'] } },
+      answer: { text: 'Echo: one two ', finish_reason: 'stop', stop_sequence: 'three' },
+    });
   });
 
   it('a sequence the answer never completes is held back only until the answer ends', async () => {

@@ -220,6 +220,52 @@ describe.each(engines)('write path on $name', (engine) => {
       await conversations.forgetSpooled(['spool-w1', 'spool-w2', 'write:committed', 'write:lost']);
       expect(await query(`SELECT key FROM spool_applied WHERE key LIKE 'spool-w%' OR key LIKE 'write:%t'`)).toEqual([]);
     });
+
+    // A write that timed out on a server that hung may run there later, or still be running.
+    (engine.name === 'postgres' ? it : it.skip)(
+      "claims a timed-out write's key: a batch replayed in two parts is stored whole, and the write the server runs late stores nothing",
+      async () => {
+        const at = new Date('2026-02-03T04:05:06.789Z');
+        const part = (n: number) => ({ key: `spool-late${n}`, at, exchange: exchange({ prompt: `late ${n}` }), writeKey: 'write:late' });
+        expect(await conversations.storeSpooled([part(1)])).toEqual({ written: 1, refused: [] });
+        // The key is there now, put by the replay (its marker says so), not by the write: the rest of the batch is stored too.
+        expect(await conversations.storeSpooled([part(2)])).toEqual({ written: 1, refused: [] });
+        const lateWrite = `WITH stored AS (INSERT INTO conversations (prompt, response) VALUES ('late original', 'x') RETURNING id),
+          mark AS (INSERT INTO spool_applied (key) VALUES ('write:late')) SELECT id FROM stored`;
+        await expect(query(lateWrite)).rejects.toThrow(/duplicate key/);
+        const rows = await query<{ prompt: string }>(`SELECT prompt FROM conversations WHERE prompt LIKE 'late %' ORDER BY id`);
+        expect(rows.map((row) => row.prompt)).toEqual(['late 1', 'late 2']);
+        await conversations.forgetSpooled(['spool-late1', 'spool-late2', 'write:late']);
+        expect(await query(`SELECT key FROM spool_applied WHERE key LIKE '%late%'`)).toEqual([]);
+      },
+    );
+
+    (engine.name === 'postgres' ? it : it.skip)('waits for a timed-out write still running on the server, and skips its exchanges once it commits', async () => {
+      const running = await dataSource.createQueryRunner();
+      try {
+        await running.startTransaction();
+        await running.query(`INSERT INTO conversations (prompt, response) VALUES ('running write', 'x')`);
+        await running.query(`INSERT INTO spool_applied (key) VALUES ('write:running')`);
+        let settled = false;
+        const replay = conversations
+          .storeSpooled([{ key: 'spool-running', at: new Date(), exchange: exchange({ prompt: 'running write' }), writeKey: 'write:running' }])
+          .finally(() => (settled = true));
+        // The replay waits on the key the running write holds (it shows as a lock wait on the server).
+        await eventually(
+          () => query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%spool_applied%'`),
+          (rows) => rows[0].n > 0,
+          10_000,
+        );
+        expect(settled).toBe(false);
+        await running.commitTransaction();
+        expect(await replay).toEqual({ written: 0, refused: [] });
+        expect(await query(`SELECT prompt FROM conversations WHERE prompt = 'running write'`)).toHaveLength(1);
+        await conversations.forgetSpooled(['spool-running', 'write:running']);
+      } finally {
+        if (running.isTransactionActive) await running.rollbackTransaction();
+        await running.release();
+      }
+    });
   });
 
   describe('ConversationsService.record', () => {

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
@@ -22,6 +22,13 @@ export interface PostgresServer {
   stop(): Promise<void>;
   /** SIGKILL to the server and its backends, as a crash would. */
   kill(): Promise<void>;
+  /**
+   * SIGSTOP to the server and every process it started: connections stay open and
+   * connecting still succeeds at the TCP level, but nothing answers, as a hung server or a network
+   * black hole. `resume` (SIGCONT) lets it go on where it stopped.
+   */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   /** Starts the server again on the same data directory and port (after `stop` or `kill`). */
   start(): Promise<void>;
   /** Stops the server and removes its data directory (an external server: nothing). */
@@ -125,6 +132,8 @@ function externalServer(base: string): PostgresServer {
     createDatabase: () => createDatabaseOn(base),
     stop: refuse,
     kill: refuse,
+    pause: refuse,
+    resume: refuse,
     start: refuse,
     dispose: () => Promise.resolve(),
   };
@@ -140,6 +149,7 @@ class PrivatePostgres implements PostgresServer {
   private child?: ChildProcess;
   private exit?: Promise<unknown>;
   private log = '';
+  private paused = false;
 
   constructor(
     private readonly bin: string,
@@ -195,9 +205,31 @@ class PrivatePostgres implements PostgresServer {
     await this.end('SIGKILL');
   }
 
+  /** The postmaster first: stopped, it starts no new backend while its children are stopped. */
+  async pause(): Promise<void> {
+    const postmaster = this.runningPid();
+    process.kill(postmaster, 'SIGSTOP');
+    for (const pid of childPids(postmaster)) process.kill(pid, 'SIGSTOP');
+    this.paused = true;
+  }
+
+  async resume(): Promise<void> {
+    const postmaster = this.runningPid();
+    for (const pid of childPids(postmaster)) process.kill(pid, 'SIGCONT');
+    process.kill(postmaster, 'SIGCONT');
+    this.paused = false;
+  }
+
   async dispose(): Promise<void> {
+    if (this.paused) await this.resume();
     await this.end('SIGINT').catch(() => this.end('SIGKILL'));
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private runningPid(): number {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error('the PostgreSQL server is not running');
+    return child.pid!;
   }
 
   private async end(signal: NodeJS.Signals): Promise<void> {
@@ -240,6 +272,25 @@ class PrivatePostgres implements PostgresServer {
       await client.end().catch(() => undefined);
     }
   }
+}
+
+/**
+ * The processes whose parent is `pid` (Linux `/proc`). PostgreSQL's backends each start a session
+ * of their own (`setsid`), so the postmaster's process group does not reach them.
+ */
+function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so read after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children;
 }
 
 function postgresUser(): { uid: number; gid: number } {

@@ -177,24 +177,40 @@ describe('loadConfig', () => {
   });
 
   describe('DATABASE_URL', () => {
-    it('takes a PostgreSQL server, with its pool, statement timeout and migrations settings', () => {
+    it('takes a PostgreSQL server, with its pool, timeouts and migrations settings', () => {
       for (const scheme of ['postgres', 'postgresql']) {
-        const config = loadConfig({ DATABASE_URL: `${scheme}://vega:pw@db.internal:5433/vega`, DB_POOL_SIZE: '4', DB_STATEMENT_TIMEOUT_SEC: '2.5', MIGRATIONS_RUN: 'false' });
+        const config = loadConfig({
+          DATABASE_URL: `${scheme}://vega:pw@db.internal:5433/vega`,
+          DB_POOL_SIZE: '4',
+          DB_STATEMENT_TIMEOUT_SEC: '2.5',
+          DB_QUERY_TIMEOUT_SEC: '3',
+          DB_CONNECT_TIMEOUT_SEC: '0.5',
+          MIGRATIONS_RUN: 'false',
+        });
         expect(config.database).toMatchObject({
           type: 'postgres',
           url: `${scheme}://vega:pw@db.internal:5433/vega`,
           poolSize: 4,
           statementTimeoutMs: 2500,
+          queryTimeoutMs: 3000,
+          connectTimeoutMs: 500,
           migrationsRun: false,
           writeWaitMs: 30_000,
         });
       }
-      expect(loadConfig({ DATABASE_URL: 'postgres://db/vega' }).database).toMatchObject({ poolSize: 10, statementTimeoutMs: 30_000, migrationsRun: true });
+      expect(loadConfig({ DATABASE_URL: 'postgres://db/vega' }).database).toMatchObject({
+        poolSize: 10,
+        statementTimeoutMs: 30_000,
+        queryTimeoutMs: 35_000,
+        connectTimeoutMs: 10_000,
+        migrationsRun: true,
+      });
     });
 
     it('refuses other schemes and a pool of one (migrations need a second connection)', () => {
       expect(() => loadConfig({ DATABASE_URL: 'mysql://db/vega' })).toThrow(/DATABASE_URL must be sqlite:<path> or postgres:\/\//);
       expect(() => loadConfig({ DATABASE_URL: 'postgres://db/vega', DB_POOL_SIZE: '1' })).toThrow(/DB_POOL_SIZE/);
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://db/vega', DB_CONNECT_TIMEOUT_SEC: '0' })).toThrow(/DB_CONNECT_TIMEOUT_SEC/);
     });
 
     it('never shows the password: not in a config error, the status page or the database label', () => {

@@ -46,6 +46,7 @@ const ANSWER: Required<StoredAnswer> = {
   thinking: 'why',
   toolCalls: [{ id: 'call_2', name: 'g', arguments: {} }],
   finishReason: 'tool_calls',
+  stopSequence: 'END',
   inputs: 2,
   dimensions: 8,
 };

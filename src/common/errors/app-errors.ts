@@ -183,7 +183,8 @@ export class DatabaseBusyError extends AppError {
 
 /**
  * A database server (PostgreSQL) that cannot serve the statement now: down or unreachable, the
- * connection lost, every connection taken, or the statement past `DB_STATEMENT_TIMEOUT_SEC`.
+ * connection lost, every connection taken, the statement past `DB_STATEMENT_TIMEOUT_SEC`, or no
+ * answer within `DB_QUERY_TIMEOUT_SEC` (a server that hangs).
  * Transient: the client should retry after `Retry-After`.
  */
 export class DatabaseUnavailableError extends AppError {

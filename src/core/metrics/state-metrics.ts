@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AuthFailureLimiter } from '../../common/throttling/auth-failure.limiter';
 import { BackendProbe } from '../health/backend-probe';
 import { KeyLimitsService } from '../limits/key-limits.service';
+import { ExchangeSpool } from '../persistence/exchange-spool';
 import type { BreakerState } from '../llm/resilience/circuit-breaker';
 import { LlmService } from '../llm/llm.service';
 import { HttpMetrics } from './http-metrics';
@@ -35,6 +36,7 @@ export class StateMetrics {
     private readonly dataSource: DataSource,
     authFailures: AuthFailureLimiter,
     keyLimits: KeyLimitsService,
+    spool: ExchangeSpool,
   ) {
     for (const family of [http.requests, http.duration]) registry.registerFamily(family);
     for (const family of [
@@ -100,6 +102,15 @@ export class StateMetrics {
       collect() {
         this.reset();
         for (const [reason, count] of authFailures.counts()) this.inc({ reason }, count);
+      },
+    });
+    new Counter({
+      name: 'vega_spool_fsyncs_total',
+      help: 'Fsyncs of the exchange spool (exchanges kept while the database cannot take them); appends that arrive together share one.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(spool.fsyncs);
       },
     });
     new Gauge({

@@ -92,9 +92,12 @@ export class ConversationsService {
   /**
    * The session's memory as the caller may read it: a key restricted to its own history gets
    * only its own turns, or naming another key's session would hand that conversation to the model.
-   * While the database server is unavailable: no turns.
+   * While the database server is unavailable: no turns. Once a read met it unavailable, no read
+   * is tried while exchanges wait in the spool: a server that hangs would hold every chat for
+   * DB_QUERY_TIMEOUT_SEC; the spool's replay, which succeeds once the server answers, ends that.
    */
   async recentTurns(sessionId: string, limit: number): Promise<Turn[]> {
+    if (this.memoryUnavailable && this.spool.pending) return [];
     try {
       const turns = await this.repository.recentTurns(sessionId, limit, historyOwner(this.caller.current()));
       this.memoryUnavailable = false;

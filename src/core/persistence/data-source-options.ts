@@ -10,7 +10,7 @@ import { sqliteDataSourceOptions } from './sqlite/sqlite-data-source-options';
 export type DataSourceSettings =
   | (Pick<SqliteDatabaseSettings, 'type' | 'path'> & Partial<Pick<SqliteDatabaseSettings, 'busyTimeoutMs' | 'migrationsRun'>>)
   | (Pick<PostgresDatabaseSettings, 'type' | 'url'> &
-      Partial<Pick<PostgresDatabaseSettings, 'poolSize' | 'statementTimeoutMs' | 'migrationsRun'>>);
+      Partial<Pick<PostgresDatabaseSettings, 'poolSize' | 'statementTimeoutMs' | 'queryTimeoutMs' | 'connectTimeoutMs' | 'migrationsRun'>>);
 
 /**
  * The one place TypeORM is configured: used by the app, by `ormconfig.ts` and by the tests.

@@ -18,7 +18,8 @@ export function driverCode(error: unknown): string | undefined {
  * Why a database server cannot serve a statement now, or undefined for any other failure: the
  * server down or unreachable (socket errors, `pg`'s own connection errors, SQLSTATE class 08, a
  * server shutting down or starting, 57P01–57P03), every connection taken (53300), the statement
- * past the statement timeout (57014). In Vega's words: the driver's message may name the host.
+ * past the statement timeout (57014), no answer or no connection within the client's timeouts
+ * (a server that hangs). In Vega's words: the driver's message may name the host.
  */
 export function unavailableReason(error: unknown): string | undefined {
   const code = driverCode(error) ?? '';
@@ -27,8 +28,9 @@ export function unavailableReason(error: unknown): string | undefined {
   if (/^08/.test(code) || /^57P0[1-3]$/.test(code)) return 'the connection to the server was lost';
   if (SOCKET_CODES.has(code)) return 'the server cannot be reached';
   const message = error instanceof Error ? error.message : '';
+  if (/timeout exceeded when trying to connect|due to connection timeout|^timeout expired$/i.test(message)) return 'the server did not accept a connection within DB_CONNECT_TIMEOUT_SEC';
+  if (/^Query read timeout/.test(message)) return 'the server did not answer within DB_QUERY_TIMEOUT_SEC';
   if (/^Connection terminated|not queryable|Connection ended/i.test(message)) return 'the connection to the server was lost';
-  if (/timeout exceeded when trying to connect/i.test(message)) return 'the server did not accept a connection in time';
   return undefined;
 }
 

@@ -72,6 +72,8 @@ export interface StoredAnswer {
   thinking?: string;
   toolCalls?: ToolCall[];
   finishReason?: string;
+  /** The stop sequence that ended the answer, when Vega watched for them (the answer ends before it). */
+  stopSequence?: string;
   inputs?: number;
   dimensions?: number;
 }
@@ -82,6 +84,7 @@ export interface ChatAnswerLike {
   thinking?: string;
   toolCalls?: readonly ToolCall[];
   finishReason?: string;
+  stopSequence?: string;
 }
 
 const image = (input: ImageInput): StoredImage => ({ mime: input.mime, bytes: input.bytes, sha256: input.sha256, data: input.data });
@@ -101,8 +104,12 @@ function settings(request: Omit<Partial<BackendChatRequest>, 'messages'>): Omit<
   return stored;
 }
 
-/** A chat request as stored. Images keep their bytes here; the store drops them unless STORE_IMAGES. */
-export function storedRequest(request: BackendChatRequest): StoredRequest {
+/**
+ * A chat request as stored. Images keep their bytes here; the store drops them unless STORE_IMAGES.
+ * `watchedStops`: the stop sequences Vega watched for itself rather than send (`PreparedChat.stopSequences`):
+ * the client asked for them, so they are kept in `options.stop` as if sent.
+ */
+export function storedRequest(request: BackendChatRequest, watchedStops?: readonly string[]): StoredRequest {
   const messages = request.messages.map((message): StoredMessage => {
     const stored: StoredMessage = { role: message.role, content: message.content };
     if (message.images?.length) stored.images = message.images.map(image);
@@ -112,7 +119,9 @@ export function storedRequest(request: BackendChatRequest): StoredRequest {
     if (message.toolName !== undefined) stored.toolName = message.toolName;
     return stored;
   });
-  return { model: request.model, messages, ...settings(request) };
+  const stored: StoredRequest = { model: request.model, messages, ...settings(request) };
+  if (watchedStops?.length) stored.options = { ...stored.options, stop: [...watchedStops] };
+  return stored;
 }
 
 /** A raw completion request (`/api/generate`, `/v1/completions`) as stored. */
@@ -144,6 +153,7 @@ export function storedAnswer(answer: ChatAnswerLike): StoredAnswer {
   if (answer.thinking) stored.thinking = answer.thinking;
   if (answer.toolCalls?.length) stored.toolCalls = answer.toolCalls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args }));
   if (answer.finishReason !== undefined) stored.finishReason = answer.finishReason;
+  if (answer.stopSequence !== undefined) stored.stopSequence = answer.stopSequence;
   return stored;
 }
 

@@ -60,7 +60,7 @@ export function parseExportedRequest(value: unknown, fail: Fail): StoredRequest 
 export function parseExportedAnswer(value: unknown, fail: Fail): StoredAnswer | null {
   if (value === undefined || value === null) return null;
   const row = bounded(value, 'answer', fail);
-  const field = reader(row, 'answer', fail, ['text', 'thinking', 'tool_calls', 'finish_reason', 'inputs', 'dimensions']);
+  const field = reader(row, 'answer', fail, ['text', 'thinking', 'tool_calls', 'finish_reason', 'stop_sequence', 'inputs', 'dimensions']);
   const answer: StoredAnswer = {};
   const set = <K extends keyof StoredAnswer>(key: K, parsed: StoredAnswer[K] | undefined) => {
     if (parsed !== undefined) answer[key] = parsed;
@@ -69,6 +69,7 @@ export function parseExportedAnswer(value: unknown, fail: Fail): StoredAnswer | 
   set('thinking', field('thinking', text));
   set('toolCalls', field('tool_calls', list(toolCall)));
   set('finishReason', field('finish_reason', text));
+  set('stopSequence', field('stop_sequence', text));
   set('inputs', field('inputs', count));
   set('dimensions', field('dimensions', count));
   return answer;

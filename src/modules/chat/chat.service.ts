@@ -165,9 +165,9 @@ export class ChatService {
     let ttftMs: number | null = null;
     let stored = false;
     const watch = chat.stopSequences?.length ? new StopSequenceWatch(chat.stopSequences) : undefined;
-    const finish = (status: ConversationStatus, usage: ChatUsage | null, finishReason?: FinishReason, timings?: BackendTimings) => {
+    const finish = (status: ConversationStatus, usage: ChatUsage | null, finishReason?: FinishReason, timings?: BackendTimings, stopSequence?: string) => {
       stored = true;
-      return this.store(chat, answer, { status, usage, finishReason, modelMs: modelTimeMs(timings) }, started, ttftMs);
+      return this.store(chat, answer, { status, usage, finishReason, modelMs: modelTimeMs(timings), stopSequence }, started, ttftMs);
     };
     const served = (model: string, target?: string) => {
       answer.served = { model, target };
@@ -210,7 +210,7 @@ export class ChatService {
           if (!seen?.hit) continue;
           // A stop sequence: the answer ends before it, and the generation is stopped upstream.
           chat.check?.(answer);
-          const result = await finish('ok', { promptTokens: 0, completionTokens: chunks }, 'stop');
+          const result = await finish('ok', { promptTokens: 0, completionTokens: chunks }, 'stop', undefined, seen.hit);
           yield { type: 'done', result: { ...result, cached: false, finishReason: 'stop', stopSequence: seen.hit } };
           return;
         }
@@ -252,11 +252,11 @@ export class ChatService {
   private async store(
     chat: PreparedChat,
     answer: AnswerSoFar,
-    outcome: { status: ConversationStatus; usage: ChatUsage | null; finishReason?: FinishReason; modelMs?: number },
+    outcome: { status: ConversationStatus; usage: ChatUsage | null; finishReason?: FinishReason; modelMs?: number; stopSequence?: string },
     started: number,
     ttftMs: number | null,
   ): Promise<Omit<ChatResult, 'cached' | 'finishReason'>> {
-    const { status, usage, finishReason, modelMs } = outcome;
+    const { status, usage, finishReason, modelMs, stopSequence } = outcome;
     const response = answer.text;
     const conversationId = await this.conversations.record({
       prompt: chat.prompt,
@@ -273,8 +273,8 @@ export class ChatService {
       servedModel: answer.served?.model ?? null,
       target: answer.served?.target ?? null,
       kind: 'chat',
-      request: storedRequest(chat.request),
-      answer: storedAnswer({ response, thinking: answer.thinking, toolCalls: answer.toolCalls, finishReason }),
+      request: storedRequest(chat.request, chat.stopSequences),
+      answer: storedAnswer({ response, thinking: answer.thinking, toolCalls: answer.toolCalls, finishReason, stopSequence }),
       ...(chat.responseId ? { responseId: chat.responseId } : {}),
     });
     return {

@@ -75,6 +75,7 @@ function toAnswerDto(answer: StoredAnswer): StoredAnswerDto {
     thinking: answer.thinking,
     tool_calls: answer.toolCalls && toolCalls(answer.toolCalls),
     finish_reason: answer.finishReason,
+    stop_sequence: answer.stopSequence,
     inputs: answer.inputs,
     dimensions: answer.dimensions,
   });

@@ -75,10 +75,14 @@ export class PostgresConversationRepository extends ConversationRepository imple
    * In one transaction, each key recorded in `spool_applied` with its row: a replay cut short and
    * run again stores no row twice. A row the server refuses for itself is rolled back to its
    * savepoint and reported; any other failure rolls the whole replay back.
+   * An exchange whose write timed out carries that write's key: the replay claims the key
+   * (`wasCommitted`), so a write still in flight on a server that hung is waited for, and one the
+   * server only runs later fails on the claimed key: either way the rows are stored once.
    */
   async storeSpooled(entries: readonly SpooledExchange[]): Promise<{ written: number; refused: string[] }> {
     return this.withClient(async (client) => {
       const refused: string[] = [];
+      const committed = new Map<string, boolean>();
       let written = 0;
       await client.query('BEGIN');
       try {
@@ -86,7 +90,10 @@ export class PostgresConversationRepository extends ConversationRepository imple
           const applied = await client.query('INSERT INTO spool_applied (key) VALUES ($1) ON CONFLICT DO NOTHING', [entry.key]);
           if (applied.rowCount === 0) continue;
           // The write that failed without an answer was committed: the row is there.
-          if (entry.writeKey && (await client.query('SELECT 1 FROM spool_applied WHERE key = $1', [entry.writeKey])).rowCount) continue;
+          if (entry.writeKey) {
+            if (!committed.has(entry.writeKey)) committed.set(entry.writeKey, await wasCommitted(client, entry.writeKey));
+            if (committed.get(entry.writeKey)) continue;
+          }
           await client.query('SAVEPOINT exchange');
           try {
             await client.query(INSERT_AT, exchangeColumnArrays([entry.exchange], [entry.at]));
@@ -109,7 +116,8 @@ export class PostgresConversationRepository extends ConversationRepository imple
 
   async forgetSpooled(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.health.guard(this.dataSource.query('DELETE FROM spool_applied WHERE key = ANY($1::text[])', [[...keys]]));
+    const all = keys.flatMap((key) => (key.startsWith('write:') ? [key, claimedBy(key)] : [key]));
+    await this.health.guard(this.dataSource.query('DELETE FROM spool_applied WHERE key = ANY($1::text[])', [all]));
   }
 
   /** Lets the queued rows reach the database before the pool closes. */
@@ -135,12 +143,34 @@ export class PostgresConversationRepository extends ConversationRepository imple
     return result.rows.map((row) => Number(row.id));
   }
 
+  /** A connection that failed for anything but a row's own fault is dropped, not pooled: it may still wait for a server that hangs. */
   private async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await pgPool(this.dataSource).connect();
     try {
-      return await work(client);
-    } finally {
+      const result = await work(client);
       client.release();
+      return result;
+    } catch (error) {
+      client.release(isRowFailure(error) ? undefined : (error as Error));
+      throw error;
     }
   }
+}
+
+/** The marker a replay leaves beside a failed write's key it claimed. */
+const claimedBy = (writeKey: string): string => `replayed:${writeKey}`;
+
+/**
+ * Whether the write that failed with `writeKey` was committed. The key goes into `spool_applied`
+ * now unless it is there: a write still running holds it, so this waits for its outcome; a write
+ * the server runs only later conflicts on it and stores nothing. A key already there was put by
+ * the write itself, or by an earlier replay of other exchanges of the same batch (its marker).
+ */
+async function wasCommitted(client: PoolClient, writeKey: string): Promise<boolean> {
+  const claimed = await client.query('INSERT INTO spool_applied (key) VALUES ($1) ON CONFLICT DO NOTHING', [writeKey]);
+  if (claimed.rowCount) {
+    await client.query('INSERT INTO spool_applied (key) VALUES ($1) ON CONFLICT DO NOTHING', [claimedBy(writeKey)]);
+    return false;
+  }
+  return !(await client.query('SELECT 1 FROM spool_applied WHERE key = $1', [claimedBy(writeKey)])).rowCount;
 }

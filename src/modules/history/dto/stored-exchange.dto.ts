@@ -141,6 +141,9 @@ export class StoredAnswerDto {
   @ApiPropertyOptional({ description: 'Why it ended: stop, length, tool_calls (absent when it did not end on its own).', example: 'stop' })
   finish_reason?: string;
 
+  @ApiPropertyOptional({ description: 'The stop sequence the answer ended at (the answer ends before it), when the client asked for stop sequences that Vega watched for.', example: '###' })
+  stop_sequence?: string;
+
   @ApiPropertyOptional({ description: 'An embedding call: how many vectors it returned (the vectors are not stored).', example: 3 })
   inputs?: number;
 
