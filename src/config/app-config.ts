@@ -65,8 +65,9 @@ export abstract class AppConfig {
    * second level, and change notices. `timeoutMs` (`REDIS_TIMEOUT_MS`) bounds every call;
    * `prefix` (`REDIS_PREFIX`) starts every key; `budgetsWhenDown` (`BUDGETS_WHEN_REDIS_DOWN`):
    * while Redis cannot be reached, budgets are not enforced (`open`) or refuse (`closed`).
+   * `urls`: one node, or with `cluster` (`REDIS_CLUSTER`) the seed nodes of a Redis Cluster.
    */
-  abstract readonly redis?: { url: string; timeoutMs: number; prefix: string; budgetsWhenDown: 'open' | 'closed' };
+  abstract readonly redis?: { urls: readonly string[]; cluster: boolean; timeoutMs: number; prefix: string; budgetsWhenDown: 'open' | 'closed' };
   /** `API_KEY` (may be absent: the HTTP entry point then generates one) and `API_KEYS_EXTRA`. */
   abstract readonly auth: { apiKey?: string; extraKeys: readonly string[] };
   /**
@@ -211,6 +212,31 @@ function listedUrls(env: ParsedEnv): string[] {
   return (env.LLM_BACKEND === 'openai' ? env.OPENAI_BASE_URL : env.OLLAMA_URL).map(trimSlashes);
 }
 
+/**
+ * `REDIS_URL` and `REDIS_CLUSTER` together. A cluster has database 0 only, and its hash tags must
+ * be the ones Vega puts in its keys: a brace in the prefix would make the prefix the tag (every
+ * key on one node) or, as `{}`, no tag at all (a script's keys on several nodes: CROSSSLOT).
+ */
+function redisSettings(env: ParsedEnv): Pick<AppConfig, 'redis'> {
+  const urls = env.REDIS_URL;
+  if (urls.length === 0) {
+    if (env.REDIS_CLUSTER) throw new ConfigError('Invalid configuration: REDIS_CLUSTER needs REDIS_URL (one or more seed nodes of the cluster, comma-separated)');
+    return {};
+  }
+  if (!env.REDIS_CLUSTER && urls.length > 1) {
+    throw new ConfigError('Invalid configuration: REDIS_URL lists several nodes: set REDIS_CLUSTER=true for a Redis Cluster, or give one URL');
+  }
+  if (env.REDIS_CLUSTER) {
+    if (urls.some((url) => !/^\/?0?$/.test(new URL(url).pathname))) {
+      throw new ConfigError('Invalid configuration: REDIS_URL must not name a database with REDIS_CLUSTER (a cluster has database 0 only)');
+    }
+    if (/[{}]/.test(env.REDIS_PREFIX)) {
+      throw new ConfigError('Invalid configuration: REDIS_PREFIX must not contain { or } with REDIS_CLUSTER (Vega puts the hash tags in its keys)');
+    }
+  }
+  return { redis: { urls, cluster: env.REDIS_CLUSTER, timeoutMs: env.REDIS_TIMEOUT_MS, prefix: env.REDIS_PREFIX, budgetsWhenDown: env.BUDGETS_WHEN_REDIS_DOWN } };
+}
+
 function backendsFile(path: string, env: NodeJS.ProcessEnv): BackendsFile {
   try {
     return readBackendsFile(path, env);
@@ -251,9 +277,7 @@ function toAppConfig(env: ParsedEnv, raw: NodeJS.ProcessEnv): AppConfig {
     dataDir,
     database: databaseSettings(env, dataDir),
     auth: { apiKey: env.API_KEY, extraKeys: env.API_KEYS_EXTRA },
-    ...(env.REDIS_URL
-      ? { redis: { url: env.REDIS_URL, timeoutMs: env.REDIS_TIMEOUT_MS, prefix: env.REDIS_PREFIX, budgetsWhenDown: env.BUDGETS_WHEN_REDIS_DOWN } }
-      : {}),
+    ...redisSettings(env),
     llm: {
       backend: targets[0].kind,
       urls: targets.map((target) => target.url),

@@ -95,7 +95,9 @@ export const envSchema = z.object({
   DB_BUSY_TIMEOUT_SEC: num(0, 600).default(5),
   DB_WRITE_WAIT_SEC: num(0, 3600).default(30),
   // Shared state of several instances (limits, budgets, the answer cache, change notices); absent: all in-process.
-  REDIS_URL: optionalText().pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
+  // One node, or with REDIS_CLUSTER seed nodes of a cluster, comma-separated (checked together in app-config.ts).
+  REDIS_URL: commaList().pipe(z.array(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }))),
+  REDIS_CLUSTER: bool().default(false),
   REDIS_TIMEOUT_MS: int(1, 60_000).default(250),
   REDIS_PREFIX: z.string().trim().max(64, { error: 'must be at most 64 characters' }).default('vega:'),
   BUDGETS_WHEN_REDIS_DOWN: z.enum(['open', 'closed'], { error: "must be 'open' or 'closed'" }).default('open'),

@@ -22,7 +22,7 @@ describeWithRedis(RedisUsageLimiter.name, () => {
 
   // The same cases as the in-memory limiter's, each on a key space of its own.
   usageLimiterContract(async (source, clock) => {
-    const redis = new RedisClient({ url: server.url, timeoutMs: 1_000, prefix: `contract-${clients.length}-${Date.now()}:` }, 'test');
+    const redis = new RedisClient({ urls: [server.url], cluster: false, timeoutMs: 1_000, prefix: `contract-${clients.length}-${Date.now()}:` }, 'test');
     clients.push(redis);
     await eventually(async () => redis.up, (up) => up, 5_000);
     return new RedisUsageLimiter(redis, new InMemoryUsageLimiter(source, clock), source, 'open', 600_000, clock);
@@ -31,7 +31,7 @@ describeWithRedis(RedisUsageLimiter.name, () => {
   // bench:scale measured ~4 ms of redis-server CPU per request at ~300 requests/s: the admission
   // summed every call of the last minute, so Redis did O(rate) work per request.
   it("keeps a running sum of the minute's tokens: an admission reads no call of the minute", async () => {
-    const redis = new RedisClient({ url: server.url, timeoutMs: 1_000, prefix: `sum-${Date.now()}:` }, 'test');
+    const redis = new RedisClient({ urls: [server.url], cluster: false, timeoutMs: 1_000, prefix: `sum-${Date.now()}:` }, 'test');
     clients.push(redis);
     await eventually(async () => redis.up, (up) => up, 5_000);
     let now = Date.UTC(2026, 11, 6, 12, 0, 0);
@@ -68,7 +68,7 @@ describeWithRedis(RedisUsageLimiter.name, () => {
   // charged to no total (SETTLE found no period) and missing from the read (stored after it).
   it('counts a call that ends while its period is being seeded from the database', async () => {
     const prefix = `seeding-${Date.now()}:`;
-    const redis = new RedisClient({ url: server.url, timeoutMs: 1_000, prefix }, 'test');
+    const redis = new RedisClient({ urls: [server.url], cluster: false, timeoutMs: 1_000, prefix }, 'test');
     clients.push(redis);
     await eventually(async () => redis.up, (up) => up, 5_000);
     const now = Date.UTC(2026, 11, 6, 12, 0, 0);

@@ -14,20 +14,24 @@ export class RedisServer {
   private child?: ChildProcess;
   private paused = false;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** More `redis-server` options (a cluster node's). */
+    private readonly options: readonly string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  static async start(options: readonly string[] = [], port?: number): Promise<RedisServer> {
+    const server = new RedisServer(port ?? (await freePort()), options);
     await server.start();
     return server;
   }
 
   async start(): Promise<void> {
-    const child = spawn(BINARY, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const child = spawn(BINARY, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.options], { stdio: 'ignore' });
     this.child = child;
     const deadline = Date.now() + 10_000;
     while (!(await this.answers())) {

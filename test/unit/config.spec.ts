@@ -131,17 +131,43 @@ describe('loadConfig', () => {
     it('keeps everything in the process without REDIS_URL, and reads the Redis settings with it', () => {
       expect(loadConfig({}).redis).toBeUndefined();
       expect(loadConfig({ REDIS_URL: 'redis://:pw@127.0.0.1:6379/0' }).redis).toEqual({
-        url: 'redis://:pw@127.0.0.1:6379/0',
+        urls: ['redis://:pw@127.0.0.1:6379/0'],
+        cluster: false,
         timeoutMs: 250,
         prefix: 'vega:',
         budgetsWhenDown: 'open',
       });
       expect(loadConfig({ REDIS_URL: 'rediss://cache:6380', REDIS_TIMEOUT_MS: '100', REDIS_PREFIX: 'team:', BUDGETS_WHEN_REDIS_DOWN: 'closed' }).redis).toEqual({
-        url: 'rediss://cache:6380',
+        urls: ['rediss://cache:6380'],
+        cluster: false,
         timeoutMs: 100,
         prefix: 'team:',
         budgetsWhenDown: 'closed',
       });
+    });
+
+    it('reads a Redis Cluster from its seed nodes with REDIS_CLUSTER, and refuses what a cluster cannot do', () => {
+      expect(loadConfig({ REDIS_URL: 'redis://:pw@10.0.0.1:7000, redis://:pw@10.0.0.2:7000', REDIS_CLUSTER: 'true' }).redis).toMatchObject({
+        urls: ['redis://:pw@10.0.0.1:7000', 'redis://:pw@10.0.0.2:7000'],
+        cluster: true,
+      });
+      expect(loadConfig({ REDIS_URL: 'redis://10.0.0.1:7000/0', REDIS_CLUSTER: 'yes' }).redis?.cluster).toBe(true);
+      expect(() => loadConfig({ REDIS_CLUSTER: 'true' })).toThrow(
+        new ConfigError('Invalid configuration: REDIS_CLUSTER needs REDIS_URL (one or more seed nodes of the cluster, comma-separated)'),
+      );
+      expect(() => loadConfig({ REDIS_URL: 'redis://a:6379,redis://b:6379' })).toThrow(
+        new ConfigError('Invalid configuration: REDIS_URL lists several nodes: set REDIS_CLUSTER=true for a Redis Cluster, or give one URL'),
+      );
+      expect(() => loadConfig({ REDIS_URL: 'redis://a:7000/2', REDIS_CLUSTER: 'true' })).toThrow(
+        new ConfigError('Invalid configuration: REDIS_URL must not name a database with REDIS_CLUSTER (a cluster has database 0 only)'),
+      );
+      expect(() => loadConfig({ REDIS_URL: 'redis://a:7000', REDIS_CLUSTER: 'true', REDIS_PREFIX: '{vega}:' })).toThrow(
+        new ConfigError('Invalid configuration: REDIS_PREFIX must not contain { or } with REDIS_CLUSTER (Vega puts the hash tags in its keys)'),
+      );
+      expect(() => loadConfig({ REDIS_URL: 'redis://a:7000', REDIS_CLUSTER: 'maybe' })).toThrow(/REDIS_CLUSTER must be true or false/);
+      expect(() => loadConfig({ REDIS_URL: 'redis://a:7000,http://user:secret@b', REDIS_CLUSTER: 'true' })).toThrow(
+        new ConfigError('Invalid configuration: REDIS_URL must be a redis:// or rediss:// URL'),
+      );
     });
 
     it('refuses a URL that is not redis:// without echoing it (it may hold a password)', () => {

@@ -8,6 +8,7 @@ import { GenerationSettingsService } from './generation-settings.service';
 import { ImageResolver } from './image-input';
 import { LlmService } from './llm.service';
 import { ResponseCache } from './resilience/response-cache';
+import { ChangeNotices } from '../redis/change-notices';
 import { RedisClient } from '../redis/redis.client';
 import { RedisAnswerCache } from '../redis/redis-answer-cache';
 import { RedisTargetSlots } from '../redis/redis-target-slots';
@@ -34,9 +35,10 @@ import { SystemPromptService } from './system-prompt.service';
     },
     {
       provide: ResponseCache,
-      inject: [AppConfig, { token: RedisClient, optional: true }],
-      // With Redis, a second level shared by every instance behind this process's own.
-      useFactory: ({ llm }: AppConfig, redis?: RedisClient) => new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs, redis && new RedisAnswerCache(redis)),
+      inject: [AppConfig, { token: RedisClient, optional: true }, { token: ChangeNotices, optional: true }],
+      // With Redis, a second level shared by every instance behind this process's own, and a clear reaches every instance's own.
+      useFactory: ({ llm }: AppConfig, redis?: RedisClient, notices?: ChangeNotices) =>
+        new ResponseCache(llm.cache.maxEntries, llm.cache.ttlMs, redis && new RedisAnswerCache(redis), notices),
     },
     ModelDiscovery,
     LlmService,

@@ -4,8 +4,8 @@ import { RedisClient } from './redis.client';
 
 const CHANNEL = 'changes';
 
-/** What changed on one instance that every other must apply: a key, the generation settings, the system prompt, the backends file. */
-export type ChangeTopic = 'keys' | 'generation' | 'system-prompt' | 'backends';
+/** What changed on one instance that every other must apply: a key, the generation settings, the system prompt, the backends file, the answer cache cleared. */
+export type ChangeTopic = 'keys' | 'generation' | 'system-prompt' | 'backends' | 'cache';
 
 interface Notice {
   from: string;

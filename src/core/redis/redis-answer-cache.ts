@@ -37,14 +37,23 @@ export class RedisAnswerCache implements AnswerStore {
       .catch(() => this.redis.fallbacks.with('cache').inc());
   }
 
-  /** Every instance stops finding the shared answers: this one at once, the others within `GENERATION_READ_EVERY_MS`. */
-  clear(): void {
+  /**
+   * Every instance stops finding the shared answers: this one at once, the others when the cache
+   * change notice sent after it reaches them, or within `GENERATION_READ_EVERY_MS` without it.
+   */
+  async clear(): Promise<void> {
     // Read again by the next look-up: sent after the INCR on the same connection, it sees the new one.
     this.generation = undefined;
-    void this.redis
-      .call('cache_clear', (client) => client.incr(this.redis.key('cache', 'generation')))
-      .then((generation) => (this.generation = { value: String(generation), readAt: this.now() }))
-      .catch(() => this.redis.fallbacks.with('cache').inc());
+    try {
+      const generation = await this.redis.call('cache_clear', (client) => client.incr(this.redis.key('cache', 'generation')));
+      this.generation = { value: String(generation), readAt: this.now() };
+    } catch {
+      this.redis.fallbacks.with('cache').inc();
+    }
+  }
+
+  clearedElsewhere(): void {
+    this.generation = undefined;
   }
 
   /** The key of `key`'s answer in the current generation (read again once it is a second old). */

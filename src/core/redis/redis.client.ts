@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { createClient, type RedisClientType } from 'redis';
 import { CounterFamily } from '../metrics/metric-families';
 import { CircuitBreaker } from '../llm/resilience/circuit-breaker';
+import { RedisConnection, messageOf, within, type RedisCommands } from './redis-connection';
 
 /** Consecutive failed calls that open the breaker, and how long it then stays open before one probe. */
 const BREAKER = { failThreshold: 3, resetMs: 1_000 };
-/** Between reconnection attempts, growing to this at most. */
-const MAX_RECONNECT_DELAY_MS = 1_000;
-
 export interface RedisSettings {
-  url: string;
+  /** One node, or with `cluster` (`REDIS_CLUSTER`) the cluster's seed nodes. */
+  urls: readonly string[];
+  cluster: boolean;
   timeoutMs: number;
   prefix: string;
 }
@@ -28,10 +27,10 @@ export class RedisScript {
   }
 }
 
-type Client = RedisClientType;
+type Client = RedisCommands;
 
 /**
- * The one connection to Redis (and a second one for subscriptions). Every call is bounded by
+ * The one connection to Redis, a single node or a cluster (and one for subscriptions). Every call is bounded by
  * `REDIS_TIMEOUT_MS` and goes through a circuit breaker: while Redis is down or stopped
  * answering, callers get `RedisUnavailableError` at once instead of waiting, and fall back to
  * what this instance knows. Commands are never queued while disconnected (they would run late).
@@ -44,22 +43,29 @@ export class RedisClient implements OnApplicationShutdown {
     ['what'],
   );
   private readonly logger = new Logger('Redis');
-  private readonly client: Client;
-  private subscriber?: Client;
+  private readonly connection: RedisConnection;
   private readonly handlers = new Map<string, ((message: string) => void)[]>();
   private readonly subscribed = new Set<string>();
   private readonly breaker = new CircuitBreaker(BREAKER);
   private closing = false;
   private down = false;
-  /** Settles when the first connection attempt has ended, made or failed. */
-  private firstAttempt!: Promise<void>;
 
   constructor(
     private readonly settings: RedisSettings,
     /** What a fallback means, said once in the log line when Redis goes away. */
     private readonly fallbackNote: string,
   ) {
-    this.client = this.connect();
+    // node-redis reports every failed reconnection; one line per outage is enough.
+    this.connection = RedisConnection.open(settings, {
+      error: (message) => this.reportDown(message),
+      ready: () => {
+        this.breaker.reset();
+        this.reportUp();
+      },
+      subscriberReady: () => {
+        for (const name of this.handlers.keys()) void this.listen(name);
+      },
+    });
     this.breaker.onStateChange((state) => {
       if (state === 'open') this.reportDown('it stopped answering');
       if (state === 'closed') this.reportUp();
@@ -79,9 +85,9 @@ export class RedisClient implements OnApplicationShutdown {
     this.logger.log('Redis answers again: limits, budgets and the cache are shared again');
   }
 
-  /** Whether Redis answers: connected and its breaker closed. */
+  /** Whether Redis answers: connected (a cluster: to every master) and its breaker closed. */
   get up(): boolean {
-    return this.client.isReady && this.breaker.state === 'closed';
+    return this.connection.whole && this.breaker.state === 'closed';
   }
 
   /** `REDIS_PREFIX` + the parts, joined by `:`. */
@@ -93,18 +99,18 @@ export class RedisClient implements OnApplicationShutdown {
   async call<T>(op: string, run: (client: Client) => Promise<T>): Promise<T> {
     // A call made while the first connection is still being made (a CLI command that announces a
     // change right after start) waits for it, within the same bound as any call.
-    if (!this.client.isReady) await within(this.firstAttempt, this.settings.timeoutMs);
-    const permit = this.client.isReady ? this.breaker.acquire() : null;
+    if (!this.connection.ready) await within(this.connection.firstAttempt, this.settings.timeoutMs);
+    const permit = this.connection.ready ? this.breaker.acquire() : null;
     if (!permit) {
       this.errors.with(op).inc();
-      throw new RedisUnavailableError(this.client.isReady ? 'Redis breaker is open' : 'not connected to Redis');
+      throw new RedisUnavailableError(this.connection.ready ? 'Redis breaker is open' : 'not connected to Redis');
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new RedisUnavailableError(`Redis did not answer within ${this.settings.timeoutMs} ms`)), this.settings.timeoutMs);
     });
     try {
-      const result = await Promise.race([run(this.client), timeout]);
+      const result = await Promise.race([run(this.connection.commands), timeout]);
       permit.success();
       return result;
     } catch (error) {
@@ -146,8 +152,8 @@ export class RedisClient implements OnApplicationShutdown {
     const known = this.handlers.get(name);
     if (known) return void known.push(handler);
     this.handlers.set(name, [handler]);
-    this.subscriber ??= this.connectSubscriber();
-    if (this.subscriber.isReady) void this.listen(this.subscriber, name);
+    this.connection.openSubscriber();
+    if (this.connection.subscriberReady) void this.listen(name);
   }
 
   /**
@@ -156,54 +162,14 @@ export class RedisClient implements OnApplicationShutdown {
    */
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
-    await Promise.all(
-      [this.client, this.subscriber].map(async (client) => {
-        if (!client) return;
-        if (client.isReady) await within(client.close().catch(() => undefined), this.settings.timeoutMs);
-        if (client.isOpen) client.destroy();
-      }),
-    );
+    await this.connection.close(this.settings.timeoutMs);
   }
 
-  private connect(): Client {
-    const client = createClient({
-      url: this.settings.url,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: Math.max(this.settings.timeoutMs, 1_000),
-        reconnectStrategy: (retries: number) => (this.closing ? false : Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS)),
-      },
-    }) as Client;
-    this.firstAttempt = new Promise<void>((settled) => {
-      client.once('error', () => settled());
-      client.once('ready', () => settled());
-    });
-    // node-redis reports every failed reconnection; one line per outage is enough.
-    client.on('error', (error: unknown) => this.reportDown(messageOf(error)));
-    client.on('ready', () => {
-      this.breaker.reset();
-      this.reportUp();
-    });
-    void client.connect().catch(() => undefined);
-    return client;
-  }
-
-  /** The connection for subscriptions; node-redis subscribes it again by itself after a reconnection. */
-  private connectSubscriber(): Client {
-    const subscriber = this.client.duplicate() as Client;
-    subscriber.on('error', () => undefined);
-    subscriber.on('ready', () => {
-      for (const name of this.handlers.keys()) void this.listen(subscriber, name);
-    });
-    void subscriber.connect().catch(() => undefined);
-    return subscriber;
-  }
-
-  private async listen(subscriber: Client, name: string): Promise<void> {
+  private async listen(name: string): Promise<void> {
     if (this.subscribed.has(name)) return;
     this.subscribed.add(name);
     try {
-      await subscriber.subscribe(name, (message: string) => {
+      await this.connection.subscribe(name, (message: string) => {
         for (const handler of this.handlers.get(name) ?? []) handler(message);
       });
     } catch (error) {
@@ -211,15 +177,4 @@ export class RedisClient implements OnApplicationShutdown {
       this.logger.warn(`Redis subscription to ${name} failed: ${messageOf(error)}`);
     }
   }
-}
-
-/** Waits for `promise`, `ms` at most (never rejects). */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

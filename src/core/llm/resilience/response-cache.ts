@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { ChangeNotices } from '../../redis/change-notices';
 import type { BackendUsage, TokenLogprob, ToolCall } from '../llm-backend';
 
 export interface CachedAnswer {
@@ -26,13 +27,17 @@ export interface CacheStats {
 export interface AnswerStore {
   get(key: string): Promise<CachedAnswer | undefined>;
   set(key: string, answer: CachedAnswer, ttlMs: number): void;
-  clear(): void;
+  /** Settles once the answers are gone for every instance (or could not be cleared). */
+  clear(): Promise<void>;
+  /** Another instance cleared the answers: forget what was read of them. */
+  clearedElsewhere(): void;
 }
 
 /**
  * Exact-match answer cache: bounded LRU with a time to live (L1, this process), and optionally a
  * shared second level asked on an L1 miss (an answer found there fills L1). A TTL or size of 0
- * disables both.
+ * disables both. With change notices, a clear on one instance empties every instance's L1 too
+ * (not only the shared level), so none serves an old answer until its TTL.
  */
 export class ResponseCache {
   private readonly lru?: LRUCache<string, CachedAnswer>;
@@ -43,8 +48,13 @@ export class ResponseCache {
     private readonly maxEntries: number,
     private readonly ttlMs: number,
     private readonly shared?: AnswerStore,
+    private readonly notices?: ChangeNotices,
   ) {
     if (maxEntries > 0 && ttlMs > 0) this.lru = new LRUCache({ max: maxEntries, ttl: ttlMs });
+    notices?.on('cache', () => {
+      this.shared?.clearedElsewhere();
+      this.lru?.clear();
+    });
   }
 
   get enabled(): boolean {
@@ -87,7 +97,8 @@ export class ResponseCache {
 
   clear(): void {
     this.lru?.clear();
-    this.shared?.clear();
+    // Told once the shared answers are gone: an instance told sooner could fill its own from them again.
+    void (this.shared?.clear() ?? Promise.resolve()).then(() => this.notices?.announce('cache'));
   }
 
   stats(): CacheStats {
