@@ -172,7 +172,7 @@ export const envSchema = z.object({
     return overrides;
   }),
   RETENTION_DAYS: int(0, 36500).default(0),
-  SEARCH_RANK_MATCHES: int(1, 10_000_000).default(5000),
+  SEARCH_RANK_MATCHES: int(1, 10_000_000).default(2000),
   PII_MASKING: bool().default(false),
   STORE_IMAGES: bool().default(false),
   HEALTH_PROBE_SECONDS: num(0.05, 3600).default(30),

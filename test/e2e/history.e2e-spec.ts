@@ -208,6 +208,17 @@ describe('GET /history?q= (full-text search)', () => {
     expect(third.next_cursor).toBeNull();
   });
 
+  it('ranks the newest SEARCH_RANK_MATCHES matches alone, on every page of the search; sort=newest lists them all', async () => {
+    await t.close();
+    t = await env.start({ RATE_LIMIT_PER_MINUTE: '0', SEARCH_RANK_MATCHES: '3' });
+    // The best match is the oldest; the three newest matches are rows 3, 4 and 6 (row 5 does not match).
+    await seedConversations(t.dbPath, [row('osprey', 'x'), row('osprey hay', 'x'), row('osprey hay hay', 'x'), row('osprey hay hay hay', 'x'), row('kestrel', 'x'), row('osprey hay hay hay hay', 'x')]);
+    const first = await search('q=osprey&limit=2');
+    expect(ids(first)).toEqual([3, 4]);
+    expect(ids(await search(`q=osprey&limit=2&cursor=${first.next_cursor}`))).toEqual([6]);
+    expect(ids(await search('q=osprey&sort=newest'))).toEqual([6, 4, 3, 2, 1]);
+  });
+
   it('matches quoted phrases, prefixes, accents and several words (all required)', async () => {
     await seedConversations(t.dbPath, [
       row('half open state', 'x'),
