@@ -84,13 +84,16 @@ export function describeWithPostgres(name: string, body: (server: () => Postgres
   });
 }
 
-/** Starts a private PostgreSQL server, or hands out the external one of VEGA_TEST_POSTGRES_URL. */
-export async function startPostgres(): Promise<PostgresServer> {
+/**
+ * Starts a private PostgreSQL server, or hands out the external one of VEGA_TEST_POSTGRES_URL.
+ * `settings`: server settings for a private one (`-c name=value`), e.g. a benchmark's `shared_buffers`.
+ */
+export async function startPostgres(settings: Record<string, string> = {}): Promise<PostgresServer> {
   const external = process.env.VEGA_TEST_POSTGRES_URL;
   if (external) return externalServer(external);
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL is not installed (apt-get install postgresql)');
-  const server = new PrivatePostgres(bin, await freePort());
+  const server = new PrivatePostgres(bin, await freePort(), settings);
   await server.init();
   await server.start();
   return server;
@@ -154,6 +157,7 @@ class PrivatePostgres implements PostgresServer {
   constructor(
     private readonly bin: string,
     private readonly port: number,
+    private readonly settings: Record<string, string> = {},
   ) {
     if (this.owner) chownSync(this.dir, this.owner.uid, this.owner.gid);
   }
@@ -178,7 +182,8 @@ class PrivatePostgres implements PostgresServer {
 
   async start(): Promise<void> {
     if (this.child) throw new Error('the PostgreSQL server is running');
-    const args = ['-D', this.dir, '-p', String(this.port), '-k', this.dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'];
+    const settings = Object.entries(this.settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+    const args = ['-D', this.dir, '-p', String(this.port), '-k', this.dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', ...settings];
     this.log = '';
     // Its own process group: `kill` reaches the backends too, as a crash of the machine would.
     const child = spawn(join(this.bin, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...this.owner });
