@@ -6,6 +6,7 @@ import { FakeOllama } from '../support/fake-ollama';
 import { Metrics } from '../support/prometheus';
 import { RedisCluster } from '../support/redis-cluster';
 import { describeWithRedis } from '../support/redis-server';
+import { chatAs, expectDayBudgetShared, expectRateLimitShared, expectRevocationPushed } from '../support/shared-state-scenarios';
 import { queryDb } from '../support/sqlite';
 import { scopedKeys, startTestApp, tempDir, type TestApp, type TestKey } from '../support/test-app';
 
@@ -13,8 +14,7 @@ const KEY = 'cluster-key-0123456789abcdef';
 /** Long enough that requests sent together overlap on the target even on a loaded machine. */
 const GENERATION_MS = 400;
 
-const chat = (app: TestApp, prompt: string, key = KEY) =>
-  app.request('/v1/chat/completions', { key, body: { model: 'mistral', messages: [{ role: 'user', content: prompt }], max_tokens: 20 } });
+const chat = (app: TestApp, prompt: string, key = KEY) => chatAs(app, key, prompt);
 
 const metrics = async (app: TestApp) => new Metrics(await (await app.request('/metrics')).text());
 
@@ -28,8 +28,6 @@ async function expectNoRedisErrors(...apps: TestApp[]): Promise<void> {
   }
 }
 
-const storedTokens = async (app: TestApp) =>
-  (await queryDb<{ tokens: number | null }>(app.dbPath, 'SELECT SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS tokens FROM conversations', []))[0]!.tokens ?? 0;
 
 describeWithRedis('shared state on a Redis Cluster (e2e, two instances, three masters)', () => {
   const fake = new FakeOllama({ models: ['mistral'] });
@@ -61,27 +59,11 @@ describeWithRedis('shared state on a Redis Cluster (e2e, two instances, three ma
   });
 
   it('admits N requests per minute across both instances, not N each', async () => {
-    const [a, b] = await pair({ scopes: ['chat'], limits: { requestsPerMinute: 4 } });
-    const statuses: number[] = [];
-    for (let i = 0; i < 3; i += 1) statuses.push((await a.request('/v1/models', { key: KEY })).status, (await b.request('/v1/models', { key: KEY })).status);
-    expect(statuses.filter((status) => status === 200)).toHaveLength(4);
-    expect(statuses.filter((status) => status === 429)).toHaveLength(2);
-    await expectNoRedisErrors(a, b);
+    await expectNoRedisErrors(...(await expectRateLimitShared(pair, KEY)));
   });
 
   it('keeps a day budget under concurrency across instances (the six keys of a script in one slot)', async () => {
-    const budget = 200;
-    const estimate = 30;
-    fake.setDefaultFault({ kind: 'reply', text: 'a b c d e', promptEvalCount: 10, evalCount: 20 });
-    const [a, b] = await pair({ scopes: ['chat'], limits: { tokensPerDay: budget, tokensPerMinute: 100_000, concurrentStreams: 8 } });
-    const results = await Promise.all(Array.from({ length: 30 }, (_, index) => chat(index % 2 === 0 ? a : b, `racing ${index}`)));
-    const statuses = results.map((res) => res.status);
-    await Promise.all(results.map((res) => res.text()));
-    expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
-    const used = (await storedTokens(a)) + (await storedTokens(b));
-    expect(used).toBeGreaterThanOrEqual(budget);
-    expect(used).toBeLessThanOrEqual(budget + estimate);
-    await expectNoRedisErrors(a, b);
+    await expectNoRedisErrors(...(await expectDayBudgetShared(pair, KEY, fake, { tokensPerMinute: 100_000, concurrentStreams: 8 })));
   });
 
   it("shares answers, and a clear on one instance empties the other's own cache too (not only the shared level)", async () => {
@@ -107,20 +89,7 @@ describeWithRedis('shared state on a Redis Cluster (e2e, two instances, three ma
   });
 
   it('pushes a key revocation made on one instance to the other within 1 s (pub/sub across the cluster)', async () => {
-    const data = tempDir();
-    try {
-      const [a, b] = await pair({ scopes: ['chat'] }, { VEGA_DATA_DIR: data.dir });
-      const created = await (await a.request('/admin/keys', { method: 'POST', body: { name: 'shared', scopes: ['chat'] } })).json();
-      expect((await b.request('/v1/models', { key: created.secret })).status).toBe(200); // cached on B now
-      expect((await a.request(`/admin/keys/${created.id}/revoke`, { method: 'POST' })).status).toBe(200);
-      const started = Date.now();
-      const status = await eventually(async () => (await b.request('/v1/models', { key: created.secret })).status, (code) => code === 401, 1_000, 10);
-      expect(status).toBe(401);
-      expect(Date.now() - started).toBeLessThan(1_000);
-      await expectNoRedisErrors(a, b);
-    } finally {
-      data.remove();
-    }
+    await expectNoRedisErrors(...(await expectRevocationPushed(pair)));
   });
 
   it('takes a change notice from the CLI (vega gen set) to both servers within 1 s, and the command ends', async () => {

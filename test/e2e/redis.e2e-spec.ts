@@ -3,13 +3,13 @@ import { createClient } from 'redis';
 import { FakeOllama } from '../support/fake-ollama';
 import { eventually } from '../support/eventually';
 import { RedisServer, describeWithRedis } from '../support/redis-server';
+import { chatAs, expectDayBudgetShared, expectRateLimitShared, expectRevocationPushed } from '../support/shared-state-scenarios';
 import { queryDb } from '../support/sqlite';
 import { scopedKeys, startTestApp, tempDir, type TestApp, type TestKey } from '../support/test-app';
 
 const KEY = 'shared-key-0123456789abcdef';
 
-const chat = (app: TestApp, prompt: string, key = KEY, maxTokens = 20) =>
-  app.request('/v1/chat/completions', { key, body: { model: 'mistral', messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens } });
+const chat = (app: TestApp, prompt: string, key = KEY, maxTokens = 20) => chatAs(app, key, prompt, maxTokens);
 
 const metric = async (app: TestApp, line: string): Promise<number | undefined> => {
   const text = await (await app.request('/metrics')).text();
@@ -17,8 +17,6 @@ const metric = async (app: TestApp, line: string): Promise<number | undefined> =
   return found === undefined ? undefined : Number(found.slice(line.length + 1));
 };
 
-const storedTokens = async (app: TestApp) =>
-  (await queryDb<{ tokens: number | null }>(app.dbPath, 'SELECT SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS tokens FROM conversations', []))[0]!.tokens ?? 0;
 
 describeWithRedis('shared state on Redis (e2e, two instances)', () => {
   const fake = new FakeOllama({ models: ['mistral'] });
@@ -67,25 +65,11 @@ describeWithRedis('shared state on Redis (e2e, two instances)', () => {
   };
 
   it('admits N requests per minute across both instances, not N each', async () => {
-    const [a, b] = await pair({ scopes: ['chat'], limits: { requestsPerMinute: 4 } });
-    const statuses: number[] = [];
-    for (let i = 0; i < 3; i += 1) statuses.push((await a.request('/v1/models', { key: KEY })).status, (await b.request('/v1/models', { key: KEY })).status);
-    expect(statuses.filter((status) => status === 200)).toHaveLength(4);
-    expect(statuses.filter((status) => status === 429)).toHaveLength(2);
+    await expectRateLimitShared(pair, KEY);
   });
 
   it('keeps a day budget exact under concurrency across instances (overrun at most one call\'s estimate)', async () => {
-    const budget = 200;
-    const estimate = 30;
-    fake.setDefaultFault({ kind: 'reply', text: 'a b c d e', promptEvalCount: 10, evalCount: 20 });
-    const [a, b] = await pair({ scopes: ['chat'], limits: { tokensPerDay: budget } });
-    const results = await Promise.all(Array.from({ length: 30 }, (_, index) => chat(index % 2 === 0 ? a : b, `racing ${index}`)));
-    const statuses = results.map((res) => res.status);
-    await Promise.all(results.map((res) => res.text()));
-    expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
-    const used = (await storedTokens(a)) + (await storedTokens(b));
-    expect(used).toBeGreaterThanOrEqual(budget);
-    expect(used).toBeLessThanOrEqual(budget + estimate);
+    await expectDayBudgetShared(pair, KEY, fake);
   });
 
   it('answers within the bound when Redis is killed, falls back to local limits (metric, log, readyz), and shares again when it is back', async () => {
@@ -147,19 +131,7 @@ describeWithRedis('shared state on Redis (e2e, two instances)', () => {
   });
 
   it('pushes a key revocation made on one instance to the other within 1 s (its cache emptied, not waiting for it to expire)', async () => {
-    const data = tempDir();
-    try {
-      const [a, b] = await pair({ scopes: ['chat'] }, { VEGA_DATA_DIR: data.dir });
-      const created = await (await a.request('/admin/keys', { method: 'POST', body: { name: 'shared', scopes: ['chat'] } })).json();
-      expect((await b.request('/v1/models', { key: created.secret })).status).toBe(200); // cached on B now
-      expect((await a.request(`/admin/keys/${created.id}/revoke`, { method: 'POST' })).status).toBe(200);
-      const started = Date.now();
-      const status = await eventually(async () => (await b.request('/v1/models', { key: created.secret })).status, (code) => code === 401, 1_000, 10);
-      expect(status).toBe(401);
-      expect(Date.now() - started).toBeLessThan(1_000);
-    } finally {
-      data.remove();
-    }
+    await expectRevocationPushed(pair);
   });
 
   it('applies a generation-settings change made on one instance on the other within 1 s', async () => {
