@@ -44,7 +44,7 @@ export class PostgresUsageRepository extends UsageRepository {
     const builder = new UsageReportBuilder(groupBy);
     const { days, rows } = splitUsageRange(range);
     if (days) {
-      for (const row of await this.rollup(groupBy, days.from, days.to)) builder.add(row, (i) => Number(row[BUCKET_COLUMNS[i]!]));
+      for (const row of await this.rollup(groupBy, days.from, days.to)) builder.add(row, (i) => row.buckets[i]!);
     }
     for (const part of rows) {
       for (const row of await this.rows(groupBy, part.from, part.to)) builder.add(row, (i) => (i === row.k ? Number(row.requests) : 0));
@@ -58,11 +58,12 @@ export class PostgresUsageRepository extends UsageRepository {
     return builder.finish(names);
   }
 
-  private rollup(groupBy: readonly UsageDimension[], fromDay: string, toDay: string): Promise<(UsageSums & Record<string, number | string>)[]> {
+  /** The rollup's sums per group; the histogram as one array (`buckets`, as on SQLite: see there why). */
+  private rollup(groupBy: readonly UsageDimension[], fromDay: string, toDay: string): Promise<(UsageSums & { buckets: number[] })[]> {
     const [g0, g1] = groupBy.map((dimension) => ROLLUP_SQL[dimension]);
     const params = new SqlParams();
     return this.dataSource.query(
-      `SELECT ${g0} AS g0, ${g1 ?? 'NULL'} AS g1, ${SUMS}, ${BUCKET_COLUMNS.map((column) => `sum(${column}) AS ${column}`).join(', ')}
+      `SELECT ${g0} AS g0, ${g1 ?? 'NULL'} AS g1, ${SUMS}, ARRAY[${BUCKET_COLUMNS.map((column) => `sum(${column})`).join(', ')}]::float8[] AS buckets
          FROM usage_daily WHERE day >= ${params.bind(fromDay)}::date AND day < ${params.bind(toDay)}::date
         GROUP BY 1, 2 HAVING sum(requests) > 0`,
       params.values,
